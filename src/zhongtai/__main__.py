@@ -1,0 +1,3 @@
+from zhongtai.cli.app import main
+
+main()

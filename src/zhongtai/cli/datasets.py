@@ -1,0 +1,129 @@
+"""`zhongtai datasets`: what is in the lake, its versions, fields and ingest runs."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from zhongtai.cli import context
+from zhongtai.cli.output import console, print_json
+from zhongtai.lake.reader import read_table
+
+app = typer.Typer(no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024  # type: ignore[assignment]
+    return str(value)
+
+
+@app.command("list")
+def list_datasets(as_json: bool = JSON) -> None:
+    """Each dataset with its current version and row count."""
+    summaries = context.store().list_datasets()
+    if as_json:
+        print_json([s.to_dict() for s in summaries])
+        return
+    table = Table("name", "source", "version", "rows", "size", "refreshed")
+    for s in summaries:
+        table.add_row(
+            s.name,
+            s.source,
+            str(s.version) if s.version else "-",
+            f"{s.rows:,}" if s.rows is not None else "-",
+            _size(s.bytes),
+            s.refreshed_at.strftime("%Y-%m-%d %H:%M:%S") if s.refreshed_at else "never ingested",
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(name: str, as_json: bool = JSON) -> None:
+    """A dataset's spec, current version and fields."""
+    store = context.store()
+    spec, _ = store.dataset_spec(name)
+    current = store.current_version(name)
+    fields = store.fields(name)
+    if as_json:
+        print_json(
+            {
+                "name": name,
+                "spec": spec,
+                "current": current.to_dict() if current else None,
+                "fields": [f.__dict__ for f in fields],
+            }
+        )
+        return
+    console.print(f"[bold]{name}[/bold] from source {spec['source']} — {spec.get('description') or ''}")
+    if current is None:
+        console.print(f"never ingested: run `zhongtai ingest {name}`")
+    else:
+        console.print(
+            f"version {current.version} ({current.mode}) · {current.rows:,} rows · {_size(current.bytes)} · "
+            f"{len(current.files)} files · watermark {current.watermark or '-'}"
+        )
+    table = Table("field", "type", "nullable", "pii", "description")
+    for f in fields:
+        table.add_row(f.name, f.type, "yes" if f.nullable else "no", f.pii or "", f.description)
+    console.print(table)
+
+
+@app.command("versions")
+def versions(name: str, as_json: bool = JSON) -> None:
+    """Every version of a dataset with what changed in it."""
+    found = context.store().versions(name)
+    if as_json:
+        print_json([v.to_dict() for v in found])
+        return
+    table = Table("version", "created", "mode", "rows", "added", "updated", "removed", "schema changes")
+    for v in found:
+        table.add_row(
+            str(v.version), v.created_at.strftime("%Y-%m-%d %H:%M:%S"), v.mode, f"{v.rows:,}", f"{v.rows_added:,}",
+            f"{v.rows_updated:,}", f"{v.rows_removed:,}", "; ".join(v.schema_changes),
+        )
+    console.print(table)
+
+
+@app.command("preview")
+def preview(
+    name: str,
+    limit: int = typer.Option(10, "--limit", "-n", min=1, max=10_000, help="Rows to show."),
+    version: int | None = typer.Option(None, "--version", "-v", help="A past version (default: current)."),
+    as_json: bool = JSON,
+) -> None:
+    """The first rows of a dataset version."""
+    table = read_table(context.store(), context.lake(), name, version, limit)
+    rows = table.to_pylist()
+    if as_json:
+        print_json(rows)
+        return
+    out = Table(*table.column_names)
+    for row in rows:
+        out.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(out)
+
+
+@app.command("runs")
+def runs(
+    name: str | None = typer.Argument(None, help="Only this dataset."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1),
+    as_json: bool = JSON,
+) -> None:
+    """Recent ingest runs, including failed and interrupted ones."""
+    found = context.store().runs(name, limit=limit)
+    if as_json:
+        print_json([r.__dict__ for r in found])
+        return
+    table = Table("started", "dataset", "status", "rows read", "version", "message")
+    for r in found:
+        table.add_row(
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.dataset, r.status, f"{r.rows_read:,}",
+            str(r.version or ""), r.message or "",
+        )
+    console.print(table)

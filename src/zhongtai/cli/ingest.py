@@ -1,0 +1,70 @@
+"""`zhongtai ingest`: pull datasets into the lake as new versions, with progress."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from zhongtai.cli import context
+from zhongtai.cli.output import console, print_json, progress
+from zhongtai.errors import ZhongtaiError
+from zhongtai.lake.ingest import IngestResult
+from zhongtai.lake.ingest import ingest as ingest_dataset
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+
+
+def ingest(
+    names: list[str] = typer.Argument(None, help="Datasets to ingest (default with --all: every dataset)."),
+    all_datasets: bool = typer.Option(False, "--all", help="Ingest every registered dataset."),
+    full: bool = typer.Option(False, "--full", help="Re-read everything even for incremental datasets."),
+    accept_schema_change: bool = typer.Option(
+        False, "--accept-schema-change", help="Take a changed source schema as a new version (a full re-read)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Pull datasets from their sources into the lake; a new version only when something changed."""
+    store = context.store()
+    if all_datasets:
+        names = [s.name for s in store.list_datasets()]
+    if not names:
+        raise ZhongtaiError("invalid_argument", "name at least one dataset, or pass --all")
+    results: list[IngestResult] = []
+    with progress() as bar:
+        for name in names:
+            task = bar.add_task(name, total=None, detail="")
+            read = 0
+
+            def advance(rows: int, task: int = task) -> None:
+                nonlocal read
+                read += rows
+                bar.update(task, advance=rows, detail=f"{read:,} rows")
+
+            result = ingest_dataset(
+                store, context.lake(), name, full=full, accept_schema_change=accept_schema_change,
+                on_progress=advance,
+            )
+            bar.update(task, total=max(result.rows_read, 1), completed=max(result.rows_read, 1),
+                       detail=_summary(result))
+            results.append(result)
+    if as_json:
+        print_json([r.to_dict() for r in results])
+        return
+    table = Table("dataset", "version", "read", "added", "updated", "removed", "rows", "seconds")
+    for r in results:
+        table.add_row(
+            r.dataset, f"{r.version} (new)" if r.created else f"{r.version} (unchanged)", f"{r.rows_read:,}",
+            f"{r.rows_added:,}", f"{r.rows_updated:,}", f"{r.rows_removed:,}", f"{r.rows:,}", f"{r.seconds:.1f}",
+        )
+    console.print(table)
+    for r in results:
+        for change in r.schema_changes:
+            console.print(f"[yellow]schema[/yellow] {r.dataset}: {change}")
+
+
+def _summary(result: IngestResult) -> str:
+    if not result.created:
+        return "unchanged"
+    return f"v{result.version}: +{result.rows_added:,} ~{result.rows_updated:,} -{result.rows_removed:,}"

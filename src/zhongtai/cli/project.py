@@ -1,0 +1,63 @@
+"""`zhongtai plan` and `zhongtai apply`: make the registry match a project folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from zhongtai.cli import context
+from zhongtai.cli.output import console, print_json
+from zhongtai.spec.plan import Plan, apply_plan, build_plan
+from zhongtai.spec.project import load_project
+
+_SYMBOL = {"create": "[green]+[/green]", "update": "[yellow]~[/yellow]", "delete": "[red]-[/red]"}
+_KIND = {"sources": "source", "datasets": "dataset", "entities": "entity"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan)
+    app.command("apply")(apply)
+
+
+def plan(
+    folder: Path = typer.Argument(..., help="The project folder of YAML specs."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show what `apply` would create, change or remove."""
+    the_plan = build_plan(load_project(folder), context.store())
+    if as_json:
+        print_json([step.to_dict() for step in the_plan.steps])
+        return
+    _show(the_plan)
+
+
+def apply(
+    folder: Path = typer.Argument(..., help="The project folder of YAML specs."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Make the registry match the folder, in one transaction (all or nothing)."""
+    store = context.store()
+    the_plan = build_plan(load_project(folder), store)
+    apply_plan(the_plan, store)
+    if as_json:
+        print_json({"applied": [step.to_dict() for step in the_plan.steps]})
+        return
+    _show(the_plan)
+    if not the_plan.empty:
+        console.print("[green]applied[/green]")
+
+
+def _show(the_plan: Plan) -> None:
+    if the_plan.empty:
+        console.print("No changes: the registry matches the project.")
+        return
+    for step in the_plan.steps:
+        console.print(f"{_SYMBOL[step.action]} {_KIND[step.kind]} [bold]{step.name}[/bold]")
+        for diff in step.diffs:
+            old, new = json.dumps(diff.old, ensure_ascii=False), json.dumps(diff.new, ensure_ascii=False)
+            console.print(f"    {escape(diff.path)}: {escape(old)} → {escape(new)}")
+    counts = ", ".join(f"{the_plan.count(a)} to {a}" for a in ("create", "update", "delete"))
+    console.print(f"Plan: {counts}.")

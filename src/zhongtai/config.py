@@ -1,0 +1,63 @@
+"""Resolved configuration: ZT_HOME plus one URL per store role, with embedded defaults under ZT_HOME."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ENV_VARS = {
+    "home": "ZT_HOME",
+    "metadata_url": "ZT_METADATA_URL",
+    "lake_url": "ZT_LAKE_URL",
+    "offline_engine": "ZT_OFFLINE_ENGINE",
+    "online_url": "ZT_ONLINE_URL",
+    "bus_url": "ZT_BUS_URL",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where every store lives. Build it with `Settings.from_env()`; pass it down, never read env again."""
+
+    home: Path
+    metadata_url: str
+    lake_url: str
+    offline_engine: str
+    online_url: str
+    bus_url: str
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("ZT_HOME") or Path.home() / ".zhongtai").expanduser().absolute()
+        return cls(
+            home=home,
+            metadata_url=env.get("ZT_METADATA_URL") or f"sqlite:///{home / 'metadata.db'}",
+            lake_url=env.get("ZT_LAKE_URL") or str(home / "lake"),
+            offline_engine=env.get("ZT_OFFLINE_ENGINE") or "duckdb",
+            online_url=env.get("ZT_ONLINE_URL") or f"sqlite:///{home / 'online.db'}",
+            bus_url=env.get("ZT_BUS_URL") or f"sqlite:///{home / 'bus.db'}",
+        )
+
+    def describe(self) -> dict[str, str]:
+        """The configuration as shown to people: every secret in a URL masked."""
+        return {key: mask_url(str(value)) for key, value in asdict(self).items()}
+
+
+def mask_url(url: str) -> str:
+    """Replace the password in a URL (and any token-like query value) with ***."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+    query = "&".join(
+        f"{k}=***" if any(s in k.lower() for s in ("password", "token", "secret", "key")) else f"{k}={v}"
+        for k, _, v in (item.partition("=") for item in parts.query.split("&") if item)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

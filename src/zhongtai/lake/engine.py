@@ -1,0 +1,31 @@
+"""DuckDB over lake files: the in-process engine the lake uses to compare, merge and read versions."""
+
+from __future__ import annotations
+
+import duckdb
+
+from zhongtai.lake.storage import LakeStorage
+
+
+def connect(storage: LakeStorage) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can read (and for remote lakes, reach) the lake's files."""
+    con = duckdb.connect()
+    if not storage.local:
+        con.register_filesystem(storage.fs)
+    return con
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def scan(storage: LakeStorage, files: list[str], filename: bool = False) -> str:
+    """SQL for reading a set of part files as one table (columns unified by name)."""
+    paths = ", ".join("'" + storage.display(f).replace("'", "''") + "'" for f in files)
+    extra = ", filename=true" if filename else ""
+    return f"read_parquet([{paths}], union_by_name=true{extra})"
+
+
+def row_hash(columns: list[str]) -> str:
+    """A 64-bit hash over all the given columns of a row (nulls included)."""
+    return "hash(" + ", ".join(quote(c) for c in columns) + ")"

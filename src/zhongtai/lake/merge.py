@@ -1,0 +1,168 @@
+"""Turning freshly staged rows into the next version: what is new, what changed, which files to keep.
+
+Versions are copy-on-write: a version is a plain list of Parquet files with no duplicate keys, so any engine
+(DuckDB, Spark, pandas) reads it without merge logic. Files untouched by an incremental ingest are shared with
+the previous version; files holding a key that changed are rewritten without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from zhongtai.lake.engine import quote, row_hash, scan
+from zhongtai.lake.parts import PartWriter
+from zhongtai.lake.storage import LakeStorage
+
+BATCH = 100_000
+
+
+@dataclass
+class MergeResult:
+    files: list[str]  # the version's files: kept from before + written under the output folder
+    rows_added: int
+    rows_updated: int
+    rows_removed: int
+    watermark: object | None
+    unchanged: bool = False
+    duplicates_dropped: int = 0
+    written: list[str] = field(default_factory=list)
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, source_sql: str, columns: list[str]) -> str:
+    """Order-independent digest of a table's rows: equal data gives an equal fingerprint."""
+    count, total = con.sql(
+        f"SELECT count(*), coalesce(sum({row_hash(columns)}::HUGEINT), 0) FROM {source_sql}"
+    ).fetchone()  # type: ignore[misc]
+    return f"{count}:{int(total) % (1 << 64):016x}"
+
+
+def full_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    storage: LakeStorage,
+    staged: list[str],
+    columns: list[str],
+    current: list[str] | None,
+    current_columns: list[str],
+    primary_key: list[str],
+    watermark: str | None,
+) -> MergeResult:
+    """The staged files are the new version; count what differs from the current one."""
+    new = scan(storage, staged)
+    wm = _max(con, new, watermark)
+    if not current:
+        (rows,) = con.sql(f"SELECT count(*) FROM {new}").fetchone()  # type: ignore[misc]
+        return MergeResult(staged, rows, 0, 0, wm, written=staged)
+    old = scan(storage, current)
+    common = [c for c in columns if c in current_columns]
+    if primary_key and all(k in common for k in primary_key):
+        keys = ", ".join(quote(k) for k in primary_key)
+        h = row_hash(common)
+        added, removed, updated = con.sql(
+            f"""
+            WITH n AS (SELECT {keys}, {h} AS h FROM {new}), o AS (SELECT {keys}, {h} AS h FROM {old})
+            SELECT
+              (SELECT count(*) FROM n ANTI JOIN o USING ({keys})),
+              (SELECT count(*) FROM o ANTI JOIN n USING ({keys})),
+              (SELECT count(*) FROM n JOIN o USING ({keys}) WHERE n.h <> o.h)
+            """
+        ).fetchone()  # type: ignore[misc]
+    else:
+        h = row_hash(common)
+        added, removed = con.sql(
+            f"""
+            SELECT
+              (SELECT count(*) FROM (SELECT {h} FROM {new} EXCEPT ALL SELECT {h} FROM {old})),
+              (SELECT count(*) FROM (SELECT {h} FROM {old} EXCEPT ALL SELECT {h} FROM {new}))
+            """
+        ).fetchone()  # type: ignore[misc]
+        updated = 0
+    return MergeResult(staged, added, updated, removed, wm, written=staged)
+
+
+def incremental(
+    con: duckdb.DuckDBPyConnection,
+    storage: LakeStorage,
+    staged: list[str],
+    columns: list[str],
+    current: list[str],
+    current_columns: list[str],
+    primary_key: list[str],
+    watermark: str,
+    since: object,
+    previous_watermark: str | None,
+    out_folder: str,
+    where: str,
+) -> MergeResult:
+    """Append what is new since the last watermark; rows with a known key replace their old version."""
+    old = scan(storage, current)
+    common = [c for c in columns if c in current_columns]
+    h = row_hash(common)
+    wm = quote(watermark)
+    # Rows at the boundary watermark were read last time too; drop the ones already held, exactly.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE delta AS
+        SELECT s.* FROM {scan(storage, staged)} s
+        WHERE {h} NOT IN (SELECT {h} FROM {old} WHERE {wm} >= $since)
+        """,
+        {"since": since},
+    )
+    duplicates = 0
+    if primary_key:
+        keys = ", ".join(quote(k) for k in primary_key)
+        (before,) = con.sql("SELECT count(*) FROM delta").fetchone()  # type: ignore[misc]
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE delta AS SELECT * FROM delta
+            QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {wm} DESC NULLS LAST) = 1
+            """
+        )
+        (after,) = con.sql("SELECT count(*) FROM delta").fetchone()  # type: ignore[misc]
+        duplicates = before - after
+    (delta_rows,) = con.sql("SELECT count(*) FROM delta").fetchone()  # type: ignore[misc]
+    if delta_rows == 0:
+        return MergeResult(current, 0, 0, 0, previous_watermark, unchanged=True)
+    new_wm = _max(con, "delta", watermark)
+    kept, rewritten, updated = list(current), [], 0
+    if primary_key:
+        keys = ", ".join(quote(k) for k in primary_key)
+        affected = [
+            row[0]
+            for row in con.sql(
+                f"SELECT DISTINCT filename FROM {scan(storage, current, filename=True)} "
+                f"SEMI JOIN delta USING ({keys})"
+            ).fetchall()
+        ]
+        (updated,) = con.sql(f"SELECT count(*) FROM delta SEMI JOIN ({old}) o USING ({keys})").fetchone()  # type: ignore[misc]
+        for name in affected:
+            original = next(f for f in current if storage.display(f) == name)
+            kept.remove(original)
+            writer = PartWriter(storage, out_folder, f"rewrite-{len(rewritten):05d}", where)
+            writer.write_all(
+                con.sql(
+                    f"SELECT * FROM {scan(storage, [original])} ANTI JOIN delta USING ({keys})"
+                ).to_arrow_reader(BATCH)
+            )
+            rewritten.extend(writer.close())
+    writer = PartWriter(storage, out_folder, "part", where)
+    writer.write_all(con.sql("SELECT * FROM delta").to_arrow_reader(BATCH))
+    added_files = writer.close()
+    written = rewritten + added_files
+    return MergeResult(
+        kept + written,
+        delta_rows - updated,
+        updated,
+        0,
+        new_wm,
+        duplicates_dropped=duplicates,
+        written=written,
+    )
+
+
+def _max(con: duckdb.DuckDBPyConnection, table_sql: str, column: str | None) -> object | None:
+    if column is None:
+        return None
+    (value,) = con.sql(f"SELECT max({quote(column)}) FROM {table_sql}").fetchone()  # type: ignore[misc]
+    return value

@@ -1,0 +1,42 @@
+"""Reading dataset versions back out of the lake."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from zhongtai.errors import ZhongtaiError
+from zhongtai.lake import engine
+from zhongtai.lake.storage import LakeStorage
+from zhongtai.meta.records import DatasetVersion
+from zhongtai.meta.store import MetadataStore
+
+
+def resolve_version(store: MetadataStore, name: str, version: int | None = None) -> DatasetVersion:
+    """The requested version, or the current one; a dataset never ingested is an error saying so."""
+    if version is not None:
+        return store.version(name, version)
+    current = store.current_version(name)
+    if current is None:
+        raise ZhongtaiError(
+            "not_found", f"dataset '{name}' has no version yet", f"run `zhongtai ingest {name}`"
+        )
+    return current
+
+
+def read_table(
+    store: MetadataStore,
+    storage: LakeStorage,
+    name: str,
+    version: int | None = None,
+    limit: int | None = None,
+) -> pa.Table:
+    """A dataset version as an Arrow table (use `limit` for previews; whole versions can be large)."""
+    found = resolve_version(store, name, version)
+    con = engine.connect(storage)
+    try:
+        sql = f"SELECT * FROM {engine.scan(storage, found.files)}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()

@@ -1,0 +1,126 @@
+"""Plain domain objects handed out by the metadata store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    type: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One immutable snapshot of a dataset."""
+
+    dataset: str
+    version: int
+    created_at: datetime
+    mode: str
+    rows: int
+    rows_added: int
+    rows_updated: int
+    rows_removed: int
+    bytes: int
+    files: list[str]
+    schema: list[ColumnInfo]
+    watermark: str | None
+    fingerprint: str
+    schema_changes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "version": self.version,
+            "created_at": self.created_at.isoformat(),
+            "mode": self.mode,
+            "rows": self.rows,
+            "rows_added": self.rows_added,
+            "rows_updated": self.rows_updated,
+            "rows_removed": self.rows_removed,
+            "bytes": self.bytes,
+            "files": self.files,
+            "schema": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in self.schema],
+            "watermark": self.watermark,
+            "schema_changes": self.schema_changes,
+        }
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """What an ingest hands to the store to commit as the next version."""
+
+    mode: str
+    rows: int
+    rows_added: int
+    rows_updated: int
+    rows_removed: int
+    bytes: int
+    files: list[str]
+    schema: list[ColumnInfo]
+    watermark: str | None
+    fingerprint: str
+    schema_changes: list[str]
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    dataset: str
+    name: str
+    position: int
+    type: str
+    nullable: bool
+    description: str
+    pii: str | None
+    first_version: int
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    name: str
+    source: str
+    version: int | None
+    rows: int | None
+    bytes: int | None
+    refreshed_at: datetime | None
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "version": self.version,
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "refreshed_at": self.refreshed_at.isoformat() if self.refreshed_at else None,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    id: str
+    dataset: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    host: str
+    pid: int
+    rows_read: int
+    version: int | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step of a plan as the store applies it."""
+
+    kind: str  # sources | datasets | entities
+    action: str  # create | update | delete
+    name: str
+    spec: dict[str, Any] | None

@@ -1,0 +1,387 @@
+"""The metadata store's operations. Sessions and rows stay in here; callers get records."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.meta import db
+from zhongtai.meta.records import (
+    Change,
+    ColumnInfo,
+    DatasetSummary,
+    DatasetVersion,
+    FieldInfo,
+    IngestRun,
+    NewVersion,
+)
+from zhongtai.meta.tables import (
+    SqlChange,
+    SqlDataset,
+    SqlDatasetVersion,
+    SqlEntity,
+    SqlField,
+    SqlIngestRun,
+    SqlSource,
+)
+
+_KIND_TABLES: dict[str, type[SqlSource] | type[SqlDataset] | type[SqlEntity]] = {
+    "sources": SqlSource,
+    "datasets": SqlDataset,
+    "entities": SqlEntity,
+}
+# Creates run in this order and deletes in the reverse, so foreign keys always point at something.
+KIND_ORDER = ("sources", "datasets", "entities")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class MetadataStore:
+    """Everything registered: specs, dataset versions and fields, ingest runs and the change log."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = db.create_engine(url)
+        db.migrate(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- declared objects -------------------------------------------------------------------------------
+
+    def registered(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Spec payloads of every registered object of a kind, by name."""
+        table = _KIND_TABLES[kind]
+        with self._sessions() as session:
+            return {row.name: row.spec for row in session.scalars(sa.select(table))}
+
+    def apply(self, changes: list[Change], actor: str) -> None:
+        """Apply all changes in one transaction; any failure leaves the registry as it was."""
+        ordered = sorted(
+            changes,
+            key=lambda c: (
+                c.action == "delete",
+                KIND_ORDER.index(c.kind) * (-1 if c.action == "delete" else 1),
+            ),
+        )
+        with self.transaction() as session:
+            for change in ordered:
+                self._apply_one(session, change)
+                session.add(
+                    SqlChange(
+                        at=now(),
+                        actor=actor,
+                        action=change.action,
+                        kind=change.kind,
+                        name=change.name,
+                        detail=change.spec or {},
+                    )
+                )
+
+    def _apply_one(self, session: Session, change: Change) -> None:
+        table = _KIND_TABLES[change.kind]
+        row = session.scalar(sa.select(table).where(table.name == change.name))
+        if change.action == "delete":
+            if row is not None:
+                session.delete(row)
+                session.flush()
+            return
+        spec = change.spec or {}
+        columns: dict[str, Any] = {
+            "spec": spec,
+            "description": spec.get("description", ""),
+            "owner": spec.get("owner"),
+            "updated_at": now(),
+        }
+        if change.kind == "sources":
+            columns["type"] = spec["type"]
+        if change.kind == "datasets":
+            columns["source_id"] = session.scalar(
+                sa.select(SqlSource.id).where(SqlSource.name == spec["source"])
+            )
+        if row is None:
+            session.add(table(name=change.name, created_at=now(), **columns))
+        else:
+            for key, value in columns.items():
+                setattr(row, key, value)
+        session.flush()
+
+    def changes(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self._sessions() as session:
+            rows = session.scalars(sa.select(SqlChange).order_by(SqlChange.id.desc()).limit(limit))
+            return [
+                {"at": _aware(r.at), "actor": r.actor, "action": r.action, "kind": r.kind, "name": r.name}
+                for r in rows
+            ]
+
+    # -- datasets ---------------------------------------------------------------------------------------
+
+    def dataset_spec(self, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The dataset's spec payload and its source's, as applied."""
+        with self._sessions() as session:
+            row = session.scalar(sa.select(SqlDataset).where(SqlDataset.name == name))
+            if row is None:
+                raise NotFound("dataset", name, "zhongtai datasets list shows what is registered")
+            source = session.get(SqlSource, row.source_id)
+            return row.spec, source.spec  # type: ignore[union-attr]
+
+    def source_spec(self, name: str) -> dict[str, Any]:
+        with self._sessions() as session:
+            row = session.scalar(sa.select(SqlSource).where(SqlSource.name == name))
+            if row is None:
+                raise NotFound("source", name, "zhongtai sources list shows what is registered")
+            return row.spec
+
+    def datasets_of_source(self, name: str) -> list[str]:
+        with self._sessions() as session:
+            query = (
+                sa.select(SqlDataset.name)
+                .join(SqlSource, SqlSource.id == SqlDataset.source_id)
+                .where(SqlSource.name == name)
+                .order_by(SqlDataset.name)
+            )
+            return list(session.scalars(query))
+
+    def list_datasets(self) -> list[DatasetSummary]:
+        with self._sessions() as session:
+            query = (
+                sa.select(SqlDataset, SqlSource.name, SqlDatasetVersion)
+                .join(SqlSource, SqlSource.id == SqlDataset.source_id)
+                .outerjoin(
+                    SqlDatasetVersion,
+                    sa.and_(
+                        SqlDatasetVersion.dataset_id == SqlDataset.id,
+                        SqlDatasetVersion.version == SqlDataset.current_version,
+                    ),
+                )
+                .order_by(SqlDataset.name)
+            )
+            return [
+                DatasetSummary(
+                    name=ds.name,
+                    source=source_name,
+                    version=ds.current_version,
+                    rows=version.rows if version else None,
+                    bytes=version.bytes if version else None,
+                    refreshed_at=_aware(version.created_at) if version else None,
+                    description=ds.description,
+                )
+                for ds, source_name, version in session.execute(query)
+            ]
+
+    def current_version(self, name: str) -> DatasetVersion | None:
+        with self._sessions() as session:
+            ds = self._dataset_row(session, name)
+            if ds.current_version is None:
+                return None
+            return self._version(session, ds, ds.current_version)
+
+    def version(self, name: str, version: int) -> DatasetVersion:
+        with self._sessions() as session:
+            return self._version(session, self._dataset_row(session, name), version)
+
+    def versions(self, name: str) -> list[DatasetVersion]:
+        with self._sessions() as session:
+            ds = self._dataset_row(session, name)
+            rows = session.scalars(
+                sa.select(SqlDatasetVersion)
+                .where(SqlDatasetVersion.dataset_id == ds.id)
+                .order_by(SqlDatasetVersion.version)
+            )
+            return [_to_version(name, row) for row in rows]
+
+    def fields(self, name: str) -> list[FieldInfo]:
+        with self._sessions() as session:
+            ds = self._dataset_row(session, name)
+            rows = session.scalars(
+                sa.select(SqlField).where(SqlField.dataset_id == ds.id).order_by(SqlField.position)
+            )
+            return [
+                FieldInfo(name, r.name, r.position, r.type, r.nullable, r.description, r.pii, r.first_version)
+                for r in rows
+            ]
+
+    def commit_version(self, name: str, new: NewVersion, expected_current: int | None, run_id: str) -> int:
+        """Record the next version and make it current, in one transaction.
+
+        `expected_current` is the version the ingest started from; if another ingest committed meanwhile,
+        this one loses rather than silently overwriting what the other added.
+        """
+        with self.transaction() as session:
+            ds = self._dataset_row(session, name, lock=True)
+            if ds.current_version != expected_current:
+                raise ZhongtaiError(
+                    "conflict",
+                    f"dataset '{name}' moved to version {ds.current_version} while this ingest ran "
+                    f"(started from {expected_current})",
+                    "run the ingest again",
+                )
+            number = (ds.current_version or 0) + 1
+            session.add(
+                SqlDatasetVersion(
+                    dataset_id=ds.id,
+                    version=number,
+                    created_at=now(),
+                    mode=new.mode,
+                    rows=new.rows,
+                    rows_added=new.rows_added,
+                    rows_updated=new.rows_updated,
+                    rows_removed=new.rows_removed,
+                    bytes=new.bytes,
+                    files=new.files,
+                    schema=[c.__dict__ for c in new.schema],
+                    watermark=new.watermark,
+                    fingerprint=new.fingerprint,
+                    schema_changes=new.schema_changes,
+                    ingest_run_id=run_id,
+                )
+            )
+            self._sync_fields(session, ds, new.schema, number)
+            ds.current_version = number
+            ds.updated_at = now()
+            session.add(
+                SqlChange(
+                    at=now(),
+                    actor="ingest",
+                    action="version",
+                    kind="datasets",
+                    name=name,
+                    detail={
+                        "version": number,
+                        "rows": new.rows,
+                        "added": new.rows_added,
+                        "updated": new.rows_updated,
+                        "removed": new.rows_removed,
+                    },
+                )
+            )
+            run = session.get(SqlIngestRun, run_id)
+            if run is not None:
+                run.status, run.finished_at, run.version = "succeeded", now(), number
+            return number
+
+    def _sync_fields(self, session: Session, ds: SqlDataset, schema: list[ColumnInfo], version: int) -> None:
+        declared = {f["name"]: f for f in ds.spec.get("fields", [])}
+        existing = {
+            f.name: f for f in session.scalars(sa.select(SqlField).where(SqlField.dataset_id == ds.id))
+        }
+        for position, column in enumerate(schema):
+            spec = declared.get(column.name, {})
+            row = existing.pop(column.name, None)
+            if row is None:
+                row = SqlField(dataset_id=ds.id, name=column.name, first_version=version)
+                session.add(row)
+            row.position, row.type, row.nullable = position, column.type, column.nullable
+            row.description = spec.get("description", row.description or "")
+            row.pii = spec.get("pii", row.pii)
+        for gone in existing.values():
+            session.delete(gone)
+
+    def _dataset_row(self, session: Session, name: str, lock: bool = False) -> SqlDataset:
+        query = sa.select(SqlDataset).where(SqlDataset.name == name)
+        if lock:
+            query = query.with_for_update()
+        row = session.scalar(query)
+        if row is None:
+            raise NotFound("dataset", name, "zhongtai datasets list shows what is registered")
+        return row
+
+    def _version(self, session: Session, ds: SqlDataset, version: int) -> DatasetVersion:
+        row = session.scalar(
+            sa.select(SqlDatasetVersion).where(
+                SqlDatasetVersion.dataset_id == ds.id, SqlDatasetVersion.version == version
+            )
+        )
+        if row is None:
+            raise NotFound("version", f"{ds.name}@{version}")
+        return _to_version(ds.name, row)
+
+    # -- ingest runs ------------------------------------------------------------------------------------
+
+    def start_run(self, dataset: str) -> str:
+        run_id = str(uuid.uuid4())
+        with self.transaction() as session:
+            session.add(
+                SqlIngestRun(
+                    id=run_id,
+                    dataset_name=dataset,
+                    status="running",
+                    started_at=now(),
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    rows_read=0,
+                )
+            )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, rows_read: int, message: str | None = None) -> None:
+        with self.transaction() as session:
+            run = session.get(SqlIngestRun, run_id)
+            if run is not None and run.status == "running":
+                run.status, run.finished_at, run.rows_read, run.message = status, now(), rows_read, message
+
+    def runs(self, dataset: str | None = None, status: str | None = None, limit: int = 50) -> list[IngestRun]:
+        with self._sessions() as session:
+            query = sa.select(SqlIngestRun).order_by(SqlIngestRun.started_at.desc()).limit(limit)
+            if dataset:
+                query = query.where(SqlIngestRun.dataset_name == dataset)
+            if status:
+                query = query.where(SqlIngestRun.status == status)
+            return [
+                IngestRun(
+                    r.id,
+                    r.dataset_name,
+                    r.status,
+                    _aware(r.started_at),
+                    _aware(r.finished_at),
+                    r.host,
+                    r.pid,
+                    r.rows_read,
+                    r.version,
+                    r.message,
+                )
+                for r in session.scalars(query)
+            ]
+
+
+def _to_version(name: str, row: SqlDatasetVersion) -> DatasetVersion:
+    return DatasetVersion(
+        dataset=name,
+        version=row.version,
+        created_at=_aware(row.created_at),
+        mode=row.mode,
+        rows=row.rows,
+        rows_added=row.rows_added,
+        rows_updated=row.rows_updated,
+        rows_removed=row.rows_removed,
+        bytes=row.bytes,
+        files=list(row.files),
+        schema=[ColumnInfo(**c) for c in row.schema],
+        watermark=row.watermark,
+        fingerprint=row.fingerprint,
+        schema_changes=list(row.schema_changes),
+    )  # type: ignore[arg-type]

@@ -1,0 +1,108 @@
+"""SQLAlchemy tables of the metadata store. Rows stay inside meta/; callers get plain domain objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class SpecObject:
+    """Columns every declared object shares: its name, its spec as applied, and when it changed."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    spec: Mapped[dict[str, Any]]
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SqlSource(SpecObject, Base):
+    __tablename__ = "sources"
+    type: Mapped[str] = mapped_column(String(32))
+
+
+class SqlDataset(SpecObject, Base):
+    __tablename__ = "datasets"
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"), index=True)
+    current_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class SqlDatasetVersion(Base):
+    """One immutable snapshot: the data files that make it up, its counts, schema and watermark."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    mode: Mapped[str] = mapped_column(String(16))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    rows_added: Mapped[int] = mapped_column(BigInteger)
+    rows_updated: Mapped[int] = mapped_column(BigInteger)
+    rows_removed: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    files: Mapped[list[Any]]
+    schema: Mapped[list[Any]]
+    watermark: Mapped[str | None] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    schema_changes: Mapped[list[Any]]
+    ingest_run_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class SqlField(Base):
+    """A column of a dataset's current version, with what the catalog says about it."""
+
+    __tablename__ = "fields"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    position: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(64))
+    nullable: Mapped[bool]
+    description: Mapped[str] = mapped_column(Text, default="")
+    pii: Mapped[str | None] = mapped_column(String(32))
+    first_version: Mapped[int] = mapped_column(Integer)
+
+
+class SqlEntity(SpecObject, Base):
+    __tablename__ = "entities"
+
+
+class SqlIngestRun(Base):
+    """An attempt to ingest a dataset; a run that never finished is found and cleaned by the next one."""
+
+    __tablename__ = "ingest_runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dataset_name: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    rows_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    version: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class SqlChange(Base):
+    """Every change to the registry (apply steps, new versions), in order: the base of the audit trail."""
+
+    __tablename__ = "changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]]

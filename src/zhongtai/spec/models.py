@@ -1,0 +1,233 @@
+"""The spec objects of a project folder: sources, datasets, entities.
+
+Every model forbids unknown keys, so a typo is an error at its line rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+SIMPLE_TYPES = (
+    "string",
+    "int32",
+    "int64",
+    "float32",
+    "float64",
+    "bool",
+    "date",
+    "timestamp",
+    "timestamp_tz",
+    "binary",
+    "json",
+)
+DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
+
+
+def check_field_type(value: str) -> str:
+    """Accept one of the lake's logical types; the message lists them so the fix is obvious."""
+    if value in SIMPLE_TYPES or DECIMAL_TYPE.match(value):
+        return value
+    raise ValueError(f"unknown type '{value}': expected one of {', '.join(SIMPLE_TYPES)} or decimal(P,S)")
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_no_literal_secrets(values: dict[str, str], where: str) -> dict[str, str]:
+    for key, value in values.items():
+        if looks_secret(key) and not is_reference_only(str(value)):
+            raise ValueError(
+                f"{where}.{key} looks like a secret: write it as ${{env:VARIABLE}}, not a literal"
+            )
+    return values
+
+
+class SqlSource(Spec):
+    """A relational database reached by a SQLAlchemy URL."""
+
+    name: Name
+    type: Literal["sql"]
+    url: str
+    schema_name: str | None = Field(default=None, alias="schema")
+    connect_args: dict[str, str] = {}
+    description: str = ""
+    owner: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _no_literal_password(cls, url: str) -> str:
+        if literal_url_password(url):
+            raise ValueError("the URL holds a literal password: write it as ${env:VARIABLE}")
+        return url
+
+    @field_validator("connect_args")
+    @classmethod
+    def _no_literal_secret_args(cls, args: dict[str, str]) -> dict[str, str]:
+        return _check_no_literal_secrets(args, "connect_args")
+
+
+class FilesSource(Spec):
+    """A folder of files, local or on object storage (any fsspec URL)."""
+
+    name: Name
+    type: Literal["files"]
+    url: str
+    storage_options: dict[str, str] = {}
+    description: str = ""
+    owner: str | None = None
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_literal_secret_options(cls, options: dict[str, str]) -> dict[str, str]:
+        return _check_no_literal_secrets(options, "storage_options")
+
+
+class HttpSource(Spec):
+    """An HTTP JSON API."""
+
+    name: Name
+    type: Literal["http"]
+    url: str
+    headers: dict[str, str] = {}
+    params: dict[str, str] = {}
+    timeout_s: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+    description: str = ""
+    owner: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://", "${env:")):
+            raise ValueError("expected an http:// or https:// URL")
+        if literal_url_password(url):
+            raise ValueError("the URL holds a literal password: write it as ${env:VARIABLE}")
+        return url
+
+    @field_validator("headers", "params")
+    @classmethod
+    def _no_literal_secret_headers(cls, values: dict[str, str]) -> dict[str, str]:
+        return _check_no_literal_secrets(values, "headers")
+
+
+SourceSpec = Annotated[SqlSource | FilesSource | HttpSource, Field(discriminator="type")]
+SOURCE_TYPES = ("sql", "files", "http")
+
+
+class FieldSpec(Spec):
+    """A declared column: its type is enforced at ingest, its description and PII class go to the catalog."""
+
+    name: str
+    type: str | None = None
+    description: str = ""
+    pii: Literal["phone", "id_card", "email", "name", "address", "bank_card", "none"] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        return None if value is None else check_field_type(value)
+
+
+class Incremental(Spec):
+    """Pull only rows whose watermark column is at or after the last ingested value."""
+
+    watermark: str
+    param: str | None = None  # HTTP only: the query parameter that filters on the API side
+
+
+class Pagination(Spec):
+    """How an HTTP endpoint splits its answer into pages."""
+
+    type: Literal["page", "offset", "cursor", "next_url"]
+    size: int = Field(default=100, gt=0, le=100_000)
+    size_param: str | None = "page_size"
+    page_param: str = "page"
+    start_page: int = 1
+    offset_param: str = "offset"
+    cursor_param: str = "cursor"
+    cursor_path: str = "next_cursor"
+    next_path: str | None = "next"  # next_url: where the body holds the next URL; None = the Link header
+    max_pages: int = Field(default=100_000, gt=0)
+
+
+class CsvOptions(Spec):
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    header: bool = True
+    encoding: str = "utf8"
+
+
+class DatasetSpec(Spec):
+    """A table pulled from a source into the lake as versioned snapshots."""
+
+    name: Name
+    source: Name
+    description: str = ""
+    owner: str | None = None
+    update_frequency: str | None = None
+    # sql
+    table: str | None = None
+    query: str | None = None
+    # files
+    path: str | None = None
+    format: Literal["csv", "parquet", "jsonl"] | None = None
+    csv: CsvOptions | None = None
+    # http
+    endpoint: str | None = None
+    records: str | None = None
+    pagination: Pagination | None = None
+    # all
+    primary_key: list[str] = []
+    incremental: Incremental | None = None
+    fields: list[FieldSpec] = []
+    batch_rows: int = Field(default=50_000, gt=0, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> DatasetSpec:
+        given = [key for key in ("table", "query", "path", "endpoint") if getattr(self, key) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of table, query (sql), path (files) or endpoint (http)")
+        names = [f.name for f in self.fields]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"fields declared twice: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def location_key(self) -> str:
+        return next(key for key in ("table", "query", "path", "endpoint") if getattr(self, key) is not None)
+
+    def declared_types(self) -> dict[str, str]:
+        return {f.name: f.type for f in self.fields if f.type is not None}
+
+
+LOCATION_FOR_SOURCE = {"sql": ("table", "query"), "files": ("path",), "http": ("endpoint",)}
+
+
+class EntitySpec(Spec):
+    """What features describe and decisions are about (`person`, `product`, `store`...)."""
+
+    name: Name
+    join_keys: list[str] = Field(min_length=1)
+    description: str = ""
+
+
+class ProjectFile(Spec):
+    """One YAML file of a project folder; any file may hold any kind."""
+
+    sources: list[SourceSpec] = []
+    datasets: list[DatasetSpec] = []
+    entities: list[EntitySpec] = []
+
+
+def spec_payload(spec: BaseModel) -> dict[str, Any]:
+    """The spec as stored and compared: plain JSON, aliases applied, defaults included."""
+    return spec.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,0 +1,216 @@
+"""Load a project folder into validated specs; every error names file, line and field."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from zhongtai.errors import ZhongtaiError
+from zhongtai.spec.models import (
+    LOCATION_FOR_SOURCE,
+    DatasetSpec,
+    EntitySpec,
+    FilesSource,
+    ProjectFile,
+    SourceSpec,
+)
+from zhongtai.spec.secrets import env_references
+from zhongtai.spec.yaml_lines import line_of, load_with_lines
+
+KINDS = ("sources", "datasets", "entities")
+
+
+@dataclass(frozen=True)
+class Origin:
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Project:
+    """Everything a project folder declares, keyed by kind and name, with where each object came from."""
+
+    root: Path
+    sources: dict[str, SourceSpec] = field(default_factory=dict)
+    datasets: dict[str, DatasetSpec] = field(default_factory=dict)
+    entities: dict[str, EntitySpec] = field(default_factory=dict)
+    origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
+    lines: dict[str, dict[tuple[str | int, ...], int]] = field(default_factory=dict)
+
+    def objects(self, kind: str) -> Mapping[str, BaseModel]:
+        return getattr(self, kind)
+
+
+class SpecErrors(ZhongtaiError):
+    """All the problems found in a project folder, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        count = len(problems)
+        summary = f"{count} problem{'s' if count > 1 else ''} in the project:\n" + "\n".join(problems)
+        super().__init__("invalid_spec", summary, "fix the lines above; nothing was changed")
+        self.problems = problems
+
+
+def load_project(root: str | Path, environ: Mapping[str, str] | None = None) -> Project:
+    """Read every *.yaml / *.yml under `root`, validate it, and check references between objects.
+
+    Raises SpecErrors listing every problem (file:line field: reason). Secrets are checked for presence in
+    `environ` (default os.environ) but never resolved into the returned specs.
+    """
+    root_path = Path(root)
+    if not root_path.is_dir():
+        raise ZhongtaiError(
+            "invalid_argument", f"{root}: not a folder", "give the project folder holding the specs"
+        )
+    project = Project(root=root_path.resolve())
+    problems: list[str] = []
+    files = sorted(p for p in root_path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise ZhongtaiError("invalid_argument", f"{root}: no *.yaml spec files found")
+    for path in files:
+        problems.extend(_load_file(project, path, str(path)))
+    if not problems:
+        problems.extend(_check_references(project, os.environ if environ is None else environ))
+    if problems:
+        raise SpecErrors(problems)
+    return project
+
+
+def _load_file(project: Project, path: Path, rel: str) -> list[str]:
+    try:
+        data, lines = load_with_lines(path.read_text(encoding="utf-8"), rel)
+    except ZhongtaiError as exc:
+        return [exc.message]
+    except UnicodeDecodeError:
+        return [f"{rel}: not UTF-8 text"]
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        return [f"{rel}:1: expected a mapping with keys {', '.join(KINDS)}"]
+    project.lines[rel] = lines
+    try:
+        parsed = ProjectFile.model_validate(data)
+    except ValidationError as exc:
+        return [_format_error(rel, data, lines, err) for err in exc.errors()]
+    problems = []
+    for kind in KINDS:
+        for index, spec in enumerate(getattr(parsed, kind)):
+            name = spec.name
+            origin = Origin(rel, lines.get((kind, index), 1))
+            if name in project.objects(kind):
+                first = project.origins[(kind, name)]
+                problems.append(f"{origin} {kind}.{name}: declared twice (first at {first})")
+                continue
+            if isinstance(spec, FilesSource):
+                spec = _absolute_files_url(spec, project.root)
+            project.objects(kind)[name] = spec  # type: ignore[index]
+            project.origins[(kind, name)] = origin
+    return problems
+
+
+def _absolute_files_url(spec: FilesSource, root: Path) -> FilesSource:
+    """Relative folder paths are relative to the project folder; store them absolute."""
+    if "://" in spec.url or spec.url.startswith("${env:") or Path(spec.url).is_absolute():
+        return spec
+    return spec.model_copy(update={"url": str((root / spec.url).resolve())})
+
+
+def _format_error(rel: str, data: Any, lines: dict, err: dict) -> str:
+    yaml_path: list[str | int] = []
+    shown: list[str] = []
+    node = data
+    loc = err["loc"]
+    for position, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            yaml_path.append(part)
+            shown.append(str(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            yaml_path.append(part)
+            item = node[part]
+            shown.append(str(item["name"]) if isinstance(item, dict) and "name" in item else str(part))
+            node = item
+        elif isinstance(part, str) and not isinstance(node, dict | list):
+            continue
+        elif position == len(loc) - 1 and err["type"] in ("missing", "extra_forbidden"):
+            shown.append(str(part))
+        # else: a union tag pydantic adds to the location; it is not in the YAML
+    line = line_of(lines, tuple(yaml_path))
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    elif err["type"] == "string_pattern_mismatch":
+        message = "expected a lowercase name: letters, digits and _, starting with a letter"
+    location = f"{rel}:{line}" if line else rel
+    return f"{location} {'.'.join(shown) or '(top)'}: {message}"
+
+
+def _check_references(project: Project, environ: Mapping[str, str]) -> list[str]:
+    problems = []
+    for name, dataset in project.datasets.items():
+        origin = project.origins[("datasets", name)]
+        lines = project.lines[origin.file]
+        index = _index_of(project, "datasets", name)
+        source = project.sources.get(dataset.source)
+        if source is None:
+            line = lines.get(("datasets", index, "source"), origin.line)
+            known = ", ".join(sorted(project.sources)) or "none declared"
+            problems.append(
+                f"{origin.file}:{line} datasets.{name}.source: unknown source '{dataset.source}' (known: {known})"
+            )
+            continue
+        allowed = LOCATION_FOR_SOURCE[source.type]
+        if dataset.location_key not in allowed:
+            line = lines.get(("datasets", index, dataset.location_key), origin.line)
+            problems.append(
+                f"{origin.file}:{line} datasets.{name}.{dataset.location_key}: source '{source.name}' is "
+                f"{source.type}; give {' or '.join(allowed)}"
+            )
+        if dataset.pagination is not None and source.type != "http":
+            problems.append(f"{origin} datasets.{name}.pagination: only http sources paginate")
+        if dataset.incremental and dataset.incremental.param and source.type != "http":
+            problems.append(
+                f"{origin} datasets.{name}.incremental.param: only http sources take a filter param"
+            )
+    for name, source in project.sources.items():
+        origin = project.origins[("sources", name)]
+        index = _index_of(project, "sources", name)
+        lines = project.lines[origin.file]
+        for key, value in _strings(source.model_dump(by_alias=True)):
+            for var in env_references(value):
+                if var not in environ:
+                    line = line_of(lines, ("sources", index, *key))
+                    dotted = ".".join(str(k) for k in key)
+                    problems.append(
+                        f"{origin.file}:{line} sources.{name}.{dotted}: environment variable {var} is not set"
+                    )
+    return problems
+
+
+def _index_of(project: Project, kind: str, name: str) -> int:
+    """Position of the object among its kind in its own file (for line lookups)."""
+    origin = project.origins[(kind, name)]
+    same_file = [n for n in project.objects(kind) if project.origins[(kind, n)].file == origin.file]
+    return same_file.index(name)
+
+
+def _strings(value: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [item for key, sub in value.items() for item in _strings(sub, (*path, key))]
+    if isinstance(value, list):
+        return [item for index, sub in enumerate(value) for item in _strings(sub, (*path, index))]
+    return []

@@ -1,0 +1,60 @@
+"""Shared fixtures: throwaway databases on the machine's real PostgreSQL and MariaDB servers.
+
+Each test run gets its own database with a random name and drops it afterwards, so parallel and repeated
+runs never collide. Override the servers with ZT_TEST_PG_URL / ZT_TEST_MARIADB_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+PG_ADMIN_URL = os.environ.get("ZT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+MARIADB_ADMIN_URL = os.environ.get("ZT_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+def _fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.fail(f"database server at {admin_url} is not reachable: {exc}")
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            if admin.dialect.name == "postgresql":
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            else:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (SQLAlchemy URL, psycopg 3 driver)."""
+    yield from _fresh_database(PG_ADMIN_URL, "zt_test")
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    """A fresh, empty MariaDB database (SQLAlchemy URL, PyMySQL driver)."""
+    yield from _fresh_database(MARIADB_ADMIN_URL, "zt_test")
+
+
+@pytest.fixture
+def zt_env(tmp_path, monkeypatch) -> dict[str, str]:
+    """Point ZT_HOME at a temp folder and clear the store URLs so embedded defaults are used."""
+    home = tmp_path / "zt_home"
+    monkeypatch.setenv("ZT_HOME", str(home))
+    for var in ("ZT_METADATA_URL", "ZT_LAKE_URL", "ZT_OFFLINE_ENGINE", "ZT_ONLINE_URL", "ZT_BUS_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return {"ZT_HOME": str(home)}
