@@ -29,3 +29,13 @@ def scan(storage: LakeStorage, files: list[str], filename: bool = False) -> str:
 def row_hash(columns: list[str]) -> str:
     """A 64-bit hash over all the given columns of a row (nulls included)."""
     return "hash(" + ", ".join(quote(c) for c in columns) + ")"
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[tuple]:
+    """Run a statement and fetch all of its rows, so the connection is free for the next one (DuckDB 2)."""
+    return con.execute(sql, params or {}).fetchall()
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple:
+    """The single row of a query."""
+    return run(con, sql, params)[0]

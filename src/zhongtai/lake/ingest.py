@@ -163,7 +163,7 @@ def _run(
     fp = merge.fingerprint(con, engine.scan(storage, result.files), [c.name for c in version_columns])
     if not incremental and current is not None and fp == current.fingerprint:
         return IngestResult(name, current.version, False, writer.rows, current.rows), writer.rows
-    (rows,) = con.sql(f"SELECT count(*) FROM {engine.scan(storage, result.files)}").fetchone()  # type: ignore[misc]
+    (rows,) = engine.one(con, f"SELECT count(*) FROM {engine.scan(storage, result.files)}")
     size = sum(storage.size(f) for f in result.files)
     con.close()
     storage.publish(f"{staging}/out", storage.dataset_dir(name, run_id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from zhongtai.lake.engine import quote, row_hash, scan
+from zhongtai.lake.engine import one, quote, row_hash, run, scan
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.storage import LakeStorage
 
@@ -32,9 +32,9 @@ class MergeResult:
 
 def fingerprint(con: duckdb.DuckDBPyConnection, source_sql: str, columns: list[str]) -> str:
     """Order-independent digest of a table's rows: equal data gives an equal fingerprint."""
-    count, total = con.sql(
-        f"SELECT count(*), coalesce(sum({row_hash(columns)}::HUGEINT), 0) FROM {source_sql}"
-    ).fetchone()  # type: ignore[misc]
+    count, total = one(
+        con, f"SELECT count(*), coalesce(sum({row_hash(columns)}::HUGEINT), 0) FROM {source_sql}"
+    )
     return f"{count}:{int(total) % (1 << 64):016x}"
 
 
@@ -52,31 +52,33 @@ def full_snapshot(
     new = scan(storage, staged)
     wm = _max(con, new, watermark)
     if not current:
-        (rows,) = con.sql(f"SELECT count(*) FROM {new}").fetchone()  # type: ignore[misc]
+        (rows,) = one(con, f"SELECT count(*) FROM {new}")
         return MergeResult(staged, rows, 0, 0, wm, written=staged)
     old = scan(storage, current)
     common = [c for c in columns if c in current_columns]
     if primary_key and all(k in common for k in primary_key):
         keys = ", ".join(quote(k) for k in primary_key)
         h = row_hash(common)
-        added, removed, updated = con.sql(
+        added, removed, updated = one(
+            con,
             f"""
             WITH n AS (SELECT {keys}, {h} AS h FROM {new}), o AS (SELECT {keys}, {h} AS h FROM {old})
             SELECT
               (SELECT count(*) FROM n ANTI JOIN o USING ({keys})),
               (SELECT count(*) FROM o ANTI JOIN n USING ({keys})),
               (SELECT count(*) FROM n JOIN o USING ({keys}) WHERE n.h <> o.h)
-            """
-        ).fetchone()  # type: ignore[misc]
+            """,
+        )
     else:
         h = row_hash(common)
-        added, removed = con.sql(
+        added, removed = one(
+            con,
             f"""
             SELECT
               (SELECT count(*) FROM (SELECT {h} FROM {new} EXCEPT ALL SELECT {h} FROM {old})),
               (SELECT count(*) FROM (SELECT {h} FROM {old} EXCEPT ALL SELECT {h} FROM {new}))
-            """
-        ).fetchone()  # type: ignore[misc]
+            """,
+        )
         updated = 0
     return MergeResult(staged, added, updated, removed, wm, written=staged)
 
@@ -101,7 +103,8 @@ def incremental(
     h = row_hash(common)
     wm = quote(watermark)
     # Rows at the boundary watermark were read last time too; drop the ones already held, exactly.
-    con.execute(
+    run(
+        con,
         f"""
         CREATE OR REPLACE TEMP TABLE delta AS
         SELECT s.* FROM {scan(storage, staged)} s
@@ -112,16 +115,17 @@ def incremental(
     duplicates = 0
     if primary_key:
         keys = ", ".join(quote(k) for k in primary_key)
-        (before,) = con.sql("SELECT count(*) FROM delta").fetchone()  # type: ignore[misc]
-        con.execute(
+        (before,) = one(con, "SELECT count(*) FROM delta")
+        run(
+            con,
             f"""
             CREATE OR REPLACE TEMP TABLE delta AS SELECT * FROM delta
             QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {wm} DESC NULLS LAST) = 1
-            """
+            """,
         )
-        (after,) = con.sql("SELECT count(*) FROM delta").fetchone()  # type: ignore[misc]
+        (after,) = one(con, "SELECT count(*) FROM delta")
         duplicates = before - after
-    (delta_rows,) = con.sql("SELECT count(*) FROM delta").fetchone()  # type: ignore[misc]
+    (delta_rows,) = one(con, "SELECT count(*) FROM delta")
     if delta_rows == 0:
         return MergeResult(current, 0, 0, 0, previous_watermark, unchanged=True)
     new_wm = _max(con, "delta", watermark)
@@ -130,12 +134,13 @@ def incremental(
         keys = ", ".join(quote(k) for k in primary_key)
         affected = [
             row[0]
-            for row in con.sql(
+            for row in run(
+                con,
                 f"SELECT DISTINCT filename FROM {scan(storage, current, filename=True)} "
-                f"SEMI JOIN delta USING ({keys})"
-            ).fetchall()
+                f"SEMI JOIN delta USING ({keys})",
+            )
         ]
-        (updated,) = con.sql(f"SELECT count(*) FROM delta SEMI JOIN ({old}) o USING ({keys})").fetchone()  # type: ignore[misc]
+        (updated,) = one(con, f"SELECT count(*) FROM delta SEMI JOIN {old} o USING ({keys})")
         for name in affected:
             original = next(f for f in current if storage.display(f) == name)
             kept.remove(original)
@@ -164,5 +169,5 @@ def incremental(
 def _max(con: duckdb.DuckDBPyConnection, table_sql: str, column: str | None) -> object | None:
     if column is None:
         return None
-    (value,) = con.sql(f"SELECT max({quote(column)}) FROM {table_sql}").fetchone()  # type: ignore[misc]
+    (value,) = one(con, f"SELECT max({quote(column)}) FROM {table_sql}")
     return value
