@@ -58,3 +58,11 @@ def zt_env(tmp_path, monkeypatch) -> dict[str, str]:
     for var in ("ZT_METADATA_URL", "ZT_LAKE_URL", "ZT_OFFLINE_ENGINE", "ZT_ONLINE_URL", "ZT_BUS_URL"):
         monkeypatch.delenv(var, raising=False)
     return {"ZT_HOME": str(home)}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def metadata_url(request, tmp_path) -> str:
+    """The metadata store in its embedded default and in its server form."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'metadata.db'}"
+    return request.getfixturevalue("pg_url")

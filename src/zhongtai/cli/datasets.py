@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, print_json
@@ -30,7 +30,8 @@ def list_datasets(as_json: bool = JSON) -> None:
     if as_json:
         print_json([s.to_dict() for s in summaries])
         return
-    table = Table("name", "source", "version", "rows", "size", "refreshed")
+    table = Table("source", "version", "rows", "size", "refreshed")
+    table.columns.insert(0, Column("name", no_wrap=True))
     for s in summaries:
         table.add_row(
             s.name,
@@ -38,7 +39,7 @@ def list_datasets(as_json: bool = JSON) -> None:
             str(s.version) if s.version else "-",
             f"{s.rows:,}" if s.rows is not None else "-",
             _size(s.bytes),
-            s.refreshed_at.strftime("%Y-%m-%d %H:%M:%S") if s.refreshed_at else "never ingested",
+            s.refreshed_at.strftime("%Y-%m-%d %H:%M") if s.refreshed_at else "never",
         )
     console.print(table)
 
@@ -84,8 +85,14 @@ def versions(name: str, as_json: bool = JSON) -> None:
     table = Table("version", "created", "mode", "rows", "added", "updated", "removed", "schema changes")
     for v in found:
         table.add_row(
-            str(v.version), v.created_at.strftime("%Y-%m-%d %H:%M:%S"), v.mode, f"{v.rows:,}", f"{v.rows_added:,}",
-            f"{v.rows_updated:,}", f"{v.rows_removed:,}", "; ".join(v.schema_changes),
+            str(v.version),
+            v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            v.mode,
+            f"{v.rows:,}",
+            f"{v.rows_added:,}",
+            f"{v.rows_updated:,}",
+            f"{v.rows_removed:,}",
+            "; ".join(v.schema_changes),
         )
     console.print(table)
 
@@ -123,7 +130,11 @@ def runs(
     table = Table("started", "dataset", "status", "rows read", "version", "message")
     for r in found:
         table.add_row(
-            r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.dataset, r.status, f"{r.rows_read:,}",
-            str(r.version or ""), r.message or "",
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.dataset,
+            r.status,
+            f"{r.rows_read:,}",
+            str(r.version or ""),
+            r.message or "",
         )
     console.print(table)

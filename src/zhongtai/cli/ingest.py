@@ -21,7 +21,9 @@ def ingest(
     all_datasets: bool = typer.Option(False, "--all", help="Ingest every registered dataset."),
     full: bool = typer.Option(False, "--full", help="Re-read everything even for incremental datasets."),
     accept_schema_change: bool = typer.Option(
-        False, "--accept-schema-change", help="Take a changed source schema as a new version (a full re-read)."
+        False,
+        "--accept-schema-change",
+        help="Take a changed source schema as a new version (a full re-read).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -31,7 +33,10 @@ def ingest(
         names = [s.name for s in store.list_datasets()]
     if not names:
         raise ZhongtaiError("invalid_argument", "name at least one dataset, or pass --all")
+    for name in names:
+        store.dataset_spec(name)  # unknown names fail before any work starts
     results: list[IngestResult] = []
+    failures: dict[str, str] = {}
     with progress() as bar:
         for name in names:
             task = bar.add_task(name, total=None, detail="")
@@ -42,26 +47,56 @@ def ingest(
                 read += rows
                 bar.update(task, advance=rows, detail=f"{read:,} rows")
 
-            result = ingest_dataset(
-                store, context.lake(), name, full=full, accept_schema_change=accept_schema_change,
-                on_progress=advance,
+            try:
+                result = ingest_dataset(
+                    store,
+                    context.lake(),
+                    name,
+                    full=full,
+                    accept_schema_change=accept_schema_change,
+                    on_progress=advance,
+                )
+            except ZhongtaiError as exc:
+                if len(names) == 1:
+                    raise
+                # One broken source must not stop the others; the run is recorded as failed.
+                failures[name] = exc.message
+                bar.update(task, total=1, completed=0, detail="[red]failed[/red]")
+                continue
+            bar.update(
+                task,
+                total=max(result.rows_read, 1),
+                completed=max(result.rows_read, 1),
+                detail=_summary(result),
             )
-            bar.update(task, total=max(result.rows_read, 1), completed=max(result.rows_read, 1),
-                       detail=_summary(result))
             results.append(result)
     if as_json:
-        print_json([r.to_dict() for r in results])
+        print_json([r.to_dict() for r in results] + [{"dataset": n, "error": m} for n, m in failures.items()])
+        _fail_if(failures)
         return
     table = Table("dataset", "version", "read", "added", "updated", "removed", "rows", "seconds")
     for r in results:
         table.add_row(
-            r.dataset, f"{r.version} (new)" if r.created else f"{r.version} (unchanged)", f"{r.rows_read:,}",
-            f"{r.rows_added:,}", f"{r.rows_updated:,}", f"{r.rows_removed:,}", f"{r.rows:,}", f"{r.seconds:.1f}",
+            r.dataset,
+            f"{r.version} (new)" if r.created else f"{r.version} (unchanged)",
+            f"{r.rows_read:,}",
+            f"{r.rows_added:,}",
+            f"{r.rows_updated:,}",
+            f"{r.rows_removed:,}",
+            f"{r.rows:,}",
+            f"{r.seconds:.1f}",
         )
     console.print(table)
     for r in results:
         for change in r.schema_changes:
             console.print(f"[yellow]schema[/yellow] {r.dataset}: {change}")
+    _fail_if(failures)
+
+
+def _fail_if(failures: dict[str, str]) -> None:
+    if failures:
+        listed = "\n".join(f"  {name}: {message}" for name, message in failures.items())
+        raise ZhongtaiError("source_error", f"{len(failures)} dataset(s) failed to ingest:\n{listed}")
 
 
 def _summary(result: IngestResult) -> str:

@@ -21,7 +21,12 @@ def list_sources(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     """List registered sources."""
     store = context.store()
     rows = [
-        {"name": name, "type": spec["type"], "url": mask_url(spec["url"]), "datasets": store.datasets_of_source(name)}
+        {
+            "name": name,
+            "type": spec["type"],
+            "url": mask_url(spec["url"]),
+            "datasets": store.datasets_of_source(name),
+        }
         for name, spec in sorted(store.registered("sources").items())
     ]
     if as_json:

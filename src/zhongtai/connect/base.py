@@ -32,6 +32,9 @@ class Connector(Protocol):
         With `since` (the last ingested watermark value) only rows whose `dataset.incremental.watermark` is
         at or after it come back: the boundary is inclusive because rows sharing the last value may have
         arrived after the previous read; the lake drops the ones it already holds.
+
+        Connectors that infer types (query datasets, files, HTTP) may yield Arrow's `null` type for a column
+        whose values have all been null so far; once a real type appears it never changes within the read.
         """
         ...
 

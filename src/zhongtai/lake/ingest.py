@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -259,6 +260,8 @@ def _parse_watermark(current: DatasetVersion | None, column: str | None) -> obje
         return date.fromisoformat(text)
     if logical.startswith("int"):
         return int(text)
-    if logical.startswith(("float", "decimal")):
+    if logical.startswith("decimal"):
+        return Decimal(text)
+    if logical.startswith("float"):
         return float(text)
     return text
