@@ -86,6 +86,11 @@ def test_plan_apply_ingest_list(cli):
     assert tested["ok"] and tested["datasets"]["orders"][0] == {"name": "id", "type": "int64"}
     runs = json.loads(cli("datasets", "runs", "orders", "--json").stdout)
     assert runs[0]["status"] == "succeeded"
+    assert json.loads(cli("entities", "list", "--json").stdout) == [
+        {"name": "customer", "join_keys": ["customer_id"], "description": ""}
+    ]
+    sources = json.loads(cli("sources", "list", "--json").stdout)
+    assert [(s["name"], s["type"], s["datasets"]) for s in sources] == [("shop", "sql", ["orders"])]
 
 
 def test_bad_spec_applies_nothing(cli, capsys):

@@ -336,16 +336,24 @@ def _typed_batch(
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     arrays = []
     for field, values, convert in zip(schema, columns, converters, strict=True):
-        if convert is not None:
-            values = [None if v is None else convert(v) for v in values]
         try:
-            arrays.append(pa.array(values, type=field.type))
+            arrays.append(_array(values, field.type, convert))
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
             raise ZhongtaiError(
                 "schema_changed",
                 f"{where}: column '{field.name}' holds a value that is not {field.type}: {exc}",
             ) from None
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _array(values: Sequence[Any], arrow: pa.DataType, convert: Callable[[Any], Any] | None) -> pa.Array:
+    """Values as an Arrow array; drivers mostly hand back the right Python type, so convert only on failure."""
+    if convert is not None:
+        try:
+            return pa.array(values, type=arrow)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            values = [None if v is None else convert(v) for v in values]
+    return pa.array(values, type=arrow)
 
 
 def _inferred_batch(rows: Sequence[sa.Row[Any]], names: list[str], where: str) -> pa.RecordBatch:

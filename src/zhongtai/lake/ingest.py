@@ -63,137 +63,159 @@ def ingest(
     """Read the dataset from its source and commit a new version if anything changed."""
     started = time.perf_counter()
     spec_payload, source_payload = store.dataset_spec(name)
-    dataset = DatasetSpec.model_validate(spec_payload)
-    source = TypeAdapter(SourceSpec).validate_python(source_payload)
-    current = store.current_version(name)
+    job = _Job(
+        store=store,
+        storage=storage,
+        dataset=DatasetSpec.model_validate(spec_payload),
+        source=TypeAdapter(SourceSpec).validate_python(source_payload),
+        current=store.current_version(name),
+        accept_schema_change=accept_schema_change,
+        on_progress=on_progress,
+        environ=environ,
+    )
     recover_interrupted(store, storage, name)
-    run_id = store.start_run(name)
-    staging = storage.staging(run_id)
-    final = storage.dataset_dir(name, run_id)
-    rows_read = 0
+    job.run_id = store.start_run(name)
     try:
-        result, rows_read = _run(
-            store, storage, dataset, source, current, run_id, full, accept_schema_change, on_progress, environ
-        )
+        result = job.run(full)
     except BaseException as exc:
-        storage.remove(staging)
-        storage.remove(final)
+        storage.remove(job.staging)
+        storage.remove(job.final)
         message = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
-        store.finish_run(run_id, "failed", rows_read, message)
+        store.finish_run(job.run_id, "failed", job.rows_read, message)
         raise
-    storage.remove(staging)
+    storage.remove(job.staging)
     if not result.created:
-        store.finish_run(run_id, "unchanged", result.rows_read)
+        store.finish_run(job.run_id, "unchanged", result.rows_read)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
-def _run(
-    store: MetadataStore,
-    storage: LakeStorage,
-    dataset: DatasetSpec,
-    source: Any,
-    current: DatasetVersion | None,
-    run_id: str,
-    full: bool,
-    accept_schema_change: bool,
-    on_progress: Progress | None,
-    environ: Mapping[str, str] | None,
-) -> tuple[IngestResult, int]:
-    name = dataset.name
-    staging = storage.staging(run_id)
-    watermark = dataset.incremental.watermark if dataset.incremental else None
-    incremental = bool(watermark) and current is not None and not full and current.watermark is not None
-    since = _parse_watermark(current, watermark) if incremental else None
-    connector = open_connector(source, environ)
-    try:
-        writer = PartWriter(storage, f"{staging}/out", "part", f"dataset '{name}'")
-        for batch in connector.read(dataset, since):
-            writer.write(batch)
-            if on_progress:
-                on_progress(batch.num_rows)
-        if writer.rows == 0:
-            writer.write_empty(connector.schema(dataset))
-        staged = writer.close()
-    finally:
-        connector.close()
-    new_columns = columns_of(_unified_schema(storage, staged))
-    changes = compare(current.schema, new_columns) if current else []
-    breaking = [c for c in changes if c.breaking]
-    if breaking and not accept_schema_change:
-        raise _schema_error(name, breaking)
-    if breaking and incremental:
-        # Old files hold the old types; a version must be one schema, so re-read everything.
-        storage.remove(staging)
-        return _run(store, storage, dataset, source, current, run_id, True, True, on_progress, environ)
-    con = engine.connect(storage)
-    column_names = [c.name for c in new_columns]
-    if incremental and current is not None:
-        result = merge.incremental(
-            con,
-            storage,
-            staged,
-            column_names,
-            current.files,
-            [c.name for c in current.schema],
-            dataset.primary_key,
-            watermark or "",
-            since,
-            current.watermark,
-            f"{staging}/out",
-            f"dataset '{name}'",
+@dataclass
+class _Job:
+    """One ingest of one dataset: stage what the source returns, compare with the current version, commit."""
+
+    store: MetadataStore
+    storage: LakeStorage
+    dataset: DatasetSpec
+    source: Any
+    current: DatasetVersion | None
+    accept_schema_change: bool
+    on_progress: Progress | None
+    environ: Mapping[str, str] | None
+    run_id: str = ""
+    rows_read: int = 0
+
+    @property
+    def staging(self) -> str:
+        return self.storage.staging(self.run_id)
+
+    @property
+    def final(self) -> str:
+        return self.storage.dataset_dir(self.dataset.name, self.run_id)
+
+    @property
+    def where(self) -> str:
+        return f"dataset '{self.dataset.name}'"
+
+    def run(self, full: bool) -> IngestResult:
+        current = self.current
+        watermark = self.dataset.incremental.watermark if self.dataset.incremental else None
+        incremental = bool(watermark) and current is not None and not full and current.watermark is not None
+        since = _parse_watermark(current, watermark) if incremental else None
+        staged = self._stage(since)
+        new_columns = columns_of(_unified_schema(self.storage, staged))
+        changes = compare(current.schema, new_columns) if current else []
+        breaking = [c for c in changes if c.breaking]
+        if breaking and not self.accept_schema_change:
+            raise _schema_error(self.dataset.name, breaking)
+        if breaking and incremental:
+            # Old files hold the old types; a version must be one schema, so re-read everything.
+            self.storage.remove(self.staging)
+            self.rows_read = 0
+            return self.run(full=True)
+        con = engine.connect(self.storage)
+        try:
+            if incremental and current is not None:
+                result = merge.incremental(
+                    con,
+                    self.storage,
+                    staged,
+                    new_columns,
+                    current,
+                    self.dataset.primary_key,
+                    watermark or "",
+                    since,
+                    f"{self.staging}/out",
+                    self.where,
+                )
+                version_columns = merged(current.schema, new_columns)
+            else:
+                result = merge.full_snapshot(
+                    con, self.storage, staged, new_columns, current, self.dataset.primary_key, watermark
+                )
+                version_columns = new_columns
+            if result.unchanged:
+                return self._unchanged()
+            names = [c.name for c in version_columns]
+            scan = engine.scan(self.storage, result.files)
+            (rows,) = engine.one(con, f"SELECT count(*) FROM {scan}")
+            new = NewVersion(
+                mode="incremental" if incremental else "full",
+                rows=rows,
+                rows_added=result.rows_added,
+                rows_updated=result.rows_updated,
+                rows_removed=result.rows_removed,
+                bytes=sum(self.storage.size(f) for f in result.files),
+                files=[_final_path(f, self.staging, self.final) for f in result.files],
+                schema=version_columns,
+                watermark=_format_watermark(result.watermark),
+                fingerprint=merge.fingerprint(con, scan, names),
+                schema_changes=[str(c) for c in changes],
+            )
+        finally:
+            con.close()
+        self.storage.publish(f"{self.staging}/out", self.final)
+        number = self.store.commit_version(
+            self.dataset.name, new, current.version if current else None, self.run_id
         )
-        version_columns = merged(current.schema, new_columns)
-    else:
-        result = merge.full_snapshot(
-            con,
-            storage,
-            staged,
-            column_names,
-            current.files if current else None,
-            [c.name for c in current.schema] if current else [],
-            dataset.primary_key,
-            watermark,
-        )
-        version_columns = new_columns
-    if result.unchanged:
         return IngestResult(
-            name, current.version if current else None, False, writer.rows, current.rows if current else 0
-        ), writer.rows
-    files = [_final_path(f, staging, storage.dataset_dir(name, run_id)) for f in result.files]
-    fp = merge.fingerprint(con, engine.scan(storage, result.files), [c.name for c in version_columns])
-    if not incremental and current is not None and fp == current.fingerprint:
-        return IngestResult(name, current.version, False, writer.rows, current.rows), writer.rows
-    (rows,) = engine.one(con, f"SELECT count(*) FROM {engine.scan(storage, result.files)}")
-    size = sum(storage.size(f) for f in result.files)
-    con.close()
-    storage.publish(f"{staging}/out", storage.dataset_dir(name, run_id))
-    new = NewVersion(
-        mode="incremental" if incremental else "full",
-        rows=rows,
-        rows_added=result.rows_added,
-        rows_updated=result.rows_updated,
-        rows_removed=result.rows_removed,
-        bytes=size,
-        files=files,
-        schema=version_columns,
-        watermark=_format_watermark(result.watermark),
-        fingerprint=fp,
-        schema_changes=[str(c) for c in changes],
-    )
-    number = store.commit_version(name, new, current.version if current else None, run_id)
-    return IngestResult(
-        name,
-        number,
-        True,
-        writer.rows,
-        rows,
-        result.rows_added,
-        result.rows_updated,
-        result.rows_removed,
-        result.duplicates_dropped,
-        [str(c) for c in changes],
-    ), writer.rows
+            self.dataset.name,
+            number,
+            True,
+            self.rows_read,
+            rows,
+            result.rows_added,
+            result.rows_updated,
+            result.rows_removed,
+            result.duplicates_dropped,
+            [str(c) for c in changes],
+        )
+
+    def _stage(self, since: object | None) -> list[str]:
+        """Write what the source returns to Parquet under the staging folder, batch by batch."""
+        connector = open_connector(self.source, self.environ)
+        try:
+            writer = PartWriter(self.storage, f"{self.staging}/out", "part", self.where)
+            for batch in connector.read(self.dataset, since):
+                writer.write(batch)
+                self.rows_read += batch.num_rows
+                if self.on_progress:
+                    self.on_progress(batch.num_rows)
+            if writer.rows == 0:
+                writer.write_empty(connector.schema(self.dataset))
+            return writer.close()
+        finally:
+            connector.close()
+
+    def _unchanged(self) -> IngestResult:
+        current = self.current
+        return IngestResult(
+            self.dataset.name,
+            current.version if current else None,
+            False,
+            self.rows_read,
+            current.rows if current else 0,
+        )
 
 
 def recover_interrupted(store: MetadataStore, storage: LakeStorage, name: str) -> list[str]:

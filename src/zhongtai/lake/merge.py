@@ -14,6 +14,7 @@ import duckdb
 from zhongtai.lake.engine import one, quote, row_hash, run, scan
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.storage import LakeStorage
+from zhongtai.meta.records import ColumnInfo, DatasetVersion
 
 BATCH = 100_000
 
@@ -42,20 +43,22 @@ def full_snapshot(
     con: duckdb.DuckDBPyConnection,
     storage: LakeStorage,
     staged: list[str],
-    columns: list[str],
-    current: list[str] | None,
-    current_columns: list[str],
+    columns: list[ColumnInfo],
+    current: DatasetVersion | None,
     primary_key: list[str],
     watermark: str | None,
 ) -> MergeResult:
     """The staged files are the new version; count what differs from the current one."""
     new = scan(storage, staged)
-    wm = _max(con, new, watermark)
-    if not current:
+    names = [c.name for c in columns]
+    if current is None:
         (rows,) = one(con, f"SELECT count(*) FROM {new}")
-        return MergeResult(staged, rows, 0, 0, wm, written=staged)
-    old = scan(storage, current)
-    common = [c for c in columns if c in current_columns]
+        return MergeResult(staged, rows, 0, 0, _max(con, new, watermark), written=staged)
+    if [c.name for c in current.schema] == names and fingerprint(con, new, names) == current.fingerprint:
+        return MergeResult(current.files, 0, 0, 0, current.watermark, unchanged=True)
+    old = scan(storage, current.files)
+    current_names = {c.name for c in current.schema}
+    common = [c for c in names if c in current_names]
     if primary_key and all(k in common for k in primary_key):
         keys = ", ".join(quote(k) for k in primary_key)
         h = row_hash(common)
@@ -80,26 +83,25 @@ def full_snapshot(
             """,
         )
         updated = 0
-    return MergeResult(staged, added, updated, removed, wm, written=staged)
+    return MergeResult(staged, added, updated, removed, _max(con, new, watermark), written=staged)
 
 
 def incremental(
     con: duckdb.DuckDBPyConnection,
     storage: LakeStorage,
     staged: list[str],
-    columns: list[str],
-    current: list[str],
-    current_columns: list[str],
+    columns: list[ColumnInfo],
+    current: DatasetVersion,
     primary_key: list[str],
     watermark: str,
     since: object,
-    previous_watermark: str | None,
     out_folder: str,
     where: str,
 ) -> MergeResult:
     """Append what is new since the last watermark; rows with a known key replace their old version."""
-    old = scan(storage, current)
-    common = [c for c in columns if c in current_columns]
+    old = scan(storage, current.files)
+    current_names = {c.name for c in current.schema}
+    common = [c.name for c in columns if c.name in current_names]
     h = row_hash(common)
     wm = quote(watermark)
     # Rows at the boundary watermark were read last time too; drop the ones already held, exactly.
@@ -127,22 +129,22 @@ def incremental(
         duplicates = before - after
     (delta_rows,) = one(con, "SELECT count(*) FROM delta")
     if delta_rows == 0:
-        return MergeResult(current, 0, 0, 0, previous_watermark, unchanged=True)
+        return MergeResult(current.files, 0, 0, 0, current.watermark, unchanged=True)
     new_wm = _max(con, "delta", watermark)
-    kept, rewritten, updated = list(current), [], 0
+    kept, rewritten, updated = list(current.files), [], 0
     if primary_key:
         keys = ", ".join(quote(k) for k in primary_key)
         affected = [
             row[0]
             for row in run(
                 con,
-                f"SELECT DISTINCT filename FROM {scan(storage, current, filename=True)} "
+                f"SELECT DISTINCT filename FROM {scan(storage, current.files, filename=True)} "
                 f"SEMI JOIN delta USING ({keys})",
             )
         ]
         (updated,) = one(con, f"SELECT count(*) FROM delta SEMI JOIN {old} o USING ({keys})")
         for name in affected:
-            original = next(f for f in current if storage.display(f) == name)
+            original = next(f for f in current.files if storage.display(f) == name)
             kept.remove(original)
             writer = PartWriter(storage, out_folder, f"rewrite-{len(rewritten):05d}", where)
             writer.write_all(
