@@ -37,8 +37,17 @@ class LakeStorage:
 
     def publish(self, staging: str, final: str) -> None:
         """Move a finished staging folder to its final place (a rename on local disk, so readers never see half)."""
-        self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
-        self.fs.mv(staging, final, recursive=True)
+        if self.local:
+            self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
+            self.fs.mv(staging, final, recursive=True)
+            return
+        # Object stores have no folders to rename: copy each object, then drop the staged ones. Until the
+        # metadata commit that follows, no version lists these objects, so readers never see a partial set.
+        self.fs.invalidate_cache()
+        for path in self.fs.find(staging):
+            self.fs.copy(path, final + path[len(staging) :])
+        self.fs.rm(staging, recursive=True)
+        self.fs.invalidate_cache()
 
     def remove(self, path: str) -> None:
         if self.fs.exists(path):
