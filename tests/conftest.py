@@ -82,7 +82,9 @@ def s3_endpoint(monkeypatch) -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "zt-test", "AWS_SECRET_ACCESS_KEY": "zt-test", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "zt-test",
+        "AWS_SECRET_ACCESS_KEY": "zt-test",
+        "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": endpoint,
     }.items():
         monkeypatch.setenv(name, value)

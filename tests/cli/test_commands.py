@@ -34,8 +34,10 @@ def cli(zt_env, tmp_path):
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE orders (id INTEGER PRIMARY KEY, amount NUMERIC(10,2), note TEXT)"))
-        conn.execute(sa.text("INSERT INTO orders VALUES (:i, :a, :n)"),
-                     [{"i": i, "a": i * 1.5, "n": "订单"} for i in range(25)])
+        conn.execute(
+            sa.text("INSERT INTO orders VALUES (:i, :a, :n)"),
+            [{"i": i, "a": i * 1.5, "n": "订单"} for i in range(25)],
+        )
     engine.dispose()
     project = tmp_path / "project"
     project.mkdir()
@@ -68,7 +70,9 @@ def test_info_masks_secrets(cli, monkeypatch):
 def test_plan_apply_ingest_list(cli):
     planned = json.loads(cli("plan", str(cli.project), "--json").stdout)
     assert [(s["action"], s["name"]) for s in planned] == [
-        ("create", "shop"), ("create", "orders"), ("create", "customer"),
+        ("create", "shop"),
+        ("create", "orders"),
+        ("create", "customer"),
     ]
     assert cli("apply", str(cli.project)).exit_code == 0
     assert "No changes" in cli("plan", str(cli.project)).output
@@ -78,7 +82,9 @@ def test_plan_apply_ingest_list(cli):
     assert [(d["name"], d["version"], d["rows"]) for d in listed] == [("orders", 1, 25)]
     shown = json.loads(cli("datasets", "show", "orders", "--json").stdout)
     assert [(f["name"], f["type"]) for f in shown["fields"]] == [
-        ("id", "int64"), ("amount", "decimal(10,2)"), ("note", "string"),
+        ("id", "int64"),
+        ("amount", "decimal(10,2)"),
+        ("note", "string"),
     ]
     preview = json.loads(cli("datasets", "preview", "orders", "-n", "2", "--json").stdout)
     assert len(preview) == 2 and preview[0]["note"] == "订单"

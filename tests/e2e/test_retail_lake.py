@@ -56,22 +56,47 @@ def test_ingest_everything_then_exactly_the_changes(retail):
 
     now = dt.datetime(2026, 11, 20, 9, 30)
     with crm.begin() as conn:
-        ids = conn.execute(sa.text("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 3")).scalars().all()
-        conn.execute(sa.text("UPDATE customers SET mobile = '+86 139 1234 5678', updated_at = :now "
-                             "WHERE customer_id IN :ids").bindparams(sa.bindparam("ids", expanding=True)),
-                     {"now": now, "ids": ids})
-        conn.execute(sa.text(
-            "INSERT INTO customers (customer_id, full_name, register_channel, registered_at, status, "
-            "marketing_opt_in, updated_at) VALUES (99999999, '新客户', 'app', :now, 'active', true, :now)"),
-            {"now": now})
+        ids = (
+            conn.execute(sa.text("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 3"))
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE customers SET mobile = '+86 139 1234 5678', updated_at = :now "
+                "WHERE customer_id IN :ids"
+            ).bindparams(sa.bindparam("ids", expanding=True)),
+            {"now": now, "ids": ids},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO customers (customer_id, full_name, register_channel, registered_at, status, "
+                "marketing_opt_in, updated_at) VALUES (99999999, '新客户', 'app', :now, 'active', true, :now)"
+            ),
+            {"now": now},
+        )
     with erp.begin() as conn:
-        order_ids = conn.execute(sa.text("SELECT order_id FROM orders ORDER BY order_id LIMIT 2")).scalars().all()
-        conn.execute(sa.text("UPDATE orders SET status = 'refunded', updated_at = :now WHERE order_id IN :ids")
-                     .bindparams(sa.bindparam("ids", expanding=True)), {"now": now, "ids": order_ids})
+        order_ids = (
+            conn.execute(sa.text("SELECT order_id FROM orders ORDER BY order_id LIMIT 2")).scalars().all()
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE orders SET status = 'refunded', updated_at = :now WHERE order_id IN :ids"
+            ).bindparams(sa.bindparam("ids", expanding=True)),
+            {"now": now, "ids": order_ids},
+        )
     events = report.out / "systems" / "clickstream" / "events-2026-11.jsonl"
     new_events = [
-        {"event_id": f"E9{i:09d}", "ts": "2026-11-20T09:30:00.000+08:00", "session_id": "S9", "user_id": None,
-         "device_id": "d9", "event_type": "view", "product_id": None, "channel": "web"}
+        {
+            "event_id": f"E9{i:09d}",
+            "ts": "2026-11-20T09:30:00.000+08:00",
+            "session_id": "S9",
+            "user_id": None,
+            "device_id": "d9",
+            "event_type": "view",
+            "product_id": None,
+            "channel": "web",
+        }
         for i in range(2)
     ]
     events.write_text("".join(json.dumps(e) + "\n" for e in new_events))
@@ -81,7 +106,11 @@ def test_ingest_everything_then_exactly_the_changes(retail):
     assert customers.rows == report.rows["crm.customers"] + 1
     orders = ingest(store, lake, "erp_orders")
     assert (orders.version, orders.rows_added, orders.rows_updated, orders.rows) == (
-        2, 0, 2, report.rows["erp.orders"])
+        2,
+        0,
+        2,
+        report.rows["erp.orders"],
+    )
     clicks = ingest(store, lake, "click_events")
     assert (clicks.version, clicks.rows_added, clicks.rows) == (2, 2, report.rows["clickstream.events"] + 2)
     for name in ("crm_loyalty_members", "erp_order_lines", "service_tickets", "inventory_stock"):

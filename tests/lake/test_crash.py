@@ -39,8 +39,10 @@ def test_sigkill_mid_ingest_leaves_previous_version(tmp_path):
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, note TEXT)"))
-        conn.execute(sa.text("INSERT INTO customers VALUES (:i, :n, :t)"),
-                     [{"i": i, "n": f"name {i}", "t": "x" * 50} for i in range(100)])
+        conn.execute(
+            sa.text("INSERT INTO customers VALUES (:i, :n, :t)"),
+            [{"i": i, "n": f"name {i}", "t": "x" * 50} for i in range(100)],
+        )
     project = tmp_path / "project"
     project.mkdir()
     (project / "specs.yaml").write_text(SPECS.format(db=db))
@@ -49,8 +51,10 @@ def test_sigkill_mid_ingest_leaves_previous_version(tmp_path):
     assert _zhongtai(env, "ingest", "customers").wait(60) == 0
 
     with engine.begin() as conn:  # enough new rows that the next ingest takes a while
-        conn.execute(sa.text("INSERT INTO customers VALUES (:i, :n, :t)"),
-                     [{"i": i, "n": f"name {i}", "t": "y" * 50} for i in range(100, 400_100)])
+        conn.execute(
+            sa.text("INSERT INTO customers VALUES (:i, :n, :t)"),
+            [{"i": i, "n": f"name {i}", "t": "y" * 50} for i in range(100, 400_100)],
+        )
     lake = Path(tmp_path / "home" / "lake")
     committed = sorted(p.relative_to(lake) for p in (lake / "customers").rglob("*.parquet"))
     proc = _zhongtai(env, "ingest", "customers", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

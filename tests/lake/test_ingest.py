@@ -35,7 +35,9 @@ def _ts(day: int) -> dt.datetime:
 
 @pytest.fixture
 def shop(lake_bench):
-    lake_bench.sql("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, phone TEXT, updated_at TIMESTAMP)")
+    lake_bench.sql(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, phone TEXT, updated_at TIMESTAMP)"
+    )
     lake_bench.sql("CREATE TABLE events (kind TEXT, n INTEGER)")
     lake_bench.sql(
         "INSERT INTO customers VALUES (:id, :name, :phone, :ts)",
@@ -47,7 +49,10 @@ def shop(lake_bench):
 
 
 def _rows(bench, name, version=None):
-    return sorted(read_table(bench.store, bench.lake, name, version).to_pylist(), key=lambda r: tuple(map(str, r.values())))
+    return sorted(
+        read_table(bench.store, bench.lake, name, version).to_pylist(),
+        key=lambda r: tuple(map(str, r.values())),
+    )
 
 
 def test_first_ingest_records_version_schema_and_fields(shop):
@@ -55,7 +60,10 @@ def test_first_ingest_records_version_schema_and_fields(shop):
     assert (result.created, result.version, result.rows, result.rows_added) == (True, 1, 10, 10)
     current = shop.store.current_version("customers")
     assert [(c.name, c.type) for c in current.schema] == [
-        ("id", "int64"), ("name", "string"), ("phone", "string"), ("updated_at", "timestamp"),
+        ("id", "int64"),
+        ("name", "string"),
+        ("phone", "string"),
+        ("updated_at", "timestamp"),
     ]
     assert current.watermark == "2026-01-03T12:00:00"
     fields = {f.name: f for f in shop.store.fields("customers")}
@@ -76,10 +84,19 @@ def test_reingest_with_nothing_new_adds_no_version_and_no_rows(shop):
 def test_incremental_new_version_holds_exactly_the_changes(shop):
     ingest(shop.store, shop.lake, "customers")
     before = {r["id"]: r for r in _rows(shop, "customers")}
-    shop.sql("UPDATE customers SET phone = '+86 139 0000 0000', updated_at = :ts WHERE id IN (2, 5)", [{"ts": _ts(9)}])
+    shop.sql(
+        "UPDATE customers SET phone = '+86 139 0000 0000', updated_at = :ts WHERE id IN (2, 5)",
+        [{"ts": _ts(9)}],
+    )
     shop.sql("INSERT INTO customers VALUES (10, 'New', NULL, :ts)", [{"ts": _ts(9)}])
     result = ingest(shop.store, shop.lake, "customers")
-    assert (result.created, result.version, result.rows_added, result.rows_updated, result.rows) == (True, 2, 1, 2, 11)
+    assert (result.created, result.version, result.rows_added, result.rows_updated, result.rows) == (
+        True,
+        2,
+        1,
+        2,
+        11,
+    )
     after = {r["id"]: r for r in _rows(shop, "customers")}
     changed = {i for i in after if after[i] != before.get(i)}
     assert changed == {2, 5, 10}
@@ -114,8 +131,9 @@ def test_type_change_at_source_is_reported_not_coerced(shop):
 def test_bad_row_mid_ingest_leaves_previous_version_and_no_files(shop):
     ingest(shop.store, shop.lake, "customers")
     files_before = sorted(p.relative_to(shop.lake.root) for p in _parquet_files(shop))
-    specs = SPECS.replace("- {name: phone, pii: phone, description: mobile as typed}",
-                          "- {name: phone, type: int64}")
+    specs = SPECS.replace(
+        "- {name: phone, pii: phone, description: mobile as typed}", "- {name: phone, type: int64}"
+    )
     shop.apply(specs)
     shop.sql("UPDATE customers SET updated_at = :ts", [{"ts": _ts(20)}])
     shop.sql("UPDATE customers SET phone = 'not a number' WHERE id = 9")

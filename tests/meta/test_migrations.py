@@ -19,7 +19,15 @@ def test_first_use_migrates_to_head(metadata_url):
     try:
         assert db.current_revision(store.engine) == db.head_revision()
         tables = set(sa.inspect(store.engine).get_table_names())
-        assert {"sources", "datasets", "dataset_versions", "fields", "entities", "ingest_runs", "changes"} <= tables
+        assert {
+            "sources",
+            "datasets",
+            "dataset_versions",
+            "fields",
+            "entities",
+            "ingest_runs",
+            "changes",
+        } <= tables
     finally:
         store.close()
 
@@ -46,5 +54,7 @@ def test_reopening_does_not_migrate_again(metadata_url):
 
 
 def test_unreachable_server_is_a_clear_error():
-    with pytest.raises(Exception, match=r"metadata store postgresql\+psycopg://nobody:\*\*\*@127.0.0.1:1/x is not reachable"):
+    with pytest.raises(
+        Exception, match=r"metadata store postgresql\+psycopg://nobody:\*\*\*@127.0.0.1:1/x is not reachable"
+    ):
         MetadataStore("postgresql://nobody:secret@127.0.0.1:1/x")

@@ -34,8 +34,11 @@ def test_plan_then_apply_then_nothing_left(tmp_path):
     apply_plan(plan, store)
     assert build_plan(load_project(folder), store).empty
 
-    (folder / "a.yaml").write_text(SPECS.replace("description: CRM", "description: CRM v2").replace(
-        "  - {name: members, source: crm, table: members}\n", ""))
+    (folder / "a.yaml").write_text(
+        SPECS.replace("description: CRM", "description: CRM v2").replace(
+            "  - {name: members, source: crm, table: members}\n", ""
+        )
+    )
     plan = build_plan(load_project(folder), store)
     assert [(s.action, s.name) for s in plan.steps] == [("update", "crm"), ("delete", "members")]
     assert [(d.path, d.old, d.new) for d in plan.steps[0].diffs] == [("description", "CRM", "CRM v2")]

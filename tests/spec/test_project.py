@@ -55,13 +55,18 @@ def test_good_project_loads(tmp_path):
 def test_wrong_field_type_names_file_line_and_field(tmp_path):
     folder = _write(tmp_path / "p", GOOD.replace("type: string, pii", "type: strng, pii"))
     (problem,) = _problems(folder)
-    assert problem.startswith(f"{folder}/specs.yaml:15 datasets.customers.fields.phone.type: unknown type 'strng'")
+    assert problem.startswith(
+        f"{folder}/specs.yaml:15 datasets.customers.fields.phone.type: unknown type 'strng'"
+    )
 
 
 def test_unknown_source_is_named_at_its_line(tmp_path):
     folder = _write(tmp_path / "p", GOOD.replace("source: crm", "source: erp"))
     (problem,) = _problems(folder)
-    assert problem == f"{folder}/specs.yaml:10 datasets.customers.source: unknown source 'erp' (known: crm, files)"
+    assert (
+        problem
+        == f"{folder}/specs.yaml:10 datasets.customers.source: unknown source 'erp' (known: crm, files)"
+    )
 
 
 def test_missing_secret_env_var(tmp_path):
@@ -91,7 +96,9 @@ def test_duplicate_across_files(tmp_path):
     folder = _write(tmp_path / "p", GOOD)
     _write(folder, "entities:\n  - name: person\n    join_keys: [id]\n", "more.yaml")
     (problem,) = _problems(folder)
-    assert problem == f"{folder}/specs.yaml:17 entities.person: declared twice (first at {folder}/more.yaml:2)"
+    assert (
+        problem == f"{folder}/specs.yaml:17 entities.person: declared twice (first at {folder}/more.yaml:2)"
+    )
 
 
 def test_dataset_location_must_fit_source_type(tmp_path):

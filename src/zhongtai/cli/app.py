@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from zhongtai import __version__
-from zhongtai.cli import datasets, ingest, project, sources, system
+from zhongtai.cli import datasets, demo, entities, ingest, project, retail, sources, system
 from zhongtai.cli.output import err_console
 from zhongtai.errors import ZhongtaiError
 
+
+class _Group(TyperGroup):
+    """The root command group: turns a ZhongtaiError from any command into one red line and exit code 1."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ZhongtaiError as exc:
+            err_console.print(f"[red]error:[/red] {escape(exc.message)}", soft_wrap=True)
+            if exc.hint:
+                err_console.print(f"[dim]hint:[/dim] {escape(exc.hint)}", soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(
+    cls=_Group,
     name="zhongtai",
     help="Zhongtai (中台): connect enterprise systems, build governed AI capabilities on them.",
     no_args_is_help=True,
@@ -25,6 +41,9 @@ project.register(app)
 ingest.register(app)
 app.add_typer(sources.app, name="sources", help="Connections to existing systems.")
 app.add_typer(datasets.app, name="datasets", help="Datasets in the lake and their versions.")
+app.add_typer(entities.app, name="entities", help="What features describe and decisions are about.")
+app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
+demo.register(app)
 
 
 @app.callback(invoke_without_command=True)
@@ -35,11 +54,5 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 
 
 def main() -> None:
-    """Entry point: run the command; a ZhongtaiError becomes one red line (and its hint), exit code 1."""
-    try:
-        app()
-    except ZhongtaiError as exc:
-        err_console.print(f"[red]error:[/red] {escape(exc.message)}", soft_wrap=True)
-        if exc.hint:
-            err_console.print(f"[dim]hint:[/dim] {escape(exc.hint)}", soft_wrap=True)
-        sys.exit(1)
+    """Entry point of the `zhongtai` command."""
+    app()

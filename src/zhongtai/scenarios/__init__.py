@@ -1,0 +1,1 @@
+"""Reference scenarios: the systems of a realistic enterprise, generated, to try the platform end to end."""

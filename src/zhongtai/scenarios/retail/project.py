@@ -1,0 +1,183 @@
+"""The project folder: sources, datasets and entities of the scenario as YAML specs that `zhongtai apply`
+accepts as they are. The truth folder is deliberately not among them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+
+from zhongtai.scenarios.retail import schema
+from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, SQL_NOTES
+
+SQL_DATASETS = (
+    ("crm", "crm_customers", schema.customers),
+    ("crm", "crm_loyalty_members", schema.loyalty_members),
+    ("erp", "erp_products", schema.products),
+    ("erp", "erp_stores", schema.stores),
+    ("erp", "erp_orders", schema.orders),
+    ("erp", "erp_order_lines", schema.order_lines),
+)
+ENTITIES = (
+    {
+        "name": "person",
+        "join_keys": ["person_id"],
+        "description": "One human across every source system (OneID); no source carries it, identity resolution does",
+    },
+    {"name": "customer", "join_keys": ["customer_id"], "description": "A CRM customer record"},
+    {"name": "product", "join_keys": ["product_id"], "description": "A product of the catalogue"},
+    {"name": "store", "join_keys": ["store_id"], "description": "A store or e-commerce shop"},
+)
+
+
+def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list[str]:
+    """Write the spec files into `folder`; returns the names of the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    documents = {
+        "sources.yaml": {"sources": _sources(crm_url, erp_url)},
+        "entities.yaml": {"entities": list(ENTITIES)},
+        "crm.yaml": {"datasets": [_sql_dataset(*item) for item in SQL_DATASETS if item[0] == "crm"]},
+        "erp.yaml": {"datasets": [_sql_dataset(*item) for item in SQL_DATASETS if item[0] == "erp"]},
+        "clickstream.yaml": {
+            "datasets": [
+                _file_dataset(
+                    "click_events", "clickstream", "events-*.jsonl", "jsonl", ["event_id"], "ts", "streaming"
+                )
+            ]
+        },
+        "service.yaml": {
+            "datasets": [
+                _file_dataset(
+                    "service_tickets",
+                    "service",
+                    "tickets.jsonl",
+                    "jsonl",
+                    ["ticket_id"],
+                    "updated_at",
+                    "hourly",
+                )
+            ]
+        },
+        "inventory.yaml": {
+            "datasets": [
+                _file_dataset(
+                    "inventory_stock",
+                    "inventory",
+                    "stock-*.csv",
+                    "csv",
+                    ["date", "store_id", "product_id"],
+                    "date",
+                    "daily",
+                )
+            ]
+        },
+    }
+    for name, document in documents.items():
+        body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+        (folder / name).write_text(f"# {header}\n{body}", encoding="utf-8")
+    return list(documents)
+
+
+def _sources(crm_url: str, erp_url: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "crm",
+            "type": "sql",
+            "url": crm_url,
+            "owner": "crm-team",
+            "description": "CRM: customers and loyalty members",
+        },
+        {
+            "name": "erp",
+            "type": "sql",
+            "url": erp_url,
+            "owner": "erp-team",
+            "description": "ERP / order system: products, stores, orders, order lines",
+        },
+        {
+            "name": "clickstream",
+            "type": "files",
+            "url": "../systems/clickstream",
+            "owner": "ecommerce-team",
+            "description": "E-commerce tracking events, JSON lines per month",
+        },
+        {
+            "name": "service",
+            "type": "files",
+            "url": "../systems/service",
+            "owner": "service-team",
+            "description": "Customer service ticket export, JSON lines",
+        },
+        {
+            "name": "inventory",
+            "type": "files",
+            "url": "../systems/inventory",
+            "owner": "supply-chain-team",
+            "description": "Daily stock export of the replenishment system, CSV per month",
+        },
+    ]
+
+
+def _sql_dataset(source: str, name: str, table: sa.Table) -> dict[str, Any]:
+    notes = SQL_NOTES[table.name]
+    fields = []
+    for column in table.columns:
+        pii, description = notes[column.name]
+        field = {"name": str(column.name), "type": _logical(column.type), "description": description}
+        if pii:
+            field["pii"] = pii
+        fields.append(field)
+    return {
+        "name": name,
+        "source": source,
+        "table": str(table.name),
+        "primary_key": [str(c.name) for c in table.primary_key.columns],
+        "incremental": {"watermark": "updated_at"},
+        "update_frequency": "daily",
+        "description": DATASET_NOTES[name],
+        "fields": fields,
+    }
+
+
+def _file_dataset(
+    name: str, source: str, path: str, file_format: str, key: list[str], watermark: str, frequency: str
+) -> dict[str, Any]:
+    fields = []
+    for field_name, field_type, pii, description in FILE_FIELDS[name]:
+        field = {"name": field_name, "type": field_type, "description": description}
+        if pii:
+            field["pii"] = pii
+        fields.append(field)
+    dataset: dict[str, Any] = {"name": name, "source": source, "path": path, "format": file_format}
+    if file_format == "csv":
+        dataset["csv"] = {"delimiter": ",", "header": True, "encoding": "utf8"}
+    dataset.update(
+        {
+            "primary_key": key,
+            "incremental": {"watermark": watermark},
+            "update_frequency": frequency,
+            "description": DATASET_NOTES[name],
+            "fields": fields,
+        }
+    )
+    return dataset
+
+
+def _logical(column_type: sa.types.TypeEngine) -> str:
+    """The lake type of a column of the shared schema."""
+    if isinstance(column_type, sa.Numeric):
+        return f"decimal({column_type.precision},{column_type.scale})"
+    if isinstance(column_type, sa.BigInteger):
+        return "int64"
+    if isinstance(column_type, sa.Integer):
+        return "int32"
+    if isinstance(column_type, sa.DateTime):
+        return "timestamp"
+    if isinstance(column_type, sa.Date):
+        return "date"
+    if isinstance(column_type, sa.Boolean):
+        return "bool"
+    return "string"
