@@ -124,3 +124,76 @@ class Change:
     action: str  # create | update | delete
     name: str
     spec: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class FeatureBuild:
+    """One computed offline history of a feature view."""
+
+    view: str
+    build: int
+    created_at: datetime
+    rows: int
+    files: list[str]
+    schema: list[ColumnInfo]
+    inputs: dict[str, int]
+    max_timestamp: str | None
+    materialized_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    id: str
+    model: str
+    created_at: datetime
+    rows: int
+    files: list[str]
+    lineage: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    model: str
+    version: int
+    created_at: datetime
+    artifact: str
+    artifact_format: str
+    features: list[str]
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    training_set_id: str | None
+    code_version: str
+    status: str
+    aliases: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        body = dict(self.__dict__)
+        body["created_at"] = self.created_at.isoformat()
+        return body
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    name: str
+    prefix: str
+    roles: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One decision as the log keeps it."""
+
+    id: str
+    at: datetime
+    capability: str
+    principal: str
+    model_name: str | None
+    model_version: int | None
+    decision: str
+    score: float | None
+    fallback: bool
+    inputs: dict[str, Any]
+    features: dict[str, Any]
+    latency_ms: float

@@ -7,7 +7,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.meta import db
+from zhongtai.meta.access import AccessRecords, DecisionRecords
+from zhongtai.meta.features import FeatureRecords
+from zhongtai.meta.models import ModelRecords
 from zhongtai.meta.records import (
     Change,
     ColumnInfo,
@@ -25,33 +28,38 @@ from zhongtai.meta.records import (
     NewVersion,
 )
 from zhongtai.meta.tables import (
+    SpecObject,
+    SqlCapability,
     SqlChange,
     SqlDataset,
     SqlDatasetVersion,
     SqlEntity,
+    SqlFeatureView,
     SqlField,
     SqlIngestRun,
+    SqlModel,
     SqlSource,
 )
+from zhongtai.meta.time import aware, now
 
-_KIND_TABLES: dict[str, type[SqlSource] | type[SqlDataset] | type[SqlEntity]] = {
+_KIND_TABLES: dict[str, type[SpecObject]] = {
     "sources": SqlSource,
     "datasets": SqlDataset,
     "entities": SqlEntity,
+    "feature_views": SqlFeatureView,
+    "models": SqlModel,
+    "capabilities": SqlCapability,
 }
-# Creates run in this order and deletes in the reverse, so foreign keys always point at something.
-KIND_ORDER = ("sources", "datasets", "entities")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+KIND_NOUN = {
+    "sources": "source",
+    "datasets": "dataset",
+    "entities": "entity",
+    "feature_views": "feature view",
+    "models": "model",
+    "capabilities": "capability",
+}
+# Creates run in this order and deletes in the reverse, so references always point at something.
+KIND_ORDER = ("sources", "datasets", "entities", "feature_views", "models", "capabilities")
 
 
 class MetadataStore:
@@ -65,6 +73,35 @@ class MetadataStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @cached_property
+    def features(self) -> FeatureRecords:
+        """Feature view builds and training sets."""
+        return FeatureRecords(self._sessions)
+
+    @cached_property
+    def models(self) -> ModelRecords:
+        """Model versions and aliases."""
+        return ModelRecords(self._sessions)
+
+    @cached_property
+    def access(self) -> AccessRecords:
+        """API keys."""
+        return AccessRecords(self._sessions)
+
+    @cached_property
+    def decisions(self) -> DecisionRecords:
+        """The decision log."""
+        return DecisionRecords(self._sessions)
+
+    def spec(self, kind: str, name: str) -> dict[str, Any]:
+        """One registered object's spec payload; NotFound names the kind."""
+        table = _KIND_TABLES[kind]
+        with self._sessions() as session:
+            row = session.scalar(sa.select(table).where(table.name == name))
+            if row is None:
+                raise NotFound(KIND_NOUN[kind], name)
+            return row.spec
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -134,7 +171,7 @@ class MetadataStore:
         with self._sessions() as session:
             rows = session.scalars(sa.select(SqlChange).order_by(SqlChange.id.desc()).limit(limit))
             return [
-                {"at": _aware(r.at), "actor": r.actor, "action": r.action, "kind": r.kind, "name": r.name}
+                {"at": aware(r.at), "actor": r.actor, "action": r.action, "kind": r.kind, "name": r.name}
                 for r in rows
             ]
 
@@ -187,7 +224,7 @@ class MetadataStore:
                     version=ds.current_version,
                     rows=version.rows if version else None,
                     bytes=version.bytes if version else None,
-                    refreshed_at=_aware(version.created_at) if version else None,
+                    refreshed_at=aware(version.created_at) if version else None,
                     description=ds.description,
                 )
                 for ds, source_name, version in session.execute(query)
@@ -356,8 +393,8 @@ class MetadataStore:
                     r.id,
                     r.dataset_name,
                     r.status,
-                    _aware(r.started_at),
-                    _aware(r.finished_at),
+                    aware(r.started_at),
+                    aware(r.finished_at),
                     r.host,
                     r.pid,
                     r.rows_read,
@@ -372,7 +409,7 @@ def _to_version(name: str, row: SqlDatasetVersion) -> DatasetVersion:
     return DatasetVersion(
         dataset=name,
         version=row.version,
-        created_at=_aware(row.created_at),
+        created_at=aware(row.created_at),
         mode=row.mode,
         rows=row.rows,
         rows_added=row.rows_added,

@@ -106,3 +106,102 @@ class SqlChange(Base):
     kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]]
+
+
+class SqlFeatureView(SpecObject, Base):
+    __tablename__ = "feature_views"
+
+
+class SqlFeatureBuild(Base):
+    """One computation of a feature view's offline history: its files in the lake and the inputs it read."""
+
+    __tablename__ = "feature_builds"
+    __table_args__ = (UniqueConstraint("view_name", "build"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    view_name: Mapped[str] = mapped_column(String(128), index=True)
+    build: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    rows: Mapped[int] = mapped_column(BigInteger)
+    files: Mapped[list[Any]]
+    schema: Mapped[list[Any]]
+    inputs: Mapped[dict[str, Any]]  # dataset name -> version read
+    max_timestamp: Mapped[str | None] = mapped_column(String(64))
+    materialized_at: Mapped[datetime | None]
+
+
+class SqlTrainingSet(Base):
+    """Labels joined point-in-time with feature views, saved with the lineage needed to rebuild it."""
+
+    __tablename__ = "training_sets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime]
+    rows: Mapped[int] = mapped_column(BigInteger)
+    files: Mapped[list[Any]]
+    lineage: Mapped[dict[str, Any]]
+
+
+class SqlModel(SpecObject, Base):
+    __tablename__ = "models"
+
+
+class SqlModelVersion(Base):
+    """A trained artifact (in a safe format) with its metrics, parameters and lineage."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_name", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    artifact: Mapped[str] = mapped_column(Text)
+    artifact_format: Mapped[str] = mapped_column(String(32))
+    features: Mapped[list[Any]]
+    params: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any]]
+    training_set_id: Mapped[str | None] = mapped_column(String(36))
+    code_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class SqlModelAlias(Base):
+    __tablename__ = "model_aliases"
+    model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+
+
+class SqlCapability(SpecObject, Base):
+    __tablename__ = "capabilities"
+
+
+class SqlApiKey(Base):
+    """An API key: only its SHA-256 is kept; the prefix finds it without scanning every hash."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    roles: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class SqlDecision(Base):
+    """One answer of a capability, with what it saw and which model version gave it."""
+
+    __tablename__ = "decisions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    capability: Mapped[str] = mapped_column(String(128), index=True)
+    principal: Mapped[str] = mapped_column(String(128))
+    model_name: Mapped[str | None] = mapped_column(String(128))
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float | None]
+    fallback: Mapped[bool]
+    inputs: Mapped[dict[str, Any]]
+    features: Mapped[dict[str, Any]]
+    latency_ms: Mapped[float]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 
@@ -220,12 +220,115 @@ class EntitySpec(Spec):
     description: str = ""
 
 
+DURATION = re.compile(r"^(\d+)([smhdw])$")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration_seconds(value: str) -> int:
+    """Seconds in a duration such as `30d`, `12h`, `90m`."""
+    match = DURATION.match(value)
+    if not match:
+        raise ValueError(f"expected a duration like \"30d\", \"12h\" or \"90m\", got {value!r}")
+    return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+
+
+Duration = Annotated[str, AfterValidator(lambda v: (duration_seconds(v), v)[1])]
+FEATURE_TYPES = ("int64", "float64", "bool", "string")
+
+
+class FeatureSpec(Spec):
+    name: Name
+    type: Literal["int64", "float64", "bool", "string"] = "float64"
+    description: str = ""
+
+
+class FeatureViewSpec(Spec):
+    """SQL over lake datasets (DuckDB dialect) keyed by an entity with an event time.
+
+    The SQL refers to datasets by name (`FROM erp_orders`); each row is one entity's feature values as of
+    `timestamp`. The newest row at or before a moment, and no older than `ttl`, is the value at that moment.
+    """
+
+    name: Name
+    entity: Name
+    timestamp: str = "ts"
+    ttl: Duration = "90d"
+    sql: str
+    features: list[FeatureSpec] = Field(min_length=1)
+    online: bool = True
+    description: str = ""
+    owner: str | None = None
+
+
+class LabelSpec(Spec):
+    """Label rows: the entity key, a timestamp and the label, from SQL over lake datasets."""
+
+    sql: str
+    timestamp: str = "ts"
+    label: str = "label"
+
+
+class ValidationSpec(Spec):
+    split: Literal["time"] = "time"
+    fraction: float = Field(default=0.2, gt=0, lt=1)
+
+
+class ModelSpec(Spec):
+    """What to learn: task, label definition, the feature views that feed it, algorithm and parameters."""
+
+    name: Name
+    task: Literal["binary_classification"] = "binary_classification"
+    entity: Name
+    label: LabelSpec
+    feature_views: list[Name] = Field(min_length=1)
+    algorithm: Literal["lightgbm"] = "lightgbm"
+    params: dict[str, float | int | str | bool] = {}
+    validation: ValidationSpec = ValidationSpec()
+    threshold: float = Field(default=0.5, gt=0, lt=1)
+    description: str = ""
+    owner: str | None = None
+
+
+CapabilityName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+
+
+class DecisionRule(Spec):
+    """Scores at or above `min_score` get `decision`; the rules are tried highest first."""
+
+    decision: str = Field(min_length=1)
+    min_score: float = Field(default=0.0, ge=0, le=1)
+
+
+class FallbackSpec(Spec):
+    """What to answer when the entity has no online features (new customer, store not yet materialized)."""
+
+    decision: str = Field(min_length=1)
+    score: float | None = None
+
+
+class CapabilitySpec(Spec):
+    """A named business decision API over a model."""
+
+    name: CapabilityName
+    model: Name
+    alias: str = "champion"
+    input: str  # the request field holding the entity key
+    decisions: list[DecisionRule] = Field(min_length=1)
+    fallback: FallbackSpec
+    explain_top: int = Field(default=5, ge=0, le=50)
+    description: str = ""
+    owner: str | None = None
+
+
 class ProjectFile(Spec):
     """One YAML file of a project folder; any file may hold any kind."""
 
     sources: list[SourceSpec] = []
     datasets: list[DatasetSpec] = []
     entities: list[EntitySpec] = []
+    feature_views: list[FeatureViewSpec] = []
+    models: list[ModelSpec] = []
+    capabilities: list[CapabilitySpec] = []
 
 
 def spec_payload(spec: BaseModel) -> dict[str, Any]:

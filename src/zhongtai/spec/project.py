@@ -13,16 +13,19 @@ from pydantic import BaseModel, ValidationError
 from zhongtai.errors import ZhongtaiError
 from zhongtai.spec.models import (
     LOCATION_FOR_SOURCE,
+    CapabilitySpec,
     DatasetSpec,
     EntitySpec,
+    FeatureViewSpec,
     FilesSource,
+    ModelSpec,
     ProjectFile,
     SourceSpec,
 )
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
 
-KINDS = ("sources", "datasets", "entities")
+KINDS = ("sources", "datasets", "entities", "feature_views", "models", "capabilities")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ class Project:
     sources: dict[str, SourceSpec] = field(default_factory=dict)
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
     entities: dict[str, EntitySpec] = field(default_factory=dict)
+    feature_views: dict[str, FeatureViewSpec] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    capabilities: dict[str, CapabilitySpec] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     lines: dict[str, dict[tuple[str | int, ...], int]] = field(default_factory=dict)
 
@@ -184,6 +190,7 @@ def _check_references(project: Project, environ: Mapping[str, str]) -> list[str]
             problems.append(
                 f"{origin} datasets.{name}.incremental.param: only http sources take a filter param"
             )
+    problems.extend(_check_model_references(project))
     for name, source in project.sources.items():
         origin = project.origins[("sources", name)]
         index = _index_of(project, "sources", name)
@@ -196,6 +203,38 @@ def _check_references(project: Project, environ: Mapping[str, str]) -> list[str]
                     problems.append(
                         f"{origin.file}:{line} sources.{name}.{dotted}: environment variable {var} is not set"
                     )
+    return problems
+
+
+def _check_model_references(project: Project) -> list[str]:
+    """Feature views name an entity; models name an entity and views of it; capabilities name a model."""
+    problems = []
+
+    def unknown(kind: str, name: str, key: str, value: str, known: Mapping[str, Any], what: str) -> None:
+        origin = project.origins[(kind, name)]
+        line = project.lines[origin.file].get((kind, _index_of(project, kind, name), key), origin.line)
+        listed = ", ".join(sorted(known)) or "none declared"
+        problems.append(f"{origin.file}:{line} {kind}.{name}.{key}: unknown {what} '{value}' (known: {listed})")
+
+    for name, view in project.feature_views.items():
+        if view.entity not in project.entities:
+            unknown("feature_views", name, "entity", view.entity, project.entities, "entity")
+    for name, model in project.models.items():
+        if model.entity not in project.entities:
+            unknown("models", name, "entity", model.entity, project.entities, "entity")
+        for view_name in model.feature_views:
+            view = project.feature_views.get(view_name)
+            if view is None:
+                unknown("models", name, "feature_views", view_name, project.feature_views, "feature view")
+            elif view.entity != model.entity:
+                origin = project.origins[("models", name)]
+                problems.append(
+                    f"{origin} models.{name}.feature_views: view '{view_name}' describes '{view.entity}', "
+                    f"the model '{model.entity}'"
+                )
+    for name, capability in project.capabilities.items():
+        if capability.model not in project.models:
+            unknown("capabilities", name, "model", capability.model, project.models, "model")
     return problems
 
 

@@ -1,0 +1,1 @@
+"""Capabilities: named business decision APIs over models, with rules, fallback and explanations."""

@@ -1,0 +1,53 @@
+"""The online store protocol and the registry that picks a backend by URL scheme (lazy imports)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from zhongtai.errors import ZhongtaiError
+
+# One module per backend; each exposes `open_store(url: str) -> OnlineStore`.
+_BACKENDS = {"sqlite": "zhongtai.features.online.sqlite", "redis": "zhongtai.features.online.redis"}
+
+
+@runtime_checkable
+class OnlineStore(Protocol):
+    """Latest feature values per (feature view, entity key).
+
+    Values are plain JSON-able Python values (int, float, bool, str, None). Entity keys are the canonical
+    strings made by `entity_key`.
+    """
+
+    def write(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Upsert the values of many entities for one view (batched); returns how many were written."""
+        ...
+
+    def read(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """The values of one entity for several views in ONE round trip; None for a view with no values."""
+        ...
+
+    def clear(self, view: str) -> None:
+        """Remove every value of a view."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def entity_key(values: Sequence[Any]) -> str:
+    """The canonical string for an entity's join-key values: `100005`, or `101|20017` for composite keys."""
+    return "|".join(str(v) for v in values)
+
+
+def open_online_store(url: str) -> OnlineStore:
+    """The online store for `ZT_ONLINE_URL`: `sqlite:///path` (default) or `redis://host:port/db`."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    module = _BACKENDS.get(scheme)
+    if module is None:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"online store URL {url!r}: unknown scheme '{scheme}'",
+            f"use one of: {', '.join(f'{s}://' for s in _BACKENDS)}",
+        )
+    return importlib.import_module(module).open_store(url)

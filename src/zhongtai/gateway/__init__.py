@@ -1,0 +1,1 @@
+"""The HTTP gateway: thin FastAPI front of the capability runtime."""

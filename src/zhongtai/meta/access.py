@@ -1,0 +1,113 @@
+"""API keys (kept only as SHA-256 hashes) and the decision log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import sessionmaker
+
+from zhongtai.errors import ZhongtaiError
+from zhongtai.meta.records import ApiKey, DecisionRecord
+from zhongtai.meta.tables import SqlApiKey, SqlDecision
+from zhongtai.meta.time import aware, now
+
+KEY_PREFIX = "zt_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_prefix(key: str) -> str:
+    return key[:11]
+
+
+class AccessRecords:
+    def __init__(self, sessions: sessionmaker) -> None:
+        self._sessions = sessions
+
+    def create_key(self, name: str, roles: list[str]) -> str:
+        """Make a new key and return it; it is shown once and stored only as its hash."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self._sessions.begin() as session:
+            if session.scalar(sa.select(SqlApiKey.id).where(SqlApiKey.name == name)) is not None:
+                raise ZhongtaiError(
+                    "conflict", f"an API key named '{name}' already exists", "choose another --name"
+                )
+            session.add(
+                SqlApiKey(
+                    name=name, prefix=key_prefix(key), key_hash=hash_key(key), roles=roles, created_at=now()
+                )
+            )
+        return key
+
+    def revoke(self, name: str) -> None:
+        with self._sessions.begin() as session:
+            row = session.scalar(sa.select(SqlApiKey).where(SqlApiKey.name == name))
+            if row is None:
+                raise ZhongtaiError("not_found", f"API key '{name}' does not exist")
+            row.revoked_at = now()
+
+    def keys(self) -> list[ApiKey]:
+        with self._sessions() as session:
+            return [
+                ApiKey(r.name, r.prefix, list(r.roles), aware(r.created_at), aware(r.revoked_at))
+                for r in session.scalars(sa.select(SqlApiKey).order_by(SqlApiKey.name))
+            ]
+
+    def active_hashes(self) -> dict[str, tuple[str, list[str]]]:
+        """Hash -> (key name, roles) of every key not revoked: what a gateway holds in memory."""
+        with self._sessions() as session:
+            rows = session.scalars(sa.select(SqlApiKey).where(SqlApiKey.revoked_at.is_(None)))
+            return {r.key_hash: (r.name, list(r.roles)) for r in rows}
+
+
+class DecisionRecords:
+    def __init__(self, sessions: sessionmaker) -> None:
+        self._sessions = sessions
+
+    def append(self, decisions: Iterable[DecisionRecord]) -> int:
+        """Write a batch of decisions in one transaction; returns how many."""
+        rows = [SqlDecision(**d.__dict__) for d in decisions]
+        if not rows:
+            return 0
+        with self._sessions.begin() as session:
+            session.add_all(rows)
+        return len(rows)
+
+    def recent(self, capability: str | None = None, limit: int = 20) -> list[DecisionRecord]:
+        with self._sessions() as session:
+            query = sa.select(SqlDecision).order_by(SqlDecision.at.desc()).limit(limit)
+            if capability:
+                query = query.where(SqlDecision.capability == capability)
+            return [_decision(r) for r in session.scalars(query)]
+
+    def count(self, capability: str | None = None, since: datetime | None = None) -> int:
+        with self._sessions() as session:
+            query = sa.select(sa.func.count()).select_from(SqlDecision)
+            if capability:
+                query = query.where(SqlDecision.capability == capability)
+            if since:
+                query = query.where(SqlDecision.at >= since)
+            return int(session.scalar(query) or 0)
+
+
+def _decision(row: SqlDecision) -> DecisionRecord:
+    return DecisionRecord(
+        id=row.id,
+        at=aware(row.at),
+        capability=row.capability,
+        principal=row.principal,
+        model_name=row.model_name,
+        model_version=row.model_version,
+        decision=row.decision,
+        score=row.score,
+        fallback=row.fallback,
+        inputs=dict(row.inputs),
+        features=dict(row.features),
+        latency_ms=row.latency_ms,
+    )

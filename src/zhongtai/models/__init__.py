@@ -1,0 +1,1 @@
+"""Models: training on point-in-time training sets, a registry of versions with metrics and lineage."""
