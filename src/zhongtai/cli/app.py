@@ -9,7 +9,21 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from zhongtai import __version__
-from zhongtai.cli import datasets, demo, entities, ingest, project, retail, sources, system
+from zhongtai.cli import (
+    datasets,
+    demo,
+    entities,
+    features,
+    ingest,
+    keys,
+    models,
+    project,
+    retail,
+    score,
+    serve,
+    sources,
+    system,
+)
 from zhongtai.cli.output import err_console
 from zhongtai.errors import ZhongtaiError
 
@@ -42,6 +56,12 @@ ingest.register(app)
 app.add_typer(sources.app, name="sources", help="Connections to existing systems.")
 app.add_typer(datasets.app, name="datasets", help="Datasets in the lake and their versions.")
 app.add_typer(entities.app, name="entities", help="What features describe and decisions are about.")
+app.add_typer(features.app, name="features", help="Feature views: build, materialize, inspect.")
+models.register(app)
+app.add_typer(models.app, name="models", help="Model versions, metrics and aliases.")
+score.register(app)
+serve.register(app)
+app.add_typer(keys.app, name="keys", help="API keys for the gateway.")
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 

@@ -10,11 +10,11 @@ from rich.markup import escape
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, print_json
+from zhongtai.meta.store import KIND_NOUN
 from zhongtai.spec.plan import Plan, apply_plan, build_plan
 from zhongtai.spec.project import load_project
 
 _SYMBOL = {"create": "[green]+[/green]", "update": "[yellow]~[/yellow]", "delete": "[red]-[/red]"}
-_KIND = {"sources": "source", "datasets": "dataset", "entities": "entity"}
 
 
 def register(app: typer.Typer) -> None:
@@ -55,7 +55,7 @@ def _show(the_plan: Plan) -> None:
         console.print("No changes: the registry matches the project.")
         return
     for step in the_plan.steps:
-        console.print(f"{_SYMBOL[step.action]} {_KIND[step.kind]} [bold]{step.name}[/bold]")
+        console.print(f"{_SYMBOL[step.action]} {KIND_NOUN[step.kind]} [bold]{step.name}[/bold]")
         for diff in step.diffs:
             old, new = json.dumps(diff.old, ensure_ascii=False), json.dumps(diff.new, ensure_ascii=False)
             console.print(f"    {escape(diff.path)}: {escape(old)} → {escape(new)}")

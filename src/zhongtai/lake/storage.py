@@ -14,7 +14,9 @@ class LakeStorage:
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
-        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        # A fresh instance: fsspec caches filesystems by their arguments, not by the environment (AWS_*)
+        # that s3fs also reads, so a cached one could point at another endpoint or credentials.
+        self.fs, self.root = fsspec.core.url_to_fs(self.url, skip_instance_cache=True)
         self.local = self.fs.protocol in ("file", ("file", "local")) or "file" in self.fs.protocol
 
     def path(self, *parts: str) -> str:

@@ -228,7 +228,7 @@ def duration_seconds(value: str) -> int:
     """Seconds in a duration such as `30d`, `12h`, `90m`."""
     match = DURATION.match(value)
     if not match:
-        raise ValueError(f"expected a duration like \"30d\", \"12h\" or \"90m\", got {value!r}")
+        raise ValueError(f'expected a duration like "30d", "12h" or "90m", got {value!r}')
     return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
 
 
@@ -306,6 +306,13 @@ class FallbackSpec(Spec):
     score: float | None = None
 
 
+class WriteBackSpec(Spec):
+    """Batch scoring writes scores and decisions into a table of a SQL source (reverse ETL)."""
+
+    source: Name
+    table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
 class CapabilitySpec(Spec):
     """A named business decision API over a model."""
 
@@ -316,6 +323,7 @@ class CapabilitySpec(Spec):
     decisions: list[DecisionRule] = Field(min_length=1)
     fallback: FallbackSpec
     explain_top: int = Field(default=5, ge=0, le=50)
+    write_back: WriteBackSpec | None = None
     description: str = ""
     owner: str | None = None
 

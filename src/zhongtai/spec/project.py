@@ -214,7 +214,9 @@ def _check_model_references(project: Project) -> list[str]:
         origin = project.origins[(kind, name)]
         line = project.lines[origin.file].get((kind, _index_of(project, kind, name), key), origin.line)
         listed = ", ".join(sorted(known)) or "none declared"
-        problems.append(f"{origin.file}:{line} {kind}.{name}.{key}: unknown {what} '{value}' (known: {listed})")
+        problems.append(
+            f"{origin.file}:{line} {kind}.{name}.{key}: unknown {what} '{value}' (known: {listed})"
+        )
 
     for name, view in project.feature_views.items():
         if view.entity not in project.entities:
@@ -235,6 +237,10 @@ def _check_model_references(project: Project) -> list[str]:
     for name, capability in project.capabilities.items():
         if capability.model not in project.models:
             unknown("capabilities", name, "model", capability.model, project.models, "model")
+        target = capability.write_back
+        if target is not None and getattr(project.sources.get(target.source), "type", None) != "sql":
+            sql_sources = {n: s for n, s in project.sources.items() if s.type == "sql"}
+            unknown("capabilities", name, "write_back", target.source, sql_sources, "SQL source")
     return problems
 
 

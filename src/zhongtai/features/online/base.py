@@ -9,7 +9,11 @@ from typing import Any, Protocol, runtime_checkable
 from zhongtai.errors import ZhongtaiError
 
 # One module per backend; each exposes `open_store(url: str) -> OnlineStore`.
-_BACKENDS = {"sqlite": "zhongtai.features.online.sqlite", "redis": "zhongtai.features.online.redis"}
+_BACKENDS = {
+    "sqlite": "zhongtai.features.online.sqlite",
+    "redis": "zhongtai.features.online.redis",
+    "rediss": "zhongtai.features.online.redis",
+}
 
 
 @runtime_checkable

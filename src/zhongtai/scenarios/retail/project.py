@@ -4,6 +4,7 @@ accepts as they are. The truth folder is deliberately not among them.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +76,117 @@ def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list
             ]
         },
     }
+    documents.update(_intelligence_documents())
     for name, document in documents.items():
-        body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+        body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
         (folder / name).write_text(f"# {header}\n{body}", encoding="utf-8")
     return list(documents)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line strings (the SQL) as literal blocks, so the specs read like the SQL files they are."""
+
+
+def _literal(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _literal)
+
+
+def _sql(name: str) -> str:
+    return (resources.files("zhongtai.scenarios.retail") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _features(*specs: tuple[str, str, str]) -> list[dict[str, str]]:
+    return [{"name": name, "type": kind, "description": text} for name, kind, text in specs]
+
+
+def _intelligence_documents() -> dict[str, dict[str, Any]]:
+    """Feature views, the churn model and the churn-risk capability of the walking skeleton."""
+    views = [
+        {
+            "name": "customer_orders",
+            "entity": "customer",
+            "timestamp": "ts",
+            "ttl": "14d",
+            "owner": "data-team",
+            "description": "Weekly snapshots of a customer's orders: counts, spend, refunds, recency",
+            "sql": _sql("customer_orders"),
+            "features": _features(
+                ("orders_30d", "int64", "orders in the 30 days before the snapshot"),
+                ("orders_90d", "int64", "orders in the 90 days before the snapshot"),
+                ("spend_30d", "float64", "order value in the 30 days before the snapshot"),
+                ("spend_90d", "float64", "order value in the 90 days before the snapshot"),
+                ("refunds_90d", "int64", "refunded or returned orders in 90 days"),
+                ("days_since_last_order", "int64", "days from the last order to the snapshot"),
+                ("orders_total", "int64", "orders up to the snapshot"),
+            ),
+        },
+        {
+            "name": "customer_service",
+            "entity": "customer",
+            "timestamp": "ts",
+            "ttl": "14d",
+            "owner": "data-team",
+            "description": "Weekly snapshots of a customer's service tickets and complaints",
+            "sql": _sql("customer_service"),
+            "features": _features(
+                ("tickets_30d", "int64", "tickets opened in 30 days"),
+                ("tickets_90d", "int64", "tickets opened in 90 days"),
+                ("complaints_90d", "int64", "tickets in 90 days whose text reads as a complaint"),
+            ),
+        },
+        {
+            "name": "customer_profile",
+            "entity": "customer",
+            "timestamp": "ts",
+            "ttl": "3650d",
+            "owner": "crm-team",
+            "description": "What the CRM knew of the customer at registration",
+            "sql": _sql("customer_profile"),
+            "features": _features(
+                ("marketing_opt_in", "int64", "1 if the customer accepted marketing"),
+                ("registered_in_store", "int64", "1 if the customer registered in a store"),
+                ("age_at_registration", "int64", "age in years at registration"),
+            ),
+        },
+    ]
+    model = {
+        "name": "churn",
+        "task": "binary_classification",
+        "entity": "customer",
+        "owner": "data-team",
+        "description": "Will an active customer (an order in the last 180 days) place no order in the next 90 days?",
+        "label": {"sql": _sql("churn_labels"), "timestamp": "ts", "label": "label"},
+        "feature_views": [v["name"] for v in views],
+        "algorithm": "lightgbm",
+        "params": {"learning_rate": 0.05, "num_leaves": 31, "num_boost_round": 300},
+        "validation": {"split": "time", "fraction": 0.2},
+        "threshold": 0.5,
+    }
+    capability = {
+        "name": "churn-risk",
+        "model": "churn",
+        "alias": "champion",
+        "input": "customer_id",
+        "owner": "crm-team",
+        "description": "Churn risk of a CRM customer, with the factors behind it, for retention offers",
+        "decisions": [
+            {"decision": "retain_offer", "min_score": 0.6},
+            {"decision": "watch", "min_score": 0.4},
+            {"decision": "none", "min_score": 0.0},
+        ],
+        "fallback": {"decision": "watch"},
+        "explain_top": 5,
+        "write_back": {"source": "crm", "table": "zt_churn_scores"},
+    }
+    return {
+        "features.yaml": {"feature_views": views},
+        "models.yaml": {"models": [model]},
+        "capabilities.yaml": {"capabilities": [capability]},
+    }
 
 
 def _sources(crm_url: str, erp_url: str) -> list[dict[str, Any]]:

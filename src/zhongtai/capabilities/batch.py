@@ -1,0 +1,105 @@
+"""Batch scoring: a capability's model and rules over every entity's latest offline feature values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from zhongtai.lake import engine
+from zhongtai.lake.storage import LakeStorage
+from zhongtai.meta.records import ModelVersion
+from zhongtai.meta.store import MetadataStore
+from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec, duration_seconds
+
+
+@dataclass(frozen=True)
+class BatchScores:
+    """Scores and decisions for every entity, with the model version that gave them."""
+
+    capability: CapabilitySpec
+    join_keys: list[str]
+    model: ModelVersion
+    table: pa.Table  # join keys..., score, decision
+
+
+def score_all(
+    store: MetadataStore,
+    storage: LakeStorage,
+    capability: str,
+    on_progress: Callable[[str], None] | None = None,
+) -> BatchScores:
+    """Score every entity that has feature values in the latest build of any of the model's views."""
+    from zhongtai.models.artifacts import load_booster
+
+    spec = CapabilitySpec.model_validate(store.spec("capabilities", capability))
+    model_spec = ModelSpec.model_validate(store.spec("models", spec.model))
+    entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
+    version = store.models.by_alias(spec.model, spec.alias)
+    features = _latest_features(store, storage, model_spec, entity.join_keys)
+    if on_progress:
+        on_progress(f"{features.num_rows:,} entities with features")
+    booster = load_booster(storage, version.artifact)
+    matrix = (
+        np.column_stack(
+            [
+                features.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+                if name in features.column_names
+                else np.full(features.num_rows, np.nan)
+                for name in version.features
+            ]
+        )
+        if features.num_rows
+        else np.empty((0, len(version.features)))
+    )
+    scores = booster.predict(matrix) if features.num_rows else np.empty(0)
+    decisions = decide_all(spec, scores)
+    table = features.select(entity.join_keys).append_column("score", pa.array(scores, pa.float64()))
+    table = table.append_column("decision", pa.array(decisions, pa.string()))
+    return BatchScores(spec, entity.join_keys, version, table)
+
+
+def decide_all(spec: CapabilitySpec, scores: np.ndarray) -> list[str]:
+    """The capability's rules over many scores: the first rule (highest min_score) the score reaches."""
+    rules = sorted(spec.decisions, key=lambda r: r.min_score, reverse=True)
+    decided = np.full(len(scores), spec.fallback.decision, dtype=object)
+    unset = np.ones(len(scores), dtype=bool)
+    for rule in rules:
+        hit = unset & (scores >= rule.min_score)
+        decided[hit] = rule.decision
+        unset &= ~hit
+    return decided.tolist()
+
+
+def _latest_features(
+    store: MetadataStore, storage: LakeStorage, model: ModelSpec, join_keys: list[str]
+) -> pa.Table:
+    """Per entity, each view's newest row within its TTL of the view's newest timestamp, joined by key."""
+    con = engine.connect(storage)
+    keys = ", ".join(engine.quote(k) for k in join_keys)
+    try:
+        names = []
+        for index, view_name in enumerate(model.feature_views):
+            view = FeatureViewSpec.model_validate(store.spec("feature_views", view_name))
+            build = store.features.require_build(view_name)
+            ts = engine.quote(view.timestamp)
+            columns = ", ".join(engine.quote(f.name) for f in view.features)
+            source = engine.scan(storage, build.files)
+            engine.run(
+                con,
+                f"""
+                CREATE TEMP TABLE v{index} AS
+                SELECT {keys}, {columns} FROM {source}
+                WHERE {ts} > (SELECT max({ts}) FROM {source}) - INTERVAL ({duration_seconds(view.ttl)}) SECOND
+                QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {ts} DESC) = 1
+                """,
+            )
+            names.append(f"v{index}")
+        joined = " FULL OUTER JOIN ".join([names[0]] + [f"{name} USING ({keys})" for name in names[1:]])
+        table = con.sql(f"SELECT * FROM {joined} ORDER BY {keys}").to_arrow_table()
+    finally:
+        con.close()
+    return table.filter(pc.invert(pc.is_null(table.column(join_keys[0]))))

@@ -1,0 +1,277 @@
+"""The capability runtime: everything a decision needs, built once at startup, and the decide() hot path.
+
+A `CapabilityRuntime` holds the loaded booster, the feature views to read, where each model feature sits in
+the online values, and the rules sorted highest first. `decide()` does no ORM, file, YAML or setup work:
+one online read, one predict (with contributions, which give the score and the explanation together),
+the rules, done. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.features.online.base import OnlineStore, entity_key
+from zhongtai.models.artifacts import ServingModel, load_serving_model
+from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec
+
+if TYPE_CHECKING:
+    from zhongtai.lake.storage import LakeStorage
+    from zhongtai.meta.records import ModelVersion
+    from zhongtai.meta.store import MetadataStore
+
+log = logging.getLogger(__name__)
+# Model features may be named plainly (`orders_90d`) or qualified by their view (`customer__orders_90d`,
+# `customer.orders_90d`); qualified names win, so two views may share a feature name.
+_QUALIFIERS = ("__", ".")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One answer of a capability."""
+
+    decision_id: str
+    capability: str
+    decision: str
+    score: float | None
+    factors: list[dict[str, Any]]
+    model_name: str
+    model_version: int | None
+    fallback: bool
+    features: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public answer (feature values stay in the decision log)."""
+        return {
+            "decision_id": self.decision_id,
+            "capability": self.capability,
+            "decision": self.decision,
+            "score": self.score,
+            "factors": self.factors,
+            "model": {"name": self.model_name, "version": self.model_version},
+            "fallback": self.fallback,
+        }
+
+
+def resolve_features(
+    features: Sequence[str], views: Sequence[FeatureViewSpec]
+) -> tuple[tuple[int, str], ...]:
+    """For each model feature, (index of its view, its name in the view's values); done once at startup."""
+    names = [v.name for v in views]
+    slots = []
+    for feature in features:
+        slot = None
+        for sep in _QUALIFIERS:
+            view, _, column = feature.partition(sep)
+            if column and view in names:
+                slot = (names.index(view), column)
+                break
+        if slot is None:
+            holders = [i for i, v in enumerate(views) if any(f.name == feature for f in v.features)]
+            if not holders:
+                raise ZhongtaiError(
+                    "invalid_spec",
+                    f"model feature '{feature}' is in none of the views {', '.join(names)}",
+                    "retrain the model on the views its spec lists",
+                )
+            slot = (holders[0], feature)
+        slots.append(slot)
+    return tuple(slots)
+
+
+def _as_float(value: Any) -> float:
+    """A feature value as the model sees it; anything not numeric (None, text) is missing."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class CapabilityRuntime:
+    """One capability ready to answer: built once, then `decide()` per request (thread-safe)."""
+
+    def __init__(
+        self,
+        spec: CapabilitySpec,
+        version: ModelVersion,
+        model: ServingModel,
+        views: Sequence[FeatureViewSpec],
+        entity: EntitySpec,
+        online: OnlineStore,
+    ) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.input = spec.input
+        self.model_name = version.model
+        self.model_version = version.version
+        self.features = tuple(version.features)
+        self.join_keys = tuple(entity.join_keys)
+        self.views = tuple(v.name for v in views)
+        self._slots = resolve_features(self.features, views)
+        self._rules = tuple(
+            (r.min_score, r.decision) for r in sorted(spec.decisions, key=lambda r: r.min_score, reverse=True)
+        )
+        self._model = model
+        self._online = online
+        # Copied per request: cheaper than allocating and filling with NaN each time.
+        self._template = np.full((1, len(self.features)), np.nan, dtype=np.float64)
+        self._warm()
+
+    @classmethod
+    def build(
+        cls, name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore
+    ) -> CapabilityRuntime:
+        """Read the capability's specs and model version from the metadata store and load the model."""
+        spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
+        model = ModelSpec.model_validate(store.spec("models", spec.model))
+        views = [FeatureViewSpec.model_validate(store.spec("feature_views", v)) for v in model.feature_views]
+        entity = EntitySpec.model_validate(store.spec("entities", model.entity))
+        version = store.models.by_alias(spec.model, spec.alias)
+        model = load_serving_model(storage, version.artifact)
+        return cls(spec, version, model, views, entity, online)
+
+    def _warm(self) -> None:
+        """One prediction before the first request, so the first caller does not pay for lazy setup."""
+        self._model.contributions(self._template)
+
+    def entity_key(self, inputs: Mapping[str, Any]) -> str:
+        """The online store key for the request; invalid_argument names the input field when it is wrong."""
+        value = inputs.get(self.input)
+        if value is None or isinstance(value, bool | dict) or value == "":
+            raise ZhongtaiError(
+                "invalid_argument",
+                f"field '{self.input}' is required: the {'|'.join(self.join_keys)} to decide about",
+                f'send {{"{self.input}": ...}} in the request body',
+            )
+        if isinstance(value, list):
+            if len(value) != len(self.join_keys):
+                raise ZhongtaiError(
+                    "invalid_argument",
+                    f"field '{self.input}' needs {len(self.join_keys)} values ({', '.join(self.join_keys)})",
+                )
+            return entity_key(value)
+        return str(value)
+
+    def decide(self, inputs: Mapping[str, Any]) -> Decision:
+        """Answer one request: online read -> predict with contributions -> rules -> top factors."""
+        key = self.entity_key(inputs)
+        found = self._online.read(key, self.views)
+        if all(values is None for values in found.values()):
+            return self._fallback()
+        per_view = [found.get(view) or {} for view in self.views]
+        used = {
+            feature: per_view[index].get(column)
+            for feature, (index, column) in zip(self.features, self._slots, strict=True)
+        }
+        row = self._template.copy()
+        for position, value in enumerate(used.values()):
+            if value is not None:
+                row[0, position] = _as_float(value)
+        contributions = self._model.contributions(row)[0]
+        # Contributions plus the bias column sum to the raw score; the sigmoid of that is the probability.
+        score = 1.0 / (1.0 + math.exp(-float(contributions.sum())))
+        return Decision(
+            decision_id=str(uuid.uuid4()),
+            capability=self.name,
+            decision=self.decision_for(score),
+            score=score,
+            factors=self._factors(contributions[:-1], used),
+            model_name=self.model_name,
+            model_version=self.model_version,
+            fallback=False,
+            features=used,
+        )
+
+    def decision_for(self, score: float) -> str:
+        """The decision of the first rule (highest `min_score` first) the score reaches."""
+        for min_score, decision in self._rules:
+            if score >= min_score:
+                return decision
+        # No rule covers so low a score: answer what the capability answers when it cannot decide.
+        return self.spec.fallback.decision
+
+    def _factors(self, contributions: np.ndarray, used: dict[str, Any]) -> list[dict[str, Any]]:
+        top = self.spec.explain_top
+        if top == 0:
+            return []
+        order = np.argsort(-np.abs(contributions), kind="stable")[:top]
+        return [
+            {
+                "feature": self.features[i],
+                "value": used[self.features[i]],
+                "contribution": float(contributions[i]),
+            }
+            for i in order
+        ]
+
+    def _fallback(self) -> Decision:
+        """No online values for the entity: the spec's fallback answer, without calling the model."""
+        return Decision(
+            decision_id=str(uuid.uuid4()),
+            capability=self.name,
+            decision=self.spec.fallback.decision,
+            score=self.spec.fallback.score,
+            factors=[],
+            model_name=self.model_name,
+            model_version=None,
+            fallback=True,
+        )
+
+
+class Capabilities:
+    """Every loaded capability runtime by name. Reads are lock-free: the whole map is swapped on change."""
+
+    def __init__(self, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> None:
+        self._store = store
+        self._storage = storage
+        self._online = online
+        self._runtimes: dict[str, CapabilityRuntime] = {}
+        self.errors: dict[str, str] = {}
+
+    @classmethod
+    def load_all(cls, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Capabilities:
+        """Build a runtime for every registered capability; one that cannot load is logged and skipped."""
+        capabilities = cls(store, storage, online)
+        runtimes = {}
+        for name in sorted(store.registered("capabilities")):
+            try:
+                runtimes[name] = CapabilityRuntime.build(name, store, storage, online)
+            except Exception as exc:
+                # One capability without a champion (or with a broken artifact) must not keep the others
+                # from serving; the reason is listed by GET /v1/capabilities and in the 404 hint.
+                reason = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
+                capabilities.errors[name] = reason
+                log.warning("capability %s not loaded: %s", name, reason)
+        capabilities._runtimes = runtimes
+        return capabilities
+
+    def get(self, name: str) -> CapabilityRuntime:
+        """The runtime of a loaded capability; NotFound otherwise."""
+        runtime = self._runtimes.get(name)
+        if runtime is None:
+            hint = self.errors.get(name) or "list them with GET /v1/capabilities"
+            raise NotFound("capability", name, hint)
+        return runtime
+
+    def names(self) -> list[str]:
+        return sorted(self._runtimes)
+
+    def runtimes(self) -> list[CapabilityRuntime]:
+        return [self._runtimes[name] for name in self.names()]
+
+    def reload(self, name: str) -> CapabilityRuntime:
+        """Build (and warm) a new runtime beside the old one, then swap it in with one reference assignment.
+
+        Requests already holding the old runtime finish on it; the next ones get the new one.
+        """
+        runtime = CapabilityRuntime.build(name, self._store, self._storage, self._online)
+        self._runtimes = {**self._runtimes, name: runtime}
+        self.errors.pop(name, None)
+        return runtime

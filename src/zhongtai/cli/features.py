@@ -1,0 +1,152 @@
+"""`zhongtai features`: build feature views' offline history, materialize latest values online, inspect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from zhongtai.cli import context
+from zhongtai.cli.output import console, print_json, progress
+from zhongtai.meta.records import FeatureBuild
+
+app = typer.Typer(no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _build_dict(build: FeatureBuild | None) -> dict[str, Any] | None:
+    if build is None:
+        return None
+    return {
+        "view": build.view,
+        "build": build.build,
+        "created_at": build.created_at.isoformat(),
+        "rows": build.rows,
+        "files": build.files,
+        "schema": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in build.schema],
+        "inputs": build.inputs,
+        "max_timestamp": build.max_timestamp,
+        "materialized_at": build.materialized_at.isoformat() if build.materialized_at else None,
+    }
+
+
+def _counting(bar: Any, label: str) -> tuple[int, Any]:
+    task = bar.add_task(label, total=None, detail="")
+    seen = 0
+
+    def advance(rows: int) -> None:
+        nonlocal seen
+        seen += rows
+        bar.update(task, advance=rows, detail=f"{seen:,} rows")
+
+    return task, advance
+
+
+@app.command("build")
+def build(view: str, as_json: bool = JSON) -> None:
+    """Compute a feature view's offline history over the current dataset versions."""
+    from zhongtai.features.offline import build_view
+
+    store = context.store()
+    store.spec("feature_views", view)  # an unknown name fails before the progress display starts
+    with progress() as bar:
+        task, advance = _counting(bar, f"build {view}")
+        result = build_view(store, context.lake(), view, on_progress=advance)
+        bar.update(task, total=max(result.rows, 1), completed=max(result.rows, 1))
+    if as_json:
+        print_json(_build_dict(result))
+        return
+    table = Table("view", "build", "rows", "newest event", "inputs")
+    inputs = ", ".join(f"{name}@{version}" for name, version in sorted(result.inputs.items()))
+    table.add_row(view, str(result.build), f"{result.rows:,}", result.max_timestamp or "-", inputs)
+    console.print(table)
+
+
+@app.command("materialize")
+def materialize(
+    view: str,
+    replace: bool = typer.Option(False, "--replace", help="Clear the view's online values first."),
+    as_json: bool = JSON,
+) -> None:
+    """Write each entity's latest values from the view's newest build to the online store."""
+    from zhongtai.features.materialize import materialize as run
+    from zhongtai.features.online import open_online_store
+
+    store = context.store()
+    build_record = store.features.require_build(view)
+    online = open_online_store(context.settings().online_url)
+    try:
+        with progress() as bar:
+            task, advance = _counting(bar, f"materialize {view}")
+            written = run(store, context.lake(), online, view, on_progress=advance, replace=replace)
+            bar.update(task, total=max(written, 1), completed=max(written, 1))
+    finally:
+        online.close()
+    summary = {"view": view, "build": build_record.build, "rows": written}
+    if as_json:
+        print_json(summary)
+        return
+    table = Table("view", "build", "entities written")
+    table.add_row(view, str(build_record.build), f"{written:,}")
+    console.print(table)
+
+
+@app.command("list")
+def list_views(as_json: bool = JSON) -> None:
+    """Every feature view with its newest build."""
+    store = context.store()
+    rows = []
+    for name, spec in sorted(store.registered("feature_views").items()):
+        latest = store.features.latest_build(name)
+        rows.append(
+            {"name": name, "entity": spec["entity"], "ttl": spec["ttl"], "latest": _build_dict(latest)}
+        )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "entity", "ttl", "build", "rows", "newest event", "materialized")
+    for row in rows:
+        latest = row["latest"]
+        table.add_row(
+            row["name"],
+            row["entity"],
+            row["ttl"],
+            str(latest["build"]) if latest else "-",
+            f"{latest['rows']:,}" if latest else "-",
+            (latest["max_timestamp"] or "-") if latest else "-",
+            (latest["materialized_at"] or "no")[:19] if latest else "-",
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(view: str, as_json: bool = JSON) -> None:
+    """A feature view's spec and its builds."""
+    store = context.store()
+    spec = store.spec("feature_views", view)
+    builds = store.features.builds(view)
+    if as_json:
+        print_json({"name": view, "spec": spec, "builds": [_build_dict(b) for b in builds]})
+        return
+    console.print(
+        f"[bold]{view}[/bold] of entity {spec['entity']}, ttl {spec['ttl']} — {spec.get('description') or ''}"
+    )
+    features = Table("feature", "type", "description")
+    for feature in spec["features"]:
+        features.add_row(feature["name"], feature["type"], feature.get("description", ""))
+    console.print(features)
+    if not builds:
+        console.print(f"never built: run `zhongtai features build {view}`")
+        return
+    history = Table("build", "created", "rows", "newest event", "inputs", "materialized")
+    for b in builds:
+        history.add_row(
+            str(b.build),
+            b.created_at.strftime("%Y-%m-%d %H:%M"),
+            f"{b.rows:,}",
+            b.max_timestamp or "-",
+            ", ".join(f"{n}@{v}" for n, v in sorted(b.inputs.items())),
+            b.materialized_at.strftime("%Y-%m-%d %H:%M") if b.materialized_at else "no",
+        )
+    console.print(history)

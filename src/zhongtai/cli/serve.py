@@ -1,0 +1,23 @@
+"""`zhongtai serve`: the HTTP gateway for every registered capability."""
+
+from __future__ import annotations
+
+import typer
+
+from zhongtai.cli import context
+from zhongtai.cli.output import err_console
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `serve` command to the root app."""
+
+    @app.command("serve")
+    def serve(
+        host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+        port: int = typer.Option(8700, "--port", min=1, max=65535, help="Port to listen on."),
+    ) -> None:
+        """Serve the capabilities over HTTP: POST /v1/capabilities/{name}/decide."""
+        from zhongtai.gateway.server import serve as run
+
+        err_console.print(f"gateway on http://{host}:{port} (Ctrl+C to stop)")
+        run(context.settings(), host, port)

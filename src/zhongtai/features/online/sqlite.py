@@ -1,0 +1,112 @@
+"""The embedded online store: one SQLite file in WAL mode, one row per (feature view, entity key).
+
+Each thread gets its own connection (WAL lets readers run beside the one writer), opened once and reused, so a
+multi-threaded server reads without a lock of ours. A read of several views is one indexed SELECT.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from zhongtai.errors import ZhongtaiError
+
+BATCH_ROWS = 1000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feature_values (
+    view TEXT NOT NULL,
+    entity_key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (view, entity_key)
+) WITHOUT ROWID
+"""
+_UPSERT = (
+    "INSERT INTO feature_values (view, entity_key, value, updated_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (view, entity_key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+)
+
+
+class SqliteOnlineStore:
+    """Latest feature values in a SQLite file (see the module docstring)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._connection() as con:
+            con.execute(_SCHEMA)
+
+    def write(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Upsert many entities' values of one view, one transaction per batch of BATCH_ROWS."""
+        con = self._connection()
+        written = 0
+        it = iter(rows)
+        while batch := list(islice(it, BATCH_ROWS)):
+            at = time.time()
+            with con:
+                con.executemany(_UPSERT, [(view, key, json.dumps(values), at) for key, values in batch])
+            written += len(batch)
+        return written
+
+    def read(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """One entity's values for several views in one SELECT; None for a view with no row."""
+        out: dict[str, dict[str, Any] | None] = dict.fromkeys(views)
+        if not views:
+            return out
+        marks = ", ".join("?" * len(views))
+        rows = self._connection().execute(
+            f"SELECT view, value FROM feature_values WHERE view IN ({marks}) AND entity_key = ?",
+            [*views, key],
+        )
+        for view, value in rows:
+            out[view] = json.loads(value)
+        return out
+
+    def clear(self, view: str) -> None:
+        """Remove every value of a view."""
+        con = self._connection()
+        with con:
+            con.execute("DELETE FROM feature_values WHERE view = ?", (view,))
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._all:
+                con.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            # check_same_thread=False only so close() may close every thread's connection; each thread still
+            # uses its own.
+            con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            self._local.con = con
+            with self._lock:
+                self._all.append(con)
+        return con
+
+
+def open_store(url: str) -> SqliteOnlineStore:
+    """`sqlite:///relative/path.db` or `sqlite:////absolute/path.db` (SQLAlchemy's convention)."""
+    if not url.startswith("sqlite:///"):
+        raise ZhongtaiError("invalid_argument", f"online store URL {url!r}: expected sqlite:///path")
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    if not path or path == ":memory:":
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"online store URL {url!r}: give a file path",
+            "an in-memory database would differ per thread; use a file, e.g. sqlite:////tmp/online.db",
+        )
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteOnlineStore(path)

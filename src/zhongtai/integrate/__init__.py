@@ -1,0 +1,1 @@
+"""Integration modes beyond REST: batch scoring written back into the source systems (reverse ETL)."""

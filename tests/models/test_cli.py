@@ -1,0 +1,118 @@
+"""`zhongtai train` and `zhongtai models ...` as a user types them, on the embedded stores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from zhongtai.cli import context, project
+from zhongtai.cli import models as models_cli
+from zhongtai.cli.app import _Group
+from zhongtai.models import train as train_module
+
+from .conftest import synthetic_table, training_set_of
+
+pytestmark = pytest.mark.integration
+
+SPECS = """\
+entities:
+  - {name: customer, join_keys: [customer_id]}
+feature_views:
+  - name: customer_activity
+    entity: customer
+    sql: SELECT customer_id, ts, spend_90d, visits_30d FROM orders
+    features: [{name: spend_90d}, {name: visits_30d, type: int64}]
+models:
+  - name: churn
+    entity: customer
+    label: {sql: "SELECT customer_id, ts, churned AS label FROM churn_labels"}
+    feature_views: [customer_activity]
+    params: {n_estimators: 120}
+    threshold: 0.3
+"""
+
+
+def _app() -> typer.Typer:
+    """The commands under test, with the root's error handling (app.py wires the same functions)."""
+    root = typer.Typer(cls=_Group, no_args_is_help=True, pretty_exceptions_enable=False)
+    project.register(root)
+    models_cli.register(root)
+    root.add_typer(models_cli.app, name="models")
+    return root
+
+
+@pytest.fixture
+def cli(zt_env, tmp_path, monkeypatch):
+    context.reset()
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "specs.yaml").write_text(SPECS)
+    table = synthetic_table(rows=2000)
+    # The training set comes in-process: these tests are about training and the registry, not the join.
+    monkeypatch.setattr(
+        train_module,
+        "_build_training_set",
+        lambda store, storage, name: (training_set_of(table, name), table),
+    )
+    runner, app = CliRunner(), _app()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    assert invoke("apply", str(folder), "--json").exit_code == 0
+    yield invoke
+    context.reset()
+
+
+def test_train_prints_json_with_metrics_against_the_baseline(cli):
+    result = cli("train", "churn", "--json")
+    assert result.exit_code == 0, result.output
+    version = json.loads(result.stdout)
+    assert version["model"] == "churn" and version["version"] == 1
+    assert version["metrics"]["validation"]["auc"] > version["metrics"]["baseline"]["auc"] == 0.5
+    assert version["metrics"]["validation"]["threshold"] == 0.3
+    assert version["params"]["num_boost_round"] == 120
+    assert version["artifact"].endswith("/model.txt") and "/lake/_models/churn/" in version["artifact"]
+
+
+def test_train_shows_the_metrics_table_and_the_version(cli):
+    result = cli("train", "churn")
+    assert result.exit_code == 0, result.output
+    for text in ("AUC", "log loss", "baseline", "0.5000", "churn v1", "lightgbm-text"):
+        assert text in result.stdout
+
+
+def test_list_show_and_alias(cli):
+    cli("train", "churn", "--json")
+    cli("train", "churn", "--json")
+    listed = json.loads(cli("models", "list", "--json").stdout)
+    assert [(v["model"], v["version"]) for v in listed] == [("churn", 1), ("churn", 2)]
+
+    aliased = json.loads(cli("models", "alias", "churn", "1", "champion", "--json").stdout)
+    assert aliased["version"] == 1 and aliased["aliases"] == ["champion"]
+    assert "churn@challenger → v2" in cli("models", "alias", "churn", "2", "challenger").stdout
+
+    newest = json.loads(cli("models", "show", "churn", "--json").stdout)
+    assert newest["version"] == 2 and newest["model_aliases"] == {"challenger": 2, "champion": 1}
+    first = json.loads(cli("models", "show", "churn", "--version", "1", "--json").stdout)
+    assert first["aliases"] == ["champion"] and first["training_set_id"]
+
+    shown = cli("models", "show", "churn", "--version", "1").stdout
+    assert "churn v1" in shown and "champion → v1" in shown and "spend_90d" in shown
+    table = cli("models", "list").stdout
+    assert "champion" in table and "challenger" in table
+
+
+def test_errors_are_one_line_with_a_hint(cli):
+    result = cli("models", "show", "churn")
+    assert result.exit_code == 1
+    assert "model 'churn' has no trained versions" in result.output
+    assert "zhongtai train churn" in result.output
+    cli("train", "churn", "--json")
+    bad = cli("models", "alias", "churn", "1", "Best")
+    assert bad.exit_code == 1 and "alias 'Best' is not valid" in bad.output
+    missing = cli("train", "fraud")
+    assert missing.exit_code == 1 and "model 'fraud' is not registered" in missing.output
