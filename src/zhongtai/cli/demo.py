@@ -1,4 +1,4 @@
-"""`zhongtai demo`: the retail scenario from source systems to a versioned lake, on embedded stores."""
+"""`zhongtai demo`: the retail scenario end to end on embedded stores, then the gateway on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import time
 import typer
 
 from zhongtai.cli import context
-from zhongtai.cli.datasets import list_datasets
-from zhongtai.cli.output import console, progress
-from zhongtai.lake.ingest import ingest
-from zhongtai.spec.plan import apply_plan, build_plan
-from zhongtai.spec.project import load_project
+from zhongtai.cli.output import console, err_console
+
+STAGES = ("generate", "apply", "ingest", "features", "train", "write back", "api key")
 
 
 def register(app: typer.Typer) -> None:
@@ -19,49 +17,39 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    customers: int = typer.Option(5_000, "--customers", min=100, help="Size of the generated retailer."),
+    customers: int = typer.Option(5_000, "--customers", min=300, help="Size of the generated retailer."),
     seed: int = typer.Option(7, "--seed", help="Random seed of the generator."),
+    port: int = typer.Option(8700, "--port", min=1, max=65535, help="Port of the gateway on 127.0.0.1."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the gateway when ready (default)."),
 ) -> None:
-    """Generate the retail source systems, apply their specs and ingest every dataset into the lake."""
-    from zhongtai.scenarios.retail.generate import generate
+    """Generate the retail systems, ingest, build features, train, write scores back, then serve decisions."""
+    from zhongtai.scenarios.retail.demo import prepare
 
     started = time.perf_counter()
     settings = context.settings()
-    out = settings.home / "demo" / "retail"
-    console.print(f"Zhongtai demo in [bold]{settings.home}[/bold] (ZT_HOME)")
-    with progress() as bar:
-        task = bar.add_task("generate retail systems", total=None, detail="")
-        report = generate(
-            out,
-            customers,
-            seed=seed,
-            on_progress=lambda stage, rows: bar.update(task, detail=f"{stage}: {rows:,}"),
-        )
-        bar.update(task, total=1, completed=1, detail=f"{customers:,} customers")
-    store = context.store()
-    plan = build_plan(load_project(report.project_dir), store)
-    apply_plan(plan, store, actor="demo")
-    console.print(
-        f"applied {report.project_dir}: {plan.count('create')} created, {plan.count('update')} updated, "
-        f"{plan.count('delete')} removed"
+    err_console.print(f"Zhongtai demo in [bold]{settings.home}[/bold] (ZT_HOME), {customers:,} customers")
+    with err_console.status("generate") as status:
+
+        def on_stage(stage: str, detail: str) -> None:
+            err_console.print(f"[green]✓[/green] {stage:<11} {detail}")
+            following = STAGES.index(stage) + 1
+            if following < len(STAGES):
+                status.update(STAGES[following])
+
+        report = prepare(settings, customers, seed, on_stage)
+    err_console.print(f"ready in {time.perf_counter() - started:.0f} s")
+    curl = (
+        f"curl -s -X POST http://127.0.0.1:{port}/v1/capabilities/churn-risk/decide "
+        f"-H 'Authorization: Bearer {report.api_key}' -H 'Content-Type: application/json' "
+        f"-d '{{\"customer_id\": {report.customer_id}}}'"
     )
-    with progress() as bar:
-        for summary in store.list_datasets():
-            task = bar.add_task(f"ingest {summary.name}", total=None, detail="")
-            result = ingest(
-                store,
-                context.lake(),
-                summary.name,
-                on_progress=lambda rows, t=task: bar.update(t, advance=rows),
-            )
-            bar.update(
-                task,
-                total=max(result.rows_read, 1),
-                completed=max(result.rows_read, 1),
-                detail=f"v{result.version}, {result.rows:,} rows",
-            )
-    list_datasets(as_json=False)
-    console.print(
-        f"ready in {time.perf_counter() - started:.0f} s. Next: `zhongtai datasets show erp_orders`, "
-        "`zhongtai datasets preview crm_customers`."
-    )
+    if not serve:
+        console.print(curl, soft_wrap=True)
+        return
+    from zhongtai.gateway.server import serve as run
+
+    def on_ready() -> None:
+        err_console.print(f"gateway on http://127.0.0.1:{port} (GET /healthz; Ctrl+C to stop). Try:")
+        console.print(curl, soft_wrap=True)
+
+    run(settings, "127.0.0.1", port, on_ready=on_ready)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
 from zhongtai.config import Settings
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8700) -> None:
-    """Serve until SIGINT/SIGTERM; the app's lifespan then flushes the decision log before exiting."""
+def serve(
+    settings: Settings, host: str = "127.0.0.1", port: int = 8700, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Serve until SIGINT/SIGTERM; the app's lifespan then flushes the decision log before exiting.
+
+    `on_ready` is called once the server accepts connections and its capabilities are loaded.
+    """
     import uvicorn
 
     from zhongtai.gateway.app import create_app
@@ -20,4 +29,16 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8700) -> None
         # In-flight requests get this long to finish after a signal; then the lifespan shutdown runs.
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        threading.Thread(target=_notify_when_started, args=(server, on_ready), daemon=True).start()
+    server.run()
+
+
+def _notify_when_started(server: object, on_ready: Callable[[], None]) -> None:
+    # uvicorn sets `started` after the lifespan startup (capabilities loaded) and the socket is bound.
+    while not getattr(server, "started", False):
+        if getattr(server, "should_exit", False):
+            return
+        time.sleep(0.05)
+    on_ready()
