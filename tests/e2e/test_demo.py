@@ -37,7 +37,10 @@ def test_demo_serves_the_printed_curl(tmp_path):
         env.pop(var, None)
     demo = subprocess.Popen(
         [sys.executable, "-m", "zhongtai", "demo", "--customers", "800", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         curl = demo.stdout.readline().strip()  # printed once the gateway is up
@@ -52,7 +55,11 @@ def test_demo_serves_the_printed_curl(tmp_path):
 
         created = subprocess.run(
             [sys.executable, "-m", "zhongtai", "keys", "create", "--name", "crm"],
-            env=env, capture_output=True, text=True, timeout=60, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         )
         key = created.stdout.strip().splitlines()[-1]
         again = httpx.post(url, headers={"X-API-Key": key}, content=body)
