@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from zhongtai.config import Settings
-from zhongtai.lake.storage import LakeStorage
-from zhongtai.meta.store import MetadataStore
+
+if (
+    TYPE_CHECKING
+):  # the stores pull in SQLAlchemy, pyarrow and fsspec: only load them when a command needs them
+    from zhongtai.lake.storage import LakeStorage
+    from zhongtai.meta.store import MetadataStore
 
 
 @cache
@@ -16,11 +21,15 @@ def settings() -> Settings:
 
 @cache
 def store() -> MetadataStore:
+    from zhongtai.meta.store import MetadataStore
+
     return MetadataStore(settings().metadata_url)
 
 
 @cache
 def lake() -> LakeStorage:
+    from zhongtai.lake.storage import LakeStorage
+
     return LakeStorage(settings().lake_url)
 
 

@@ -7,7 +7,6 @@ from rich.table import Column, Table
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, print_json
-from zhongtai.lake.reader import read_table
 
 app = typer.Typer(no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -105,6 +104,8 @@ def preview(
     as_json: bool = JSON,
 ) -> None:
     """The first rows of a dataset version."""
+    from zhongtai.lake.reader import read_table
+
     table = read_table(context.store(), context.lake(), name, version, limit)
     rows = table.to_pylist()
     if as_json:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, print_json, progress
 from zhongtai.errors import ZhongtaiError
-from zhongtai.lake.ingest import IngestResult
-from zhongtai.lake.ingest import ingest as ingest_dataset
+
+if TYPE_CHECKING:
+    from zhongtai.lake.ingest import IngestResult
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +31,8 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Pull datasets from their sources into the lake; a new version only when something changed."""
+    from zhongtai.lake.ingest import ingest as ingest_dataset
+
     store = context.store()
     if all_datasets:
         names = [s.name for s in store.list_datasets()]

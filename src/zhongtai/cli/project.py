@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, print_json
-from zhongtai.meta.store import KIND_NOUN
-from zhongtai.spec.plan import Plan, apply_plan, build_plan
-from zhongtai.spec.project import load_project
+
+if TYPE_CHECKING:
+    from zhongtai.spec.plan import Plan
 
 _SYMBOL = {"create": "[green]+[/green]", "update": "[yellow]~[/yellow]", "delete": "[red]-[/red]"}
 
@@ -27,6 +28,9 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show what `apply` would create, change or remove."""
+    from zhongtai.spec.plan import build_plan
+    from zhongtai.spec.project import load_project
+
     the_plan = build_plan(load_project(folder), context.store())
     if as_json:
         print_json([step.to_dict() for step in the_plan.steps])
@@ -39,6 +43,9 @@ def apply(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Make the registry match the folder, in one transaction (all or nothing)."""
+    from zhongtai.spec.plan import apply_plan, build_plan
+    from zhongtai.spec.project import load_project
+
     store = context.store()
     the_plan = build_plan(load_project(folder), store)
     apply_plan(the_plan, store)
@@ -51,6 +58,8 @@ def apply(
 
 
 def _show(the_plan: Plan) -> None:
+    from zhongtai.meta.store import KIND_NOUN
+
     if the_plan.empty:
         console.print("No changes: the registry matches the project.")
         return

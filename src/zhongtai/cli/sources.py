@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import typer
-from pydantic import TypeAdapter
 from rich.table import Table
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, print_json
 from zhongtai.config import mask_url
-from zhongtai.connect import open_connector
-from zhongtai.connect.types import logical_type
-from zhongtai.spec.models import DatasetSpec, SourceSpec
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -52,6 +48,12 @@ def show(name: str, as_json: bool = typer.Option(False, "--json", help="Print JS
 @app.command("test")
 def test(name: str, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Connect to a source and show the schema it presents for each of its datasets."""
+    from pydantic import TypeAdapter
+
+    from zhongtai.connect import open_connector
+    from zhongtai.connect.types import logical_type
+    from zhongtai.spec.models import DatasetSpec, SourceSpec
+
     store = context.store()
     source = TypeAdapter(SourceSpec).validate_python(store.source_spec(name))
     connector = open_connector(source)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.meta.records import ModelVersion
-from zhongtai.meta.store import MetadataStore
+
+if TYPE_CHECKING:
+    from zhongtai.meta.store import MetadataStore
 
 ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 WELL_KNOWN_ALIASES = ("champion", "challenger")
