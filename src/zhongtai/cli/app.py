@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from zhongtai import __version__
 from zhongtai.cli import (
+    catalog,
     datasets,
     demo,
     entities,
@@ -56,6 +57,8 @@ ingest.register(app)
 app.add_typer(sources.app, name="sources", help="Connections to existing systems.")
 app.add_typer(datasets.app, name="datasets", help="Datasets in the lake and their versions.")
 app.add_typer(entities.app, name="entities", help="What features describe and decisions are about.")
+app.add_typer(catalog.app, name="catalog", help="Search and describe data assets.")
+catalog.register(app)
 app.add_typer(features.app, name="features", help="Feature views: build, materialize, inspect.")
 models.register(app)
 app.add_typer(models.app, name="models", help="Model versions, metrics and aliases.")

@@ -26,6 +26,7 @@ from zhongtai.capabilities.runtime import Capabilities, Decision
 from zhongtai.config import Settings
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
+from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
@@ -217,4 +218,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.gateway = None
     _add_error_handlers(app)
     _add_routes(app)
+    add_catalog_routes(app, _presented_key)
     return app

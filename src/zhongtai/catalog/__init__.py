@@ -1,0 +1,1 @@
+"""The catalog: what every field is (type, description, owner, PII class), search and lineage."""

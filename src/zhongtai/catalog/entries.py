@@ -1,0 +1,117 @@
+"""Catalog entries: what the platform knows about each registered object, and search over them."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from zhongtai.meta.store import KIND_NOUN, MetadataStore
+
+SEARCHED_KINDS = ("sources", "datasets", "entities", "feature_views", "models", "capabilities")
+
+
+@dataclass
+class Entry:
+    kind: str
+    name: str
+    description: str
+    owner: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+    fields: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": KIND_NOUN[self.kind],
+            "name": self.name,
+            "description": self.description,
+            "owner": self.owner,
+            **self.details,
+            "fields": self.fields,
+        }
+
+
+def search(store: MetadataStore, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Objects whose name, description, owner or fields mention `text` (case-insensitive), best first."""
+    needle = text.strip().lower()
+    hits: list[tuple[int, str, str, dict[str, Any]]] = []
+    for kind in SEARCHED_KINDS:
+        for name, spec in store.registered(kind).items():
+            score = _score(needle, name, spec)
+            if score:
+                hit = {"kind": KIND_NOUN[kind], "name": name, "description": spec.get("description", "")}
+                hits.append((score, kind, name, hit))
+    hits.sort(key=lambda h: (-h[0], h[1], h[2]))
+    return [h[3] for h in hits[:limit]]
+
+
+def _score(needle: str, name: str, spec: dict[str, Any]) -> int:
+    score = 0
+    if needle in name.lower():
+        score += 10 if needle == name.lower() else 5
+    if needle in str(spec.get("description", "")).lower():
+        score += 3
+    if needle in str(spec.get("owner") or "").lower():
+        score += 2
+    for item in spec.get("fields", []) + spec.get("features", []):
+        if needle in item["name"].lower() or needle in str(item.get("description", "")).lower():
+            score += 1
+    return score
+
+
+def dataset_entry(store: MetadataStore, name: str) -> Entry:
+    """A dataset as the catalog shows it: freshness promised and observed, size, and its fields."""
+    spec, source = store.dataset_spec(name)
+    versions = store.versions(name)
+    current = versions[-1] if versions else None
+    details: dict[str, Any] = {
+        "source": spec["source"],
+        "source_type": source["type"],
+        "location": spec.get("table") or spec.get("path") or spec.get("endpoint") or "query",
+        "update_frequency": spec.get("update_frequency"),
+        "observed_refresh_hours": _observed_hours(versions),
+        "last_refresh": current.created_at.isoformat() if current else None,
+        "version": current.version if current else None,
+        "rows": current.rows if current else None,
+    }
+    fields = [
+        {"name": f.name, "type": f.type, "pii": f.pii, "description": f.description, "nullable": f.nullable}
+        for f in store.fields(name)
+    ]
+    return Entry("datasets", name, spec.get("description", ""), spec.get("owner"), details, fields)
+
+
+def entry(store: MetadataStore, kind: str, name: str) -> Entry:
+    """Any registered object; datasets get their lake details, others their spec's references."""
+    if kind == "datasets":
+        return dataset_entry(store, name)
+    spec = store.spec(kind, name)
+    details = {
+        k: v for k, v in spec.items() if k not in ("name", "description", "owner", "sql", "label", "features")
+    }
+    fields = [
+        {"name": f["name"], "type": f.get("type"), "description": f.get("description", "")}
+        for f in spec.get("features", [])
+    ]
+    if kind == "feature_views":
+        build = store.features.latest_build(name)
+        details["latest_build"] = (
+            {"build": build.build, "rows": build.rows, "created_at": build.created_at.isoformat()}
+            if build
+            else None
+        )
+    if kind == "models":
+        details["versions"] = [
+            {"version": v.version, "aliases": v.aliases, "auc": v.metrics.get("validation", {}).get("auc")}
+            for v in store.models.versions(name)
+        ]
+    return Entry(kind, name, spec.get("description", ""), spec.get("owner"), details, fields)
+
+
+def _observed_hours(versions: list[Any]) -> float | None:
+    """Median hours between consecutive versions: how often the data really changes."""
+    if len(versions) < 2:
+        return None
+    gaps = [(b.created_at - a.created_at).total_seconds() / 3600 for a, b in itertools.pairwise(versions)]
+    return round(statistics.median(gaps), 2)

@@ -1,0 +1,128 @@
+"""Lineage: source -> dataset -> feature view -> model -> capability, drawn from the registered specs.
+
+Nothing runs to draw it: dataset reads come from the SQL of feature views and label definitions, parsed, and
+the rest from the references specs make to each other. A capability that writes back points at its source.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from zhongtai.errors import ZhongtaiError
+from zhongtai.meta.store import KIND_NOUN, MetadataStore
+from zhongtai.spec.references import referenced_tables
+
+KINDS = ("sources", "datasets", "feature_views", "models", "capabilities")
+
+
+@dataclass(frozen=True, order=True)
+class Node:
+    kind: str  # sources | datasets | feature_views | models | capabilities
+    name: str
+
+    def __str__(self) -> str:
+        return f"{KIND_NOUN[self.kind]} {self.name}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": KIND_NOUN[self.kind], "name": self.name}
+
+
+@dataclass(frozen=True)
+class Edge:
+    upstream: Node
+    downstream: Node
+    relation: str  # feeds, reads, labels, trains, serves, writes back to
+
+
+class LineageGraph:
+    """Every edge between registered objects, with walks up and down from any node."""
+
+    def __init__(self, edges: list[Edge], nodes: set[Node]) -> None:
+        self.edges = edges
+        self.nodes = nodes
+
+    @classmethod
+    def from_store(cls, store: MetadataStore) -> LineageGraph:
+        specs = {kind: store.registered(kind) for kind in KINDS}
+        nodes = {Node(kind, name) for kind, objects in specs.items() for name in objects}
+        edges: list[Edge] = []
+        for name, spec in specs["datasets"].items():
+            edges.append(Edge(Node("sources", spec["source"]), Node("datasets", name), "feeds"))
+        for name, spec in specs["feature_views"].items():
+            edges += _reads(spec["sql"], Node("feature_views", name), specs["datasets"])
+        for name, spec in specs["models"].items():
+            model = Node("models", name)
+            edges += _reads(spec["label"]["sql"], model, specs["datasets"], relation="labels")
+            edges += [Edge(Node("feature_views", view), model, "trains") for view in spec["feature_views"]]
+        for name, spec in specs["capabilities"].items():
+            capability = Node("capabilities", name)
+            edges.append(Edge(Node("models", spec["model"]), capability, "serves"))
+            if spec.get("write_back"):
+                edges.append(
+                    Edge(capability, Node("sources", spec["write_back"]["source"]), "writes back to")
+                )
+        return cls(edges, nodes)
+
+    def find(self, name: str) -> Node:
+        """The node called `name`, or `kind:name` (e.g. `dataset:orders`) when several kinds use the name."""
+        kind, _, bare = name.rpartition(":")
+        matches = sorted(n for n in self.nodes if n.name == bare and (not kind or _slug(n.kind) == kind))
+        if not matches:
+            raise ZhongtaiError(
+                "not_found", f"nothing named '{name}' is registered", "zhongtai catalog search TEXT"
+            )
+        if len(matches) > 1:
+            options = ", ".join(f"{_slug(n.kind)}:{n.name}" for n in matches)
+            raise ZhongtaiError(
+                "invalid_argument", f"'{name}' names several objects: {options}", "say which one"
+            )
+        return matches[0]
+
+    def walk(self, start: Node, direction: str) -> list[Edge]:
+        """Every edge reachable going `up` (towards sources) or `down` (towards capabilities), breadth first.
+
+        Write-back edges lead from a capability back to a source; walking stops there so the chain up from
+        a capability ends at the tables it reads, not in a loop through the source it writes to.
+        """
+        seen: set[Node] = {start}
+        found: list[Edge] = []
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for edge in self.edges:
+                if (edge.downstream if direction == "up" else edge.upstream) != node:
+                    continue
+                if direction == "up" and edge.relation == "writes back to":
+                    continue
+                found.append(edge)
+                following = edge.upstream if direction == "up" else edge.downstream
+                if following not in seen and edge.relation != "writes back to":
+                    seen.add(following)
+                    queue.append(following)
+        return found
+
+    def describe(self, name: str) -> dict[str, Any]:
+        node = self.find(name)
+        return {
+            "node": node.to_dict(),
+            "upstream": [_edge_dict(e) for e in self.walk(node, "up")],
+            "downstream": [_edge_dict(e) for e in self.walk(node, "down")],
+        }
+
+
+def _slug(kind: str) -> str:
+    return KIND_NOUN[kind].replace(" ", "_")
+
+
+def _reads(sql: str, reader: Node, datasets: dict[str, Any], relation: str = "reads") -> list[Edge]:
+    try:
+        tables = referenced_tables(sql, str(reader))
+    except ZhongtaiError:
+        return []  # SQL that does not parse fails where it runs; lineage shows what it can
+    return [Edge(Node("datasets", t), reader, relation) for t in tables if t in datasets]
+
+
+def _edge_dict(edge: Edge) -> dict[str, Any]:
+    return {"from": edge.upstream.to_dict(), "to": edge.downstream.to_dict(), "relation": edge.relation}

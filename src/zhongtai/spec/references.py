@@ -1,0 +1,36 @@
+"""What a spec's SQL refers to: the datasets a feature view or a label definition reads.
+
+Used to open those datasets before the SQL runs and by the catalog to draw lineage without running anything.
+"""
+
+from __future__ import annotations
+
+from zhongtai.errors import ZhongtaiError
+
+
+def referenced_tables(sql: str, where: str) -> list[str]:
+    """The table names the SQL reads, CTE names excluded, lower-cased (DuckDB identifiers ignore case)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise ZhongtaiError("invalid_spec", f"{where}: the SQL does not parse: {exc}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise ZhongtaiError("invalid_spec", f"{where}: expected exactly one SELECT statement")
+    tree = statements[0]
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    names: set[str] = set()
+    for table in tree.find_all(exp.Table):
+        # Table functions such as read_parquet(...) have no identifier name: they are not datasets.
+        if not isinstance(table.this, exp.Identifier):
+            continue
+        if table.db:
+            raise ZhongtaiError(
+                "invalid_spec",
+                f"{where}: table '{table.db}.{table.name}' is qualified; refer to datasets by bare name",
+            )
+        if table.name.lower() not in ctes:
+            names.add(table.name.lower())
+    return sorted(names)
