@@ -16,6 +16,8 @@ HTTP_STATUS = {
     "source_error": 424,
     "schema_changed": 409,
     "secret_missing": 422,
+    "quality_failed": 409,
+    "unavailable": 503,
 }
 
 

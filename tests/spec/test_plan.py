@@ -45,3 +45,22 @@ def test_plan_then_apply_then_nothing_left(tmp_path):
     apply_plan(plan, store)
     assert store.datasets_of_source("crm") == ["customers"]
     store.close()
+
+
+def test_specs_applied_by_an_older_version_show_no_change(tmp_path):
+    from zhongtai.meta.records import Change
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(SPECS)
+    store = MetadataStore(f"sqlite:///{tmp_path / 'm.db'}")
+    apply_plan(build_plan(load_project(folder), store), store)
+    # An older release stored datasets without the settings added since (they now have defaults).
+    old = {
+        k: v
+        for k, v in store.registered("datasets")["customers"].items()
+        if k not in ("checks", "batch_rows")
+    }
+    store.apply([Change("datasets", "update", "customers", old)], "old-release")
+    assert build_plan(load_project(folder), store).empty
+    store.close()

@@ -117,3 +117,15 @@ def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(Exception, match=r"no \*\.yaml spec files found"):
         load_project(tmp_path / "empty")
+
+
+def test_quality_reference_to_an_unknown_dataset(tmp_path):
+    text = GOOD.replace(
+        "      - {name: phone, type: string, pii: phone}",
+        "      - {name: phone, type: string, pii: phone, checks: [{references: {dataset: members, field: phone}}]}",
+    )
+    (problem,) = _problems(_write(tmp_path / "p", text))
+    assert (
+        "datasets.customers.fields.phone.checks.references: unknown dataset 'members' (known: customers)"
+        in problem
+    )

@@ -79,7 +79,9 @@ def ingest(
         print_json([r.to_dict() for r in results] + [{"dataset": n, "error": m} for n, m in failures.items()])
         _fail_if(failures)
         return
-    table = Table("dataset", "version", "read", "added", "updated", "removed", "rows", "seconds")
+    table = Table(
+        "dataset", "version", "read", "added", "updated", "removed", "quarantined", "rows", "seconds"
+    )
     for r in results:
         table.add_row(
             r.dataset,
@@ -88,6 +90,7 @@ def ingest(
             f"{r.rows_added:,}",
             f"{r.rows_updated:,}",
             f"{r.rows_removed:,}",
+            f"{r.rows_quarantined:,}",
             f"{r.rows:,}",
             f"{r.seconds:.1f}",
         )
@@ -95,6 +98,12 @@ def ingest(
     for r in results:
         for change in r.schema_changes:
             console.print(f"[yellow]schema[/yellow] {r.dataset}: {change}")
+        for warning in r.warnings:
+            console.print(f"[yellow]quality[/yellow] {r.dataset}: {warning}")
+        if r.rows_quarantined:
+            console.print(
+                f"{r.dataset}: {r.rows_quarantined:,} rows quarantined; see `zhongtai quality report {r.dataset}`"
+            )
     _fail_if(failures)
 
 

@@ -1,7 +1,9 @@
 """`zhongtai ingest`: pull a dataset from its source into the lake as the next immutable version.
 
 Atomicity: rows are staged under `_staging/<run>` and published with one rename, then the version is
-committed in the metadata store in one transaction. A crash at any point leaves the previous version
+committed in the metadata store in one transaction. Quality rules run on the staged rows before anything is
+published: failing rows are published to `_quarantine/<dataset>/<run>` with the version, and a blocking
+dataset check stops the run before anything is published. A crash at any point leaves the previous version
 current; the next ingest of the dataset finds the dead run and removes what it left behind.
 """
 
@@ -25,8 +27,13 @@ from zhongtai.lake import engine, merge
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.schema import SchemaChange, columns_of, compare, merged
 from zhongtai.lake.storage import LakeStorage
+from zhongtai.meta.quality import QualityRun
 from zhongtai.meta.records import DatasetVersion, NewVersion
 from zhongtai.meta.store import MetadataStore
+from zhongtai.meta.time import now
+from zhongtai.quality.results import QualityBlocked, QualityOutcome
+from zhongtai.quality.runner import check_rows, has_row_rules, staging_spec
+from zhongtai.quality.version_rules import check_version
 from zhongtai.spec.models import DatasetSpec, SourceSpec
 
 Progress = Callable[[int], None]
@@ -45,6 +52,9 @@ class IngestResult:
     duplicates_dropped: int = 0
     schema_changes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    rows_quarantined: int = 0  # failed a quality rule: in the run's quarantine, not in the version
+    rows_deduped: int = 0  # older rows of a `dedupe` key
+    warnings: list[str] = field(default_factory=list)  # rules with on_fail: warn that failed
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -80,12 +90,17 @@ def ingest(
     except BaseException as exc:
         storage.remove(job.staging)
         storage.remove(job.final)
+        storage.remove(job.quarantine)
         message = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
         store.finish_run(job.run_id, "failed", job.rows_read, message)
         raise
     storage.remove(job.staging)
     if not result.created:
-        store.finish_run(job.run_id, "unchanged", result.rows_read)
+        note = None
+        if result.rows_quarantined:
+            # No version holds them, but they are still at the source and are read again next time.
+            note = f"{result.rows_quarantined} rows failed quality checks; the kept rows equal the current version"
+        store.finish_run(job.run_id, "unchanged", result.rows_read, note)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
@@ -114,6 +129,10 @@ class _Job:
         return self.storage.dataset_dir(self.dataset.name, self.run_id)
 
     @property
+    def quarantine(self) -> str:
+        return quarantine_dir(self.storage, self.dataset.name, self.run_id)
+
+    @property
     def where(self) -> str:
         return f"dataset '{self.dataset.name}'"
 
@@ -123,6 +142,7 @@ class _Job:
         incremental = bool(watermark) and current is not None and not full and current.watermark is not None
         since = _parse_watermark(current, watermark) if incremental else None
         staged = self._stage(since)
+        staged, outcome = self._check_rows(staged, incremental, watermark)
         new_columns = columns_of(_unified_schema(self.storage, staged))
         changes = compare(current.schema, new_columns) if current else []
         breaking = [c for c in changes if c.breaking]
@@ -155,10 +175,11 @@ class _Job:
                 )
                 version_columns = new_columns
             if result.unchanged:
-                return self._unchanged()
+                return self._unchanged(outcome)
             names = [c.name for c in version_columns]
             scan = engine.scan(self.storage, result.files)
             (rows,) = engine.one(con, f"SELECT count(*) FROM {scan}")
+            self._check_version(con, scan, rows, outcome)
             new = NewVersion(
                 mode="incremental" if incremental else "full",
                 rows=rows,
@@ -175,6 +196,9 @@ class _Job:
         finally:
             con.close()
         self.storage.publish(f"{self.staging}/out", self.final)
+        if outcome.quarantine_files:
+            self.storage.publish(f"{self.staging}/quarantine", self.quarantine)
+        self._record_quality(outcome)
         number = self.store.commit_version(
             self.dataset.name, new, current.version if current else None, self.run_id
         )
@@ -189,25 +213,101 @@ class _Job:
             result.rows_removed,
             result.duplicates_dropped,
             [str(c) for c in changes],
+            rows_quarantined=outcome.rows_quarantined,
+            rows_deduped=outcome.rows_deduped,
+            warnings=outcome.warnings,
         )
 
     def _stage(self, since: object | None) -> list[str]:
         """Write what the source returns to Parquet under the staging folder, batch by batch."""
         connector = open_connector(self.source, self.environ)
         try:
-            writer = PartWriter(self.storage, f"{self.staging}/out", "part", self.where)
-            for batch in connector.read(self.dataset, since):
+            # With row rules the raw read is only an input: the cleaned, kept rows become the version.
+            folder = "raw" if has_row_rules(self.dataset) else "out"
+            writer = PartWriter(self.storage, f"{self.staging}/{folder}", "part", self.where)
+            for batch in connector.read(staging_spec(self.dataset), since):
                 writer.write(batch)
                 self.rows_read += batch.num_rows
                 if self.on_progress:
                     self.on_progress(batch.num_rows)
             if writer.rows == 0:
-                writer.write_empty(connector.schema(self.dataset))
+                writer.write_empty(connector.schema(staging_spec(self.dataset)))
             return writer.close()
         finally:
             connector.close()
 
-    def _unchanged(self) -> IngestResult:
+    def _check_rows(
+        self, staged: list[str], incremental: bool, watermark: str | None
+    ) -> tuple[list[str], QualityOutcome]:
+        """Clean, check and dedupe the staged rows; the kept ones go where the merge expects new rows."""
+        if not has_row_rules(self.dataset):
+            return staged, QualityOutcome(self.rows_read, self.rows_read)
+        # A full read's rows are the version's files; an incremental merge writes its own files to out/.
+        kept = f"{self.staging}/{'clean' if incremental else 'out'}"
+        con = engine.connect(self.storage)
+        try:
+            checked = check_rows(
+                con,
+                self.storage,
+                staged,
+                self.dataset,
+                kept_folder=kept,
+                quarantine_folder=f"{self.staging}/quarantine",
+                watermark=watermark,
+                reference_scan=self._reference_scan,
+            )
+        finally:
+            con.close()
+        return checked.files, checked.outcome
+
+    def _reference_scan(self, name: str) -> str:
+        """SQL reading the current version of a dataset a `references` check looks values up in."""
+        version = self.store.current_version(name)
+        if version is None:
+            raise ZhongtaiError(
+                "not_found",
+                f"{self.where}: a references check needs dataset '{name}', which has no version yet",
+                f"run `zhongtai ingest {name}` first",
+            )
+        return engine.scan(self.storage, version.files)
+
+    def _check_version(self, con: Any, scan: str, rows: int, outcome: QualityOutcome) -> None:
+        """Dataset checks on the would-be version; a blocking failure records why and stops the run."""
+        if not self.dataset.checks:
+            return
+        previous = self.current.rows if self.current else None
+        outcome.results.extend(check_version(con, scan, self.dataset, rows, previous, now()))
+        if outcome.blocking:
+            self._record_quality(outcome, blocked=True)
+            raise QualityBlocked(self.dataset.name, outcome.blocking)
+
+    def _record_quality(self, outcome: QualityOutcome, blocked: bool = False) -> None:
+        if not (has_row_rules(self.dataset) or self.dataset.checks):
+            return
+        self.store.quality.record(
+            QualityRun(
+                run_id=self.run_id,
+                dataset=self.dataset.name,
+                at=now(),
+                status=outcome.status,
+                rows_in=outcome.rows_in,
+                rows_kept=outcome.rows_kept,
+                rows_quarantined=outcome.rows_quarantined,
+                rows_deduped=outcome.rows_deduped,
+                # A blocked run publishes nothing, so its quarantine is gone with its staging folder.
+                quarantine_files=[]
+                if blocked
+                else [self._quarantine_path(f) for f in outcome.quarantine_files],
+                results=[r.to_dict() for r in outcome.results],
+                message="; ".join(f"{r.rule}: {r.reason}" for r in outcome.blocking) or None,
+            )
+        )
+
+    def _quarantine_path(self, path: str) -> str:
+        prefix = f"{self.staging}/quarantine"
+        return self.quarantine + path[len(prefix) :] if path.startswith(prefix) else path
+
+    def _unchanged(self, outcome: QualityOutcome) -> IngestResult:
         current = self.current
         return IngestResult(
             self.dataset.name,
@@ -215,6 +315,9 @@ class _Job:
             False,
             self.rows_read,
             current.rows if current else 0,
+            rows_quarantined=outcome.rows_quarantined,
+            rows_deduped=outcome.rows_deduped,
+            warnings=outcome.warnings,
         )
 
 
@@ -227,9 +330,15 @@ def recover_interrupted(store: MetadataStore, storage: LakeStorage, name: str) -
             continue
         storage.remove(storage.staging(run.id))
         storage.remove(storage.dataset_dir(name, run.id))
+        storage.remove(quarantine_dir(storage, name, run.id))
         store.finish_run(run.id, "failed", run.rows_read, "interrupted: the process died before committing")
         cleaned.append(run.id)
     return cleaned
+
+
+def quarantine_dir(storage: LakeStorage, dataset: str, run_id: str) -> str:
+    """Where the rows a run quarantined live once its version is published."""
+    return storage.path("_quarantine", dataset, run_id)
 
 
 def _alive(pid: int) -> bool:

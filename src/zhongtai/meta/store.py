@@ -18,6 +18,7 @@ from zhongtai.meta import db
 from zhongtai.meta.access import AccessRecords, DecisionRecords
 from zhongtai.meta.features import FeatureRecords
 from zhongtai.meta.models import ModelRecords
+from zhongtai.meta.quality import QualityRecords
 from zhongtai.meta.records import (
     Change,
     ColumnInfo,
@@ -78,6 +79,11 @@ class MetadataStore:
     def features(self) -> FeatureRecords:
         """Feature view builds and training sets."""
         return FeatureRecords(self._sessions)
+
+    @cached_property
+    def quality(self) -> QualityRecords:
+        """Quality results of ingest runs."""
+        return QualityRecords(self._sessions)
 
     @cached_property
     def models(self) -> ModelRecords:

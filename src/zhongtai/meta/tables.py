@@ -205,3 +205,24 @@ class SqlDecision(Base):
     inputs: Mapped[dict[str, Any]]
     features: Mapped[dict[str, Any]]
     latency_ms: Mapped[float]
+
+
+class SqlQualityRun(Base):
+    """The quality results of one ingest run, keyed by the run; a version reaches them by its run id.
+
+    Written just before the version commits: until `dataset_versions.ingest_run_id` names the run, no
+    version shows these results, so readers never see quality figures of a version that was not made.
+    """
+
+    __tablename__ = "quality_runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the ingest run's id
+    dataset_name: Mapped[str] = mapped_column(String(128), index=True)
+    at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # passed | warned | blocked
+    rows_in: Mapped[int] = mapped_column(BigInteger)
+    rows_kept: Mapped[int] = mapped_column(BigInteger)
+    rows_quarantined: Mapped[int] = mapped_column(BigInteger)
+    rows_deduped: Mapped[int] = mapped_column(BigInteger)
+    quarantine_files: Mapped[list[Any]]
+    results: Mapped[list[Any]]  # one RuleResult dict per rule
+    message: Mapped[str | None] = mapped_column(Text)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -130,6 +131,8 @@ class FieldSpec(Spec):
     type: str | None = None
     description: str = ""
     pii: Literal["phone", "id_card", "email", "name", "address", "bank_card", "none"] | None = None
+    checks: list[FieldCheck] = []  # quality rules on every row's value (docs/quality.md)
+    clean: Transforms = []  # cleaning transforms applied in order before the checks
 
     @field_validator("type")
     @classmethod
@@ -188,6 +191,8 @@ class DatasetSpec(Spec):
     primary_key: list[str] = []
     incremental: Incremental | None = None
     fields: list[FieldSpec] = []
+    checks: list[DatasetCheck] = []  # rules on the whole new version (docs/quality.md)
+    dedupe: list[str] | None = Field(default=None, min_length=1)  # keep the newest row per key
     batch_rows: int = Field(default=50_000, gt=0, le=10_000_000)
 
     @model_validator(mode="after")
@@ -342,3 +347,13 @@ class ProjectFile(Spec):
 def spec_payload(spec: BaseModel) -> dict[str, Any]:
     """The spec as stored and compared: plain JSON, aliases applied, defaults included."""
     return spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+SPEC_MODELS: dict[str, Any] = {
+    "sources": SourceSpec,
+    "datasets": DatasetSpec,
+    "entities": EntitySpec,
+    "feature_views": FeatureViewSpec,
+    "models": ModelSpec,
+    "capabilities": CapabilitySpec,
+}

@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from zhongtai.meta.records import Change
 from zhongtai.meta.store import KIND_ORDER, MetadataStore
-from zhongtai.spec.models import spec_payload
+from zhongtai.spec.models import SPEC_MODELS, spec_payload
 from zhongtai.spec.project import Project
 
 
@@ -58,7 +60,7 @@ def build_plan(project: Project, store: MetadataStore) -> Plan:
         declared = {name: spec_payload(spec) for name, spec in project.objects(kind).items()}
         for name in sorted(declared):
             new = declared[name]
-            old = registered.get(name)
+            old = _as_today(kind, registered.get(name))
             if old is None:
                 steps.append(PlanStep(kind, "create", name, new))
             elif old != new:
@@ -66,6 +68,18 @@ def build_plan(project: Project, store: MetadataStore) -> Plan:
         for name in sorted(set(registered) - set(declared)):
             steps.append(PlanStep(kind, "delete", name, None))
     return Plan(tuple(steps))
+
+
+def _as_today(kind: str, payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored spec re-read through today's models: settings added since it was applied take their
+    defaults, so an upgrade alone never shows up as a change. A payload that no longer validates is compared
+    as stored (the plan then shows it being replaced)."""
+    if payload is None:
+        return None
+    try:
+        return spec_payload(TypeAdapter(SPEC_MODELS[kind]).validate_python(payload))
+    except ValidationError:
+        return payload
 
 
 def apply_plan(plan: Plan, store: MetadataStore, actor: str = "cli") -> None:

@@ -184,6 +184,14 @@ def _check_references(project: Project, environ: Mapping[str, str]) -> list[str]
                 f"{origin.file}:{line} datasets.{name}.{dataset.location_key}: source '{source.name}' is "
                 f"{source.type}; give {' or '.join(allowed)}"
             )
+        for spec_field in dataset.fields:
+            for check in spec_field.checks:
+                target = check.references.dataset if check.references else None
+                if target is not None and target not in project.datasets:
+                    problems.append(
+                        f"{origin} datasets.{name}.fields.{spec_field.name}.checks.references: unknown dataset "
+                        f"'{target}' (known: {', '.join(sorted(project.datasets))})"
+                    )
         if dataset.pagination is not None and source.type != "http":
             problems.append(f"{origin} datasets.{name}.pagination: only http sources paginate")
         if dataset.incremental and dataset.incremental.param and source.type != "http":

@@ -1,0 +1,1 @@
+"""Data quality: cleaning transforms, field and dataset checks, quarantine and reports, run inside ingest."""
