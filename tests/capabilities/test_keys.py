@@ -43,19 +43,20 @@ def test_missing_and_unknown_keys_are_unauthorized(store):
         keys.check("zt_not-a-key")
 
 
-def test_a_key_created_later_works_at_once_and_unknown_keys_reload_at_most_once_a_second(store):
+def test_a_key_created_later_works_at_once_and_unknown_keys_reload_at_most_20_times_a_second(store):
     clock = Clock()
     keys = ApiKeys(store.access, clock=clock)
     with pytest.raises(ZhongtaiError, match="unknown or revoked API key"):
         keys.check("zt_guess-1")
-    clock.now += 1.5
-    key = store.access.create_key("erp", ["caller"])  # as `zhongtai keys create` in another process
+    clock.now += 0.06  # a moment later, as `zhongtai keys create` in another process
+    key = store.access.create_key("erp", ["caller"])
     assert keys.check(key).name == "erp"
     reloads = keys.reloads
-    for guess in range(20):  # a burst of bad keys costs at most one store read per second
+    for guess in range(100):  # a burst of bad keys over half a second costs at most ten store reads
+        clock.now += 0.005
         with pytest.raises(ZhongtaiError, match="unknown or revoked API key"):
             keys.check(f"zt_guess-{guess}")
-    assert keys.reloads == reloads
+    assert 1 <= keys.reloads - reloads <= 10
 
 
 def test_a_revoked_key_is_refused_once_the_map_is_refreshed(store):

@@ -38,7 +38,9 @@ class ApiKeys:
     def __init__(
         self,
         source: KeySource,
-        min_reload_s: float = 1.0,
+        # A key created a moment ago must work on its first request, so an unknown key reloads the (small)
+        # key table; the floor bounds what a stream of bad keys costs the store: at most 20 queries a second.
+        min_reload_s: float = 0.05,
         max_age_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -18,7 +18,9 @@ from zhongtai.cli import (
     ingest,
     keys,
     models,
+    oneid,
     project,
+    quality,
     retail,
     score,
     serve,
@@ -57,6 +59,8 @@ ingest.register(app)
 app.add_typer(sources.app, name="sources", help="Connections to existing systems.")
 app.add_typer(datasets.app, name="datasets", help="Datasets in the lake and their versions.")
 app.add_typer(entities.app, name="entities", help="What features describe and decisions are about.")
+app.add_typer(oneid.app, name="oneid", help="OneID: resolve customer records into persons.")
+app.add_typer(quality.app, name="quality", help="Data quality: rule results and quarantined rows.")
 app.add_typer(catalog.app, name="catalog", help="Search and describe data assets.")
 catalog.register(app)
 app.add_typer(features.app, name="features", help="Feature views: build, materialize, inspect.")

@@ -56,7 +56,9 @@ class OneIDConfig(BaseModel):
     sources: list[SourceConfig]
     match_threshold: float = Field(0.9, gt=0, lt=1, description="Splink match probability that links")
     family_phone_names: int = Field(
-        1, ge=1, description="a phone (or e-mail) links records on its own only up to this many distinct names"
+        1,
+        ge=1,
+        description="a phone (or e-mail) links records on its own only up to this many distinct names",
     )
     max_pairs_u: float = Field(1e6, description="random pairs sampled to estimate u")
     seed: int = 42

@@ -1,0 +1,35 @@
+"""Golden records: one row per person, each field surviving from the best record that has it.
+
+Survivorship per field: the most trusted source first (lowest trust rank), then the most recent non-null
+value (updated_at), then the smallest record id so ties resolve the same way every run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    import duckdb
+
+GOLDEN_FIELDS = (
+    "name", "name_pinyin", "gender", "birth_date", "phone", "email", "id_card", "national_id",
+    "member_id", "account_id", "city", "address_key", "postcode",
+)  # fmt: skip
+
+
+def golden_sql(records: str, crosswalk: str) -> str:
+    """SQL of the golden records from a records table and a (record_id, person_id) crosswalk."""
+    order = "ORDER BY r.trust, r.updated_at DESC NULLS LAST, r.record_id"
+    fields = ", ".join(f"first(r.{f} {order}) FILTER (WHERE r.{f} IS NOT NULL) AS {f}" for f in GOLDEN_FIELDS)
+    return (
+        f"SELECT c.person_id, count(*) AS records, count(DISTINCT r.dataset) AS sources, "
+        f"max(r.updated_at) AS last_seen, {fields} "
+        f"FROM {records} r JOIN {crosswalk} c USING (record_id) GROUP BY c.person_id ORDER BY c.person_id"
+    )
+
+
+def golden_records(con: duckdb.DuckDBPyConnection, records: str, crosswalk: str) -> pa.Table:
+    """The golden record of every person."""
+    return con.sql(golden_sql(records, crosswalk)).to_arrow_table()
