@@ -31,6 +31,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Pull datasets from their sources into the lake; a new version only when something changed."""
+    from zhongtai.catalog.classify import classify_fields
     from zhongtai.lake.ingest import ingest as ingest_dataset
 
     store = context.store()
@@ -74,6 +75,8 @@ def ingest(
                 completed=max(result.rows_read, 1),
                 detail=_summary(result),
             )
+            if result.created:
+                classify_fields(store, context.lake(), name)
             results.append(result)
     if as_json:
         print_json([r.to_dict() for r in results] + [{"dataset": n, "error": m} for n, m in failures.items()])

@@ -344,6 +344,15 @@ class MetadataStore:
         for gone in existing.values():
             session.delete(gone)
 
+    def set_detected_pii(self, name: str, classes: dict[str, str | None]) -> None:
+        """Record detected PII classes on fields whose spec declares none (a declared class always wins)."""
+        with self.transaction() as session:
+            ds = self._dataset_row(session, name)
+            declared = {f["name"] for f in ds.spec.get("fields", []) if f.get("pii") is not None}
+            for row in session.scalars(sa.select(SqlField).where(SqlField.dataset_id == ds.id)):
+                if row.name in classes and row.name not in declared:
+                    row.pii = classes[row.name]
+
     def _dataset_row(self, session: Session, name: str, lock: bool = False) -> SqlDataset:
         query = sa.select(SqlDataset).where(SqlDataset.name == name)
         if lock:

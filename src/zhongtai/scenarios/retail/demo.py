@@ -37,6 +37,7 @@ class DemoReport:
 def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> DemoReport:
     """Generate, apply, ingest, build and materialize features, train, promote, score and write back."""
     from zhongtai.capabilities.batch import score_all
+    from zhongtai.catalog.classify import classify_fields
     from zhongtai.features.materialize import materialize
     from zhongtai.features.offline import build_view
     from zhongtai.features.online import open_online_store
@@ -55,7 +56,10 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
     try:
         apply_plan(build_plan(load_project(report.project_dir), store), store, actor="demo")
         clock.done("apply", str(report.project_dir))
-        rows = sum(ingest(store, lake, d.name).rows for d in store.list_datasets())
+        rows = 0
+        for summary in store.list_datasets():
+            rows += ingest(store, lake, summary.name).rows
+            classify_fields(store, lake, summary.name)
         clock.done("ingest", f"{rows:,} rows in {len(store.list_datasets())} datasets")
         online = open_online_store(settings.online_url)
         try:
