@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from zhongtai.errors import ZhongtaiError
-from zhongtai.features.sql import referenced_tables, timestamp_expr
+from zhongtai.features.sql import timestamp_expr
+from zhongtai.spec.references import referenced_tables
 
 pytestmark = pytest.mark.unit
 

@@ -16,6 +16,7 @@ from zhongtai.lake import engine
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.schema import columns_of
 from zhongtai.lake.storage import LakeStorage
+from zhongtai.lake.views import open_datasets
 from zhongtai.meta.records import FeatureBuild
 from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.models import EntitySpec, FeatureViewSpec
@@ -45,7 +46,7 @@ def build_view(
     final = storage.path("_features", name, build_id)
     con = engine.connect(storage)
     try:
-        inputs = view_sql.open_datasets(con, store, storage, view.sql, f"feature view '{name}'")
+        inputs = open_datasets(con, store, storage, view.sql, f"feature view '{name}'")
         query = conformed_query(con, view, entity)
         files, rows = _write(con, storage, query, f"{staging}/out", name, on_progress)
         max_ts = engine.one(

@@ -21,6 +21,7 @@ from zhongtai.features.offline import load_view
 from zhongtai.lake import engine
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.storage import LakeStorage
+from zhongtai.lake.views import open_datasets
 from zhongtai.meta.records import FeatureBuild, TrainingSet
 from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.models import EntitySpec, FeatureViewSpec, ModelSpec, duration_seconds
@@ -109,7 +110,7 @@ def build_training_set(
     views = _model_views(store, model)
     con = engine.connect(storage)
     try:
-        label_inputs = view_sql.open_datasets(
+        label_inputs = open_datasets(
             con, store, storage, model.label.sql, f"model '{model_name}' labels"
         )
         labels = _labels_query(con, model, entity)
