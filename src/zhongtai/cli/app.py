@@ -26,6 +26,7 @@ from zhongtai.cli import (
     serve,
     sources,
     system,
+    tags,
 )
 from zhongtai.cli.output import err_console
 from zhongtai.errors import ZhongtaiError
@@ -60,6 +61,7 @@ app.add_typer(sources.app, name="sources", help="Connections to existing systems
 app.add_typer(datasets.app, name="datasets", help="Datasets in the lake and their versions.")
 app.add_typer(entities.app, name="entities", help="What features describe and decisions are about.")
 app.add_typer(oneid.app, name="oneid", help="OneID: resolve customer records into persons.")
+app.add_typer(tags.app, name="tags", help="Rule-defined labels on entities, with history.")
 app.add_typer(quality.app, name="quality", help="Data quality: rule results and quarantined rows.")
 app.add_typer(catalog.app, name="catalog", help="Search and describe data assets.")
 catalog.register(app)

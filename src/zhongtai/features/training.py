@@ -110,9 +110,7 @@ def build_training_set(
     views = _model_views(store, model)
     con = engine.connect(storage)
     try:
-        label_inputs = open_datasets(
-            con, store, storage, model.label.sql, f"model '{model_name}' labels"
-        )
+        label_inputs = open_datasets(con, store, storage, model.label.sql, f"model '{model_name}' labels")
         labels = _labels_query(con, model, entity)
         table = point_in_time_join(
             con,

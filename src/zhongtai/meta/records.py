@@ -197,3 +197,23 @@ class DecisionRecord:
     inputs: dict[str, Any]
     features: dict[str, Any]
     latency_ms: float
+
+
+@dataclass(frozen=True)
+class TagBuild:
+    """One computation of a tag: its members and the changes since the build before."""
+
+    tag: str
+    build: int
+    created_at: datetime
+    members: int
+    gained: int
+    lost: int
+    members_files: list[str]
+    events_files: list[str]
+    inputs: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        body = dict(self.__dict__)
+        body["created_at"] = self.created_at.isoformat()
+        return body

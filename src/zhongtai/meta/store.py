@@ -40,13 +40,16 @@ from zhongtai.meta.tables import (
     SqlIngestRun,
     SqlModel,
     SqlSource,
+    SqlTag,
 )
+from zhongtai.meta.tags import TagRecords
 from zhongtai.meta.time import aware, now
 
 _KIND_TABLES: dict[str, type[SpecObject]] = {
     "sources": SqlSource,
     "datasets": SqlDataset,
     "entities": SqlEntity,
+    "tags": SqlTag,
     "feature_views": SqlFeatureView,
     "models": SqlModel,
     "capabilities": SqlCapability,
@@ -55,12 +58,13 @@ KIND_NOUN = {
     "sources": "source",
     "datasets": "dataset",
     "entities": "entity",
+    "tags": "tag",
     "feature_views": "feature view",
     "models": "model",
     "capabilities": "capability",
 }
 # Creates run in this order and deletes in the reverse, so references always point at something.
-KIND_ORDER = ("sources", "datasets", "entities", "feature_views", "models", "capabilities")
+KIND_ORDER = ("sources", "datasets", "entities", "tags", "feature_views", "models", "capabilities")
 
 
 class MetadataStore:
@@ -84,6 +88,11 @@ class MetadataStore:
     def quality(self) -> QualityRecords:
         """Quality results of ingest runs."""
         return QualityRecords(self._sessions)
+
+    @cached_property
+    def tags(self) -> TagRecords:
+        """Tag builds: who carries each tag, build by build."""
+        return TagRecords(self._sessions)
 
     @cached_property
     def models(self) -> ModelRecords:

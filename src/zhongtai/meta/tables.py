@@ -226,3 +226,24 @@ class SqlQualityRun(Base):
     quarantine_files: Mapped[list[Any]]
     results: Mapped[list[Any]]  # one RuleResult dict per rule
     message: Mapped[str | None] = mapped_column(Text)
+
+
+class SqlTag(SpecObject, Base):
+    __tablename__ = "tags"
+
+
+class SqlTagBuild(Base):
+    """One computation of a tag: how many carry it, who gained and lost it, and where the lists are."""
+
+    __tablename__ = "tag_builds"
+    __table_args__ = (UniqueConstraint("tag_name", "build"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tag_name: Mapped[str] = mapped_column(String(128), index=True)
+    build: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    members: Mapped[int] = mapped_column(BigInteger)
+    gained: Mapped[int] = mapped_column(BigInteger)
+    lost: Mapped[int] = mapped_column(BigInteger)
+    members_files: Mapped[list[Any]]
+    events_files: Mapped[list[Any]]
+    inputs: Mapped[dict[str, Any]]

@@ -333,12 +333,25 @@ class CapabilitySpec(Spec):
     owner: str | None = None
 
 
+class TagSpec(Spec):
+    """A rule-defined label on an entity: SQL over lake datasets returning the join keys of every entity that
+    carries the tag now. Each build records who gained and who lost it."""
+
+    name: Name
+    entity: Name
+    sql: str
+    every: Duration | None = None  # how often it should be rebuilt: `zhongtai tags build --due`
+    description: str = ""
+    owner: str | None = None
+
+
 class ProjectFile(Spec):
     """One YAML file of a project folder; any file may hold any kind."""
 
     sources: list[SourceSpec] = []
     datasets: list[DatasetSpec] = []
     entities: list[EntitySpec] = []
+    tags: list[TagSpec] = []
     feature_views: list[FeatureViewSpec] = []
     models: list[ModelSpec] = []
     capabilities: list[CapabilitySpec] = []
@@ -353,6 +366,7 @@ SPEC_MODELS: dict[str, Any] = {
     "sources": SourceSpec,
     "datasets": DatasetSpec,
     "entities": EntitySpec,
+    "tags": TagSpec,
     "feature_views": FeatureViewSpec,
     "models": ModelSpec,
     "capabilities": CapabilitySpec,

@@ -21,11 +21,12 @@ from zhongtai.spec.models import (
     ModelSpec,
     ProjectFile,
     SourceSpec,
+    TagSpec,
 )
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
 
-KINDS = ("sources", "datasets", "entities", "feature_views", "models", "capabilities")
+KINDS = ("sources", "datasets", "entities", "tags", "feature_views", "models", "capabilities")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Project:
     sources: dict[str, SourceSpec] = field(default_factory=dict)
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
     entities: dict[str, EntitySpec] = field(default_factory=dict)
+    tags: dict[str, TagSpec] = field(default_factory=dict)
     feature_views: dict[str, FeatureViewSpec] = field(default_factory=dict)
     models: dict[str, ModelSpec] = field(default_factory=dict)
     capabilities: dict[str, CapabilitySpec] = field(default_factory=dict)
@@ -226,6 +228,9 @@ def _check_model_references(project: Project) -> list[str]:
             f"{origin.file}:{line} {kind}.{name}.{key}: unknown {what} '{value}' (known: {listed})"
         )
 
+    for name, tag in project.tags.items():
+        if tag.entity not in project.entities:
+            unknown("tags", name, "entity", tag.entity, project.entities, "entity")
     for name, view in project.feature_views.items():
         if view.entity not in project.entities:
             unknown("feature_views", name, "entity", view.entity, project.entities, "entity")

@@ -182,7 +182,32 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         "explain_top": 5,
         "write_back": {"source": "crm", "table": "zt_churn_scores"},
     }
+    tags = [
+        {
+            "name": "high_value",
+            "entity": "customer",
+            "every": "1d",
+            "owner": "crm-team",
+            "description": "Loyalty members who spent more than 5,000 in the last 12 months",
+            "sql": "SELECT customer_id FROM crm_loyalty_members WHERE customer_id IS NOT NULL AND spend_12m > 5000\n",
+        },
+        {
+            "name": "complained_30d",
+            "entity": "customer",
+            "every": "1d",
+            "owner": "service-team",
+            "description": "Members who wrote a complaint ticket in the 30 days before the newest ticket",
+            "sql": (
+                "SELECT DISTINCT m.customer_id\n"
+                "FROM service_tickets t JOIN crm_loyalty_members m USING (member_id)\n"
+                "WHERE m.customer_id IS NOT NULL\n"
+                "  AND t.created_at > (SELECT max(created_at) FROM service_tickets) - INTERVAL 30 DAY\n"
+                "  AND (t.text ILIKE '%投诉%' OR t.text ILIKE '%complain%' OR t.text ILIKE '%差评%')\n"
+            ),
+        },
+    ]
     return {
+        "tags.yaml": {"tags": tags},
         "features.yaml": {"feature_views": views},
         "models.yaml": {"models": [model]},
         "capabilities.yaml": {"capabilities": [capability]},

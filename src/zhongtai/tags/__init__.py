@@ -1,0 +1,1 @@
+"""Tags: rule-defined labels on an entity ("high_value", "complained_30d"), with history and online values."""
