@@ -14,12 +14,12 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.store import KIND_NOUN, MetadataStore
 from zhongtai.spec.references import referenced_tables
 
-KINDS = ("sources", "datasets", "feature_views", "models", "capabilities")
+KINDS = ("sources", "datasets", "identities", "tags", "feature_views", "models", "capabilities")
 
 
 @dataclass(frozen=True, order=True)
 class Node:
-    kind: str  # sources | datasets | feature_views | models | capabilities
+    kind: str  # one of KINDS
     name: str
 
     def __str__(self) -> str:
@@ -33,7 +33,7 @@ class Node:
 class Edge:
     upstream: Node
     downstream: Node
-    relation: str  # feeds, reads, labels, trains, serves, writes back to
+    relation: str  # feeds, resolves, reads, labels, trains, serves, writes back to
 
 
 class LineageGraph:
@@ -50,6 +50,14 @@ class LineageGraph:
         edges: list[Edge] = []
         for name, spec in specs["datasets"].items():
             edges.append(Edge(Node("sources", spec["source"]), Node("datasets", name), "feeds"))
+        for name, spec in specs["identities"].items():
+            edges += [
+                Edge(Node("datasets", s["dataset"]), Node("identities", name), "resolves")
+                for s in spec["sources"]
+                if s["dataset"] in specs["datasets"]
+            ]
+        for name, spec in specs["tags"].items():
+            edges += _reads(spec["sql"], Node("tags", name), specs["datasets"])
         for name, spec in specs["feature_views"].items():
             edges += _reads(spec["sql"], Node("feature_views", name), specs["datasets"])
         for name, spec in specs["models"].items():

@@ -18,14 +18,28 @@ def _group() -> None:
 
 
 @app.command("run")
-def run(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Resolve the configured datasets (v0: the retail scenario's configuration) into persons."""
-    from zhongtai.identity.config import retail_config
+def run(
+    name: str | None = typer.Argument(None, help="The identity spec to resolve (default: the only one)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Resolve the datasets an `identities` spec of the project names into persons."""
     from zhongtai.identity.run import run_oneid
+    from zhongtai.spec.identity import IdentitySpec
 
-    stats = run_oneid(
-        context.store(), context.lake(), retail_config(), lambda s: err_console.print(f"[dim]{s}[/dim]")
-    )
+    store = context.store()
+    registered = store.registered("identities")
+    if name is None:
+        if len(registered) != 1:
+            from zhongtai.errors import ZhongtaiError
+
+            raise ZhongtaiError(
+                "invalid_argument",
+                f"{len(registered)} identity specs are registered ({', '.join(sorted(registered)) or 'none'})",
+                "declare one under `identities:` in the project (the retail scenario ships one), or name it",
+            )
+        name = next(iter(registered))
+    config = IdentitySpec.model_validate(store.spec("identities", name))
+    stats = run_oneid(store, context.lake(), config, lambda s: err_console.print(f"[dim]{s}[/dim]"))
     if as_json:
         print_json(stats)
         return

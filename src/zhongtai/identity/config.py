@@ -8,72 +8,25 @@ is simply absent (its comparison and blocking rules are dropped), so no per-data
 
 from __future__ import annotations
 
-from typing import Literal
+from zhongtai.spec.identity import Attribute, IdentitySource, IdentitySpec
 
-from pydantic import BaseModel, ConfigDict, Field
-
-Attribute = Literal[
-    "name",  # a full name, any script and order; or a [surname, given name] pair of columns
-    "phone",
-    "email",
-    "id_card",  # a mainland resident ID number (GB 11643): deterministic when its check digit is valid
-    "national_id",  # any other personal id number (e.g. a social security number): compared fuzzily
-    "birth_date",
-    "gender",
-    "member_id",  # a loyalty card: deterministic
-    "account_id",  # an e-commerce login: deterministic
-    "city",
-    "address",
-    "postcode",
-    "street_number",
-    "locality",  # suburb or district
-]
+# The engine's names for the spec's models: a OneID configuration is the `identities` spec of a project.
+OneIDConfig = IdentitySpec
+SourceConfig = IdentitySource
 
 # Attributes whose equality alone makes two records one person (see deterministic.py for phone and email).
 DETERMINISTIC = ("id_card", "member_id", "account_id")
 
-
-class SourceConfig(BaseModel):
-    """One dataset whose rows describe (or carry contact details of) a person."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    dataset: str
-    key: str = Field(description="the column that identifies a row; record_id is '<dataset>:<key>'")
-    trust: int = Field(1, ge=1, description="1 is the most trusted source; survivorship prefers low ranks")
-    updated_at: str | None = Field(None, description="when the row was last edited (survivorship)")
-    fields: dict[Attribute, str | list[str]] = Field(
-        description="attribute -> column; `name` may be [surname column, given-name column]"
-    )
-    filter: str | None = Field(None, description="a SQL condition on the dataset: rows kept (DuckDB)")
-
-
-class OneIDConfig(BaseModel):
-    """What OneID resolves and the few global knobs of the general model."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    sources: list[SourceConfig]
-    match_threshold: float = Field(0.9, gt=0, lt=1, description="Splink match probability that links")
-    family_phone_names: int = Field(
-        1,
-        ge=1,
-        description="a phone (or e-mail) links records on its own only up to this many distinct names",
-    )
-    max_pairs_u: float = Field(1e6, description="random pairs sampled to estimate u")
-    seed: int = 42
-
-    def source(self, dataset: str) -> SourceConfig:
-        for source in self.sources:
-            if source.dataset == dataset:
-                return source
-        raise KeyError(dataset)
+__all__ = ["DETERMINISTIC", "Attribute", "OneIDConfig", "SourceConfig", "retail_config"]
 
 
 def retail_config() -> OneIDConfig:
     """The retail reference scenario (docs/retail.md): CRM, loyalty, ERP orders, service tickets and the
     clickstream's logins (which carry only an account id, so they join through account_id links)."""
     return OneIDConfig(
+        name="person",
+        entity="person",
+        description="One person across the CRM, the loyalty programme, orders, service tickets and logins",
         sources=[
             SourceConfig(
                 dataset="crm_customers",
@@ -141,5 +94,5 @@ def retail_config() -> OneIDConfig:
                 fields={"account_id": "user_id"},
                 filter="user_id IS NOT NULL",
             ),
-        ]
+        ],
     )

@@ -37,6 +37,7 @@ from zhongtai.meta.tables import (
     SqlEntity,
     SqlFeatureView,
     SqlField,
+    SqlIdentity,
     SqlIngestRun,
     SqlModel,
     SqlSource,
@@ -49,6 +50,7 @@ _KIND_TABLES: dict[str, type[SpecObject]] = {
     "sources": SqlSource,
     "datasets": SqlDataset,
     "entities": SqlEntity,
+    "identities": SqlIdentity,
     "tags": SqlTag,
     "feature_views": SqlFeatureView,
     "models": SqlModel,
@@ -58,13 +60,23 @@ KIND_NOUN = {
     "sources": "source",
     "datasets": "dataset",
     "entities": "entity",
+    "identities": "identity",
     "tags": "tag",
     "feature_views": "feature view",
     "models": "model",
     "capabilities": "capability",
 }
 # Creates run in this order and deletes in the reverse, so references always point at something.
-KIND_ORDER = ("sources", "datasets", "entities", "tags", "feature_views", "models", "capabilities")
+KIND_ORDER = (
+    "sources",
+    "datasets",
+    "entities",
+    "identities",
+    "tags",
+    "feature_views",
+    "models",
+    "capabilities",
+)
 
 
 class MetadataStore:

@@ -247,3 +247,9 @@ class SqlTagBuild(Base):
     members_files: Mapped[list[Any]]
     events_files: Mapped[list[Any]]
     inputs: Mapped[dict[str, Any]]
+
+
+class SqlIdentity(SpecObject, Base):
+    """A OneID configuration: which datasets hold people and which columns identify them."""
+
+    __tablename__ = "identities"

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 
@@ -351,6 +352,7 @@ class ProjectFile(Spec):
     sources: list[SourceSpec] = []
     datasets: list[DatasetSpec] = []
     entities: list[EntitySpec] = []
+    identities: list[IdentitySpec] = []
     tags: list[TagSpec] = []
     feature_views: list[FeatureViewSpec] = []
     models: list[ModelSpec] = []
@@ -366,6 +368,7 @@ SPEC_MODELS: dict[str, Any] = {
     "sources": SourceSpec,
     "datasets": DatasetSpec,
     "entities": EntitySpec,
+    "identities": IdentitySpec,
     "tags": TagSpec,
     "feature_views": FeatureViewSpec,
     "models": ModelSpec,

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.models import (
     LOCATION_FOR_SOURCE,
     CapabilitySpec,
@@ -26,7 +27,7 @@ from zhongtai.spec.models import (
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
 
-KINDS = ("sources", "datasets", "entities", "tags", "feature_views", "models", "capabilities")
+KINDS = ("sources", "datasets", "entities", "identities", "tags", "feature_views", "models", "capabilities")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Project:
     sources: dict[str, SourceSpec] = field(default_factory=dict)
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
     entities: dict[str, EntitySpec] = field(default_factory=dict)
+    identities: dict[str, IdentitySpec] = field(default_factory=dict)
     tags: dict[str, TagSpec] = field(default_factory=dict)
     feature_views: dict[str, FeatureViewSpec] = field(default_factory=dict)
     models: dict[str, ModelSpec] = field(default_factory=dict)
@@ -228,6 +230,12 @@ def _check_model_references(project: Project) -> list[str]:
             f"{origin.file}:{line} {kind}.{name}.{key}: unknown {what} '{value}' (known: {listed})"
         )
 
+    for name, identity in project.identities.items():
+        if identity.entity not in project.entities:
+            unknown("identities", name, "entity", identity.entity, project.entities, "entity")
+        for source in identity.sources:
+            if source.dataset not in project.datasets:
+                unknown("identities", name, "sources", source.dataset, project.datasets, "dataset")
     for name, tag in project.tags.items():
         if tag.entity not in project.entities:
             unknown("tags", name, "entity", tag.entity, project.entities, "entity")

@@ -11,8 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
+from zhongtai.identity.config import retail_config
 from zhongtai.scenarios.retail import schema
 from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, SQL_NOTES
+from zhongtai.spec.models import spec_payload
 
 SQL_DATASETS = (
     ("crm", "crm_customers", schema.customers),
@@ -207,6 +209,7 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         },
     ]
     return {
+        "identity.yaml": {"identities": [spec_payload(retail_config())]},
         "tags.yaml": {"tags": tags},
         "features.yaml": {"feature_views": views},
         "models.yaml": {"models": [model]},

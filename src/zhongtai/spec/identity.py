@@ -1,0 +1,71 @@
+"""The OneID spec: which datasets hold people, which column plays which identity attribute, how far each
+source is trusted, and the few global knobs of the general matching model.
+
+One general model serves every deployment: comparisons and blocking rules are fixed in the engine; a spec
+only says where the attributes come from. An attribute no source maps is simply absent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Attribute = Literal[
+    "name",  # a full name, any script and order; or a [surname, given name] pair of columns
+    "phone",
+    "email",
+    "id_card",  # a mainland resident ID number (GB 11643): deterministic when its check digit is valid
+    "national_id",  # any other personal id number (e.g. a social security number): compared fuzzily
+    "birth_date",
+    "gender",
+    "member_id",  # a loyalty card: deterministic
+    "account_id",  # an e-commerce login: deterministic
+    "city",
+    "address",
+    "postcode",
+    "street_number",
+    "locality",  # suburb or district
+]
+_Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+
+
+class IdentitySource(BaseModel):
+    """One dataset whose rows describe (or carry contact details of) a person."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: _Name
+    key: str = Field(description="the column that identifies a row; record_id is '<dataset>:<key>'")
+    trust: int = Field(1, ge=1, description="1 is the most trusted source; survivorship prefers low ranks")
+    updated_at: str | None = Field(None, description="when the row was last edited (survivorship)")
+    fields: dict[Attribute, str | list[str]] = Field(
+        description="attribute -> column; `name` may be [surname column, given-name column]"
+    )
+    filter: str | None = Field(None, description="a SQL condition on the dataset: rows kept (DuckDB)")
+
+
+class IdentitySpec(BaseModel):
+    """What OneID resolves into one entity (default `person`), and the general model's knobs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: _Name = "person"
+    entity: _Name = "person"
+    description: str = ""
+    owner: str | None = None
+    sources: list[IdentitySource] = Field(min_length=1)
+    match_threshold: float = Field(0.9, gt=0, lt=1, description="Splink match probability that links")
+    family_phone_names: int = Field(
+        1,
+        ge=1,
+        description="a phone (or e-mail) links records on its own only up to this many distinct names",
+    )
+    max_pairs_u: float = Field(1e6, description="random pairs sampled to estimate u")
+    seed: int = 42
+
+    def source(self, dataset: str) -> IdentitySource:
+        for source in self.sources:
+            if source.dataset == dataset:
+                return source
+        raise KeyError(dataset)
