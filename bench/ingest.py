@@ -22,6 +22,7 @@ from zhongtai.meta.store import MetadataStore
 from zhongtai.scenarios.retail.generate import generate
 from zhongtai.spec.plan import apply_plan, build_plan
 from zhongtai.spec.project import load_project
+from zhongtai.spec.references import ingest_order
 
 
 def main() -> None:
@@ -44,22 +45,22 @@ def main() -> None:
         apply_plan(build_plan(load_project(report.project_dir), store), store)
         figures: dict[str, dict[str, float]] = {}
         print(f"{'dataset':<22}{'rows':>12}{'first s':>10}{'rows/s':>12}{'again s':>10}")
-        for summary in store.list_datasets():
+        for name in ingest_order(store.registered("datasets")):
             t0 = time.perf_counter()
-            first = ingest(store, lake, summary.name)
+            first = ingest(store, lake, name)
             t1 = time.perf_counter()
-            again = ingest(store, lake, summary.name)
+            again = ingest(store, lake, name)
             t2 = time.perf_counter()
             if again.created:
-                sys.exit(f"{summary.name}: re-ingest with no change made version {again.version}")
+                sys.exit(f"{name}: re-ingest with no change made version {again.version}")
             rate = first.rows / (t1 - t0) if t1 > t0 else 0.0
-            figures[summary.name] = {
+            figures[name] = {
                 "rows": first.rows,
                 "first_s": round(t1 - t0, 2),
                 "again_s": round(t2 - t1, 2),
             }
             print(
-                f"{summary.name:<22}{first.rows:>12,}{t1 - t0:>10.2f}{rate:>12,.0f}{t2 - t1:>10.2f}",
+                f"{name:<22}{first.rows:>12,}{t1 - t0:>10.2f}{rate:>12,.0f}{t2 - t1:>10.2f}",
                 flush=True,
             )
         store.close()

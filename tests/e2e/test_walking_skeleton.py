@@ -23,6 +23,7 @@ from zhongtai.models.train import train_model
 from zhongtai.scenarios.retail.generate import generate
 from zhongtai.spec.plan import apply_plan, build_plan
 from zhongtai.spec.project import load_project
+from zhongtai.spec.references import ingest_order
 
 pytestmark = pytest.mark.e2e
 
@@ -50,8 +51,8 @@ def world(tmp_path, pg_url):
     store = MetadataStore(settings.metadata_url)
     lake = LakeStorage(settings.lake_url)
     apply_plan(build_plan(load_project(report.project_dir), store), store)
-    for summary in store.list_datasets():
-        ingest(store, lake, summary.name)
+    for name in ingest_order(store.registered("datasets")):
+        ingest(store, lake, name)
     yield settings, store, lake, sa.create_engine(pg_url)
     store.close()
 

@@ -129,3 +129,26 @@ def test_quality_reference_to_an_unknown_dataset(tmp_path):
         "datasets.customers.fields.phone.checks.references: unknown dataset 'members' (known: customers)"
         in problem
     )
+
+
+def test_ingest_order_puts_referenced_datasets_first():
+    from zhongtai.errors import ZhongtaiError
+    from zhongtai.spec.references import ingest_order
+
+    def refers(*targets):
+        return {
+            "fields": [
+                {"name": "x", "checks": [{"references": {"dataset": t, "field": "id"}} for t in targets]}
+            ]
+        }
+
+    specs = {
+        "orders": refers("stores", "customers"),
+        "lines": refers("orders", "products"),
+        "stores": {},
+        "customers": {},
+        "products": refers("elsewhere"),
+    }
+    assert ingest_order(specs) == ["customers", "products", "stores", "orders", "lines"]
+    with pytest.raises(ZhongtaiError, match="datasets refer to each other in a cycle: a, b"):
+        ingest_order({"a": refers("b"), "b": refers("a")})

@@ -33,10 +33,11 @@ def ingest(
     """Pull datasets from their sources into the lake; a new version only when something changed."""
     from zhongtai.catalog.classify import classify_fields
     from zhongtai.lake.ingest import ingest as ingest_dataset
+    from zhongtai.spec.references import ingest_order
 
     store = context.store()
     if all_datasets:
-        names = [s.name for s in store.list_datasets()]
+        names = ingest_order(store.registered("datasets"))
     if not names:
         raise ZhongtaiError("invalid_argument", "name at least one dataset, or pass --all")
     for name in names:

@@ -34,3 +34,32 @@ def referenced_tables(sql: str, where: str) -> list[str]:
         if table.name.lower() not in ctes:
             names.add(table.name.lower())
     return sorted(names)
+
+
+def ingest_order(datasets: dict[str, dict]) -> list[str]:
+    """Dataset names ordered so a dataset comes after those its quality checks refer to (then by name).
+
+    `datasets` maps names to spec payloads. A reference to a dataset outside the map is ignored; a cycle
+    is an error naming the datasets in it.
+    """
+    needs = {
+        name: {
+            check["references"]["dataset"]
+            for field in spec.get("fields", [])
+            for check in field.get("checks", [])
+            if check.get("references") and check["references"]["dataset"] in datasets
+        }
+        - {name}
+        for name, spec in datasets.items()
+    }
+    ordered: list[str] = []
+    while needs:
+        ready = sorted(name for name, deps in needs.items() if not deps - set(ordered))
+        if not ready:
+            raise ZhongtaiError(
+                "invalid_spec", f"datasets refer to each other in a cycle: {', '.join(sorted(needs))}"
+            )
+        ordered.extend(ready)
+        for name in ready:
+            del needs[name]
+    return ordered

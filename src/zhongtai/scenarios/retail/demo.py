@@ -47,6 +47,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
     from zhongtai.scenarios.retail.generate import generate
     from zhongtai.spec.plan import apply_plan, build_plan
     from zhongtai.spec.project import load_project
+    from zhongtai.spec.references import ingest_order
 
     clock = _Clock(on_stage)
     report = generate(settings.home / "demo" / "retail", customers, seed=seed)
@@ -57,10 +58,11 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         apply_plan(build_plan(load_project(report.project_dir), store), store, actor="demo")
         clock.done("apply", str(report.project_dir))
         rows = 0
-        for summary in store.list_datasets():
-            rows += ingest(store, lake, summary.name).rows
-            classify_fields(store, lake, summary.name)
-        clock.done("ingest", f"{rows:,} rows in {len(store.list_datasets())} datasets")
+        datasets = ingest_order(store.registered("datasets"))
+        for name in datasets:
+            rows += ingest(store, lake, name).rows
+            classify_fields(store, lake, name)
+        clock.done("ingest", f"{rows:,} rows in {len(datasets)} datasets")
         online = open_online_store(settings.online_url)
         try:
             for view in store.registered("feature_views"):

@@ -257,14 +257,35 @@ def _sources(crm_url: str, erp_url: str) -> list[dict[str, Any]]:
     ]
 
 
+# Quality rules that show what the source systems are like without changing what lands in the lake: they
+# warn (counted in `zhongtai quality report`) rather than quarantine, so every row still arrives for OneID.
+CHECKS: dict[str, dict[str, list[dict[str, Any]]]] = {
+    "customers": {
+        "mobile": [{"regex": r"^1[3-9][0-9]{9}$", "on_fail": "warn"}],
+        "status": [{"accepted_values": ["active", "inactive", "closed"], "on_fail": "warn"}],
+    },
+    "orders": {
+        "store_id": [{"references": {"dataset": "erp_stores", "field": "store_id"}, "on_fail": "warn"}],
+        "total_amount": [{"range": {"min": 0}, "on_fail": "warn"}],
+    },
+    "order_lines": {
+        "product_id": [{"references": {"dataset": "erp_products", "field": "product_id"}, "on_fail": "warn"}],
+        "quantity": [{"range": {"min": 1}, "on_fail": "warn"}],
+    },
+}
+
+
 def _sql_dataset(source: str, name: str, table: sa.Table) -> dict[str, Any]:
     notes = SQL_NOTES[table.name]
+    checks = CHECKS.get(table.name, {})
     fields = []
     for column in table.columns:
         pii, description = notes[column.name]
         field = {"name": str(column.name), "type": _logical(column.type), "description": description}
         if pii:
             field["pii"] = pii
+        if column.name in checks:
+            field["checks"] = checks[column.name]
         fields.append(field)
     return {
         "name": name,
