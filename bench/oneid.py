@@ -15,17 +15,20 @@ import argparse
 import json
 import resource
 import sqlite3
+import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from oneid_eval import (
+    DATA_DIR,
     PEER_PYTHON,
+    data_dir,
     export_febrl,
     format_table,
     read_truth_pairs,
@@ -92,52 +95,100 @@ def run_febrl(folder: Path, link: bool) -> dict:
     return result
 
 
-def _sqlite(path: Path, table: str) -> pa.Table:
+def _sqlite(path: Path, table: str, batch: int = 100_000) -> pa.Table:
+    """A SQLite table as Arrow, fetched in batches so no full list of Python rows is ever held."""
+    batches = []
     with sqlite3.connect(path) as db:
         cursor = db.execute(f"SELECT * FROM {table}")
         names = [c[0] for c in cursor.description]
-        rows = cursor.fetchall()
-    return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+        while rows := cursor.fetchmany(batch):
+            batches.append(pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}))
+    return pa.concat_tables(batches, promote_options="permissive")
+
+
+RETAIL_TABLES = {"crm_customers": ("crm", "customers"), "crm_loyalty_members": ("crm", "loyalty_members")}
+RETAIL_TABLES["erp_orders"] = ("erp", "orders")
+JSON_TABLES = {"service_tickets": "service/tickets.jsonl", "click_events": "clickstream/*.jsonl"}
+RECORDS_PER_CUSTOMER = 9.5  # customer-bearing records the retail generator writes per customer (9.5-9.7)
+
+
+def retail_data(customers: int, folder: Path = DATA_DIR / "retail") -> Path:
+    """The retail scenario for `customers` people (seed 7), generated once and kept under bench/.data; the
+    tables the engine reads (SQLite CRM/ERP, JSON-lines service and clickstream) are copied as they are to
+    parquet beside them, so the timed resolution reads them lazily, without Python rows or JSON parsing."""
+    from zhongtai.scenarios.retail import generate
+
+    out = data_dir(folder) / f"customers-{customers}"
+    if not (out / "ready").exists():
+        generate(out, customers, seed=7)
+        for name, (db, table) in RETAIL_TABLES.items():
+            pq.write_table(_sqlite(out / "systems" / f"{db}.db", table), out / f"{name}.parquet")
+        with duckdb.connect() as con:
+            for name, files in JSON_TABLES.items():
+                con.execute(
+                    f"COPY (SELECT * FROM read_json_auto('{out}/systems/{files}')) TO '{out}/{name}.parquet'"
+                )
+        (out / "ready").write_text("")
+    return out
 
 
 def retail_views(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     """The generated systems as the configured datasets (read directly, see the module doc)."""
-    systems = out / "systems"
-    con.register("crm_customers", _sqlite(systems / "crm.db", "customers"))
-    con.register("crm_loyalty_members", _sqlite(systems / "crm.db", "loyalty_members"))
-    con.register("erp_orders", _sqlite(systems / "erp.db", "orders"))
-    con.execute(
-        f"CREATE VIEW service_tickets AS SELECT * FROM read_json_auto('{systems}/service/tickets.jsonl')"
-    )
-    con.execute(f"CREATE VIEW click_events AS SELECT * FROM read_json_auto('{systems}/clickstream/*.jsonl')")
+    for name in [*RETAIL_TABLES, *JSON_TABLES]:
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM '{out / (name + '.parquet')}'")
 
 
-def run_retail(customers: int, folder: Path) -> dict:
-    """Our engine on the retail truth (click devices are not resolved: they carry no identity)."""
-    from zhongtai.scenarios.retail import generate
-
-    generate(folder, customers, seed=7)
+def resolve_retail(folder: Path, score: bool = True) -> dict:
+    """Our engine on a generated retail folder, timed, with this process's peak RSS and, when `score`, the
+    clusters scored against the truth (click devices are not resolved: they carry no identity)."""
     con = duckdb.connect()
     retail_views(con, folder)
     started = time.perf_counter()
     res = resolve(con, retail_config())
     seconds = time.perf_counter() - started
-    truth_sql = (
-        "SELECT replace(dataset, 'click_users', 'click_events') || ':' || record_id, person_id "
-        f"FROM '{folder}/truth/record_person.parquet' WHERE dataset <> 'click_devices'"
-    )
-    truth = dict(con.sql(truth_sql).fetchall())
-    ours = dict(
-        zip(res.crosswalk["record_id"].to_pylist(), res.crosswalk["person_id"].to_pylist(), strict=True)
-    )
-    return {
+    result = {
         "peer": "oneid",
-        "dataset": f"retail-{customers}",
+        "dataset": folder.name.replace("customers-", "retail-"),
         "seconds": seconds,
-        "clusters": score_clusters(ours, truth).as_dict(),
+        "records": res.records.num_rows,
         "peak_rss_mib": _peak_gb() * 1024,
+        "workers_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "stats": res.stats,
     }
+    if score:
+        truth_sql = (
+            "SELECT replace(dataset, 'click_users', 'click_events') || ':' || record_id, person_id "
+            f"FROM '{folder}/truth/record_person.parquet' WHERE dataset <> 'click_devices'"
+        )
+        truth = dict(con.sql(truth_sql).fetchall())
+        export = folder / "peers"  # the same normalized records and truth, for the peers
+        export.mkdir(exist_ok=True)
+        pq.write_table(res.records, export / "records.parquet")
+        truth_table = pa.table({"record_id": list(truth), "person_id": list(truth.values())})
+        pq.write_table(truth_table, export / "truth.parquet")
+        ids, persons = res.crosswalk["record_id"].to_pylist(), res.crosswalk["person_id"].to_pylist()
+        result["clusters"] = score_clusters(dict(zip(ids, persons, strict=True)), truth).as_dict()
+    return result
+
+
+def run_retail(customers: int) -> dict:
+    """Our engine on the retail truth at `customers` people."""
+    return resolve_retail(retail_data(customers))
+
+
+def run_scale(records: int) -> dict:
+    """The scale run: a retail scenario of about `records` customer-bearing records, resolved end to end
+    (training included) in a fresh process, so its wall time and peak RSS are the resolution's own (the
+    parquet views read lazily; generating the data is not counted). Not scored: the figures are time and
+    size (the retail F1 is measured at --customers)."""
+    folder = retail_data(max(1000, int(round(records / RECORDS_PER_CUSTOMER, -3))))
+    command = [sys.executable, __file__, "--resolve-only", str(folder)]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"scale run failed:\n{done.stderr[-4000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**result, "process_seconds": time.perf_counter() - started}
 
 
 def _f1(results: list[dict], peer: str, dataset: str, level: str) -> float | None:
@@ -152,14 +203,20 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--customers", type=int, default=20000)
-    parser.add_argument("--scale", type=int, default=0, help="customers for a scale run (0: skip)")
+    parser.add_argument("--scale", type=int, default=0, help="source records for a scale run (0: skip)")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--resolve-only", type=Path, metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.resolve_only:  # the scale run's child process
+        sys.stdout.write(json.dumps(resolve_retail(args.resolve_only, score=False)) + "\n")
+        return
+    scale = run_scale(args.scale) if args.scale else None
     folder = export_febrl()
     ours = [run_febrl(folder, link=True), run_febrl(folder, link=False)]
-    with tempfile.TemporaryDirectory() as tmp:
-        ours.append(run_retail(args.customers, Path(tmp)))
-    peers = run_peers()["results"] if PEER_PYTHON.exists() and not args.no_peers else []
+    ours.append(run_retail(args.customers))
+    retail = f"retail={retail_data(args.customers) / 'peers'}"
+    with_peers = PEER_PYTHON.exists() and not args.no_peers
+    peers = run_peers(datasets=f"febrl3,febrl4,{retail}")["results"] if with_peers else []
     results = ours + peers
     sys.stdout.write(format_table(results) + "\n")
     splink = next((r["peer"] for r in peers if r["peer"].startswith("splink p>=0.5")), "splink p>=0.5")
@@ -172,10 +229,13 @@ def main(argv: list[str] | None = None) -> None:
         "rl_febrl4_f1": _f1(results, "recordlinkage ECM", "febrl4", "pairs"),
         "rl_febrl3_f1": _f1(results, "recordlinkage ECM", "febrl3", "clusters"),
         "retail_f1": ours[2]["clusters"]["f1"],
+        "splink_retail_f1": _f1(results, splink, "retail", "clusters"),
+        "rl_retail_f1": _f1(results, "recordlinkage ECM", "retail", "clusters"),
         "retail_customers": args.customers,
-        "scale_records": None,
-        "scale_s": None,
-        "scale_peak_gb": None,
+        "scale_records": scale["records"] if scale else None,
+        "scale_s": round(scale["seconds"], 1) if scale else None,
+        "scale_peak_gb": round(scale["peak_rss_mib"] / 1024, 2) if scale else None,
+        "scale_workers_peak_gb": round(scale["workers_peak_rss_mib"] / 1024, 2) if scale else None,
     }
     sys.stdout.write(json.dumps(summary) + "\n")
 

@@ -209,6 +209,121 @@ def recordlinkage_pairs(data: Febrl) -> set[Pair]:
     return pair_set(matches.tolist())
 
 
+RETAIL_COLUMNS = (
+    "record_id", "name_pinyin", "name_sorted", "phone", "email", "id_card", "birth_date", "gender",
+    "member_id", "account_id", "city", "address_key",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Retail:
+    """The retail records as our engine normalized them (exported by bench/oneid.py) and their truth."""
+
+    name: str
+    frame: pd.DataFrame  # index record_id, RETAIL_COLUMNS, nulls as None
+    truth: dict[str, str]  # record_id -> person_id
+
+
+def load_retail(folder: Path) -> Retail:
+    """`records.parquet` and `truth.parquet` (record_id, person_id) written by bench/oneid.py."""
+    import pandas as pd
+
+    frame = pd.read_parquet(folder / "records.parquet", columns=list(RETAIL_COLUMNS))
+    frame = frame.astype(object).where(frame.notna(), None).set_index("record_id")
+    truth = pd.read_parquet(folder / "truth.parquet")
+    return Retail("retail", frame, dict(zip(truth["record_id"], truth["person_id"], strict=True)))
+
+
+def splink_retail_pairs(data: Retail, threshold: float) -> dict[Pair, float]:
+    """A default-style Splink model on the normalized retail columns: the library's own comparisons
+    (NameComparison, EmailComparison, exact keys with term frequencies, DateOfBirth-like Levenshtein),
+    blocking on each contact key and on the name with a second attribute; prior from the exact ids,
+    u by 1e6 random pairs, EM blocked on the name and then on the phone."""
+    import pyarrow as pa
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    tf = {"term_frequency_adjustments": True}
+    settings = SettingsCreator(
+        unique_id_column_name="record_id",
+        link_type="dedupe_only",
+        blocking_rules_to_generate_predictions=[
+            block_on("phone"),
+            block_on("email"),
+            block_on("id_card"),
+            block_on("member_id"),
+            block_on("account_id"),
+            block_on("name_pinyin", "city"),
+            block_on("name_pinyin", "birth_date"),
+        ],
+        comparisons=[
+            cl.NameComparison("name_pinyin").configure(**tf),
+            cl.ExactMatch("phone").configure(**tf),
+            cl.EmailComparison("email"),
+            cl.ExactMatch("id_card"),
+            cl.ExactMatch("member_id"),
+            cl.ExactMatch("account_id"),
+            cl.LevenshteinAtThresholds("birth_date", [1, 2]),
+            cl.ExactMatch("gender"),
+            cl.ExactMatch("city").configure(**tf),
+            cl.JaroWinklerAtThresholds("address_key", [0.9]).configure(**tf),
+        ],
+    )
+    db_api = DuckDBAPI()
+    table = db_api.register(pa.Table.from_pandas(data.frame.reset_index(), preserve_index=False))
+    linker = Linker(table, settings, log_level="WARNING")
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("id_card"), block_on("member_id"), block_on("account_id")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=2)
+    for column in ("name_pinyin", "phone"):
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(column))
+    predictions = linker.inference.predict(threshold_match_probability=threshold)
+    rows = predictions.as_duckdbpyrelation().select("record_id_l, record_id_r, match_probability").fetchall()
+    return {normalise_pair(a, b): p for a, b, p in rows}
+
+
+def recordlinkage_retail_pairs(data: Retail) -> set[Pair]:
+    """recordlinkage ECM on the retail records: the same blocking passes as Splink's; 0/1 comparisons
+    (Jaro-Winkler >= 0.85 on the name and the street address, exact on the rest)."""
+    import recordlinkage as rl
+
+    index = rl.Index()
+    for columns in ("phone", "email", "id_card", "member_id", "account_id"):
+        index.block(columns)
+    index.block(["name_pinyin", "city"])
+    index.block(["name_pinyin", "birth_date"])
+    candidates = index.index(data.frame)
+    compare = rl.Compare()
+    for column in ("name_pinyin", "address_key"):
+        compare.string(column, column, method="jarowinkler", threshold=0.85, label=column)
+    for column in ("phone", "email", "id_card", "member_id", "account_id", "birth_date", "gender", "city"):
+        compare.exact(column, column, label=column)
+    features = compare.compute(candidates, data.frame)
+    matches = rl.ECMClassifier(binarize=None).fit_predict(features)
+    return pair_set(matches.tolist())
+
+
+def run_retail_peer(peer: str, folder: Path, thresholds: list[float]) -> list[dict[str, object]]:
+    """One peer on the retail records, scored as clusters (connected components) against the truth."""
+    data = load_retail(folder)
+    started = time.perf_counter()
+
+    def result(label: str, found: set[Pair], seconds: float) -> dict[str, object]:
+        score = score_predicted_clusters(found, data.truth).as_dict()
+        return {"peer": label, "dataset": "retail", "task": "dedupe", "seconds": round(seconds, 3),
+                "peak_rss_mib": peak_rss_mib(), "clusters": score}  # fmt: skip
+
+    if peer == "splink":
+        scored = splink_retail_pairs(data, min(thresholds))
+        seconds = time.perf_counter() - started
+        return [
+            result(f"splink p>={t:g}", {p for p, s in scored.items() if s >= t}, seconds) for t in thresholds
+        ]
+    found = recordlinkage_retail_pairs(data)
+    return [result("recordlinkage ECM", found, time.perf_counter() - started)]
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident set size so far (ru_maxrss is in KiB on Linux)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -232,6 +347,8 @@ def score(label: str, data: Febrl, found: set[Pair], seconds: float, peak: float
 
 def run_one(peer: str, dataset: str, thresholds: list[float]) -> list[dict[str, object]]:
     """Run one peer on one dataset in this process; Splink is scored at each threshold of one prediction."""
+    if dataset.startswith("retail="):
+        return run_retail_peer(peer, Path(dataset.split("=", 1)[1]), thresholds)
     data = load(dataset)
     started = time.perf_counter()
     if peer == "splink":

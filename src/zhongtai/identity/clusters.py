@@ -10,68 +10,94 @@ split (one previous person's records now in several) are recorded as events with
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
 
 ID_DIGITS = 10
 
 
 @dataclass
 class Assignment:
-    """record_id -> person_id, the counter after minting, and the merge/split events."""
+    """The person id of every record (in the records' order), the counter after minting, and the
+    merge/split events."""
 
-    persons: dict[str, str]
+    persons: list[str]
     next_id: int
     events: list[dict] = field(default_factory=list)
 
 
-def components(records: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Union-find: every record mapped to its component's root (singletons included)."""
-    parent: dict[str, str] = {r: r for r in records}
+def component_roots(record_ids: pa.Array, record_a: pa.Array, record_b: pa.Array) -> np.ndarray:
+    """For every record, the position of its component's root: the smallest record id in its component
+    (a singleton is its own root). Links naming unknown records are ignored."""
+    import pyarrow.compute as pc
 
-    def find(x: str) -> str:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
+    a = pc.index_in(record_a, value_set=record_ids)
+    b = pc.index_in(record_b, value_set=record_ids)
+    known = pc.and_(pc.is_valid(a), pc.is_valid(b))
+    a = a.filter(known).to_numpy(zero_copy_only=False).astype(np.int64)
+    b = b.filter(known).to_numpy(zero_copy_only=False).astype(np.int64)
+    order = pc.sort_indices(record_ids).to_numpy()  # rank by id, so a component's label is its smallest id
+    rank = np.empty(len(record_ids), dtype=np.int64)
+    rank[order] = np.arange(len(record_ids))
+    return order[component_labels(len(record_ids), rank[a], rank[b])[rank]]
 
-    for a, b in links:
-        if a not in parent or b not in parent:
-            continue
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {r: find(r) for r in parent}
+
+def component_labels(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of nodes 0..n-1 with edges (a[i], b[i]): each node's smallest member.
+
+    Vectorized min-label propagation with pointer jumping: each round hooks every edge's larger label onto
+    the smaller one, then flattens the label forest; rounds grow with the log of the components' depth."""
+    labels = np.arange(n, dtype=np.int64)
+    while True:
+        la, lb = labels[a], labels[b]
+        low, high = np.minimum(la, lb), np.maximum(la, lb)
+        moving = low != high
+        if not moving.any():
+            return labels
+        np.minimum.at(labels, high[moving], low[moving])
+        while True:  # pointer jumping until every node points at a root
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
 
 
 def person_id(number: int) -> str:
     return f"P{number:0{ID_DIGITS}d}"
 
 
-def assign_ids(component: Mapping[str, str], previous: Mapping[str, str], next_id: int = 1) -> Assignment:
-    """Stable person ids for components, given the previous run's record -> person mapping."""
-    members: dict[str, list[str]] = defaultdict(list)
-    for record, root in component.items():
-        members[root].append(record)
-    # Candidate (cluster, old id) claims, strongest first: most records held, then the oldest id.
-    claims = []
-    for root, records in members.items():
-        for old, held in Counter(previous[r] for r in records if r in previous).items():
-            claims.append((-held, old, root))
-    claims.sort()
-    taken: dict[str, str] = {}  # root -> id
-    used: set[str] = set()
-    for _, old, root in claims:
-        if root not in taken and old not in used:
-            taken[root], _ = old, used.add(old)
-    for root in sorted(members, key=lambda r: min(members[r])):  # deterministic minting order
-        if root not in taken:
-            taken[root] = person_id(next_id)
+def assign_ids(
+    record_ids: Sequence[str], roots: np.ndarray, previous: Mapping[str, str], next_id: int = 1
+) -> Assignment:
+    """Stable person ids for components (`roots[i]`: the position of record i's component root, its
+    smallest record id), given the previous run's record -> person mapping."""
+    roots_found, cluster = np.unique(roots, return_inverse=True)
+    root_ids = [record_ids[i] for i in roots_found.tolist()]
+    taken: list[str | None] = [None] * len(roots_found)
+    members: dict[int, list[str]] = defaultdict(list)
+    if previous:
+        held: Counter[tuple[int, str]] = Counter()
+        for record, c in zip(record_ids, cluster.tolist(), strict=True):
+            members[c].append(record)
+            if record in previous:
+                held[(c, previous[record])] += 1
+        # Candidate (cluster, old id) claims, strongest first: most records held, then the oldest id.
+        used: set[str] = set()
+        for (c, old), _ in sorted(held.items(), key=lambda kv: (-kv[1], kv[0][1], root_ids[kv[0][0]])):
+            if taken[c] is None and old not in used:
+                taken[c] = old
+                used.add(old)
+    for c in sorted(range(len(root_ids)), key=root_ids.__getitem__):  # deterministic minting order
+        if taken[c] is None:
+            taken[c] = person_id(next_id)
             next_id += 1
-    persons = {record: taken[root] for record, root in component.items()}
-    return Assignment(persons, next_id, _events(members, taken, previous))
+    persons = [taken[c] for c in cluster.tolist()]
+    named = {root_ids[c]: records for c, records in members.items()}
+    by_root = {root_ids[c]: t for c, t in enumerate(taken)}
+    return Assignment(persons, next_id, _events(named, by_root, previous) if previous else [])  # type: ignore[arg-type]
 
 
 def _events(members: dict[str, list[str]], taken: dict[str, str], previous: Mapping[str, str]) -> list[dict]:

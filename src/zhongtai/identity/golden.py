@@ -20,13 +20,17 @@ GOLDEN_FIELDS = (
 
 
 def golden_sql(records: str, crosswalk: str) -> str:
-    """SQL of the golden records from a records table and a (record_id, person_id) crosswalk."""
-    order = "ORDER BY r.trust, r.updated_at DESC NULLS LAST, r.record_id"
-    fields = ", ".join(f"first(r.{f} {order}) FILTER (WHERE r.{f} IS NOT NULL) AS {f}" for f in GOLDEN_FIELDS)
+    """SQL of the golden records from a records table and a (record_id, person_id) crosswalk.
+
+    Each record is ranked once inside its person (trust, then most recent, then record id); every field
+    then takes the value of its best-ranked record that has one (`arg_min`: streaming, no sorted buffers)."""
+    order = "r.trust, r.updated_at DESC NULLS LAST, r.record_id"
+    fields = ", ".join(f"arg_min({f}, survival) FILTER (WHERE {f} IS NOT NULL) AS {f}" for f in GOLDEN_FIELDS)
     return (
-        f"SELECT c.person_id, count(*) AS records, count(DISTINCT r.dataset) AS sources, "
-        f"max(r.updated_at) AS last_seen, {fields} "
-        f"FROM {records} r JOIN {crosswalk} c USING (record_id) GROUP BY c.person_id ORDER BY c.person_id"
+        f"WITH ranked AS (SELECT c.person_id, r.*, row_number() OVER (PARTITION BY c.person_id ORDER BY "
+        f"{order}) AS survival FROM {records} r JOIN {crosswalk} c USING (record_id)) "
+        f"SELECT person_id, count(*) AS records, count(DISTINCT dataset) AS sources, "
+        f"max(updated_at) AS last_seen, {fields} FROM ranked GROUP BY person_id ORDER BY person_id"
     )
 
 

@@ -19,6 +19,7 @@ whose attributes no record carries are dropped. Why each choice:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ BLOCKING = (
     ("name_sorted", "birth_year"),
     ("address_key", "street_number"),
 )
+EM_PAIRS = 2_000_000  # blocked pairs an EM session trains on, at most (a random share beyond that)
 PRIOR_RULES = (("national_id", "name_pinyin"), ("name_pinyin", "birth_date"), ("phone", "name_sorted"))
 
 
@@ -137,12 +139,13 @@ def train_and_predict(
     con: duckdb.DuckDBPyConnection, records: str, threshold: float, max_pairs_u: float, seed: int
 ) -> MatchResult:
     """Train the general model on the profiles of `records` (a table on `con`) and link records."""
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, Linker, SettingsCreator
 
     con.execute(f"CREATE OR REPLACE TEMP TABLE oneid_record_profile AS {profiles_sql(records)}")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE oneid_profiles AS SELECT profile_id AS unique_id, "
-        f"{', '.join(PROFILE_COLUMNS)}, birth_year FROM oneid_record_profile "
+        f"{', '.join(PROFILE_COLUMNS)}, birth_year, hash(profile_id) % 1024 AS em_bucket "
+        "FROM oneid_record_profile "
         "QUALIFY row_number() OVER (PARTITION BY profile_id ORDER BY record_id) = 1"
     )
     present = present_columns(con, "oneid_profiles")
@@ -164,7 +167,7 @@ def train_and_predict(
     for session in _em_sessions(present):
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*session), estimate_without_term_frequencies=True
+                em_rule(con, "oneid_profiles", session), estimate_without_term_frequencies=True
             )
         except EMTrainingException:  # too few pairs agree on this key: keep the other session's m values
             continue
@@ -174,9 +177,24 @@ def train_and_predict(
         .select("unique_id_l AS profile_l, unique_id_r AS profile_r, match_probability, match_weight")
         .to_arrow_table()
     )
-    links = _record_links(con, pairs)
     model = linker.misc.save_model_to_json()
+    _drop_splink_tables(con)
+    links = _record_links(con, pairs)
     return MatchResult(links, model, int(profiles), pairs.num_rows)
+
+
+def em_rule(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> str:
+    """An EM blocking rule on `columns`, thinned to about EM_PAIRS pairs: at scale a common name alone
+    blocks tens of millions of pairs, and EM learns m and u as well from a random share of them (a pair is
+    kept when its left profile falls in the kept share of the `em_bucket` hash)."""
+    present = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+    pairs = con.sql(
+        f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM {table} "
+        f"WHERE {present} GROUP BY {', '.join(columns)})"
+    ).fetchall()[0][0]
+    rule = " AND ".join(f"l.{c} = r.{c}" for c in columns)
+    share = max(1, math.ceil(float(pairs) / EM_PAIRS))
+    return rule if share == 1 else f"{rule} AND l.em_bucket % {min(share, 1024)} = 0"
 
 
 def _em_sessions(present: set[str]) -> list[tuple[str, ...]]:
@@ -186,6 +204,15 @@ def _em_sessions(present: set[str]) -> list[tuple[str, ...]]:
         if column in present:
             return [*sessions, (column,)]
     return sessions
+
+
+def _drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Free what Splink cached on the connection (blocked pairs, term frequencies, predictions)."""
+    found = con.sql(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name LIKE '__splink__%'"
+    ).fetchall()
+    for name, kind in found:
+        con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS "{name}"')
 
 
 def _record_links(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:

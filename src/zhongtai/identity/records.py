@@ -34,6 +34,7 @@ COLUMNS = (
     "account_id", "city", "address_key", "postcode", "street_number", "locality",
 )  # fmt: skip
 _NOT_DIGIT = re.compile(r"[^0-9]")
+PARALLEL_FROM = 50_000  # distinct names and addresses from which normalizing is split across processes
 _GENDER = {"m": "M", "male": "M", "男": "M", "f": "F", "female": "F", "女": "F"}
 
 
@@ -83,7 +84,8 @@ def build_records(raw: pa.Table) -> pa.Table:
         "updated_at": raw["updated_at"],
         "name": raw["name"],
     }
-    out.update(_name_columns(raw["name"]))
+    keys = distinct_keys({"name": raw["name"], "address": raw["address"]})
+    out.update(_name_columns(raw["name"], keys["name"]))
     out["phone"] = normalize_phone_array(raw["phone"])
     out["email"] = normalize_email_array(raw["email"])
     out["id_card"] = normalize_id_card_array(raw["id_card"])
@@ -96,18 +98,64 @@ def build_records(raw: pa.Table) -> pa.Table:
     out["gender"] = pc.coalesce(_map(raw["gender"], lambda v: _GENDER.get(v.strip().lower())), card_sex)
     out["member_id"] = _map(raw["member_id"], str.strip)
     out["account_id"] = _map(raw["account_id"], str.strip)
-    keys = _address_columns(raw["address"], raw["city"])
-    out.update(keys)
+    places = _address_columns(raw["address"], raw["city"], keys["address"])
+    out.update(places)
     out["postcode"] = _map(raw["postcode"], lambda v: v.replace(" ", "") or None)
     out["street_number"] = _map(raw["street_number"], lambda v: v.strip().lower() or None)
     out["locality"] = pc.coalesce(
-        _map(raw["locality"], lambda v: v.strip().lower() or None), keys["locality"]
+        _map(raw["locality"], lambda v: v.strip().lower() or None), places["locality"]
     )
     return pa.table({c: out[c] for c in COLUMNS})
 
 
 def _map(values: pa.Array | pa.ChunkedArray, fn) -> pa.Array:
     """Apply a scalar normalizer once per distinct non-null value."""
+    encoded = _dictionary(values)
+    mapped = pa.array([None if v is None else fn(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    return pc.take(mapped, encoded.indices)
+
+
+def _name_columns(names: pa.Array | pa.ChunkedArray, keys: list[tuple | None]) -> dict[str, pa.Array]:
+    """name_han, name_pinyin (surname first) and name_sorted (syllables sorted: order-free) per name, from
+    the keys of the names' distinct values (`name_row`, in dictionary order)."""
+    indices = _dictionary(names).indices
+    cols = {
+        c: [k[i] if k else None for k in keys]
+        for i, c in enumerate(("name_han", "name_pinyin", "name_sorted"))
+    }
+    return {c: pc.take(pa.array(v, pa.string()), indices) for c, v in cols.items()}
+
+
+def name_row(value: str) -> tuple[str | None, str | None, str | None] | None:
+    """(han, pinyin, sorted syllables) of a name; None for no name or a title-only one (王女士, Ms. Smith
+    name a surname, not a person)."""
+    k = name_keys(value)
+    if k is None or k.title is not None:
+        return None
+    return (k.han, k.pinyin or None, k.sorted_key or None)
+
+
+def address_row(value: str) -> tuple[str | None, str | None, str | None] | None:
+    """(rest of the street address, city, district) of an address."""
+    k = address_key(value)
+    return None if k is None else (k.rest.lower() or None, k.city, k.district_latin or k.district)
+
+
+def _address_columns(
+    addresses: pa.Array | pa.ChunkedArray, cities: pa.Array | pa.ChunkedArray, keys: list[tuple | None]
+) -> dict:
+    """city (given, else read from the address), address_key (the street part) and locality (district)."""
+    indices = _dictionary(addresses).indices
+    rest, city, district = ([k[i] if k else None for k in keys] for i in range(3))
+    given_city = _map(cities, lambda v: (address_key(v).city if address_key(v) else None) or v)
+    return {
+        "city": pc.coalesce(given_city, pc.take(pa.array(city, pa.string()), indices)),
+        "address_key": pc.take(pa.array(rest, pa.string()), indices),
+        "locality": pc.take(pa.array(district, pa.string()), indices),
+    }
+
+
+def _dictionary(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     encoded = pc.dictionary_encode(values)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = (
@@ -115,41 +163,33 @@ def _map(values: pa.Array | pa.ChunkedArray, fn) -> pa.Array:
             if encoded.num_chunks
             else pa.array([], pa.dictionary(pa.int32(), pa.string()))
         )
-    mapped = pa.array([None if v is None else fn(v) for v in encoded.dictionary.to_pylist()], pa.string())
-    return pc.take(mapped, encoded.indices)
+    return encoded
 
 
-def _name_columns(names: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
-    """name_han, name_pinyin (surname first) and name_sorted (syllables sorted: order-free) per name."""
-    encoded = pc.dictionary_encode(names)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    keys = [name_keys(v) for v in encoded.dictionary.to_pylist()]
-    # A title-only name (王女士, Ms. Smith) names a surname, not a person: keep it out of the name keys.
-    usable = [k if k is not None and k.title is None else None for k in keys]
-    cols = {
-        "name_han": [k.han if k else None for k in usable],
-        "name_pinyin": [k.pinyin or None if k else None for k in usable],
-        "name_sorted": [k.sorted_key or None if k else None for k in usable],
-    }
-    return {c: pc.take(pa.array(v, pa.string()), encoded.indices) for c, v in cols.items()}
+def _rows(job: tuple[str, list[str | None]]) -> list[tuple | None]:
+    fn = {"name": name_row, "address": address_row}[job[0]]
+    return [None if v is None else fn(v) for v in job[1]]
 
 
-def _address_columns(addresses: pa.Array | pa.ChunkedArray, cities: pa.Array | pa.ChunkedArray) -> dict:
-    """city (given, else read from the address), address_key (the street part) and locality (district)."""
-    encoded = pc.dictionary_encode(addresses)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    keys = [address_key(v) for v in encoded.dictionary.to_pylist()]
-    rest = pa.array([k.rest.lower() or None if k else None for k in keys], pa.string())
-    city = pa.array([k.city if k else None for k in keys], pa.string())
-    district = pa.array([(k.district_latin or k.district) if k else None for k in keys], pa.string())
-    given_city = _map(cities, lambda v: (address_key(v).city if address_key(v) else None) or v)
-    return {
-        "city": pc.coalesce(given_city, pc.take(city, encoded.indices)),
-        "address_key": pc.take(rest, encoded.indices),
-        "locality": pc.take(district, encoded.indices),
-    }
+def distinct_keys(jobs: dict[str, pa.Array | pa.ChunkedArray], workers: int = 2) -> dict[str, list]:
+    """The keys of every distinct value of each column ({"name": names, "address": addresses}), in the
+    columns' dictionary order. Pinyin is the costly part (~0.2 ms a value), so large inputs are split
+    across `workers` forked processes (they only read the values); small ones stay in this process."""
+    values = {kind: _dictionary(column).dictionary.to_pylist() for kind, column in jobs.items()}
+    total = sum(len(v) for v in values.values())
+    if workers < 2 or total < PARALLEL_FROM:
+        return {kind: _rows((kind, v)) for kind, v in values.items()}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = -(-total // (workers * 4))
+    chunks = [(kind, v[i : i + size]) for kind, v in values.items() for i in range(0, len(v), size)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        done = list(pool.map(_rows, chunks))
+    found: dict[str, list] = {kind: [] for kind in values}
+    for (kind, _), rows in zip(chunks, done, strict=True):
+        found[kind].extend(rows)
+    return found
 
 
 def _birth_date(value: str) -> str | None:
