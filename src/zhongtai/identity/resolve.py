@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 # DuckDB's memory while resolving: past it, joins and sorts spill to disk instead of growing the process
 # (1M records: peak RSS 2.5 GB without a limit, ~1.7 GB with it, and no slower).
-MEMORY_LIMIT = "1GB"
 
 
 @dataclass
@@ -53,8 +52,8 @@ def resolve(
     on_progress: Progress | None = None,
 ) -> Resolution:
     """Resolve the configured datasets (tables or views on `con`) into persons, with DuckDB held to
-    MEMORY_LIMIT meanwhile (Splink's blocked pairs would otherwise take what they find)."""
-    with _memory_limit(con, MEMORY_LIMIT):
+    `config.duckdb_memory_limit` meanwhile (Splink's blocked pairs would otherwise take what they find)."""
+    with _memory_limit(con, config.duckdb_memory_limit):
         return _resolve(con, config, previous or {}, next_id, on_progress)
 
 

@@ -62,6 +62,9 @@ class IdentitySpec(BaseModel):
         description="a phone (or e-mail) links records on its own only up to this many distinct names",
     )
     max_pairs_u: float = Field(1e6, description="random pairs sampled to estimate u")
+    duckdb_memory_limit: str = Field(
+        "1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB's cap while matching (spills beyond)"
+    )
     seed: int = 42
 
     def source(self, dataset: str) -> IdentitySource:
