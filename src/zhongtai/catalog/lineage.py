@@ -88,25 +88,36 @@ class LineageGraph:
             )
         return matches[0]
 
-    def walk(self, start: Node, direction: str) -> list[Edge]:
-        """Every edge reachable going `up` (towards sources) or `down` (towards capabilities), breadth first.
+    def next_edges(self, node: Node, direction: str) -> list[Edge]:
+        """The edges one step `up` (towards sources) or `down` (towards capabilities) from `node`.
 
-        Write-back edges lead from a capability back to a source; walking stops there so the chain up from
-        a capability ends at the tables it reads, not in a loop through the source it writes to.
+        Going up, write-back edges are skipped: the chain up from a capability ends at the tables it reads,
+        not in a loop through the source it writes to.
         """
+        return [
+            edge
+            for edge in self.edges
+            if (edge.downstream if direction == "up" else edge.upstream) == node
+            and not (direction == "up" and edge.relation == "writes back to")
+        ]
+
+    @staticmethod
+    def beyond(edge: Edge, direction: str) -> Node | None:
+        """The node an edge leads to, or None where a walk stops (after a write-back)."""
+        if edge.relation == "writes back to":
+            return None
+        return edge.upstream if direction == "up" else edge.downstream
+
+    def walk(self, start: Node, direction: str) -> list[Edge]:
+        """Every edge reachable from `start` in one direction, breadth first."""
         seen: set[Node] = {start}
         found: list[Edge] = []
         queue = deque([start])
         while queue:
-            node = queue.popleft()
-            for edge in self.edges:
-                if (edge.downstream if direction == "up" else edge.upstream) != node:
-                    continue
-                if direction == "up" and edge.relation == "writes back to":
-                    continue
+            for edge in self.next_edges(queue.popleft(), direction):
                 found.append(edge)
-                following = edge.upstream if direction == "up" else edge.downstream
-                if following not in seen and edge.relation != "writes back to":
+                following = self.beyond(edge, direction)
+                if following is not None and following not in seen:
                     seen.add(following)
                     queue.append(following)
         return found

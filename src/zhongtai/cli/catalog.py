@@ -88,15 +88,12 @@ def lineage(name: str = typer.Argument(..., help="A name, or kind:name."), as_js
 def _grow(
     tree: Tree, graph: LineageGraph, node: Node, direction: str, locations: dict[str, str], seen: set[Node]
 ) -> None:
-    for edge in graph.edges:
-        if (edge.downstream if direction == "up" else edge.upstream) != node:
-            continue
-        if direction == "up" and edge.relation == "writes back to":
-            continue
+    for edge in graph.next_edges(node, direction):
         other = edge.upstream if direction == "up" else edge.downstream
         label = str(other)
         if other.kind == "datasets" and locations.get(other.name):
             label += f" [dim]({locations[other.name]})[/dim]"
         branch = tree.add(f"{label} [dim]{edge.relation}[/dim]")
-        if other not in seen and edge.relation != "writes back to":
-            _grow(branch, graph, other, direction, locations, seen | {node})
+        following = graph.beyond(edge, direction)
+        if following is not None and following not in seen:
+            _grow(branch, graph, following, direction, locations, seen | {node})
