@@ -122,8 +122,8 @@ def _chinese_key(text: str) -> AddressKey:
 
 
 def _take_province(text: str) -> tuple[str | None, str]:
-    for full in PROVINCES:
-        for written in (full, _short(full)):
+    for full, short in _province_writings():
+        for written in (full, short):
             if text.startswith(written) and not (written != full and text[len(written) :].startswith("市")):
                 return full, text[len(written) :]  # but 吉林市 is a city of 吉林省
     return None, text
@@ -156,6 +156,12 @@ def _english_key(text: str) -> AddressKey:
     return AddressKey(_city_province().get(city or ""), city, None, district, rest)
 
 
+@lru_cache(maxsize=1)
+def _province_writings() -> tuple[tuple[str, str], ...]:
+    # Built once: the short forms were otherwise recomputed for every address parsed.
+    return tuple((full, _short(full)) for full in PROVINCES)
+
+
 def _short(full: str) -> str:
     for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市"):
         if full.endswith(suffix):
@@ -173,6 +179,7 @@ def _district_latin(district: str | None) -> str | None:
     return _pinyin(district)
 
 
+@lru_cache(maxsize=8192)
 def _pinyin(place: str) -> str:
     return PLACE_READINGS.get(place) or "".join(han_pinyin(place))
 
