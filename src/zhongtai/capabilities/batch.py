@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from zhongtai.features.materialize import latest_query
 from zhongtai.lake import engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import ModelVersion
 from zhongtai.meta.store import MetadataStore
-from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec, duration_seconds
+from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def score_all(
 
 def decide_all(spec: CapabilitySpec, scores: np.ndarray) -> list[str]:
     """The capability's rules over many scores: the first rule (highest min_score) the score reaches."""
-    rules = sorted(spec.decisions, key=lambda r: r.min_score, reverse=True)
+    rules = spec.ranked_decisions()
     decided = np.full(len(scores), spec.fallback.decision, dtype=object)
     unset = np.ones(len(scores), dtype=bool)
     for rule in rules:
@@ -85,18 +87,10 @@ def _latest_features(
         for index, view_name in enumerate(model.feature_views):
             view = FeatureViewSpec.model_validate(store.spec("feature_views", view_name))
             build = store.features.require_build(view_name)
-            ts = engine.quote(view.timestamp)
-            columns = ", ".join(engine.quote(f.name) for f in view.features)
-            source = engine.scan(storage, build.files)
-            engine.run(
-                con,
-                f"""
-                CREATE TEMP TABLE v{index} AS
-                SELECT {keys}, {columns} FROM {source}
-                WHERE {ts} > (SELECT max({ts}) FROM {source}) - INTERVAL ({duration_seconds(view.ttl)}) SECOND
-                QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {ts} DESC) = 1
-                """,
-            )
+            # The same rows `features materialize` puts online, so batch and live decisions agree.
+            latest = latest_query(view, join_keys, engine.scan(storage, build.files))
+            now = datetime.fromisoformat(build.max_timestamp) if build.max_timestamp else datetime.min
+            engine.run(con, f"CREATE TEMP TABLE v{index} AS {latest}", {"now": now})
             names.append(f"v{index}")
         joined = " FULL OUTER JOIN ".join([names[0]] + [f"{name} USING ({keys})" for name in names[1:]])
         table = con.sql(f"SELECT * FROM {joined} ORDER BY {keys}").to_arrow_table()

@@ -115,9 +115,7 @@ class CapabilityRuntime:
         self.join_keys = tuple(entity.join_keys)
         self.views = tuple(v.name for v in views)
         self._slots = resolve_features(self.features, views)
-        self._rules = tuple(
-            (r.min_score, r.decision) for r in sorted(spec.decisions, key=lambda r: r.min_score, reverse=True)
-        )
+        self._rules = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
         self._model = model
         self._online = online
         # Copied per request: cheaper than allocating and filling with NaN each time.

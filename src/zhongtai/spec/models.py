@@ -333,6 +333,10 @@ class CapabilitySpec(Spec):
     description: str = ""
     owner: str | None = None
 
+    def ranked_decisions(self) -> list[DecisionRule]:
+        """The rules in the order they are tried: highest `min_score` first."""
+        return sorted(self.decisions, key=lambda r: r.min_score, reverse=True)
+
 
 class TagSpec(Spec):
     """A rule-defined label on an entity: SQL over lake datasets returning the join keys of every entity that
