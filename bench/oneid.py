@@ -39,6 +39,7 @@ from oneid_eval import (
 
 from zhongtai.identity.config import OneIDConfig, SourceConfig, retail_config
 from zhongtai.identity.resolve import resolve
+from zhongtai.lake.offline.duckdb import DuckDBEngine
 
 FEBRL_FIELDS = {
     "name": ["surname", "given_name"],
@@ -67,7 +68,7 @@ def run_febrl(folder: Path, link: bool) -> dict:
     for n in names:
         con.execute(f"CREATE VIEW {n} AS SELECT * FROM '{folder / (n + '.parquet')}'")
     started = time.perf_counter()
-    res = resolve(con, febrl_config(names))
+    res = resolve(DuckDBEngine(con=con), febrl_config(names))
     seconds = time.perf_counter() - started
     cw = dict(
         zip(res.crosswalk["record_id"].to_pylist(), res.crosswalk["person_id"].to_pylist(), strict=True)
@@ -144,7 +145,7 @@ def resolve_retail(folder: Path, score: bool = True) -> dict:
     con = duckdb.connect()
     retail_views(con, folder)
     started = time.perf_counter()
-    res = resolve(con, retail_config())
+    res = resolve(DuckDBEngine(con=con), retail_config())
     seconds = time.perf_counter() - started
     result = {
         "peer": "oneid",

@@ -39,7 +39,13 @@ def run(
             )
         name = next(iter(registered))
     config = IdentitySpec.model_validate(store.spec("identities", name))
-    stats = run_oneid(store, context.lake(), config, lambda s: err_console.print(f"[dim]{s}[/dim]"))
+    stats = run_oneid(
+        store,
+        context.lake(),
+        config,
+        lambda s: err_console.print(f"[dim]{s}[/dim]"),
+        engine=context.offline_engine(),
+    )
     if as_json:
         print_json(stats)
         return

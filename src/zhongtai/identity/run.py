@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from zhongtai.identity.config import OneIDConfig
 from zhongtai.identity.resolve import Progress, Resolution, resolve
-from zhongtai.lake import engine
+from zhongtai.lake.offline import ResolutionEngine, engine_or_default
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.store import MetadataStore
 
@@ -63,25 +63,26 @@ def previous_mapping(storage: LakeStorage) -> tuple[dict[str, str], int]:
 
 
 def run_oneid(
-    store: MetadataStore, storage: LakeStorage, config: OneIDConfig, on_progress: Progress | None = None
+    store: MetadataStore,
+    storage: LakeStorage,
+    config: OneIDConfig,
+    on_progress: Progress | None = None,
+    *,
+    engine: ResolutionEngine | None = None,
 ) -> dict[str, Any]:
-    """Resolve the configured datasets' current versions and publish the run; returns its stats."""
+    """Resolve the configured datasets' current versions and publish the run; returns its stats.
+
+    It runs on `engine` (ZT_OFFLINE_ENGINE, opened by the caller), or in process on DuckDB without one."""
     from zhongtai.lake.reader import resolve_version
 
-    con = engine.connect(storage)
-    try:
+    with engine_or_default(engine, storage) as offline:
         versions = {}
         for source in config.sources:
             found = resolve_version(store, source.dataset)
-            scan = engine.scan(storage, found.files)
-            engine.run(
-                con, f"CREATE OR REPLACE TEMP VIEW {engine.quote(source.dataset)} AS SELECT * FROM {scan}"
-            )
+            offline.register(source.dataset, found.files)
             versions[source.dataset] = found.version
         previous, next_id = previous_mapping(storage)
-        result = resolve(con, config, previous, next_id, on_progress)
-    finally:
-        con.close()
+        result = resolve(offline, config, previous, next_id, on_progress)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     changed = sum(
         1

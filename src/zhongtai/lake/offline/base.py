@@ -50,8 +50,9 @@ class OfflineEngine(Protocol):
         running it; a query the engine cannot plan is a ZhongtaiError naming `where`."""
         ...
 
-    def to_arrow(self, sql: str) -> pa.Table:
-        """Run a query and collect its rows (for results that fit in memory)."""
+    def to_arrow(self, sql: str, where: str = "offline query") -> pa.Table:
+        """Run a query and collect its rows (for results that fit in memory); a failure is a ZhongtaiError
+        that starts with `where`."""
         ...
 
     def write_parquet(

@@ -66,7 +66,7 @@ def session(master: str) -> SparkSession:
         builder = builder.config("spark.jars", jar)
     if master.startswith("local"):
         # Small local data: Spark's default of 200 shuffle partitions would be mostly scheduling overhead.
-        builder = builder.config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 2)))
+        builder = builder.config("spark.sql.shuffle.partitions", str(os.cpu_count() or 2))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -86,19 +86,26 @@ def open_engine(url: str, storage: LakeStorage) -> SparkEngine:
 
 
 def to_spark_sql(sql: str) -> str:
-    """DuckDB-dialect SQL as Spark SQL. `timezone('UTC', ts)` (an instant as UTC wall-clock time) becomes a
-    cast to TIMESTAMP_NTZ, which is the same thing in a session whose time zone is UTC."""
+    """DuckDB-dialect SQL as Spark SQL, with two functions sqlglot leaves as they are rewritten:
+
+    - `timezone('UTC', ts)` (an instant as UTC wall-clock time) becomes a cast to TIMESTAMP_NTZ, the same
+      thing in a session whose time zone is UTC;
+    - `hash(a, b...)`, DuckDB's 64-bit hash over values and nulls, becomes `xxhash64(a, b..., mask)`: Spark's
+      `hash` is 32 bits (collisions by the thousand in a million rows) and both skip nulls, so the mask of
+      which arguments are null keeps ('x', NULL) and (NULL, 'x') apart."""
     import sqlglot
     from sqlglot import exp
 
     def rewrite(node: exp.Expression) -> exp.Expression:
-        if (
-            isinstance(node, exp.Anonymous)
-            and str(node.this).lower() == "timezone"
-            and len(node.expressions) == 2
-            and node.expressions[0].name.upper() == "UTC"
-        ):
-            return exp.cast(node.expressions[1], exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
+        if not isinstance(node, exp.Anonymous):
+            return node
+        name, args = str(node.this).lower(), node.expressions
+        if name == "timezone" and len(args) == 2 and args[0].name.upper() == "UTC":
+            return exp.cast(args[1], exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
+        if name == "hash" and args:
+            values = [a.sql(dialect="spark") for a in args]
+            mask = ", ".join(f"CASE WHEN ({v}) IS NULL THEN '1' ELSE '0' END" for v in values)
+            return sqlglot.parse_one(f"xxhash64({', '.join(values)}, concat({mask}))", read="spark")
         return node
 
     try:
@@ -200,8 +207,14 @@ class SparkEngine:
         from splink import SparkAPI
 
         # Splink's intermediate tables are persisted in the session rather than written to a checkpoint
-        # folder, so no shared scratch path needs configuring.
-        return SparkAPI(spark_session=self.spark, break_lineage_method="persist")
+        # folder, so no shared scratch path needs configuring; in one process, repartitioning them only
+        # adds shuffles.
+        local = self.spark.sparkContext.master.startswith("local")
+        return SparkAPI(
+            spark_session=self.spark,
+            break_lineage_method="persist",
+            num_partitions_on_repartition=1 if local else None,
+        )
 
     def drop(self, prefix: str) -> None:
         for table in [
