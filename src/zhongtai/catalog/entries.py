@@ -75,8 +75,17 @@ def dataset_entry(store: MetadataStore, name: str) -> Entry:
         "version": current.version if current else None,
         "rows": current.rows if current else None,
     }
+    # How each field is stored (docs/pii.md): token, encrypted, ciphertext (the encrypted copy) or clear.
+    storage = {c.name: c.storage or "clear" for c in current.schema} if current else {}
     fields = [
-        {"name": f.name, "type": f.type, "pii": f.pii, "description": f.description, "nullable": f.nullable}
+        {
+            "name": f.name,
+            "type": f.type,
+            "pii": f.pii,
+            "storage": storage.get(f.name, "clear"),
+            "description": f.description,
+            "nullable": f.nullable,
+        }
         for f in store.fields(name)
     ]
     return Entry("datasets", name, spec.get("description", ""), spec.get("owner"), details, fields)
