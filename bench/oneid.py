@@ -45,7 +45,7 @@ from zhongtai.govern.keys import PiiKeys
 from zhongtai.govern.protection import annotate, protect_batch, protections
 from zhongtai.identity.config import OneIDConfig, SourceConfig, retail_config
 from zhongtai.identity.inputs import plan_inputs, prepare
-from zhongtai.identity.resolve import resolve
+from zhongtai.identity.resolve import Resolution, resolve
 from zhongtai.lake.schema import columns_of
 
 FEBRL_FIELDS = {
@@ -189,7 +189,11 @@ def resolve_retail(folder: Path, score: bool = True, protected: bool = False) ->
     }
     if score:
         if protected:
-            return {**result, "dataset": result["dataset"] + "-protected", "clusters": _score(con, folder, res)}
+            return {
+                **result,
+                "dataset": result["dataset"] + "-protected",
+                "clusters": _score(con, folder, res),
+            }
         truth_sql = (
             "SELECT replace(dataset, 'click_users', 'click_events') || ':' || record_id, person_id "
             f"FROM '{folder}/truth/record_person.parquet' WHERE dataset <> 'click_devices'"
@@ -205,7 +209,7 @@ def resolve_retail(folder: Path, score: bool = True, protected: bool = False) ->
     return result
 
 
-def _score(con: duckdb.DuckDBPyConnection, folder: Path, res) -> dict:  # noqa: ANN001
+def _score(con: duckdb.DuckDBPyConnection, folder: Path, res: Resolution) -> dict:
     truth_sql = (
         "SELECT replace(dataset, 'click_users', 'click_events') || ':' || record_id, person_id "
         f"FROM '{folder}/truth/record_person.parquet' WHERE dataset <> 'click_devices'"

@@ -31,7 +31,9 @@ def test_arrays_round_trip_and_keep_nulls() -> None:
 
 def test_wrong_key_names_both_key_ids() -> None:
     sealed = encrypt("王芳", KEYS)
-    with pytest.raises(ZhongtaiError, match=f"encrypted under PII key {KEYS.key_id}, but the key in use is {OTHER.key_id}"):
+    with pytest.raises(
+        ZhongtaiError, match=f"encrypted under PII key {KEYS.key_id}, but the key in use is {OTHER.key_id}"
+    ):
         decrypt(sealed, OTHER)
 
 

@@ -33,7 +33,10 @@ def test_every_writing_of_one_value_gives_one_token(pii: str, writings: list[str
 def test_tokens_differ_by_value_class_and_key() -> None:
     phone = tokenize("13812345678", "phone", KEYS)
     assert phone != tokenize("13812345679", "phone", KEYS)
-    assert tokenize("上海市浦东新区", "name", KEYS).split(":")[1] != tokenize("上海市浦东新区", "address", KEYS).split(":")[1]
+    assert (
+        tokenize("上海市浦东新区", "name", KEYS).split(":")[1]
+        != tokenize("上海市浦东新区", "address", KEYS).split(":")[1]
+    )
     assert phone != tokenize("13812345678", "phone", OTHER)  # rotation: every token changes
 
 

@@ -23,6 +23,7 @@ from zhongtai.identity.normalize import (
     normalize_id_card_array,
     normalize_phone_array,
 )
+from zhongtai.identity.normalize.text import as_string_array
 
 if TYPE_CHECKING:
     import duckdb
@@ -117,6 +118,7 @@ def keeping_tokens(values: pa.Array | pa.ChunkedArray, normalize: Callable[..., 
     """Normalize a column that may hold PII tokens (docs/pii.md): a canonical token is already the key it
     stands for and passes as it is; a `<class>?:` token (the value did not parse at ingest) is null, as
     the unparsable clear value would be; everything else is normalized."""
+    values = as_string_array(values)
     tokens = token_mask(values).fill_null(False)
     if not pc.any(tokens).as_py():
         return normalize(values)
