@@ -13,6 +13,7 @@ from zhongtai.govern.encryption import decrypt_array
 from zhongtai.govern.keys import PiiKeys, load_keys
 from zhongtai.govern.tokens import tokenize
 from zhongtai.identity.config import OneIDConfig, SourceConfig
+from zhongtai.identity.explain import explain
 from zhongtai.identity.run import read_output, run_oneid
 from zhongtai.lake.ingest import ingest
 from zhongtai.lake.reader import read_table
@@ -222,6 +223,19 @@ def test_oneid_links_on_tokens_and_decrypts_names_in_memory(many) -> None:
     assert len(set(person.values())) == 40
     records = {r["record_id"]: r for r in read_output(many.lake, "records").to_pylist()}
     assert records["crm:1"]["phone"] == tokenize("13800000001", "phone", _keys(many))
+    # what OneID derived from the decrypted names is sealed again in its outputs; explain opens it
+    assert records["crm:1"]["name_pinyin"].startswith("enc:")
+    found = explain(many.lake, "crm:1", "orders:O1-1")
+    assert found["same_person"] and {"name", "phone"} <= {
+        c["comparison"] for c in found["probabilistic"]["comparisons"]
+    }
+    name = people(40)[1]["name"]
+    for path in many.lake.fs.find(many.lake.path()):
+        data = many.lake.fs.cat_file(path)
+        assert name.encode() not in data and b"13800000001" not in data, path
+        if path.endswith(".parquet"):
+            values = [str(v) for col in pq.read_table(path).columns for v in col.to_pylist()]
+            assert not [v for v in values if name in v or "13800000001" in v], path
     # the birth date is the CRM's own, not digits read out of the ID number's token
     assert records["crm:1"]["birth_date"] == people(40)[1]["birth"].replace("-", "")
     assert records["orders:O1-1"]["name_pinyin"]  # the name was decrypted for the fuzzy comparison

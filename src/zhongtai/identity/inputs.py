@@ -6,19 +6,24 @@ sources mapped to it are tokenized here the same way the lake does it (HMAC over
 Names, addresses and the other fuzzily compared attributes need the clear text: their columns must be
 clear or `storage: encrypted`, and encrypted ones are decrypted in memory only (OneID holds the key);
 a token-only column there is an error that says which field to declare encrypted.
+
+What OneID derives from decrypted values (name keys, street keys) is sealed again before the run is
+written to the lake (`Inputs.seal`): the records, golden records and link evidence hold it encrypted, and
+`explain` opens it in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from zhongtai.config import Settings
 from zhongtai.errors import ZhongtaiError
-from zhongtai.govern.encryption import decrypt_array
+from zhongtai.govern.encryption import decrypt_array, encrypt_array
 from zhongtai.govern.keys import PiiKeys, load_keys
 from zhongtai.govern.protection import encrypted_column
 from zhongtai.govern.tokens import tokenize_array
@@ -28,11 +33,15 @@ from zhongtai.meta.records import ColumnInfo
 if TYPE_CHECKING:
     import duckdb
 
+    from zhongtai.identity.resolve import Resolution
     from zhongtai.lake.storage import LakeStorage
     from zhongtai.meta.store import MetadataStore
 
 # Attributes compared only for equality: a token carries all OneID needs of them.
 JOINABLE = ("phone", "email", "id_card", "national_id", "member_id", "account_id")
+# The output columns derived from an attribute that was decrypted to be compared.
+DERIVED = {"name": ("name", "name_han", "name_pinyin", "name_sorted"), "address": ("address_key",)}
+SEALED_TABLES = ("records", "persons", "links")
 
 
 @dataclass(frozen=True)
@@ -117,15 +126,72 @@ def used_columns(source: SourceConfig) -> set[str]:
     return {column for _, column in _columns(source)}
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What `register_sources` read: the versions, and what to seal in the outputs under which keys."""
+
+    versions: dict[str, int]
+    sealed: tuple[str, ...] = ()  # output columns derived from decrypted values
+    keys: PiiKeys | None = None
+
+    def seal(self, result: Resolution) -> Resolution:
+        """The resolution with the derived clear values encrypted (link evidence too, which quotes names)."""
+        if not self.sealed or self.keys is None:
+            return result
+        keys = self.keys
+        return replace(
+            result,
+            records=_encrypt_columns(result.records, self.sealed, keys),
+            persons=_encrypt_columns(result.persons, self.sealed, keys),
+            links=_encrypt_columns(result.links, ("value",), keys),
+        )
+
+
+def sealed_columns(config: OneIDConfig, plans: Mapping[str, SourcePlan]) -> tuple[str, ...]:
+    """The output columns to seal: those derived from an attribute some source had to decrypt."""
+    decrypted = {
+        attribute
+        for source in config.sources
+        for attribute, column in _columns(source)
+        if column in plans[source.dataset].decrypt
+    }
+    return tuple(c for attribute, columns in DERIVED.items() if attribute in decrypted for c in columns)
+
+
+def open_sealed(table: pa.Table, keys_source: Callable[[], PiiKeys]) -> pa.Table:
+    """A written output with its sealed columns decrypted (keys asked for only when there are some)."""
+    sealed = [
+        name
+        for name in table.column_names
+        if pa.types.is_string(table.schema.field(name).type)
+        and pc.any(pc.starts_with(table[name], "enc:")).as_py()
+    ]
+    if not sealed:
+        return table
+    keys = keys_source()
+    for name in sealed:
+        table = table.set_column(table.schema.get_field_index(name), name, decrypt_array(table[name], keys))
+    return table
+
+
+def _encrypt_columns(table: pa.Table, columns: tuple[str, ...], keys: PiiKeys) -> pa.Table:
+    for name in columns:
+        if name in table.column_names:
+            table = table.set_column(
+                table.schema.get_field_index(name), name, encrypt_array(table[name], keys)
+            )
+    return table
+
+
 def register_sources(
     con: duckdb.DuckDBPyConnection,
     store: MetadataStore,
     storage: LakeStorage,
     config: OneIDConfig,
     keys: PiiKeys | None = None,
-) -> dict[str, int]:
-    """Each configured dataset's current version as a view on `con`, prepared as planned; returns the
-    versions read. Keys are loaded (ZT_PII_KEY or ZT_HOME/pii.key) only when a protected column is used."""
+) -> Inputs:
+    """Each configured dataset's current version as a view on `con`, prepared as planned. Keys are loaded
+    (ZT_PII_KEY or ZT_HOME/pii.key) only when a protected column is used."""
     from zhongtai.lake import engine
     from zhongtai.lake.reader import resolve_version
 
@@ -146,7 +212,7 @@ def register_sources(
             continue
         table = prepare(con.sql(f"SELECT * FROM {scan}").to_arrow_table(), plan, keys)
         con.register(source.dataset, table)
-    return {d: v.version for d, v in found.items()}
+    return Inputs({d: v.version for d, v in found.items()}, sealed_columns(config, plans), keys)
 
 
 def _declared_classes(store: MetadataStore, dataset: str) -> dict[str, str]:

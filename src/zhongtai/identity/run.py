@@ -75,9 +75,10 @@ def run_oneid(
     Protected PII columns are read as inputs.py says (tokens join; encrypted ones decrypted in memory)."""
     con = engine.connect(storage)
     try:
-        versions = register_sources(con, store, storage, config, pii_keys)
+        inputs = register_sources(con, store, storage, config, pii_keys)
+        versions = inputs.versions
         previous, next_id = previous_mapping(storage)
-        result = resolve(con, config, previous, next_id, on_progress)
+        result = inputs.seal(resolve(con, config, previous, next_id, on_progress))
     finally:
         con.close()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
