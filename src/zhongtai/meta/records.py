@@ -51,6 +51,7 @@ class DatasetVersion:
             "files": self.files,
             "schema": [
                 {"name": c.name, "type": c.type, "nullable": c.nullable, "storage": c.storage or "clear"}
+                | ({"key_id": c.key_id} if c.key_id else {})
                 for c in self.schema
             ],
             "watermark": self.watermark,
