@@ -7,16 +7,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.identity.test_oneid_resolve import people, tables
+from zhongtai.catalog.classify import classify_fields, undeclared_pii
 from zhongtai.catalog.entries import dataset_entry
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.encryption import decrypt_array
 from zhongtai.govern.keys import PiiKeys, load_keys
+from zhongtai.govern.protection import storage_notes
 from zhongtai.govern.tokens import tokenize
 from zhongtai.identity.config import OneIDConfig, SourceConfig
 from zhongtai.identity.explain import explain
 from zhongtai.identity.run import read_output, run_oneid
 from zhongtai.lake.ingest import ingest
 from zhongtai.lake.reader import read_table
+from zhongtai.spec.project import load_project
 
 pytestmark = pytest.mark.integration
 
@@ -158,6 +161,40 @@ def test_another_key_is_a_storage_change_and_cannot_decrypt(shop, monkeypatch) -
     assert rotated.created and read_table(shop.store, shop.lake, "orders")["buyer_phone"][
         0
     ].as_py() == tokenize(PHONE, "phone", new)
+
+
+def test_plan_and_ingest_say_when_storage_differs_from_the_spec(shop) -> None:
+    ingest(shop.store, shop.lake, "crm")
+    undeclared = SPECS.replace(
+        '{name: mobile, pii: phone, clean: [phone], checks: [{regex: "^1[3-9][0-9]{9}$"}]}',
+        "{name: mobile, clean: [phone]}",
+    ).replace(
+        "{name: full_name, pii: name, storage: encrypted}", "{name: full_name, pii: name, storage: clear}"
+    )
+    specs = load_project(_write(shop, undeclared)).datasets
+    assert storage_notes(shop.store, specs) == [
+        "dataset crm: field full_name is stored encrypted in version 1, the spec says clear: the next ingest "
+        "needs --accept-schema-change and re-reads the source in full",
+        "dataset crm: field mobile is stored token in version 1, the spec says clear: the next ingest needs "
+        "--accept-schema-change and re-reads the source in full",
+    ]
+    shop.apply(undeclared)
+    with pytest.raises(ZhongtaiError, match="column 'mobile' changed storage from token"):
+        ingest(shop.store, shop.lake, "crm")
+    assert ingest(shop.store, shop.lake, "crm", accept_schema_change=True).version == 2
+    warnings = undeclared_pii(classify_fields(shop.store, shop.lake, "crm"))
+    assert len(warnings) == 1 and warnings[0].startswith("field 'mobile' looks like phone (")
+    assert storage_notes(shop.store, specs) == [
+        "dataset crm: field mobile looks like phone but is stored in clear: declare `pii: phone` to store "
+        "tokens, or `pii: none`"
+    ]
+
+
+def _write(bench, specs: str):
+    folder = bench.project.parent / "next"
+    folder.mkdir(exist_ok=True)
+    (folder / "specs.yaml").write_text(specs.replace("SOURCE_URL", str(bench.source_db.url)))
+    return folder
 
 
 CONFIG = OneIDConfig(

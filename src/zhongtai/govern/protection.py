@@ -10,7 +10,7 @@ it: a column's storage never changes behind the user's back (docs/pii.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 
@@ -19,6 +19,9 @@ from zhongtai.govern.keys import PiiKeys
 from zhongtai.govern.tokens import tokenize_array
 from zhongtai.meta.records import ColumnInfo
 from zhongtai.spec.models import DatasetSpec
+
+if TYPE_CHECKING:
+    from zhongtai.meta.store import MetadataStore
 
 ENCRYPTED_SUFFIX = "__encrypted"
 
@@ -81,3 +84,35 @@ def annotate(columns: list[ColumnInfo], spec: DatasetSpec, key_id: str | None) -
             column = replace(column, storage="clear")
         out.append(column)
     return out
+
+
+def storage_notes(store: MetadataStore, datasets: dict[str, DatasetSpec]) -> list[str]:
+    """What `zhongtai plan` says about PII storage: fields whose declared storage differs from the current
+    version's (the next ingest re-reads them), and fields detected as PII that no spec declares."""
+    notes = []
+    registered = store.registered("datasets")
+    for name, spec in sorted(datasets.items()):
+        current = store.current_version(name) if name in registered else None
+        if current is None:
+            continue
+        stored = {c.name: c.storage or "clear" for c in current.schema}
+        declared = {f.name for f in spec.fields if f.pii is not None}
+        for field in spec.fields:
+            wanted = field.protection or "clear"
+            if field.name in stored and stored[field.name] != wanted:
+                notes.append(
+                    f"dataset {name}: field {field.name} is stored {stored[field.name]} in version "
+                    f"{current.version}, the spec says {wanted}: the next ingest needs "
+                    "--accept-schema-change and re-reads the source in full"
+                )
+        for info in store.fields(name):
+            if (
+                info.pii not in (None, "none")
+                and info.name not in declared
+                and stored.get(info.name) == "clear"
+            ):
+                notes.append(
+                    f"dataset {name}: field {info.name} looks like {info.pii} but is stored in clear: "
+                    f"declare `pii: {info.pii}` to store tokens, or `pii: none`"
+                )
+    return notes
