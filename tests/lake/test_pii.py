@@ -224,7 +224,8 @@ def many(lake_bench):
     """40 people in the CRM and two orders each, phones and names written another way (OneID's test data)."""
     data = tables(people(40))
     lake_bench.sql(
-        "CREATE TABLE crm (id INTEGER PRIMARY KEY, full_name TEXT, mobile TEXT, id_number TEXT, birth_date TEXT, city TEXT)"
+        "CREATE TABLE crm (id INTEGER PRIMARY KEY, full_name TEXT, mobile TEXT, id_number TEXT, "
+        "birth_date TEXT, city TEXT)"
     )
     lake_bench.sql("CREATE TABLE orders (order_id TEXT PRIMARY KEY, buyer_name TEXT, buyer_phone TEXT)")
     crm = data["crm"].to_pylist()

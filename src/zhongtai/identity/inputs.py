@@ -78,7 +78,8 @@ def plan_inputs(
             if kind == "token" and attribute not in JOINABLE:
                 raise ZhongtaiError(
                     "invalid_spec",
-                    f"OneID compares {attribute} fuzzily, but {source.dataset}.{column} is stored as tokens only",
+                    f"OneID compares {attribute} fuzzily, but {source.dataset}.{column} is stored as "
+                    "tokens only",
                     f"declare `storage: encrypted` on field {column} of dataset {source.dataset}, so OneID "
                     "can decrypt it in memory",
                 )

@@ -5,8 +5,9 @@ committed in the metadata store in one transaction. Quality rules run on the sta
 published: failing rows are published to `_quarantine/<dataset>/<run>` with the version, and a blocking
 dataset check stops the run before anything is published. Fields with a declared PII class are then
 protected (tokens, and encrypted copies where the spec asks; docs/pii.md) in both the kept and the
-quarantined rows, so only the run's staging folder, removed when the run ends, ever holds them in clear. A crash at any point leaves the previous version
-current; the next ingest of the dataset finds the dead run and removes what it left behind.
+quarantined rows, so only the run's staging folder, removed when the run ends, ever holds them in clear.
+A crash at any point leaves the previous version current; the next ingest of the dataset finds the dead
+run and removes what it left behind.
 """
 
 from __future__ import annotations
