@@ -190,6 +190,20 @@ def test_plan_and_ingest_say_when_storage_differs_from_the_spec(shop) -> None:
     ]
 
 
+def test_a_reference_check_on_a_tokenized_field_is_refused(shop) -> None:
+    ingest(shop.store, shop.lake, "crm")
+    shop.apply(
+        SPECS.replace(
+            "{name: buyer_phone, pii: phone}",
+            "{name: buyer_phone, pii: phone, checks: [{references: {dataset: crm, field: mobile}}]}",
+        )
+    )
+    with pytest.raises(
+        ZhongtaiError, match=r"field buyer_phone references crm\.mobile, which the lake stores as PII"
+    ):
+        ingest(shop.store, shop.lake, "orders")
+
+
 def _write(bench, specs: str):
     folder = bench.project.parent / "next"
     folder.mkdir(exist_ok=True)

@@ -329,6 +329,17 @@ class _Job:
                 f"{self.where}: a references check needs dataset '{name}', which has no version yet",
                 f"run `zhongtai ingest {name}` first",
             )
+        stored = {c.name: c.storage for c in version.schema}
+        for field_spec in self.dataset.fields:
+            for check in field_spec.checks:
+                target = check.references
+                if target and target.dataset == name and stored.get(target.field) in ("token", "encrypted"):
+                    raise ZhongtaiError(
+                        "invalid_spec",
+                        f"{self.where}: field {field_spec.name} references {name}.{target.field}, which the "
+                        "lake stores as PII tokens, while checks run on clear values before they are tokenized",
+                        f"drop the check, or declare {name}.{target.field} `storage: clear` (docs/pii.md)",
+                    )
         return engine.scan(self.storage, version.files)
 
     def _check_version(self, con: Any, scan: str, rows: int, outcome: QualityOutcome) -> None:
