@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 JOINABLE = ("phone", "email", "id_card", "national_id", "member_id", "account_id")
 # The output columns derived from an attribute that was decrypted to be compared.
 DERIVED = {"name": ("name", "name_han", "name_pinyin", "name_sorted"), "address": ("address_key",)}
-SEALED_TABLES = ("records", "persons", "links")
 
 
 @dataclass(frozen=True)
