@@ -74,7 +74,7 @@ def _resolve(
     started = time.perf_counter()
     say("normalizing records")
     engine.map_arrow("oneid_records", raw_sql(config), build_records, SCHEMA)
-    records = engine.to_arrow("SELECT * FROM oneid_records ORDER BY dataset, key", "OneID records")
+    records = engine.collect("oneid_records")  # in raw_sql's order: by dataset, then key
     seconds["records"] = time.perf_counter() - started
     say("deterministic links")
     exact = deterministic_links(engine, "oneid_records", config.family_phone_names)

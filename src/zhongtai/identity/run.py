@@ -18,7 +18,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from zhongtai.govern.keys import PiiKeys
 from zhongtai.identity.config import OneIDConfig
+from zhongtai.identity.inputs import register_sources
 from zhongtai.identity.resolve import Progress, Resolution, resolve
 from zhongtai.lake.offline import ResolutionEngine, engine_or_default
 from zhongtai.lake.storage import LakeStorage
@@ -67,22 +69,18 @@ def run_oneid(
     storage: LakeStorage,
     config: OneIDConfig,
     on_progress: Progress | None = None,
+    pii_keys: PiiKeys | None = None,
     *,
     engine: ResolutionEngine | None = None,
 ) -> dict[str, Any]:
     """Resolve the configured datasets' current versions and publish the run; returns its stats.
-
+    Protected PII columns are read as inputs.py says (tokens join; encrypted ones decrypted in memory).
     It runs on `engine` (ZT_OFFLINE_ENGINE, opened by the caller), or in process on DuckDB without one."""
-    from zhongtai.lake.reader import resolve_version
-
     with engine_or_default(engine, storage) as offline:
-        versions = {}
-        for source in config.sources:
-            found = resolve_version(store, source.dataset)
-            offline.register(source.dataset, found.files)
-            versions[source.dataset] = found.version
+        inputs = register_sources(offline, store, config, pii_keys)
+        versions = inputs.versions
         previous, next_id = previous_mapping(storage)
-        result = resolve(offline, config, previous, next_id, on_progress)
+        result = inputs.seal(resolve(offline, config, previous, next_id, on_progress))
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     changed = sum(
         1

@@ -80,6 +80,11 @@ class ResolutionEngine(OfflineEngine, Protocol):
         batch where the engine is distributed; kept like `create`."""
         ...
 
+    def collect(self, table: str) -> pa.Table:
+        """A named table's rows, in the order they were made (a table made from an ordered query keeps it);
+        an Arrow table the engine already holds is handed back as it is."""
+        ...
+
     def splink_api(self) -> Any:
         """Splink's database API over this engine (DuckDBAPI or SparkAPI)."""
         ...

@@ -100,6 +100,12 @@ class DuckDBEngine:
         # In one process the function sees every row at once, so it can work per distinct value across all.
         self.register_arrow(table, fn(self.to_arrow(sql)).cast(schema))
 
+    def collect(self, table: str) -> pa.Table:
+        held = self._held.get(table)
+        if isinstance(held, pa.Table):
+            return held
+        return self.to_arrow(f"SELECT * FROM {lake_engine.quote(table)}")
+
     def splink_api(self) -> Any:
         from splink import DuckDBAPI
 

@@ -203,6 +203,11 @@ class SparkEngine:
         source = self._sql(sql, f"table {table}")
         self._keep(table, source.mapInArrow(batches, from_arrow_schema(schema, prefer_timestamp_ntz=True)))
 
+    def collect(self, table: str) -> pa.Table:
+        # A kept table computed from an ordered query holds its rows in partition order, and collecting
+        # concatenates partitions in order.
+        return _small_strings(self.spark.table(table).toArrow())
+
     def splink_api(self) -> Any:
         from splink import SparkAPI
 
