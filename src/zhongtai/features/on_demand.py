@@ -144,7 +144,8 @@ def compile_expression(tree: exp.Expression, resolve: Resolve) -> Evaluator:
         return lambda views, request: inner(views, request) is None
     if isinstance(tree, exp.Case | exp.If):
         return _case(tree, resolve)
-    return _variadic(tree, [compile_expression(a, resolve) for a in [tree.this, *tree.expressions]])
+    arguments = [tree.this, *(a for a in (tree.args.get("expression"),) if a is not None), *tree.expressions]
+    return _variadic(tree, [compile_expression(a, resolve) for a in arguments])
 
 
 def _literal(node: exp.Expression) -> Any:

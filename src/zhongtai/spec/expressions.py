@@ -191,3 +191,67 @@ def to_duckdb(tree: exp.Expression, column: Callable[[Reference], str]) -> str:
         return f"{name}({', '.join(sql(a) for a in args)})"
 
     return sql(tree)
+
+
+_KINDS = {"int64": "number", "float64": "number", "bool": "boolean", "string": "text"}
+_NUMERIC_NODES = ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Abs", "Ln", "Exp", "Sqrt", "Floor", "Ceil")
+_COMPARISONS = ("EQ", "NEQ", "LT", "LTE", "GT", "GTE")
+
+
+def result_kind(tree: exp.Expression, types: Callable[[Reference], str]) -> str:
+    """`number`, `boolean`, `text` or `null`: what the expression gives, given each reference's declared type.
+
+    Operands must be of one kind where SQL would otherwise cast silently (`'abc' + 1`, `channel = 1`), so
+    serving never meets a value it cannot compute with; ValueError names the offending part.
+    """
+    from sqlglot import exp
+
+    def kind(node: exp.Expression) -> str:
+        name = type(node).__name__
+        if isinstance(node, exp.Column):
+            return _KINDS[types(Reference(node.table or None, node.name))]
+        if isinstance(node, exp.Literal):
+            return "text" if node.is_string else "number"
+        if isinstance(node, exp.Boolean):
+            return "boolean"
+        if isinstance(node, exp.Null):
+            return "null"
+        if isinstance(node, exp.Paren):
+            return kind(node.this)
+        if isinstance(node, exp.Is):
+            kind(node.this)
+            return "boolean"
+        if name in _NUMERIC_NODES:
+            return _all_of("number", node, [node.this, node.args.get("expression")])
+        if name in ("And", "Or", "Not"):
+            return _all_of("boolean", node, [node.this, node.args.get("expression")])
+        if name in _COMPARISONS:
+            _same(node, [node.this, node.expression])
+            return "boolean"
+        if isinstance(node, exp.If):
+            _all_of("boolean", node, [node.this])
+            return _same(node, [node.args["true"], node.args.get("false")])
+        if isinstance(node, exp.Case):
+            for branch in node.args["ifs"]:
+                if node.this is not None:
+                    _same(node, [node.this, branch.this])
+                else:
+                    _all_of("boolean", node, [branch.this])
+            return _same(node, [*(b.args["true"] for b in node.args["ifs"]), node.args.get("default")])
+        return _same(node, [node.this, node.args.get("expression"), *node.expressions])
+
+    def _all_of(wanted: str, node: exp.Expression, operands: list[exp.Expression | None]) -> str:
+        for operand in operands:
+            if operand is not None and kind(operand) not in (wanted, "null"):
+                raise ValueError(
+                    f"'{operand.sql(dialect='duckdb')}' is {kind(operand)}, {node.key} needs {wanted}"
+                )
+        return wanted
+
+    def _same(node: exp.Expression, operands: list[exp.Expression | None]) -> str:
+        found = {kind(o) for o in operands if o is not None} - {"null"}
+        if len(found) > 1:
+            raise ValueError(f"'{node.sql(dialect='duckdb')}' mixes {' and '.join(sorted(found))}")
+        return found.pop() if found else "null"
+
+    return kind(tree)

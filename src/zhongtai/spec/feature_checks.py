@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from zhongtai.spec.expressions import Reference, parse_expression, references, to_duckdb
+from zhongtai.spec.expressions import Reference, parse_expression, references, result_kind, to_duckdb
 from zhongtai.spec.models import FeatureGroupSpec, OnDemandViewSpec
 
 if TYPE_CHECKING:
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 Report = Callable[[str, str, tuple[Any, ...], str], None]
 _DUCKDB = {"int64": "BIGINT", "float64": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR"}
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "U")
 
 
 def check_feature_specs(project: Project, report: Report) -> None:
@@ -75,7 +74,9 @@ def _check_on_demand(project: Project, view: OnDemandViewSpec, report: Report) -
                     fields[ref.name] if ref.view is None else view_features(project, ref.view)[ref.name]
                 )
         if len(inputs) == len(references(tree)):
-            problem = _type_problem(to_duckdb(tree, lambda r: f'"{r}"'), inputs, feature.type)
+            problem = _kind_problem(tree, inputs, feature.type) or _bind_problem(
+                to_duckdb(tree, lambda r: f'"{r}"'), inputs
+            )
             if problem:
                 report("on_demand_views", view.name, where, problem)
 
@@ -100,25 +101,30 @@ def _reference_problem(
     return ""
 
 
-def _type_problem(sql: str, inputs: dict[Reference, str], declared: str) -> str:
-    """Bind the expression in DuckDB over typed NULL inputs; say what is wrong with its type, if anything."""
+def _kind_problem(tree: Any, inputs: dict[Reference, str], declared: str) -> str:
+    """Operands of one kind, and a result that fits the declared type."""
+    try:
+        kind = result_kind(tree, inputs.__getitem__)
+    except ValueError as exc:
+        return f"does not type-check: {exc}"
+    wanted = "boolean" if declared == "bool" else "number"
+    if kind not in (wanted, "null"):
+        return f"the expression gives {kind}, but the feature is declared {declared}"
+    return ""
+
+
+def _bind_problem(sql: str, inputs: dict[Reference, str]) -> str:
+    """Run the SQL the training set will run over one row of typed NULLs: it must bind and execute."""
     import duckdb
 
     row = ", ".join(f'CAST(NULL AS {_DUCKDB[kind]}) AS "{ref}"' for ref, kind in inputs.items()) or "1 AS one"
     con = duckdb.connect()
     try:
-        result = str(con.sql(f"SELECT {sql} AS value FROM (SELECT {row})").types[0])
+        con.sql(f"SELECT {sql} AS value FROM (SELECT {row})").fetchall()
     except duckdb.Error as exc:
-        return f"does not type-check: {str(exc).strip().splitlines()[0]}"
+        return f"does not run in DuckDB: {str(exc).strip().splitlines()[0]}"
     finally:
         con.close()
-    if result == '"NULL"' or result == "NULL":
-        return ""
-    numeric = result.startswith(_NUMERIC)
-    if declared == "bool" and result != "BOOLEAN":
-        return f"the expression gives {result}, but the feature is declared bool"
-    if declared != "bool" and not numeric:
-        return f"the expression gives {result}, but the feature is declared {declared}"
     return ""
 
 
