@@ -121,7 +121,9 @@ def _offline(store: MetadataStore, rows: list[dict]) -> list[dict]:
     )
     con = duckdb.connect()
     try:
-        return add_to_training_set(con, table, selection.on_demand_views, selection.on_demand_names).to_pylist()
+        return add_to_training_set(
+            con, table, selection.on_demand_views, selection.on_demand_names
+        ).to_pylist()
     finally:
         con.close()
 
