@@ -11,6 +11,7 @@ NULLs, math functions that answer NaN or ±inf instead of raising, DOUBLE -> BIG
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,19 @@ def _key(value: Any) -> tuple[int, Any]:
     return (1, 0.0) if value != value else (0, value)
 
 
+def _compare(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    # The plain comparison unless a NaN is involved (x != x only for NaN); tuples only on that rare path.
+    def compare(a: Any, b: Any) -> bool:
+        if a != a or b != b:
+            return op(_key(a), _key(b))
+        return op(a, b)
+
+    return compare
+
+
 def _divide(a: Any, b: Any) -> float:
+    if b:
+        return float(a) / b  # a float64 division, as DuckDB's
     a, b = float(a), float(b)
     if b == 0.0:
         if a == 0.0 or a != a:
@@ -88,21 +101,21 @@ def _ceil(a: Any) -> float:
 
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
-    "Add": lambda a, b: a + b,
-    "Sub": lambda a, b: a - b,
-    "Mul": lambda a, b: a * b,
+    "Add": operator.add,
+    "Sub": operator.sub,
+    "Mul": operator.mul,
     "Div": _divide,
     "Pow": _pow,
-    "EQ": lambda a, b: _key(a) == _key(b),
-    "NEQ": lambda a, b: _key(a) != _key(b),
-    "LT": lambda a, b: _key(a) < _key(b),
-    "LTE": lambda a, b: _key(a) <= _key(b),
-    "GT": lambda a, b: _key(a) > _key(b),
-    "GTE": lambda a, b: _key(a) >= _key(b),
+    "EQ": _compare(operator.eq),
+    "NEQ": _compare(operator.ne),
+    "LT": _compare(operator.lt),
+    "LTE": _compare(operator.le),
+    "GT": _compare(operator.gt),
+    "GTE": _compare(operator.ge),
 }
 _UNARY: dict[str, Callable[[Any], Any]] = {
-    "Neg": lambda a: -a,
-    "Not": lambda a: not a,
+    "Neg": operator.neg,
+    "Not": operator.not_,
     "Abs": abs,
     "Ln": _ln,
     "Exp": _exp,
