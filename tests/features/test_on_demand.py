@@ -74,10 +74,8 @@ def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows)
-def test_serving_and_training_compute_identical_values(batch):
-    """The closures a capability runs per request and the SQL a training set runs give the same values."""
+def _assert_paths_agree(spec: OnDemandViewSpec, batch: list[tuple]) -> None:
+    names = [f.name for f in spec.features]
     table = pa.table(
         {
             "basket_value": pa.array([r[0] for r in batch], pa.float64()),
@@ -89,15 +87,22 @@ def test_serving_and_training_compute_identical_values(batch):
     )
     con = duckdb.connect()
     try:
-        offline = add_to_training_set(con, table, [SPEC], NAMES).to_pylist()
+        offline = add_to_training_set(con, table, [spec], names).to_pylist()
     finally:
         con.close()
-    serving = OnDemandFeatures([SPEC], NAMES, ["v"])
+    serving = OnDemandFeatures([spec], names, ["v"])
     for row, expected in zip(batch, offline, strict=True):
-        request = serving.request_values({"basket_value": row[0], "flag": row[1], "channel": row[2]})
+        request = {"basket_value": row[0], "flag": row[1], "channel": row[2]}
         got = serving.compute([{"spend": row[3], "orders": row[4]}], request)
-        for name in NAMES:
+        for name in names:
             assert _same(got[name], expected[name]), (name, row, got[name], expected[name])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows)
+def test_serving_and_training_compute_identical_values(batch):
+    """The closures a capability runs per request and the SQL a training set runs give the same values."""
+    _assert_paths_agree(SPEC, batch)
 
 
 def test_a_view_without_values_reads_as_nulls():
@@ -136,3 +141,52 @@ def test_request_fields_are_required_and_typed():
         serving.request_values({"basket_value": True})
     # Only what the compiled features read is asked for; an int is a fine float64.
     assert serving.request_values({"basket_value": 3}) == {"basket_value": 3.0}
+
+
+def _numbers(depth: int) -> st.SearchStrategy[str]:
+    leaves = st.one_of(
+        st.sampled_from(["basket_value", "v.spend", "v.orders", "NULL"]),
+        st.integers(min_value=0, max_value=100).map(str),
+        st.sampled_from(["0.1", "2.5", "1e3", "0.0"]),
+    )
+    if depth == 0:
+        return leaves
+    inner, test = _numbers(depth - 1), _booleans(depth - 1)
+    return st.one_of(
+        leaves,
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        inner.map(lambda a: f"-({a})"),
+        st.tuples(st.sampled_from(["abs", "ceil", "floor", "exp", "ln", "sqrt"]), inner).map(
+            lambda t: f"{t[0]}({t[1]})"
+        ),
+        st.tuples(st.sampled_from(["power", "nullif", "greatest", "least", "coalesce"]), inner, inner).map(
+            lambda t: f"{t[0]}({t[1]}, {t[2]})"
+        ),
+        st.tuples(test, inner, inner).map(lambda t: f"CASE WHEN {t[0]} THEN {t[1]} ELSE {t[2]} END"),
+    )
+
+
+def _booleans(depth: int) -> st.SearchStrategy[str]:
+    leaves = st.sampled_from(["flag", "TRUE", "NULL", "channel = 'app'", "v.spend IS NULL"])
+    if depth == 0:
+        return leaves
+    inner, number = _booleans(depth - 1), _numbers(depth - 1)
+    return st.one_of(
+        leaves,
+        st.tuples(number, st.sampled_from(["=", "<>", "<", "<=", ">", ">="]), number).map(" ".join),
+        st.tuples(inner, st.sampled_from(["AND", "OR"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        inner.map(lambda a: f"NOT ({a})"),
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_numbers(3).map(lambda e: ("float64", e)), _booleans(3).map(lambda e: ("bool", e))), rows)
+def test_random_expressions_agree_between_serving_and_training(typed, batch):
+    """Expressions drawn from the whole grammar, not only the hand-written ones, agree on random rows."""
+    kind, expression = typed
+    spec = SPEC.model_copy(
+        update={"features": [SPEC.features[0].model_copy(update={"type": kind, "expression": expression})]}
+    )
+    _assert_paths_agree(spec, batch)

@@ -61,14 +61,16 @@ def _divide(a: Any, b: Any) -> float:
 
 
 def _pow(a: Any, b: Any) -> float:
+    a, b = float(a), float(b)
     try:
-        return math.pow(float(a), float(b))
-    except ZeroDivisionError:
-        return _INF
+        return math.pow(a, b)
     except ValueError:
-        return math.nan
+        if a == 0.0:  # C's pow: ±0 to a negative power is ±infinity (the sign kept for odd integers)
+            odd = b.is_integer() and b % 2 == 1
+            return math.copysign(_INF, a) if odd else _INF
+        return math.nan  # a negative base to a fractional power
     except OverflowError:
-        return _INF
+        return _INF if a > 0 or (b.is_integer() and b % 2 == 0) else -_INF
 
 
 def _ln(a: Any) -> float:
