@@ -61,6 +61,11 @@ def test_on_demand_and_group_features_in_a_training_set_equal_what_serving_compu
         "basket_vs_last", "big_basket",
     ]  # fmt: skip
     assert training.lineage["features"] == ["basket_vs_last", "big_basket", "tier", "orders_so_far"]
+    assert training.lineage["on_demand"] == {
+        "basket.basket_vs_last": "basket_value - spend.last_amount",
+        "basket.big_basket": "basket_value > 2 * coalesce(spend.last_amount, 0)",
+    }
+    assert training.lineage["request_fields"] == {"basket_value": "float64"}
     assert table.num_rows == len(LABELS)
     rows = {(r["customer_id"], r["ts"]): r for r in table.to_pylist()}
     after_first_order = rows[(1, dt.datetime(2024, 1, 6))]

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from sqlglot import exp
 
+    from zhongtai.features.selection import FeatureSelection
+
 # What a compiled expression reads: the values of each stored view (None when the entity has none) and
 # the request fields.
 Views = Sequence[Mapping[str, Any] | None]
@@ -365,6 +367,21 @@ def _resolver(spec: OnDemandViewSpec, fields: Mapping[str, str], positions: Mapp
         return stored
 
     return resolve
+
+
+def lineage(selection: FeatureSelection) -> dict[str, Any]:
+    """What a training set records of its on-demand features: each expression as computed, and the request
+    fields read from the labels (nothing when the model has none)."""
+    wanted = set(selection.on_demand_names)
+    expressions = {
+        f"{view.name}.{f.name}": f.expression
+        for view in selection.on_demand_views
+        for f in view.features
+        if f.name in wanted
+    }
+    if not expressions:
+        return {}
+    return {"on_demand": expressions, "request_fields": selection.request_fields}
 
 
 def add_to_training_set(

@@ -129,7 +129,7 @@ def build_training_set(
         con.close()
     set_id = uuid.uuid4().hex
     files = _save(storage, set_id, table)
-    lineage = _lineage(model, entity, views, label_inputs, selection.names)
+    lineage = _lineage(model, entity, views, label_inputs, selection.names) | on_demand.lineage(selection)
     return store.features.add_training_set(set_id, model_name, table.num_rows, files, lineage), table
 
 
