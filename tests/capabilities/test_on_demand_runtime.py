@@ -7,6 +7,8 @@ field (DuckDB over the rows), and the model must score exactly that value.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -17,7 +19,7 @@ from tests.capabilities.world import online_url
 from zhongtai.capabilities.runtime import CapabilityRuntime
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.on_demand import add_to_training_set
-from zhongtai.features.online.base import open_online_store
+from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.selection import select_features
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.store import MetadataStore
@@ -86,8 +88,8 @@ def _booster():
     return lightgbm.train(params, lightgbm.Dataset(x, label=y, feature_name=FEATURES), num_boost_round=20)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def upsell(request, tmp_path) -> Iterator[tuple[CapabilityRuntime, MetadataStore, object]]:
+def register_upsell(tmp_path: Path) -> tuple[MetadataStore, LakeStorage, Any]:
+    """Apply the specs, train and register the model as `champion`; returns the store, lake and booster."""
     (tmp_path / "project").mkdir()
     (tmp_path / "project" / "specs.yaml").write_text(SPECS)
     store = MetadataStore(f"sqlite:///{tmp_path / 'metadata.db'}")
@@ -97,11 +99,21 @@ def upsell(request, tmp_path) -> Iterator[tuple[CapabilityRuntime, MetadataStore
     artifact = save_booster(storage, "basket_model", booster)
     version = store.models.register("basket_model", artifact, ARTIFACT_FORMAT, FEATURES, {}, {}, None, "test")
     store.models.set_alias("basket_model", version.version, "champion")
+    return store, storage, booster
+
+
+def write_online(online: OnlineStore) -> None:
+    for key, views in ONLINE.items():
+        for view, values in views.items():
+            online.write(view, [(key, values)])
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def upsell(request, tmp_path) -> Iterator[tuple[CapabilityRuntime, MetadataStore, object]]:
+    store, storage, booster = register_upsell(tmp_path)
     with online_url(request.param, tmp_path) as url:
         online = open_online_store(url)
-        for key, views in ONLINE.items():
-            for view, values in views.items():
-                online.write(view, [(key, values)])
+        write_online(online)
         try:
             yield CapabilityRuntime.build("upsell", store, storage, online), store, booster
         finally:
