@@ -173,3 +173,37 @@ def test_a_request_without_the_request_field_is_refused(upsell):
         runtime.decide({"customer_id": "1"})
     with pytest.raises(ZhongtaiError, match="field 'basket_value' must be a float64, got 'big'"):
         runtime.decide({"customer_id": "1", "basket_value": "big"})
+
+
+def test_a_model_is_not_served_an_expression_it_was_not_trained_on(tmp_path):
+    store, storage, booster = register_upsell(tmp_path)
+    expression = "basket_value - customer_activity.spend_90d / nullif(customer_activity.orders_90d, 0)"
+    trained = store.features.add_training_set(
+        "ts1", "basket_model", 0, [], {"on_demand": {"basket.basket_vs_average": expression}}
+    )
+    artifact = save_booster(storage, "basket_model", booster)
+    version = store.models.register(
+        "basket_model", artifact, ARTIFACT_FORMAT, FEATURES, {}, {}, trained.id, "test"
+    )
+    store.models.set_alias("basket_model", version.version, "champion")
+    online = open_online_store(f"sqlite:///{tmp_path / 'online.db'}")
+    try:
+        assert CapabilityRuntime.build("upsell", store, storage, online).model_version == version.version
+
+        changed = SPECS.replace(expression, "basket_value - customer_activity.spend_90d")
+        (tmp_path / "project" / "specs.yaml").write_text(changed)
+        plan = build_plan(load_project(tmp_path / "project"), store)
+        assert plan.steps[0].breaking == (
+            "feature basket_vs_average computed differently: models trained on it would be served new values",
+        )
+        apply_plan(plan, store)
+        with pytest.raises(
+            ZhongtaiError,
+            match=r"model 'basket_model' v2 learned basket.basket_vs_average as `basket_value - customer_activity"
+            r".spend_90d / nullif\(customer_activity.orders_90d, 0\)`; the registered on-demand view now computes "
+            r"`basket_value - customer_activity.spend_90d`",
+        ):
+            CapabilityRuntime.build("upsell", store, storage, online)
+    finally:
+        online.close()
+        store.close()

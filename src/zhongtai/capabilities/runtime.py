@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai.errors import NotFound, ZhongtaiError
-from zhongtai.features.on_demand import OnDemandFeatures
+from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressions
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.selection import select_features
 from zhongtai.models.artifacts import ServingModel, load_serving_model
@@ -168,6 +168,9 @@ class CapabilityRuntime:
         groups = select_features(store, [], spec.feature_groups).names if spec.feature_groups else []
         entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
         version = store.models.by_alias(spec.model, spec.alias)
+        if version.training_set_id is not None:
+            trained = store.features.training_set(version.training_set_id).lineage
+            check_trained_expressions(version, trained.get("on_demand", {}), selection.on_demand_views)
         model = load_serving_model(storage, version.artifact)
         return cls(
             spec,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from zhongtai.features.selection import FeatureSelection
+    from zhongtai.meta.records import ModelVersion
 
 # What a compiled expression reads: the values of each stored view (None when the entity has none) and
 # the request fields.
@@ -382,6 +383,23 @@ def lineage(selection: FeatureSelection) -> dict[str, Any]:
     if not expressions:
         return {}
     return {"on_demand": expressions, "request_fields": selection.request_fields}
+
+
+def check_trained_expressions(
+    version: ModelVersion, trained: Mapping[str, str], specs: Sequence[OnDemandViewSpec]
+) -> None:
+    """Refuse to serve a model version whose on-demand features are now computed by other expressions than
+    the ones its training set used (recorded in its lineage): it would be served values it never learned."""
+    current = {f"{view.name}.{f.name}": f.expression for view in specs for f in view.features}
+    for qualified, expression in trained.items():
+        now = current.get(qualified)
+        if now is not None and now != expression:
+            raise ZhongtaiError(
+                "invalid_spec",
+                f"model '{version.model}' v{version.version} learned {qualified} as `{expression}`; "
+                f"the registered on-demand view now computes `{now}`",
+                f"retrain {version.model} (zhongtai train {version.model}) or restore the expression",
+            )
 
 
 def add_to_training_set(
