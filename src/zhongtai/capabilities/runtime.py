@@ -1,9 +1,10 @@
 """The capability runtime: everything a decision needs, built once at startup, and the decide() hot path.
 
 A `CapabilityRuntime` holds the loaded booster, the feature views to read, where each model feature sits in
-the online values, and the rules sorted highest first. `decide()` does no ORM, file, YAML or setup work:
-one online read, one predict (with contributions, which give the score and the explanation together),
-the rules, done. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green).
+the online values, its on-demand features compiled, and the rules sorted highest first. `decide()` does no
+ORM, file, YAML, parsing or setup work: one online read, the compiled on-demand closures, one predict (with
+contributions, which give the score and the explanation together), the rules, done. `Capabilities` holds
+every runtime and swaps one atomically on reload (blue-green).
 """
 
 from __future__ import annotations
@@ -211,7 +212,8 @@ class CapabilityRuntime:
         key = self.entity_key(inputs)
         request = self._on_demand.request_values(inputs) if self._on_demand else {}
         found = self._online.read(key, self.views)
-        if all(values is None for values in found.values()):
+        # Nothing stored about the entity: the fallback. (A model of request fields only has no views to miss.)
+        if self.views and all(values is None for values in found.values()):
             return self._fallback()
         per_view = [found.get(view) for view in self.views]
         computed = self._on_demand.compute(per_view, request) if self._on_demand else {}
