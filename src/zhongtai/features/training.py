@@ -17,8 +17,10 @@ from typing import Any
 import pyarrow as pa
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.features import on_demand
 from zhongtai.features import sql as view_sql
-from zhongtai.features.offline import load_view
+from zhongtai.features.evolution import require_columns
+from zhongtai.features.selection import FeatureSelection, select_features
 from zhongtai.lake.engine import quote as q
 from zhongtai.lake.offline import OfflineEngine, engine_or_default
 from zhongtai.lake.parts import PartWriter
@@ -116,48 +118,77 @@ def build_training_set(
     """
     model = ModelSpec.model_validate(store.spec("models", model_name))
     entity = EntitySpec.model_validate(store.spec("entities", model.entity))
-    views = _model_views(store, model)
+    selection = select_features(store, model.feature_views, model.feature_groups)
+    views = _model_views(store, model, selection)
     with engine_or_default(engine, storage) as offline:
         where = f"model '{model_name}' labels"
         label_inputs = register_datasets(offline, store, model.label.sql, where)
-        labels = _labels_query(offline, model, entity)
+        labels = _labels_query(offline, model, entity, selection.request_fields)
         table = point_in_time_join(
             offline, labels, [(v, b, entity.join_keys) for v, b in views], timestamp=model.label.timestamp
         )
+    table = _with_on_demand(table, selection)
     set_id = uuid.uuid4().hex
     files = _save(storage, set_id, table)
-    lineage = _lineage(model, entity, views, label_inputs)
+    lineage = _lineage(model, entity, views, label_inputs, selection.names) | on_demand.lineage(selection)
     return store.features.add_training_set(set_id, model_name, table.num_rows, files, lineage), table
 
 
-def _model_views(store: MetadataStore, model: ModelSpec) -> list[tuple[FeatureViewSpec, FeatureBuild]]:
+def _model_views(
+    store: MetadataStore, model: ModelSpec, selection: FeatureSelection
+) -> list[tuple[FeatureViewSpec, FeatureBuild]]:
+    """The stored views to join, narrowed to the features needed, each with its newest build."""
     out = []
-    for name in model.feature_views:
-        view, _ = load_view(store, name)
+    for view in selection.stored_views:
         if view.entity != model.entity:
             raise ZhongtaiError(
                 "invalid_spec",
-                f"model '{model.name}': feature view '{name}' describes '{view.entity}', the model '{model.entity}'",
+                f"model '{model.name}': feature view '{view.name}' describes '{view.entity}', the model '{model.entity}'",
             )
-        out.append((view, store.features.require_build(name)))
+        build = store.features.require_build(view.name)
+        require_columns(view, build, f"model '{model.name}'")
+        out.append((view, build))
     return out
 
 
-def _labels_query(offline: OfflineEngine, model: ModelSpec, entity: EntitySpec) -> str:
-    """The label SQL reduced to join keys, a UTC timestamp and the label, checked for those columns."""
+def _with_on_demand(table: pa.Table, selection: FeatureSelection) -> pa.Table:
+    """The joined rows with their on-demand features, computed in process on DuckDB whatever the offline
+    engine: the same evaluator semantics serving is held to (on_demand.py), over rows already collected."""
+    from zhongtai.lake.offline.duckdb import DuckDBEngine
+
+    local = DuckDBEngine()
+    try:
+        return on_demand.add_to_training_set(
+            local.con, table, selection.on_demand_views, selection.on_demand_names
+        )
+    finally:
+        local.close()
+
+
+def _labels_query(
+    offline: OfflineEngine, model: ModelSpec, entity: EntitySpec, request: dict[str, str]
+) -> str:
+    """The label SQL reduced to join keys, a UTC timestamp, the label and the request fields on-demand
+    features read (typed as declared), checked for those columns."""
     where = f"model '{model.name}' labels"
     present = offline.columns(model.label.sql, where)
-    required = [*entity.join_keys, model.label.timestamp, model.label.label]
+    required = [*entity.join_keys, model.label.timestamp, model.label.label, *request]
     lacking = view_sql.missing(required, present)
     if lacking:
+        fields = (
+            f", and the request fields of its on-demand features ({', '.join(request)})" if request else ""
+        )
         raise ZhongtaiError(
             "invalid_spec",
             f"{where}: the SQL's output lacks column(s) {', '.join(lacking)}",
             f"it must select the join keys ({', '.join(entity.join_keys)}), '{model.label.timestamp}' "
-            f"and '{model.label.label}'",
+            f"and '{model.label.label}'{fields}",
         )
     ts = view_sql.timestamp_expr(model.label.timestamp, present[model.label.timestamp])
     columns = [*(q(k) for k in entity.join_keys), f"{ts} AS {q(model.label.timestamp)}", q(model.label.label)]
+    columns += [
+        f"CAST({q(name)} AS {on_demand.DUCKDB_TYPES[kind]}) AS {q(name)}" for name, kind in request.items()
+    ]
     return f"SELECT {', '.join(columns)} FROM ({model.label.sql}) AS label_output"
 
 
@@ -212,6 +243,7 @@ def _lineage(
     entity: EntitySpec,
     views: list[tuple[FeatureViewSpec, FeatureBuild]],
     label_inputs: dict[str, int],
+    features: list[str],
 ) -> dict[str, Any]:
     # Where a view was built from an older version of a dataset the labels also read, the labels' (newer)
     # version is listed here; the view's exact inputs stay recorded on its build.
@@ -227,5 +259,5 @@ def _lineage(
         "join_keys": list(entity.join_keys),
         "timestamp": model.label.timestamp,
         "label": model.label.label,
-        "features": [f.name for view, _ in views for f in view.features],
+        "features": features,
     }
