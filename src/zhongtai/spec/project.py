@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from zhongtai.errors import ZhongtaiError
-from zhongtai.spec.identity import IdentitySpec
+from zhongtai.spec.identity import IdentitySpec, output_datasets
 from zhongtai.spec.models import (
     LOCATION_FOR_SOURCE,
     CapabilitySpec,
@@ -233,6 +233,13 @@ def _check_model_references(project: Project) -> list[str]:
     for name, identity in project.identities.items():
         if identity.entity not in project.entities:
             unknown("identities", name, "entity", identity.entity, project.entities, "entity")
+        for produced in output_datasets(identity):
+            if produced in project.datasets:
+                origin = project.origins[("datasets", produced)]
+                problems.append(
+                    f"{origin} datasets.{produced}: identity '{name}' produces a dataset of this name; "
+                    "rename the dataset or the identity"
+                )
         for source in identity.sources:
             if source.dataset not in project.datasets:
                 unknown("identities", name, "sources", source.dataset, project.datasets, "dataset")
