@@ -33,7 +33,7 @@ class Node:
 class Edge:
     upstream: Node
     downstream: Node
-    relation: str  # feeds, resolves, reads, labels, trains, serves, writes back to
+    relation: str  # feeds, resolves, produces, reads, labels, trains, serves, looks up, writes back to
 
 
 class LineageGraph:
@@ -49,7 +49,10 @@ class LineageGraph:
         nodes = {Node(kind, name) for kind, objects in specs.items() for name in objects}
         edges: list[Edge] = []
         for name, spec in specs["datasets"].items():
-            edges.append(Edge(Node("sources", spec["source"]), Node("datasets", name), "feeds"))
+            if "source" in spec:
+                edges.append(Edge(Node("sources", spec["source"]), Node("datasets", name), "feeds"))
+            else:  # produced by an identity: its persons and crosswalk
+                edges.append(Edge(Node("identities", spec["identity"]), Node("datasets", name), "produces"))
         for name, spec in specs["identities"].items():
             edges += [
                 Edge(Node("datasets", s["dataset"]), Node("identities", name), "resolves")

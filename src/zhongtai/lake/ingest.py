@@ -73,6 +73,12 @@ def ingest(
     """Read the dataset from its source and commit a new version if anything changed."""
     started = time.perf_counter()
     spec_payload, source_payload = store.dataset_spec(name)
+    if source_payload is None:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"dataset '{name}' is produced by OneID (identity '{spec_payload.get('identity')}'), not ingested",
+            "run `zhongtai oneid run` to publish a new version",
+        )
     job = _Job(
         store=store,
         storage=storage,
