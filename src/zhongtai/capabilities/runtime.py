@@ -3,7 +3,8 @@
 A `CapabilityRuntime` holds the loaded booster, the feature views to read, where each model feature sits in
 the online values, and the rules sorted highest first. `decide()` does no ORM, file, YAML or setup work:
 one online read, one predict (with contributions, which give the score and the explanation together),
-the rules, done. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green).
+the rules, done. A capability called with a source system's key (`input_dataset`) first reads OneID's
+lookup of that key to its person: one more online read. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.features.keys import capability_lookup
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.models.artifacts import ServingModel, load_serving_model
 from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec
@@ -105,6 +107,7 @@ class CapabilityRuntime:
         views: Sequence[FeatureViewSpec],
         entity: EntitySpec,
         online: OnlineStore,
+        lookup: str | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.name
@@ -114,6 +117,7 @@ class CapabilityRuntime:
         self.features = tuple(version.features)
         self.join_keys = tuple(entity.join_keys)
         self.views = tuple(v.name for v in views)
+        self._lookup = (lookup,) if lookup else None  # the online view mapping the input to the entity
         self._slots = resolve_features(self.features, views)
         self._rules = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
         self._model = model
@@ -132,8 +136,9 @@ class CapabilityRuntime:
         views = [FeatureViewSpec.model_validate(store.spec("feature_views", v)) for v in model.feature_views]
         entity = EntitySpec.model_validate(store.spec("entities", model.entity))
         version = store.models.by_alias(spec.model, spec.alias)
+        found = capability_lookup(store, spec)
         model = load_serving_model(storage, version.artifact)
-        return cls(spec, version, model, views, entity, online)
+        return cls(spec, version, model, views, entity, online, found[1] if found else None)
 
     def _warm(self) -> None:
         """One prediction before the first request, so the first caller does not pay for lazy setup."""
@@ -142,10 +147,17 @@ class CapabilityRuntime:
     def entity_key(self, inputs: Mapping[str, Any]) -> str:
         """The online store key for the request; invalid_argument names the input field when it is wrong."""
         value = inputs.get(self.input)
-        if value is None or isinstance(value, bool | dict) or value == "":
+        single = self._lookup is not None  # a source dataset's key is one value
+        if (
+            value is None
+            or isinstance(value, bool | dict)
+            or value == ""
+            or (single and isinstance(value, list))
+        ):
+            what = f"{self.spec.input_dataset} key" if single else "|".join(self.join_keys)
             raise ZhongtaiError(
                 "invalid_argument",
-                f"field '{self.input}' is required: the {'|'.join(self.join_keys)} to decide about",
+                f"field '{self.input}' is required: the {what} to decide about",
                 f'send {{"{self.input}": ...}} in the request body',
             )
         if isinstance(value, list):
@@ -160,6 +172,11 @@ class CapabilityRuntime:
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
         """Answer one request: online read -> predict with contributions -> rules -> top factors."""
         key = self.entity_key(inputs)
+        if self._lookup is not None:
+            entity = self._online.read(key, self._lookup)[self._lookup[0]]
+            if entity is None:  # a key OneID has not seen (or not yet materialized)
+                return self._fallback()
+            key = entity_key([entity[k] for k in self.join_keys])
         found = self._online.read(key, self.views)
         if all(values is None for values in found.values()):
             return self._fallback()

@@ -81,6 +81,28 @@ def stats(
     console.print("inputs: " + escape(", ".join(f"{d} v{v}" for d, v in current.inputs.items())))
 
 
+@app.command("materialize")
+def materialize(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Write the current crosswalk online as a lookup (source key -> person) for every capability called
+    with a source system's key (`input_dataset`), so a decision finds the person in one read."""
+    from zhongtai.features.keys import materialize_keys
+    from zhongtai.features.online import open_online_store
+
+    store = context.store()
+    online = open_online_store(context.settings().online_url)
+    try:
+        written = materialize_keys(store, context.lake(), online)
+    finally:
+        online.close()
+    if as_json:
+        print_json(written)
+        return
+    if not written:
+        console.print("no capability takes a source key (input_dataset): nothing to write")
+    for view, rows in written.items():
+        console.print(f"{view}: {rows:,} keys")
+
+
 @app.command("explain")
 def explain(
     record_a: str = typer.Argument(..., help="A record id, <dataset>:<key>."),

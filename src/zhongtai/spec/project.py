@@ -265,6 +265,16 @@ def _check_model_references(project: Project) -> list[str]:
     for name, capability in project.capabilities.items():
         if capability.model not in project.models:
             unknown("capabilities", name, "model", capability.model, project.models, "model")
+        elif capability.input_dataset is not None:
+            entity = project.models[capability.model].entity
+            resolved = {
+                s.dataset for i in project.identities.values() if i.entity == entity for s in i.sources
+            }
+            if capability.input_dataset not in resolved:
+                unknown(
+                    "capabilities", name, "input_dataset", capability.input_dataset,
+                    dict.fromkeys(resolved), f"dataset an identity of entity '{entity}' resolves",
+                )  # fmt: skip
         target = capability.write_back
         if target is not None and getattr(project.sources.get(target.source), "type", None) != "sql":
             sql_sources = {n: s for n, s in project.sources.items() if s.type == "sql"}
