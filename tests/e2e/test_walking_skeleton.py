@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from zhongtai.capabilities.batch import score_all
+from zhongtai.catalog.lineage import LineageGraph
 from zhongtai.config import Settings
 from zhongtai.features.keys import materialize_keys
 from zhongtai.features.materialize import materialize
@@ -62,6 +63,19 @@ def world(tmp_path, pg_url):
 
 def test_churn_risk_from_sources_to_decision(world):
     settings, store, lake, crm = world
+    chain = {
+        (e["from"]["name"], e["relation"], e["to"]["name"])
+        for e in LineageGraph.from_store(store).describe("churn-risk")["upstream"]
+    }
+    assert {
+        ("crm", "feeds", "crm_customers"),
+        ("crm_customers", "resolves", "person"),
+        ("person", "produces", "person_crosswalk"),
+        ("person_crosswalk", "reads", "customer_orders"),
+        ("customer_orders", "trains", "churn"),
+        ("churn", "serves", "churn-risk"),
+        ("person_crosswalk", "looks up", "churn-risk"),
+    } <= chain
     online = open_online_store(settings.online_url)
     for view in VIEWS:
         assert build_view(store, lake, view).rows > 0

@@ -12,6 +12,7 @@ from typing import Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.store import KIND_NOUN, MetadataStore
+from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.references import referenced_tables
 
 KINDS = ("sources", "datasets", "identities", "tags", "feature_views", "models", "capabilities")
@@ -70,6 +71,7 @@ class LineageGraph:
         for name, spec in specs["capabilities"].items():
             capability = Node("capabilities", name)
             edges.append(Edge(Node("models", spec["model"]), capability, "serves"))
+            edges += _lookups(spec, capability, specs)
             if spec.get("write_back"):
                 edges.append(
                     Edge(capability, Node("sources", spec["write_back"]["source"]), "writes back to")
@@ -144,6 +146,19 @@ def _reads(sql: str, reader: Node, datasets: dict[str, Any], relation: str = "re
     except ZhongtaiError:
         return []  # SQL that does not parse fails where it runs; lineage shows what it can
     return [Edge(Node("datasets", t), reader, relation) for t in tables if t in datasets]
+
+
+def _lookups(spec: dict[str, Any], capability: Node, specs: dict[str, dict[str, Any]]) -> list[Edge]:
+    """A capability called with a source key reads the crosswalk of the identity resolving that dataset."""
+    entity = specs["models"].get(spec["model"], {}).get("entity")
+    identities = [IdentitySpec.model_validate(payload) for payload in specs["identities"].values()]
+    return [
+        Edge(Node("datasets", identity.crosswalk_dataset), capability, "looks up")
+        for identity in identities
+        if spec.get("input_dataset") and identity.entity == entity
+        and any(s.dataset == spec["input_dataset"] for s in identity.sources)
+        and identity.crosswalk_dataset in specs["datasets"]
+    ]  # fmt: skip
 
 
 def _edge_dict(edge: Edge) -> dict[str, Any]:

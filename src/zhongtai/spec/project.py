@@ -271,10 +271,11 @@ def _check_model_references(project: Project) -> list[str]:
                 s.dataset for i in project.identities.values() if i.entity == entity for s in i.sources
             }
             if capability.input_dataset not in resolved:
-                unknown(
-                    "capabilities", name, "input_dataset", capability.input_dataset,
-                    dict.fromkeys(resolved), f"dataset an identity of entity '{entity}' resolves",
-                )  # fmt: skip
+                origin = project.origins[("capabilities", name)]
+                problems.append(
+                    f"{origin} capabilities.{name}.input_dataset: no identity of entity '{entity}' resolves "
+                    f"dataset '{capability.input_dataset}' (resolved: {', '.join(sorted(resolved)) or 'none'})"
+                )
         target = capability.write_back
         if target is not None and getattr(project.sources.get(target.source), "type", None) != "sql":
             sql_sources = {n: s for n, s in project.sources.items() if s.type == "sql"}
