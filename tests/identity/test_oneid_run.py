@@ -205,3 +205,23 @@ def test_stats_come_from_the_metadata_store(shop, monkeypatch):
     found = json.loads(result.output)
     assert (found["persons"], found["records"], found["merges"], found["splits"]) == (40, 121, 0, 0)
     assert found["runs"] == 2 and found["datasets"] == ["person_golden", "person_crosswalk"]
+
+
+def test_a_lake_of_the_first_version_is_continued_from(shop, tmp_path):
+    """Before the metadata store held the pointer, `_oneid/current.json` did: its ids are kept."""
+    store, lake, _ = shop
+    first = run_oneid(store, lake, identity_spec(store))
+    location = store.identities.current("person").location
+    lake.fs.copy(location, lake.path("_oneid", "v0-run"), recursive=True)
+    with lake.fs.open(lake.path("_oneid", "current.json"), "w") as f:
+        json.dump({"run_id": "v0-run", "next_id": first["next_id"] + 5}, f)
+    fresh = MetadataStore(f"sqlite:///{tmp_path / 'fresh.db'}")  # a store that never saw a run
+    try:
+        apply_plan(build_plan(load_project(tmp_path / "p"), fresh), fresh)
+        for name in ("crm_customers", "orders"):
+            ingest(fresh, lake, name)
+        again = run_oneid(fresh, lake, identity_spec(fresh))
+        assert again["ids_changed"] == 0 and again["next_id"] == first["next_id"] + 5
+        assert _crosswalk(fresh, lake) == _crosswalk(store, lake)
+    finally:
+        fresh.close()
