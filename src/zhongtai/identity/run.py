@@ -22,8 +22,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.keys import PiiKeys
 from zhongtai.identity.clusters import attach_split_evidence
 from zhongtai.identity.config import OneIDConfig
+from zhongtai.identity.inputs import register_sources
 from zhongtai.identity.resolve import Progress, Resolution, resolve
 from zhongtai.lake import engine
 from zhongtai.lake.schema import columns_of
@@ -98,28 +100,25 @@ def _mapping(storage: LakeStorage, location: str) -> dict[str, str]:
 
 
 def run_oneid(
-    store: MetadataStore, storage: LakeStorage, config: OneIDConfig, on_progress: Progress | None = None
+    store: MetadataStore,
+    storage: LakeStorage,
+    config: OneIDConfig,
+    on_progress: Progress | None = None,
+    pii_keys: PiiKeys | None = None,
 ) -> dict[str, Any]:
-    """Resolve the configured datasets' current versions and publish the run; returns its stats."""
-    from zhongtai.lake.reader import resolve_version
-
+    """Resolve the configured datasets' current versions and publish the run; returns its stats.
+    Protected PII columns are read as inputs.py says (tokens join; encrypted ones decrypted in memory)."""
+    _check_applied(store, config)
     con = engine.connect(storage)
     try:
-        versions = {}
-        for source in config.sources:
-            found = resolve_version(store, source.dataset)
-            scan = engine.scan(storage, found.files)
-            engine.run(
-                con, f"CREATE OR REPLACE TEMP VIEW {engine.quote(source.dataset)} AS SELECT * FROM {scan}"
-            )
-            versions[source.dataset] = found.version
+        inputs = register_sources(con, store, storage, config, pii_keys)
         previous = previous_run(store, storage, config.name)
-        result = resolve(con, config, previous.mapping, previous.next_id, on_progress)
+        result = inputs.seal(resolve(con, config, previous.mapping, previous.next_id, on_progress))
         if previous.location is not None and any(e["kind"] == "split" for e in result.events):
             links = read_output(storage, previous.location, "links")
             attach_split_evidence(result.events, previous.mapping, links, result.crosswalk)
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        stats = _stats(result, previous.mapping, run_id, versions)
+        stats = _stats(result, previous.mapping, run_id, inputs.versions)
         location = storage.path(ROOT, config.name, run_id)
         write_run(storage, location, result, stats)
         try:
@@ -131,6 +130,18 @@ def run_oneid(
     finally:
         con.close()
     return stats
+
+
+def _check_applied(store: MetadataStore, config: OneIDConfig) -> None:
+    """A run publishes versions of the identity's datasets, so the identity must have been applied."""
+    registered = store.registered("datasets")
+    missing = [d for d in (config.golden_dataset, config.crosswalk_dataset) if d not in registered]
+    if missing:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"identity '{config.name}' is not applied: its datasets {', '.join(missing)} are not registered",
+            "declare it under `identities:` in the project and run `zhongtai apply`",
+        )
 
 
 def _stats(
