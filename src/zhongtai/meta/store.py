@@ -110,7 +110,7 @@ class MetadataStore:
     @cached_property
     def identities(self) -> IdentityRecords:
         """OneID runs and the current run of each identity."""
-        return IdentityRecords(self._sessions, self._dataset_row, self.add_version)
+        return IdentityRecords(self._sessions, self._dataset_row, self._add_version)
 
     @cached_property
     def models(self) -> ModelRecords:
@@ -318,13 +318,13 @@ class MetadataStore:
                     f"(started from {expected_current})",
                     "run the ingest again",
                 )
-            number = self.add_version(session, ds, new, "ingest", run_id)
+            number = self._add_version(session, ds, new, "ingest", run_id)
             run = session.get(SqlIngestRun, run_id)
             if run is not None:
                 run.status, run.finished_at, run.version = "succeeded", now(), number
             return number
 
-    def add_version(
+    def _add_version(
         self, session: Session, ds: SqlDataset, new: NewVersion, actor: str, run_id: str | None = None
     ) -> int:
         """Inside a caller's transaction: the dataset's next version, made current, with its fields synced."""
