@@ -172,7 +172,7 @@ def _called_with_source_key(world: World) -> CapabilityRuntime:
     world.online.write(
         lookup, [("C-7", {"customer_id": KNOWN_IDS[0]}), ("C-8", {"customer_id": KNOWN_IDS[0]})]
     )
-    return CapabilityRuntime(spec, version, model, views, entity, world.online, lookup)
+    return CapabilityRuntime(spec, version, model, views, entity, world.online, lookup=lookup)
 
 
 def test_a_source_key_finds_its_entity_through_the_online_lookup(world):

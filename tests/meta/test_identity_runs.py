@@ -69,8 +69,8 @@ def test_failure_while_publishing_leaves_the_previous_run_current(store):
     assert store.current_version("person_golden").version == 1
 
 
-def test_migrating_sqlite_from_0005_keeps_every_dataset_version(tmp_path):
-    """0006 rebuilds `datasets` on SQLite; the versions and fields that refer to it must survive."""
+def test_migrating_sqlite_past_0007_keeps_every_dataset_version(tmp_path):
+    """0007 rebuilds `datasets` on SQLite; the versions and fields that refer to it must survive."""
     from alembic import command
 
     from zhongtai.meta import db

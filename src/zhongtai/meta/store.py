@@ -36,11 +36,13 @@ from zhongtai.meta.tables import (
     SqlDataset,
     SqlDatasetVersion,
     SqlEntity,
+    SqlFeatureGroup,
     SqlFeatureView,
     SqlField,
     SqlIdentity,
     SqlIngestRun,
     SqlModel,
+    SqlOnDemandView,
     SqlSource,
     SqlTag,
 )
@@ -54,6 +56,8 @@ _KIND_TABLES: dict[str, type[SpecObject]] = {
     "identities": SqlIdentity,
     "tags": SqlTag,
     "feature_views": SqlFeatureView,
+    "on_demand_views": SqlOnDemandView,
+    "feature_groups": SqlFeatureGroup,
     "models": SqlModel,
     "capabilities": SqlCapability,
 }
@@ -64,6 +68,8 @@ KIND_NOUN = {
     "identities": "identity",
     "tags": "tag",
     "feature_views": "feature view",
+    "on_demand_views": "on-demand view",
+    "feature_groups": "feature group",
     "models": "model",
     "capabilities": "capability",
 }
@@ -75,6 +81,8 @@ KIND_ORDER = (
     "identities",
     "tags",
     "feature_views",
+    "on_demand_views",
+    "feature_groups",
     "models",
     "capabilities",
 )

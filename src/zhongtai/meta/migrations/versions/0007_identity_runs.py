@@ -1,15 +1,15 @@
 """identity runs, the current run per identity, datasets produced by the platform
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 04:50:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"  # 0006 (on-demand views, feature groups) landed on main first
 branch_labels = None
 depends_on = None
 
