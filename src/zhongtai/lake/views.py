@@ -22,7 +22,7 @@ __all__ = ["current_inputs", "open_datasets", "register_datasets"]
 def current_inputs(store: MetadataStore, sql: str, where: str) -> dict[str, DatasetVersion]:
     """The current version of every dataset the SQL reads; an unknown or never-ingested one is an error."""
     names = referenced_tables(sql, where)
-    registered = set(store.registered("datasets"))
+    registered = store.registered("datasets")
     found: dict[str, DatasetVersion] = {}
     for name in names:
         if name not in registered:
@@ -33,8 +33,9 @@ def current_inputs(store: MetadataStore, sql: str, where: str) -> dict[str, Data
             )
         current = store.current_version(name)
         if current is None:
+            again = f"ingest {name}" if "source" in registered[name] else "oneid run"
             raise ZhongtaiError(
-                "not_found", f"{where}: dataset '{name}' has no version yet", f"run `zhongtai ingest {name}`"
+                "not_found", f"{where}: dataset '{name}' has no version yet", f"run `zhongtai {again}`"
             )
         found[name] = current
     return found
