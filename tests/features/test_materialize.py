@@ -30,11 +30,12 @@ def test_materialize_writes_latest_values_within_ttl(shop, online):
     assert shop.store.features.latest_build("spend").materialized_at is not None
 
 
-def test_replace_drops_entities_that_left_the_ttl_window(shop, online):
+def test_entities_that_left_the_ttl_window_disappear(shop, online):
     build_view(shop.store, shop.lake, "spend")
     online.write("spend", [("2", {"last_amount": 5.0, "orders_so_far": 1})])  # from an earlier run
-    materialize(shop.store, shop.lake, online, "spend", replace=True)
+    materialize(shop.store, shop.lake, online, "spend")
     assert online.read("2", ["spend"]) == {"spend": None}
+    assert online.read("1", ["spend"]) == {"spend": {"last_amount": 30.0, "orders_so_far": 2}}
 
 
 def test_unbuilt_view_is_named(shop, online):

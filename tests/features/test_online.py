@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 
 import pytest
 
@@ -87,3 +89,107 @@ def test_redis_key_layout_keeps_an_entity_in_one_slot():
         assert store.key("spend", "101|20017") == "shop:{101|20017}:spend"
     finally:
         store.close()
+
+
+# -- replace: the whole set swapped atomically --------------------------------------------------------------
+
+
+def _values(generation: int, count: int) -> list[tuple[str, dict]]:
+    return [(str(i), {"gen": generation, "x": i}) for i in range(count)]
+
+
+def test_replace_swaps_the_whole_set_and_leaves_other_views(online):
+    online.write("spend", _values(1, 10))
+    online.write("profile", [("1", {"tier": "gold"})])
+    assert online.replace("spend", _values(2, 5)) == 5
+    assert online.read("1", ["spend", "profile"]) == {
+        "spend": {"gen": 2, "x": 1},
+        "profile": {"tier": "gold"},
+    }
+    assert online.read("7", ["spend"]) == {"spend": None}  # not in the new set: gone
+    online.write("spend", [("7", {"gen": 3, "x": 7})])  # an upsert after a replace lands in the live set
+    assert online.read("7", ["spend"]) == {"spend": {"gen": 3, "x": 7}}
+    assert online.replace("spend", iter([])) == 0
+    assert online.read("1", ["spend", "profile"]) == {"spend": None, "profile": {"tier": "gold"}}
+
+
+def test_failed_replace_leaves_the_previous_set(online):
+    online.replace("spend", _values(1, 3000))
+
+    def failing():
+        yield from _values(2, 2500)  # more than two store batches written before the failure
+        raise RuntimeError("source went away")
+
+    with pytest.raises(RuntimeError, match="source went away"):
+        online.replace("spend", failing())
+    assert all(online.read(str(i), ["spend"]) == {"spend": {"gen": 1, "x": i}} for i in range(0, 3000, 7))
+    online.clear("spend")
+    assert online.read("5", ["spend"]) == {"spend": None}
+
+
+def test_readers_see_the_old_set_or_the_new_one_during_a_replace(online):
+    online.replace("spend", _values(1, 2000))
+    seen: list[dict | None] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            seen.append(online.read("1999", ["spend"])["spend"])
+
+    def slow_rows():
+        for index, row in enumerate(_values(2, 2000)):
+            if index % 500 == 0:
+                time.sleep(0.05)  # let the reader in while the new set is half written
+            yield row
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        online.replace("spend", slow_rows())
+        time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+    assert None not in seen
+    generations = [values["gen"] for values in seen]
+    assert generations[0] == 1 and generations[-1] == 2
+    assert generations == sorted(generations)  # once the new set is visible, the old one never comes back
+
+
+@pytest.mark.integration
+def test_redis_replace_leaves_no_other_generation(tmp_path):
+    from zhongtai.features.online.redis import open_store
+
+    prefix = f"zt_test_{uuid.uuid4().hex[:12]}"
+    store = open_store(f"redis://127.0.0.1:6379/0?prefix={prefix}")
+    try:
+        store.write("spend", _values(0, 3))
+        store.write("spend_7d", _values(0, 3))  # a view whose name starts with the other's: untouched
+
+        def failing():
+            yield from _values(9, 1500)
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError, match="boom"):
+            store.replace("spend", failing())
+        assert _keys(store, prefix) == {
+            f"{prefix}:{{{i}}}:{v}" for i in range(3) for v in ("spend", "spend_7d")
+        }
+        store.replace("spend", _values(1, 2))
+        # generation 1 was handed to the failed replace; the successful one is 2
+        assert _keys(store, prefix) == {f"{prefix}:{{{i}}}:spend@2" for i in range(2)} | {
+            f"{prefix}:{{{i}}}:spend_7d" for i in range(3)
+        }
+        assert store.key("spend", "1", 2) == f"{prefix}:{{1}}:spend@2"
+    finally:
+        for key in store.client.scan_iter(match=f"{prefix}:*"):
+            store.client.delete(key)
+        store.close()
+
+
+def _keys(store, prefix: str) -> set[str]:
+    return {
+        k.decode()
+        for k in store.client.scan_iter(match=f"{prefix}:*")
+        if not k.decode().startswith(f"{prefix}:generation")
+    }

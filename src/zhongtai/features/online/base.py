@@ -28,6 +28,14 @@ class OnlineStore(Protocol):
         """Upsert the values of many entities for one view (batched); returns how many were written."""
         ...
 
+    def replace(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Make `rows` the view's whole set of values, atomically; returns how many were written.
+
+        Readers see the previous set until the new one is complete, then the new one: never a mix, never an
+        empty view in between. If iterating `rows` or writing fails, the previous set stays as it was.
+        """
+        ...
+
     def read(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
         """The values of one entity for several views in ONE round trip; None for a view with no values."""
         ...

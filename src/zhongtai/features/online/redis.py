@@ -1,14 +1,24 @@
-"""The online store on Redis, with a cluster-ready key layout.
+"""The online store on Redis, with a cluster-ready key layout and generations for atomic replaces.
 
 Key `{prefix}:{<entity key>}:{view}`: the braces are a Redis Cluster hash tag, so every view of one entity lands
-in one slot and a read of several views is ONE MGET even on a cluster. Values are JSON objects.
+in one slot and the values of several views are ONE MGET even on a cluster. Values are JSON objects.
+
+A view's values live in a generation. Generation 0 is the key above; `replace` writes generation N under
+`{prefix}:{<entity key>}:{view}@N`, then switches the view's live generation (field `view` of the hash
+`{prefix}:generations`) in one HSET, then deletes every other generation of the view. Readers cache the live
+generations and send, in the same pipeline (one round trip), the MGET of the values and an HMGET of the live
+generations, values FIRST: if the generations they read afterwards are the ones they assumed, the switch (and
+so the deletion of the old generation) had not happened when the values were read, so the values are a whole
+generation's. Otherwise they update their cache and read again. A failed or killed replace never switches;
+its half-written generation is deleted on failure, or by the next replace if the writer was killed.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -16,8 +26,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zhongtai.errors import ZhongtaiError
 
 BATCH_ROWS = 1000
+SCAN_COUNT = 5000
 DEFAULT_PREFIX = "zt"
+# A read retries when a switch happened between its assumption and its values; more than a few in a row means
+# replaces are finishing faster than a round trip, which no real materialization does.
+_READ_ATTEMPTS = 5
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+log = logging.getLogger(__name__)
 
 
 class RedisOnlineStore:
@@ -26,51 +41,100 @@ class RedisOnlineStore:
     def __init__(self, client: Any, prefix: str = DEFAULT_PREFIX) -> None:
         self.client = client
         self.prefix = prefix
+        self._live_key = f"{prefix}:generations"
+        self._sequence_key = f"{prefix}:generation_sequence"
+        self._generations: dict[str, int] = {}
 
-    def key(self, view: str, entity: str) -> str:
-        return f"{self.prefix}:{{{entity}}}:{view}"
+    def key(self, view: str, entity: str, generation: int = 0) -> str:
+        base = f"{self.prefix}:{{{entity}}}:{view}"
+        return base if generation == 0 else f"{base}@{generation}"
 
     def write(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
-        """SET each entity's values, pipelined in batches of BATCH_ROWS (no MULTI: batches need not be atomic)."""
+        """Upsert into the view's live generation, pipelined in batches of BATCH_ROWS (no MULTI)."""
+        live = self.client.hget(self._live_key, view)
+        return self._set_all(view, rows, int(live) if live is not None else 0)
+
+    def replace(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Write a new generation, switch to it, delete the others (see the module docstring)."""
+        generation = int(self.client.hincrby(self._sequence_key, view, 1))
+        try:
+            written = self._set_all(view, rows, generation)
+        except BaseException:
+            try:
+                self._delete_generations(view, lambda g: g == generation)
+            except Exception:  # the original failure matters more; the next replace removes the leftovers
+                log.warning("could not remove generation %s of view %s", generation, view, exc_info=True)
+            raise
+        self.client.hset(self._live_key, view, generation)
+        self._generations[view] = generation
+        self._delete_generations(view, lambda g: g != generation)
+        return written
+
+    def read(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """One entity's values for several views in one round trip; None for a view with no value."""
+        if not views:
+            return {}
+        for _ in range(_READ_ATTEMPTS):
+            assumed = [self._generations.get(view, 0) for view in views]
+            pipe = self.client.pipeline(transaction=False)
+            pipe.mget([self.key(v, key, g) for v, g in zip(views, assumed, strict=True)])
+            pipe.hmget(self._live_key, list(views))
+            values, live = pipe.execute()
+            current = [0 if g is None else int(g) for g in live]
+            if current == assumed:
+                return {
+                    view: None if raw is None else json.loads(raw)
+                    for view, raw in zip(views, values, strict=True)
+                }
+            self._generations.update(zip(views, current, strict=True))
+        raise ZhongtaiError(
+            "unavailable",
+            f"online views {', '.join(views)} switched generations {_READ_ATTEMPTS} times during one read",
+            "retry the request",
+        )
+
+    def clear(self, view: str) -> None:
+        """Delete every value of a view, in every generation: SCAN (never KEYS, which blocks the server)."""
+        self.client.hdel(self._live_key, view)
+        self._generations.pop(view, None)
+        self._delete_generations(view, lambda g: True)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _set_all(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]], generation: int) -> int:
         written = 0
         it = iter(rows)
         while batch := list(islice(it, BATCH_ROWS)):
             pipe = self.client.pipeline(transaction=False)
             for entity, values in batch:
-                pipe.set(self.key(view, entity), json.dumps(values))
+                pipe.set(self.key(view, entity, generation), json.dumps(values))
             pipe.execute()
             written += len(batch)
         return written
 
-    def read(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
-        """One entity's values for several views in one MGET; None for a view with no value."""
-        if not views:
-            return {}
-        values = self.client.mget([self.key(view, key) for view in views])
-        return {
-            view: None if raw is None else json.loads(raw) for view, raw in zip(views, values, strict=True)
-        }
-
-    def clear(self, view: str) -> None:
-        """Delete every key of a view: SCAN for them (never KEYS, which blocks the server), DEL in batches."""
-        pattern = f"{_glob_escape(self.prefix)}:{{*}}:{_glob_escape(view)}"
+    def _delete_generations(self, view: str, doomed: Callable[[int], bool]) -> None:
+        """Delete the view's keys whose generation is doomed. One pattern matches every generation of the
+        view (and of views whose names start with it), so the exact view and generation are checked here."""
+        pattern = f"{_glob_escape(self.prefix)}:{{*}}:{view}*"
+        exact = re.compile(rf"^{re.escape(self.prefix)}:\{{.*\}}:{re.escape(view)}(?:@(\d+))?$")
         batch: list[bytes] = []
-        for found in self.client.scan_iter(match=pattern, count=BATCH_ROWS):
-            batch.append(found)
+        for found in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
+            match = exact.match(found if isinstance(found, str) else found.decode())
+            if match and doomed(int(match.group(1) or 0)):
+                batch.append(found)
             if len(batch) >= BATCH_ROWS:
                 self._delete(batch)
                 batch = []
         if batch:
             self._delete(batch)
 
-    def close(self) -> None:
-        self.client.close()
-
     def _delete(self, keys: list[bytes]) -> None:
-        # One DEL per key in a pipeline rather than one multi-key DEL: on a cluster the keys span slots.
+        # One UNLINK per key in a pipeline rather than one multi-key call: on a cluster the keys span slots.
+        # UNLINK frees the memory in the background, so a large generation does not stall the server.
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
-            pipe.delete(key)
+            pipe.unlink(key)
         pipe.execute()
 
 

@@ -67,7 +67,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         try:
             for view in store.registered("feature_views"):
                 build_view(store, lake, view)
-                materialize(store, lake, online, view, replace=True)
+                materialize(store, lake, online, view)
         finally:
             online.close()
         clock.done("features", ", ".join(sorted(store.registered("feature_views"))))
