@@ -193,3 +193,24 @@ def _keys(store, prefix: str) -> set[str]:
         for k in store.client.scan_iter(match=f"{prefix}:*")
         if not k.decode().startswith(f"{prefix}:generation")
     }
+
+
+@pytest.mark.integration
+def test_redis_read_survives_a_dropped_connection():
+    import redis
+
+    from zhongtai.features.online.redis import open_store
+
+    prefix = f"zt_test_{uuid.uuid4().hex[:12]}"
+    store = open_store(f"redis://127.0.0.1:6379/0?prefix={prefix}")
+    admin = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        store.write("spend", [("1", {"total": 1.0})])
+        pooled = store.client.client_id()  # the pool's one idle connection, reused by the next read
+        assert admin.client_kill_filter(_id=pooled) == 1  # as a server restart or an idle timeout would
+        assert store.read("1", ["spend"]) == {"spend": {"total": 1.0}}
+    finally:
+        for key in admin.scan_iter(match=f"{prefix}:*"):
+            admin.delete(key)
+        admin.close()
+        store.close()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.features.online.base import Row, encode_values
 
 BATCH_ROWS = 1000
 _SCHEMA = """
@@ -48,7 +49,7 @@ class SqliteOnlineStore:
         with self._connection() as con:
             con.execute(_SCHEMA)
 
-    def write(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    def write(self, view: str, rows: Iterable[Row]) -> int:
         """Upsert many entities' values of one view, one transaction per batch of BATCH_ROWS."""
         con = self._connection()
         written = 0
@@ -56,11 +57,11 @@ class SqliteOnlineStore:
         while batch := list(islice(it, BATCH_ROWS)):
             at = time.time()
             with con:
-                con.executemany(_UPSERT, [(view, key, json.dumps(values), at) for key, values in batch])
+                con.executemany(_UPSERT, [(view, key, encode_values(values), at) for key, values in batch])
             written += len(batch)
         return written
 
-    def replace(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    def replace(self, view: str, rows: Iterable[Row]) -> int:
         """Swap the view's values for `rows` in one transaction (see the module docstring)."""
         con = self._connection()
         written = 0
@@ -71,7 +72,7 @@ class SqliteOnlineStore:
         try:
             con.execute("DELETE FROM feature_values WHERE view = ?", (view,))
             while batch := list(islice(it, BATCH_ROWS)):
-                con.executemany(_UPSERT, [(view, key, json.dumps(values), at) for key, values in batch])
+                con.executemany(_UPSERT, [(view, key, encode_values(values), at) for key, values in batch])
                 written += len(batch)
             con.execute("COMMIT")
         except BaseException:
