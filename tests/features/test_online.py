@@ -181,6 +181,19 @@ def test_redis_replace_leaves_no_other_generation(tmp_path):
             f"{prefix}:{{{i}}}:spend_7d" for i in range(3)
         }
         assert store.key("spend", "1", 2) == f"{prefix}:{{1}}:spend@2"
+        bookkeeping = {k.decode() for k in store.client.scan_iter(match=f"{prefix}:generation*")}
+        assert bookkeeping == {
+            f"{prefix}:{name}"
+            for name in (
+                "generations",  # the live generation of each view
+                "generation_sequence",
+                "generations_of:spend",
+                "generation_members:spend@2",
+                "generations_of:spend_7d",
+                "generation_members:spend_7d@0",
+            )
+        }
+        assert store.client.smembers(f"{prefix}:generations_of:spend") == {b"2"}
     finally:
         for key in store.client.scan_iter(match=f"{prefix}:*"):
             store.client.delete(key)

@@ -6,11 +6,18 @@ in one slot and the values of several views are ONE MGET even on a cluster. Valu
 A view's values live in a generation. Generation 0 is the key above; `replace` writes generation N under
 `{prefix}:{<entity key>}:{view}@N`, then switches the view's live generation (field `view` of the hash
 `{prefix}:generations`) in one HSET, then deletes every other generation of the view. Readers cache the live
-generations and send, in the same pipeline (one round trip), the MGET of the values and an HMGET of the live
-generations, values FIRST: if the generations they read afterwards are the ones they assumed, the switch (and
-so the deletion of the old generation) had not happened when the values were read, so the values are a whole
-generation's. Otherwise they update their cache and read again. A failed or killed replace never switches;
-its half-written generation is deleted on failure, or by the next replace if the writer was killed.
+generations and send, in one round trip, the MGET of the values and an HMGET of the live generations, values
+FIRST: if the generations they read afterwards are the ones they assumed, the switch (and so the deletion of
+the old generation) had not happened when the values were read, so the values are a whole generation's.
+Otherwise they update their cache and read again. A failed or killed replace never switches; its half-written
+generation is deleted on failure, or by the next replace if the writer was killed.
+
+Bookkeeping, so that deleting a generation needs no SCAN of the keyspace: the set
+`{prefix}:generation_members:{view}@N` holds the entity keys written to generation N (added before the values,
+so it never misses one), and `{prefix}:generations_of:{view}` the generations that may hold keys. Deleting a
+generation pops its members 1,000 at a time and UNLINKs their keys with one multi-key UNLINK (the client is a
+single-node client; a cluster client would send it per slot). `clear` still SCANs, so that it also removes keys
+written before this bookkeeping existed.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -62,13 +69,15 @@ class RedisOnlineStore:
             written = self._set_all(view, rows, generation)
         except BaseException:
             try:
-                self._delete_generations(view, lambda g: g == generation)
+                self._drop_generation(view, generation)
             except Exception:  # the original failure matters more; the next replace removes the leftovers
                 log.warning("could not remove generation %s of view %s", generation, view, exc_info=True)
             raise
         self.client.hset(self._live_key, view, generation)
         self._generations[view] = generation
-        self._delete_generations(view, lambda g: g != generation)
+        for old in self.client.smembers(self._generations_of(view)):
+            if int(old) != generation:
+                self._drop_generation(view, int(old))
         return written
 
     def read(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
@@ -97,7 +106,20 @@ class RedisOnlineStore:
         """Delete every value of a view, in every generation: SCAN (never KEYS, which blocks the server)."""
         self.client.hdel(self._live_key, view)
         self._generations.pop(view, None)
-        self._delete_generations(view, lambda g: True)
+        for generation in self.client.smembers(self._generations_of(view)):
+            self.client.unlink(self._members(view, int(generation)))
+        self.client.unlink(self._generations_of(view))
+        pattern = f"{_glob_escape(self.prefix)}:{{*}}:{view}*"
+        exact = re.compile(rf"^{re.escape(self.prefix)}:\{{.*\}}:{re.escape(view)}(?:@\d+)?$")
+        batch: list[bytes] = []
+        for found in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
+            if exact.match(_text(found)):
+                batch.append(found)
+            if len(batch) >= BATCH_ROWS:
+                self.client.unlink(*batch)
+                batch = []
+        if batch:
+            self.client.unlink(*batch)
 
     def close(self) -> None:
         self.client.close()
@@ -116,44 +138,41 @@ class RedisOnlineStore:
         finally:
             pool.release(conn)
 
+    def _members(self, view: str, generation: int) -> str:
+        return f"{self.prefix}:generation_members:{view}@{generation}"
+
+    def _generations_of(self, view: str) -> str:
+        return f"{self.prefix}:generations_of:{view}"
+
     def _set_all(self, view: str, rows: Iterable[Row], generation: int) -> int:
+        self.client.sadd(self._generations_of(view), generation)
+        members = self._members(view, generation)
         written = 0
         it = iter(rows)
         while batch := list(islice(it, BATCH_ROWS)):
             pipe = self.client.pipeline(transaction=False)
+            pipe.sadd(members, *(entity for entity, _ in batch))  # first: the set never misses a key
             for entity, values in batch:
                 pipe.set(self.key(view, entity, generation), encode_values(values))
             pipe.execute()
             written += len(batch)
         return written
 
-    def _delete_generations(self, view: str, doomed: Callable[[int], bool]) -> None:
-        """Delete the view's keys whose generation is doomed. One pattern matches every generation of the
-        view (and of views whose names start with it), so the exact view and generation are checked here."""
-        pattern = f"{_glob_escape(self.prefix)}:{{*}}:{view}*"
-        exact = re.compile(rf"^{re.escape(self.prefix)}:\{{.*\}}:{re.escape(view)}(?:@(\d+))?$")
-        batch: list[bytes] = []
-        for found in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
-            match = exact.match(found if isinstance(found, str) else found.decode())
-            if match and doomed(int(match.group(1) or 0)):
-                batch.append(found)
-            if len(batch) >= BATCH_ROWS:
-                self._delete(batch)
-                batch = []
-        if batch:
-            self._delete(batch)
-
-    def _delete(self, keys: list[bytes]) -> None:
-        # One UNLINK per key in a pipeline rather than one multi-key call: on a cluster the keys span slots.
-        # UNLINK frees the memory in the background, so a large generation does not stall the server.
-        pipe = self.client.pipeline(transaction=False)
-        for key in keys:
-            pipe.unlink(key)
-        pipe.execute()
+    def _drop_generation(self, view: str, generation: int) -> None:
+        """UNLINK (memory freed in the background) every key of one generation, then its bookkeeping. SPOP
+        makes it resumable: a deletion cut short continues where it stopped the next time."""
+        members = self._members(view, generation)
+        while entities := self.client.spop(members, BATCH_ROWS):
+            self.client.unlink(*(self.key(view, _text(e), generation) for e in entities))
+        self.client.srem(self._generations_of(view), generation)
 
 
 def _glob_escape(text: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", text)
+
+
+def _text(value: bytes | str) -> str:
+    return value if isinstance(value, str) else value.decode()
 
 
 def open_store(url: str) -> RedisOnlineStore:
