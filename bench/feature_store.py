@@ -269,6 +269,7 @@ def _figures(
         "feast_serve_errors": feast.get("feast_serve_errors"),
         "stream_events_per_s": stream.get("stream_events_per_s"),
         "stream_freshness_p99_s": stream.get("stream_freshness_p99_s"),
+        **{k: v for k, v in stream.items() if k.startswith("stream_")},
         "feast_errors": feast.get("errors"),
     }
 
