@@ -227,3 +227,37 @@ def test_redis_read_survives_a_dropped_connection():
             admin.delete(key)
         admin.close()
         store.close()
+
+
+def test_overlapping_replaces_leave_the_newer_complete_set(online):
+    """Two runs of one view at once: the one that started later wins, whichever finishes first."""
+    online.replace("spend", _values(1, 1500))
+    started, release = threading.Event(), threading.Event()
+
+    def slow_older():
+        for index, row in enumerate(_values(2, 1500)):
+            if index == 1200:
+                started.set()
+                release.wait(30)
+            yield row
+
+    older = threading.Thread(target=lambda: online.replace("spend", slow_older()))
+    older.start()
+    started.wait(30)
+    if hasattr(online, "prefix"):  # Redis: the newer run completes while the older one is still writing
+        online.replace("spend", _values(3, 1400))
+        release.set()
+        older.join()
+    else:  # SQLite serializes writers: the newer run waits for the older one's commit, then replaces it
+        newer = threading.Thread(target=lambda: online.replace("spend", _values(3, 1400)))
+        newer.start()
+        release.set()
+        older.join()
+        newer.join()
+    assert all(online.read(str(i), ["spend"]) == {"spend": {"gen": 3, "x": i}} for i in range(0, 1400, 7))
+    assert online.read("1450", ["spend"]) == {"spend": None}
+    if hasattr(online, "prefix"):
+        suffixes = {
+            k.decode().rsplit("@", 1)[-1] for k in online.client.scan_iter(match=f"{online.prefix}:{{*}}:*")
+        }
+        assert suffixes == {"3"}  # generation numbers: 1, 2 (the older run), 3 (the newer): only 3 is left

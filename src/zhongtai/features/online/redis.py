@@ -17,8 +17,12 @@ Bookkeeping, so that deleting a generation needs no SCAN of the keyspace: the se
 so it never misses one), and `{prefix}:generations_of:{view}` the generations that may hold keys. Deleting a
 generation pops its members 1,000 at a time and UNLINKs their keys with one multi-key UNLINK. Writes are one
 MSET per 1,000 entities, which costs a fraction of 1,000 pipelined SETs. Both multi-key commands suit the
-single-node client this module opens; a cluster client would have to send them per slot. `clear` still SCANs, so that it also removes keys
-written before this bookkeeping existed.
+single-node client this module opens; a cluster client would have to send them per slot. `clear` still
+SCANs, so that it also removes keys written before this bookkeeping existed.
+
+Two replaces of one view at once (overlapping runs): the switch only ever moves to a NEWER generation (a
+compare-and-set in one Lua call on the one hash key), and a replace deletes only older generations, so the
+newest complete generation wins and the other run's generation is deleted by whichever run finishes last.
 """
 
 from __future__ import annotations
@@ -40,6 +44,15 @@ DEFAULT_PREFIX = "zt"
 # A read retries when a switch happened between its assumption and its values; more than a few in a row means
 # replaces are finishing faster than a round trip, which no real materialization does.
 _READ_ATTEMPTS = 5
+# Switch a view's live generation only forward: KEYS[1] the live hash, ARGV[1] the view, ARGV[2] the generation.
+_SWITCH_IF_NEWER = """
+local live = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if live < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+"""
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 log = logging.getLogger(__name__)
 
@@ -74,10 +87,12 @@ class RedisOnlineStore:
             except Exception:  # the original failure matters more; the next replace removes the leftovers
                 log.warning("could not remove generation %s of view %s", generation, view, exc_info=True)
             raise
-        self.client.hset(self._live_key, view, generation)
+        if not self.client.eval(_SWITCH_IF_NEWER, 1, self._live_key, view, generation):
+            self._drop_generation(view, generation)  # a newer run switched first: its values stand
+            return written
         self._generations[view] = generation
         for old in self.client.smembers(self._generations_of(view)):
-            if int(old) != generation:
+            if int(old) < generation:
                 self._drop_generation(view, int(old))
         return written
 
