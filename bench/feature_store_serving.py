@@ -66,7 +66,9 @@ def register(home: Path, history: Path) -> tuple[Any, str]:
     apply_plan(build_plan(load_project(project), store), store)
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
-        schema = columns_of(con.sql(f"SELECT * FROM read_parquet('{history}') LIMIT 0").to_arrow_table().schema)
+        schema = columns_of(
+            con.sql(f"SELECT * FROM read_parquet('{history}') LIMIT 0").to_arrow_table().schema
+        )
         rows, newest = con.sql(
             f"SELECT count(*), max(event_timestamp)::TIMESTAMP FROM read_parquet('{history}')"
         ).fetchall()[0]

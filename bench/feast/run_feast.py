@@ -115,6 +115,7 @@ def task_online(repo: Path, start: str, end: str, entities: int, reads: int) -> 
     rng = random.Random(7)
     latencies = []
     found = 0
+    began = time.perf_counter()
     for _ in range(reads):
         key = rng.randrange(entities)
         started = time.perf_counter()
@@ -123,9 +124,11 @@ def task_online(repo: Path, start: str, end: str, entities: int, reads: int) -> 
         ).to_dict()
         latencies.append(time.perf_counter() - started)
         found += row["stats_a__f0"][0] is not None
+    seconds = time.perf_counter() - began
     latencies.sort()
     return {
         "reads": reads,
+        "rps": round(reads / seconds, 1),
         "found": found,
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 3),
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 3),
@@ -274,6 +277,7 @@ def report(
         ("materialize stats_a to Redis (s)", get("materialize_redis", "seconds"), None),
         ("online SDK 1×3×8, p50 (ms)", get("online_sdk", "p50_ms"), None),
         ("online SDK 1×3×8, p99 (ms)", get("online_sdk", "p99_ms"), None),
+        ("online SDK 1×3×8, reads/s (one thread)", get("online_sdk", "rps"), None),
         ("feast serve, wrk 8 connections, requests/s", get("serve", "rps"), None),
         ("feast serve, wrk 8 connections, p50 (ms)", get("serve", "p50_ms"), None),
         ("feast serve, wrk 8 connections, p99 (ms)", get("serve", "p99_ms"), None),
@@ -300,6 +304,7 @@ def report(
                 "feast_materialize_redis_s": get("materialize_redis", "seconds"),
                 "feast_sdk_p50_ms": get("online_sdk", "p50_ms"),
                 "feast_sdk_p99_ms": get("online_sdk", "p99_ms"),
+                "feast_sdk_rps": get("online_sdk", "rps"),
                 "feast_sdk_reads_found": get("online_sdk", "found"),
                 "redis_keys_deleted": results.get("redis_keys_deleted"),
                 "feast_serve_rps": get("serve", "rps"),
