@@ -1,9 +1,9 @@
 """`POST /v1/features/online`: the latest values of online feature views for a few entities, as JSON.
 
 For systems that want the features themselves rather than a decision. Lean like the decide route: the key
-check is in memory, the views served online are known in memory (read from the metadata store on first use
-and again when a name is not known, at most once a second, so a view applied after start works without a
-database hit per request), and the handler does one online read per entity (all views in one round trip).
+check is in memory, the views served online are known in memory (read from the metadata store on first use,
+every 30 s, and when a name is not known, at most once a second, so a view applied after start works without
+a database hit per request), and the handler does one online read per entity (all views in one round trip).
 """
 
 from __future__ import annotations
@@ -57,9 +57,10 @@ _BODY = {
 class OnlineViews:
     """Which feature views are served online, and the entity each describes: {view: (entity, join keys)}."""
 
-    def __init__(self, store: MetadataStore, min_reload_s: float = 1.0) -> None:
+    def __init__(self, store: MetadataStore, min_reload_s: float = 1.0, max_age_s: float = 30.0) -> None:
         self.store = store
         self._min_reload_s = min_reload_s
+        self._max_age_s = max_age_s
         self._lock = threading.Lock()
         self._views: dict[str, tuple[str, list[str]]] = {}
         self._offline_only: set[str] = set()
@@ -67,7 +68,9 @@ class OnlineViews:
 
     def resolve(self, names: list[str]) -> list[str]:
         """The join keys shared by the named views; not_found / invalid_argument name the view at fault."""
-        if any(name not in self._views for name in names):
+        # An unknown name may be a view applied since; a view removed or taken offline is noticed within max_age.
+        stale = time.monotonic() - self._loaded_at > self._max_age_s
+        if stale or any(name not in self._views for name in names):
             self._reload()
         for name in names:
             if name in self._offline_only:
