@@ -317,7 +317,7 @@ class MetadataStore:
                     rows_removed=new.rows_removed,
                     bytes=new.bytes,
                     files=new.files,
-                    schema=[c.__dict__ for c in new.schema],
+                    schema=[{k: v for k, v in c.__dict__.items() if v is not None} for c in new.schema],
                     watermark=new.watermark,
                     fingerprint=new.fingerprint,
                     schema_changes=new.schema_changes,

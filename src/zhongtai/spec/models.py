@@ -132,6 +132,9 @@ class FieldSpec(Spec):
     type: str | None = None
     description: str = ""
     pii: Literal["phone", "id_card", "email", "name", "address", "bank_card", "none"] | None = None
+    # How a PII field lands in the lake (docs/pii.md): `token` (the default for a declared class), `encrypted`
+    # (the token plus the clear value encrypted beside it), or `clear` (an explicit opt-out).
+    storage: Literal["token", "encrypted", "clear"] | None = None
     checks: list[FieldCheck] = []  # quality rules on every row's value (docs/quality.md)
     clean: Transforms = []  # cleaning transforms applied in order before the checks
 
@@ -139,6 +142,22 @@ class FieldSpec(Spec):
     @classmethod
     def _known_type(cls, value: str | None) -> str | None:
         return None if value is None else check_field_type(value)
+
+    @model_validator(mode="after")
+    def _storage_needs_pii(self) -> FieldSpec:
+        if self.storage is not None and self.pii in (None, "none"):
+            raise ValueError(
+                f"storage: {self.storage} applies to PII fields: declare the field's class with pii: "
+                "(phone, id_card, email, name, address or bank_card)"
+            )
+        return self
+
+    @property
+    def protection(self) -> Literal["token", "encrypted"] | None:
+        """How the lake protects this field: None for non-PII fields and `storage: clear`."""
+        if self.pii in (None, "none") or self.storage == "clear":
+            return None
+        return "encrypted" if self.storage == "encrypted" else "token"
 
 
 class Incremental(Spec):

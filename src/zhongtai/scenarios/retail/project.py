@@ -13,7 +13,7 @@ import yaml
 
 from zhongtai.identity.config import retail_config
 from zhongtai.scenarios.retail import schema
-from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, SQL_NOTES
+from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, PII_STORAGE, SQL_NOTES
 from zhongtai.spec.models import spec_payload
 
 SQL_DATASETS = (
@@ -284,6 +284,8 @@ def _sql_dataset(source: str, name: str, table: sa.Table) -> dict[str, Any]:
         field = {"name": str(column.name), "type": _logical(column.type), "description": description}
         if pii:
             field["pii"] = pii
+            if pii in PII_STORAGE:
+                field["storage"] = PII_STORAGE[pii]
         if column.name in checks:
             field["checks"] = checks[column.name]
         fields.append(field)
@@ -307,6 +309,8 @@ def _file_dataset(
         field = {"name": field_name, "type": field_type, "description": description}
         if pii:
             field["pii"] = pii
+            if pii in PII_STORAGE:
+                field["storage"] = PII_STORAGE[pii]
         fields.append(field)
     dataset: dict[str, Any] = {"name": name, "source": source, "path": path, "format": file_format}
     if file_format == "csv":
