@@ -9,7 +9,16 @@ from typing import Any
 
 from zhongtai.meta.store import KIND_NOUN, MetadataStore
 
-SEARCHED_KINDS = ("sources", "datasets", "entities", "feature_views", "models", "capabilities")
+SEARCHED_KINDS = (
+    "sources",
+    "datasets",
+    "entities",
+    "feature_views",
+    "on_demand_views",
+    "feature_groups",
+    "models",
+    "capabilities",
+)
 
 
 @dataclass
@@ -55,6 +64,8 @@ def _score(needle: str, name: str, spec: dict[str, Any]) -> int:
     if needle in str(spec.get("owner") or "").lower():
         score += 2
     for item in spec.get("fields", []) + spec.get("features", []):
+        if isinstance(item, str):  # a feature group's `view.feature` member
+            item = {"name": item}
         if needle in item["name"].lower() or needle in str(item.get("description", "")).lower():
             score += 1
     return score

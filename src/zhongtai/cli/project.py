@@ -72,5 +72,10 @@ def _show(the_plan: Plan) -> None:
         for diff in step.diffs:
             old, new = json.dumps(diff.old, ensure_ascii=False), json.dumps(diff.new, ensure_ascii=False)
             console.print(f"    {escape(diff.path)}: {escape(old)} → {escape(new)}")
+        for note in step.additive:
+            console.print(f"    [green]additive[/green]: {escape(note)}")
+        for note in step.breaking:
+            console.print(f"    [red]BREAKING[/red]: {escape(note)}")
     counts = ", ".join(f"{the_plan.count(a)} to {a}" for a in ("create", "update", "delete"))
-    console.print(f"Plan: {counts}.")
+    breaking = len(the_plan.breaking)
+    console.print(f"Plan: {counts}." + (f" [red]{breaking} breaking[/red] (see above)." if breaking else ""))

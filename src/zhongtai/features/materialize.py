@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.features.evolution import require_columns
 from zhongtai.features.offline import load_view
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.lake import engine
@@ -42,6 +43,7 @@ def materialize(
             "invalid_argument", f"feature view '{name}' is offline only (online: false)", "set online: true"
         )
     build = store.features.require_build(name)
+    require_columns(view, build, f"materialize '{name}'")
     written = publish_latest(storage, online, view, entity.join_keys, build, on_progress)
     store.features.mark_materialized(name, build.build)
     return written

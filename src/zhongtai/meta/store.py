@@ -35,11 +35,13 @@ from zhongtai.meta.tables import (
     SqlDataset,
     SqlDatasetVersion,
     SqlEntity,
+    SqlFeatureGroup,
     SqlFeatureView,
     SqlField,
     SqlIdentity,
     SqlIngestRun,
     SqlModel,
+    SqlOnDemandView,
     SqlSource,
     SqlTag,
 )
@@ -53,6 +55,8 @@ _KIND_TABLES: dict[str, type[SpecObject]] = {
     "identities": SqlIdentity,
     "tags": SqlTag,
     "feature_views": SqlFeatureView,
+    "on_demand_views": SqlOnDemandView,
+    "feature_groups": SqlFeatureGroup,
     "models": SqlModel,
     "capabilities": SqlCapability,
 }
@@ -63,6 +67,8 @@ KIND_NOUN = {
     "identities": "identity",
     "tags": "tag",
     "feature_views": "feature view",
+    "on_demand_views": "on-demand view",
+    "feature_groups": "feature group",
     "models": "model",
     "capabilities": "capability",
 }
@@ -74,6 +80,8 @@ KIND_ORDER = (
     "identities",
     "tags",
     "feature_views",
+    "on_demand_views",
+    "feature_groups",
     "models",
     "capabilities",
 )

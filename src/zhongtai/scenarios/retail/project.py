@@ -13,6 +13,7 @@ import yaml
 
 from zhongtai.identity.config import retail_config
 from zhongtai.scenarios.retail import schema
+from zhongtai.scenarios.retail.project_entities import PRODUCT_STORE, entity_documents
 from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, PII_STORAGE, SQL_NOTES
 from zhongtai.spec.models import spec_payload
 
@@ -33,6 +34,7 @@ ENTITIES = (
     {"name": "customer", "join_keys": ["customer_id"], "description": "A CRM customer record"},
     {"name": "product", "join_keys": ["product_id"], "description": "A product of the catalogue"},
     {"name": "store", "join_keys": ["store_id"], "description": "A store or e-commerce shop"},
+    PRODUCT_STORE,
 )
 
 
@@ -79,6 +81,7 @@ def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list
         },
     }
     documents.update(_intelligence_documents())
+    documents.update(entity_documents(_sql, _features))
     for name, document in documents.items():
         body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
         (folder / name).write_text(f"# {header}\n{body}", encoding="utf-8")
