@@ -9,7 +9,7 @@ import typer
 from zhongtai.cli import context
 from zhongtai.cli.output import console, err_console
 
-STAGES = ("generate", "apply", "ingest", "features", "train", "write back", "api key")
+STAGES = ("generate", "apply", "ingest", "oneid", "features", "train", "write back", "api key")
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +22,8 @@ def demo(
     port: int = typer.Option(8700, "--port", min=1, max=65535, help="Port of the gateway on 127.0.0.1."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the gateway when ready (default)."),
 ) -> None:
-    """Generate the retail systems, ingest, build features, train, write scores back, then serve decisions."""
+    """Generate the retail systems, ingest, resolve persons (OneID), build features, train, write scores back,
+    then serve decisions."""
     from zhongtai.scenarios.retail.demo import prepare
 
     started = time.perf_counter()
