@@ -27,6 +27,7 @@ from zhongtai.config import Settings
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.gateway.catalog_routes import add_catalog_routes
+from zhongtai.gateway.features_routes import add_feature_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
@@ -219,4 +220,5 @@ def create_app(settings: Settings) -> FastAPI:
     _add_error_handlers(app)
     _add_routes(app)
     add_catalog_routes(app, _presented_key)
+    add_feature_routes(app, _presented_key, _json_object)
     return app
