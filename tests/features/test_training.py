@@ -235,6 +235,7 @@ def _history_strategy():
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("asof", [True, False], ids=["asof", "window"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     first=_history_strategy(),
@@ -242,7 +243,9 @@ def _history_strategy():
     labels=st.lists(st.tuples(ENTITIES, moments), max_size=20),
     ttls=st.tuples(st.integers(1, 10), st.integers(1, 10)),
 )
-def test_no_value_from_after_the_label_or_beyond_the_ttl_of_its_view(tmp_path, first, second, labels, ttls):
+def test_no_value_from_after_the_label_or_beyond_the_ttl_of_its_view(
+    tmp_path, asof, first, second, labels, ttls
+):
     keys = ["store_id", "product_id"]
     views = []
     for index, (history, prefix) in enumerate(((first, "p"), (second, "q"))):
@@ -255,8 +258,10 @@ def test_no_value_from_after_the_label_or_beyond_the_ttl_of_its_view(tmp_path, f
             "ts": pa.array([t for _, t in labels], pa.timestamp("us")),
         }
     )
-    con = duckdb.connect()
-    out = point_in_time_join(con, con.from_arrow(label_table), views).to_pylist()
+    engine = DuckDBEngine()
+    engine.asof_join = asof
+    engine.register_arrow("labels", label_table)
+    out = point_in_time_join(engine, "SELECT * FROM labels", views).to_pylist()
     assert len(out) == len(labels)  # no label row lost
     for row in out:
         entity, at = (row["store_id"], row["product_id"]), row["ts"]
