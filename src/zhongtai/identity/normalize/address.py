@@ -86,7 +86,9 @@ def address_key(value: str | None) -> AddressKey | None:
     """Split an address into its coarse key and rest, or None when nothing is left after folding."""
     if value is None:
         return None
-    text = fold_width(value).strip()
+    # Case folded in both forms: dropping 栋 or punctuation can tip a mixed address from the Chinese form
+    # into the English one, which would otherwise change its letters' case on a second pass.
+    text = fold_width(fold_width(value).lower()).strip()
     if not text:
         return None
     return _english_key(text) if _is_english(text) else _chinese_key(text)
@@ -101,7 +103,8 @@ def normalize_address(value: str | None) -> str | None:
         parts = [key.rest, f"{key.district_latin} district", key.city or ""]
         return ", ".join(p for p in parts if p)
     city = key.city if key.city != key.province else None  # 上海市, not 上海市上海市
-    return "".join(p for p in (key.province, city, key.district, key.rest) if p) or None
+    # NFKC again: removed punctuation can bring combining marks next to the letters they compose with.
+    return fold_width("".join(p for p in (key.province, city, key.district, key.rest) if p)) or None
 
 
 def normalize_address_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -117,8 +120,15 @@ def _chinese_key(text: str) -> AddressKey:
         province = _city_province().get(city)
     match = _DISTRICT.match(text)
     district = match.group(0) if match else None
-    rest = _UNIT.sub(r"\1-\2", text[match.end() :] if match else text)
+    rest = _units(text[match.end() :] if match else text)
     return AddressKey(province, city, district, _district_latin(district), rest)
+
+
+def _units(text: str) -> str:
+    """Building-room writings as `1-101`; repeated until none is left, as one pass leaves `1-1栋1` of `1栋1栋1`."""
+    while (rewritten := _UNIT.sub(r"\1-\2", text)) != text:
+        text = rewritten
+    return text
 
 
 def _take_province(text: str) -> tuple[str | None, str]:
