@@ -131,7 +131,7 @@ class NatsBus:
         subscription = await self._subscription(stream, group)
         try:
             messages = await subscription.fetch(batch=max_events, timeout=max(wait_s, 0.05))
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either when nothing arrived in time
             return []
         where = f"stream '{stream}'"
         return [Delivery(decode(m.data, where), m.metadata.timestamp.timestamp(), m) for m in messages]
