@@ -5,9 +5,10 @@ batch it is handed (at most BATCH_EVENTS, as soon as they arrive):
 
 1. folds the events into the online state of every window feature view over the dataset and writes their
    new values (visible to decisions within the poll wait, well under a second);
-2. keeps the batch in memory until the flush policy says so, then appends all held events to the dataset
-   as ONE new version (never one version per event);
-3. acks the events on the bus only after both writes.
+2. keeps the batch in memory until the flush policy says so, then hands all held events to a flusher thread
+   that appends them to the dataset as ONE new version (never one version per event) while the consumer
+   goes on updating online features, so a slow lake write does not make features stale;
+3. acks the events on the bus only after both writes (the flusher acks after the append).
 
 A consumer killed at any point loses nothing: its unacked events come back, the online state recognises the
 ones it already counted by event id, and the lake append skips the ids the dataset already holds.
@@ -16,6 +17,7 @@ ones it already counted by event id, and the lake append skips the ids the datas
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +35,7 @@ from zhongtai.spec.models import DatasetSpec, FeatureViewSpec, StreamSpec
 
 log = logging.getLogger(__name__)
 BATCH_EVENTS = 1000
+FLUSHES_IN_FLIGHT = 4  # beyond this the consumer waits for the lake: backpressure, not unbounded memory
 
 
 @dataclass(frozen=True)
@@ -109,16 +112,29 @@ class StreamConsumer:
         self.clock = 0.0  # the newest event time seen: windows are evaluated as of it
 
     def run(self, stop: threading.Event, wait_s: float = 0.1) -> None:
-        """Poll every feed in turn; flush what is due; flush everything on the way out."""
+        """Poll every feed in turn and hand what is due to the flusher; flush everything on the way out."""
+        jobs: queue.Queue[tuple[Feed, list[Delivery]] | None] = queue.Queue(FLUSHES_IN_FLIGHT)
+        failures: list[BaseException] = []
+        flusher = threading.Thread(
+            target=self._flusher, args=(jobs, failures), name="lake-flusher", daemon=True
+        )
+        flusher.start()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not failures:
                 for feed in self.feeds:
                     self.poll(feed, wait_s / len(self.feeds))
                     if self._due(feed):
-                        self.flush(feed)
+                        jobs.put((feed, feed.held))
+                        feed.held = []
         finally:
             for feed in self.feeds:
-                self.flush(feed)
+                if feed.held and not failures:
+                    jobs.put((feed, feed.held))
+                feed.held = []
+            jobs.put(None)
+            flusher.join()
+        if failures:
+            raise failures[0]
 
     def poll(self, feed: Feed, wait_s: float) -> int:
         """Take one batch off the feed's stream and update the online features; returns the events taken."""
@@ -143,17 +159,25 @@ class StreamConsumer:
             self.on_batch(BatchReport(feed.dataset, len(deliveries), len(deliveries) - len(valid), freshness))
         return len(deliveries)
 
-    def flush(self, feed: Feed) -> None:
-        """Append the held events to the lake as one version, then ack them all."""
-        if not feed.held:
-            return
-        events = [d.event for d in feed.held if self._valid(feed, d, count=False)]
+    def flush(self, feed: Feed, deliveries: list[Delivery]) -> None:
+        """Append the events to the lake as one version, then ack them all."""
+        events = [d.event for d in deliveries if self._valid(feed, d, count=False)]
         if events:
             appended = append_events(self.store, self.storage, feed.dataset, events, feed.stream.event_id)
             metrics().appended.labels(dataset=feed.dataset).inc(appended.rows_added)
             metrics().flushes.labels(dataset=feed.dataset).inc()
-        self.bus.ack(feed.stream.name, self.group, feed.held)
-        feed.held = []
+        self.bus.ack(feed.stream.name, self.group, deliveries)
+
+    def _flusher(self, jobs: queue.Queue, failures: list[BaseException]) -> None:
+        """Flush jobs in order; after a failure nothing more is acked (the events come back on restart)."""
+        while (job := jobs.get()) is not None:
+            if failures:
+                continue
+            try:
+                self.flush(*job)
+            except BaseException as exc:
+                log.error("lake append of stream '%s' failed: %s", job[0].stream.name, exc)
+                failures.append(exc)
 
     def _due(self, feed: Feed) -> bool:
         if not feed.held:
