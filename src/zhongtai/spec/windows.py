@@ -24,6 +24,7 @@ Scalar = str | int | float | bool
 Function = Literal["count", "sum", "avg", "min", "max", "distinct"]
 INTEGER_FUNCTIONS = ("count", "distinct")
 EVENT_TIME = "__zt_event_time"
+IS_EVENT = "__zt_is_event"
 
 
 def duration_seconds(value: str) -> int:
@@ -110,50 +111,57 @@ class WindowsSpec(BaseModel):
         ]
 
     def history_sql(self, timestamp: str) -> str:
-        """The view's history (DuckDB dialect): one row per entity at every moment a value may change."""
+        """The view's history (DuckDB dialect): one row per entity at every moment a value may change.
+
+        Events and those moments are one time line per entity; each aggregation is a window function over a
+        RANGE frame of (moment - window, moment], counting only event rows, so the cost grows with the rows,
+        not with rows times events per window.
+        """
         q = _quote
-        keys = list(self.keys)
+        keys = ", ".join(q(k) for k in self.keys)
         events_select = [f"{q(column)} AS {q(key)}" for key, column in self.keys.items()]
         events_select.append(f"timezone('UTC', CAST({q(self.timestamp)} AS TIMESTAMPTZ)) AS {EVENT_TIME}")
         events_select += [q(c) for c in self.event_columns() if c not in self.keys.values()]
         not_null = " AND ".join(f"{q(c)} IS NOT NULL" for c in [*self.keys.values(), self.timestamp])
-        key_list = ", ".join(q(k) for k in keys)
-        moved = [
-            f"SELECT {key_list}, {EVENT_TIME} + to_seconds({s}) FROM events"
+        leaving = "".join(
+            f"  UNION SELECT {keys}, {EVENT_TIME} + to_seconds({s}) FROM events\n"
             for s in sorted({a.seconds for a in self.aggregations})
-        ]
-        joins = " AND ".join(f"e.{q(k)} = p.{q(k)}" for k in keys)
+        )
         values = ",\n  ".join(f"{_aggregate(a)} AS {q(a.name)}" for a in self.aggregations)
+        names = ", ".join(q(a.name) for a in self.aggregations)
+        frames = ",\n  ".join(
+            f"w{s} AS (PARTITION BY {keys} ORDER BY {EVENT_TIME} "
+            f"RANGE BETWEEN to_microseconds({s * 1_000_000 - 1}) PRECEDING AND CURRENT ROW)"
+            for s in sorted({a.seconds for a in self.aggregations})
+        )
         return (
-            f"WITH events AS (\n  SELECT {', '.join(events_select)}\n  FROM {q(self.dataset)}\n"
-            f"  WHERE {not_null}\n"
+            f"WITH events AS (\n  SELECT {', '.join(events_select)}, TRUE AS {IS_EVENT}\n"
+            f"  FROM {q(self.dataset)}\n  WHERE {not_null}\n"
             f"  QUALIFY row_number() OVER (PARTITION BY {q(self.event_id)} ORDER BY {EVENT_TIME}) = 1\n),\n"
-            f"moments AS (\n  SELECT {key_list}, {EVENT_TIME} AS at FROM events\n"
-            + "".join(f"  UNION {m}\n" for m in moved)
-            + ")\n"
-            f"SELECT {', '.join(f'p.{q(k)}' for k in keys)}, p.at AS {q(timestamp)},\n  {values}\n"
-            f"FROM moments p LEFT JOIN events e ON {joins}\n"
-            f"  AND e.{EVENT_TIME} <= p.at AND e.{EVENT_TIME} > p.at - to_seconds({self.longest_seconds})\n"
-            f"WHERE p.at <= (SELECT max({EVENT_TIME}) FROM events)\n"
-            f"GROUP BY ALL\n"
+            f"moments AS (\n  SELECT {keys}, {EVENT_TIME} FROM events\n{leaving})\n"
+            f"SELECT {keys}, {EVENT_TIME} AS {q(timestamp)}, {names}\n"
+            f"FROM (\n  SELECT {keys}, {EVENT_TIME}, {IS_EVENT},\n  {values}\n"
+            f"  FROM (SELECT * FROM events UNION ALL BY NAME SELECT *, FALSE AS {IS_EVENT} FROM moments)\n"
+            f"  WINDOW {frames}\n) AS timeline\n"
+            f"WHERE NOT {IS_EVENT} AND {EVENT_TIME} <= (SELECT max({EVENT_TIME}) FROM events)\n"
         )
 
 
 def _aggregate(agg: WindowAggregation) -> str:
-    """One aggregation as SQL over the joined event `e` as of moment `p.at`."""
-    conditions = [f"e.{EVENT_TIME} > p.at - to_seconds({agg.seconds})"]
+    """One aggregation as a window function over the time line: event rows of its window that match."""
+    conditions = [IS_EVENT]
     for column, wanted in agg.where.items():
         allowed = wanted if isinstance(wanted, list) else [wanted]
-        conditions.append(f"e.{_quote(column)} IN ({', '.join(_literal(v) for v in allowed)})")
-    where = " AND ".join(conditions)
-    value = f"e.{_quote(agg.column)}" if agg.column else None
+        conditions.append(f"{_quote(column)} IN ({', '.join(_literal(v) for v in allowed)})")
+    over = f"FILTER (WHERE {' AND '.join(conditions)}) OVER w{agg.seconds}"
+    value = _quote(agg.column) if agg.column else None
     if agg.function == "count":
-        return f"count(e.{EVENT_TIME}) FILTER (WHERE {where})"
+        return f"count(*) {over}"
     if agg.function == "distinct":
-        return f"count(DISTINCT {value}) FILTER (WHERE {where})"
+        return f"count(DISTINCT {value}) {over}"
     if agg.function == "sum":
-        return f"coalesce(sum({value}) FILTER (WHERE {where}), 0)::DOUBLE"
-    return f"{agg.function}({value}) FILTER (WHERE {where})::DOUBLE"
+        return f"coalesce(sum({value}) {over}, 0)::DOUBLE"
+    return f"({agg.function}({value}) {over})::DOUBLE"
 
 
 def _describe(agg: WindowAggregation) -> str:
