@@ -25,6 +25,7 @@ from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.windows import WindowView, apply_events, event_seconds
 from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.models import DatasetSpec, EntitySpec, FeatureViewSpec, StreamSpec
+from zhongtai.spec.windows import id_columns
 
 MAX_ITEMS = 10_000
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -148,7 +149,7 @@ def _items(body: Mapping[str, Any], field: str, view: str) -> list[dict]:
 
 def _check_event(view: WindowView, event: dict, where: str) -> None:
     spec = view.windows
-    for column in [spec.event_id, spec.timestamp, *spec.keys.values()]:
+    for column in [*id_columns(spec.event_id), spec.timestamp, *spec.keys.values()]:
         if event.get(column) is None:
             raise ZhongtaiError(
                 "invalid_argument", f"{where}: '{column}' is missing", f"every event needs {column}"

@@ -32,6 +32,7 @@ from zhongtai.lake.append import append_events
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.models import DatasetSpec, FeatureViewSpec, StreamSpec
+from zhongtai.spec.windows import event_key, id_columns
 
 log = logging.getLogger(__name__)
 BATCH_EVENTS = 1000
@@ -189,8 +190,8 @@ class StreamConsumer:
         """An event needs its id and a readable event time; others are logged, counted and acked unused."""
         event = delivery.event
         problem = None
-        if event.get(feed.stream.event_id) is None:
-            problem = f"no '{feed.stream.event_id}'"
+        if event_key(event, feed.stream.event_id) is None:
+            problem = f"no {'/'.join(id_columns(feed.stream.event_id))}"
         else:
             try:
                 event_seconds(event.get(feed.stream.timestamp))

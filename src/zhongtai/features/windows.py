@@ -17,7 +17,7 @@ from typing import Any
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.spec.models import FeatureViewSpec
-from zhongtai.spec.windows import WindowAggregation, WindowsSpec
+from zhongtai.spec.windows import WindowAggregation, WindowsSpec, event_key, id_columns
 
 STATE_SUFFIX = "@window"
 State = dict[str, list[Any]]  # event id -> [event time (epoch seconds), {column: value}]
@@ -67,17 +67,17 @@ class WindowView:
 
     def add(self, state: State, event: Mapping[str, Any]) -> bool:
         """Fold one event into an entity's state; False if its id was already there (a replay)."""
-        event_id = event.get(self.windows.event_id)
+        event_id = event_key(event, self.windows.event_id)
         if event_id is None:
             raise ZhongtaiError(
                 "invalid_argument",
-                f"feature view '{self.name}': an event has no '{self.windows.event_id}'",
+                f"feature view '{self.name}': an event has no {'/'.join(id_columns(self.windows.event_id))}",
                 "every event needs its id: a replayed event is recognised by it",
             )
-        if str(event_id) in state:
+        if event_id in state:
             return False
         kept = [c for c in self.windows.event_columns() if c not in self.windows.keys.values()]
-        state[str(event_id)] = [event_seconds(event[self.windows.timestamp]), {c: event.get(c) for c in kept}]
+        state[event_id] = [event_seconds(event[self.windows.timestamp]), {c: event.get(c) for c in kept}]
         return True
 
     def prune(self, state: State, at: float) -> None:
@@ -132,7 +132,7 @@ def apply_events(
     added = 0
     for key, batch in by_key.items():
         state: State = online.read(key, [view.state_view]).get(view.state_view) or {}
-        new = [str(event[view.windows.event_id]) for event in batch if view.add(state, event)]
+        new = [event_key(event, view.windows.event_id) for event in batch if view.add(state, event)]
         at = max([clock, *(t for t, _ in state.values())])
         view.prune(state, at)
         added += sum(

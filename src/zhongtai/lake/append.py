@@ -9,6 +9,7 @@ dataset takes the types of its first batch.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,7 @@ def append_events(
     storage: LakeStorage,
     dataset: str,
     events: Sequence[Mapping[str, Any]],
-    event_id: str,
+    event_id: str | list[str],
 ) -> Appended:
     """Commit the events the dataset does not hold yet as its next version."""
     attempt = 1
@@ -56,22 +57,15 @@ def _append_once(
     storage: LakeStorage,
     dataset: str,
     events: Sequence[Mapping[str, Any]],
-    event_id: str,
+    event_id: str | list[str],
 ) -> Appended:
-    import pyarrow as pa
-
     current = store.current_version(dataset)
     recover_interrupted(store, storage, dataset)
     run_id = store.start_run(dataset)
     staging, final = storage.staging(run_id), storage.dataset_dir(dataset, run_id)
     con = engine.connect(storage)
     try:
-        try:
-            con.register("incoming", pa.Table.from_pylist(list(events)))
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise ZhongtaiError(
-                "invalid_argument", f"dataset '{dataset}': events do not form a table: {exc}"
-            ) from None
+        con.register("incoming", _table(events))
         query = _new_rows_query(con, storage, current, event_id, dataset)
         writer = PartWriter(storage, f"{staging}/out", "stream", f"dataset '{dataset}'")
         writer.write_all(con.sql(query).to_arrow_reader(50_000))
@@ -94,27 +88,50 @@ def _append_once(
 
 
 def _new_rows_query(
-    con: Any, storage: LakeStorage, current: DatasetVersion | None, event_id: str, dataset: str
+    con: Any, storage: LakeStorage, current: DatasetVersion | None, event_id: str | list[str], dataset: str
 ) -> str:
-    """The incoming events, one per id, without the ids the current version holds, in its column types."""
+    """The incoming events, one per id, in the current version's column types, without the ids it holds."""
     q = engine.quote
     incoming = {name: str(kind) for name, kind in zip(*_columns(con, "SELECT * FROM incoming"), strict=True)}
-    if event_id not in incoming:
+    ids = [event_id] if isinstance(event_id, str) else list(event_id)
+    lacking = [c for c in ids if c not in incoming]
+    if lacking:
         raise ZhongtaiError(
             "invalid_argument",
-            f"dataset '{dataset}': the events have no '{event_id}' (its stream's event_id)",
+            f"dataset '{dataset}': the events have no {', '.join(lacking)} (the id of its stream's events)",
         )
-    unique = f"SELECT * FROM incoming QUALIFY row_number() OVER (PARTITION BY {q(event_id)}) = 1"
+    partition = ", ".join(q(c) for c in ids)
+    unique = f"SELECT * FROM incoming QUALIFY row_number() OVER (PARTITION BY {partition}) = 1"
     if current is None:
         return unique
     existing = engine.scan(storage, current.files)
     names, types = _columns(con, f"SELECT * FROM {existing} LIMIT 0")
     select = [_cast(name, kind, incoming.get(name)) for name, kind in zip(names, types, strict=True)]
+    # Compared in the dataset's own types, so `"2026-12-01"` from JSON meets the DATE the CSV gave.
+    key = "concat_ws('|', " + ", ".join(f"CAST({q(c)} AS VARCHAR)" for c in ids) + ")"
     return (
-        f"SELECT {', '.join(select)} FROM ({unique}) AS i "
-        f"WHERE i.{q(event_id)}::VARCHAR NOT IN (SELECT {q(event_id)}::VARCHAR FROM {existing} "
-        f"WHERE {q(event_id)}::VARCHAR IN (SELECT {q(event_id)}::VARCHAR FROM incoming))"
+        f"WITH typed AS (SELECT {', '.join(select)} FROM ({unique}) AS i)\n"
+        f"SELECT * FROM typed WHERE {key} NOT IN (\n"
+        f"  SELECT {key} FROM {existing} WHERE {key} IN (SELECT {key} FROM typed))"
     )
+
+
+def _table(events: Sequence[Mapping[str, Any]]) -> Any:
+    """The events as an Arrow table; a column whose values disagree in type (producers differ) goes as text,
+    which the cast to the dataset's type then reads."""
+    import pyarrow as pa
+
+    names = list(dict.fromkeys(name for event in events for name in event))
+    columns = {}
+    for name in names:
+        values = [event.get(name) for event in events]
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            columns[name] = pa.array(
+                [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values]
+            )
+    return pa.table(columns)
 
 
 def _cast(name: str, target: str, given: str | None) -> str:

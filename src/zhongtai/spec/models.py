@@ -183,7 +183,7 @@ class StreamSpec(Spec):
     """The bus stream that feeds a dataset: `zhongtai stream run` appends its events to the dataset."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$")]
-    event_id: str = "event_id"  # what makes a replayed event the same event
+    event_id: str | list[str] = "event_id"  # what makes a replayed event the same event (or several columns)
     timestamp: str = "ts"
 
 

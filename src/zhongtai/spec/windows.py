@@ -4,7 +4,8 @@ A view with `windows` has no hand-written SQL: its history SQL (DuckDB dialect) 
 declaration, and the online side (`features/windows.py`) computes the very same values from a stream. Both
 follow one definition, written down once:
 
-- an event counts once per `event_id` (a replayed event is the same event);
+- an event counts once per `event_id` (a replayed event is the same event; several columns for a
+  composite id such as `[date, store_id, product_id]`);
 - the window of `7d` as of moment t holds the events with t - 7d < event time <= t (event times in UTC);
 - count and distinct give 0 on an empty window, sum gives 0, avg/min/max give NULL; NULL values are skipped.
 
@@ -14,7 +15,8 @@ up to the dataset's newest event, so the newest row at or before any moment is t
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -31,6 +33,17 @@ def duration_seconds(value: str) -> int:
     from zhongtai.spec.models import duration_seconds as seconds  # models imports this module
 
     return seconds(value)
+
+
+def id_columns(event_id: str | list[str]) -> list[str]:
+    """The columns that make an event's id: one, or several for a composite id."""
+    return [event_id] if isinstance(event_id, str) else list(event_id)
+
+
+def event_key(event: Mapping[str, Any], event_id: str | list[str]) -> str | None:
+    """An event's id as one string (`2026-12-01|S01|1001` for a composite id); None if a part is missing."""
+    parts = [event.get(c) for c in id_columns(event_id)]
+    return None if any(p is None for p in parts) else "|".join(str(p) for p in parts)
 
 
 def _check_duration(value: str) -> str:
@@ -81,7 +94,7 @@ class WindowsSpec(BaseModel):
     dataset: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
     keys: dict[Column, Column] = Field(min_length=1)
     timestamp: Column = "ts"
-    event_id: Column = "event_id"
+    event_id: Column | list[Column] = "event_id"
     aggregations: list[WindowAggregation] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -98,7 +111,7 @@ class WindowsSpec(BaseModel):
 
     def event_columns(self) -> list[str]:
         """The dataset columns the aggregations read: keys, time, id, values and `where` columns."""
-        wanted = [*self.keys.values(), self.timestamp, self.event_id]
+        wanted = [*self.keys.values(), self.timestamp, *id_columns(self.event_id)]
         for agg in self.aggregations:
             wanted += ([agg.column] if agg.column else []) + list(agg.where)
         return list(dict.fromkeys(wanted))
@@ -137,7 +150,8 @@ class WindowsSpec(BaseModel):
         return (
             f"WITH events AS (\n  SELECT {', '.join(events_select)}, TRUE AS {IS_EVENT}\n"
             f"  FROM {q(self.dataset)}\n  WHERE {not_null}\n"
-            f"  QUALIFY row_number() OVER (PARTITION BY {q(self.event_id)} ORDER BY {EVENT_TIME}) = 1\n),\n"
+            f"  QUALIFY row_number() OVER (PARTITION BY {', '.join(q(c) for c in id_columns(self.event_id))} "
+            f"ORDER BY {EVENT_TIME}) = 1\n),\n"
             f"moments AS (\n  SELECT {keys}, {EVENT_TIME} FROM events\n{leaving})\n"
             f"SELECT {keys}, {EVENT_TIME} AS {q(timestamp)}, {names}\n"
             f"FROM (\n  SELECT {keys}, {EVENT_TIME}, {IS_EVENT},\n  {values}\n"
