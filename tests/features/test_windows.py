@@ -224,3 +224,39 @@ def test_event_times_without_a_zone_are_utc_and_bad_ones_are_named():
     assert event_seconds("2026-03-01T08:00:00+08:00") == event_seconds("2026-03-01T00:00:00")
     with pytest.raises(ZhongtaiError, match="is not ISO-8601"):
         event_seconds("yesterday")
+
+
+@pytest.mark.integration
+def test_materialize_seeds_the_window_state_so_the_stream_continues_the_history(tmp_path):
+    from zhongtai.features.materialize import materialize
+
+    events = sorted(_events(3, 200)[:-1], key=lambda e: event_seconds(e["ts"]))
+    history, live = events[:120], events[120:]
+    folder = tmp_path / "events"
+    folder.mkdir()
+    (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in history))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "specs.yaml").write_text(SPECS.replace("EVENTS_DIR", str(folder)))
+    store = MetadataStore(f"sqlite:///{tmp_path / 'meta.db'}")
+    lake = LakeStorage(str(tmp_path / "lake"))
+    online = open_online_store(f"sqlite:///{tmp_path / 'online.db'}")
+    try:
+        apply_plan(build_plan(load_project(project), store), store)
+        ingest(store, lake, "clicks")
+        build_view(store, lake, "activity")
+        materialize(store, lake, online, "activity", replace=True)
+        view = WindowView.of(FeatureViewSpec.model_validate(store.spec("feature_views", "activity")))
+        clock = max(event_seconds(e["ts"]) for e in events)
+        apply_events(online, view, live, clock)
+        for customer in (1, 2, 3):
+            state: dict = {}
+            for event in events:
+                if event["user_id"] == customer:
+                    view.add(state, event)
+            expected = view.values(state, clock)
+            got = online.read(str(customer), ["activity"])["activity"]
+            assert got == pytest.approx(expected), customer
+    finally:
+        online.close()
+        store.close()

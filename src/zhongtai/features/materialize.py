@@ -15,6 +15,7 @@ from typing import Any
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.offline import load_view
 from zhongtai.features.online.base import OnlineStore, entity_key
+from zhongtai.features.windows import seed_from_lake
 from zhongtai.lake import engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.store import MetadataStore
@@ -59,6 +60,8 @@ def materialize(
                     on_progress(batch.num_rows)
         finally:
             con.close()
+        if view.windows is not None:  # the stream continues from the same events (features/windows.py)
+            seed_from_lake(store, storage, online, view, datetime.fromisoformat(build.max_timestamp))
     store.features.mark_materialized(name, build.build)
     return written
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, entity_key
+from zhongtai.lake import engine
+from zhongtai.lake.storage import LakeStorage
+from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.models import FeatureViewSpec
 from zhongtai.spec.windows import WindowAggregation, WindowsSpec, event_key, id_columns
 
@@ -24,7 +28,7 @@ State = dict[str, list[Any]]  # event id -> [event time (epoch seconds), {column
 
 
 def event_seconds(value: Any) -> float:
-    """An event time as epoch seconds in UTC: ISO-8601 text or a datetime; no zone means UTC."""
+    """An event time as epoch seconds in UTC: ISO-8601 text, a datetime or a date; no zone means UTC."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -36,6 +40,8 @@ def event_seconds(value: Any) -> float:
             ) from None
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp()
     raise ZhongtaiError(
         "invalid_argument", f"event time {value!r} is {type(value).__name__}, expected ISO-8601 text"
     )
@@ -76,8 +82,15 @@ class WindowView:
             )
         if event_id in state:
             return False
-        kept = [c for c in self.windows.event_columns() if c not in self.windows.keys.values()]
-        state[event_id] = [event_seconds(event[self.windows.timestamp]), {c: event.get(c) for c in kept}]
+        kept = {
+            c
+            for agg in self.windows.aggregations
+            for c in [*([agg.column] if agg.column else []), *agg.where]
+        }
+        state[event_id] = [
+            event_seconds(event[self.windows.timestamp]),
+            {c: _plain(event.get(c)) for c in kept},
+        ]
         return True
 
     def prune(self, state: State, at: float) -> None:
@@ -106,6 +119,15 @@ def _aggregate(agg: WindowAggregation, events: Iterable[list[Any]], at: float) -
     if agg.function == "avg":
         return sum(present) / len(present)
     return float(min(present) if agg.function == "min" else max(present))
+
+
+def _plain(value: Any) -> Any:
+    """A value as the JSON state keeps it (lake rows bring dates and decimals, stream events bring JSON)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
 
 
 def _hashable(value: Any) -> Any:
@@ -143,3 +165,35 @@ def apply_events(
     online.write(view.state_view, states.items())
     online.write(view.name, values)
     return added, list(states)
+
+
+def seed_from_lake(
+    store: MetadataStore, storage: LakeStorage, online: OnlineStore, view: FeatureViewSpec, at: datetime
+) -> int:
+    """Rebuild every entity's window state (and values) from the lake's events inside the longest window
+    before `at`, so events streamed afterwards add to what the batch history already held. Returns the
+    entities written. Memory grows with the events of one longest window."""
+    windows = WindowView.of(view)
+    spec = windows.windows
+    version = store.current_version(spec.dataset)
+    online.clear(windows.state_view)
+    if version is None:
+        return 0
+    q = engine.quote
+    columns = ", ".join(q(c) for c in spec.event_columns())
+    ts = f"timezone('UTC', CAST({q(spec.timestamp)} AS TIMESTAMPTZ))"
+    con = engine.connect(storage)
+    try:
+        rows = (
+            con.sql(
+                f"SELECT {columns} FROM {engine.scan(storage, version.files)} "
+                f"WHERE {ts} <= $at AND {ts} > $at - to_seconds({spec.longest_seconds})",
+                params={"at": at.replace(tzinfo=None)},
+            )
+            .to_arrow_table()
+            .to_pylist()
+        )
+    finally:
+        con.close()
+    _, touched = apply_events(online, windows, rows, event_seconds(at))
+    return len(touched)
