@@ -5,8 +5,11 @@
 Sets: FEBRL3 (dedupe; pairs and clusters), FEBRL4 (link; cross pairs of our clusters), and the retail
 generator's ground truth. FEBRL runs through ONE general configuration (`febrl_config`, columns mapped to
 attributes, nothing tuned per set). The retail systems are read directly from the generated files (SQLite
-CRM/ERP, JSON lines), not ingested through the lake: the same tables, without the ingest cost. Ends with
-one JSON line.
+CRM/ERP, JSON lines), not ingested through the lake: the same tables, without the ingest cost. The
+retail truth is scored twice: on the clear tables, and as the lake stores them under the scenario's
+specs (phones, e-mails and ID numbers as tokens; names and addresses encrypted, decrypted by OneID; see
+docs/pii.md), through the same protection and OneID input code the lake path runs. Ends with one JSON
+line.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import resource
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,8 +41,12 @@ from oneid_eval import (
     score_pairs,
 )
 
+from zhongtai.govern.keys import PiiKeys
+from zhongtai.govern.protection import annotate, protect_batch, protections
 from zhongtai.identity.config import OneIDConfig, SourceConfig, retail_config
-from zhongtai.identity.resolve import resolve
+from zhongtai.identity.inputs import plan_inputs, prepare
+from zhongtai.identity.resolve import Resolution, resolve
+from zhongtai.lake.schema import columns_of
 
 FEBRL_FIELDS = {
     "name": ["surname", "given_name"],
@@ -138,11 +146,35 @@ def retail_views(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM '{out / (name + '.parquet')}'")
 
 
-def resolve_retail(folder: Path, score: bool = True) -> dict:
+def protected_retail_views(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+    """The generated systems as the lake stores them under the scenario's specs, then as OneID reads them
+    back (inputs.py): tokens where any source keeps only tokens, encrypted columns decrypted in memory."""
+    from zhongtai.scenarios.retail.project import write_project
+    from zhongtai.spec.project import load_project
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_project(Path(tmp), "sqlite:///crm.db", "sqlite:///erp.db", "bench")
+        specs = load_project(tmp).datasets
+    keys = PiiKeys.from_secret(b"bench master secret, not a real one: 0123456789")
+    tables, schemas, classes = {}, {}, {}
+    for name in [*RETAIL_TABLES, *JSON_TABLES]:
+        raw = pq.read_table(out / f"{name}.parquet")
+        fields = protections(specs[name])
+        stored = pa.Table.from_batches([protect_batch(b, fields, keys) for b in raw.to_batches()])
+        tables[name] = stored
+        schemas[name] = annotate(columns_of(stored.schema), specs[name], keys.key_id)
+        classes[name] = {f.field: f.pii for f in fields}
+    plans = plan_inputs(retail_config(), schemas, classes)
+    for name, table in tables.items():
+        con.register(name, prepare(table, plans[name], keys) if name in plans else table)
+
+
+def resolve_retail(folder: Path, score: bool = True, protected: bool = False) -> dict:
     """Our engine on a generated retail folder, timed, with this process's peak RSS and, when `score`, the
-    clusters scored against the truth (click devices are not resolved: they carry no identity)."""
+    clusters scored against the truth (click devices are not resolved: they carry no identity). With
+    `protected`, the tables are read as the lake stores their PII (not timed: that is the ingest's work)."""
     con = duckdb.connect()
-    retail_views(con, folder)
+    (protected_retail_views if protected else retail_views)(con, folder)
     started = time.perf_counter()
     res = resolve(con, retail_config())
     seconds = time.perf_counter() - started
@@ -156,6 +188,12 @@ def resolve_retail(folder: Path, score: bool = True) -> dict:
         "stats": res.stats,
     }
     if score:
+        if protected:
+            return {
+                **result,
+                "dataset": result["dataset"] + "-protected",
+                "clusters": _score(con, folder, res),
+            }
         truth_sql = (
             "SELECT replace(dataset, 'click_users', 'click_events') || ':' || record_id, person_id "
             f"FROM '{folder}/truth/record_person.parquet' WHERE dataset <> 'click_devices'"
@@ -171,9 +209,19 @@ def resolve_retail(folder: Path, score: bool = True) -> dict:
     return result
 
 
-def run_retail(customers: int) -> dict:
-    """Our engine on the retail truth at `customers` people."""
-    return resolve_retail(retail_data(customers))
+def _score(con: duckdb.DuckDBPyConnection, folder: Path, res: Resolution) -> dict:
+    truth_sql = (
+        "SELECT replace(dataset, 'click_users', 'click_events') || ':' || record_id, person_id "
+        f"FROM '{folder}/truth/record_person.parquet' WHERE dataset <> 'click_devices'"
+    )
+    truth = dict(con.sql(truth_sql).fetchall())
+    ids, persons = res.crosswalk["record_id"].to_pylist(), res.crosswalk["person_id"].to_pylist()
+    return score_clusters(dict(zip(ids, persons, strict=True)), truth).as_dict()
+
+
+def run_retail(customers: int, protected: bool = False) -> dict:
+    """Our engine on the retail truth at `customers` people (with `protected`: PII as the lake stores it)."""
+    return resolve_retail(retail_data(customers), protected=protected)
 
 
 def run_scale(records: int) -> dict:
@@ -214,6 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     folder = export_febrl()
     ours = [run_febrl(folder, link=True), run_febrl(folder, link=False)]
     ours.append(run_retail(args.customers))
+    ours.append(run_retail(args.customers, protected=True))
     retail = f"retail={retail_data(args.customers) / 'peers'}"
     with_peers = PEER_PYTHON.exists() and not args.no_peers
     peers = run_peers(datasets=f"febrl3,febrl4,{retail}")["results"] if with_peers else []
@@ -229,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         "rl_febrl4_f1": _f1(results, "recordlinkage ECM", "febrl4", "pairs"),
         "rl_febrl3_f1": _f1(results, "recordlinkage ECM", "febrl3", "clusters"),
         "retail_f1": ours[2]["clusters"]["f1"],
+        "retail_protected_f1": ours[3]["clusters"]["f1"],
         "splink_retail_f1": _f1(results, splink, "retail", "clusters"),
         "rl_retail_f1": _f1(results, "recordlinkage ECM", "retail", "clusters"),
         "retail_customers": args.customers,

@@ -10,12 +10,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from zhongtai.errors import ZhongtaiError
 from zhongtai.features.materialize import latest_query
+from zhongtai.features.on_demand import add_to_training_set
+from zhongtai.features.selection import select_features
 from zhongtai.lake import engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import ModelVersion
 from zhongtai.meta.store import MetadataStore
-from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec
+from zhongtai.spec.models import CapabilitySpec, EntitySpec, ModelSpec
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,23 @@ def decide_all(spec: CapabilitySpec, scores: np.ndarray) -> list[str]:
 def _latest_features(
     store: MetadataStore, storage: LakeStorage, model: ModelSpec, join_keys: list[str]
 ) -> pa.Table:
-    """Per entity, each view's newest row within its TTL of the view's newest timestamp, joined by key."""
+    """Per entity, each view's newest row within its TTL of the view's newest timestamp, joined by key, and
+    the model's on-demand features computed over those rows (they may not read request fields: there is no
+    request in a batch)."""
+    selection = select_features(store, model.feature_views, model.feature_groups)
+    if selection.request_fields:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"model '{model.name}' has on-demand features that read request fields "
+            f"({', '.join(selection.request_fields)}): a batch has no request to take them from",
+            "score it per request through the capability's decide API",
+        )
     con = engine.connect(storage)
     keys = ", ".join(engine.quote(k) for k in join_keys)
     try:
         names = []
-        for index, view_name in enumerate(model.feature_views):
-            view = FeatureViewSpec.model_validate(store.spec("feature_views", view_name))
-            build = store.features.require_build(view_name)
+        for index, view in enumerate(selection.stored_views):
+            build = store.features.require_build(view.name)
             # The same rows `features materialize` puts online, so batch and live decisions agree.
             latest = latest_query(view, join_keys, engine.scan(storage, build.files))
             now = datetime.fromisoformat(build.max_timestamp) if build.max_timestamp else datetime.min
@@ -94,6 +106,7 @@ def _latest_features(
             names.append(f"v{index}")
         joined = " FULL OUTER JOIN ".join([names[0]] + [f"{name} USING ({keys})" for name in names[1:]])
         table = con.sql(f"SELECT * FROM {joined} ORDER BY {keys}").to_arrow_table()
+        table = add_to_training_set(con, table, selection.on_demand_views, selection.on_demand_names)
     finally:
         con.close()
     return table.filter(pc.invert(pc.is_null(table.column(join_keys[0]))))

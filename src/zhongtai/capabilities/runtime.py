@@ -1,9 +1,10 @@
 """The capability runtime: everything a decision needs, built once at startup, and the decide() hot path.
 
 A `CapabilityRuntime` holds the loaded booster, the feature views to read, where each model feature sits in
-the online values, and the rules sorted highest first. `decide()` does no ORM, file, YAML or setup work:
-one online read, one predict (with contributions, which give the score and the explanation together),
-the rules, done. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green).
+the online values, its on-demand features compiled, and the rules sorted highest first. `decide()` does no
+ORM, file, YAML, parsing or setup work: one online read, the compiled on-demand closures, one predict (with
+contributions, which give the score and the explanation together), the rules, done. `Capabilities` holds
+every runtime and swaps one atomically on reload (blue-green).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressions
 from zhongtai.features.online.base import OnlineStore, entity_key
+from zhongtai.features.selection import select_features
 from zhongtai.models.artifacts import ServingModel, load_serving_model
-from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec
+from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec, OnDemandViewSpec
 
 if TYPE_CHECKING:
     from zhongtai.lake.storage import LakeStorage
@@ -46,10 +49,11 @@ class Decision:
     model_version: int | None
     fallback: bool
     features: dict[str, Any] = field(default_factory=dict)
+    group_features: dict[str, Any] | None = None  # what the capability's feature groups asked for
 
     def to_dict(self) -> dict[str, Any]:
-        """The public answer (feature values stay in the decision log)."""
-        return {
+        """The public answer (the model's feature values stay in the decision log)."""
+        answer = {
             "decision_id": self.decision_id,
             "capability": self.capability,
             "decision": self.decision,
@@ -58,16 +62,20 @@ class Decision:
             "model": {"name": self.model_name, "version": self.model_version},
             "fallback": self.fallback,
         }
+        if self.group_features is not None:
+            answer["features"] = self.group_features
+        return answer
 
 
 def resolve_features(
-    features: Sequence[str], views: Sequence[FeatureViewSpec]
+    features: Sequence[str], views: Sequence[FeatureViewSpec], on_demand: Sequence[str] = ()
 ) -> tuple[tuple[int, str], ...]:
-    """For each model feature, (index of its view, its name in the view's values); done once at startup."""
+    """For each model feature, (index of its view, its name in the view's values), or (-1, name) for an
+    on-demand feature; done once at startup."""
     names = [v.name for v in views]
     slots = []
     for feature in features:
-        slot = None
+        slot = (-1, feature) if feature in on_demand else None
         for sep in _QUALIFIERS:
             view, _, column = feature.partition(sep)
             if column and view in names:
@@ -94,6 +102,23 @@ def _as_float(value: Any) -> float:
         return math.nan
 
 
+def _values(
+    features: Sequence[str],
+    slots: Sequence[tuple[int, str]],
+    per_view: Sequence[Mapping[str, Any] | None],
+    computed: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Each feature's value from its slot: a stored view's values or the on-demand results."""
+    out = {}
+    for feature, (index, column) in zip(features, slots, strict=True):
+        if index < 0:
+            out[feature] = computed[column]
+        else:
+            values = per_view[index]
+            out[feature] = None if values is None else values.get(column)
+    return out
+
+
 class CapabilityRuntime:
     """One capability ready to answer: built once, then `decide()` per request (thread-safe)."""
 
@@ -105,6 +130,9 @@ class CapabilityRuntime:
         views: Sequence[FeatureViewSpec],
         entity: EntitySpec,
         online: OnlineStore,
+        *,
+        on_demand_views: Sequence[OnDemandViewSpec] = (),
+        group_features: Sequence[str] = (),
     ) -> None:
         self.spec = spec
         self.name = spec.name
@@ -114,7 +142,13 @@ class CapabilityRuntime:
         self.features = tuple(version.features)
         self.join_keys = tuple(entity.join_keys)
         self.views = tuple(v.name for v in views)
-        self._slots = resolve_features(self.features, views)
+        self.group_features = tuple(group_features)
+        wanted = [*self.features, *self.group_features]
+        # Compiled here, once: a request only calls the closures.
+        self._on_demand = OnDemandFeatures(on_demand_views, wanted, self.views) if on_demand_views else None
+        computed = [f.name for f in self._on_demand.features] if self._on_demand else []
+        self._slots = resolve_features(self.features, views, computed)
+        self._group_slots = resolve_features(self.group_features, views, computed)
         self._rules = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
         self._model = model
         self._online = online
@@ -128,12 +162,27 @@ class CapabilityRuntime:
     ) -> CapabilityRuntime:
         """Read the capability's specs and model version from the metadata store and load the model."""
         spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
-        model = ModelSpec.model_validate(store.spec("models", spec.model))
-        views = [FeatureViewSpec.model_validate(store.spec("feature_views", v)) for v in model.feature_views]
-        entity = EntitySpec.model_validate(store.spec("entities", model.entity))
+        model_spec = ModelSpec.model_validate(store.spec("models", spec.model))
+        selection = select_features(
+            store, model_spec.feature_views, [*model_spec.feature_groups, *spec.feature_groups]
+        )
+        groups = select_features(store, [], spec.feature_groups).names if spec.feature_groups else []
+        entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
         version = store.models.by_alias(spec.model, spec.alias)
+        if version.training_set_id is not None:
+            trained = store.features.training_set(version.training_set_id).lineage
+            check_trained_expressions(version, trained.get("on_demand", {}), selection.on_demand_views)
         model = load_serving_model(storage, version.artifact)
-        return cls(spec, version, model, views, entity, online)
+        return cls(
+            spec,
+            version,
+            model,
+            selection.stored_views,
+            entity,
+            online,
+            on_demand_views=selection.on_demand_views,
+            group_features=groups,
+        )
 
     def _warm(self) -> None:
         """One prediction before the first request, so the first caller does not pay for lazy setup."""
@@ -158,16 +207,18 @@ class CapabilityRuntime:
         return str(value)
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
-        """Answer one request: online read -> predict with contributions -> rules -> top factors."""
+        """Answer one request: online read -> on-demand features -> predict with contributions -> rules ->
+        top factors."""
         key = self.entity_key(inputs)
+        request = self._on_demand.request_values(inputs) if self._on_demand else {}
         found = self._online.read(key, self.views)
-        if all(values is None for values in found.values()):
+        # Nothing stored about the entity: the fallback. (A model of request fields only has no views to miss.)
+        if self.views and all(values is None for values in found.values()):
             return self._fallback()
-        per_view = [found.get(view) or {} for view in self.views]
-        used = {
-            feature: per_view[index].get(column)
-            for feature, (index, column) in zip(self.features, self._slots, strict=True)
-        }
+        per_view = [found.get(view) for view in self.views]
+        computed = self._on_demand.compute(per_view, request) if self._on_demand else {}
+        used = _values(self.features, self._slots, per_view, computed)
+        groups = _values(self.group_features, self._group_slots, per_view, computed)
         row = self._template.copy()
         for position, value in enumerate(used.values()):
             if value is not None:
@@ -184,7 +235,8 @@ class CapabilityRuntime:
             model_name=self.model_name,
             model_version=self.model_version,
             fallback=False,
-            features=used,
+            features={**used, **groups},
+            group_features=groups if self.spec.feature_groups else None,
         )
 
     def decision_for(self, score: float) -> str:
@@ -220,6 +272,7 @@ class CapabilityRuntime:
             model_name=self.model_name,
             model_version=None,
             fallback=True,
+            group_features={} if self.spec.feature_groups else None,
         )
 
 

@@ -2,6 +2,8 @@
 
 A class declared in the spec always wins (`pii: none` says a field is not personal data); detection fills in
 the fields the spec is silent about, so a new column holding phone numbers is known as such at once.
+Detection never changes how a field is stored: only a declared class makes the lake store tokens
+(docs/pii.md), so `zhongtai ingest` warns about detected fields the spec has not declared yet.
 """
 
 from __future__ import annotations
@@ -35,3 +37,14 @@ def classify_fields(store: MetadataStore, storage: LakeStorage, dataset: str) ->
     guesses = {name: detect_pii(name, sample.column(name).to_pylist()) for name in text_fields}
     store.set_detected_pii(dataset, {name: guess.pii_class for name, guess in guesses.items()})
     return guesses
+
+
+def undeclared_pii(guesses: dict[str, PiiGuess]) -> list[str]:
+    """Warnings for fields detected as PII that the spec does not declare, so the lake holds them in clear."""
+    return [
+        f"field '{name}' looks like {guess.pii_class} ({guess.evidence}) but is stored in clear: declare "
+        f"`pii: {guess.pii_class}` in its spec to store tokens (the next ingest asks for "
+        "--accept-schema-change and re-reads it all), or `pii: none` if it is not personal data"
+        for name, guess in guesses.items()
+        if guess.pii_class is not None
+    ]

@@ -9,7 +9,16 @@ from typing import Any
 
 from zhongtai.meta.store import KIND_NOUN, MetadataStore
 
-SEARCHED_KINDS = ("sources", "datasets", "entities", "feature_views", "models", "capabilities")
+SEARCHED_KINDS = (
+    "sources",
+    "datasets",
+    "entities",
+    "feature_views",
+    "on_demand_views",
+    "feature_groups",
+    "models",
+    "capabilities",
+)
 
 
 @dataclass
@@ -55,6 +64,8 @@ def _score(needle: str, name: str, spec: dict[str, Any]) -> int:
     if needle in str(spec.get("owner") or "").lower():
         score += 2
     for item in spec.get("fields", []) + spec.get("features", []):
+        if isinstance(item, str):  # a feature group's `view.feature` member
+            item = {"name": item}
         if needle in item["name"].lower() or needle in str(item.get("description", "")).lower():
             score += 1
     return score
@@ -74,9 +85,20 @@ def dataset_entry(store: MetadataStore, name: str) -> Entry:
         "last_refresh": current.created_at.isoformat() if current else None,
         "version": current.version if current else None,
         "rows": current.rows if current else None,
+        # the id of the PII key the protected fields were written under (docs/pii.md)
+        "pii_key": next((c.key_id for c in current.schema if c.key_id), None) if current else None,
     }
+    # How each field is stored (docs/pii.md): token, encrypted, ciphertext (the encrypted copy) or clear.
+    storage = {c.name: c.storage or "clear" for c in current.schema} if current else {}
     fields = [
-        {"name": f.name, "type": f.type, "pii": f.pii, "description": f.description, "nullable": f.nullable}
+        {
+            "name": f.name,
+            "type": f.type,
+            "pii": f.pii,
+            "storage": storage.get(f.name, "clear"),
+            "description": f.description,
+            "nullable": f.nullable,
+        }
         for f in store.fields(name)
     ]
     return Entry("datasets", name, spec.get("description", ""), spec.get("owner"), details, fields)

@@ -1,7 +1,9 @@
-"""Lineage: source -> dataset -> feature view -> model -> capability, drawn from the registered specs.
+"""Lineage: source -> dataset -> feature view -> (on-demand view, feature group) -> model -> capability,
+drawn from the registered specs.
 
-Nothing runs to draw it: dataset reads come from the SQL of feature views and label definitions, parsed, and
-the rest from the references specs make to each other. A capability that writes back points at its source.
+Nothing runs to draw it: dataset reads come from the SQL of feature views and label definitions, parsed, the
+views an on-demand view reads from its expressions, and the rest from the references specs make to each
+other. A capability that writes back points at its source.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.store import KIND_NOUN, MetadataStore
 from zhongtai.spec.references import referenced_tables
 
-KINDS = ("sources", "datasets", "identities", "tags", "feature_views", "models", "capabilities")
+KINDS = (
+    "sources",
+    "datasets",
+    "identities",
+    "tags",
+    "feature_views",
+    "on_demand_views",
+    "feature_groups",
+    "models",
+    "capabilities",
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -33,7 +45,7 @@ class Node:
 class Edge:
     upstream: Node
     downstream: Node
-    relation: str  # feeds, resolves, reads, labels, trains, serves, writes back to
+    relation: str  # feeds, resolves, reads, computes, groups, labels, trains, serves, writes back to
 
 
 class LineageGraph:
@@ -60,13 +72,29 @@ class LineageGraph:
             edges += _reads(spec["sql"], Node("tags", name), specs["datasets"])
         for name, spec in specs["feature_views"].items():
             edges += _reads(spec["sql"], Node("feature_views", name), specs["datasets"])
+        for name, spec in specs["on_demand_views"].items():
+            edges += [
+                Edge(Node("feature_views", view), Node("on_demand_views", name), "computes")
+                for view in _expression_views(spec)
+            ]
+        for name, spec in specs["feature_groups"].items():
+            members = dict.fromkeys(member.partition(".")[0] for member in spec["features"])
+            edges += [
+                Edge(_view_node(view, specs), Node("feature_groups", name), "groups") for view in members
+            ]
         for name, spec in specs["models"].items():
             model = Node("models", name)
             edges += _reads(spec["label"]["sql"], model, specs["datasets"], relation="labels")
-            edges += [Edge(Node("feature_views", view), model, "trains") for view in spec["feature_views"]]
+            edges += [Edge(_view_node(view, specs), model, "trains") for view in spec["feature_views"]]
+            edges += [
+                Edge(Node("feature_groups", g), model, "trains") for g in spec.get("feature_groups", [])
+            ]
         for name, spec in specs["capabilities"].items():
             capability = Node("capabilities", name)
             edges.append(Edge(Node("models", spec["model"]), capability, "serves"))
+            edges += [
+                Edge(Node("feature_groups", g), capability, "serves") for g in spec.get("feature_groups", [])
+            ]
             if spec.get("write_back"):
                 edges.append(
                     Edge(capability, Node("sources", spec["write_back"]["source"]), "writes back to")
@@ -141,6 +169,25 @@ def _reads(sql: str, reader: Node, datasets: dict[str, Any], relation: str = "re
     except ZhongtaiError:
         return []  # SQL that does not parse fails where it runs; lineage shows what it can
     return [Edge(Node("datasets", t), reader, relation) for t in tables if t in datasets]
+
+
+def _view_node(view: str, specs: dict[str, dict[str, Any]]) -> Node:
+    """A name models and groups use for a view: stored or on-demand."""
+    return Node("on_demand_views" if view in specs["on_demand_views"] else "feature_views", view)
+
+
+def _expression_views(spec: dict[str, Any]) -> list[str]:
+    """The stored views an on-demand view's expressions read (expressions were checked at apply)."""
+    from zhongtai.spec.expressions import parse_expression, references
+
+    views: dict[str, None] = {}
+    for feature in spec["features"]:
+        try:
+            tree = parse_expression(feature["expression"])
+        except ValueError:
+            continue
+        views.update(dict.fromkeys(ref.view for ref in references(tree) if ref.view is not None))
+    return list(views)
 
 
 def _edge_dict(edge: Edge) -> dict[str, Any]:

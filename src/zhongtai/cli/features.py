@@ -150,3 +150,41 @@ def show(view: str, as_json: bool = JSON) -> None:
             b.materialized_at.strftime("%Y-%m-%d %H:%M") if b.materialized_at else "no",
         )
     console.print(history)
+
+
+@app.command("groups")
+def groups(as_json: bool = JSON) -> None:
+    """Feature groups with the features each resolves to, and on-demand views with their expressions."""
+    from zhongtai.features.selection import select_features
+
+    store = context.store()
+    listed = [
+        {
+            "name": name,
+            "entity": spec["entity"],
+            "members": spec["features"],
+            "features": select_features(store, [], [name]).names,
+        }
+        for name, spec in sorted(store.registered("feature_groups").items())
+    ]
+    on_demand = [
+        {
+            "name": name,
+            "entity": spec["entity"],
+            "request": spec.get("request", []),
+            "features": spec["features"],
+        }
+        for name, spec in sorted(store.registered("on_demand_views").items())
+    ]
+    if as_json:
+        print_json({"feature_groups": listed, "on_demand_views": on_demand})
+        return
+    table = Table("group", "entity", "features")
+    for group in listed:
+        table.add_row(group["name"], group["entity"], ", ".join(group["features"]))
+    console.print(table)
+    expressions = Table("on-demand view", "feature", "type", "expression")
+    for view in on_demand:
+        for feature in view["features"]:
+            expressions.add_row(view["name"], feature["name"], feature["type"], feature["expression"])
+    console.print(expressions)

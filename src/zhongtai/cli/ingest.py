@@ -31,7 +31,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Pull datasets from their sources into the lake; a new version only when something changed."""
-    from zhongtai.catalog.classify import classify_fields
+    from zhongtai.catalog.classify import classify_fields, undeclared_pii
     from zhongtai.lake.ingest import ingest as ingest_dataset
     from zhongtai.spec.references import ingest_order
 
@@ -44,6 +44,7 @@ def ingest(
         store.dataset_spec(name)  # unknown names fail before any work starts
     results: list[IngestResult] = []
     failures: dict[str, str] = {}
+    unprotected: dict[str, list[str]] = {}  # dataset -> detected PII its spec does not declare
     with progress() as bar:
         for name in names:
             task = bar.add_task(name, total=None, detail="")
@@ -77,10 +78,13 @@ def ingest(
                 detail=_summary(result),
             )
             if result.created:
-                classify_fields(store, context.lake(), name)
+                unprotected[name] = undeclared_pii(classify_fields(store, context.lake(), name))
             results.append(result)
     if as_json:
-        print_json([r.to_dict() for r in results] + [{"dataset": n, "error": m} for n, m in failures.items()])
+        print_json(
+            [{**r.to_dict(), "undeclared_pii": unprotected.get(r.dataset, [])} for r in results]
+            + [{"dataset": n, "error": m} for n, m in failures.items()]
+        )
         _fail_if(failures)
         return
     table = Table(
@@ -104,6 +108,8 @@ def ingest(
             console.print(f"[yellow]schema[/yellow] {r.dataset}: {change}")
         for warning in r.warnings:
             console.print(f"[yellow]quality[/yellow] {r.dataset}: {warning}")
+        for warning in unprotected.get(r.dataset, []):
+            console.print(f"[yellow]pii[/yellow] {r.dataset}: {warning}")
         if r.rows_quarantined:
             console.print(
                 f"{r.dataset}: {r.rows_quarantined:,} rows quarantined; see `zhongtai quality report {r.dataset}`"

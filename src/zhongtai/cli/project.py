@@ -28,14 +28,18 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show what `apply` would create, change or remove."""
+    from zhongtai.govern.protection import storage_notes
     from zhongtai.spec.plan import build_plan
     from zhongtai.spec.project import load_project
 
-    the_plan = build_plan(load_project(folder), context.store())
+    project = load_project(folder)
+    the_plan = build_plan(project, context.store())
     if as_json:
         print_json([step.to_dict() for step in the_plan.steps])
         return
     _show(the_plan)
+    for note in storage_notes(context.store(), project.datasets):
+        console.print(f"[yellow]pii[/yellow] {escape(note)}")
 
 
 def apply(
@@ -68,5 +72,10 @@ def _show(the_plan: Plan) -> None:
         for diff in step.diffs:
             old, new = json.dumps(diff.old, ensure_ascii=False), json.dumps(diff.new, ensure_ascii=False)
             console.print(f"    {escape(diff.path)}: {escape(old)} → {escape(new)}")
+        for note in step.additive:
+            console.print(f"    [green]additive[/green]: {escape(note)}")
+        for note in step.breaking:
+            console.print(f"    [red]BREAKING[/red]: {escape(note)}")
     counts = ", ".join(f"{the_plan.count(a)} to {a}" for a in ("create", "update", "delete"))
-    console.print(f"Plan: {counts}.")
+    breaking = len(the_plan.breaking)
+    console.print(f"Plan: {counts}." + (f" [red]{breaking} breaking[/red] (see above)." if breaking else ""))

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.features.evolution import require_columns
 from zhongtai.features.offline import load_view
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.windows import seed_from_lake
@@ -45,6 +46,7 @@ def materialize(
             "invalid_argument", f"feature view '{name}' is offline only (online: false)", "set online: true"
         )
     build = store.features.require_build(name)
+    require_columns(view, build, f"materialize '{name}'")
     if replace:
         online.clear(name)
     written = 0

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.features import on_demand
 from zhongtai.features import sql as view_sql
-from zhongtai.features.offline import load_view
+from zhongtai.features.evolution import require_columns
+from zhongtai.features.selection import FeatureSelection, select_features
 from zhongtai.lake import engine
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.storage import LakeStorage
@@ -107,11 +109,12 @@ def build_training_set(
     """
     model = ModelSpec.model_validate(store.spec("models", model_name))
     entity = EntitySpec.model_validate(store.spec("entities", model.entity))
-    views = _model_views(store, model)
+    selection = select_features(store, model.feature_views, model.feature_groups)
+    views = _model_views(store, model, selection)
     con = engine.connect(storage)
     try:
         label_inputs = open_datasets(con, store, storage, model.label.sql, f"model '{model_name}' labels")
-        labels = _labels_query(con, model, entity)
+        labels = _labels_query(con, model, entity, selection.request_fields)
         table = point_in_time_join(
             con,
             labels,
@@ -119,43 +122,59 @@ def build_training_set(
             timestamp=model.label.timestamp,
             storage=storage,
         )
+        table = on_demand.add_to_training_set(
+            con, table, selection.on_demand_views, selection.on_demand_names
+        )
     finally:
         con.close()
     set_id = uuid.uuid4().hex
     files = _save(storage, set_id, table)
-    lineage = _lineage(model, entity, views, label_inputs)
+    lineage = _lineage(model, entity, views, label_inputs, selection.names) | on_demand.lineage(selection)
     return store.features.add_training_set(set_id, model_name, table.num_rows, files, lineage), table
 
 
-def _model_views(store: MetadataStore, model: ModelSpec) -> list[tuple[FeatureViewSpec, FeatureBuild]]:
+def _model_views(
+    store: MetadataStore, model: ModelSpec, selection: FeatureSelection
+) -> list[tuple[FeatureViewSpec, FeatureBuild]]:
+    """The stored views to join, narrowed to the features needed, each with its newest build."""
     out = []
-    for name in model.feature_views:
-        view, _ = load_view(store, name)
+    for view in selection.stored_views:
         if view.entity != model.entity:
             raise ZhongtaiError(
                 "invalid_spec",
-                f"model '{model.name}': feature view '{name}' describes '{view.entity}', the model '{model.entity}'",
+                f"model '{model.name}': feature view '{view.name}' describes '{view.entity}', the model '{model.entity}'",
             )
-        out.append((view, store.features.require_build(name)))
+        build = store.features.require_build(view.name)
+        require_columns(view, build, f"model '{model.name}'")
+        out.append((view, build))
     return out
 
 
-def _labels_query(con: duckdb.DuckDBPyConnection, model: ModelSpec, entity: EntitySpec) -> str:
-    """The label SQL reduced to join keys, a UTC timestamp and the label, checked for those columns."""
+def _labels_query(
+    con: duckdb.DuckDBPyConnection, model: ModelSpec, entity: EntitySpec, request: dict[str, str]
+) -> str:
+    """The label SQL reduced to join keys, a UTC timestamp, the label and the request fields on-demand
+    features read (typed as declared), checked for those columns."""
     where = f"model '{model.name}' labels"
     present = view_sql.output_columns(con, model.label.sql, where)
-    required = [*entity.join_keys, model.label.timestamp, model.label.label]
+    required = [*entity.join_keys, model.label.timestamp, model.label.label, *request]
     lacking = view_sql.missing(required, present)
     if lacking:
+        fields = (
+            f", and the request fields of its on-demand features ({', '.join(request)})" if request else ""
+        )
         raise ZhongtaiError(
             "invalid_spec",
             f"{where}: the SQL's output lacks column(s) {', '.join(lacking)}",
             f"it must select the join keys ({', '.join(entity.join_keys)}), '{model.label.timestamp}' "
-            f"and '{model.label.label}'",
+            f"and '{model.label.label}'{fields}",
         )
     q = engine.quote
     ts = view_sql.timestamp_expr(model.label.timestamp, present[model.label.timestamp])
     columns = [*(q(k) for k in entity.join_keys), f"{ts} AS {q(model.label.timestamp)}", q(model.label.label)]
+    columns += [
+        f"CAST({q(name)} AS {on_demand.DUCKDB_TYPES[kind]}) AS {q(name)}" for name, kind in request.items()
+    ]
     return f"SELECT {', '.join(columns)} FROM ({model.label.sql}) AS label_output"
 
 
@@ -210,6 +229,7 @@ def _lineage(
     entity: EntitySpec,
     views: list[tuple[FeatureViewSpec, FeatureBuild]],
     label_inputs: dict[str, int],
+    features: list[str],
 ) -> dict[str, Any]:
     # Where a view was built from an older version of a dataset the labels also read, the labels' (newer)
     # version is listed here; the view's exact inputs stay recorded on its build.
@@ -225,7 +245,7 @@ def _lineage(
         "join_keys": list(entity.join_keys),
         "timestamp": model.label.timestamp,
         "label": model.label.label,
-        "features": [f.name for view, _ in views for f in view.features],
+        "features": features,
     }
 
 

@@ -11,18 +11,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.keys import PiiKeys, load_keys
 from zhongtai.identity.deterministic import shared_keys
+from zhongtai.identity.inputs import open_sealed
 from zhongtai.identity.probabilistic import PROFILE_COLUMNS
 from zhongtai.identity.run import current, read_output, run_dir
 from zhongtai.lake.storage import LakeStorage
 
 
 def explain(storage: LakeStorage, record_a: str, record_b: str) -> dict[str, Any]:
-    """Evidence for one pair of record ids (`<dataset>:<key>`) from the current run."""
+    """Evidence for one pair of record ids (`<dataset>:<key>`) from the current run (names and addresses
+    sealed in the run are decrypted in memory: docs/pii.md)."""
     records = read_output(storage, "records")
-    rows = records.filter(
-        pc.is_in(records["record_id"], value_set=pa.array([record_a, record_b]))
-    ).to_pylist()
+    pair = records.filter(pc.is_in(records["record_id"], value_set=pa.array([record_a, record_b])))
+    rows = open_sealed(pair, _keys).to_pylist()
     found = {r["record_id"]: r for r in rows}
     for rid in (record_a, record_b):
         if rid not in found:
@@ -83,3 +85,9 @@ def score(storage: LakeStorage, a: dict, b: dict) -> dict[str, Any]:
         "match_weight": scored.get("match_weight"),
         "comparisons": evidence,
     }
+
+
+def _keys() -> PiiKeys:
+    from zhongtai.config import Settings
+
+    return load_keys(Settings.from_env().home)

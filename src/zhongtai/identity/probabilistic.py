@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from zhongtai.govern.tokens import CANONICAL_TOKEN
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -45,6 +47,7 @@ BLOCKING = (
     ("name_sorted", "birth_year"),
     ("address_key", "street_number"),
 )
+TOKEN_PATTERN = CANONICAL_TOKEN.strip("^$")
 EM_PAIRS = 2_000_000  # blocked pairs an EM session trains on, at most (a random share beyond that)
 PRIOR_RULES = (("national_id", "name_pinyin"), ("name_pinyin", "birth_date"), ("phone", "name_sorted"))
 
@@ -80,8 +83,20 @@ def present_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {c for c, n in zip(PROFILE_COLUMNS, counts or (), strict=True) if n}
 
 
-def comparisons(present: set[str]) -> list[Any]:
-    """The general model's comparisons, for the attributes present."""
+def tokenized_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The fuzzily compared key columns that hold PII tokens (docs/pii.md): a typo level on them would
+    compare hex digests, which share nothing, so only their exact level is kept."""
+    columns = ("phone", "national_id")
+    found = con.sql(
+        "SELECT "
+        + ", ".join(f"bool_or(regexp_full_match({c}, '{TOKEN_PATTERN}'))" for c in columns)
+        + f" FROM {table}"
+    ).fetchall()[0]
+    return {c for c, tokens in zip(columns, found, strict=True) if tokens}
+
+
+def comparisons(present: set[str], tokenized: set[str] | frozenset[str] = frozenset()) -> list[Any]:
+    """The general model's comparisons, for the attributes present (exact only for `tokenized` ones)."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
@@ -121,7 +136,8 @@ def comparisons(present: set[str]) -> list[Any]:
     tf = {"phone", "address_key", "postcode", "street_number"}
     for column in ("birth_date", "gender", "phone", "email", "national_id", "city", "address_key"):
         if column in present:
-            found.append(levels(column, *fuzzy.get(column, ()), tf=column in tf))
+            middle = () if column in tokenized else fuzzy.get(column, ())
+            found.append(levels(column, *middle, tf=column in tf))
     for column in ("postcode", "street_number", "locality"):
         if column in present:
             found.append(levels(column, *fuzzy.get(column, ()), tf=column in tf))
@@ -152,7 +168,7 @@ def train_and_predict(
     profiles = con.sql("SELECT count(*) FROM oneid_profiles").fetchall()[0][0]
     settings = SettingsCreator(
         link_type="dedupe_only",
-        comparisons=comparisons(present),
+        comparisons=comparisons(present, tokenized_columns(con, "oneid_profiles")),
         blocking_rules_to_generate_predictions=_rules(present, BLOCKING),
         retain_intermediate_calculation_columns=False,
     )

@@ -8,11 +8,13 @@ deterministic rules, Splink and survivorship all see the same canonical values.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from zhongtai.govern.tokens import CANONICAL_TOKEN, token_mask
 from zhongtai.identity.config import OneIDConfig, SourceConfig
 from zhongtai.identity.normalize import (
     address_key,
@@ -21,6 +23,7 @@ from zhongtai.identity.normalize import (
     normalize_id_card_array,
     normalize_phone_array,
 )
+from zhongtai.identity.normalize.text import as_string_array
 
 if TYPE_CHECKING:
     import duckdb
@@ -86,18 +89,21 @@ def build_records(raw: pa.Table) -> pa.Table:
     }
     keys = distinct_keys({"name": raw["name"], "address": raw["address"]})
     out.update(_name_columns(raw["name"], keys["name"]))
-    out["phone"] = normalize_phone_array(raw["phone"])
-    out["email"] = normalize_email_array(raw["email"])
-    out["id_card"] = normalize_id_card_array(raw["id_card"])
-    out["national_id"] = _map(raw["national_id"], lambda v: _NOT_DIGIT.sub("", v) or None)
+    out["phone"] = keeping_tokens(raw["phone"], normalize_phone_array)
+    out["email"] = keeping_tokens(raw["email"], normalize_email_array)
+    out["id_card"] = keeping_tokens(raw["id_card"], normalize_id_card_array)
+    out["national_id"] = keeping_tokens(raw["national_id"], lambda a: _map(a, _digits))
     born = _map(raw["birth_date"], _birth_date)
-    from_card = pc.utf8_slice_codeunits(out["id_card"], 6, 14)  # the birth date inside a valid ID number
+    card = pc.if_else(
+        token_mask(out["id_card"]).fill_null(False), pa.scalar(None, pa.string()), out["id_card"]
+    )
+    from_card = pc.utf8_slice_codeunits(card, 6, 14)  # the birth date inside a valid ID number in clear
     out["birth_date"] = pc.coalesce(born, from_card)
-    sex_digit = pc.utf8_slice_codeunits(out["id_card"], 16, 17)
+    sex_digit = pc.utf8_slice_codeunits(card, 16, 17)
     card_sex = _map(sex_digit, lambda d: "M" if int(d) % 2 else "F")
     out["gender"] = pc.coalesce(_map(raw["gender"], lambda v: _GENDER.get(v.strip().lower())), card_sex)
-    out["member_id"] = _map(raw["member_id"], str.strip)
-    out["account_id"] = _map(raw["account_id"], str.strip)
+    out["member_id"] = keeping_tokens(raw["member_id"], lambda a: _map(a, str.strip))
+    out["account_id"] = keeping_tokens(raw["account_id"], lambda a: _map(a, str.strip))
     places = _address_columns(raw["address"], raw["city"], keys["address"])
     out.update(places)
     out["postcode"] = _map(raw["postcode"], lambda v: v.replace(" ", "") or None)
@@ -106,6 +112,19 @@ def build_records(raw: pa.Table) -> pa.Table:
         _map(raw["locality"], lambda v: v.strip().lower() or None), places["locality"]
     )
     return pa.table({c: out[c] for c in COLUMNS})
+
+
+def keeping_tokens(values: pa.Array | pa.ChunkedArray, normalize: Callable[..., pa.Array]) -> pa.Array:
+    """Normalize a column that may hold PII tokens (docs/pii.md): a canonical token is already the key it
+    stands for and passes as it is; a `<class>?:` token (the value did not parse at ingest) is null, as
+    the unparsable clear value would be; everything else is normalized."""
+    values = as_string_array(values)
+    tokens = token_mask(values).fill_null(False)
+    if not pc.any(tokens).as_py():
+        return normalize(values)
+    canonical = pc.match_substring_regex(values, CANONICAL_TOKEN).fill_null(False)
+    normalized = normalize(pc.if_else(tokens, pa.scalar(None, pa.string()), values))
+    return pc.if_else(canonical, values, normalized)
 
 
 def _map(values: pa.Array | pa.ChunkedArray, fn) -> pa.Array:
@@ -190,6 +209,10 @@ def distinct_keys(jobs: dict[str, pa.Array | pa.ChunkedArray], workers: int = 2)
     for (kind, _), rows in zip(chunks, done, strict=True):
         found[kind].extend(rows)
     return found
+
+
+def _digits(value: str) -> str | None:
+    return _NOT_DIGIT.sub("", value) or None
 
 
 def _birth_date(value: str) -> str | None:

@@ -18,7 +18,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from zhongtai.govern.keys import PiiKeys
 from zhongtai.identity.config import OneIDConfig
+from zhongtai.identity.inputs import register_sources
 from zhongtai.identity.resolve import Progress, Resolution, resolve
 from zhongtai.lake import engine
 from zhongtai.lake.storage import LakeStorage
@@ -63,23 +65,20 @@ def previous_mapping(storage: LakeStorage) -> tuple[dict[str, str], int]:
 
 
 def run_oneid(
-    store: MetadataStore, storage: LakeStorage, config: OneIDConfig, on_progress: Progress | None = None
+    store: MetadataStore,
+    storage: LakeStorage,
+    config: OneIDConfig,
+    on_progress: Progress | None = None,
+    pii_keys: PiiKeys | None = None,
 ) -> dict[str, Any]:
-    """Resolve the configured datasets' current versions and publish the run; returns its stats."""
-    from zhongtai.lake.reader import resolve_version
-
+    """Resolve the configured datasets' current versions and publish the run; returns its stats.
+    Protected PII columns are read as inputs.py says (tokens join; encrypted ones decrypted in memory)."""
     con = engine.connect(storage)
     try:
-        versions = {}
-        for source in config.sources:
-            found = resolve_version(store, source.dataset)
-            scan = engine.scan(storage, found.files)
-            engine.run(
-                con, f"CREATE OR REPLACE TEMP VIEW {engine.quote(source.dataset)} AS SELECT * FROM {scan}"
-            )
-            versions[source.dataset] = found.version
+        inputs = register_sources(con, store, storage, config, pii_keys)
+        versions = inputs.versions
         previous, next_id = previous_mapping(storage)
-        result = resolve(con, config, previous, next_id, on_progress)
+        result = inputs.seal(resolve(con, config, previous, next_id, on_progress))
     finally:
         con.close()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]

@@ -3,8 +3,11 @@
 Atomicity: rows are staged under `_staging/<run>` and published with one rename, then the version is
 committed in the metadata store in one transaction. Quality rules run on the staged rows before anything is
 published: failing rows are published to `_quarantine/<dataset>/<run>` with the version, and a blocking
-dataset check stops the run before anything is published. A crash at any point leaves the previous version
-current; the next ingest of the dataset finds the dead run and removes what it left behind.
+dataset check stops the run before anything is published. Fields with a declared PII class are then
+protected (tokens, and encrypted copies where the spec asks; docs/pii.md) in both the kept and the
+quarantined rows, so only the run's staging folder, removed when the run ends, ever holds them in clear.
+A crash at any point leaves the previous version current; the next ingest of the dataset finds the dead
+run and removes what it left behind.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from typing import Any
 import pyarrow as pa
 from pydantic import TypeAdapter
 
+from zhongtai.config import Settings
 from zhongtai.connect import open_connector
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.keys import PiiKeys, load_keys
+from zhongtai.govern.protection import Protection, annotate, protect_batch, protections
 from zhongtai.lake import engine, merge
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.schema import SchemaChange, columns_of, compare, merged
@@ -37,6 +43,7 @@ from zhongtai.quality.version_rules import check_version
 from zhongtai.spec.models import DatasetSpec, SourceSpec
 
 Progress = Callable[[int], None]
+BATCH_ROWS = 100_000
 
 
 @dataclass
@@ -69,19 +76,29 @@ def ingest(
     accept_schema_change: bool = False,
     on_progress: Progress | None = None,
     environ: Mapping[str, str] | None = None,
+    pii_keys: PiiKeys | None = None,
 ) -> IngestResult:
-    """Read the dataset from its source and commit a new version if anything changed."""
+    """Read the dataset from its source and commit a new version if anything changed.
+
+    `pii_keys` protect the dataset's PII fields; by default they are loaded from `ZT_PII_KEY` or
+    `ZT_HOME/pii.key` (read from `environ`), and only when the dataset has such a field."""
     started = time.perf_counter()
     spec_payload, source_payload = store.dataset_spec(name)
+    dataset = DatasetSpec.model_validate(spec_payload)
+    protected = protections(dataset)
+    if protected and pii_keys is None:
+        pii_keys = load_keys(Settings.from_env(dict(environ) if environ is not None else None).home, environ)
     job = _Job(
         store=store,
         storage=storage,
-        dataset=DatasetSpec.model_validate(spec_payload),
+        dataset=dataset,
         source=TypeAdapter(SourceSpec).validate_python(source_payload),
         current=store.current_version(name),
         accept_schema_change=accept_schema_change,
         on_progress=on_progress,
         environ=environ,
+        protected=protected,
+        keys=pii_keys,
     )
     recover_interrupted(store, storage, name)
     job.run_id = store.start_run(name)
@@ -117,6 +134,8 @@ class _Job:
     accept_schema_change: bool
     on_progress: Progress | None
     environ: Mapping[str, str] | None
+    protected: list[Protection] = field(default_factory=list)
+    keys: PiiKeys | None = None
     run_id: str = ""
     rows_read: int = 0
 
@@ -143,7 +162,12 @@ class _Job:
         since = _parse_watermark(current, watermark) if incremental else None
         staged = self._stage(since)
         staged, outcome = self._check_rows(staged, incremental, watermark)
-        new_columns = columns_of(_unified_schema(self.storage, staged))
+        staged = self._protect(staged, incremental, outcome)
+        new_columns = annotate(
+            columns_of(_unified_schema(self.storage, staged)),
+            self.dataset,
+            self.keys.key_id if self.keys else None,
+        )
         changes = compare(current.schema, new_columns) if current else []
         breaking = [c for c in changes if c.breaking]
         if breaking and not self.accept_schema_change:
@@ -223,7 +247,8 @@ class _Job:
         connector = open_connector(self.source, self.environ)
         try:
             # With row rules the raw read is only an input: the cleaned, kept rows become the version.
-            folder = "raw" if has_row_rules(self.dataset) else "out"
+            # So do rows whose PII fields are still to be protected.
+            folder = "raw" if has_row_rules(self.dataset) or self.protected else "out"
             writer = PartWriter(self.storage, f"{self.staging}/{folder}", "part", self.where)
             for batch in connector.read(staging_spec(self.dataset), since):
                 writer.write(batch)
@@ -243,7 +268,11 @@ class _Job:
         if not has_row_rules(self.dataset):
             return staged, QualityOutcome(self.rows_read, self.rows_read)
         # A full read's rows are the version's files; an incremental merge writes its own files to out/.
-        kept = f"{self.staging}/{'clean' if incremental else 'out'}"
+        # Rows still to be protected wait in checked/ (and quarantine-clear/) for `_protect`.
+        kept = f"{self.staging}/{self._new_rows_folder(incremental)}"
+        quarantine = f"{self.staging}/quarantine"
+        if self.protected:
+            kept, quarantine = f"{self.staging}/checked", f"{self.staging}/quarantine-clear"
         con = engine.connect(self.storage)
         try:
             checked = check_rows(
@@ -252,13 +281,44 @@ class _Job:
                 staged,
                 self.dataset,
                 kept_folder=kept,
-                quarantine_folder=f"{self.staging}/quarantine",
+                quarantine_folder=quarantine,
                 watermark=watermark,
                 reference_scan=self._reference_scan,
             )
         finally:
             con.close()
         return checked.files, checked.outcome
+
+    def _new_rows_folder(self, incremental: bool) -> str:
+        return "clean" if incremental else "out"
+
+    def _protect(self, staged: list[str], incremental: bool, outcome: QualityOutcome) -> list[str]:
+        """Tokenize (and encrypt where asked) the PII fields of the kept and quarantined rows; the clear
+        intermediate files are deleted at once rather than with the staging folder."""
+        if not self.protected or self.keys is None:
+            return staged
+        kept = self._protect_files(staged, self._new_rows_folder(incremental))
+        if outcome.quarantine_files:
+            outcome.quarantine_files = self._protect_files(outcome.quarantine_files, "quarantine")
+        for folder in ("raw", "checked", "quarantine-clear"):
+            self.storage.remove(f"{self.staging}/{folder}")
+        return kept
+
+    def _protect_files(self, files: list[str], folder: str) -> list[str]:
+        import pyarrow.parquet as pq
+
+        keys = self.keys
+        if keys is None:
+            return files
+        fs = self.storage.arrow_fs()
+        writer = PartWriter(self.storage, f"{self.staging}/{folder}", "part", self.where)
+        for path in files:
+            for batch in pq.ParquetFile(path, filesystem=fs).iter_batches(BATCH_ROWS):
+                writer.write(protect_batch(batch, self.protected, keys))
+        if writer.rows == 0:
+            empty = pa.RecordBatch.from_pylist([], schema=_unified_schema(self.storage, files))
+            writer.write_empty(protect_batch(empty, self.protected, keys).schema)
+        return writer.close()
 
     def _reference_scan(self, name: str) -> str:
         """SQL reading the current version of a dataset a `references` check looks values up in."""
@@ -269,6 +329,17 @@ class _Job:
                 f"{self.where}: a references check needs dataset '{name}', which has no version yet",
                 f"run `zhongtai ingest {name}` first",
             )
+        stored = {c.name: c.storage for c in version.schema}
+        for field_spec in self.dataset.fields:
+            for check in field_spec.checks:
+                target = check.references
+                if target and target.dataset == name and stored.get(target.field) in ("token", "encrypted"):
+                    raise ZhongtaiError(
+                        "invalid_spec",
+                        f"{self.where}: field {field_spec.name} references {name}.{target.field}, which the "
+                        "lake stores as PII tokens, while checks run on clear values before they are tokenized",
+                        f"drop the check, or declare {name}.{target.field} `storage: clear` (docs/pii.md)",
+                    )
         return engine.scan(self.storage, version.files)
 
     def _check_version(self, con: Any, scan: str, rows: int, outcome: QualityOutcome) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from zhongtai.govern.protection import is_encrypted_column
 from zhongtai.lake.engine import one, quote, row_hash, run, scan
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.storage import LakeStorage
@@ -33,10 +34,15 @@ class MergeResult:
 
 def fingerprint(con: duckdb.DuckDBPyConnection, source_sql: str, columns: list[str]) -> str:
     """Order-independent digest of a table's rows: equal data gives an equal fingerprint."""
-    count, total = one(
-        con, f"SELECT count(*), coalesce(sum({row_hash(columns)}::HUGEINT), 0) FROM {source_sql}"
-    )
+    h = row_hash(compared(columns))
+    count, total = one(con, f"SELECT count(*), coalesce(sum({h}::HUGEINT), 0) FROM {source_sql}")
     return f"{count}:{int(total) % (1 << 64):016x}"
+
+
+def compared(columns: list[str]) -> list[str]:
+    """The columns that say whether two rows are equal. Encrypted copies of PII are left out: a random
+    nonce makes every write differ, and the field's token beside them already carries the value."""
+    return [c for c in columns if not is_encrypted_column(c)]
 
 
 def full_snapshot(
@@ -58,7 +64,7 @@ def full_snapshot(
         return MergeResult(current.files, 0, 0, 0, current.watermark, unchanged=True)
     old = scan(storage, current.files)
     current_names = {c.name for c in current.schema}
-    common = [c for c in names if c in current_names]
+    common = compared([c for c in names if c in current_names])
     if primary_key and all(k in common for k in primary_key):
         keys = ", ".join(quote(k) for k in primary_key)
         h = row_hash(common)
@@ -101,7 +107,7 @@ def incremental(
     """Append what is new since the last watermark; rows with a known key replace their old version."""
     old = scan(storage, current.files)
     current_names = {c.name for c in current.schema}
-    common = [c.name for c in columns if c.name in current_names]
+    common = compared([c.name for c in columns if c.name in current_names])
     h = row_hash(common)
     wm = quote(watermark)
     # Rows at the boundary watermark were read last time too; drop the ones already held, exactly.

@@ -13,7 +13,7 @@ from zhongtai.meta.records import ColumnInfo
 @dataclass(frozen=True)
 class SchemaChange:
     column: str
-    kind: str  # added | removed | type
+    kind: str  # added | removed | type | storage (PII: clear, token, encrypted, or another key)
     old: str | None
     new: str | None
 
@@ -26,6 +26,8 @@ class SchemaChange:
             return f"column '{self.column}' added ({self.new})"
         if self.kind == "removed":
             return f"column '{self.column}' removed (was {self.old})"
+        if self.kind == "storage":
+            return f"column '{self.column}' changed storage from {self.old} to {self.new}"
         return f"column '{self.column}' changed type from {self.old} to {self.new}"
 
 
@@ -45,7 +47,18 @@ def compare(old: list[ColumnInfo], new: list[ColumnInfo]) -> list[SchemaChange]:
         elif old_type != new_type and "null" not in (old_type, new_type):
             changes.append(SchemaChange(name, "type", old_type, new_type))
     changes.extend(SchemaChange(name, "removed", t, None) for name, t in before.items() if name not in after)
+    stored = {c.name: _storage(c) for c in old}
+    for column in new:
+        was = stored.get(column.name)
+        if was is not None and was != _storage(column):
+            changes.append(SchemaChange(column.name, "storage", was, _storage(column)))
     return changes
+
+
+def _storage(column: ColumnInfo) -> str:
+    """How a column's values are stored, with the PII key for protected ones (a new key: new tokens)."""
+    storage = column.storage or "clear"
+    return storage if storage == "clear" else f"{storage} (key {column.key_id})"
 
 
 def merged(old: list[ColumnInfo], new: list[ColumnInfo]) -> list[ColumnInfo]:

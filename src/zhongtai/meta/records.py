@@ -12,6 +12,10 @@ class ColumnInfo:
     name: str
     type: str
     nullable: bool = True
+    # PII columns only (docs/pii.md): token, encrypted (the token; the ciphertext is in `<name>__encrypted`,
+    # whose storage is ciphertext) or clear; and the id of the PII key the values were written under.
+    storage: str | None = None
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,11 @@ class DatasetVersion:
             "rows_removed": self.rows_removed,
             "bytes": self.bytes,
             "files": self.files,
-            "schema": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in self.schema],
+            "schema": [
+                {"name": c.name, "type": c.type, "nullable": c.nullable, "storage": c.storage or "clear"}
+                | ({"key_id": c.key_id} if c.key_id else {})
+                for c in self.schema
+            ],
             "watermark": self.watermark,
             "schema_changes": self.schema_changes,
         }

@@ -112,6 +112,18 @@ class SqlFeatureView(SpecObject, Base):
     __tablename__ = "feature_views"
 
 
+class SqlOnDemandView(SpecObject, Base):
+    """Features computed at request time from request fields and stored features."""
+
+    __tablename__ = "on_demand_views"
+
+
+class SqlFeatureGroup(SpecObject, Base):
+    """A named set of features across views that models and capabilities ask for by name."""
+
+    __tablename__ = "feature_groups"
+
+
 class SqlFeatureBuild(Base):
     """One computation of a feature view's offline history: its files in the lake and the inputs it read."""
 

@@ -44,13 +44,21 @@ def duck_type(logical: str) -> str:
     return _DUCK_TYPES[logical]
 
 
-def shown(expr: str) -> str:
-    """A value as quoted text in a reason, cut short so one huge value cannot bloat the quarantine."""
+def shown(expr: str, pii: str | None = None) -> str:
+    """A value as quoted text in a reason, cut short so one huge value cannot bloat the quarantine.
+
+    A PII field's value is never written into a reason (reasons land in the quarantine and the metadata
+    store in clear): `<phone>` stands in for it."""
+    if pii is not None:
+        return literal(f"<{pii}>")
     return f"'''' || left(CAST({expr} AS VARCHAR), 80) || ''''"
 
 
-def field_rule(name: str, check: FieldCheck, reference_sql: str | None = None) -> RowRule:
-    """The SQL for one field check; `reference_sql` is the lookup query of a `references` check."""
+def field_rule(
+    name: str, check: FieldCheck, reference_sql: str | None = None, pii: str | None = None
+) -> RowRule:
+    """The SQL for one field check; `reference_sql` is the lookup query of a `references` check; a field of
+    PII class `pii` has its value left out of the reason."""
     col = quote(name)
     kind = check.kind
     rule = f"{name}.{kind}"
@@ -58,7 +66,7 @@ def field_rule(name: str, check: FieldCheck, reference_sql: str | None = None) -
         return RowRule(rule, check.on_fail, f"{col} IS NULL", literal(f"{name} is null"))
     if kind == "unique":
         count = f"count(*) OVER (PARTITION BY {col})"
-        reason = f"{literal(name + ' ')} || {shown(col)} || ' appears ' || {count} || ' times'"
+        reason = f"{literal(name + ' ')} || {shown(col, pii)} || ' appears ' || {count} || ' times'"
         return RowRule(rule, check.on_fail, f"{col} IS NOT NULL AND {count} > 1", reason, qualify=True)
     if kind == "accepted_values":
         values = check.accepted_values or []
@@ -68,17 +76,17 @@ def field_rule(name: str, check: FieldCheck, reference_sql: str | None = None) -
             rule,
             check.on_fail,
             f"{col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN ({listed})",
-            f"{literal(name + ' ')} || {shown(col)} || {literal(' is not one of ' + allowed)}",
+            f"{literal(name + ' ')} || {shown(col, pii)} || {literal(' is not one of ' + allowed)}",
         )
     if kind == "range":
-        return _range_rule(name, rule, check)
+        return _range_rule(name, rule, check, pii)
     if kind == "regex":
         pattern = check.regex or ""
         return RowRule(
             rule,
             check.on_fail,
             f"{col} IS NOT NULL AND NOT regexp_matches(CAST({col} AS VARCHAR), {literal(pattern)})",
-            f"{literal(name + ' ')} || {shown(col)} || {literal(' does not match ' + pattern)}",
+            f"{literal(name + ' ')} || {shown(col, pii)} || {literal(' does not match ' + pattern)}",
         )
     target = check.references
     where = f"{target.dataset}.{target.field}" if target else ""
@@ -86,11 +94,11 @@ def field_rule(name: str, check: FieldCheck, reference_sql: str | None = None) -
         rule,
         check.on_fail,
         f"{col} IS NOT NULL AND {col} NOT IN ({reference_sql})",
-        f"{literal(name + ' ')} || {shown(col)} || {literal(' is not in ' + where)}",
+        f"{literal(name + ' ')} || {shown(col, pii)} || {literal(' is not in ' + where)}",
     )
 
 
-def _range_rule(name: str, rule: str, check: FieldCheck) -> RowRule:
+def _range_rule(name: str, rule: str, check: FieldCheck, pii: str | None) -> RowRule:
     bounds = check.range
     col = quote(name)
     tests, words = [], []
@@ -104,11 +112,13 @@ def _range_rule(name: str, rule: str, check: FieldCheck) -> RowRule:
         rule,
         check.on_fail,
         f"{col} IS NOT NULL AND ({' OR '.join(tests)})",
-        f"{literal(name + ' ')} || {shown(col)} || {literal(' is not ' + ' and '.join(words))}",
+        f"{literal(name + ' ')} || {shown(col, pii)} || {literal(' is not ' + ' and '.join(words))}",
     )
 
 
-def parse_rule(name: str, suffix: str, before: str, after: str, message: str) -> RowRule:
+def parse_rule(
+    name: str, suffix: str, before: str, after: str, message: str, pii: str | None = None
+) -> RowRule:
     """A value that did not survive its `date` transform or declared type: quarantined, never nulled.
 
     `before` names the helper column holding the value going in, `after` is the SQL of what came out.
@@ -118,7 +128,7 @@ def parse_rule(name: str, suffix: str, before: str, after: str, message: str) ->
         f"{name}.{suffix}",
         "quarantine",
         f"{text} IS NOT NULL AND {after} IS NULL",
-        f"{literal(name + ' ')} || {shown(text)} || {literal(' ' + message)}",
+        f"{literal(name + ' ')} || {shown(text, pii)} || {literal(' ' + message)}",
     )
 
 

@@ -19,7 +19,7 @@ from zhongtai.lake.storage import LakeStorage
 from zhongtai.quality.results import QualityOutcome, RuleResult
 from zhongtai.quality.row_rules import RowRule, duck_type, field_rule, parse_rule
 from zhongtai.quality.transforms import clean_column, literal
-from zhongtai.spec.models import DatasetSpec
+from zhongtai.spec.models import DatasetSpec, FieldSpec
 
 BATCH = 100_000
 IDS = "_zt_file, _zt_pos"
@@ -141,12 +141,21 @@ def _stage_view(
         if cleaned.parses_date:
             select.append(f"{cleaned.text} AS _zt_text_{position}")
             rules.append(
-                parse_rule(name, "date", f"_zt_text_{position}", value, "is not a date in a known format")
+                parse_rule(
+                    name,
+                    "date",
+                    f"_zt_text_{position}",
+                    value,
+                    "is not a date in a known format",
+                    _pii(field),
+                )
             )
         if field.type is not None:
             typed = duck_type(field.type)
             select.append(f"TRY_CAST({value} AS {typed}) AS {quote(name)}")
-            rules.append(parse_rule(name, "type", value, quote(name), f"does not fit type {field.type}"))
+            rules.append(
+                parse_rule(name, "type", value, quote(name), f"does not fit type {field.type}", _pii(field))
+            )
         else:
             select.append(f"{value} AS {quote(name)}")
     run(con, f"CREATE OR REPLACE TEMP VIEW zt_stage AS SELECT {', '.join(select)} FROM zt_raw")
@@ -168,12 +177,17 @@ def _field_rules(
                     f"SELECT v FROM (SELECT DISTINCT TRY_CAST({quote(target.field)} AS {wanted}) AS v "
                     f"FROM {reference_scan(target.dataset)}) WHERE v IS NOT NULL"
                 )
-            rule = field_rule(field.name, check, reference)
+            rule = field_rule(field.name, check, reference, _pii(field))
             taken = sum(1 for r in early + late if r.rule.split("#")[0] == rule.rule)
             if taken:  # two checks of one kind on one field get their own counts
                 rule = replace(rule, rule=f"{rule.rule}#{taken + 1}")
             (late if rule.qualify else early).append(rule)
     return early, late
+
+
+def _pii(field: FieldSpec) -> str | None:
+    """The declared PII class whose values must stay out of reasons (None: show the value)."""
+    return None if field.pii in (None, "none") else field.pii
 
 
 def _record(con: duckdb.DuckDBPyConnection, rule: RowRule, relation: str) -> None:

@@ -142,6 +142,9 @@ class FieldSpec(Spec):
     type: str | None = None
     description: str = ""
     pii: Literal["phone", "id_card", "email", "name", "address", "bank_card", "none"] | None = None
+    # How a PII field lands in the lake (docs/pii.md): `token` (the default for a declared class), `encrypted`
+    # (the token plus the clear value encrypted beside it), or `clear` (an explicit opt-out).
+    storage: Literal["token", "encrypted", "clear"] | None = None
     checks: list[FieldCheck] = []  # quality rules on every row's value (docs/quality.md)
     clean: Transforms = []  # cleaning transforms applied in order before the checks
 
@@ -149,6 +152,22 @@ class FieldSpec(Spec):
     @classmethod
     def _known_type(cls, value: str | None) -> str | None:
         return None if value is None else check_field_type(value)
+
+    @model_validator(mode="after")
+    def _storage_needs_pii(self) -> FieldSpec:
+        if self.storage is not None and self.pii in (None, "none"):
+            raise ValueError(
+                f"storage: {self.storage} applies to PII fields: declare the field's class with pii: "
+                "(phone, id_card, email, name, address or bank_card)"
+            )
+        return self
+
+    @property
+    def protection(self) -> Literal["token", "encrypted"] | None:
+        """How the lake protects this field: None for non-PII fields and `storage: clear`."""
+        if self.pii in (None, "none") or self.storage == "clear":
+            return None
+        return "encrypted" if self.storage == "encrypted" else "token"
 
 
 class Incremental(Spec):
@@ -321,6 +340,72 @@ class FeatureViewSpec(Spec):
         return data
 
 
+def _checked_expression(text: str) -> str:
+    from zhongtai.spec.expressions import parse_expression
+
+    parse_expression(text)
+    return text
+
+
+class RequestFieldSpec(Spec):
+    """A value the caller sends with each decision request (and the label SQL holds for training)."""
+
+    name: Name
+    type: Literal["int64", "float64", "bool", "string"] = "float64"
+    description: str = ""
+
+
+class OnDemandFeatureSpec(Spec):
+    """A feature computed at request time by a checked SQL expression (see docs/features.md)."""
+
+    name: Name
+    type: Literal["int64", "float64", "bool"] = "float64"
+    expression: Annotated[str, AfterValidator(_checked_expression)]
+    description: str = ""
+
+
+class OnDemandViewSpec(Spec):
+    """Features computed from request fields plus stored features of views of the same entity.
+
+    Expressions name request fields bare (`basket_value`) and stored features as `view.feature`; the same
+    definition is evaluated at serving (compiled once) and over training-set rows (in DuckDB).
+    """
+
+    name: Name
+    entity: Name
+    request: list[RequestFieldSpec] = []
+    features: list[OnDemandFeatureSpec] = Field(min_length=1)
+    description: str = ""
+    owner: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> OnDemandViewSpec:
+        names = [f.name for f in self.request] + [f.name for f in self.features]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"names used twice among request fields and features: {', '.join(twice)}")
+        return self
+
+
+GROUP_MEMBER = re.compile(r"^[a-z][a-z0-9_]{0,62}\.(\*|[a-z][a-z0-9_]{0,62})$")
+
+
+def _group_member(value: str) -> str:
+    if not GROUP_MEMBER.match(value):
+        raise ValueError(f"expected view.feature or view.*, got {value!r}")
+    return value
+
+
+class FeatureGroupSpec(Spec):
+    """A named set of features across views (stored or on-demand) of one entity, asked for by name."""
+
+    name: Name
+    entity: Name
+    features: list[Annotated[str, AfterValidator(_group_member)]] = Field(min_length=1)
+    description: str = ""
+    owner: str | None = None
+
+
 class LabelSpec(Spec):
     """Label rows: the entity key, a timestamp and the label, from SQL over lake datasets."""
 
@@ -341,13 +426,20 @@ class ModelSpec(Spec):
     task: Literal["binary_classification"] = "binary_classification"
     entity: Name
     label: LabelSpec
-    feature_views: list[Name] = Field(min_length=1)
+    feature_views: list[Name] = []  # stored or on-demand views: all their features
+    feature_groups: list[Name] = []
     algorithm: Literal["lightgbm"] = "lightgbm"
     params: dict[str, float | int | str | bool] = {}
     validation: ValidationSpec = ValidationSpec()
     threshold: float = Field(default=0.5, gt=0, lt=1)
     description: str = ""
     owner: str | None = None
+
+    @model_validator(mode="after")
+    def _some_features(self) -> ModelSpec:
+        if not self.feature_views and not self.feature_groups:
+            raise ValueError("give feature_views or feature_groups (or both)")
+        return self
 
 
 CapabilityName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
@@ -384,6 +476,7 @@ class CapabilitySpec(Spec):
     decisions: list[DecisionRule] = Field(min_length=1)
     fallback: FallbackSpec
     explain_top: int = Field(default=5, ge=0, le=50)
+    feature_groups: list[Name] = []  # read with the model's features and returned with each decision
     write_back: WriteBackSpec | None = None
     description: str = ""
     owner: str | None = None
@@ -414,6 +507,8 @@ class ProjectFile(Spec):
     identities: list[IdentitySpec] = []
     tags: list[TagSpec] = []
     feature_views: list[FeatureViewSpec] = []
+    on_demand_views: list[OnDemandViewSpec] = []
+    feature_groups: list[FeatureGroupSpec] = []
     models: list[ModelSpec] = []
     capabilities: list[CapabilitySpec] = []
 
@@ -430,6 +525,8 @@ SPEC_MODELS: dict[str, Any] = {
     "identities": IdentitySpec,
     "tags": TagSpec,
     "feature_views": FeatureViewSpec,
+    "on_demand_views": OnDemandViewSpec,
+    "feature_groups": FeatureGroupSpec,
     "models": ModelSpec,
     "capabilities": CapabilitySpec,
 }

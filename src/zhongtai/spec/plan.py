@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from zhongtai.meta.records import Change
 from zhongtai.meta.store import KIND_ORDER, MetadataStore
+from zhongtai.spec.evolution import feature_changes
 from zhongtai.spec.models import SPEC_MODELS, spec_payload
 from zhongtai.spec.project import Project
 
@@ -30,6 +31,8 @@ class PlanStep:
     name: str
     spec: dict[str, Any] | None
     diffs: tuple[FieldDiff, ...] = ()
+    breaking: tuple[str, ...] = ()  # what this change breaks for builds, models or capabilities
+    additive: tuple[str, ...] = ()  # features added: nothing built is invalidated
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +40,8 @@ class PlanStep:
             "action": self.action,
             "name": self.name,
             "changes": [{"path": d.path, "old": d.old, "new": d.new} for d in self.diffs],
+            "breaking": list(self.breaking),
+            "additive": list(self.additive),
         }
 
 
@@ -51,6 +56,11 @@ class Plan:
     def count(self, action: str) -> int:
         return sum(1 for step in self.steps if step.action == action)
 
+    @property
+    def breaking(self) -> list[PlanStep]:
+        """The steps that break something already built, trained or served."""
+        return [step for step in self.steps if step.breaking]
+
 
 def build_plan(project: Project, store: MetadataStore) -> Plan:
     """Compare every declared object with its registered spec."""
@@ -64,9 +74,12 @@ def build_plan(project: Project, store: MetadataStore) -> Plan:
             if old is None:
                 steps.append(PlanStep(kind, "create", name, new))
             elif old != new:
-                steps.append(PlanStep(kind, "update", name, new, tuple(_diff(old, new))))
+                breaking, additive = feature_changes(kind, old, new)
+                diffs = tuple(_diff(old, new))
+                steps.append(PlanStep(kind, "update", name, new, diffs, tuple(breaking), tuple(additive)))
         for name in sorted(set(registered) - set(declared)):
-            steps.append(PlanStep(kind, "delete", name, None))
+            breaking, _ = feature_changes(kind, registered[name], None)
+            steps.append(PlanStep(kind, "delete", name, None, breaking=tuple(breaking)))
     return Plan(tuple(steps))
 
 

@@ -11,15 +11,18 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.spec.feature_checks import check_feature_specs
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.models import (
     LOCATION_FOR_SOURCE,
     CapabilitySpec,
     DatasetSpec,
     EntitySpec,
+    FeatureGroupSpec,
     FeatureViewSpec,
     FilesSource,
     ModelSpec,
+    OnDemandViewSpec,
     ProjectFile,
     SourceSpec,
     TagSpec,
@@ -27,7 +30,18 @@ from zhongtai.spec.models import (
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
 
-KINDS = ("sources", "datasets", "entities", "identities", "tags", "feature_views", "models", "capabilities")
+KINDS = (
+    "sources",
+    "datasets",
+    "entities",
+    "identities",
+    "tags",
+    "feature_views",
+    "on_demand_views",
+    "feature_groups",
+    "models",
+    "capabilities",
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,8 @@ class Project:
     identities: dict[str, IdentitySpec] = field(default_factory=dict)
     tags: dict[str, TagSpec] = field(default_factory=dict)
     feature_views: dict[str, FeatureViewSpec] = field(default_factory=dict)
+    on_demand_views: dict[str, OnDemandViewSpec] = field(default_factory=dict)
+    feature_groups: dict[str, FeatureGroupSpec] = field(default_factory=dict)
     models: dict[str, ModelSpec] = field(default_factory=dict)
     capabilities: dict[str, CapabilitySpec] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
@@ -245,16 +261,14 @@ def _check_model_references(project: Project) -> list[str]:
     for name, model in project.models.items():
         if model.entity not in project.entities:
             unknown("models", name, "entity", model.entity, project.entities, "entity")
-        for view_name in model.feature_views:
-            view = project.feature_views.get(view_name)
-            if view is None:
-                unknown("models", name, "feature_views", view_name, project.feature_views, "feature view")
-            elif view.entity != model.entity:
-                origin = project.origins[("models", name)]
-                problems.append(
-                    f"{origin} models.{name}.feature_views: view '{view_name}' describes '{view.entity}', "
-                    f"the model '{model.entity}'"
-                )
+
+    def report(kind: str, name: str, below: tuple[Any, ...], message: str) -> None:
+        origin = project.origins[(kind, name)]
+        line = line_of(project.lines[origin.file], (kind, _index_of(project, kind, name), *below))
+        dotted = ".".join(_shown_path(project.objects(kind)[name], (kind, name), below))
+        problems.append(f"{origin.file}:{line} {dotted}: {message}")
+
+    check_feature_specs(project, report)
     for name, capability in project.capabilities.items():
         if capability.model not in project.models:
             unknown("capabilities", name, "model", capability.model, project.models, "model")
@@ -263,6 +277,17 @@ def _check_model_references(project: Project) -> list[str]:
             sql_sources = {n: s for n, s in project.sources.items() if s.type == "sql"}
             unknown("capabilities", name, "write_back", target.source, sql_sources, "SQL source")
     return problems
+
+
+def _shown_path(spec: BaseModel, head: tuple[str, str], below: tuple[Any, ...]) -> list[str]:
+    """The dotted path of a field, list items shown by their name (`features.basket_gap.expression`)."""
+    shown = list(head)
+    node: Any = spec.model_dump(by_alias=True)
+    for part in below:
+        node = node[part] if isinstance(node, dict | list) else None
+        is_named = isinstance(part, int) and isinstance(node, dict) and "name" in node
+        shown.append(str(node["name"]) if is_named else str(part))
+    return shown
 
 
 def _index_of(project: Project, kind: str, name: str) -> int:

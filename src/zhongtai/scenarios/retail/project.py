@@ -13,7 +13,8 @@ import yaml
 
 from zhongtai.identity.config import retail_config
 from zhongtai.scenarios.retail import schema
-from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, SQL_NOTES
+from zhongtai.scenarios.retail.project_entities import PRODUCT_STORE, entity_documents
+from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, PII_STORAGE, SQL_NOTES
 from zhongtai.scenarios.retail.windows import STREAMS, window_views
 from zhongtai.spec.models import spec_payload
 
@@ -34,6 +35,7 @@ ENTITIES = (
     {"name": "customer", "join_keys": ["customer_id"], "description": "A CRM customer record"},
     {"name": "product", "join_keys": ["product_id"], "description": "A product of the catalogue"},
     {"name": "store", "join_keys": ["store_id"], "description": "A store or e-commerce shop"},
+    PRODUCT_STORE,
 )
 
 
@@ -80,6 +82,7 @@ def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list
         },
     }
     documents.update(_intelligence_documents())
+    documents.update(entity_documents(_sql, _features))
     for document in documents.values():
         for dataset in document.get("datasets", []):
             if dataset["name"] in STREAMS:
@@ -290,6 +293,8 @@ def _sql_dataset(source: str, name: str, table: sa.Table) -> dict[str, Any]:
         field = {"name": str(column.name), "type": _logical(column.type), "description": description}
         if pii:
             field["pii"] = pii
+            if pii in PII_STORAGE:
+                field["storage"] = PII_STORAGE[pii]
         if column.name in checks:
             field["checks"] = checks[column.name]
         fields.append(field)
@@ -313,6 +318,8 @@ def _file_dataset(
         field = {"name": field_name, "type": field_type, "description": description}
         if pii:
             field["pii"] = pii
+            if pii in PII_STORAGE:
+                field["storage"] = PII_STORAGE[pii]
         fields.append(field)
     dataset: dict[str, Any] = {"name": name, "source": source, "path": path, "format": file_format}
     if file_format == "csv":

@@ -144,6 +144,13 @@ FILE_FIELDS: dict[str, list[tuple[str, str, str | None, str]]] = {
     ],
 }
 
+# How the lake stores each PII class of the scenario (docs/pii.md). Phones, e-mails and ID numbers are
+# tokens only: OneID joins on them by equality, which tokens keep (equal canonical values, equal tokens),
+# and no feature needs them in clear. Names and addresses are compared fuzzily (pinyin, Jaro-Winkler,
+# street keys), which needs the text: their tokens stay in the field and the clear value is kept
+# encrypted beside it for OneID to decrypt in memory.
+PII_STORAGE = {"name": "encrypted", "address": "encrypted"}
+
 DATASET_NOTES = {
     "crm_customers": "CRM customer master; the same person may appear twice and under another name or phone",
     "crm_loyalty_members": "Loyalty programme members; 60% linked to a CRM customer",
