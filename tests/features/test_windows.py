@@ -260,3 +260,29 @@ def test_materialize_seeds_the_window_state_so_the_stream_continues_the_history(
     finally:
         online.close()
         store.close()
+
+
+@pytest.mark.unit
+def test_lineage_and_features_show_see_the_generated_view(tmp_path, zt_env):
+    from typer.testing import CliRunner
+
+    from zhongtai.catalog.lineage import LineageGraph
+    from zhongtai.cli import context
+    from zhongtai.cli.app import app
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "specs.yaml").write_text(SPECS.replace("EVENTS_DIR", str(tmp_path)))
+    context.reset()
+    runner = CliRunner()
+    try:
+        assert runner.invoke(app, ["apply", str(project)]).exit_code == 0
+        shown = runner.invoke(app, ["features", "show", "activity"])
+        assert shown.exit_code == 0, shown.output
+        assert "clicks_1d" in shown.output and "int64" in shown.output
+        upstream = LineageGraph.from_store(context.store()).describe("activity")["upstream"]
+        assert ("clicks", "activity", "reads") in {
+            (e["from"]["name"], e["to"]["name"], e["relation"]) for e in upstream
+        }
+    finally:
+        context.reset()
