@@ -155,3 +155,34 @@ def test_a_model_feature_in_no_view_is_refused(world):
 
     with pytest.raises(ZhongtaiError, match="model feature 'lifetime_value' is in none of the views"):
         resolve_features(["orders_90d", "lifetime_value"], _views(world))
+
+
+def _called_with_source_key(world: World) -> CapabilityRuntime:
+    """churn-risk as a CRM calls it: with the CRM's own key, mapped to the entity by OneID's lookup."""
+    from zhongtai.models.artifacts import load_serving_model
+    from zhongtai.spec.models import EntitySpec, FeatureViewSpec
+
+    spec = CapabilitySpec.model_validate(world.store.spec("capabilities", "churn-risk"))
+    spec = spec.model_copy(update={"input": "crm_key", "input_dataset": "crm_customers"})
+    version = world.store.models.by_alias("churn", "champion")
+    views = [FeatureViewSpec.model_validate(world.store.spec("feature_views", v)) for v in ("customer_activity", "customer_service")]  # fmt: skip
+    entity = EntitySpec.model_validate(world.store.spec("entities", "customer"))
+    model = load_serving_model(world.storage, version.artifact)
+    lookup = "person_crosswalk:crm_customers"
+    world.online.write(
+        lookup, [("C-7", {"customer_id": KNOWN_IDS[0]}), ("C-8", {"customer_id": KNOWN_IDS[0]})]
+    )
+    return CapabilityRuntime(spec, version, model, views, entity, world.online, lookup=lookup)
+
+
+def test_a_source_key_finds_its_entity_through_the_online_lookup(world):
+    runtime = _called_with_source_key(world)
+    direct = _runtime(world).decide({"customer_id": KNOWN_IDS[0]})
+    for crm_key in ("C-7", "C-8"):  # two CRM records of one person: one answer
+        mapped = runtime.decide({"crm_key": crm_key})
+        assert mapped.fallback is False and mapped.score == pytest.approx(direct.score, abs=1e-12)
+    assert runtime.decide({"crm_key": "C-unknown"}).fallback is True
+    with pytest.raises(
+        ZhongtaiError, match="field 'crm_key' is required: the crm_customers key to decide about"
+    ):
+        runtime.decide({"crm_key": ["C-7"]})

@@ -11,10 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from zhongtai.capabilities.batch import score_all
+from zhongtai.catalog.lineage import LineageGraph
 from zhongtai.config import Settings
+from zhongtai.features.keys import materialize_keys
 from zhongtai.features.materialize import materialize
 from zhongtai.features.offline import build_view
 from zhongtai.features.online import open_online_store
+from zhongtai.identity.run import identity_spec, run_oneid
 from zhongtai.integrate.writeback import write_back
 from zhongtai.lake.ingest import ingest
 from zhongtai.lake.storage import LakeStorage
@@ -53,16 +56,32 @@ def world(tmp_path, pg_url):
     apply_plan(build_plan(load_project(report.project_dir), store), store)
     for name in ingest_order(store.registered("datasets")):
         ingest(store, lake, name)
+    run_oneid(store, lake, identity_spec(store))
     yield settings, store, lake, sa.create_engine(pg_url)
     store.close()
 
 
 def test_churn_risk_from_sources_to_decision(world):
     settings, store, lake, crm = world
+    chain = {
+        (e["from"]["name"], e["relation"], e["to"]["name"])
+        for e in LineageGraph.from_store(store).describe("churn-risk")["upstream"]
+    }
+    assert {
+        ("crm", "feeds", "crm_customers"),
+        ("crm_customers", "resolves", "person"),
+        ("person", "produces", "person_crosswalk"),
+        ("person_crosswalk", "reads", "customer_orders"),
+        ("customer_orders", "trains", "churn"),
+        ("churn", "serves", "churn-risk"),
+        ("person_crosswalk", "looks up", "churn-risk"),
+    } <= chain
     online = open_online_store(settings.online_url)
     for view in VIEWS:
         assert build_view(store, lake, view).rows > 0
         assert materialize(store, lake, online, view) > 0
+    keys = materialize_keys(store, lake, online)  # the CRM calls with its customer_id
+    assert keys["person_crosswalk:crm_customers"] == store.current_version("crm_customers").rows
     online.close()
 
     version = train_model(store, lake, "churn")

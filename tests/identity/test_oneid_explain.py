@@ -8,7 +8,7 @@ import pytest
 
 from tests.identity.test_oneid_resolve import mapping, people, run, tables
 from zhongtai.identity.explain import explain
-from zhongtai.identity.run import previous_mapping, write_run
+from zhongtai.identity.run import read_output, write_run
 from zhongtai.lake.storage import LakeStorage
 
 pytestmark = pytest.mark.integration
@@ -17,15 +17,17 @@ pytestmark = pytest.mark.integration
 def test_run_written_then_explained(tmp_path: Path) -> None:
     storage = LakeStorage(str(tmp_path / "lake"))
     result = run(tables(people(40)))
-    write_run(storage, "r1", result, result.stats)
-    previous, next_id = previous_mapping(storage)
-    assert previous == mapping(result) and next_id == result.next_id
-    found = explain(storage, "crm:C1", "orders:O1-1")
+    location = storage.path("_oneid", "person", "r1")
+    write_run(storage, location, result, result.stats)
+    crosswalk = read_output(storage, location, "crosswalk")
+    persons = zip(crosswalk["record_id"].to_pylist(), crosswalk["person_id"].to_pylist(), strict=True)
+    assert dict(persons) == mapping(result)
+    found = explain(storage, location, "crm:C1", "orders:O1-1")
     assert found["same_person"] is True
     assert {"rule": "phone+name", "value": "13800000001 | li min wei"} in found["deterministic"] or found[
         "deterministic"
     ]
     names = {e["comparison"] for e in found["probabilistic"]["comparisons"]}
     assert {"name", "phone"} <= names
-    other = explain(storage, "crm:C1", "crm:C2")
+    other = explain(storage, location, "crm:C1", "crm:C2")
     assert other["same_person"] is False and other["probabilistic"]["match_probability"] < 0.5

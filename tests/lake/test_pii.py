@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from tests.identity.test_oneid_resolve import people, tables
 from zhongtai.catalog.classify import classify_fields, undeclared_pii
@@ -19,6 +20,7 @@ from zhongtai.identity.explain import explain
 from zhongtai.identity.run import read_output, run_oneid
 from zhongtai.lake.ingest import ingest
 from zhongtai.lake.reader import read_table
+from zhongtai.spec.models import spec_payload
 from zhongtai.spec.project import load_project
 
 pytestmark = pytest.mark.integration
@@ -231,6 +233,11 @@ CONFIG = OneIDConfig(
     ],
     max_pairs_u=1e4,
 )
+# Applied with the datasets, so a run can publish its persons and crosswalk (docs/oneid.md).
+IDENTITY = yaml.safe_dump(
+    {"entities": [{"name": "person", "join_keys": ["person_id"]}], "identities": [spec_payload(CONFIG)]},
+    allow_unicode=True,
+)
 
 
 @pytest.fixture
@@ -265,19 +272,22 @@ def many(lake_bench):
 
 
 def test_oneid_links_on_tokens_and_decrypts_names_in_memory(many) -> None:
-    many.apply(SPECS)
+    many.apply(SPECS + IDENTITY)
     ingest(many.store, many.lake, "crm")
     ingest(many.store, many.lake, "orders")
     run_oneid(many.store, many.lake, CONFIG)
-    person = {r["record_id"]: r["person_id"] for r in read_output(many.lake, "crosswalk").to_pylist()}
+    location = many.store.identities.current("person").location
+    person = {
+        r["record_id"]: r["person_id"] for r in read_output(many.lake, location, "crosswalk").to_pylist()
+    }
     for k in range(40):
         assert person[f"orders:O{k}-0"] == person[f"orders:O{k}-1"] == person[f"crm:{k}"]
     assert len(set(person.values())) == 40
-    records = {r["record_id"]: r for r in read_output(many.lake, "records").to_pylist()}
+    records = {r["record_id"]: r for r in read_output(many.lake, location, "records").to_pylist()}
     assert records["crm:1"]["phone"] == tokenize("13800000001", "phone", _keys(many))
     # what OneID derived from the decrypted names is sealed again in its outputs; explain opens it
     assert records["crm:1"]["name_pinyin"].startswith("enc:")
-    found = explain(many.lake, "crm:1", "orders:O1-1")
+    found = explain(many.lake, location, "crm:1", "orders:O1-1")
     assert found["same_person"] and {"name", "phone"} <= {
         c["comparison"] for c in found["probabilistic"]["comparisons"]
     }
@@ -296,6 +306,7 @@ def test_oneid_links_on_tokens_and_decrypts_names_in_memory(many) -> None:
 def test_oneid_refuses_a_token_only_name(many) -> None:
     many.apply(
         SPECS.replace("{name: buyer_name, pii: name, storage: encrypted}", "{name: buyer_name, pii: name}")
+        + IDENTITY
     )
     ingest(many.store, many.lake, "crm")
     ingest(many.store, many.lake, "orders")

@@ -152,3 +152,41 @@ def test_ingest_order_puts_referenced_datasets_first():
     assert ingest_order(specs) == ["customers", "products", "stores", "orders", "lines"]
     with pytest.raises(ZhongtaiError, match="datasets refer to each other in a cycle: a, b"):
         ingest_order({"a": refers("b"), "b": refers("a")})
+
+
+IDENTITY = """\
+identities:
+  - name: person
+    sources: [{dataset: customers, key: customer_id, fields: {phone: phone}}]
+"""
+
+
+def test_a_dataset_may_not_take_the_name_of_an_identitys_output(tmp_path):
+    folder = _write(
+        tmp_path / "p",
+        GOOD.replace("entities:", "  - {name: person_golden, source: crm, table: g}\nentities:") + IDENTITY,
+    )
+    (problem,) = _problems(folder)
+    assert problem.endswith(
+        "datasets.person_golden: identity 'person' produces a dataset of this name; rename the dataset or the identity"
+    )
+
+
+def test_a_capability_input_dataset_must_be_resolved_into_the_models_entity(tmp_path):
+    rest = """\
+models:
+  - {name: churn, entity: person, label: {sql: "SELECT 1"}, feature_views: [v]}
+feature_views:
+  - {name: v, entity: person, sql: "SELECT 1", features: [{name: f}]}
+capabilities:
+  - {name: risk, model: churn, input: id, input_dataset: members, decisions: [{decision: a}], fallback: {decision: b}}
+"""
+    (problem,) = _problems(_write(tmp_path / "p", GOOD + IDENTITY + rest))
+    assert problem.endswith(
+        "capabilities.risk.input_dataset: no identity of entity 'person' resolves dataset 'members' "
+        "(resolved: customers)"
+    )
+    ok = load_project(
+        _write(tmp_path / "q", GOOD + IDENTITY + rest.replace("members", "customers")), {"CRM_PW": "x"}
+    )
+    assert ok.capabilities["risk"].input_dataset == "customers"

@@ -1,4 +1,9 @@
-"""Batch scoring: a capability's model and rules over every entity's latest offline feature values."""
+"""Batch scoring: a capability's model and rules over every entity's latest offline feature values.
+
+A capability called with a source system's key (`input_dataset`) is scored per person and answered per key
+of that dataset, through OneID's crosswalk: every CRM record of a person gets the person's score, keyed and
+typed as the CRM's own customer_id, so write-back lands on the rows the CRM shows.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.features.keys import capability_lookup, crosswalk_query
 from zhongtai.features.materialize import latest_query
 from zhongtai.features.on_demand import add_to_training_set
 from zhongtai.features.selection import select_features
@@ -18,6 +24,7 @@ from zhongtai.lake import engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import ModelVersion
 from zhongtai.meta.store import MetadataStore
+from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.models import CapabilitySpec, EntitySpec, ModelSpec
 
 
@@ -64,6 +71,9 @@ def score_all(
     decisions = decide_all(spec, scores)
     table = features.select(entity.join_keys).append_column("score", pa.array(scores, pa.float64()))
     table = table.append_column("decision", pa.array(decisions, pa.string()))
+    found = capability_lookup(store, spec)
+    if found is not None:
+        return BatchScores(spec, [spec.input], version, _by_input_key(store, storage, spec, found[0], table))
     return BatchScores(spec, entity.join_keys, version, table)
 
 
@@ -77,6 +87,33 @@ def decide_all(spec: CapabilitySpec, scores: np.ndarray) -> list[str]:
         decided[hit] = rule.decision
         unset &= ~hit
     return decided.tolist()
+
+
+# Lake types of a source key column -> the DuckDB type the key is cast back to (anything else stays text).
+_KEY_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "int16": "SMALLINT", "string": "VARCHAR"}
+
+
+def _by_input_key(
+    store: MetadataStore, storage: LakeStorage, spec: CapabilitySpec, identity: IdentitySpec, scores: pa.Table
+) -> pa.Table:
+    """Person scores re-keyed by the input dataset's key, typed as that dataset's key column."""
+    dataset = spec.input_dataset or ""
+    key = identity.source(dataset).key
+    current = store.current_version(dataset)
+    types = {c.name: c.type for c in current.schema} if current else {}
+    cast = _KEY_TYPES.get(types.get(key, "string"), "VARCHAR")
+    person = scores.column_names[0]
+    con = engine.connect(storage)
+    try:
+        con.register("scores", scores)
+        return con.sql(
+            f"SELECT CAST(x.key AS {cast}) AS {engine.quote(spec.input)}, s.score, s.decision "
+            f"FROM scores s JOIN ({crosswalk_query(store, storage, identity)}) x "
+            f"ON x.person_id = s.{engine.quote(person)} WHERE x.dataset = $dataset ORDER BY 1",
+            params={"dataset": dataset},
+        ).to_arrow_table()
+    finally:
+        con.close()
 
 
 def _latest_features(

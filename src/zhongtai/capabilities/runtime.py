@@ -3,8 +3,9 @@
 A `CapabilityRuntime` holds the loaded booster, the feature views to read, where each model feature sits in
 the online values, its on-demand features compiled, and the rules sorted highest first. `decide()` does no
 ORM, file, YAML, parsing or setup work: one online read, the compiled on-demand closures, one predict (with
-contributions, which give the score and the explanation together), the rules, done. `Capabilities` holds
-every runtime and swaps one atomically on reload (blue-green).
+contributions, which give the score and the explanation together), the rules, done. A capability called
+with a source system's key (`input_dataset`) first reads OneID's lookup of that key to its person: one
+more online read. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.features.keys import capability_lookup
 from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressions
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.selection import select_features
@@ -133,6 +135,7 @@ class CapabilityRuntime:
         *,
         on_demand_views: Sequence[OnDemandViewSpec] = (),
         group_features: Sequence[str] = (),
+        lookup: str | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.name
@@ -142,6 +145,7 @@ class CapabilityRuntime:
         self.features = tuple(version.features)
         self.join_keys = tuple(entity.join_keys)
         self.views = tuple(v.name for v in views)
+        self._lookup = (lookup,) if lookup else None  # the online view mapping the input to the entity
         self.group_features = tuple(group_features)
         wanted = [*self.features, *self.group_features]
         # Compiled here, once: a request only calls the closures.
@@ -172,6 +176,7 @@ class CapabilityRuntime:
         if version.training_set_id is not None:
             trained = store.features.training_set(version.training_set_id).lineage
             check_trained_expressions(version, trained.get("on_demand", {}), selection.on_demand_views)
+        found = capability_lookup(store, spec)
         model = load_serving_model(storage, version.artifact)
         return cls(
             spec,
@@ -182,6 +187,7 @@ class CapabilityRuntime:
             online,
             on_demand_views=selection.on_demand_views,
             group_features=groups,
+            lookup=found[1] if found else None,
         )
 
     def _warm(self) -> None:
@@ -191,10 +197,17 @@ class CapabilityRuntime:
     def entity_key(self, inputs: Mapping[str, Any]) -> str:
         """The online store key for the request; invalid_argument names the input field when it is wrong."""
         value = inputs.get(self.input)
-        if value is None or isinstance(value, bool | dict) or value == "":
+        single = self._lookup is not None  # a source dataset's key is one value
+        if (
+            value is None
+            or isinstance(value, bool | dict)
+            or value == ""
+            or (single and isinstance(value, list))
+        ):
+            what = f"{self.spec.input_dataset} key" if single else "|".join(self.join_keys)
             raise ZhongtaiError(
                 "invalid_argument",
-                f"field '{self.input}' is required: the {'|'.join(self.join_keys)} to decide about",
+                f"field '{self.input}' is required: the {what} to decide about",
                 f'send {{"{self.input}": ...}} in the request body',
             )
         if isinstance(value, list):
@@ -210,6 +223,11 @@ class CapabilityRuntime:
         """Answer one request: online read -> on-demand features -> predict with contributions -> rules ->
         top factors."""
         key = self.entity_key(inputs)
+        if self._lookup is not None:
+            entity = self._online.read(key, self._lookup)[self._lookup[0]]
+            if entity is None:  # a key OneID has not seen (or not yet materialized)
+                return self._fallback()
+            key = entity_key([entity[k] for k in self.join_keys])
         request = self._on_demand.request_values(inputs) if self._on_demand else {}
         found = self._online.read(key, self.views)
         # Nothing stored about the entity: the fallback. (A model of request fields only has no views to miss.)

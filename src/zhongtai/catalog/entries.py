@@ -77,9 +77,10 @@ def dataset_entry(store: MetadataStore, name: str) -> Entry:
     versions = store.versions(name)
     current = versions[-1] if versions else None
     details: dict[str, Any] = {
-        "source": spec["source"],
-        "source_type": source["type"],
-        "location": spec.get("table") or spec.get("path") or spec.get("endpoint") or "query",
+        "source": spec.get("source"),
+        "source_type": source["type"] if source else None,
+        "produced_by": f"identity {spec['identity']}" if "identity" in spec else None,
+        "location": _location(spec, current),
         "update_frequency": spec.get("update_frequency"),
         "observed_refresh_hours": _observed_hours(versions),
         "last_refresh": current.created_at.isoformat() if current else None,
@@ -129,6 +130,13 @@ def entry(store: MetadataStore, kind: str, name: str) -> Entry:
             for v in store.models.versions(name)
         ]
     return Entry(kind, name, spec.get("description", ""), spec.get("owner"), details, fields)
+
+
+def _location(spec: dict[str, Any], current: Any) -> str | None:
+    """Where the data comes from: the source's table, path or endpoint; a produced dataset's lake files."""
+    if "identity" in spec:
+        return current.files[0] if current else None
+    return spec.get("table") or spec.get("path") or spec.get("endpoint") or "query"
 
 
 def _observed_hours(versions: list[Any]) -> float | None:

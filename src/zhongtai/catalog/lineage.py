@@ -14,6 +14,7 @@ from typing import Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.store import KIND_NOUN, MetadataStore
+from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.models import FeatureViewSpec
 from zhongtai.spec.references import referenced_tables
 
@@ -46,7 +47,8 @@ class Node:
 class Edge:
     upstream: Node
     downstream: Node
-    relation: str  # feeds, resolves, reads, computes, groups, labels, trains, serves, writes back to
+    relation: str  # feeds, resolves, produces, reads, computes, groups, labels, trains, serves, looks up,
+    # writes back to
 
 
 class LineageGraph:
@@ -62,7 +64,10 @@ class LineageGraph:
         nodes = {Node(kind, name) for kind, objects in specs.items() for name in objects}
         edges: list[Edge] = []
         for name, spec in specs["datasets"].items():
-            edges.append(Edge(Node("sources", spec["source"]), Node("datasets", name), "feeds"))
+            if "source" in spec:
+                edges.append(Edge(Node("sources", spec["source"]), Node("datasets", name), "feeds"))
+            else:  # produced by an identity: its persons and crosswalk
+                edges.append(Edge(Node("identities", spec["identity"]), Node("datasets", name), "produces"))
         for name, spec in specs["identities"].items():
             edges += [
                 Edge(Node("datasets", s["dataset"]), Node("identities", name), "resolves")
@@ -98,6 +103,7 @@ class LineageGraph:
             edges += [
                 Edge(Node("feature_groups", g), capability, "serves") for g in spec.get("feature_groups", [])
             ]
+            edges += _lookups(spec, capability, specs)
             if spec.get("write_back"):
                 edges.append(
                     Edge(capability, Node("sources", spec["write_back"]["source"]), "writes back to")
@@ -172,6 +178,19 @@ def _reads(sql: str, reader: Node, datasets: dict[str, Any], relation: str = "re
     except ZhongtaiError:
         return []  # SQL that does not parse fails where it runs; lineage shows what it can
     return [Edge(Node("datasets", t), reader, relation) for t in tables if t in datasets]
+
+
+def _lookups(spec: dict[str, Any], capability: Node, specs: dict[str, dict[str, Any]]) -> list[Edge]:
+    """A capability called with a source key reads the crosswalk of the identity resolving that dataset."""
+    entity = specs["models"].get(spec["model"], {}).get("entity")
+    identities = [IdentitySpec.model_validate(payload) for payload in specs["identities"].values()]
+    return [
+        Edge(Node("datasets", identity.crosswalk_dataset), capability, "looks up")
+        for identity in identities
+        if spec.get("input_dataset") and identity.entity == entity
+        and any(s.dataset == spec["input_dataset"] for s in identity.sources)
+        and identity.crosswalk_dataset in specs["datasets"]
+    ]  # fmt: skip
 
 
 def _view_node(view: str, specs: dict[str, dict[str, Any]]) -> Node:

@@ -60,9 +60,11 @@ def show(name: str, as_json: bool = JSON) -> None:
             }
         )
         return
-    console.print(f"[bold]{name}[/bold] from source {spec['source']} — {spec.get('description') or ''}")
+    origin = f"source {spec['source']}" if "source" in spec else f"identity {spec.get('identity')} (OneID)"
+    console.print(f"[bold]{name}[/bold] from {origin} — {spec.get('description') or ''}")
     if current is None:
-        console.print(f"never ingested: run `zhongtai ingest {name}`")
+        again = f"ingest {name}" if "source" in spec else "oneid run"
+        console.print(f"never written: run `zhongtai {again}`")
     else:
         console.print(
             f"version {current.version} ({current.mode}) · {current.rows:,} rows · {_size(current.bytes)} · "

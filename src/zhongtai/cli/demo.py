@@ -15,7 +15,7 @@ from zhongtai.config import Settings
 if TYPE_CHECKING:
     from zhongtai.features.streaming import StreamConsumer
 
-STAGES = ("generate", "apply", "ingest", "features", "train", "write back", "api key")
+STAGES = ("generate", "apply", "ingest", "oneid", "features", "train", "write back", "api key")
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +34,8 @@ def demo(
         200.0, "--rate", min=1, help="With --live: click events published per second."
     ),
 ) -> None:
-    """Generate the retail systems, ingest, build features, train, write scores back, then serve decisions."""
+    """Generate the retail systems, ingest, resolve persons (OneID), build features, train, write scores back,
+    then serve decisions."""
     from zhongtai.scenarios.retail.demo import prepare
 
     started = time.perf_counter()

@@ -17,71 +17,106 @@ def _group() -> None:
     """OneID: one stable person id across every source system."""
 
 
+IDENTITY = typer.Option(None, "--identity", help="The identity spec (default: the only one).")
+
+
 @app.command("run")
 def run(
     name: str | None = typer.Argument(None, help="The identity spec to resolve (default: the only one)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Resolve the datasets an `identities` spec of the project names into persons."""
-    from zhongtai.identity.run import run_oneid
-    from zhongtai.spec.identity import IdentitySpec
+    from zhongtai.identity.run import identity_spec, run_oneid
 
     store = context.store()
-    registered = store.registered("identities")
-    if name is None:
-        if len(registered) != 1:
-            from zhongtai.errors import ZhongtaiError
-
-            raise ZhongtaiError(
-                "invalid_argument",
-                f"{len(registered)} identity specs are registered ({', '.join(sorted(registered)) or 'none'})",
-                "declare one under `identities:` in the project (the retail scenario ships one), or name it",
-            )
-        name = next(iter(registered))
-    config = IdentitySpec.model_validate(store.spec("identities", name))
+    config = identity_spec(store, name)
     stats = run_oneid(store, context.lake(), config, lambda s: err_console.print(f"[dim]{s}[/dim]"))
     if as_json:
         print_json(stats)
         return
     console.print(
         f"run {stats['run_id']}: {stats['records']:,} records → {stats['persons']:,} persons · "
-        f"{stats['ids_changed']:,} ids changed · {stats['events']:,} merge/split events"
+        f"{stats['ids_changed']:,} ids changed · {stats['merges']:,} merges · {stats['splits']:,} splits · "
+        f"datasets {config.golden_dataset}, {config.crosswalk_dataset}"
     )
 
 
 @app.command("stats")
-def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """The current run's figures."""
-    import json
-    import posixpath
+def stats(
+    name: str | None = IDENTITY, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
+    """Persons, records, merges and splits of the current run, and of every run before it."""
+    from zhongtai.identity.run import current_run, identity_spec
 
-    from zhongtai.identity.run import current, run_dir
-
-    lake = context.lake()
-    pointer = current(lake)
-    if pointer is None:
-        from zhongtai.errors import ZhongtaiError
-
-        raise ZhongtaiError("not_found", "OneID has not run yet", "run `zhongtai oneid run`")
-    with lake.fs.open(posixpath.join(run_dir(lake, pointer["run_id"]), "stats.json"), "r") as f:
-        found = json.load(f)
+    store = context.store()
+    config = identity_spec(store, name)
+    current = current_run(store, config.name)
+    runs = store.identities.runs(config.name)
+    found = {
+        "identity": config.name,
+        "run_id": current.id,
+        "at": current.created_at.isoformat(),
+        "persons": current.persons,
+        "records": current.records,
+        "merges": current.merges,
+        "splits": current.splits,
+        "ids_changed": current.stats.get("ids_changed", 0),
+        "inputs": current.inputs,
+        "runs": len(runs),
+        "merges_all_runs": sum(r.merges for r in runs),
+        "splits_all_runs": sum(r.splits for r in runs),
+        "datasets": [config.golden_dataset, config.crosswalk_dataset],
+    }
     if as_json:
         print_json(found)
         return
-    for key, value in found.items():
-        console.print(f"{key}: {escape(str(value))}")
+    console.print(
+        f"OneID '{config.name}' run {current.id} ({found['at'][:19]}): {current.persons:,} persons from "
+        f"{current.records:,} records · {current.merges:,} merges · {current.splits:,} splits · "
+        f"{found['ids_changed']:,} ids changed"
+    )
+    console.print(
+        f"{len(runs)} runs in all: {found['merges_all_runs']:,} merges, {found['splits_all_runs']:,} splits"
+    )
+    console.print("inputs: " + escape(", ".join(f"{d} v{v}" for d, v in current.inputs.items())))
+
+
+@app.command("materialize")
+def materialize(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Write the current crosswalk online as a lookup (source key -> person) for every capability called
+    with a source system's key (`input_dataset`), so a decision finds the person in one read."""
+    from zhongtai.features.keys import materialize_keys
+    from zhongtai.features.online import open_online_store
+
+    store = context.store()
+    online = open_online_store(context.settings().online_url)
+    try:
+        written = materialize_keys(store, context.lake(), online)
+    finally:
+        online.close()
+    if as_json:
+        print_json(written)
+        return
+    if not written:
+        console.print("no capability takes a source key (input_dataset): nothing to write")
+    for view, rows in written.items():
+        console.print(f"{view}: {rows:,} keys")
 
 
 @app.command("explain")
 def explain(
     record_a: str = typer.Argument(..., help="A record id, <dataset>:<key>."),
     record_b: str = typer.Argument(..., help="Another record id."),
+    name: str | None = IDENTITY,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Why two records are (or are not) the same person: shared keys and per-comparison evidence."""
     from zhongtai.identity.explain import explain as explain_pair
+    from zhongtai.identity.run import current_run, identity_spec
 
-    found = explain_pair(context.lake(), record_a, record_b)
+    store = context.store()
+    location = current_run(store, identity_spec(store, name).name).location
+    found = explain_pair(context.lake(), location, record_a, record_b)
     if as_json:
         print_json(found)
         return

@@ -4,7 +4,9 @@ Stability: a new cluster takes the id of the previous run's person that holds mo
 the oldest id, i.e. the lowest number); each previous id goes to one cluster only, so when a person splits
 the larger part keeps the id and the rest get new ones. New ids are minted from a counter carried from run
 to run (`P` and 10 digits), never reused. A merge (records of several previous persons now in one) and a
-split (one previous person's records now in several) are recorded as events with the links as evidence.
+split (one previous person's records now in several) are recorded as events with the links as evidence:
+for a merge the links that now join the previous persons, for a split the previous run's links that held
+the person together and are gone.
 """
 
 from __future__ import annotations
@@ -131,3 +133,48 @@ def cross_links(
             if len(found[key]) < limit:
                 found[key].append({"record_a": a, "record_b": b, "evidence": why})
     return found
+
+
+def attach_split_evidence(
+    events: list[dict],
+    previous: Mapping[str, str],
+    previous_links: pa.Table,
+    crosswalk: pa.Table,
+    limit: int = 20,
+) -> None:
+    """Give each split event the previous run's links (record_a, record_b, rule) between records of the
+    split person that no longer share a person: the links that held it together and are gone now. A record
+    no longer in any source shows as person None. Also fills in how many records the person had."""
+    import pyarrow.compute as pc
+
+    splits = {e["person_id"]: e for e in events if e["kind"] == "split"}
+    if not splits:
+        return
+    members = [record for record, person in previous.items() if person in splits]
+    for event in splits.values():
+        event["records"] = 0
+        event["evidence"] = []
+    for record in members:
+        splits[previous[record]]["records"] += 1
+    now = _persons_of(crosswalk, members)
+    near = previous_links.filter(
+        pc.is_in(previous_links["record_a"], value_set=pa.array(members, pa.string()))
+    )
+    for a, b, rule in zip(
+        near["record_a"].to_pylist(), near["record_b"].to_pylist(), near["rule"].to_pylist(), strict=True
+    ):
+        event = splits.get(previous.get(a))  # type: ignore[arg-type]
+        if event is None or previous.get(b) != event["person_id"] or now.get(a) == now.get(b):
+            continue
+        if len(event["evidence"]) < limit:
+            event["evidence"].append(
+                {"record_a": a, "record_b": b, "evidence": rule, "now": [now.get(a), now.get(b)]}
+            )
+
+
+def _persons_of(crosswalk: pa.Table, records: list[str]) -> dict[str, str]:
+    """The current person of each of `records` that is still in the crosswalk."""
+    import pyarrow.compute as pc
+
+    found = crosswalk.filter(pc.is_in(crosswalk["record_id"], value_set=pa.array(records, pa.string())))
+    return dict(zip(found["record_id"].to_pylist(), found["person_id"].to_pylist(), strict=True))

@@ -15,14 +15,14 @@ from zhongtai.govern.keys import PiiKeys, load_keys
 from zhongtai.identity.deterministic import shared_keys
 from zhongtai.identity.inputs import open_sealed
 from zhongtai.identity.probabilistic import PROFILE_COLUMNS
-from zhongtai.identity.run import current, read_output, run_dir
+from zhongtai.identity.run import read_output
 from zhongtai.lake.storage import LakeStorage
 
 
-def explain(storage: LakeStorage, record_a: str, record_b: str) -> dict[str, Any]:
-    """Evidence for one pair of record ids (`<dataset>:<key>`) from the current run (names and addresses
-    sealed in the run are decrypted in memory: docs/pii.md)."""
-    records = read_output(storage, "records")
+def explain(storage: LakeStorage, location: str, record_a: str, record_b: str) -> dict[str, Any]:
+    """Evidence for one pair of record ids (`<dataset>:<key>`) from the run in `location` (its folder);
+    names and addresses sealed in the run are decrypted in memory (docs/pii.md)."""
+    records = read_output(storage, location, "records")
     pair = records.filter(pc.is_in(records["record_id"], value_set=pa.array([record_a, record_b])))
     rows = open_sealed(pair, _keys).to_pylist()
     found = {r["record_id"]: r for r in rows}
@@ -34,7 +34,7 @@ def explain(storage: LakeStorage, record_a: str, record_b: str) -> dict[str, Any
                 "ids look like crm_customers:100001",
             )
     a, b = found[record_a], found[record_b]
-    crosswalk = read_output(storage, "crosswalk")
+    crosswalk = read_output(storage, location, "crosswalk")
     persons = dict(zip(crosswalk["record_id"].to_pylist(), crosswalk["person_id"].to_pylist(), strict=True))
     return {
         "record_a": record_a,
@@ -43,16 +43,15 @@ def explain(storage: LakeStorage, record_a: str, record_b: str) -> dict[str, Any
         "person_b": persons.get(record_b),
         "same_person": persons.get(record_a) == persons.get(record_b),
         "deterministic": shared_keys(a, b),
-        "probabilistic": score(storage, a, b),
+        "probabilistic": score(storage, location, a, b),
     }
 
 
-def score(storage: LakeStorage, a: dict, b: dict) -> dict[str, Any]:
-    """Splink's score of the pair with the saved model: match probability and per-comparison evidence."""
+def score(storage: LakeStorage, location: str, a: dict, b: dict) -> dict[str, Any]:
+    """Splink's score of the pair with the run's model: match probability and per-comparison evidence."""
     from splink import DuckDBAPI, Linker
 
-    pointer = current(storage) or {}
-    with storage.fs.open(posixpath.join(run_dir(storage, pointer["run_id"]), "model.json"), "r") as f:
+    with storage.fs.open(posixpath.join(location, "model.json"), "r") as f:
         model = json.load(f)
     import duckdb
 

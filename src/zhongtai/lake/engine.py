@@ -10,6 +10,10 @@ from zhongtai.lake.storage import LakeStorage
 def connect(storage: LakeStorage) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that can read (and for remote lakes, reach) the lake's files."""
     con = duckdb.connect()
+    # DuckDB plans an ASOF join as a nested loop when it expects a small left side; its estimate for label
+    # SQL full of joins and filters is often ~0 rows, and a point-in-time join of 40,000 labels then took
+    # 110 s instead of 0.8 s. Always sort and merge.
+    con.execute("SET asof_loop_join_threshold = 0")
     if not storage.local:
         con.register_filesystem(storage.fs)
     return con

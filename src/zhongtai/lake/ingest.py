@@ -84,6 +84,12 @@ def ingest(
     `ZT_HOME/pii.key` (read from `environ`), and only when the dataset has such a field."""
     started = time.perf_counter()
     spec_payload, source_payload = store.dataset_spec(name)
+    if source_payload is None:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"dataset '{name}' is produced by OneID (identity '{spec_payload.get('identity')}'), not ingested",
+            "run `zhongtai oneid run` to publish a new version",
+        )
     dataset = DatasetSpec.model_validate(spec_payload)
     protected = protections(dataset)
     if protected and pii_keys is None:

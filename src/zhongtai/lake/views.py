@@ -21,7 +21,7 @@ def open_datasets(
 ) -> dict[str, int]:
     """Create a view per dataset the SQL reads, over its current version; returns {dataset: version}."""
     names = referenced_tables(sql, where)
-    registered = set(store.registered("datasets"))
+    registered = store.registered("datasets")
     inputs: dict[str, int] = {}
     for name in names:
         if name not in registered:
@@ -32,8 +32,9 @@ def open_datasets(
             )
         current = store.current_version(name)
         if current is None:
+            again = f"ingest {name}" if "source" in registered[name] else "oneid run"
             raise ZhongtaiError(
-                "not_found", f"{where}: dataset '{name}' has no version yet", f"run `zhongtai ingest {name}`"
+                "not_found", f"{where}: dataset '{name}' has no version yet", f"run `zhongtai {again}`"
             )
         scan = engine.scan(storage, current.files)
         engine.run(con, f"CREATE OR REPLACE TEMP VIEW {engine.quote(name)} AS SELECT * FROM {scan}")

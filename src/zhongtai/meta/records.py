@@ -225,3 +225,42 @@ class TagBuild:
         body = dict(self.__dict__)
         body["created_at"] = self.created_at.isoformat()
         return body
+
+
+@dataclass(frozen=True)
+class NewIdentityRun:
+    """What a finished OneID run hands to the store to publish."""
+
+    id: str
+    identity: str
+    location: str  # the run's folder in the lake
+    inputs: dict[str, int]
+    stats: dict[str, Any]
+    records: int
+    persons: int
+    merges: int
+    splits: int
+    next_id: int
+
+
+@dataclass(frozen=True)
+class IdentityRun:
+    """A published OneID run."""
+
+    id: str
+    identity: str
+    created_at: datetime
+    location: str
+    inputs: dict[str, int]
+    stats: dict[str, Any]
+    records: int
+    persons: int
+    merges: int
+    splits: int
+    next_id: int
+    current: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        body = dict(self.__dict__)
+        body["created_at"] = self.created_at.isoformat()
+        return body

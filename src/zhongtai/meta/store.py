@@ -17,6 +17,7 @@ from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.meta import db
 from zhongtai.meta.access import AccessRecords, DecisionRecords
 from zhongtai.meta.features import FeatureRecords
+from zhongtai.meta.identity import IdentityRecords
 from zhongtai.meta.models import ModelRecords
 from zhongtai.meta.quality import QualityRecords
 from zhongtai.meta.records import (
@@ -115,6 +116,11 @@ class MetadataStore:
         return TagRecords(self._sessions)
 
     @cached_property
+    def identities(self) -> IdentityRecords:
+        """OneID runs and the current run of each identity."""
+        return IdentityRecords(self._sessions, self._dataset_row, self._add_version)
+
+    @cached_property
     def models(self) -> ModelRecords:
         """Model versions and aliases."""
         return ModelRecords(self._sessions)
@@ -192,15 +198,23 @@ class MetadataStore:
         if change.kind == "sources":
             columns["type"] = spec["type"]
         if change.kind == "datasets":
-            columns["source_id"] = session.scalar(
-                sa.select(SqlSource.id).where(SqlSource.name == spec["source"])
-            )
+            columns["source_id"] = self._source_id(session, change.name, spec)
         if row is None:
             session.add(table(name=change.name, created_at=now(), **columns))
         else:
             for key, value in columns.items():
                 setattr(row, key, value)
         session.flush()
+
+    @staticmethod
+    def _source_id(session: Session, dataset: str, spec: dict[str, Any]) -> int | None:
+        """The id of the dataset's source; None for a dataset the platform produces (spec `identity`)."""
+        if "source" not in spec:
+            return None
+        found = session.scalar(sa.select(SqlSource.id).where(SqlSource.name == spec["source"]))
+        if found is None:
+            raise NotFound("source", spec["source"], f"dataset '{dataset}' names it; declare it first")
+        return found
 
     def changes(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._sessions() as session:
@@ -212,14 +226,14 @@ class MetadataStore:
 
     # -- datasets ---------------------------------------------------------------------------------------
 
-    def dataset_spec(self, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The dataset's spec payload and its source's, as applied."""
+    def dataset_spec(self, name: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The dataset's spec payload and its source's, as applied (None: the platform produces it)."""
         with self._sessions() as session:
             row = session.scalar(sa.select(SqlDataset).where(SqlDataset.name == name))
             if row is None:
                 raise NotFound("dataset", name, "zhongtai datasets list shows what is registered")
-            source = session.get(SqlSource, row.source_id)
-            return row.spec, source.spec  # type: ignore[union-attr]
+            source = session.get(SqlSource, row.source_id) if row.source_id is not None else None
+            return row.spec, source.spec if source is not None else None
 
     def source_spec(self, name: str) -> dict[str, Any]:
         with self._sessions() as session:
@@ -242,7 +256,7 @@ class MetadataStore:
         with self._sessions() as session:
             query = (
                 sa.select(SqlDataset, SqlSource.name, SqlDatasetVersion)
-                .join(SqlSource, SqlSource.id == SqlDataset.source_id)
+                .outerjoin(SqlSource, SqlSource.id == SqlDataset.source_id)
                 .outerjoin(
                     SqlDatasetVersion,
                     sa.and_(
@@ -255,7 +269,7 @@ class MetadataStore:
             return [
                 DatasetSummary(
                     name=ds.name,
-                    source=source_name,
+                    source=source_name or f"identity:{ds.spec.get('identity')}",
                     version=ds.current_version,
                     rows=version.rows if version else None,
                     bytes=version.bytes if version else None,
@@ -312,49 +326,56 @@ class MetadataStore:
                     f"(started from {expected_current})",
                     "run the ingest again",
                 )
-            number = (ds.current_version or 0) + 1
-            session.add(
-                SqlDatasetVersion(
-                    dataset_id=ds.id,
-                    version=number,
-                    created_at=now(),
-                    mode=new.mode,
-                    rows=new.rows,
-                    rows_added=new.rows_added,
-                    rows_updated=new.rows_updated,
-                    rows_removed=new.rows_removed,
-                    bytes=new.bytes,
-                    files=new.files,
-                    schema=[{k: v for k, v in c.__dict__.items() if v is not None} for c in new.schema],
-                    watermark=new.watermark,
-                    fingerprint=new.fingerprint,
-                    schema_changes=new.schema_changes,
-                    ingest_run_id=run_id,
-                )
-            )
-            self._sync_fields(session, ds, new.schema, number)
-            ds.current_version = number
-            ds.updated_at = now()
-            session.add(
-                SqlChange(
-                    at=now(),
-                    actor="ingest",
-                    action="version",
-                    kind="datasets",
-                    name=name,
-                    detail={
-                        "version": number,
-                        "rows": new.rows,
-                        "added": new.rows_added,
-                        "updated": new.rows_updated,
-                        "removed": new.rows_removed,
-                    },
-                )
-            )
+            number = self._add_version(session, ds, new, "ingest", run_id)
             run = session.get(SqlIngestRun, run_id)
             if run is not None:
                 run.status, run.finished_at, run.version = "succeeded", now(), number
             return number
+
+    def _add_version(
+        self, session: Session, ds: SqlDataset, new: NewVersion, actor: str, run_id: str | None = None
+    ) -> int:
+        """Inside a caller's transaction: the dataset's next version, made current, with its fields synced."""
+        number = (ds.current_version or 0) + 1
+        session.add(
+            SqlDatasetVersion(
+                dataset_id=ds.id,
+                version=number,
+                created_at=now(),
+                mode=new.mode,
+                rows=new.rows,
+                rows_added=new.rows_added,
+                rows_updated=new.rows_updated,
+                rows_removed=new.rows_removed,
+                bytes=new.bytes,
+                files=new.files,
+                schema=[{k: v for k, v in c.__dict__.items() if v is not None} for c in new.schema],
+                watermark=new.watermark,
+                fingerprint=new.fingerprint,
+                schema_changes=new.schema_changes,
+                ingest_run_id=run_id,
+            )
+        )
+        self._sync_fields(session, ds, new.schema, number)
+        ds.current_version = number
+        ds.updated_at = now()
+        session.add(
+            SqlChange(
+                at=now(),
+                actor=actor,
+                action="version",
+                kind="datasets",
+                name=ds.name,
+                detail={
+                    "version": number,
+                    "rows": new.rows,
+                    "added": new.rows_added,
+                    "updated": new.rows_updated,
+                    "removed": new.rows_removed,
+                },
+            )
+        )
+        return number
 
     def _sync_fields(self, session: Session, ds: SqlDataset, schema: list[ColumnInfo], version: int) -> None:
         declared = {f["name"]: f for f in ds.spec.get("fields", [])}

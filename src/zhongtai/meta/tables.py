@@ -31,8 +31,10 @@ class SqlSource(SpecObject, Base):
 
 
 class SqlDataset(SpecObject, Base):
+    """A dataset: pulled from a source, or produced by the platform (no source; its spec says by what)."""
+
     __tablename__ = "datasets"
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"), index=True)
     current_version: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -265,3 +267,29 @@ class SqlIdentity(SpecObject, Base):
     """A OneID configuration: which datasets hold people and which columns identify them."""
 
     __tablename__ = "identities"
+
+
+class SqlIdentityRun(Base):
+    """One published OneID run: the dataset versions it read, its figures and the id counter after it."""
+
+    __tablename__ = "identity_runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    identity_name: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime]
+    location: Mapped[str] = mapped_column(Text)  # the run's folder in the lake
+    inputs: Mapped[dict[str, Any]]  # dataset name -> version read
+    stats: Mapped[dict[str, Any]]
+    records: Mapped[int] = mapped_column(BigInteger)
+    persons: Mapped[int] = mapped_column(BigInteger)
+    merges: Mapped[int] = mapped_column(Integer)
+    splits: Mapped[int] = mapped_column(Integer)
+    next_id: Mapped[int] = mapped_column(BigInteger)  # the next person number to mint
+
+
+class SqlIdentityCurrent(Base):
+    """Which run of an identity is current: moved in the transaction that records the run."""
+
+    __tablename__ = "identity_current"
+    identity_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("identity_runs.id", ondelete="RESTRICT"))
+    updated_at: Mapped[datetime]

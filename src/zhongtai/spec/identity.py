@@ -67,8 +67,70 @@ class IdentitySpec(BaseModel):
     )
     seed: int = 42
 
+    @property
+    def golden_dataset(self) -> str:
+        """The dataset of golden records (one row per person) every run publishes a version of."""
+        return f"{self.name}_golden"
+
+    @property
+    def crosswalk_dataset(self) -> str:
+        """The dataset mapping every source record to its person."""
+        return f"{self.name}_crosswalk"
+
     def source(self, dataset: str) -> IdentitySource:
         for source in self.sources:
             if source.dataset == dataset:
                 return source
         raise KeyError(dataset)
+
+
+# Columns of the produced datasets: (name, description, PII class). The golden columns follow
+# identity/golden.py; a test holds the two together.
+GOLDEN_FIELDS = (
+    ("person_id", "the stable OneID of the person", None),
+    ("records", "source records resolved into the person", None),
+    ("sources", "distinct datasets holding a record of the person", None),
+    ("last_seen", "the newest update among the person's records", None),
+    ("name", "name, surviving from the most trusted, most recent record", "name"),
+    ("name_pinyin", "the name in pinyin", "name"),
+    ("gender", "M or F", None),
+    ("birth_date", "birth date (from a record or a valid resident ID)", None),
+    ("phone", "mobile number, normalized", "phone"),
+    ("email", "e-mail address, canonical", "email"),
+    ("id_card", "18-digit resident ID with a valid check digit", "id_card"),
+    ("national_id", "another personal id number", "id_card"),
+    ("member_id", "loyalty card", None),
+    ("account_id", "e-commerce login", None),
+    ("city", "city", None),
+    ("address_key", "address, normalized", "address"),
+    ("postcode", "postcode", None),
+)
+CROSSWALK_FIELDS = (
+    ("person_id", "the stable OneID of the person", None),
+    ("record_id", "<dataset>:<key>", None),
+    ("dataset", "the source dataset of the record", None),
+    ("key", "the record's key in its dataset, as text", None),
+)
+
+
+def output_datasets(spec: IdentitySpec) -> dict[str, dict]:
+    """The datasets an identity produces, as registered spec payloads: no source, `identity` names the spec.
+
+    They are declared by declaring the identity (`zhongtai plan` shows them) and versioned by each run."""
+    read = ", ".join(s.dataset for s in spec.sources)
+    outputs = {
+        spec.golden_dataset: (f"Golden records of {spec.entity} (OneID '{spec.name}'): one row per person, each field from the most trusted, most recent record", GOLDEN_FIELDS),
+        spec.crosswalk_dataset: (f"Which {spec.entity} each source record belongs to (OneID '{spec.name}' over {read})", CROSSWALK_FIELDS),
+    }  # fmt: skip
+    return {
+        name: {
+            "name": name,
+            "identity": spec.name,
+            "description": description,
+            **({"owner": spec.owner} if spec.owner else {}),
+            "fields": [
+                {"name": f, "description": text, **({"pii": pii} if pii else {})} for f, text, pii in fields
+            ],
+        }
+        for name, (description, fields) in outputs.items()
+    }

@@ -473,6 +473,9 @@ class CapabilitySpec(Spec):
     model: Name
     alias: str = "champion"
     input: str  # the request field holding the entity key
+    # The request carries this dataset's key (the CRM's customer_id) rather than the entity's: OneID's
+    # crosswalk maps it to the person online, and batch write-back is keyed by it.
+    input_dataset: Name | None = None
     decisions: list[DecisionRule] = Field(min_length=1)
     fallback: FallbackSpec
     explain_top: int = Field(default=5, ge=0, le=50)

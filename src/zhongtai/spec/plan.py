@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from zhongtai.meta.records import Change
 from zhongtai.meta.store import KIND_ORDER, MetadataStore
 from zhongtai.spec.evolution import feature_changes
+from zhongtai.spec.identity import output_datasets
 from zhongtai.spec.models import SPEC_MODELS, spec_payload
 from zhongtai.spec.project import Project
 
@@ -68,6 +69,9 @@ def build_plan(project: Project, store: MetadataStore) -> Plan:
     for kind in KIND_ORDER:
         registered = store.registered(kind)
         declared = {name: spec_payload(spec) for name, spec in project.objects(kind).items()}
+        if kind == "datasets":  # an identity declares the datasets its runs produce
+            for identity in project.identities.values():
+                declared.update(output_datasets(identity))
         for name in sorted(declared):
             new = declared[name]
             old = _as_today(kind, registered.get(name))
@@ -86,9 +90,9 @@ def build_plan(project: Project, store: MetadataStore) -> Plan:
 def _as_today(kind: str, payload: dict[str, Any] | None) -> dict[str, Any] | None:
     """A stored spec re-read through today's models: settings added since it was applied take their
     defaults, so an upgrade alone never shows up as a change. A payload that no longer validates is compared
-    as stored (the plan then shows it being replaced)."""
-    if payload is None:
-        return None
+    as stored (the plan then shows it being replaced); so is a dataset an identity produces."""
+    if payload is None or "identity" in payload:
+        return payload
     try:
         return spec_payload(TypeAdapter(SPEC_MODELS[kind]).validate_python(payload))
     except ValidationError:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.spec.feature_checks import check_feature_specs
-from zhongtai.spec.identity import IdentitySpec
+from zhongtai.spec.identity import IdentitySpec, output_datasets
 from zhongtai.spec.models import (
     LOCATION_FOR_SOURCE,
     CapabilitySpec,
@@ -249,6 +249,13 @@ def _check_model_references(project: Project) -> list[str]:
     for name, identity in project.identities.items():
         if identity.entity not in project.entities:
             unknown("identities", name, "entity", identity.entity, project.entities, "entity")
+        for produced in output_datasets(identity):
+            if produced in project.datasets:
+                origin = project.origins[("datasets", produced)]
+                problems.append(
+                    f"{origin} datasets.{produced}: identity '{name}' produces a dataset of this name; "
+                    "rename the dataset or the identity"
+                )
         for source in identity.sources:
             if source.dataset not in project.datasets:
                 unknown("identities", name, "sources", source.dataset, project.datasets, "dataset")
@@ -272,6 +279,17 @@ def _check_model_references(project: Project) -> list[str]:
     for name, capability in project.capabilities.items():
         if capability.model not in project.models:
             unknown("capabilities", name, "model", capability.model, project.models, "model")
+        elif capability.input_dataset is not None:
+            entity = project.models[capability.model].entity
+            resolved = {
+                s.dataset for i in project.identities.values() if i.entity == entity for s in i.sources
+            }
+            if capability.input_dataset not in resolved:
+                origin = project.origins[("capabilities", name)]
+                problems.append(
+                    f"{origin} capabilities.{name}.input_dataset: no identity of entity '{entity}' resolves "
+                    f"dataset '{capability.input_dataset}' (resolved: {', '.join(sorted(resolved)) or 'none'})"
+                )
         target = capability.write_back
         if target is not None and getattr(project.sources.get(target.source), "type", None) != "sql":
             sql_sources = {n: s for n, s in project.sources.items() if s.type == "sql"}

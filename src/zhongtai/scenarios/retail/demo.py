@@ -35,12 +35,15 @@ class DemoReport:
 
 
 def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> DemoReport:
-    """Generate, apply, ingest, build and materialize features, train, promote, score and write back."""
+    """Generate, apply, ingest, resolve persons (OneID), build and materialize features, train, promote,
+    score and write back."""
     from zhongtai.capabilities.batch import score_all
     from zhongtai.catalog.classify import classify_fields
+    from zhongtai.features.keys import materialize_keys
     from zhongtai.features.materialize import materialize
     from zhongtai.features.offline import build_view
     from zhongtai.features.online import open_online_store
+    from zhongtai.identity.run import identity_spec, run_oneid
     from zhongtai.integrate.writeback import write_back
     from zhongtai.lake.ingest import ingest
     from zhongtai.models.train import train_model
@@ -63,11 +66,14 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
             rows += ingest(store, lake, name).rows
             classify_fields(store, lake, name)
         clock.done("ingest", f"{rows:,} rows in {len(datasets)} datasets")
+        oneid = run_oneid(store, lake, identity_spec(store))
+        clock.done("oneid", f"{oneid['records']:,} records → {oneid['persons']:,} persons")
         online = open_online_store(settings.online_url)
         try:
             for view in store.registered("feature_views"):
                 build_view(store, lake, view)
                 materialize(store, lake, online, view, replace=True)
+            materialize_keys(store, lake, online)  # the CRM calls with customer_id
         finally:
             online.close()
         clock.done("features", ", ".join(sorted(store.registered("feature_views"))))

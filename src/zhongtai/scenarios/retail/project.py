@@ -115,15 +115,16 @@ def _features(*specs: tuple[str, str, str]) -> list[dict[str, str]]:
 
 
 def _intelligence_documents() -> dict[str, dict[str, Any]]:
-    """Feature views, the churn model and the churn-risk capability of the walking skeleton."""
+    """Feature views, the churn model and the churn-risk capability, keyed on the OneID person: their SQL
+    finds orders, tickets and CRM records through the identity's crosswalk (`person_crosswalk`)."""
     views = [
         {
             "name": "customer_orders",
-            "entity": "customer",
+            "entity": "person",
             "timestamp": "ts",
             "ttl": "14d",
             "owner": "data-team",
-            "description": "Weekly snapshots of a customer's orders: counts, spend, refunds, recency",
+            "description": "Weekly snapshots of a person's orders in every channel: counts, spend, refunds, recency",
             "sql": _sql("customer_orders"),
             "features": _features(
                 ("orders_30d", "int64", "orders in the 30 days before the snapshot"),
@@ -137,11 +138,11 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         },
         {
             "name": "customer_service",
-            "entity": "customer",
+            "entity": "person",
             "timestamp": "ts",
             "ttl": "14d",
             "owner": "data-team",
-            "description": "Weekly snapshots of a customer's service tickets and complaints",
+            "description": "Weekly snapshots of a person's service tickets and complaints",
             "sql": _sql("customer_service"),
             "features": _features(
                 ("tickets_30d", "int64", "tickets opened in 30 days"),
@@ -151,11 +152,11 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         },
         {
             "name": "customer_profile",
-            "entity": "customer",
+            "entity": "person",
             "timestamp": "ts",
             "ttl": "3650d",
             "owner": "crm-team",
-            "description": "What the CRM knew of the customer at registration",
+            "description": "What the CRM knew of the person at registration",
             "sql": _sql("customer_profile"),
             "features": _features(
                 ("marketing_opt_in", "int64", "1 if the customer accepted marketing"),
@@ -167,9 +168,9 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
     model = {
         "name": "churn",
         "task": "binary_classification",
-        "entity": "customer",
+        "entity": "person",
         "owner": "data-team",
-        "description": "Will an active customer (an order in the last 180 days) place no order in the next 90 days?",
+        "description": "Will an active CRM customer (an order in the last 180 days) place no order in the next 90 days?",
         "label": {"sql": _sql("churn_labels"), "timestamp": "ts", "label": "label"},
         "feature_views": [v["name"] for v in views],
         "algorithm": "lightgbm",
@@ -182,6 +183,7 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         "model": "churn",
         "alias": "champion",
         "input": "customer_id",
+        "input_dataset": "crm_customers",
         "owner": "crm-team",
         "description": "Churn risk of a CRM customer, with the factors behind it, for retention offers",
         "decisions": [
@@ -196,23 +198,28 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
     tags = [
         {
             "name": "high_value",
-            "entity": "customer",
+            "entity": "person",
             "every": "1d",
             "owner": "crm-team",
-            "description": "Loyalty members who spent more than 5,000 in the last 12 months",
-            "sql": "SELECT customer_id FROM crm_loyalty_members WHERE customer_id IS NOT NULL AND spend_12m > 5000\n",
+            "description": "People whose loyalty membership spent more than 5,000 in the last 12 months",
+            "sql": (
+                "SELECT DISTINCT x.person_id\n"
+                "FROM crm_loyalty_members m\n"
+                "JOIN person_crosswalk x ON x.dataset = 'crm_loyalty_members' AND x.key = m.member_id\n"
+                "WHERE m.spend_12m > 5000\n"
+            ),
         },
         {
             "name": "complained_30d",
-            "entity": "customer",
+            "entity": "person",
             "every": "1d",
             "owner": "service-team",
-            "description": "Members who wrote a complaint ticket in the 30 days before the newest ticket",
+            "description": "People who wrote a complaint ticket in the 30 days before the newest ticket",
             "sql": (
-                "SELECT DISTINCT m.customer_id\n"
-                "FROM service_tickets t JOIN crm_loyalty_members m USING (member_id)\n"
-                "WHERE m.customer_id IS NOT NULL\n"
-                "  AND t.created_at > (SELECT max(created_at) FROM service_tickets) - INTERVAL 30 DAY\n"
+                "SELECT DISTINCT x.person_id\n"
+                "FROM service_tickets t\n"
+                "JOIN person_crosswalk x ON x.dataset = 'service_tickets' AND x.key = t.ticket_id\n"
+                "WHERE t.created_at > (SELECT max(created_at) FROM service_tickets) - INTERVAL 30 DAY\n"
                 "  AND (t.text ILIKE '%投诉%' OR t.text ILIKE '%complain%' OR t.text ILIKE '%差评%')\n"
             ),
         },

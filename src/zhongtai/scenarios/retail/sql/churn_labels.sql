@@ -1,17 +1,11 @@
--- Until OneID (its own issue) links records to persons, a customer's orders and tickets are found through
--- the loyalty member id and the mobile number written the same way: a deterministic bridge, not resolution.
-WITH phones AS (
-  SELECT right(regexp_replace(translate(mobile, '０１２３４５６７８９', '0123456789'), '[^0-9]', '', 'g'), 11) AS phone,
-         min(customer_id) AS customer_id
-  FROM crm_customers WHERE mobile IS NOT NULL GROUP BY 1
-),
-orders AS (
-  SELECT coalesce(m.customer_id, p.customer_id) AS customer_id, o.ordered_at
+-- Churn of the CRM's people: a person with a CRM record and an order in the 180 days before a monthly
+-- cutoff is labelled 1 when they place no order (in any channel, found through OneID) in the 90 days after.
+WITH orders AS (
+  SELECT x.person_id, o.ordered_at
   FROM erp_orders o
-  LEFT JOIN crm_loyalty_members m ON m.member_id = o.member_id
-  LEFT JOIN phones p
-    ON p.phone = right(regexp_replace(translate(o.buyer_phone, '０１２３４５６７８９', '0123456789'), '[^0-9]', '', 'g'), 11)
-  WHERE coalesce(m.customer_id, p.customer_id) IS NOT NULL AND o.status <> 'cancelled'
+  JOIN person_crosswalk x ON x.dataset = 'erp_orders' AND x.key = CAST(o.order_id AS VARCHAR)
+  WHERE o.status <> 'cancelled'
+    AND x.person_id IN (SELECT person_id FROM person_crosswalk WHERE dataset = 'crm_customers')
 ),
 cutoffs AS (
   SELECT unnest(generate_series(
@@ -19,7 +13,7 @@ cutoffs AS (
     (SELECT max(ordered_at) FROM erp_orders) - INTERVAL 90 DAY,
     INTERVAL 1 MONTH))::TIMESTAMP AS ts
 )
-SELECT o.customer_id, c.ts,
+SELECT o.person_id, c.ts,
        CASE WHEN count(*) FILTER (WHERE o.ordered_at > c.ts AND o.ordered_at <= c.ts + INTERVAL 90 DAY) = 0
             THEN 1 ELSE 0 END AS label
 FROM cutoffs c JOIN orders o ON o.ordered_at <= c.ts + INTERVAL 90 DAY
