@@ -95,10 +95,10 @@ def publish(
 ) -> None:
     """Publish the events of a JSON lines file to the stream that feeds a dataset."""
     from zhongtai.connect.streams import open_bus
-    from zhongtai.spec.models import DatasetSpec
+    from zhongtai.features.streaming import dataset_stream
 
-    spec = DatasetSpec.model_validate(context.store().spec("datasets", dataset))
-    if spec.stream is None:
+    stream = dataset_stream(context.store().spec("datasets", dataset))
+    if stream is None:
         raise ZhongtaiError("invalid_argument", f"dataset '{dataset}' is not fed by a stream")
     bus = open_bus(context.settings().bus_url)
     sent = 0
@@ -109,14 +109,14 @@ def publish(
                 if line.strip():
                     chunk.append(_event(line, path, number))
                 if len(chunk) >= batch:
-                    bus.publish(spec.stream.name, chunk)
+                    bus.publish(stream.name, chunk)
                     sent, chunk = sent + len(chunk), []
             if chunk:
-                bus.publish(spec.stream.name, chunk)
+                bus.publish(stream.name, chunk)
                 sent += len(chunk)
     finally:
         bus.close()
-    err_console.print(f"published {sent:,} events to stream '{spec.stream.name}'")
+    err_console.print(f"published {sent:,} events to stream '{stream.name}'")
 
 
 def _event(line: str, path: Path, number: int) -> dict:

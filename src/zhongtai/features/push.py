@@ -22,9 +22,10 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.features.freshness import observe_freshness
 from zhongtai.features.offline import load_view
 from zhongtai.features.online.base import OnlineStore, entity_key
+from zhongtai.features.streaming import dataset_stream
 from zhongtai.features.windows import WindowView, apply_events, event_seconds
 from zhongtai.meta.store import MetadataStore
-from zhongtai.spec.models import DatasetSpec, EntitySpec, FeatureViewSpec, StreamSpec
+from zhongtai.spec.models import EntitySpec, FeatureViewSpec, StreamSpec
 from zhongtai.spec.windows import id_columns
 
 MAX_ITEMS = 10_000
@@ -74,9 +75,7 @@ class FeaturePush:
                     )
                 stream = None
                 if view.windows is not None:
-                    stream = DatasetSpec.model_validate(
-                        self.store.spec("datasets", view.windows.dataset)
-                    ).stream
+                    stream = dataset_stream(self.store.spec("datasets", view.windows.dataset))
                 windows = WindowView.of(view) if view.windows is not None else None
                 self._targets[name] = PushTarget(view, entity, windows, stream)
             return self._targets[name]

@@ -31,7 +31,7 @@ from zhongtai.features.windows import WindowView, apply_events, event_seconds
 from zhongtai.lake.append import append_events
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.store import MetadataStore
-from zhongtai.spec.models import DatasetSpec, FeatureViewSpec, StreamSpec
+from zhongtai.spec.models import FeatureViewSpec, StreamSpec
 from zhongtai.spec.windows import event_key, id_columns
 
 log = logging.getLogger(__name__)
@@ -69,25 +69,32 @@ class BatchReport:
 
 def stream_feeds(store: MetadataStore, datasets: list[str] | None = None) -> list[Feed]:
     """The datasets fed by a stream (all, or the named ones), each with its online window views."""
-    specs = {n: DatasetSpec.model_validate(p) for n, p in store.registered("datasets").items()}
-    names = datasets or sorted(n for n, s in specs.items() if s.stream is not None)
+    registered = store.registered("datasets")
+    streams = {n: dataset_stream(p) for n, p in registered.items()}
+    names = datasets or sorted(n for n, s in streams.items() if s is not None)
     views = [FeatureViewSpec.model_validate(p) for p in store.registered("feature_views").values()]
     feeds = []
     for name in names:
-        spec = specs.get(name)
-        if spec is None or spec.stream is None:
+        stream = streams.get(name)
+        if stream is None:
             raise ZhongtaiError(
                 "invalid_argument",
-                f"dataset '{name}' is {'not registered' if spec is None else 'not fed by a stream'}",
+                f"dataset '{name}' is {'not registered' if name not in registered else 'not fed by a stream'}",
                 "give the dataset a `stream: {name: ...}` in its spec and apply it",
             )
         mine = [WindowView.of(v) for v in views if v.windows and v.windows.dataset == name and v.online]
-        feeds.append(Feed(name, spec.stream, mine))
+        feeds.append(Feed(name, stream, mine))
     if not feeds:
         raise ZhongtaiError(
             "invalid_argument", "no dataset is fed by a stream", "add `stream: {name: ...}` to a dataset spec"
         )
     return feeds
+
+
+def dataset_stream(payload: dict) -> StreamSpec | None:
+    """The stream a registered dataset's spec names, if any (datasets an identity produces have none)."""
+    stream = payload.get("stream")
+    return None if stream is None else StreamSpec.model_validate(stream)
 
 
 class StreamConsumer:
