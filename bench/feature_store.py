@@ -1,15 +1,22 @@
-"""Point-in-time training sets: Zhongtai's join against a hand-written DuckDB ASOF JOIN and Feast, one run.
+"""The feature store against Feast 0.67 and hand-written baselines, on the same data in one run.
 
-    python bench/feature_store.py [--entities 100000] [--times 10] [--labels 1000000] [--no-feast]
+    python bench/feature_store.py [--entities 100000] [--times 10] [--labels 1000000] [--http-seconds 10]
+                                  [--no-feast] [--no-stream]
 
 The data come from bench/feast/data.py (history of entities x times rows with 8 features, labels of which
-some have no value inside the 30-day TTL). Ours runs `zhongtai.features.training.point_in_time_join` on the
-same Parquet files, then checks it returns every label row with the reference's values. Feast runs in its own
-environment (bench/feast/setup.sh) when present. Each engine runs in a subprocess, so its time and peak memory
-are its own. The last line is one JSON object.
+some have no value inside the 30-day TTL). Each engine runs in a subprocess, so its time and peak memory are
+its own. Feast runs in its own environment (bash bench/feast/setup.sh) when present. HTTP loads use wrk
+(apt-get install wrk), the same client for Feast's server and ours (bench/feast/http_load.py).
 
-First version (session 1): the point-in-time part of the issue's table; materialize, online reads and
-streaming come with the feature-store issue.
+- Point-in-time training set: `zhongtai.features.training.point_in_time_join` on the same Parquet files,
+  checked to return every label row with the reference's values; a hand-written DuckDB ASOF JOIN; Feast's
+  file and duckdb offline stores.
+- Materialize 100k entities' latest values and online reads of 1 entity x 3 views x 8 features, on SQLite
+  and on Redis (bench/feature_store_serving.py), against a plain batched upsert and Feast's materialize, SDK
+  and `feast serve`.
+- Streaming: bench/stream.py's `run()` when that module is present.
+
+Prints one table; the last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -104,12 +111,15 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--times", type=int, default=10)
     parser.add_argument("--labels", type=int, default=1_000_000)
+    parser.add_argument("--http-seconds", type=int, default=10, help="Length of each HTTP load (wrk).")
     parser.add_argument("--no-feast", action="store_true", help="Skip Feast even if its environment exists.")
-    parser.add_argument("--engine", choices=["ours", "asof"], help=argparse.SUPPRESS)
+    parser.add_argument("--no-stream", action="store_true", help="Skip the streaming figures.")
+    parser.add_argument("--engine", choices=["ours", "asof", "serving"], help=argparse.SUPPRESS)
+    parser.add_argument("--backend", choices=["sqlite", "redis"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine:
-        print(json.dumps(_ours(args.data) if args.engine == "ours" else _asof(args.data)))
+        print(json.dumps(_engine(args)))
         return
 
     sys.path.insert(0, str(HERE / "feast"))
@@ -119,43 +129,147 @@ def main() -> None:
     generate(folder, args.entities, args.times, args.labels)
     ours = _subprocess(sys.executable, [__file__, "--engine", "ours", "--data", str(folder)])
     asof = _subprocess(sys.executable, [__file__, "--engine", "asof", "--data", str(folder)])
-    feast: dict = {}
-    if FEAST_PYTHON.exists() and not args.no_feast:
-        feast = _subprocess(
-            FEAST_PYTHON,
+    serving = {
+        backend: _subprocess(
+            sys.executable,
             [
-                str(HERE / "feast" / "run_feast.py"),
-                "--entities",
-                str(args.entities),
-                "--times",
-                str(args.times),
-                "--labels",
-                str(args.labels),
-                "--no-serve",
+                *(__file__, "--engine", "serving", "--backend", backend, "--data", str(folder)),
+                *("--entities", str(args.entities), "--http-seconds", str(args.http_seconds)),
             ],
         )
-    print(f"{'engine':<28}{'seconds':>10}{'peak GB':>10}{'rows lost':>11}")
-    print(
-        f"{'zhongtai point_in_time_join':<28}{ours['pit_s']:>10.2f}{ours['peak_gb']:>10.2f}{ours['rows_lost']:>11,}"
+        for backend in ("sqlite", "redis")
+    }
+    feast = _feast(args) if FEAST_PYTHON.exists() and not args.no_feast else {}
+    stream = _stream() if not args.no_stream else {}
+    _print_table(ours, asof, serving, feast, stream)
+    print(json.dumps(_figures(args, ours, asof, serving, feast, stream)))
+
+
+def _engine(args: argparse.Namespace) -> dict:
+    if args.engine == "ours":
+        return _ours(args.data)
+    if args.engine == "asof":
+        return _asof(args.data)
+    from feature_store_serving import run
+
+    return run(args.backend, args.data / "history.parquet", args.entities, args.http_seconds)
+
+
+def _feast(args: argparse.Namespace) -> dict:
+    return _subprocess(
+        FEAST_PYTHON,
+        [
+            str(HERE / "feast" / "run_feast.py"),
+            *("--entities", str(args.entities), "--times", str(args.times), "--labels", str(args.labels)),
+            *("--serve-seconds", str(args.http_seconds)),
+        ],
     )
-    print(f"{'DuckDB ASOF JOIN by hand':<28}{asof['asof_s']:>10.2f}{asof['peak_gb']:>10.2f}{0:>11,}")
-    for name, key in (("Feast file store", "feast_file_1m_s"), ("Feast duckdb store", "feast_duckdb_1m_s")):
-        if feast.get(key) is not None:
-            print(f"{name:<28}{feast[key]:>10.2f}{'':>10}{'':>11}")
-    print(
-        json.dumps(
-            {
-                "labels": args.labels,
-                "history_rows": args.entities * args.times,
-                "pit_1m_s": ours["pit_s"],
-                "asof_1m_s": asof["asof_s"],
-                "rows_lost": ours["rows_lost"],
-                "identical_values": ours["identical_values"],
-                "pit_peak_gb": ours["peak_gb"],
-                **{k: v for k, v in feast.items() if k.startswith("feast_")},
-            }
-        )
-    )
+
+
+def _stream() -> dict:
+    """bench/stream.py's figures (branch "stream"), or nothing when that module is not there yet."""
+    if not (HERE / "stream.py").exists():
+        return {}
+    from stream import run
+
+    return run()
+
+
+def _print_table(ours: dict, asof: dict, serving: dict, feast: dict, stream: dict) -> None:
+    rows: list[tuple[str, object, object]] = [
+        ("PIT 1M labels: zhongtai point_in_time_join (s)", ours["pit_s"], ours["peak_gb"]),
+        ("  rows lost", ours["rows_lost"], None),
+        ("PIT 1M labels: DuckDB ASOF JOIN by hand (s)", asof["asof_s"], asof["peak_gb"]),
+        ("PIT 1M labels: Feast file store (s)", feast.get("feast_file_1m_s"), _gb(feast, "file")),
+        ("  rows lost", feast.get("feast_rows_lost"), None),
+        ("PIT 1M labels: Feast duckdb store (s)", feast.get("feast_duckdb_1m_s"), _gb(feast, "duckdb")),
+    ]
+    for backend, name in (("sqlite", "SQLite"), ("redis", "Redis")):
+        got = serving[backend]
+        rows += [
+            (f"materialize 100k entities, {name}: zhongtai (s)", got["materialize_s"], None),
+            ("  again, over the previous values (s)", got["materialize_again_s"], None),
+            ("  plain batched upsert (s)", got["plain_upsert_s"], None),
+            ("  Feast (s)", feast.get(f"feast_materialize_{backend}_s"), None),
+        ]
+    for backend, name in (("sqlite", "SQLite"), ("redis", "Redis")):
+        local, http = serving[backend]["in_process"], serving[backend]["http"]
+        rows += [
+            (f"online read 1x3x8, {name}, in-process: reads/s", local["rps"], None),
+            ("  p50 / p99 (ms)", f"{local['p50_ms']} / {local['p99_ms']}", None),
+            (f"online read 1x3x8, {name}, HTTP 8 conns: req/s", http["rps"], None),
+            ("  p50 / p99 (ms), errors", f"{http['p50_ms']} / {http['p99_ms']}, {http['errors']}", None),
+        ]
+    rows += [
+        ("Feast SDK in-process (SQLite): reads/s", feast.get("feast_sdk_rps"), None),
+        ("  p50 / p99 (ms)", _pair(feast, "feast_sdk_p50_ms", "feast_sdk_p99_ms"), None),
+        ("feast serve (SQLite), HTTP 8 conns: req/s", feast.get("feast_serve_rps"), None),
+        ("  p50 / p99 (ms)", _pair(feast, "feast_serve_p50_ms", "feast_serve_p99_ms"), None),
+        ("stream: events/s", stream.get("stream_events_per_s"), None),
+        ("stream: freshness p99 (s)", stream.get("stream_freshness_p99_s"), None),
+    ]
+    print(f"{'measure':<50}{'value':>22}{'peak GB':>9}")
+    for name, value, peak in rows:
+        shown = "-" if value is None else (f"{value:,}" if isinstance(value, int) else str(value))
+        print(f"{name:<50}{shown:>22}{'' if peak is None else peak:>9}")
+
+
+def _gb(feast: dict, store: str) -> float | None:
+    mib = feast.get(f"feast_{store}_peak_rss_mib")
+    return None if mib is None else round(mib / 1024, 2)
+
+
+def _pair(feast: dict, first: str, second: str) -> str | None:
+    if feast.get(first) is None:
+        return None
+    return f"{feast[first]} / {feast[second]}"
+
+
+def _figures(
+    args: argparse.Namespace, ours: dict, asof: dict, serving: dict, feast: dict, stream: dict
+) -> dict:
+    sqlite, redis = serving["sqlite"], serving["redis"]
+    return {
+        "labels": args.labels,
+        "history_rows": args.entities * args.times,
+        "pit_1m_s": ours["pit_s"],
+        "asof_1m_s": asof["asof_s"],
+        "feast_file_1m_s": feast.get("feast_file_1m_s"),
+        "feast_duckdb_1m_s": feast.get("feast_duckdb_1m_s"),
+        "rows_lost": ours["rows_lost"],
+        "identical_values": ours["identical_values"],
+        "pit_peak_gb": ours["peak_gb"],
+        "feast_rows_lost": feast.get("feast_rows_lost"),
+        "materialize_entities": sqlite["entities"],
+        "materialize_sqlite_s": sqlite["materialize_s"],
+        "materialize_sqlite_again_s": sqlite["materialize_again_s"],
+        "plain_upsert_s": sqlite["plain_upsert_s"],
+        "materialize_redis_s": redis["materialize_s"],
+        "materialize_redis_again_s": redis["materialize_again_s"],
+        "plain_upsert_redis_s": redis["plain_upsert_s"],
+        "feast_materialize_sqlite_s": feast.get("feast_materialize_sqlite_s"),
+        "feast_materialize_redis_s": feast.get("feast_materialize_redis_s"),
+        "online_inprocess_sqlite_p99_ms": sqlite["in_process"]["p99_ms"],
+        "online_inprocess_sqlite_rps": sqlite["in_process"]["rps"],
+        "online_inprocess_redis_p99_ms": redis["in_process"]["p99_ms"],
+        "online_inprocess_redis_rps": redis["in_process"]["rps"],
+        "online_http_rps": sqlite["http"]["rps"],
+        "online_http_p99_ms": sqlite["http"]["p99_ms"],
+        "online_http_errors": sqlite["http"]["errors"],
+        "online_http_redis_rps": redis["http"]["rps"],
+        "online_http_redis_p99_ms": redis["http"]["p99_ms"],
+        "online_http_redis_errors": redis["http"]["errors"],
+        "http_client": sqlite["http"]["client"],
+        "feast_sdk_p99_ms": feast.get("feast_sdk_p99_ms"),
+        "feast_sdk_rps": feast.get("feast_sdk_rps"),
+        "feast_serve_rps": feast.get("feast_serve_rps"),
+        "feast_serve_p99_ms": feast.get("feast_serve_p99_ms"),
+        "feast_serve_errors": feast.get("feast_serve_errors"),
+        "stream_events_per_s": stream.get("stream_events_per_s"),
+        "stream_freshness_p99_s": stream.get("stream_freshness_p99_s"),
+        **{k: v for k, v in stream.items() if k.startswith("stream_")},
+        "feast_errors": feast.get("errors"),
+    }
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ three feature views stats_a/b/c of the same 8 features, TTL 30 days) and measure
 of its own so that its peak RSS is its own: get_historical_features with the file and the duckdb offline
 stores (seconds, peak RSS, rows returned vs asked), materialize of stats_a to SQLite and to Redis (127.0.0.1,
 a unique project name per run, its keys deleted afterwards), online reads with the SDK (1 entity × 3 views ×
-8 features) and, unless --no-serve, `feast serve` under 8 concurrent clients. Prints a table, then one JSON
+8 features) and, unless --no-serve, `feast serve` under 8 connections of wrk. Prints a table, then one JSON
 line of the figures.
 """
 
@@ -115,6 +115,7 @@ def task_online(repo: Path, start: str, end: str, entities: int, reads: int) -> 
     rng = random.Random(7)
     latencies = []
     found = 0
+    began = time.perf_counter()
     for _ in range(reads):
         key = rng.randrange(entities)
         started = time.perf_counter()
@@ -123,22 +124,24 @@ def task_online(repo: Path, start: str, end: str, entities: int, reads: int) -> 
         ).to_dict()
         latencies.append(time.perf_counter() - started)
         found += row["stats_a__f0"][0] is not None
+    seconds = time.perf_counter() - began
     latencies.sort()
     return {
         "reads": reads,
+        "rps": round(reads / seconds, 1),
         "found": found,
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 3),
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 3),
     }
 
 
-def task_serve(repo: Path, entities: int, requests: int, clients: int = 8) -> dict[str, Any]:
-    """`feast serve` on 127.0.0.1 (online store already filled by task_online), `clients` threads with
-    keep-alive connections sending `requests` requests in all."""
+def task_serve(repo: Path, entities: int, seconds: int, connections: int = 8) -> dict[str, Any]:
+    """`feast serve` on 127.0.0.1 (online store already filled by task_online), loaded by wrk with
+    `connections` keep-alive connections for `seconds` (after a 2 s warm-up); see http_load.py."""
     import http.client
-    import random
     import socket
-    import threading
+
+    from http_load import wrk_post
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -150,6 +153,7 @@ def task_serve(repo: Path, entities: int, requests: int, clients: int = 8) -> di
         stderr=subprocess.DEVNULL,
     )
     refs = [f"{view}:{f}" for view in VIEWS for f in FEATURES]
+    body = json.dumps({"features": refs, "entities": {"entity_id": [0]}, "full_feature_names": True})
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -163,59 +167,25 @@ def task_serve(repo: Path, entities: int, requests: int, clients: int = 8) -> di
             if time.monotonic() > deadline:
                 raise RuntimeError("feast serve did not come up in 60 s")
             time.sleep(0.2)
-        per_client = requests // clients
-        latencies: list[float] = []
-        errors = [0]
-        lock = threading.Lock()
-
-        def client(seed: int) -> None:
-            rng = random.Random(seed)
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            mine = []
-            for i in range(per_client + 5):  # the first 5 are a warm-up, not counted
-                body = json.dumps(
-                    {
-                        "features": refs,
-                        "entities": {"entity_id": [rng.randrange(entities)]},
-                        "full_feature_names": True,
-                    }
-                )
-                started = time.perf_counter()
-                try:
-                    conn.request("POST", "/get-online-features", body, {"Content-Type": "application/json"})
-                    response = conn.getresponse()
-                    response.read()
-                    ok = response.status == 200
-                except (OSError, http.client.HTTPException):
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                    ok = False
-                if i >= 5:
-                    mine.append(time.perf_counter() - started)
-                if not ok:
-                    with lock:
-                        errors[0] += 1
-            with lock:
-                latencies.extend(mine)
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - started
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/get-online-features", body, {"Content-Type": "application/json"})
+        answer = json.loads(conn.getresponse().read())
+        if len(answer["metadata"]["feature_names"]) != 1 + len(refs):
+            raise RuntimeError(f"feast serve answered {answer}")
+        template = body.replace('"entity_id": [0]', '"entity_id": [__ENTITY__]')
+        return wrk_post(
+            f"http://127.0.0.1:{port}",
+            "/get-online-features",
+            template,
+            entities,
+            None,
+            connections,
+            2,
+            seconds,
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "errors": errors[0],
-        "rps": round(len(latencies) / seconds, 1),
-        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 3),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 3),
-    }
 
 
 def run_task(args: list[str], timeout: float = 3600) -> dict[str, Any]:
@@ -268,7 +238,7 @@ def orchestrate(args: argparse.Namespace) -> None:
                     )
                     if not args.no_serve:
                         results["serve"] = run_task(
-                            ["--task", "serve", str(repo), str(args.entities), str(args.serve_requests)]
+                            ["--task", "serve", str(repo), str(args.entities), str(args.serve_seconds)]
                         )
             finally:
                 if online == "redis":
@@ -307,8 +277,10 @@ def report(
         ("materialize stats_a to Redis (s)", get("materialize_redis", "seconds"), None),
         ("online SDK 1×3×8, p50 (ms)", get("online_sdk", "p50_ms"), None),
         ("online SDK 1×3×8, p99 (ms)", get("online_sdk", "p99_ms"), None),
-        ("feast serve, 8 clients, requests/s", get("serve", "rps"), None),
-        ("feast serve, 8 clients, p99 (ms)", get("serve", "p99_ms"), None),
+        ("online SDK 1×3×8, reads/s (one thread)", get("online_sdk", "rps"), None),
+        ("feast serve, wrk 8 connections, requests/s", get("serve", "rps"), None),
+        ("feast serve, wrk 8 connections, p50 (ms)", get("serve", "p50_ms"), None),
+        ("feast serve, wrk 8 connections, p99 (ms)", get("serve", "p99_ms"), None),
     ]
     for name, value, rss in rows:
         print(f"{name:<44} {'-' if value is None else value!s:>12} {'' if rss is None else rss!s:>13}")
@@ -332,10 +304,13 @@ def report(
                 "feast_materialize_redis_s": get("materialize_redis", "seconds"),
                 "feast_sdk_p50_ms": get("online_sdk", "p50_ms"),
                 "feast_sdk_p99_ms": get("online_sdk", "p99_ms"),
+                "feast_sdk_rps": get("online_sdk", "rps"),
                 "feast_sdk_reads_found": get("online_sdk", "found"),
                 "redis_keys_deleted": results.get("redis_keys_deleted"),
                 "feast_serve_rps": get("serve", "rps"),
+                "feast_serve_p50_ms": get("serve", "p50_ms"),
                 "feast_serve_p99_ms": get("serve", "p99_ms"),
+                "feast_serve_errors": get("serve", "errors"),
                 "errors": errors,
                 "versions": {"feast": feast_version, "duckdb": duckdb_version},
             }
@@ -351,7 +326,7 @@ def main() -> None:
     parser.add_argument("--times", type=int, default=10)
     parser.add_argument("--labels", type=int, default=1_000_000)
     parser.add_argument("--reads", type=int, default=2_000)
-    parser.add_argument("--serve-requests", type=int, default=4_000)
+    parser.add_argument("--serve-seconds", type=int, default=10)
     parser.add_argument("--no-serve", action="store_true")
     parser.add_argument("--task", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()

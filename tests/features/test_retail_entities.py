@@ -43,7 +43,7 @@ def test_product_store_and_composite_views_are_registered_built_and_served(retai
     for view in VIEWS:
         build = build_view(store, lake, view)
         assert build.rows > 0, view
-        assert materialize(store, lake, online, view, replace=True) > 0, view
+        assert materialize(store, lake, online, view) > 0, view
 
     stock = store.features.latest_build("product_store_stock")
     newest = dt.datetime.fromisoformat(stock.max_timestamp)

@@ -196,3 +196,70 @@ def test_join_matches_brute_force_reference(tmp_path, history, labels, ttl_days)
         if x is not None:
             assert any(k == key and ts - ttl < fts <= ts and v == x for (k, fts), v in history.items())
     assert sorted(got, key=repr) == sorted(_reference(labels, history, ttl), key=repr)
+
+
+# -- property: several views, composite keys, nulls: no value from after the label or from beyond its TTL ---
+
+ENTITIES = st.tuples(st.integers(1, 2), st.sampled_from(["a", "b"]))
+HOUR = dt.timedelta(hours=1)
+
+
+def _hours(moment: dt.datetime) -> float:
+    return (moment - BASE) / HOUR
+
+
+def _view_table(rows: dict[tuple[tuple[int, str], dt.datetime], int | None], prefix: str) -> pa.Table:
+    """A view's history on composite keys; `<prefix>_at` holds the row's own event time (hours since BASE),
+    so a joined value tells which row it came from; `<prefix>_flag` is another feature of that row (or null)."""
+    keys = list(rows)
+    return pa.table(
+        {
+            "store_id": pa.array([k[0][0] for k in keys], pa.int64()),
+            "product_id": pa.array([k[0][1] for k in keys], pa.string()),
+            "ts": pa.array([k[1] for k in keys], pa.timestamp("us")),
+            f"{prefix}_at": pa.array([_hours(k[1]) for k in keys], pa.float64()),
+            f"{prefix}_flag": pa.array(list(rows.values()), pa.int64()),
+        }
+    )
+
+
+def _history_strategy():
+    return st.dictionaries(st.tuples(ENTITIES, moments), st.one_of(st.none(), st.integers(0, 9)), max_size=20)
+
+
+@pytest.mark.unit
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=_history_strategy(),
+    second=_history_strategy(),
+    labels=st.lists(st.tuples(ENTITIES, moments), max_size=20),
+    ttls=st.tuples(st.integers(1, 10), st.integers(1, 10)),
+)
+def test_no_value_from_after_the_label_or_beyond_the_ttl_of_its_view(tmp_path, first, second, labels, ttls):
+    keys = ["store_id", "product_id"]
+    views = []
+    for index, (history, prefix) in enumerate(((first, "p"), (second, "q"))):
+        spec = _view(f"v{index}", [f"{prefix}_at", f"{prefix}_flag"], ttl=f"{ttls[index]}d")
+        views.append((spec, _build(tmp_path, f"v{index}", _view_table(history, prefix)), keys))
+    label_table = pa.table(
+        {
+            "store_id": pa.array([k[0] for k, _ in labels], pa.int64()),
+            "product_id": pa.array([k[1] for k, _ in labels], pa.string()),
+            "ts": pa.array([t for _, t in labels], pa.timestamp("us")),
+        }
+    )
+    con = duckdb.connect()
+    out = point_in_time_join(con, con.from_arrow(label_table), views).to_pylist()
+    assert len(out) == len(labels)  # no label row lost
+    for row in out:
+        entity, at = (row["store_id"], row["product_id"]), row["ts"]
+        for (prefix, history), ttl_days in zip((("p", first), ("q", second)), ttls, strict=True):
+            ttl = ttl_days * DAY
+            valid = [fts for (k, fts) in history if k == entity and at - ttl < fts <= at]
+            if not valid:
+                assert (row[f"{prefix}_at"], row[f"{prefix}_flag"]) == (None, None)
+                continue
+            event = BASE + row[f"{prefix}_at"] * HOUR  # the event time of the row the values came from
+            assert at - ttl < event <= at  # never later than the label, never older than the TTL
+            assert event == max(valid)  # the newest such row
+            assert row[f"{prefix}_flag"] == history[(entity, event)]  # both features from that same row

@@ -245,7 +245,7 @@ def test_materialize_seeds_the_window_state_so_the_stream_continues_the_history(
         apply_plan(build_plan(load_project(project), store), store)
         ingest(store, lake, "clicks")
         build_view(store, lake, "activity")
-        materialize(store, lake, online, "activity", replace=True)
+        materialize(store, lake, online, "activity")
         view = WindowView.of(FeatureViewSpec.model_validate(store.spec("feature_views", "activity")))
         clock = max(event_seconds(e["ts"]) for e in events)
         apply_events(online, view, live, clock)

@@ -66,10 +66,12 @@ def build(view: str, as_json: bool = JSON) -> None:
 @app.command("materialize")
 def materialize(
     view: str,
-    replace: bool = typer.Option(False, "--replace", help="Clear the view's online values first."),
     as_json: bool = JSON,
 ) -> None:
-    """Write each entity's latest values from the view's newest build to the online store."""
+    """Replace the view's online values with each entity's latest values from its newest build.
+
+    Atomic: serving reads the previous values until the new set is complete; a failure leaves them in place.
+    """
     from zhongtai.features.materialize import materialize as run
     from zhongtai.features.online import open_online_store
 
@@ -79,7 +81,7 @@ def materialize(
     try:
         with progress() as bar:
             task, advance = _counting(bar, f"materialize {view}")
-            written = run(store, context.lake(), online, view, on_progress=advance, replace=replace)
+            written = run(store, context.lake(), online, view, on_progress=advance)
             bar.update(task, total=max(written, 1), completed=max(written, 1))
     finally:
         online.close()

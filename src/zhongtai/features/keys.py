@@ -10,7 +10,8 @@ materialize after a build.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore
@@ -83,15 +84,17 @@ def _write_lookup(
     dataset = view.split(":", 1)[1]
     query = crosswalk_query(store, storage, identity)
     con = engine.connect(storage)
-    written = 0
-    try:
+
+    def lookup() -> Iterator[tuple[str, dict[str, Any]]]:
         reader = con.sql(
             f"SELECT key, person_id FROM ({query}) WHERE dataset = $dataset", params={"dataset": dataset}
         ).to_arrow_reader(BATCH_ROWS)
-        online.clear(view)
         for batch in reader:
             rows = zip(batch.column("key").to_pylist(), batch.column("person_id").to_pylist(), strict=True)
-            written += online.write(view, ((key, {"person_id": person}) for key, person in rows))
+            yield from ((key, {"person_id": person}) for key, person in rows)
+
+    try:
+        # replace, not clear + write: callers keep resolving keys from the previous lookup until it is swapped
+        return online.replace(view, lookup())
     finally:
         con.close()
-    return written

@@ -28,7 +28,8 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
-from zhongtai.gateway.feature_routes import add_feature_routes
+from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
@@ -225,4 +226,5 @@ def create_app(settings: Settings) -> FastAPI:
     _add_routes(app)
     add_catalog_routes(app, _presented_key)
     add_feature_routes(app, _presented_key, _json_object)
+    add_push_routes(app, _presented_key, _json_object)
     return app

@@ -16,7 +16,8 @@ def online_view(entity: str) -> str:
 def materialize_tags(store: MetadataStore, storage: LakeStorage, online: OnlineStore, entity: str) -> int:
     """Replace the entity's online tag view with each member's tags ({tag: True}); returns entities written.
 
-    An entity that carries no tag has no value in the view, which readers take as "no tags".
+    An entity that carries no tag has no value in the view, which readers take as "no tags". The swap is
+    atomic: readers see the previous tags until the new set is written.
     """
     tags = {
         name: store.tags.latest(name)
@@ -33,6 +34,4 @@ def materialize_tags(store: MetadataStore, storage: LakeStorage, online: OnlineS
                 carried.setdefault(entity_key(row), {})[name] = True
     finally:
         con.close()
-    view = online_view(entity)
-    online.clear(view)
-    return online.write(view, carried.items())
+    return online.replace(online_view(entity), carried.items())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -15,17 +16,29 @@ _BACKENDS = {
     "rediss": "zhongtai.features.online.redis",
 }
 
+# (entity key, values): the values as a dict, or as its JSON text already encoded.
+Row = tuple[str, dict[str, Any] | str]
+
 
 @runtime_checkable
 class OnlineStore(Protocol):
     """Latest feature values per (feature view, entity key).
 
     Values are plain JSON-able Python values (int, float, bool, str, None). Entity keys are the canonical
-    strings made by `entity_key`.
+    strings made by `entity_key`. A row to write carries its values as a dict, or as the JSON text of that
+    dict when the caller has encoded it already (materialize has DuckDB do it, which is much faster).
     """
 
-    def write(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    def write(self, view: str, rows: Iterable[Row]) -> int:
         """Upsert the values of many entities for one view (batched); returns how many were written."""
+        ...
+
+    def replace(self, view: str, rows: Iterable[Row]) -> int:
+        """Make `rows` the view's whole set of values, atomically; returns how many were written.
+
+        Readers see the previous set until the new one is complete, then the new one: never a mix, never an
+        empty view in between. If iterating `rows` or writing fails, the previous set stays as it was.
+        """
         ...
 
     def read(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
@@ -37,6 +50,11 @@ class OnlineStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def encode_values(values: dict[str, Any] | str) -> str:
+    """A row's values as stored: JSON text (a str is taken as JSON already)."""
+    return values if isinstance(values, str) else json.dumps(values)
 
 
 def entity_key(values: Sequence[Any]) -> str:

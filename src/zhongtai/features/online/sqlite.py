@@ -2,6 +2,10 @@
 
 Each thread gets its own connection (WAL lets readers run beside the one writer), opened once and reused, so a
 multi-threaded server reads without a lock of ours. A read of several views is one indexed SELECT.
+
+`replace` runs in ONE write transaction: WAL readers (other threads, other processes) keep reading the last
+committed state until the commit, so they see the old set, then the new one. A failure, or a crash of the
+writing process, rolls the transaction back. Other writers wait for the commit (up to the busy timeout).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.features.online.base import Row, encode_values
 
 BATCH_ROWS = 1000
 _SCHEMA = """
@@ -44,7 +49,7 @@ class SqliteOnlineStore:
         with self._connection() as con:
             con.execute(_SCHEMA)
 
-    def write(self, view: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    def write(self, view: str, rows: Iterable[Row]) -> int:
         """Upsert many entities' values of one view, one transaction per batch of BATCH_ROWS."""
         con = self._connection()
         written = 0
@@ -52,8 +57,27 @@ class SqliteOnlineStore:
         while batch := list(islice(it, BATCH_ROWS)):
             at = time.time()
             with con:
-                con.executemany(_UPSERT, [(view, key, json.dumps(values), at) for key, values in batch])
+                con.executemany(_UPSERT, [(view, key, encode_values(values), at) for key, values in batch])
             written += len(batch)
+        return written
+
+    def replace(self, view: str, rows: Iterable[Row]) -> int:
+        """Swap the view's values for `rows` in one transaction (see the module docstring)."""
+        con = self._connection()
+        written = 0
+        at = time.time()
+        it = iter(rows)
+        # BEGIN IMMEDIATE takes the write lock up front, so the transaction cannot fail on a lock upgrade later.
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute("DELETE FROM feature_values WHERE view = ?", (view,))
+            while batch := list(islice(it, BATCH_ROWS)):
+                con.executemany(_UPSERT, [(view, key, encode_values(values), at) for key, values in batch])
+                written += len(batch)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         return written
 
     def read(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:

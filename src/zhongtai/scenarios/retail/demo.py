@@ -72,7 +72,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         try:
             for view in store.registered("feature_views"):
                 build_view(store, lake, view)
-                materialize(store, lake, online, view, replace=True)
+                materialize(store, lake, online, view)
             materialize_keys(store, lake, online)  # the CRM calls with customer_id
         finally:
             online.close()

@@ -42,7 +42,7 @@ _PUSH_BODY = {
 }
 
 
-def add_feature_routes(app: FastAPI, presented_key: Any, json_object: Any) -> None:
+def add_push_routes(app: FastAPI, presented_key: Any, json_object: Any) -> None:
     """Mount the push endpoint and /metrics."""
 
     @app.post("/v1/features/{view}/push", tags=["features"], openapi_extra=_PUSH_BODY)

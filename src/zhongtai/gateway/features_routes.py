@@ -1,0 +1,181 @@
+"""`POST /v1/features/online`: the latest values of online feature views for a few entities, as JSON.
+
+For systems that want the features themselves rather than a decision. Lean like the decide route: the key
+check is in memory, the views served online are known in memory (read from the metadata store on first use,
+every 30 s, and when a name is not known, at most once a second, so a view applied after start works without
+a database hit per request), and the handler does one online read per entity (all views in one round trip).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from zhongtai.errors import ZhongtaiError
+from zhongtai.features.online.base import entity_key
+
+if TYPE_CHECKING:
+    from zhongtai.gateway.app import Gateway
+    from zhongtai.meta.store import MetadataStore
+
+MAX_ENTITIES = 100
+MAX_VIEWS = 20
+_FIELDS = {"entities", "views"}
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["entities", "views"],
+                    "properties": {
+                        "entities": {
+                            "type": "array",
+                            "maxItems": MAX_ENTITIES,
+                            "items": {"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "array"}]},
+                        },
+                        "views": {"type": "array", "maxItems": MAX_VIEWS, "items": {"type": "string"}},
+                    },
+                    "additionalProperties": False,
+                },
+                "example": {
+                    "entities": ["100005", "100006"],
+                    "views": ["customer_activity", "customer_service"],
+                },
+            }
+        },
+    }
+}
+
+
+class OnlineViews:
+    """Which feature views are served online, and the entity each describes: {view: (entity, join keys)}."""
+
+    def __init__(self, store: MetadataStore, min_reload_s: float = 1.0, max_age_s: float = 30.0) -> None:
+        self.store = store
+        self._min_reload_s = min_reload_s
+        self._max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._views: dict[str, tuple[str, list[str]]] = {}
+        self._offline_only: set[str] = set()
+        self._loaded_at = -float("inf")
+
+    def resolve(self, names: list[str]) -> list[str]:
+        """The join keys shared by the named views; not_found / invalid_argument name the view at fault."""
+        # An unknown name may be a view applied since; a view removed or taken offline is noticed within max_age.
+        stale = time.monotonic() - self._loaded_at > self._max_age_s
+        if stale or any(name not in self._views for name in names):
+            self._reload()
+        for name in names:
+            if name in self._offline_only:
+                raise ZhongtaiError(
+                    "invalid_argument", f"feature view '{name}' is offline only (online: false)"
+                )
+            if name not in self._views:
+                raise ZhongtaiError(
+                    "not_found",
+                    f"no feature view named '{name}' is served online",
+                    "zhongtai features list shows the views",
+                )
+        entities = {self._views[name][0] for name in names}
+        if len(entities) > 1:
+            described = ", ".join(f"{n} ({self._views[n][0]})" for n in names)
+            raise ZhongtaiError(
+                "invalid_argument",
+                f"views {described} describe different entities",
+                "ask for views of one entity per request",
+            )
+        return self._views[names[0]][1]
+
+    def _reload(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._loaded_at < self._min_reload_s:
+                return
+            entities = self.store.registered("entities")
+            views: dict[str, tuple[str, list[str]]] = {}
+            offline: set[str] = set()
+            for name, spec in self.store.registered("feature_views").items():
+                if not spec.get("online", True):
+                    offline.add(name)
+                elif spec["entity"] in entities:
+                    views[name] = (spec["entity"], list(entities[spec["entity"]]["join_keys"]))
+            self._views, self._offline_only = views, offline
+            self._loaded_at = time.monotonic()
+
+
+def add_feature_routes(
+    app: FastAPI,
+    presented_key: Callable[[Request], str | None],
+    json_object: Callable[[Request], Awaitable[dict[str, Any]]],
+) -> None:
+    """Mount `POST /v1/features/online` (any valid API key, like decide)."""
+    held: list[OnlineViews] = []
+
+    def online_views(gateway: Gateway) -> OnlineViews:
+        # One per metadata store: the app's lifespan opens a new gateway (and store) on each start.
+        if not held or held[0].store is not gateway.store:
+            held[:] = [OnlineViews(gateway.store)]
+        return held[0]
+
+    # async and inline, as decide: an online read is a local call on SQLite, one round trip on Redis.
+    @app.post("/v1/features/online", tags=["features"], openapi_extra=_BODY)
+    async def read_online(request: Request) -> JSONResponse:
+        """The latest values of `views` for each of `entities` (a key, or a list of join-key values)."""
+        gateway: Gateway = request.app.state.gateway
+        gateway.keys.check(presented_key(request))
+        body = await json_object(request)
+        views = _views_of(body)
+        keys = _keys_of(body, online_views(gateway).resolve(views))
+        read = gateway.online.read
+        return JSONResponse({"results": [{"entity": key, "values": read(key, views)} for key in keys]})
+
+
+def _views_of(body: dict[str, Any]) -> list[str]:
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"unknown field(s) {', '.join(unknown)}",
+            'send {"entities": [...], "views": [...]}',
+        )
+    views = body.get("views")
+    if not isinstance(views, list) or not views or not all(isinstance(v, str) for v in views):
+        raise ZhongtaiError(
+            "invalid_argument", "field 'views' must be a non-empty list of feature view names", None
+        )
+    if len(views) > MAX_VIEWS or len(set(views)) != len(views):
+        raise ZhongtaiError(
+            "invalid_argument", f"field 'views' must name at most {MAX_VIEWS} distinct views", None
+        )
+    return views
+
+
+def _keys_of(body: dict[str, Any], join_keys: list[str]) -> list[str]:
+    entities = body.get("entities")
+    if not isinstance(entities, list) or not entities or len(entities) > MAX_ENTITIES:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"field 'entities' must be a list of 1 to {MAX_ENTITIES} entity keys",
+            f"an entity key is a value of {', '.join(join_keys)}"
+            + (" or a list of them" if len(join_keys) > 1 else ""),
+        )
+    return [_key(value, index, join_keys) for index, value in enumerate(entities)]
+
+
+def _key(value: Any, index: int, join_keys: list[str]) -> str:
+    parts = value if isinstance(value, list) else [value]
+    if len(parts) != len(join_keys) or not all(
+        isinstance(p, str | int) and not isinstance(p, bool) and p != "" for p in parts
+    ):
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"entities[{index}]: expected {len(join_keys)} value(s) for {', '.join(join_keys)}, got {value!r}",
+            "send strings or integers, a list of them for a composite key",
+        )
+    return entity_key(parts)
