@@ -38,6 +38,7 @@ def _ours(folder: Path) -> dict:
     import pyarrow.compute as pc
 
     from zhongtai.features.training import point_in_time_join
+    from zhongtai.lake.offline.duckdb import DuckDBEngine
     from zhongtai.meta.records import ColumnInfo, FeatureBuild
     from zhongtai.meta.time import now
     from zhongtai.spec.models import FeatureViewSpec
@@ -61,7 +62,7 @@ def _ours(folder: Path) -> dict:
     con.execute("SET TimeZone = 'UTC'")
     started = time.perf_counter()
     joined = point_in_time_join(
-        con,
+        DuckDBEngine(con=con),
         f"SELECT * FROM read_parquet('{labels}')",
         [(view, build, ["entity_id"])],
         timestamp="event_timestamp",

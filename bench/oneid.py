@@ -46,6 +46,7 @@ from zhongtai.govern.protection import annotate, protect_batch, protections
 from zhongtai.identity.config import OneIDConfig, SourceConfig, retail_config
 from zhongtai.identity.inputs import plan_inputs, prepare
 from zhongtai.identity.resolve import Resolution, resolve
+from zhongtai.lake.offline.duckdb import DuckDBEngine
 from zhongtai.lake.schema import columns_of
 
 FEBRL_FIELDS = {
@@ -75,7 +76,7 @@ def run_febrl(folder: Path, link: bool) -> dict:
     for n in names:
         con.execute(f"CREATE VIEW {n} AS SELECT * FROM '{folder / (n + '.parquet')}'")
     started = time.perf_counter()
-    res = resolve(con, febrl_config(names))
+    res = resolve(DuckDBEngine(con=con), febrl_config(names))
     seconds = time.perf_counter() - started
     cw = dict(
         zip(res.crosswalk["record_id"].to_pylist(), res.crosswalk["person_id"].to_pylist(), strict=True)
@@ -176,7 +177,7 @@ def resolve_retail(folder: Path, score: bool = True, protected: bool = False) ->
     con = duckdb.connect()
     (protected_retail_views if protected else retail_views)(con, folder)
     started = time.perf_counter()
-    res = resolve(con, retail_config())
+    res = resolve(DuckDBEngine(con=con), retail_config())
     seconds = time.perf_counter() - started
     result = {
         "peer": "oneid",

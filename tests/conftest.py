@@ -99,3 +99,12 @@ def s3_endpoint(monkeypatch) -> Iterator[str]:
         yield endpoint
     finally:
         server.stop()
+
+
+SPARK_URL = os.environ.get("ZT_TEST_SPARK_URL", "spark://local[2]")
+
+
+@pytest.fixture(scope="session")
+def spark_url() -> str:
+    """The Spark engine URL for the few Spark tests. Its session starts once (seconds) and serves them all."""
+    return SPARK_URL

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.offline import build_view
 from zhongtai.features.training import build_training_set, point_in_time_join
+from zhongtai.lake.offline.duckdb import DuckDBEngine
 from zhongtai.meta.records import FeatureBuild
 from zhongtai.spec.models import FeatureSpec, FeatureViewSpec
 
@@ -117,25 +117,29 @@ def _build(tmp_path, name: str, table: pa.Table) -> FeatureBuild:
 @pytest.mark.unit
 def test_same_feature_in_two_views_names_both(tmp_path):
     history = pa.table({"customer_id": [1], "ts": [T(2024, 1, 1)], "score": [1.0]})
-    con = duckdb.connect()
+    engine = DuckDBEngine()
     views = [
         (_view("spend", ["score"]), _build(tmp_path, "a", history), ["customer_id"]),
         (_view("risk", ["score"]), _build(tmp_path, "b", history), ["customer_id"]),
     ]
     with pytest.raises(ZhongtaiError, match="feature 'score' is in both view 'spend' and view 'risk'"):
-        point_in_time_join(con, "SELECT 1 AS customer_id, TIMESTAMP '2024-01-02' AS ts, 0 AS label", views)
+        point_in_time_join(engine, "SELECT 1 AS customer_id, TIMESTAMP '2024-01-02' AS ts, 0 AS label", views)
 
 
 @pytest.mark.unit
-def test_labels_as_a_relation_with_null_time_and_key_are_kept(tmp_path):
+@pytest.mark.parametrize("asof", [True, False], ids=["asof", "window"])
+def test_labels_with_null_time_and_key_are_kept(tmp_path, asof):
     history = pa.table({"customer_id": [1], "ts": [T(2024, 1, 1)], "score": [1.0]})
-    con = duckdb.connect()
+    engine = DuckDBEngine()
+    engine.asof_join = asof
     labels = pa.table(
         {"customer_id": [1, None, 1], "ts": [T(2024, 1, 2), T(2024, 1, 2), None], "label": [1, 0, 0]}
     )
-    relation = con.from_arrow(labels)
+    engine.register_arrow("labels", labels)
     out = point_in_time_join(
-        con, relation, [(_view("v", ["score"]), _build(tmp_path, "v", history), ["customer_id"])]
+        engine,
+        "SELECT * FROM labels",
+        [(_view("v", ["score"]), _build(tmp_path, "v", history), ["customer_id"])],
     )
     assert sorted(out.to_pylist(), key=repr) == sorted(
         [
@@ -147,7 +151,7 @@ def test_labels_as_a_relation_with_null_time_and_key_are_kept(tmp_path):
     )
 
 
-# -- property: the ASOF join equals a brute-force reference on random small data ---------------------------
+# -- property: both join shapes equal a brute-force reference on random small data ------------------------
 
 DAY = dt.timedelta(days=1)
 BASE = T(2024, 1, 1)
@@ -163,6 +167,7 @@ def _reference(labels: list[tuple], history: dict[tuple[int, dt.datetime], float
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("asof", [True, False], ids=["asof", "window"])
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     history=st.dictionaries(
@@ -171,7 +176,7 @@ def _reference(labels: list[tuple], history: dict[tuple[int, dt.datetime], float
     labels=st.lists(st.tuples(st.integers(1, 5), moments, st.integers(0, 1)), max_size=25),
     ttl_days=st.integers(1, 10),
 )
-def test_join_matches_brute_force_reference(tmp_path, history, labels, ttl_days):
+def test_join_matches_brute_force_reference(tmp_path, asof, history, labels, ttl_days):
     ttl = ttl_days * DAY
     table = pa.table(
         {
@@ -187,9 +192,11 @@ def test_join_matches_brute_force_reference(tmp_path, history, labels, ttl_days)
             "label": pa.array([y for _, _, y in labels], pa.int64()),
         }
     )
-    con = duckdb.connect()
+    engine = DuckDBEngine()
+    engine.asof_join = asof  # the window shape is what Spark runs; here it is checked on DuckDB
+    engine.register_arrow("labels", label_table)
     view = (_view("v", ["x"], ttl=f"{ttl_days}d"), _build(tmp_path, "v", table), ["customer_id"])
-    out = point_in_time_join(con, con.from_arrow(label_table), [view])
+    out = point_in_time_join(engine, "SELECT * FROM labels", [view])
     got = [(r["customer_id"], r["ts"], r["label"], r["x"]) for r in out.to_pylist()]
     assert len(got) == len(labels)
     for key, ts, _, x in got:  # every joined value was known at the label's moment and within the TTL
@@ -228,6 +235,7 @@ def _history_strategy():
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("asof", [True, False], ids=["asof", "window"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     first=_history_strategy(),
@@ -235,7 +243,9 @@ def _history_strategy():
     labels=st.lists(st.tuples(ENTITIES, moments), max_size=20),
     ttls=st.tuples(st.integers(1, 10), st.integers(1, 10)),
 )
-def test_no_value_from_after_the_label_or_beyond_the_ttl_of_its_view(tmp_path, first, second, labels, ttls):
+def test_no_value_from_after_the_label_or_beyond_the_ttl_of_its_view(
+    tmp_path, asof, first, second, labels, ttls
+):
     keys = ["store_id", "product_id"]
     views = []
     for index, (history, prefix) in enumerate(((first, "p"), (second, "q"))):
@@ -248,8 +258,10 @@ def test_no_value_from_after_the_label_or_beyond_the_ttl_of_its_view(tmp_path, f
             "ts": pa.array([t for _, t in labels], pa.timestamp("us")),
         }
     )
-    con = duckdb.connect()
-    out = point_in_time_join(con, con.from_arrow(label_table), views).to_pylist()
+    engine = DuckDBEngine()
+    engine.asof_join = asof
+    engine.register_arrow("labels", label_table)
+    out = point_in_time_join(engine, "SELECT * FROM labels", views).to_pylist()
     assert len(out) == len(labels)  # no label row lost
     for row in out:
         entity, at = (row["store_id"], row["product_id"]), row["ts"]

@@ -1,15 +1,19 @@
-"""OneID end to end on small synthetic sources: stability, new records, family phones, explain."""
+"""OneID end to end on small synthetic sources: stability, new records, family phones, explain.
+
+The cases run on DuckDB; the core ones also run together on each engine, Spark included (one local session
+shared by the test run), in one test: a Spark resolution takes a minute or more on this machine.
+"""
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
 from zhongtai.identity.config import OneIDConfig, SourceConfig
 from zhongtai.identity.resolve import Resolution, resolve
-
-pytestmark = pytest.mark.unit
+from zhongtai.lake.offline import ResolutionEngine, open_offline_engine
+from zhongtai.lake.offline.duckdb import DuckDBEngine
+from zhongtai.lake.storage import LakeStorage
 
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"]
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超"]
@@ -79,11 +83,16 @@ CONFIG = OneIDConfig(
 )
 
 
-def run(data: dict[str, pa.Table], previous: dict[str, str] | None = None, next_id: int = 1) -> Resolution:
-    con = duckdb.connect()
+def run(
+    data: dict[str, pa.Table],
+    previous: dict[str, str] | None = None,
+    next_id: int = 1,
+    engine: ResolutionEngine | None = None,
+) -> Resolution:
+    engine = engine or DuckDBEngine()
     for name, table in data.items():
-        con.register(name, table)
-    return resolve(con, CONFIG, previous, next_id)
+        engine.register_arrow(name, table)
+    return resolve(engine, CONFIG, previous, next_id)
 
 
 def mapping(result: Resolution) -> dict[str, str]:
@@ -91,6 +100,7 @@ def mapping(result: Resolution) -> dict[str, str]:
     return dict(zip(cw["record_id"].to_pylist(), cw["person_id"].to_pylist(), strict=True))
 
 
+@pytest.mark.unit
 def test_each_person_resolves_to_one_id() -> None:
     result = run(tables(people(60)))
     ids = mapping(result)
@@ -100,6 +110,7 @@ def test_each_person_resolves_to_one_id() -> None:
     assert result.persons.num_rows == 60
 
 
+@pytest.mark.unit
 def test_rerun_changes_no_id() -> None:
     data = tables(people(60))
     first = run(data)
@@ -109,6 +120,7 @@ def test_rerun_changes_no_id() -> None:
     assert second.next_id == first.next_id
 
 
+@pytest.mark.unit
 def test_new_records_join_existing_persons() -> None:
     persons = people(60)
     first = run(tables(persons))
@@ -121,6 +133,7 @@ def test_new_records_join_existing_persons() -> None:
     assert len(new_ids) == 10 and not new_ids & set(before.values())
 
 
+@pytest.mark.unit
 def test_family_phone_does_not_merge_two_people() -> None:
     persons = people(40)
     child, parent = persons[0], persons[1]
@@ -131,9 +144,41 @@ def test_family_phone_does_not_merge_two_people() -> None:
     assert ids["orders:O1-1"] == ids["crm:C1"]  # phone + name still links the parent's own orders
 
 
+@pytest.mark.unit
 def test_golden_record_prefers_trusted_source() -> None:
     result = run(tables(people(30)))
     golden = {r["person_id"]: r for r in result.persons.to_pylist()}
     ids = mapping(result)
     assert golden[ids["crm:C3"]]["email"] == "user3@example.com"
     assert golden[ids["crm:C3"]]["records"] == 3
+
+
+@pytest.mark.parametrize(
+    "engine_url",
+    [pytest.param("duckdb", marks=pytest.mark.unit), pytest.param("spark", marks=pytest.mark.integration)],
+)
+def test_core_cases_on_each_engine(request, tmp_path, engine_url) -> None:
+    """One person per id, trusted values survive, a re-run with new records keeps every id and joins the
+    new records to their people: the same outcome whichever engine resolves."""
+    url = request.getfixturevalue("spark_url") if engine_url == "spark" else engine_url
+    engine = open_offline_engine(url, LakeStorage(str(tmp_path / "lake")))
+    try:
+        persons = people(40)
+        first = run(tables(persons), engine=engine)
+        before = mapping(first)
+        for k in range(40):
+            assert before[f"crm:C{k}"] == before[f"orders:O{k}-0"] == before[f"orders:O{k}-1"]
+        assert len(set(before.values())) == first.persons.num_rows == 40
+        golden = {r["person_id"]: r for r in first.persons.to_pylist()}
+        assert golden[before["crm:C3"]]["email"] == "user3@example.com"
+        assert golden[before["crm:C3"]]["records"] == 3
+
+        second = run(tables(persons + people(45)[40:], extra_orders=1), before, first.next_id, engine=engine)
+        after = mapping(second)
+        assert all(after[r] == p for r, p in before.items())  # no id changed
+        assert after["orders:O0-2"] == before["crm:C0"]  # a new order of an existing person
+        new_ids = {after[f"crm:C{k}"] for k in range(40, 45)}
+        assert len(new_ids) == 5 and not new_ids & set(before.values())
+        assert second.events == []
+    finally:
+        engine.close()

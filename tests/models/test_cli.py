@@ -55,7 +55,7 @@ def cli(zt_env, tmp_path, monkeypatch):
     monkeypatch.setattr(
         train_module,
         "_build_training_set",
-        lambda store, storage, name: (training_set_of(table, name), table),
+        lambda store, storage, name, engine=None: (training_set_of(table, name), table),
     )
     runner, app = CliRunner(), _app()
 

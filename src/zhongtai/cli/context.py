@@ -10,6 +10,7 @@ from zhongtai.config import Settings
 if (
     TYPE_CHECKING
 ):  # the stores pull in SQLAlchemy, pyarrow and fsspec: only load them when a command needs them
+    from zhongtai.lake.offline import ResolutionEngine
     from zhongtai.lake.storage import LakeStorage
     from zhongtai.meta.store import MetadataStore
 
@@ -33,9 +34,19 @@ def lake() -> LakeStorage:
     return LakeStorage(settings().lake_url)
 
 
+@cache
+def offline_engine() -> ResolutionEngine:
+    """The engine ZT_OFFLINE_ENGINE names (DuckDB in process, or Spark), for feature builds, training sets, OneID."""
+    from zhongtai.lake.offline import open_offline_engine
+
+    return open_offline_engine(settings().offline_engine, lake())
+
+
 def reset() -> None:
     """Forget opened stores (tests run several commands with different ZT_HOMEs in one process)."""
     if store.cache_info().currsize:
         store().close()
-    for cached in (settings, store, lake):
+    if offline_engine.cache_info().currsize:
+        offline_engine().close()
+    for cached in (settings, store, lake, offline_engine):
         cached.cache_clear()

@@ -52,7 +52,7 @@ def build(view: str, as_json: bool = JSON) -> None:
     store.spec("feature_views", view)  # an unknown name fails before the progress display starts
     with progress() as bar:
         task, advance = _counting(bar, f"build {view}")
-        result = build_view(store, context.lake(), view, on_progress=advance)
+        result = build_view(store, context.lake(), view, on_progress=advance, engine=context.offline_engine())
         bar.update(task, total=max(result.rows, 1), completed=max(result.rows, 1))
     if as_json:
         print_json(_build_dict(result))

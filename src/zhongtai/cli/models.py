@@ -42,7 +42,9 @@ def train(
         def on_progress(stage: str, detail: str) -> None:
             bar.update(task, completed=STAGES.index(stage), description=stage, detail=detail)
 
-        version = train_model(context.store(), context.lake(), name, on_progress=on_progress)
+        version = train_model(
+            context.store(), context.lake(), name, on_progress=on_progress, engine=context.offline_engine()
+        )
         bar.update(task, completed=len(STAGES), description="done", detail=f"{name} v{version.version}")
     if as_json:
         print_json(version.to_dict())

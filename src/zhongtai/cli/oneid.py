@@ -30,7 +30,13 @@ def run(
 
     store = context.store()
     config = identity_spec(store, name)
-    stats = run_oneid(store, context.lake(), config, lambda s: err_console.print(f"[dim]{s}[/dim]"))
+    stats = run_oneid(
+        store,
+        context.lake(),
+        config,
+        lambda s: err_console.print(f"[dim]{s}[/dim]"),
+        engine=context.offline_engine(),
+    )
     if as_json:
         print_json(stats)
         return

@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features import sql as view_sql
-from zhongtai.lake import engine
-from zhongtai.lake.parts import PartWriter
+from zhongtai.lake.engine import quote as q
+from zhongtai.lake.offline import OfflineEngine, engine_or_default
 from zhongtai.lake.schema import columns_of
 from zhongtai.lake.storage import LakeStorage
-from zhongtai.lake.views import open_datasets
+from zhongtai.lake.views import register_datasets
 from zhongtai.meta.records import FeatureBuild
 from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.models import EntitySpec, FeatureViewSpec
 
-if TYPE_CHECKING:
-    import duckdb
-
 Progress = Callable[[int], None]
 DUCKDB_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR"}
-BATCH_ROWS = 100_000
 
 
 def load_view(store: MetadataStore, name: str) -> tuple[FeatureViewSpec, EntitySpec]:
@@ -37,45 +32,54 @@ def load_view(store: MetadataStore, name: str) -> tuple[FeatureViewSpec, EntityS
 
 
 def build_view(
-    store: MetadataStore, storage: LakeStorage, name: str, on_progress: Progress | None = None
+    store: MetadataStore,
+    storage: LakeStorage,
+    name: str,
+    on_progress: Progress | None = None,
+    *,
+    engine: OfflineEngine | None = None,
 ) -> FeatureBuild:
-    """Compute the view's history over the current dataset versions and record it as its newest build."""
+    """Compute the view's history over the current dataset versions and record it as its newest build.
+
+    It runs on `engine` (ZT_OFFLINE_ENGINE, opened by the caller), or in process on DuckDB without one."""
     view, entity = load_view(store, name)
     build_id = uuid.uuid4().hex
     staging = storage.staging(build_id)
     final = storage.path("_features", name, build_id)
-    con = engine.connect(storage)
+    where = f"feature view '{name}'"
     try:
-        inputs = open_datasets(con, store, storage, view.sql, f"feature view '{name}'")
-        query = conformed_query(con, view, entity)
-        files, rows = _write(con, storage, query, f"{staging}/out", name, on_progress)
-        max_ts = engine.one(
-            con, f"SELECT max({engine.quote(view.timestamp)}) FROM {engine.scan(storage, files)}"
-        )[0]
-        schema = columns_of(
-            con.sql(f"SELECT * FROM {engine.scan(storage, files)} LIMIT 0").to_arrow_table().schema
-        )
+        with engine_or_default(engine, storage) as offline:
+            inputs = register_datasets(offline, store, view.sql, where)
+            query = conformed_query(offline, view, entity)
+            files, rows = offline.write_parquet(query, f"{staging}/out", where, on_progress)
+            offline.register("__zt_build", files)
+            built = offline.to_arrow("SELECT * FROM __zt_build LIMIT 0").schema
+            max_ts = offline.to_arrow(f"SELECT max({q(view.timestamp)}) AS m FROM __zt_build")["m"][0].as_py()
         storage.publish(f"{staging}/out", final)
         published = [final + f[len(f"{staging}/out") :] for f in files]
         return store.features.add_build(
-            name, rows, published, schema, inputs, max_ts.isoformat() if max_ts is not None else None
+            name,
+            rows,
+            published,
+            columns_of(built),
+            inputs,
+            max_ts.isoformat() if max_ts is not None else None,
         )
     except BaseException:
         storage.remove(final)
         raise
     finally:
-        con.close()
         storage.remove(staging)
 
 
-def conformed_query(con: duckdb.DuckDBPyConnection, view: FeatureViewSpec, entity: EntitySpec) -> str:
+def conformed_query(offline: OfflineEngine, view: FeatureViewSpec, entity: EntitySpec) -> str:
     """The view's SQL with its output checked against the spec and every column cast to its declared type.
 
     Rows without an event time or with a missing join key cannot be placed in time or served, so they are
     left out of the history.
     """
     where = f"feature view '{view.name}'"
-    present = view_sql.output_columns(con, view.sql, where)
+    present = offline.columns(view.sql, where)
     declared = [f.name for f in view.features]
     required = [*entity.join_keys, view.timestamp, *declared]
     lacking = view_sql.missing(required, present)
@@ -93,7 +97,6 @@ def conformed_query(con: duckdb.DuckDBPyConnection, view: FeatureViewSpec, entit
             f"{where}: the SQL outputs undeclared column(s) {', '.join(extra)}",
             "declare them under features, or drop them from the SELECT",
         )
-    q = engine.quote
     try:
         ts = view_sql.timestamp_expr(view.timestamp, present[view.timestamp])
     except ZhongtaiError as exc:
@@ -103,29 +106,3 @@ def conformed_query(con: duckdb.DuckDBPyConnection, view: FeatureViewSpec, entit
     columns += [f"CAST({q(f.name)} AS {DUCKDB_TYPES[f.type]}) AS {q(f.name)}" for f in view.features]
     not_null = " AND ".join(f"{q(c)} IS NOT NULL" for c in [*entity.join_keys, view.timestamp])
     return f"SELECT {', '.join(columns)} FROM ({view.sql}) AS view_output WHERE {not_null}"
-
-
-def _write(
-    con: duckdb.DuckDBPyConnection,
-    storage: LakeStorage,
-    query: str,
-    folder: str,
-    name: str,
-    on_progress: Progress | None,
-) -> tuple[list[str], int]:
-    import duckdb
-
-    writer = PartWriter(storage, folder, "part", f"feature view '{name}'")
-    try:
-        reader = con.sql(query).to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
-            writer.write(batch)
-            if on_progress:
-                on_progress(batch.num_rows)
-        if writer.rows == 0:
-            writer.write_empty(reader.schema)
-    except duckdb.Error as exc:
-        writer.close()
-        message = str(exc).strip().splitlines()[0]
-        raise ZhongtaiError("invalid_spec", f"feature view '{name}': {message}") from None
-    return writer.close(), writer.rows

@@ -3,15 +3,16 @@
 Rules, per label row and feature view: take the view's newest row of the same entity whose event time is at or
 before the label's timestamp and strictly after `label timestamp - ttl`; if there is none, the features are
 NULL. A label row is never dropped (an entity with no features at all still appears), and no value from after
-the label's moment is ever used. The join is DuckDB's ASOF LEFT JOIN, which sorts and merges rather than
-holding a hash of the history in memory.
+the label's moment is ever used. On DuckDB the join is its ASOF LEFT JOIN, which sorts and merges rather than
+holding a hash of the history in memory; engines without ASOF (Spark) run the same rules as a join on the keys
+within the TTL window, ranked newest first (`window_query`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
@@ -20,113 +21,113 @@ from zhongtai.features import on_demand
 from zhongtai.features import sql as view_sql
 from zhongtai.features.evolution import require_columns
 from zhongtai.features.selection import FeatureSelection, select_features
-from zhongtai.lake import engine
+from zhongtai.lake.engine import quote as q
+from zhongtai.lake.offline import OfflineEngine, engine_or_default
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.storage import LakeStorage
-from zhongtai.lake.views import open_datasets
+from zhongtai.lake.views import register_datasets
 from zhongtai.meta.records import FeatureBuild, TrainingSet
 from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.models import EntitySpec, FeatureViewSpec, ModelSpec, duration_seconds
-
-if TYPE_CHECKING:
-    import duckdb
 
 ViewInput = tuple[FeatureViewSpec, FeatureBuild, list[str]]
 WRITE_BATCH_ROWS = 100_000
 
 
 def point_in_time_join(
-    con: duckdb.DuckDBPyConnection,
-    labels: str | duckdb.DuckDBPyRelation,
-    views: list[ViewInput],
-    *,
-    timestamp: str = "ts",
-    storage: LakeStorage | None = None,
+    engine: OfflineEngine, labels: str, views: list[ViewInput], *, timestamp: str = "ts"
 ) -> pa.Table:
     """Join label rows with the feature values valid at each row's timestamp (see the module's rules).
 
-    `labels` is SQL or a relation whose columns include each view's join keys and `timestamp`; every label
-    column is kept, followed by the views' features under their own names. Rows come out sorted by
-    (timestamp, join keys, the other label columns) so the result does not depend on scan order.
+    `labels` is SQL (DuckDB dialect, over tables on `engine`) whose columns include each view's join keys and
+    `timestamp`; every label column is kept, followed by the views' features under their own names. Rows come
+    out sorted by (timestamp, join keys, the other label columns) so the result does not depend on scan order.
     """
-    import duckdb
-
-    # A relation over a Python object keeps that object registered only while the relation lives, so the
-    # caller's relation is held here until the query has run.
-    relation = labels
-    labels_sql = labels if isinstance(labels, str) else labels.sql_query()
-    label_columns = list(con.sql(f"SELECT * FROM ({labels_sql}) LIMIT 0").columns)
+    label_columns = list(engine.columns(labels, "the label rows"))
     _check_names(views, label_columns)
-    try:
-        table = con.sql(pit_query(labels_sql, label_columns, views, timestamp, storage)).to_arrow_table()
-    except duckdb.Error as exc:
-        message = str(exc).strip().splitlines()[0]
-        raise ZhongtaiError("invalid_argument", f"point-in-time join failed: {message}") from None
-    del relation
-    return table
+    for i, (_, build, _) in enumerate(views):
+        engine.register(f"__zt_history_{i}", build.files)
+    shape = asof_query if engine.asof_join else window_query
+    query = shape(labels, label_columns, views, timestamp)
+    return engine.to_arrow(query, "point-in-time join failed")
 
 
-def pit_query(
-    labels: str,
-    label_columns: list[str],
-    views: list[ViewInput],
-    timestamp: str,
-    storage: LakeStorage | None,
-) -> str:
+def asof_query(labels: str, label_columns: list[str], views: list[ViewInput], timestamp: str) -> str:
     """The ASOF LEFT JOIN chain, one join per view, with values older than each view's TTL nulled out."""
-    q = engine.quote
     label_ts = f"l.{q(timestamp)}"
     selects = [f"l.{q(c)}" for c in label_columns]
     joins = []
-    for i, (view, build, keys) in enumerate(views):
+    for i, (view, _, keys) in enumerate(views):
         alias, event = f"v{i}", f"__zt_ts_{i}"
-        files = engine.scan(storage, build.files) if storage else _scan(build.files)
         feature_list = ", ".join(q(f.name) for f in view.features)
         key_list = ", ".join(q(k) for k in keys)
         joins.append(
-            f"ASOF LEFT JOIN (SELECT {key_list}, {q(view.timestamp)} AS {event}, {feature_list} FROM {files}) "
-            f"AS {alias} ON "
+            f"ASOF LEFT JOIN (SELECT {key_list}, {q(view.timestamp)} AS {event}, {feature_list} "
+            f"FROM __zt_history_{i}) AS {alias} ON "
             + " AND ".join(f"l.{q(k)} = {alias}.{q(k)}" for k in keys)
             + f" AND {label_ts} >= {alias}.{event}"
         )
         # ASOF finds the newest row at or before the label; the TTL bounds how old that row may be.
         fresh = f"{alias}.{event} > {label_ts} - to_seconds({duration_seconds(view.ttl)})"
         selects += [f"CASE WHEN {fresh} THEN {alias}.{q(f.name)} END AS {q(f.name)}" for f in view.features]
-    keys = [k for _, _, ks in views for k in ks]
-    order = [timestamp, *dict.fromkeys(keys), *(c for c in label_columns if c != timestamp and c not in keys)]
+    return f"SELECT {', '.join(selects)} FROM ({labels}) AS l {' '.join(joins)} {_order(label_columns, views, timestamp)}"
+
+
+def window_query(labels: str, label_columns: list[str], views: list[ViewInput], timestamp: str) -> str:
+    """The same join for engines without ASOF: per distinct (join keys, label time), the history rows inside
+    the TTL window ranked newest first; the first is joined back to every label row with that key and time."""
+    ts = q(timestamp)
+    ctes = [f"l AS ({labels})"]
+    selects = [f"l.{q(c)}" for c in label_columns]
+    joins = []
+    for i, (view, _, keys) in enumerate(views):
+        key_cols = [q(k) for k in keys]
+        event = f"h.{q(view.timestamp)}"
+        group = ", ".join(f"d.{k}" for k in [*key_cols, ts])
+        ctes.append(
+            f"m{i} AS (SELECT {group}, {', '.join(f'h.{q(f.name)}' for f in view.features)}, "
+            f"row_number() OVER (PARTITION BY {group} ORDER BY {event} DESC) AS __zt_rank "
+            f"FROM (SELECT DISTINCT {', '.join([*key_cols, ts])} FROM l) AS d JOIN __zt_history_{i} AS h ON "
+            + " AND ".join(f"d.{k} = h.{k}" for k in key_cols)
+            + f" AND {event} <= d.{ts} AND {event} > d.{ts} - INTERVAL {duration_seconds(view.ttl)} SECOND)"
+        )
+        joins.append(
+            f"LEFT JOIN (SELECT * FROM m{i} WHERE __zt_rank = 1) AS v{i} ON "
+            + " AND ".join(f"l.{k} = v{i}.{k}" for k in [*key_cols, ts])
+        )
+        selects += [f"v{i}.{q(f.name)} AS {q(f.name)}" for f in view.features]
     return (
-        f"SELECT {', '.join(selects)} FROM ({labels}) AS l {' '.join(joins)} "
-        f"ORDER BY {', '.join(f'l.{q(c)}' for c in order)}"
+        f"WITH {', '.join(ctes)} SELECT {', '.join(selects)} FROM l {' '.join(joins)} "
+        f"{_order(label_columns, views, timestamp)}"
     )
 
 
+def _order(label_columns: list[str], views: list[ViewInput], timestamp: str) -> str:
+    keys = [k for _, _, ks in views for k in ks]
+    order = [timestamp, *dict.fromkeys(keys), *(c for c in label_columns if c != timestamp and c not in keys)]
+    return f"ORDER BY {', '.join(f'l.{q(c)}' for c in order)}"
+
+
 def build_training_set(
-    store: MetadataStore, storage: LakeStorage, model_name: str
+    store: MetadataStore, storage: LakeStorage, model_name: str, *, engine: OfflineEngine | None = None
 ) -> tuple[TrainingSet, pa.Table]:
     """Join the model's labels with the latest build of each of its feature views; save and record the result.
 
-    The table's columns are the entity's join keys, the label timestamp, the label, then every feature.
+    The table's columns are the entity's join keys, the label timestamp, the label, then every feature. The
+    join runs on `engine` (ZT_OFFLINE_ENGINE, opened by the caller), or in process on DuckDB without one.
     """
     model = ModelSpec.model_validate(store.spec("models", model_name))
     entity = EntitySpec.model_validate(store.spec("entities", model.entity))
     selection = select_features(store, model.feature_views, model.feature_groups)
     views = _model_views(store, model, selection)
-    con = engine.connect(storage)
-    try:
-        label_inputs = open_datasets(con, store, storage, model.label.sql, f"model '{model_name}' labels")
-        labels = _labels_query(con, model, entity, selection.request_fields)
+    with engine_or_default(engine, storage) as offline:
+        where = f"model '{model_name}' labels"
+        label_inputs = register_datasets(offline, store, model.label.sql, where)
+        labels = _labels_query(offline, model, entity, selection.request_fields)
         table = point_in_time_join(
-            con,
-            labels,
-            [(v, b, entity.join_keys) for v, b in views],
-            timestamp=model.label.timestamp,
-            storage=storage,
+            offline, labels, [(v, b, entity.join_keys) for v, b in views], timestamp=model.label.timestamp
         )
-        table = on_demand.add_to_training_set(
-            con, table, selection.on_demand_views, selection.on_demand_names
-        )
-    finally:
-        con.close()
+    table = _with_on_demand(table, selection)
     set_id = uuid.uuid4().hex
     files = _save(storage, set_id, table)
     lineage = _lineage(model, entity, views, label_inputs, selection.names) | on_demand.lineage(selection)
@@ -150,13 +151,27 @@ def _model_views(
     return out
 
 
+def _with_on_demand(table: pa.Table, selection: FeatureSelection) -> pa.Table:
+    """The joined rows with their on-demand features, computed in process on DuckDB whatever the offline
+    engine: the same evaluator semantics serving is held to (on_demand.py), over rows already collected."""
+    from zhongtai.lake.offline.duckdb import DuckDBEngine
+
+    local = DuckDBEngine()
+    try:
+        return on_demand.add_to_training_set(
+            local.con, table, selection.on_demand_views, selection.on_demand_names
+        )
+    finally:
+        local.close()
+
+
 def _labels_query(
-    con: duckdb.DuckDBPyConnection, model: ModelSpec, entity: EntitySpec, request: dict[str, str]
+    offline: OfflineEngine, model: ModelSpec, entity: EntitySpec, request: dict[str, str]
 ) -> str:
     """The label SQL reduced to join keys, a UTC timestamp, the label and the request fields on-demand
     features read (typed as declared), checked for those columns."""
     where = f"model '{model.name}' labels"
-    present = view_sql.output_columns(con, model.label.sql, where)
+    present = offline.columns(model.label.sql, where)
     required = [*entity.join_keys, model.label.timestamp, model.label.label, *request]
     lacking = view_sql.missing(required, present)
     if lacking:
@@ -169,7 +184,6 @@ def _labels_query(
             f"it must select the join keys ({', '.join(entity.join_keys)}), '{model.label.timestamp}' "
             f"and '{model.label.label}'{fields}",
         )
-    q = engine.quote
     ts = view_sql.timestamp_expr(model.label.timestamp, present[model.label.timestamp])
     columns = [*(q(k) for k in entity.join_keys), f"{ts} AS {q(model.label.timestamp)}", q(model.label.label)]
     columns += [
@@ -247,8 +261,3 @@ def _lineage(
         "label": model.label.label,
         "features": features,
     }
-
-
-def _scan(files: list[str]) -> str:
-    paths = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{paths}], union_by_name=true)"

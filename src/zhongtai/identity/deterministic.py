@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    import duckdb
+    from zhongtai.lake.offline import OfflineEngine
 
 EXACT_KEYS = ("id_card", "member_id", "account_id")
 SHARED_KEYS = ("phone", "email")
@@ -45,14 +45,14 @@ def keyed_sql(records: str, family_names: int) -> str:
     return " UNION ALL ".join(parts)
 
 
-def deterministic_links(con: duckdb.DuckDBPyConnection, records: str, family_names: int = 1) -> pa.Table:
-    """Links (record_a, record_b, rule, value) from exact keys; `records` names a table on `con`."""
+def deterministic_links(engine: OfflineEngine, records: str, family_names: int = 1) -> pa.Table:
+    """Links (record_a, record_b, rule, value) from exact keys; `records` names a table on `engine`."""
     sql = (
         f"WITH keyed AS ({keyed_sql(records, family_names)}) "
         "SELECT min(record_id) OVER (PARTITION BY rule, value) AS record_a, record_id AS record_b, rule, value "
         "FROM keyed QUALIFY record_a <> record_b"
     )
-    return con.sql(sql).to_arrow_table()
+    return engine.to_arrow(sql, "deterministic links")
 
 
 def shared_keys(a: dict, b: dict, family_names: int = 1) -> list[dict[str, str]]:

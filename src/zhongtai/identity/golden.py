@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    import duckdb
+    from zhongtai.lake.offline import OfflineEngine
 
 GOLDEN_FIELDS = (
     "name", "name_pinyin", "gender", "birth_date", "phone", "email", "id_card", "national_id",
@@ -34,6 +34,6 @@ def golden_sql(records: str, crosswalk: str) -> str:
     )
 
 
-def golden_records(con: duckdb.DuckDBPyConnection, records: str, crosswalk: str) -> pa.Table:
-    """The golden record of every person."""
-    return con.sql(golden_sql(records, crosswalk)).to_arrow_table()
+def golden_records(engine: OfflineEngine, records: str, crosswalk: str) -> pa.Table:
+    """The golden record of every person (`records` and `crosswalk` name tables on `engine`)."""
+    return engine.to_arrow(golden_sql(records, crosswalk), "golden records")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -31,10 +32,8 @@ from zhongtai.identity.config import OneIDConfig, SourceConfig
 from zhongtai.meta.records import ColumnInfo
 
 if TYPE_CHECKING:
-    import duckdb
-
     from zhongtai.identity.resolve import Resolution
-    from zhongtai.lake.storage import LakeStorage
+    from zhongtai.lake.offline import ResolutionEngine
     from zhongtai.meta.store import MetadataStore
 
 # Attributes compared only for equality: a token carries all OneID needs of them.
@@ -184,15 +183,13 @@ def _encrypt_columns(table: pa.Table, columns: tuple[str, ...], keys: PiiKeys) -
 
 
 def register_sources(
-    con: duckdb.DuckDBPyConnection,
-    store: MetadataStore,
-    storage: LakeStorage,
-    config: OneIDConfig,
-    keys: PiiKeys | None = None,
+    engine: ResolutionEngine, store: MetadataStore, config: OneIDConfig, keys: PiiKeys | None = None
 ) -> Inputs:
-    """Each configured dataset's current version as a view on `con`, prepared as planned. Keys are loaded
-    (ZT_PII_KEY or ZT_HOME/pii.key) only when a protected column is used."""
-    from zhongtai.lake import engine
+    """Each configured dataset's current version as a table on the offline engine, prepared as planned.
+    Keys are loaded (ZT_PII_KEY or ZT_HOME/pii.key) only when a protected column is used. Preparing runs
+    where the engine runs Arrow functions: in process on DuckDB, on the executors on Spark (the keys travel
+    with the task, as any function's data does: docs/oneid.md)."""
+    from zhongtai.lake.engine import quote
     from zhongtai.lake.reader import resolve_version
 
     found = {s.dataset: resolve_version(store, s.dataset) for s in config.sources}
@@ -200,18 +197,21 @@ def register_sources(
     plans = plan_inputs(config, {d: v.schema for d, v in found.items()}, classes)
     for source in config.sources:
         version, plan = found[source.dataset], plans[source.dataset]
-        scan = engine.scan(storage, version.files)
         protected = any(c.key_id for c in version.schema if c.name in used_columns(source))
         if plan.needed or protected:
             keys = keys or load_keys(Settings.from_env().home)
             check_key(source.dataset, version.schema, used_columns(source), keys)
         if not plan.needed:
-            engine.run(
-                con, f"CREATE OR REPLACE TEMP VIEW {engine.quote(source.dataset)} AS SELECT * FROM {scan}"
-            )
+            engine.register(source.dataset, version.files)
             continue
-        table = prepare(con.sql(f"SELECT * FROM {scan}").to_arrow_table(), plan, keys)
-        con.register(source.dataset, table)
+        stored = f"oneid_stored_{source.dataset}"
+        engine.register(stored, version.files)
+        schema = engine.to_arrow(f"SELECT * FROM {quote(stored)} LIMIT 0").schema
+        prepared = pa.schema(
+            [f.with_type(pa.string()) if f.name in (*plan.decrypt, *plan.tokenize) else f for f in schema]
+        )
+        prepare_rows = partial(prepare, plan=plan, keys=keys)
+        engine.map_arrow(source.dataset, f"SELECT * FROM {quote(stored)}", prepare_rows, prepared)
     return Inputs({d: v.version for d, v in found.items()}, sealed_columns(config, plans), keys)
 
 

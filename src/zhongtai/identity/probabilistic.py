@@ -1,4 +1,4 @@
-"""Probabilistic matching with Splink (DuckDB backend) for what the deterministic keys leave open.
+"""Probabilistic matching with Splink (on the offline engine's backend: DuckDB, or Spark) for what the deterministic keys leave open.
 
 One general model, whatever the sources: the comparisons and blocking rules below are fixed, and those
 whose attributes no record carries are dropped. Why each choice:
@@ -28,7 +28,7 @@ import pyarrow as pa
 from zhongtai.govern.tokens import CANONICAL_TOKEN
 
 if TYPE_CHECKING:
-    import duckdb
+    from zhongtai.lake.offline import ResolutionEngine
 
 PROFILE_COLUMNS = (
     "name_pinyin", "name_sorted", "birth_date", "gender", "phone", "email", "national_id", "city",
@@ -77,22 +77,25 @@ def profiles_sql(records: str) -> str:
     )
 
 
-def present_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+def present_columns(engine: ResolutionEngine, table: str) -> set[str]:
     """The profile columns that hold at least one value (the others get no comparison or blocking rule)."""
-    counts = con.sql(f"SELECT {', '.join(f'count({c})' for c in PROFILE_COLUMNS)} FROM {table}").fetchall()[0]
-    return {c for c, n in zip(PROFILE_COLUMNS, counts or (), strict=True) if n}
+    counts = engine.to_arrow(
+        f"SELECT {', '.join(f'count({c}) AS {c}' for c in PROFILE_COLUMNS)} FROM {table}"
+    )
+    return {c for c in PROFILE_COLUMNS if counts[c][0].as_py()}
 
 
-def tokenized_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+def tokenized_columns(engine: ResolutionEngine, table: str) -> set[str]:
     """The fuzzily compared key columns that hold PII tokens (docs/pii.md): a typo level on them would
     compare hex digests, which share nothing, so only their exact level is kept."""
     columns = ("phone", "national_id")
-    found = con.sql(
+    # An anchored regexp_matches, not regexp_full_match: the former has a Spark form (RLIKE).
+    found = engine.to_arrow(
         "SELECT "
-        + ", ".join(f"bool_or(regexp_full_match({c}, '{TOKEN_PATTERN}'))" for c in columns)
+        + ", ".join(f"bool_or(regexp_matches({c}, '^{TOKEN_PATTERN}$')) AS {c}" for c in columns)
         + f" FROM {table}"
-    ).fetchall()[0]
-    return {c for c, tokens in zip(columns, found, strict=True) if tokens}
+    )
+    return {c for c in columns if found[c][0].as_py()}
 
 
 def comparisons(present: set[str], tokenized: set[str] | frozenset[str] = frozenset()) -> list[Any]:
@@ -152,62 +155,61 @@ def _rules(present: set[str], rules: tuple[tuple[str, ...], ...]) -> list[Any]:
 
 
 def train_and_predict(
-    con: duckdb.DuckDBPyConnection, records: str, threshold: float, max_pairs_u: float, seed: int
+    engine: ResolutionEngine, records: str, threshold: float, max_pairs_u: float, seed: int
 ) -> MatchResult:
-    """Train the general model on the profiles of `records` (a table on `con`) and link records."""
-    from splink import DuckDBAPI, Linker, SettingsCreator
+    """Train the general model on the profiles of `records` (a table on `engine`) and link records."""
+    from splink import Linker, SettingsCreator
+    from splink.internals.exceptions import EMTrainingException
 
-    con.execute(f"CREATE OR REPLACE TEMP TABLE oneid_record_profile AS {profiles_sql(records)}")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE oneid_profiles AS SELECT profile_id AS unique_id, "
+    engine.create("oneid_record_profile", profiles_sql(records))
+    engine.create(
+        "oneid_profiles",
+        "SELECT profile_id AS unique_id, "
         f"{', '.join(PROFILE_COLUMNS)}, birth_year, hash(profile_id) % 1024 AS em_bucket "
         "FROM oneid_record_profile "
-        "QUALIFY row_number() OVER (PARTITION BY profile_id ORDER BY record_id) = 1"
+        "QUALIFY row_number() OVER (PARTITION BY profile_id ORDER BY record_id) = 1",
     )
-    present = present_columns(con, "oneid_profiles")
-    profiles = con.sql("SELECT count(*) FROM oneid_profiles").fetchall()[0][0]
+    present = present_columns(engine, "oneid_profiles")
+    profiles = engine.to_arrow("SELECT count(*) AS n FROM oneid_profiles")["n"][0].as_py()
     settings = SettingsCreator(
         link_type="dedupe_only",
-        comparisons=comparisons(present, tokenized_columns(con, "oneid_profiles")),
+        comparisons=comparisons(present, tokenized_columns(engine, "oneid_profiles")),
         blocking_rules_to_generate_predictions=_rules(present, BLOCKING),
         retain_intermediate_calculation_columns=False,
     )
-    db_api = DuckDBAPI(con)
-    linker = Linker(db_api.register(con.table("oneid_profiles")), settings, log_level="ERROR")
+    linker = Linker(engine.splink_api().register("oneid_profiles"), settings, log_level="ERROR")
     prior = _rules(present, PRIOR_RULES)
     if prior:
         linker.training.estimate_probability_two_random_records_match(prior, recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
-    from splink.internals.exceptions import EMTrainingException
-
     for session in _em_sessions(present):
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                em_rule(con, "oneid_profiles", session), estimate_without_term_frequencies=True
+                em_rule(engine, "oneid_profiles", session), estimate_without_term_frequencies=True
             )
         except EMTrainingException:  # too few pairs agree on this key: keep the other session's m values
             continue
     predictions = linker.inference.predict(threshold_match_probability=threshold)
-    pairs = (
-        predictions.as_duckdbpyrelation()
-        .select("unique_id_l AS profile_l, unique_id_r AS profile_r, match_probability, match_weight")
-        .to_arrow_table()
-    )
     model = linker.misc.save_model_to_json()
-    _drop_splink_tables(con)
-    links = _record_links(con, pairs)
-    return MatchResult(links, model, int(profiles), pairs.num_rows)
+    try:
+        pairs = engine.to_arrow(f"SELECT count(*) AS n FROM {predictions.physical_name}")["n"][0].as_py()
+        links = engine.to_arrow(record_links_sql(predictions.physical_name), "probabilistic links")
+    finally:
+        engine.drop("__splink__")  # what Splink cached (blocked pairs, term frequencies, predictions)
+        engine.drop("oneid_profiles")
+        engine.drop("oneid_record_profile")
+    return MatchResult(links, model, int(profiles), int(pairs))
 
 
-def em_rule(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> str:
+def em_rule(engine: ResolutionEngine, table: str, columns: tuple[str, ...]) -> str:
     """An EM blocking rule on `columns`, thinned to about EM_PAIRS pairs: at scale a common name alone
     blocks tens of millions of pairs, and EM learns m and u as well from a random share of them (a pair is
     kept when its left profile falls in the kept share of the `em_bucket` hash)."""
     present = " AND ".join(f"{c} IS NOT NULL" for c in columns)
-    pairs = con.sql(
-        f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM {table} "
-        f"WHERE {present} GROUP BY {', '.join(columns)})"
-    ).fetchall()[0][0]
+    pairs = engine.to_arrow(
+        f"SELECT coalesce(sum(n * (n - 1) / 2), 0) AS pairs FROM (SELECT count(*) AS n FROM {table} "
+        f"WHERE {present} GROUP BY {', '.join(columns)}) AS groups"
+    )["pairs"][0].as_py()
     rule = " AND ".join(f"l.{c} = r.{c}" for c in columns)
     share = max(1, math.ceil(float(pairs) / EM_PAIRS))
     return rule if share == 1 else f"{rule} AND l.em_bucket % {min(share, 1024)} = 0"
@@ -222,28 +224,14 @@ def _em_sessions(present: set[str]) -> list[tuple[str, ...]]:
     return sessions
 
 
-def _drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Free what Splink cached on the connection (blocked pairs, term frequencies, predictions)."""
-    found = con.sql(
-        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name LIKE '__splink__%'"
-    ).fetchall()
-    for name, kind in found:
-        con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS "{name}"')
-
-
-def _record_links(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
+def record_links_sql(predictions: str) -> str:
     """Profile pairs back to record links (stars per profile, plus one link per matched profile pair)."""
-    con.register("oneid_profile_pairs", pairs)
-    try:
-        sql = (
-            "WITH first AS (SELECT profile_id, min(record_id) AS record_id FROM oneid_record_profile "
-            "GROUP BY profile_id) "
-            "SELECT a.record_id AS record_a, b.record_id AS record_b, match_probability, match_weight "
-            "FROM oneid_profile_pairs p JOIN first a ON a.profile_id = p.profile_l "
-            "JOIN first b ON b.profile_id = p.profile_r "
-            "UNION ALL SELECT f.record_id, r.record_id, 1.0, NULL FROM oneid_record_profile r "
-            "JOIN first f USING (profile_id) WHERE r.record_id <> f.record_id"
-        )
-        return con.sql(sql).to_arrow_table()
-    finally:
-        con.unregister("oneid_profile_pairs")
+    return (
+        "WITH first AS (SELECT profile_id, min(record_id) AS record_id FROM oneid_record_profile "
+        "GROUP BY profile_id) "
+        "SELECT a.record_id AS record_a, b.record_id AS record_b, p.match_probability, p.match_weight "
+        f"FROM {predictions} p JOIN first a ON a.profile_id = p.unique_id_l "
+        "JOIN first b ON b.profile_id = p.unique_id_r "
+        "UNION ALL SELECT f.record_id, r.record_id, 1.0, NULL FROM oneid_record_profile r "
+        "JOIN first f USING (profile_id) WHERE r.record_id <> f.record_id"
+    )

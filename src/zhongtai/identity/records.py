@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,9 +24,6 @@ from zhongtai.identity.normalize import (
 )
 from zhongtai.identity.normalize.text import as_string_array
 
-if TYPE_CHECKING:
-    import duckdb
-
 RAW = ("name", "phone", "email", "id_card", "national_id", "birth_date", "gender", "member_id")
 RAW += ("account_id", "city", "address", "postcode", "street_number", "locality")
 # The columns of the records table, in order; every attribute may be null.
@@ -36,6 +32,12 @@ COLUMNS = (
     "name_sorted", "phone", "email", "id_card", "national_id", "birth_date", "gender", "member_id",
     "account_id", "city", "address_key", "postcode", "street_number", "locality",
 )  # fmt: skip
+# The records table as Arrow types (what `build_records` returns, and what a distributed engine is told).
+SCHEMA = pa.schema(
+    [(c, pa.string()) for c in COLUMNS[:3]]
+    + [("trust", pa.int32()), ("updated_at", pa.timestamp("us"))]
+    + [(c, pa.string()) for c in COLUMNS[5:]]
+)
 _NOT_DIGIT = re.compile(r"[^0-9]")
 PARALLEL_FROM = 50_000  # distinct names and addresses from which normalizing is split across processes
 _GENDER = {"m": "M", "male": "M", "男": "M", "f": "F", "female": "F", "女": "F"}
@@ -47,13 +49,14 @@ def _q(identifier: str) -> str:
 
 def source_sql(source: SourceConfig) -> str:
     """SQL selecting one source's raw attributes as text, one row per key (the most recent)."""
+    updated = (
+        f"TRY_CAST({_q(source.updated_at)} AS TIMESTAMP)" if source.updated_at else "CAST(NULL AS TIMESTAMP)"
+    )
     cols = [
         f"'{source.dataset}' AS dataset",
         f"CAST({_q(source.key)} AS VARCHAR) AS key",
         f"{source.trust} AS trust",
-        f"TRY_CAST({_q(source.updated_at)} AS TIMESTAMP) AS updated_at"
-        if source.updated_at
-        else "CAST(NULL AS TIMESTAMP) AS updated_at",
+        f"{updated} AS updated_at",
     ]
     for attr in RAW:
         column = source.fields.get(attr)  # type: ignore[call-overload]
@@ -67,14 +70,15 @@ def source_sql(source: SourceConfig) -> str:
     where = f"WHERE {_q(source.key)} IS NOT NULL" + (f" AND ({source.filter})" if source.filter else "")
     return (
         f"SELECT {', '.join(cols)} FROM {_q(source.dataset)} {where} "
-        f"QUALIFY row_number() OVER (PARTITION BY {_q(source.key)} ORDER BY updated_at DESC NULLS LAST) = 1"
+        # The expression, not its alias: engines that rewrite QUALIFY as a subquery cannot see the alias.
+        f"QUALIFY row_number() OVER (PARTITION BY {_q(source.key)} ORDER BY {updated} DESC NULLS LAST) = 1"
     )
 
 
-def read_raw(con: duckdb.DuckDBPyConnection, config: OneIDConfig) -> pa.Table:
-    """The raw attributes of every configured source (each dataset a table or view on `con`)."""
+def raw_sql(config: OneIDConfig) -> str:
+    """SQL of the raw attributes of every configured source (each dataset a table on the engine)."""
     sql = " UNION ALL ".join(f"({source_sql(s)})" for s in config.sources)
-    return con.sql(f"SELECT * FROM ({sql}) ORDER BY dataset, key").to_arrow_table()
+    return f"SELECT * FROM ({sql}) AS raw ORDER BY dataset, key"
 
 
 def build_records(raw: pa.Table) -> pa.Table:

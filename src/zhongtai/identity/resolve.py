@@ -1,14 +1,17 @@
-"""Resolution in one process, storage-free: records in, persons, crosswalk, links and events out.
+"""Resolution, storage-free: the configured datasets (tables on the offline engine) in; persons, crosswalk,
+links and events out.
 
-`run.py` wraps this with the lake (reading datasets, writing the run, keeping the previous mapping);
-the benchmark and the tests call it directly.
+Where each step runs: normalizing records, deterministic links, Splink (training and prediction) and the
+golden records run on the engine (DuckDB in process, or Spark across its executors). Clustering runs in
+this process: the record ids and every link are collected here, and the records, crosswalk and golden
+records come back as Arrow tables. `run.py` wraps this with the lake (reading datasets, writing the run,
+keeping the previous mapping); the benchmark and the tests call it directly.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,14 +23,12 @@ from zhongtai.identity.config import OneIDConfig
 from zhongtai.identity.deterministic import deterministic_links
 from zhongtai.identity.golden import golden_records
 from zhongtai.identity.probabilistic import train_and_predict
-from zhongtai.identity.records import build_records, read_raw
+from zhongtai.identity.records import SCHEMA, build_records, raw_sql
 
 if TYPE_CHECKING:
-    import duckdb
+    from zhongtai.lake.offline import ResolutionEngine
 
 Progress = Callable[[str], None]
-# DuckDB's memory while resolving: past it, joins and sorts spill to disk instead of growing the process
-# (1M records: peak RSS 2.5 GB without a limit, ~1.7 GB with it, and no slower).
 
 
 @dataclass
@@ -45,31 +46,24 @@ class Resolution:
 
 
 def resolve(
-    con: duckdb.DuckDBPyConnection,
+    engine: ResolutionEngine,
     config: OneIDConfig,
     previous: Mapping[str, str] | None = None,
     next_id: int = 1,
     on_progress: Progress | None = None,
 ) -> Resolution:
-    """Resolve the configured datasets (tables or views on `con`) into persons, with DuckDB held to
-    `config.duckdb_memory_limit` meanwhile (Splink's blocked pairs would otherwise take what they find)."""
-    with _memory_limit(con, config.duckdb_memory_limit):
-        return _resolve(con, config, previous or {}, next_id, on_progress)
-
-
-@contextmanager
-def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    """DuckDB's memory limit set to `limit` for the block, then back to the caller's."""
-    before = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    con.execute(f"SET memory_limit = '{limit}'")
-    try:
-        yield
-    finally:
-        con.execute(f"SET memory_limit = '{before}'")
+    """Resolve the configured datasets (tables on `engine`) into persons. On DuckDB its memory is held to
+    `config.duckdb_memory_limit` meanwhile: past it, joins and sorts spill to disk instead of growing the
+    process (1M records: peak RSS 2.5 GB without a limit, ~1.7 GB with it, and no slower)."""
+    with engine.memory_bound(config.duckdb_memory_limit):
+        try:
+            return _resolve(engine, config, previous or {}, next_id, on_progress)
+        finally:
+            engine.drop("oneid_")
 
 
 def _resolve(
-    con: duckdb.DuckDBPyConnection,
+    engine: ResolutionEngine,
     config: OneIDConfig,
     previous: Mapping[str, str],
     next_id: int,
@@ -79,14 +73,16 @@ def _resolve(
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     say("normalizing records")
-    records = build_records(read_raw(con, config))
-    con.register("oneid_records", records)  # scanned in place: no second copy inside DuckDB
+    engine.map_arrow("oneid_records", raw_sql(config), build_records, SCHEMA)
+    records = engine.collect("oneid_records")  # in raw_sql's order: by dataset, then key
     seconds["records"] = time.perf_counter() - started
     say("deterministic links")
-    exact = deterministic_links(con, "oneid_records", config.family_phone_names)
+    exact = deterministic_links(engine, "oneid_records", config.family_phone_names)
     seconds["deterministic"] = time.perf_counter() - started - sum(seconds.values())
     say("probabilistic matching (Splink)")
-    match = train_and_predict(con, "oneid_records", config.match_threshold, config.max_pairs_u, config.seed)
+    match = train_and_predict(
+        engine, "oneid_records", config.match_threshold, config.max_pairs_u, config.seed
+    )
     seconds["probabilistic"] = time.perf_counter() - started - sum(seconds.values())
     say("clustering")
     links = _all_links(exact, match.links)
@@ -95,9 +91,8 @@ def _resolve(
     assignment = assign_ids(ids.to_pylist(), roots, previous, next_id)
     _attach_evidence(assignment.events, links, previous)
     crosswalk = _crosswalk(records, assignment.persons)
-    con.register("oneid_crosswalk", crosswalk)
-    persons = golden_records(con, "oneid_records", "oneid_crosswalk")
-    con.unregister("oneid_crosswalk")
+    engine.register_arrow("oneid_crosswalk", crosswalk)
+    persons = golden_records(engine, "oneid_records", "oneid_crosswalk")
     seconds["clusters"] = time.perf_counter() - started - sum(seconds.values())
     stats = {
         "records": records.num_rows,

@@ -28,6 +28,7 @@ from zhongtai.identity.config import OneIDConfig
 from zhongtai.identity.inputs import register_sources
 from zhongtai.identity.resolve import Progress, Resolution, resolve
 from zhongtai.lake import engine
+from zhongtai.lake.offline import ResolutionEngine, engine_or_default
 from zhongtai.lake.schema import columns_of
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import IdentityRun, NewIdentityRun, NewVersion
@@ -105,28 +106,34 @@ def run_oneid(
     config: OneIDConfig,
     on_progress: Progress | None = None,
     pii_keys: PiiKeys | None = None,
+    *,
+    engine: ResolutionEngine | None = None,
 ) -> dict[str, Any]:
     """Resolve the configured datasets' current versions and publish the run; returns its stats.
-    Protected PII columns are read as inputs.py says (tokens join; encrypted ones decrypted in memory)."""
+    Protected PII columns are read as inputs.py says (tokens join; encrypted ones decrypted in memory).
+    Resolution runs on `engine` (ZT_OFFLINE_ENGINE, opened by the caller), or in process on DuckDB without
+    one; the written outputs are compared with the previous run's on DuckDB (lake bookkeeping)."""
+    from zhongtai.lake.engine import connect
+
     _check_applied(store, config)
-    con = engine.connect(storage)
-    try:
-        inputs = register_sources(con, store, storage, config, pii_keys)
+    with engine_or_default(engine, storage) as offline:
+        inputs = register_sources(offline, store, config, pii_keys)
         previous = previous_run(store, storage, config.name)
-        result = inputs.seal(resolve(con, config, previous.mapping, previous.next_id, on_progress))
-        if previous.location is not None and any(e["kind"] == "split" for e in result.events):
-            links = read_output(storage, previous.location, "links")
-            attach_split_evidence(result.events, previous.mapping, links, result.crosswalk)
-        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        stats = _stats(result, previous.mapping, run_id, inputs.versions)
-        location = storage.path(ROOT, config.name, run_id)
-        write_run(storage, location, result, stats)
-        try:
-            outputs = _output_versions(con, storage, config, location, previous.location)
-            store.identities.publish(_new_run(config, run_id, location, stats), outputs, previous.run_id)
-        except BaseException:
-            storage.remove(location)  # no run row names these files: they would only be litter
-            raise
+        result = inputs.seal(resolve(offline, config, previous.mapping, previous.next_id, on_progress))
+    if previous.location is not None and any(e["kind"] == "split" for e in result.events):
+        links = read_output(storage, previous.location, "links")
+        attach_split_evidence(result.events, previous.mapping, links, result.crosswalk)
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    stats = _stats(result, previous.mapping, run_id, inputs.versions)
+    location = storage.path(ROOT, config.name, run_id)
+    write_run(storage, location, result, stats)
+    con = connect(storage)
+    try:
+        outputs = _output_versions(con, storage, config, location, previous.location)
+        store.identities.publish(_new_run(config, run_id, location, stats), outputs, previous.run_id)
+    except BaseException:
+        storage.remove(location)  # no run row names these files: they would only be litter
+        raise
     finally:
         con.close()
     return stats

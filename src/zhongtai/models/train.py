@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import lightgbm
     import pyarrow as pa
 
+    from zhongtai.lake.offline import OfflineEngine
+
 Progress = Callable[[str, str], None]
 STAGES = ("training set", "split", "train", "evaluate", "save", "register")
 MIN_TRAINING_ROWS = 50
@@ -88,16 +90,20 @@ def train_model(
     model_name: str,
     on_progress: Progress | None = None,
     training: tuple[TrainingSet, pa.Table] | None = None,
+    engine: OfflineEngine | None = None,
 ) -> ModelVersion:
     """Train the registered model spec `model_name` and register the result as its next version.
 
-    `training` hands over an already built training set; by default the feature store builds one.
+    `training` hands over an already built training set; by default the feature store builds one (on `engine`,
+    the offline engine, DuckDB in process without one).
     `on_progress(stage, detail)` is called as the stages in STAGES start.
     """
     report = on_progress or (lambda stage, detail: None)
     spec = ModelSpec.model_validate(store.spec("models", model_name))
     report("training set", "point-in-time join of labels and features")
-    training_set, table = training if training is not None else _build_training_set(store, storage, spec.name)
+    training_set, table = (
+        training if training is not None else _build_training_set(store, storage, spec.name, engine)
+    )
     lineage = training_set.lineage
     features = list(lineage["features"])
     timestamp = lineage.get("timestamp", spec.label.timestamp)
@@ -124,11 +130,11 @@ def train_model(
 
 
 def _build_training_set(
-    store: MetadataStore, storage: LakeStorage, model_name: str
+    store: MetadataStore, storage: LakeStorage, model_name: str, engine: OfflineEngine | None = None
 ) -> tuple[TrainingSet, pa.Table]:
     from zhongtai.features.training import build_training_set
 
-    return build_training_set(store, storage, model_name)
+    return build_training_set(store, storage, model_name, engine=engine)
 
 
 def time_split(table: pa.Table, timestamp: str, label: str, features: list[str], fraction: float) -> Split:
