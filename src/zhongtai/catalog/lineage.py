@@ -15,6 +15,7 @@ from typing import Any
 from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.store import KIND_NOUN, MetadataStore
 from zhongtai.spec.identity import IdentitySpec
+from zhongtai.spec.models import FeatureViewSpec
 from zhongtai.spec.references import referenced_tables
 
 KINDS = (
@@ -76,7 +77,9 @@ class LineageGraph:
         for name, spec in specs["tags"].items():
             edges += _reads(spec["sql"], Node("tags", name), specs["datasets"])
         for name, spec in specs["feature_views"].items():
-            edges += _reads(spec["sql"], Node("feature_views", name), specs["datasets"])
+            # Validated, not read raw: a view with windows stores its declaration and generates its SQL.
+            sql = FeatureViewSpec.model_validate(spec).sql
+            edges += _reads(sql, Node("feature_views", name), specs["datasets"])
         for name, spec in specs["on_demand_views"].items():
             edges += [
                 Edge(Node("feature_views", view), Node("on_demand_views", name), "computes")

@@ -25,6 +25,7 @@ from zhongtai.cli import (
     score,
     serve,
     sources,
+    stream,
     system,
     tags,
 )
@@ -66,6 +67,7 @@ app.add_typer(quality.app, name="quality", help="Data quality: rule results and 
 app.add_typer(catalog.app, name="catalog", help="Search and describe data assets.")
 catalog.register(app)
 app.add_typer(features.app, name="features", help="Feature views: build, materialize, inspect.")
+app.add_typer(stream.app, name="stream", help="Real-time: streams into online features and the lake.")
 models.register(app)
 app.add_typer(models.app, name="models", help="Model versions, metrics and aliases.")
 score.register(app)

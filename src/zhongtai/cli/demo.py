@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import TYPE_CHECKING
 
 import typer
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, err_console
+from zhongtai.config import Settings
+
+if TYPE_CHECKING:
+    from zhongtai.features.streaming import StreamConsumer
 
 STAGES = ("generate", "apply", "ingest", "oneid", "features", "train", "write back", "api key")
 
@@ -21,6 +27,12 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Random seed of the generator."),
     port: int = typer.Option(8700, "--port", min=1, max=65535, help="Port of the gateway on 127.0.0.1."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the gateway when ready (default)."),
+    live: bool = typer.Option(
+        False, "--live", help="Also replay the clickstream and stock as live streams into the served demo."
+    ),
+    rate: float = typer.Option(
+        200.0, "--rate", min=1, help="With --live: click events published per second."
+    ),
 ) -> None:
     """Generate the retail systems, ingest, resolve persons (OneID), build features, train, write scores back,
     then serve decisions."""
@@ -45,12 +57,74 @@ def demo(
         f"-d '{{\"customer_id\": {report.customer_id}}}'"
     )
     if not serve:
+        if live:
+            err_console.print("[yellow]--live needs the gateway: it is ignored with --no-serve[/yellow]")
         console.print(curl, soft_wrap=True)
         return
     from zhongtai.gateway.server import serve as run
 
+    stop = threading.Event()
+
     def on_ready() -> None:
         err_console.print(f"gateway on http://127.0.0.1:{port} (GET /healthz; Ctrl+C to stop). Try:")
         console.print(curl, soft_wrap=True)
+        if live:
+            _start_live(settings, stop, rate, port)
 
-    run(settings, "127.0.0.1", port, on_ready=on_ready)
+    try:
+        run(settings, "127.0.0.1", port, on_ready=on_ready)
+    finally:
+        stop.set()
+
+
+def _start_live(settings: Settings, stop: threading.Event, rate: float, port: int) -> None:
+    """The stream consumer and the replay, each in a thread, until the gateway stops."""
+    from zhongtai.features.online import open_online_store
+    from zhongtai.scenarios.retail.live import LiveReport, replay
+
+    consumer = live_consumer(settings)
+    threading.Thread(target=consumer.run, args=(stop,), name="stream-consumer", daemon=True).start()
+    online = open_online_store(settings.online_url)
+    shown = {"at": 0.0}
+
+    def on_progress(report: LiveReport) -> None:
+        if time.monotonic() - shown["at"] < 5:
+            return
+        shown["at"] = time.monotonic()
+        top = online.read("1001", ["product_activity"])["product_activity"] or {}
+        err_console.print(
+            f"live: {report.stock:,} stock rows, {report.clicks:,} clicks published; product 1001 now {top}",
+            soft_wrap=True,
+        )
+
+    def play() -> None:
+        report = replay(settings, stop, rate, on_progress)
+        if report.finished:
+            err_console.print(f"live: replay done ({report.clicks:,} clicks); the consumer keeps listening")
+
+    err_console.print(
+        f"live: replaying the last day of clicks at {rate:g}/s and the last week of stock; "
+        f"freshness: curl -s http://127.0.0.1:{port}/metrics | grep zt_feature_freshness"
+    )
+    threading.Thread(target=play, name="live-replay", daemon=True).start()
+
+
+def live_consumer(settings: Settings) -> StreamConsumer:
+    """The stream consumer of the demo, on the demo's own stores."""
+    from zhongtai.connect.streams import open_bus
+    from zhongtai.features.online import open_online_store
+    from zhongtai.features.streaming import FlushPolicy, StreamConsumer, stream_feeds
+    from zhongtai.lake.storage import LakeStorage
+    from zhongtai.meta.store import MetadataStore
+
+    store = MetadataStore(settings.metadata_url)
+    return StreamConsumer(
+        store,
+        LakeStorage(settings.lake_url),
+        open_online_store(settings.online_url),
+        open_bus(settings.bus_url),
+        stream_feeds(store),
+        group="demo",
+        consumer="demo-live",
+        policy=FlushPolicy(events=5000, seconds=5.0),
+    )

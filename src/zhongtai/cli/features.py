@@ -125,6 +125,8 @@ def list_views(as_json: bool = JSON) -> None:
 @app.command("show")
 def show(view: str, as_json: bool = JSON) -> None:
     """A feature view's spec and its builds."""
+    from zhongtai.spec.models import FeatureViewSpec
+
     store = context.store()
     spec = store.spec("feature_views", view)
     builds = store.features.builds(view)
@@ -135,8 +137,8 @@ def show(view: str, as_json: bool = JSON) -> None:
         f"[bold]{view}[/bold] of entity {spec['entity']}, ttl {spec['ttl']} — {spec.get('description') or ''}"
     )
     features = Table("feature", "type", "description")
-    for feature in spec["features"]:
-        features.add_row(feature["name"], feature["type"], feature.get("description", ""))
+    for feature in FeatureViewSpec.model_validate(spec).features:  # generated for a view with windows
+        features.add_row(feature.name, feature.type, feature.description)
     console.print(features)
     if not builds:
         console.print(f"never built: run `zhongtai features build {view}`")

@@ -18,6 +18,7 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.features.evolution import require_columns
 from zhongtai.features.offline import load_view
 from zhongtai.features.online.base import OnlineStore, entity_key
+from zhongtai.features.windows import seed_from_lake
 from zhongtai.lake import engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import FeatureBuild
@@ -45,6 +46,9 @@ def materialize(
     build = store.features.require_build(name)
     require_columns(view, build, f"materialize '{name}'")
     written = publish_latest(storage, online, view, entity.join_keys, build, on_progress)
+    if view.windows is not None and build.max_timestamp is not None:
+        # The stream continues from the same events (features/windows.py).
+        seed_from_lake(store, storage, online, view, datetime.fromisoformat(build.max_timestamp))
     store.features.mark_materialized(name, build.build)
     return written
 

@@ -26,8 +26,10 @@ from zhongtai.capabilities.runtime import Capabilities, Decision
 from zhongtai.config import Settings
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
+from zhongtai.features.push import FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
@@ -56,6 +58,7 @@ class Gateway:
     capabilities: Capabilities
     keys: ApiKeys
     decisions: DecisionLog
+    push: FeaturePush
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -64,11 +67,13 @@ class Gateway:
         online = open_online_store(settings.online_url)
         capabilities = Capabilities.load_all(store, LakeStorage(settings.lake_url), online)
         decisions = DecisionLog(store.decisions, spill_path(settings.home)).start()
-        return cls(store, online, capabilities, ApiKeys(store.access), decisions)
+        push = FeaturePush(store, online, settings.bus_url)
+        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push)
 
     def close(self) -> None:
         """Flush the decision log first: its records are the one thing that must not be lost."""
         self.decisions.close()
+        self.push.close()
         self.online.close()
         self.store.close()
 
@@ -221,4 +226,5 @@ def create_app(settings: Settings) -> FastAPI:
     _add_routes(app)
     add_catalog_routes(app, _presented_key)
     add_feature_routes(app, _presented_key, _json_object)
+    add_push_routes(app, _presented_key, _json_object)
     return app

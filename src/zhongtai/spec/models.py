@@ -8,11 +8,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
+from zhongtai.spec.windows import WindowsSpec
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -188,6 +198,14 @@ class CsvOptions(Spec):
     encoding: str = "utf8"
 
 
+class StreamSpec(Spec):
+    """The bus stream that feeds a dataset: `zhongtai stream run` appends its events to the dataset."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$")]
+    event_id: str | list[str] = "event_id"  # what makes a replayed event the same event (or several columns)
+    timestamp: str = "ts"
+
+
 class DatasetSpec(Spec):
     """A table pulled from a source into the lake as versioned snapshots."""
 
@@ -214,6 +232,7 @@ class DatasetSpec(Spec):
     checks: list[DatasetCheck] = []  # rules on the whole new version (docs/quality.md)
     dedupe: list[str] | None = Field(default=None, min_length=1)  # keep the newest row per key
     batch_rows: int = Field(default=50_000, gt=0, le=10_000_000)
+    stream: StreamSpec | None = None  # events arriving on the bus (docs/streaming.md)
 
     @model_validator(mode="after")
     def _one_location(self) -> DatasetSpec:
@@ -278,11 +297,47 @@ class FeatureViewSpec(Spec):
     entity: Name
     timestamp: str = "ts"
     ttl: Duration = "90d"
-    sql: str
-    features: list[FeatureSpec] = Field(min_length=1)
+    sql: str = ""
+    features: list[FeatureSpec] = []
+    windows: WindowsSpec | None = None  # generates sql and features (spec/windows.py, docs/features.md)
     online: bool = True
     description: str = ""
     owner: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _generate_from_windows(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("windows") is None:
+            return data
+        given = [key for key in ("sql", "features") if key in data]
+        if given:
+            raise ValueError(
+                f"a view with windows has its sql and features generated: remove {' and '.join(given)}"
+            )
+        try:
+            windows = WindowsSpec.model_validate(data["windows"])
+        except ValueError:
+            return data  # the windows field reports its own errors, at their own lines
+        return {
+            **data,
+            "sql": windows.history_sql(data.get("timestamp", "ts")),
+            "features": windows.features(),
+        }
+
+    @model_validator(mode="after")
+    def _sql_and_features(self) -> FeatureViewSpec:
+        if self.windows is None and (not self.sql.strip() or not self.features):
+            raise ValueError("give sql and at least one feature, or windows to generate them")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # What is stored and compared is the declaration; the generated SQL follows the current generator.
+        data = handler(self)
+        if self.windows is not None:
+            data.pop("sql", None)
+            data.pop("features", None)
+        return data
 
 
 def _checked_expression(text: str) -> str:

@@ -15,6 +15,7 @@ from zhongtai.identity.config import retail_config
 from zhongtai.scenarios.retail import schema
 from zhongtai.scenarios.retail.project_entities import PRODUCT_STORE, entity_documents
 from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, PII_STORAGE, SQL_NOTES
+from zhongtai.scenarios.retail.windows import STREAMS, window_views
 from zhongtai.spec.models import spec_payload
 
 SQL_DATASETS = (
@@ -82,6 +83,11 @@ def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list
     }
     documents.update(_intelligence_documents())
     documents.update(entity_documents(_sql, _features))
+    for document in documents.values():
+        for dataset in document.get("datasets", []):
+            if dataset["name"] in STREAMS:
+                dataset["stream"] = STREAMS[dataset["name"]]
+    documents["windows.yaml"] = {"feature_views": window_views()}
     for name, document in documents.items():
         body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
         (folder / name).write_text(f"# {header}\n{body}", encoding="utf-8")
