@@ -13,11 +13,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
+from zhongtai.connect.sqlite_file import ThreadConnections, file_path
 from zhongtai.connect.streams.base import Delivery, decode, encode
-from zhongtai.errors import ZhongtaiError
 
 POLL_S = 0.02
 RETAIN_S = 3600.0
@@ -35,9 +34,7 @@ class SqliteBus:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(path)
         self._published = threading.Condition()
         self._cursors: dict[tuple[str, str], int] = {}
         con = self._connection()
@@ -115,11 +112,7 @@ class SqliteBus:
         return count
 
     def close(self) -> None:
-        with self._lock:
-            for con in self._all:
-                con.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     def _offset(self, stream: str, group: str) -> int:
         row = (
@@ -130,27 +123,10 @@ class SqliteBus:
         return row[0] if row else 0
 
     def _connection(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            self._local.con = con
-            with self._lock:
-                self._all.append(con)
-        return con
+        return self._connections.get()
 
 
 def open_bus(url: str) -> SqliteBus:
     """`sqlite:///relative/bus.db` or `sqlite:////absolute/bus.db`."""
-    if not url.startswith("sqlite:///"):
-        raise ZhongtaiError("invalid_argument", f"bus URL {url!r}: expected sqlite:///path")
-    path = url[len("sqlite:///") :].split("?", 1)[0]
-    if not path or path == ":memory:":
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"bus URL {url!r}: give a file path",
-            "the embedded bus is shared with other processes through its file, e.g. sqlite:////tmp/bus.db",
-        )
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = file_path(url, "bus", "sqlite:////tmp/bus.db")
     return SqliteBus(path)

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
-from zhongtai.errors import ZhongtaiError
+from zhongtai.connect.sqlite_file import ThreadConnections, file_path
 from zhongtai.features.online.base import Row, encode_values
 
 BATCH_ROWS = 1000
@@ -43,9 +41,7 @@ class SqliteOnlineStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(path)
         with self._connection() as con:
             con.execute(_SCHEMA)
 
@@ -101,36 +97,13 @@ class SqliteOnlineStore:
             con.execute("DELETE FROM feature_values WHERE view = ?", (view,))
 
     def close(self) -> None:
-        with self._lock:
-            for con in self._all:
-                con.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     def _connection(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            # check_same_thread=False only so close() may close every thread's connection; each thread still
-            # uses its own.
-            con = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            self._local.con = con
-            with self._lock:
-                self._all.append(con)
-        return con
+        return self._connections.get()
 
 
 def open_store(url: str) -> SqliteOnlineStore:
     """`sqlite:///relative/path.db` or `sqlite:////absolute/path.db` (SQLAlchemy's convention)."""
-    if not url.startswith("sqlite:///"):
-        raise ZhongtaiError("invalid_argument", f"online store URL {url!r}: expected sqlite:///path")
-    path = url[len("sqlite:///") :].split("?", 1)[0]
-    if not path or path == ":memory:":
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"online store URL {url!r}: give a file path",
-            "an in-memory database would differ per thread; use a file, e.g. sqlite:////tmp/online.db",
-        )
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = file_path(url, "online store", "sqlite:////tmp/online.db")
     return SqliteOnlineStore(path)
