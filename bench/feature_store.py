@@ -5,7 +5,7 @@
 
 The data come from bench/feast/data.py (history of entities x times rows with 8 features, labels of which
 some have no value inside the 30-day TTL). Each engine runs in a subprocess, so its time and peak memory are
-its own. Feast runs in its own environment (bash bench/feast/setup.sh) when present. HTTP loads use wrk
+its own. Feast runs in its own environment, which the bench creates on first use (bench/feast/setup.sh). HTTP loads use wrk
 (apt-get install wrk), the same client for Feast's server and ours (bench/feast/http_load.py).
 
 - Point-in-time training set: `zhongtai.features.training.point_in_time_join` on the same Parquet files,
@@ -140,7 +140,7 @@ def main() -> None:
         )
         for backend in ("sqlite", "redis")
     }
-    feast = _feast(args) if FEAST_PYTHON.exists() and not args.no_feast else {}
+    feast = _feast(args) if not args.no_feast else {}
     stream = _stream() if not args.no_stream else {}
     _print_table(ours, asof, serving, feast, stream)
     print(json.dumps(_figures(args, ours, asof, serving, feast, stream)))
@@ -157,6 +157,8 @@ def _engine(args: argparse.Namespace) -> dict:
 
 
 def _feast(args: argparse.Namespace) -> dict:
+    # Feast lives in its own environment, created (or found up to date) here; never in the project's.
+    subprocess.run(["bash", str(HERE / "feast" / "setup.sh")], check=True)
     return _subprocess(
         FEAST_PYTHON,
         [
