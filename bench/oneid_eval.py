@@ -172,6 +172,9 @@ def data_dir(folder: Path = DATA_DIR) -> Path:
 
 
 def _run_peer_script(args: list[str], python: Path, timeout: float) -> str:
+    if not python.exists() and python == PEER_PYTHON:
+        # The peers' own environment (Splink, recordlinkage), made on first use; never the project's.
+        subprocess.run(["bash", str(PEER_SCRIPT.parent / "setup.sh")], check=True)
     if not python.exists():
         raise FileNotFoundError(f"{python} is missing: run `bash bench/peers/setup.sh` first")
     command = [str(python), str(PEER_SCRIPT), *args]
