@@ -29,6 +29,7 @@ from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
@@ -199,7 +200,7 @@ def _add_routes(app: FastAPI) -> None:
         decision = runtime.decide(inputs)
         latency_ms = (time.perf_counter() - started) * 1000
         gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
-        return JSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
+        return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
 
 
 def create_app(settings: Settings) -> FastAPI:

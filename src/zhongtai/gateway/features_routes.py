@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import entity_key
+from zhongtai.gateway.json_body import FeatureJSONResponse
 
 if TYPE_CHECKING:
     from zhongtai.gateway.app import Gateway
@@ -133,7 +134,7 @@ def add_feature_routes(
         views = _views_of(body)
         keys = _keys_of(body, online_views(gateway).resolve(views))
         read = gateway.online.read
-        return JSONResponse({"results": [{"entity": key, "values": read(key, views)} for key in keys]})
+        return FeatureJSONResponse({"results": [{"entity": key, "values": read(key, views)} for key in keys]})
 
 
 def _views_of(body: dict[str, Any]) -> list[str]:
