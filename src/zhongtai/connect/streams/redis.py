@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from zhongtai.connect.redis_url import DEFAULT_PREFIX, redis_client, text
 from zhongtai.connect.streams.base import Delivery, decode, encode
 from zhongtai.errors import ZhongtaiError
 
-DEFAULT_PREFIX = "zt"
 PUBLISH_BATCH = 1000
 
 
@@ -55,7 +54,7 @@ class RedisBus:
             found = self.client.xreadgroup(group, consumer, {key: start}, count=max_events)
             entries = found[0][1] if found else []
             if entries:
-                self._replay_from[mine] = _text(entries[-1][0])
+                self._replay_from[mine] = text(entries[-1][0])
                 return self._deliveries(stream, entries)
             self._drained.add(mine)
         try:
@@ -75,7 +74,7 @@ class RedisBus:
         """Entries handed out to the group and not acked, plus those never handed out."""
         key = self.key(stream)
         self._ensure_group(key, group)
-        info = next(g for g in self.client.xinfo_groups(key) if _text(g["name"]) == group)
+        info = next(g for g in self.client.xinfo_groups(key) if text(g["name"]) == group)
         lag = info.get("lag")
         return int(info["pending"]) + int(lag or 0)
 
@@ -100,27 +99,12 @@ class RedisBus:
         for entry_id, fields in entries:
             if not fields:  # an entry deleted while pending: nothing left to deliver
                 continue
-            ms = int(_text(entry_id).split("-", 1)[0])
+            ms = int(text(entry_id).split("-", 1)[0])
             out.append(Delivery(decode(fields[b"e"], where), ms / 1000, entry_id))
         return out
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def open_bus(url: str) -> RedisBus:
     """`redis://host:port/db`, optionally `?prefix=name` for the key prefix (default `zt`)."""
-    import redis
-
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    prefix = next((v for k, v in query if k == "prefix"), DEFAULT_PREFIX)
-    if not prefix:
-        raise ZhongtaiError("invalid_argument", f"bus URL {url!r}: prefix must not be empty")
-    rest = urlencode([(k, v) for k, v in query if k != "prefix"])
-    try:
-        client = redis.Redis.from_url(urlunsplit(parts._replace(query=rest)))
-    except ValueError as exc:
-        raise ZhongtaiError("invalid_argument", f"bus URL {url!r}: {exc}") from None
+    client, prefix = redis_client(url, "bus")
     return RedisBus(client, prefix)

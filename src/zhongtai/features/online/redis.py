@@ -33,14 +33,13 @@ import re
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from zhongtai.connect.redis_url import DEFAULT_PREFIX, redis_client, text
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import Row, encode_values
 
 BATCH_ROWS = 1000
 SCAN_COUNT = 5000
-DEFAULT_PREFIX = "zt"
 # A read retries when a switch happened between its assumption and its values; more than a few in a row means
 # replaces are finishing faster than a round trip, which no real materialization does.
 _READ_ATTEMPTS = 5
@@ -129,7 +128,7 @@ class RedisOnlineStore:
         exact = re.compile(rf"^{re.escape(self.prefix)}:\{{.*\}}:{re.escape(view)}(?:@\d+)?$")
         batch: list[bytes] = []
         for found in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
-            if exact.match(_text(found)):
+            if exact.match(text(found)):
                 batch.append(found)
             if len(batch) >= BATCH_ROWS:
                 self.client.unlink(*batch)
@@ -178,7 +177,7 @@ class RedisOnlineStore:
         makes it resumable: a deletion cut short continues where it stopped the next time."""
         members = self._members(view, generation)
         while entities := self.client.spop(members, BATCH_ROWS):
-            self.client.unlink(*(self.key(view, _text(e), generation) for e in entities))
+            self.client.unlink(*(self.key(view, text(e), generation) for e in entities))
         self.client.srem(self._generations_of(view), generation)
 
 
@@ -186,22 +185,7 @@ def _glob_escape(text: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
-def _text(value: bytes | str) -> str:
-    return value if isinstance(value, str) else value.decode()
-
-
 def open_store(url: str) -> RedisOnlineStore:
     """`redis://host:port/db`, optionally `?prefix=name` for the key prefix (default `zt`)."""
-    import redis
-
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    prefix = next((v for k, v in query if k == "prefix"), DEFAULT_PREFIX)
-    if not prefix:
-        raise ZhongtaiError("invalid_argument", f"online store URL {url!r}: prefix must not be empty")
-    rest = urlencode([(k, v) for k, v in query if k != "prefix"])
-    try:
-        client = redis.Redis.from_url(urlunsplit(parts._replace(query=rest)))
-    except ValueError as exc:
-        raise ZhongtaiError("invalid_argument", f"online store URL {url!r}: {exc}") from None
+    client, prefix = redis_client(url, "online store")
     return RedisOnlineStore(client, prefix)
