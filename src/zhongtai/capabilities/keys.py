@@ -73,6 +73,18 @@ class ApiKeys:
             )
         return principal
 
+    def require(self, key: str | None, roles: tuple[str, ...], doing: str) -> Principal:
+        """The principal behind the key if it holds one of `roles` (the first is the one to grant);
+        `forbidden` (403) naming the key and what it may not do otherwise."""
+        principal = self.check(key)
+        if not set(principal.roles) & set(roles):
+            raise ZhongtaiError(
+                "forbidden",
+                f"API key '{principal.name}' may not {doing}",
+                f"create a key with --role {roles[0]}",
+            )
+        return principal
+
     def _reload(self, min_interval_s: float) -> bool:
         """Load the active keys again unless another thread did so less than `min_interval_s` ago."""
         with self._lock:

@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 
-from zhongtai.errors import ZhongtaiError
-
 if TYPE_CHECKING:
     from zhongtai.gateway.app import Gateway
 
@@ -20,13 +18,7 @@ def add_catalog_routes(app: FastAPI, presented_key: Any) -> None:
 
     def reader(request: Request) -> Gateway:
         gateway: Gateway = request.app.state.gateway
-        principal = gateway.keys.check(presented_key(request))
-        if not set(principal.roles) & set(READER_ROLES):
-            raise ZhongtaiError(
-                "forbidden",
-                f"API key '{principal.name}' may not read the catalog",
-                "create a key with --role catalog",
-            )
+        gateway.keys.require(presented_key(request), READER_ROLES, "read the catalog")
         return gateway
 
     @app.get("/v1/catalog/search", tags=["catalog"])

@@ -13,7 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from zhongtai.errors import ZhongtaiError
 from zhongtai.features.freshness import exposition
 
 if TYPE_CHECKING:
@@ -50,13 +49,7 @@ def add_push_routes(app: FastAPI, presented_key: Any, json_object: Any) -> None:
         """Events for a window view (`events`), or latest values for any other online view (`rows`)."""
         received_at = time.time()
         gateway: Gateway = request.app.state.gateway
-        principal = gateway.keys.check(presented_key(request))
-        if not set(principal.roles) & set(WRITER_ROLES):
-            raise ZhongtaiError(
-                "forbidden",
-                f"API key '{principal.name}' may not push features",
-                "create a key with --role push",
-            )
+        gateway.keys.require(presented_key(request), WRITER_ROLES, "push features")
         body = await json_object(request)
         # The bus and the online store block: off the event loop that serves decisions.
         answer = await run_in_threadpool(gateway.push.push, view, body, received_at)
