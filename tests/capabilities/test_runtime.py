@@ -159,7 +159,7 @@ def test_a_model_feature_in_no_view_is_refused(world):
 
 def _called_with_source_key(world: World) -> CapabilityRuntime:
     """churn-risk as a CRM calls it: with the CRM's own key, mapped to the entity by OneID's lookup."""
-    from zhongtai.models.artifacts import load_serving_model
+    from zhongtai.models.predictor import load_predictor
     from zhongtai.spec.models import EntitySpec, FeatureViewSpec
 
     spec = CapabilitySpec.model_validate(world.store.spec("capabilities", "churn-risk"))
@@ -167,7 +167,7 @@ def _called_with_source_key(world: World) -> CapabilityRuntime:
     version = world.store.models.by_alias("churn", "champion")
     views = [FeatureViewSpec.model_validate(world.store.spec("feature_views", v)) for v in ("customer_activity", "customer_service")]  # fmt: skip
     entity = EntitySpec.model_validate(world.store.spec("entities", "customer"))
-    model = load_serving_model(world.storage, version.artifact)
+    model = load_predictor(world.storage, version.artifact, version.artifact_format)
     lookup = "person_crosswalk:crm_customers"
     world.online.write(
         lookup, [("C-7", {"customer_id": KNOWN_IDS[0]}), ("C-8", {"customer_id": KNOWN_IDS[0]})]

@@ -1,4 +1,4 @@
-"""Artifacts are LightGBM model text in the lake, written atomically and loaded without pickle."""
+"""Artifacts are data-only text in the lake, written atomically and loaded without pickle."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.lake.storage import LakeStorage
-from zhongtai.models.artifacts import load_booster, load_serving_model, save_booster
+from zhongtai.models.artifacts import ARTIFACT_FORMAT, load_booster, save_booster
+from zhongtai.models.predictor import load_predictor
 from zhongtai.models.train import time_split, train_model
 
 from .conftest import FEATURES, synthetic_table, training_set_of
@@ -41,20 +42,21 @@ def test_reloading_gives_identical_predictions(storage, booster):
     model, rows = booster
     path = save_booster(storage, "churn", model)
     assert np.array_equal(load_booster(storage, path).predict(rows), model.predict(rows))
-    serving = load_serving_model(storage, path)
+    serving = load_predictor(storage, path, ARTIFACT_FORMAT)
     assert serving.features == tuple(FEATURES)
     assert np.array_equal(serving.predict(rows), model.predict(rows))
     # contributions: one column per feature plus the bias, summing to the raw score
-    contributions = serving.contributions(rows[:5])
+    scores, contributions = serving.explain(rows[:5])
     assert contributions.shape == (5, len(FEATURES) + 1)
     assert np.allclose(contributions.sum(axis=1), model.predict(rows[:5], raw_score=True))
+    assert np.allclose(scores, model.predict(rows[:5]))
 
 
 def test_missing_values_predict_like_the_original(storage, booster):
     model, rows = booster
     holes = rows.copy()
     holes[:, 0] = np.nan
-    served = load_serving_model(storage, save_booster(storage, "churn", model))
+    served = load_predictor(storage, save_booster(storage, "churn", model), ARTIFACT_FORMAT)
     assert np.array_equal(served.predict(holes), model.predict(holes))
 
 
@@ -78,7 +80,7 @@ def test_training_with_the_lake_on_s3(s3_endpoint, sqlite_store):
     table = synthetic_table(rows=1500)
     version = train_model(sqlite_store, lake, "churn", training=(training_set_of(table), table))
     assert version.artifact.startswith("s3://lake/zt/_models/churn/")
-    served = load_serving_model(lake, version.artifact)
+    served = load_predictor(lake, version.artifact, version.artifact_format)
     split = time_split(table, "ts", "label", FEATURES, fraction=0.2)
     assert served.predict(split.valid_x).shape == (split.valid_y.size,)
     assert lake.listdir(lake.path("_staging")) == []

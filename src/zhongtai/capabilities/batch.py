@@ -45,7 +45,7 @@ def score_all(
     on_progress: Callable[[str], None] | None = None,
 ) -> BatchScores:
     """Score every entity that has feature values in the latest build of any of the model's views."""
-    from zhongtai.models.artifacts import load_booster
+    from zhongtai.models.predictor import load_predictor
 
     spec = CapabilitySpec.model_validate(store.spec("capabilities", capability))
     model_spec = ModelSpec.model_validate(store.spec("models", spec.model))
@@ -54,7 +54,7 @@ def score_all(
     features = _latest_features(store, storage, model_spec, entity.join_keys)
     if on_progress:
         on_progress(f"{features.num_rows:,} entities with features")
-    booster = load_booster(storage, version.artifact)
+    predictor = load_predictor(storage, version.artifact, version.artifact_format)
     matrix = (
         np.column_stack(
             [
@@ -67,7 +67,7 @@ def score_all(
         if features.num_rows
         else np.empty((0, len(version.features)))
     )
-    scores = booster.predict(matrix) if features.num_rows else np.empty(0)
+    scores = predictor.predict(matrix) if features.num_rows else np.empty(0)
     decisions = decide_all(spec, scores)
     table = features.select(entity.join_keys).append_column("score", pa.array(scores, pa.float64()))
     table = table.append_column("decision", pa.array(decisions, pa.string()))

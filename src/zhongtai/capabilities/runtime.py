@@ -1,9 +1,9 @@
 """The capability runtime: everything a decision needs, built once at startup, and the decide() hot path.
 
-A `CapabilityRuntime` holds the loaded booster, the feature views to read, where each model feature sits in
+A `CapabilityRuntime` holds the loaded predictor (models/predictor.py), the feature views to read, where each model feature sits in
 the online values, its on-demand features compiled, and the rules sorted highest first. `decide()` does no
-ORM, file, YAML, parsing or setup work: one online read, the compiled on-demand closures, one predict (with
-contributions, which give the score and the explanation together), the rules, done. A capability called
+ORM, file, YAML, parsing or setup work: one online read, the compiled on-demand closures, one `explain()` of
+the predictor (the score and the explanation together), the rules, done. A capability called
 with a source system's key (`input_dataset`) first reads OneID's lookup of that key to its person: one
 more online read. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green).
 """
@@ -24,7 +24,7 @@ from zhongtai.features.keys import capability_lookup
 from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressions
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.selection import select_features
-from zhongtai.models.artifacts import ServingModel, load_serving_model
+from zhongtai.models.predictor import Predictor, load_predictor
 from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec, OnDemandViewSpec
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class CapabilityRuntime:
         self,
         spec: CapabilitySpec,
         version: ModelVersion,
-        model: ServingModel,
+        model: Predictor,
         views: Sequence[FeatureViewSpec],
         entity: EntitySpec,
         online: OnlineStore,
@@ -177,7 +177,7 @@ class CapabilityRuntime:
             trained = store.features.training_set(version.training_set_id).lineage
             check_trained_expressions(version, trained.get("on_demand", {}), selection.on_demand_views)
         found = capability_lookup(store, spec)
-        model = load_serving_model(storage, version.artifact)
+        model = load_predictor(storage, version.artifact, version.artifact_format)
         return cls(
             spec,
             version,
@@ -192,7 +192,7 @@ class CapabilityRuntime:
 
     def _warm(self) -> None:
         """One prediction before the first request, so the first caller does not pay for lazy setup."""
-        self._model.contributions(self._template)
+        self._model.explain(self._template)
 
     def entity_key(self, inputs: Mapping[str, Any]) -> str:
         """The online store key for the request; invalid_argument names the input field when it is wrong."""
@@ -241,9 +241,8 @@ class CapabilityRuntime:
         for position, value in enumerate(used.values()):
             if value is not None:
                 row[0, position] = _as_float(value)
-        contributions = self._model.contributions(row)[0]
-        # Contributions plus the bias column sum to the raw score; the sigmoid of that is the probability.
-        score = 1.0 / (1.0 + math.exp(-float(contributions.sum())))
+        scores, explained = self._model.explain(row)
+        score, contributions = float(scores[0]), explained[0]
         return Decision(
             decision_id=str(uuid.uuid4()),
             capability=self.name,
