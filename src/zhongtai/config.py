@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from zhongtai.errors import ZhongtaiError
 
 ENV_VARS = {
     "home": "ZT_HOME",
@@ -14,6 +17,7 @@ ENV_VARS = {
     "offline_engine": "ZT_OFFLINE_ENGINE",
     "online_url": "ZT_ONLINE_URL",
     "bus_url": "ZT_BUS_URL",
+    "serving_poll_seconds": "ZT_SERVING_POLL",
 }
 
 
@@ -27,6 +31,8 @@ class Settings:
     offline_engine: str
     online_url: str
     bus_url: str
+    # How often each gateway process polls the registry for moved aliases and changed specs (ZT_SERVING_POLL).
+    serving_poll_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -39,11 +45,27 @@ class Settings:
             offline_engine=env.get("ZT_OFFLINE_ENGINE") or "duckdb",
             online_url=env.get("ZT_ONLINE_URL") or f"sqlite:///{home / 'online.db'}",
             bus_url=env.get("ZT_BUS_URL") or f"sqlite:///{home / 'bus.db'}",
+            serving_poll_seconds=_positive_seconds(env, "ZT_SERVING_POLL", 1.0),
         )
 
     def describe(self) -> dict[str, str]:
         """The configuration as shown to people: every secret in a URL masked."""
         return {key: mask_url(str(value)) for key, value in asdict(self).items()}
+
+
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise ZhongtaiError(
+            "invalid_argument", f"{name} must be a number of seconds in (0, 3600]", f"e.g. {name}=1"
+        )
+    return value
 
 
 def mask_url(url: str) -> str:

@@ -5,13 +5,17 @@ the online values, its on-demand features compiled, and the rules sorted highest
 ORM, file, YAML, parsing or setup work: one online read, the compiled on-demand closures, one `explain()` of
 the predictor (the score and the explanation together), the rules, done. A capability called
 with a source system's key (`input_dataset`) first reads OneID's lookup of that key to its person: one
-more online read. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green).
+more online read. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green);
+`Capabilities.sync()` brings it in line with the registry (capabilities/serving.py calls it when the registry moves).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -121,6 +125,23 @@ def _values(
     return out
 
 
+def _target(capability: Mapping[str, Any], model: Mapping[str, Any], version: ModelVersion) -> str:
+    """A digest of everything a runtime is built from that can change while the gateway runs."""
+    body = json.dumps(
+        [capability, model, version.model, version.version, version.artifact], sort_keys=True, default=str
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def serving_target(store: MetadataStore, name: str) -> str:
+    """What capability `name` would be built from now: its spec, its model's spec and the aliased version."""
+    capability = store.spec("capabilities", name)
+    spec = CapabilitySpec.model_validate(capability)
+    return _target(
+        capability, store.spec("models", spec.model), store.models.by_alias(spec.model, spec.alias)
+    )
+
+
 class CapabilityRuntime:
     """One capability ready to answer: built once, then `decide()` per request (thread-safe)."""
 
@@ -136,8 +157,11 @@ class CapabilityRuntime:
         on_demand_views: Sequence[OnDemandViewSpec] = (),
         group_features: Sequence[str] = (),
         lookup: str | None = None,
+        target: str = "",
     ) -> None:
         self.spec = spec
+        self.target = target  # what it was built from (serving_target); a different target means rebuild
+        self.loaded_at = time.time()
         self.name = spec.name
         self.input = spec.input
         self.model_name = version.model
@@ -165,8 +189,10 @@ class CapabilityRuntime:
         cls, name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore
     ) -> CapabilityRuntime:
         """Read the capability's specs and model version from the metadata store and load the model."""
-        spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
-        model_spec = ModelSpec.model_validate(store.spec("models", spec.model))
+        spec_payload = store.spec("capabilities", name)
+        spec = CapabilitySpec.model_validate(spec_payload)
+        model_payload = store.spec("models", spec.model)
+        model_spec = ModelSpec.model_validate(model_payload)
         selection = select_features(
             store, model_spec.feature_views, [*model_spec.feature_groups, *spec.feature_groups]
         )
@@ -188,6 +214,7 @@ class CapabilityRuntime:
             on_demand_views=selection.on_demand_views,
             group_features=groups,
             lookup=found[1] if found else None,
+            target=_target(spec_payload, model_payload, version),
         )
 
     def _warm(self) -> None:
@@ -301,7 +328,8 @@ class Capabilities:
         self._storage = storage
         self._online = online
         self._runtimes: dict[str, CapabilityRuntime] = {}
-        self.errors: dict[str, str] = {}
+        self.errors: dict[str, str] = {}  # capabilities not serving at all, with the reason
+        self.stale: dict[str, str] = {}  # serving an older runtime because the newer one failed to build
 
     @classmethod
     def load_all(cls, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Capabilities:
@@ -342,4 +370,46 @@ class Capabilities:
         runtime = CapabilityRuntime.build(name, self._store, self._storage, self._online)
         self._runtimes = {**self._runtimes, name: runtime}
         self.errors.pop(name, None)
+        self.stale.pop(name, None)
         return runtime
+
+    def sync(self) -> dict[str, str]:
+        """Bring the loaded runtimes in line with the registry; returns what changed, by capability.
+
+        Only capabilities whose target moved (spec, model spec or aliased version) are rebuilt, each built
+        and warmed beside the one serving, then the whole map is swapped with one assignment, so a request
+        sees either the old runtime or the new one, never a half-built one. A rebuild that fails leaves the
+        old runtime serving (recorded in `stale`); a capability removed from the registry stops serving.
+        """
+        registered = set(self._store.registered("capabilities"))
+        runtimes = {name: r for name, r in self._runtimes.items() if name in registered}
+        changed = {name: "removed" for name in self._runtimes if name not in registered}
+        for name in sorted(registered):
+            current = runtimes.get(name)
+            try:
+                if current is not None and current.target == serving_target(self._store, name):
+                    self.stale.pop(name, None)  # the registry points back at what serves
+                    continue
+                runtime = CapabilityRuntime.build(name, self._store, self._storage, self._online)
+            except Exception as exc:
+                reason = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
+                if current is None:
+                    self.errors[name] = reason
+                elif self.stale.get(name) != reason:
+                    self.stale[name] = reason
+                    serving = f"{current.model_name} v{current.model_version}"
+                    log.warning("capability %s keeps serving %s: %s", name, serving, reason)
+                continue
+            runtimes[name] = runtime
+            self.errors.pop(name, None)
+            self.stale.pop(name, None)
+            was = f"v{current.model_version}" if current is not None else "nothing"
+            changed[name] = f"{runtime.model_name} v{runtime.model_version} (was {was})"
+        if changed:
+            self._runtimes = runtimes
+            for name, what in changed.items():
+                log.info("capability %s now serves %s", name, what)
+        for name in list(self.errors):
+            if name not in registered:
+                del self.errors[name]
+        return changed

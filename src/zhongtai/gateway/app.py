@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
 from zhongtai.capabilities.keys import ApiKeys, Principal
 from zhongtai.capabilities.runtime import Capabilities, Decision
+from zhongtai.capabilities.serving import RegistryWatcher
 from zhongtai.config import Settings
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
@@ -60,19 +62,23 @@ class Gateway:
     keys: ApiKeys
     decisions: DecisionLog
     push: FeaturePush
+    watcher: RegistryWatcher
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
-        """Open every store and load every capability (models are loaded and warmed here, not per request)."""
+        """Open every store and load every capability (models are loaded and warmed here, not per request);
+        then follow the registry: a moved alias or changed spec is swapped in within the poll interval."""
         store = MetadataStore(settings.metadata_url)
         online = open_online_store(settings.online_url)
         capabilities = Capabilities.load_all(store, LakeStorage(settings.lake_url), online)
+        watcher = RegistryWatcher(capabilities, store.serving_signal, settings.serving_poll_seconds).start()
         decisions = DecisionLog(store.decisions, spill_path(settings.home)).start()
         push = FeaturePush(store, online, settings.bus_url)
-        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push)
+        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher)
 
     def close(self) -> None:
-        """Flush the decision log first: its records are the one thing that must not be lost."""
+        """Stop following the registry, then flush the decision log: its records must not be lost."""
+        self.watcher.close()
         self.decisions.close()
         self.push.close()
         self.online.close()
@@ -168,9 +174,10 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/v1/capabilities", tags=["capabilities"])
     async def list_capabilities(request: Request) -> JSONResponse:
-        """The loaded capabilities and the model version behind each."""
+        """The loaded capabilities and the model version each serves right now (it follows the registry)."""
         gw = gateway()
         gw.keys.check(_presented_key(request))
+        stale = gw.capabilities.stale
         return JSONResponse(
             {
                 "capabilities": [
@@ -180,6 +187,8 @@ def _add_routes(app: FastAPI) -> None:
                         "input": r.input,
                         "model": {"name": r.model_name, "version": r.model_version, "alias": r.spec.alias},
                         "decisions": [d.decision for d in r.spec.decisions],
+                        "loaded_at": datetime.fromtimestamp(r.loaded_at, UTC).isoformat(),
+                        **({"reload_error": stale[r.name]} if r.name in stale else {}),
                     }
                     for r in gw.capabilities.runtimes()
                 ],

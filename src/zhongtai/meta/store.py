@@ -42,6 +42,7 @@ from zhongtai.meta.tables import (
     SqlIdentity,
     SqlIngestRun,
     SqlModel,
+    SqlModelAlias,
     SqlOnDemandView,
     SqlSource,
     SqlTag,
@@ -215,6 +216,18 @@ class MetadataStore:
         if found is None:
             raise NotFound("source", spec["source"], f"dataset '{dataset}' names it; declare it first")
         return found
+
+    def serving_signal(self) -> tuple[Any, ...]:
+        """A cheap fingerprint of what serving depends on: it moves whenever a spec is applied, a change is
+        logged or an alias moves, so a gateway polls it and rebuilds only when it moved (one small query)."""
+        query = sa.select(
+            sa.select(sa.func.max(SqlChange.id)).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(SqlModelAlias).scalar_subquery(),
+            sa.select(sa.func.max(SqlModelAlias.updated_at)).scalar_subquery(),
+            sa.select(sa.func.max(SqlCapability.updated_at)).scalar_subquery(),
+        )
+        with self._sessions() as session:
+            return tuple(session.execute(query).one())
 
     def changes(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._sessions() as session:
