@@ -164,7 +164,8 @@ class FieldSpec(Spec):
         default=None, description="How a PII field lands in the lake (default `token`)."
     )
     checks: list[FieldCheck] = Field(
-        default=[], description="Quality rules on every row's value (docs/quality.md)."
+        default=[],
+        description="Quality rules on every row's value; `not_null` and `unique` may be written bare (docs/quality.md).",
     )
     clean: Transforms = Field(
         default=[],
