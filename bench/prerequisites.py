@@ -8,6 +8,7 @@ failing after minutes of data generation:
   exact command to run.
 - `service("Redis", "redis://127.0.0.1:6379/0", start="...")`: a server the bench talks to must accept a TCP
   connection; otherwise the bench stops with how to start it (or how to run without it).
+- `sql_servers({"--crm-url": url})`: the same for each database a bench was pointed at (SQLite needs none).
 - `peer_environment(BENCH / "feast" / "setup.sh")`: a peer's own virtual environment (Feast, Splink), made or
   brought up to date by its idempotent setup script; the project's environment is never touched.
 
@@ -22,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -65,6 +67,15 @@ def service(name: str, url: str, start: str, timeout: float = 2.0) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
     raise SystemExit(f"{name} does not answer on {host}:{port} ({reason}): {start}")
+
+
+def sql_servers(urls: Mapping[str, str | None]) -> None:
+    """Every database given by an option (`{"--crm-url": url}`) must answer; embedded SQLite needs nothing."""
+    for option, url in urls.items():
+        if url and not url.startswith("sqlite"):
+            service(
+                f"The database of {option}", url, f"start it, or leave out {option} to use embedded SQLite"
+            )
 
 
 def peer_environment(setup: Path) -> Path:
