@@ -154,6 +154,6 @@ def test_spec_reference_writes_the_page(tmp_path):
 def test_a_kind_without_an_example_stops_the_reference(monkeypatch):
     monkeypatch.delitem(EXAMPLES, "tags")
     with pytest.raises(
-        ZhongtaiError, match="spec kind 'tags' has no example in src/zhongtai/spec/examples.py"
+        ZhongtaiError, match=r"spec kind 'tags' has no example in src/zhongtai/spec/examples\.py"
     ):
         reference_markdown()
