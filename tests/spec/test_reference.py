@@ -157,3 +157,14 @@ def test_a_kind_without_an_example_stops_the_reference(monkeypatch):
         ZhongtaiError, match=r"spec kind 'tags' has no example in src/zhongtai/spec/examples\.py"
     ):
         reference_markdown()
+
+
+def test_the_json_schema_takes_the_bare_check_shorthand_the_loader_takes():
+    validator = jsonschema.Draft202012Validator(kind_schema("datasets"))
+    dataset = {"name": "orders", "source": "erp", "table": "orders"}
+    bare = {**dataset, "fields": [{"name": "id", "checks": ["not_null", "unique", {"regex": "^[0-9]+$"}]}]}
+    assert [e.message for e in validator.iter_errors(bare)] == []
+    wrong = {**dataset, "fields": [{"name": "id", "checks": ["nonsense"]}]}
+    assert [e.message for e in validator.iter_errors(wrong)] == [
+        "'nonsense' is not valid under any of the given schemas"
+    ]

@@ -74,8 +74,16 @@ class Reference(_Spec):
     field: str = Field(min_length=1, description="Its column holding them.")
 
 
+def _bare_checks_in_schema(schema: dict[str, Any]) -> None:
+    """The JSON Schema takes the bare words `_shorthand` accepts; `properties` constrain mappings only."""
+    schema.pop("type", None)
+    schema["anyOf"] = [{"type": "object"}, {"type": "string", "enum": sorted(_SHORTHAND)}]
+
+
 class FieldCheck(_Spec):
     """A rule every row's value of one field must meet; failing rows are quarantined (or only counted)."""
+
+    model_config = ConfigDict(json_schema_extra=_bare_checks_in_schema)
 
     not_null: bool | None = Field(default=None, description="The value must be present.")
     unique: bool | None = Field(default=None, description="No two rows share the value.")
