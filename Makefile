@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench bench-check clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,22 @@ lint: install
 format: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+# Every benchmark in sequence at its default size, each printing its table and a last JSON line (about an
+# hour on 2 cores; never part of `make test`). First every bench checks (and, as root, installs) what it
+# needs, so a missing tool stops the run in seconds, not after an hour: `make bench-check` does only that.
+BENCHES = retail_generate ingest decide feature_store stream oneid
+
+bench: bench-check
+	$(BIN)/python bench/retail_generate.py --customers 100000
+	$(BIN)/python bench/ingest.py --customers 100000
+	$(BIN)/python bench/decide.py --customers 5000 --requests 5000 --concurrency 8
+	$(BIN)/python bench/feature_store.py --no-stream
+	$(BIN)/python bench/stream.py
+	$(BIN)/python bench/oneid.py --customers 20000
+
+bench-check: install
+	@for bench in $(BENCHES); do $(BIN)/python bench/$$bench.py --check || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info

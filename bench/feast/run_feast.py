@@ -7,8 +7,9 @@ three feature views stats_a/b/c of the same 8 features, TTL 30 days) and measure
 of its own so that its peak RSS is its own: get_historical_features with the file and the duckdb offline
 stores (seconds, peak RSS, rows returned vs asked), materialize of stats_a to SQLite and to Redis (127.0.0.1,
 a unique project name per run, its keys deleted afterwards), online reads with the SDK (1 entity × 3 views ×
-8 features) and, unless --no-serve, `feast serve` under 8 connections of wrk. Prints a table, then one JSON
-line of the figures.
+8 features) and, unless --no-serve, `feast serve` under 8 connections of wrk. Redis and (unless --no-serve)
+wrk are checked first (bench/prerequisites.py; `--check` stops there). Prints a table, then one JSON line of
+the figures.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from data import FEATURES, TTL, asof_join_duckdb, generate  # noqa: E402
+from prerequisites import CHECK_HELP, check_only, command, service  # noqa: E402
 
 VIEWS = ("stats_a", "stats_b", "stats_c")
 REDIS = "127.0.0.1:6379"
@@ -329,8 +331,15 @@ def main() -> None:
     parser.add_argument("--serve-seconds", type=int, default=10)
     parser.add_argument("--no-serve", action="store_true")
     parser.add_argument("--task", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--check", action="store_true", help=CHECK_HELP)
     args = parser.parse_args()
     if not args.task:
+        service(
+            "Redis", f"redis://{REDIS}", "start it (`redis-server --daemonize yes`): Feast materializes to it"
+        )
+        if not args.no_serve:
+            command("wrk")
+        check_only(args.check, "run_feast")
         orchestrate(args)
         return
     name, repo, *rest = args.task

@@ -25,6 +25,7 @@ from zhongtai.cli import (
     score,
     serve,
     sources,
+    spec,
     stream,
     system,
     tags,
@@ -59,6 +60,7 @@ system.register(app)
 project.register(app)
 ingest.register(app)
 app.add_typer(sources.app, name="sources", help="Connections to existing systems.")
+app.add_typer(spec.app, name="spec", help="The spec format: JSON Schemas and the reference page.")
 app.add_typer(datasets.app, name="datasets", help="Datasets in the lake and their versions.")
 app.add_typer(entities.app, name="entities", help="What features describe and decisions are about.")
 app.add_typer(oneid.app, name="oneid", help="OneID: resolve customer records into persons.")

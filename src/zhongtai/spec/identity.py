@@ -35,7 +35,7 @@ class IdentitySource(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: _Name
+    dataset: _Name = Field(description="The dataset whose rows describe people.")
     key: str = Field(description="the column that identifies a row; record_id is '<dataset>:<key>'")
     trust: int = Field(1, ge=1, description="1 is the most trusted source; survivorship prefers low ranks")
     updated_at: str | None = Field(None, description="when the row was last edited (survivorship)")
@@ -50,11 +50,11 @@ class IdentitySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: _Name = "person"
-    entity: _Name = "person"
-    description: str = ""
-    owner: str | None = None
-    sources: list[IdentitySource] = Field(min_length=1)
+    name: _Name = Field(default="person", description="The identity's name; its runs publish <name>_golden.")
+    entity: _Name = Field(default="person", description="The entity people resolve into.")
+    description: str = Field(default="", description="Free text shown in the catalog.")
+    owner: str | None = Field(default=None, description="The team or person answerable for it.")
+    sources: list[IdentitySource] = Field(min_length=1, description="The datasets holding people.")
     match_threshold: float = Field(0.9, gt=0, lt=1, description="Splink match probability that links")
     family_phone_names: int = Field(
         1,
@@ -65,7 +65,7 @@ class IdentitySpec(BaseModel):
     duckdb_memory_limit: str = Field(
         "1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB's cap while matching (spills beyond)"
     )
-    seed: int = 42
+    seed: int = Field(default=42, description="Seed of the sampling, so a run can be repeated.")
 
     @property
     def golden_dataset(self) -> str:

@@ -26,6 +26,8 @@ from zhongtai.spec.windows import WindowsSpec
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Description = Annotated[str, Field(description="Free text shown in the catalog and by `describe` commands.")]
+Owner = Annotated[str | None, Field(description="The team or person answerable for the object (catalog).")]
 
 SIMPLE_TYPES = (
     "string",
@@ -51,6 +53,8 @@ def check_field_type(value: str) -> str:
 
 
 class Spec(BaseModel):
+    """The base of every spec object: unknown keys are errors, and a validated spec never changes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -66,13 +70,15 @@ def _check_no_literal_secrets(values: dict[str, str], where: str) -> dict[str, s
 class SqlSource(Spec):
     """A relational database reached by a SQLAlchemy URL."""
 
-    name: Name
-    type: Literal["sql"]
-    url: str
-    schema_name: str | None = Field(default=None, alias="schema")
-    connect_args: dict[str, str] = {}
-    description: str = ""
-    owner: str | None = None
+    name: Name = Field(description="The source's name; datasets refer to it by this name.")
+    type: Literal["sql"] = Field(description="The kind of source: `sql`, `files` or `http`.")
+    url: str = Field(description="SQLAlchemy URL; a password only as ${env:VARIABLE}.")
+    schema_name: str | None = Field(
+        default=None, alias="schema", description="Database schema of the tables."
+    )
+    connect_args: dict[str, str] = Field(default={}, description="Passed to the database driver as is.")
+    description: Description = ""
+    owner: Owner = None
 
     @field_validator("url")
     @classmethod
@@ -90,12 +96,12 @@ class SqlSource(Spec):
 class FilesSource(Spec):
     """A folder of files, local or on object storage (any fsspec URL)."""
 
-    name: Name
-    type: Literal["files"]
-    url: str
-    storage_options: dict[str, str] = {}
-    description: str = ""
-    owner: str | None = None
+    name: Name = Field(description="The source's name; datasets refer to it by this name.")
+    type: Literal["files"] = Field(description="The kind of source: `sql`, `files` or `http`.")
+    url: str = Field(description="A folder: a local path (relative to the project folder) or an fsspec URL.")
+    storage_options: dict[str, str] = Field(default={}, description="fsspec options for object storage.")
+    description: Description = ""
+    owner: Owner = None
 
     @field_validator("storage_options")
     @classmethod
@@ -106,15 +112,19 @@ class FilesSource(Spec):
 class HttpSource(Spec):
     """An HTTP JSON API."""
 
-    name: Name
-    type: Literal["http"]
-    url: str
-    headers: dict[str, str] = {}
-    params: dict[str, str] = {}
-    timeout_s: float = Field(default=30.0, gt=0)
-    retries: int = Field(default=3, ge=0, le=10)
-    description: str = ""
-    owner: str | None = None
+    name: Name = Field(description="The source's name; datasets refer to it by this name.")
+    type: Literal["http"] = Field(description="The kind of source: `sql`, `files` or `http`.")
+    url: str = Field(description="Base URL of the API (http:// or https://); endpoints are relative to it.")
+    headers: dict[str, str] = Field(
+        default={}, description="Sent with every request; secrets as ${env:VARIABLE}."
+    )
+    params: dict[str, str] = Field(default={}, description="Query parameters sent with every request.")
+    timeout_s: float = Field(default=30.0, gt=0, description="Seconds to wait for one answer.")
+    retries: int = Field(
+        default=3, ge=0, le=10, description="Retries on connection errors, 429 and 5xx, with backoff."
+    )
+    description: Description = ""
+    owner: Owner = None
 
     @field_validator("url")
     @classmethod
@@ -138,15 +148,30 @@ SOURCE_TYPES = ("sql", "files", "http")
 class FieldSpec(Spec):
     """A declared column: its type is enforced at ingest, its description and PII class go to the catalog."""
 
-    name: str
-    type: str | None = None
-    description: str = ""
-    pii: Literal["phone", "id_card", "email", "name", "address", "bank_card", "none"] | None = None
+    name: str = Field(description="The column's name in the source.")
+    type: str | None = Field(
+        default=None,
+        description="Lake type, enforced at ingest: string, int32, int64, float32, float64, bool, date, "
+        "timestamp, timestamp_tz, binary, json or decimal(P,S).",
+    )
+    description: Description = ""
+    pii: Literal["phone", "id_card", "email", "name", "address", "bank_card", "none"] | None = Field(
+        default=None, description="PII class: masked by role on read, tokenized in the lake (docs/pii.md)."
+    )
     # How a PII field lands in the lake (docs/pii.md): `token` (the default for a declared class), `encrypted`
     # (the token plus the clear value encrypted beside it), or `clear` (an explicit opt-out).
-    storage: Literal["token", "encrypted", "clear"] | None = None
-    checks: list[FieldCheck] = []  # quality rules on every row's value (docs/quality.md)
-    clean: Transforms = []  # cleaning transforms applied in order before the checks
+    storage: Literal["token", "encrypted", "clear"] | None = Field(
+        default=None, description="How a PII field lands in the lake (default `token`)."
+    )
+    checks: list[FieldCheck] = Field(
+        default=[],
+        description="Quality rules on every row's value; `not_null` and `unique` may be written bare (docs/quality.md).",
+    )
+    clean: Transforms = Field(
+        default=[],
+        description="Cleaning transforms applied in order before the checks: trim, halfwidth, lower, upper, "
+        "phone, email, date.",
+    )
 
     @field_validator("type")
     @classmethod
@@ -173,66 +198,98 @@ class FieldSpec(Spec):
 class Incremental(Spec):
     """Pull only rows whose watermark column is at or after the last ingested value."""
 
-    watermark: str
-    param: str | None = None  # HTTP only: the query parameter that filters on the API side
+    watermark: str = Field(description="The column whose last ingested value starts the next pull.")
+    param: str | None = Field(
+        default=None, description="HTTP only: the query parameter that filters on the API side."
+    )
 
 
 class Pagination(Spec):
     """How an HTTP endpoint splits its answer into pages."""
 
-    type: Literal["page", "offset", "cursor", "next_url"]
-    size: int = Field(default=100, gt=0, le=100_000)
-    size_param: str | None = "page_size"
-    page_param: str = "page"
-    start_page: int = 1
-    offset_param: str = "offset"
-    cursor_param: str = "cursor"
-    cursor_path: str = "next_cursor"
-    next_path: str | None = "next"  # next_url: where the body holds the next URL; None = the Link header
-    max_pages: int = Field(default=100_000, gt=0)
+    type: Literal["page", "offset", "cursor", "next_url"] = Field(
+        description="How the next page is asked for."
+    )
+    size: int = Field(default=100, gt=0, le=100_000, description="Records asked for per page.")
+    size_param: str | None = Field(
+        default="page_size", description="page/offset: the query parameter of the page size (null: not sent)."
+    )
+    page_param: str = Field(default="page", description="page: the query parameter of the page number.")
+    start_page: int = Field(default=1, description="page: the number of the first page.")
+    offset_param: str = Field(default="offset", description="offset: the query parameter of the offset.")
+    cursor_param: str = Field(default="cursor", description="cursor: the query parameter of the cursor.")
+    cursor_path: str = Field(
+        default="next_cursor",
+        description="cursor: where the body holds the next cursor (missing = last page).",
+    )
+    next_path: str | None = Field(
+        default="next", description="next_url: where the body holds the next URL (null: the Link header)."
+    )
+    max_pages: int = Field(default=100_000, gt=0, description="Stop after this many pages.")
 
 
 class CsvOptions(Spec):
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    header: bool = True
-    encoding: str = "utf8"
+    """How CSV files are read."""
+
+    delimiter: str = Field(
+        default=",", min_length=1, max_length=1, description="The one-character separator."
+    )
+    header: bool = Field(default=True, description="Whether the first line names the columns.")
+    encoding: str = Field(default="utf8", description="Text encoding of the files.")
 
 
 class StreamSpec(Spec):
     """The bus stream that feeds a dataset: `zhongtai stream run` appends its events to the dataset."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$")]
-    event_id: str | list[str] = "event_id"  # what makes a replayed event the same event (or several columns)
-    timestamp: str = "ts"
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$")] = Field(
+        description="The stream's name on the bus."
+    )
+    event_id: str | list[str] = Field(
+        default="event_id",
+        description="The column (or columns) that make a replayed event the same event.",
+    )
+    timestamp: str = Field(default="ts", description="The event-time column.")
 
 
 class DatasetSpec(Spec):
     """A table pulled from a source into the lake as versioned snapshots."""
 
-    name: Name
-    source: Name
-    description: str = ""
-    owner: str | None = None
-    update_frequency: str | None = None
+    name: Name = Field(description="The dataset's name in the lake; SQL over the lake uses it as a table.")
+    source: Name = Field(description="The source it is pulled from.")
+    description: Description = ""
+    owner: Owner = None
+    update_frequency: str | None = Field(default=None, description="Promised refresh, shown in the catalog.")
     # sql
-    table: str | None = None
-    query: str | None = None
+    table: str | None = Field(default=None, description="sql: the table to pull.")
+    query: str | None = Field(default=None, description="sql: a query to pull instead of a table.")
     # files
-    path: str | None = None
-    format: Literal["csv", "parquet", "jsonl"] | None = None
-    csv: CsvOptions | None = None
+    path: str | None = Field(default=None, description="files: a glob under the source folder.")
+    format: Literal["csv", "parquet", "jsonl"] | None = Field(
+        default=None, description="files: the file format (default: from the extension)."
+    )
+    csv: CsvOptions | None = Field(default=None, description="files: how CSV files are read.")
     # http
-    endpoint: str | None = None
-    records: str | None = None
-    pagination: Pagination | None = None
+    endpoint: str | None = Field(default=None, description="http: the path under the source URL.")
+    records: str | None = Field(
+        default=None, description="http: dotted path to the list of records in each response."
+    )
+    pagination: Pagination | None = Field(default=None, description="http: how the answer is split in pages.")
     # all
-    primary_key: list[str] = []
-    incremental: Incremental | None = None
-    fields: list[FieldSpec] = []
-    checks: list[DatasetCheck] = []  # rules on the whole new version (docs/quality.md)
-    dedupe: list[str] | None = Field(default=None, min_length=1)  # keep the newest row per key
-    batch_rows: int = Field(default=50_000, gt=0, le=10_000_000)
-    stream: StreamSpec | None = None  # events arriving on the bus (docs/streaming.md)
+    primary_key: list[str] = Field(default=[], description="Rows with a known key replace the old row.")
+    incremental: Incremental | None = Field(default=None, description="Pull only new and changed rows.")
+    fields: list[FieldSpec] = Field(
+        default=[], description="Declared columns: types, descriptions, PII, rules."
+    )
+    checks: list[DatasetCheck] = Field(
+        default=[], description="Rules on the whole new version (docs/quality.md)."
+    )
+    dedupe: list[str] | None = Field(default=None, min_length=1, description="Keep the newest row per key.")
+    batch_rows: int = Field(
+        default=50_000, gt=0, le=10_000_000, description="Bound on the rows held in memory at once."
+    )
+    stream: StreamSpec | None = Field(
+        default=None, description="Events arriving on the bus (docs/streaming.md)."
+    )
 
     @model_validator(mode="after")
     def _one_location(self) -> DatasetSpec:
@@ -259,9 +316,11 @@ LOCATION_FOR_SOURCE = {"sql": ("table", "query"), "files": ("path",), "http": ("
 class EntitySpec(Spec):
     """What features describe and decisions are about (`person`, `product`, `store`...)."""
 
-    name: Name
-    join_keys: list[str] = Field(min_length=1)
-    description: str = ""
+    name: Name = Field(description="The entity's name; views, models and tags refer to it.")
+    join_keys: list[str] = Field(
+        min_length=1, description="The key columns; several make a composite key (`product_id|store_id`)."
+    )
+    description: Description = ""
 
 
 DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -281,9 +340,13 @@ FEATURE_TYPES = ("int64", "float64", "bool", "string")
 
 
 class FeatureSpec(Spec):
-    name: Name
-    type: Literal["int64", "float64", "bool", "string"] = "float64"
-    description: str = ""
+    """One column of a feature view's SQL served as a feature."""
+
+    name: Name = Field(description="The column of the view's SQL.")
+    type: Literal["int64", "float64", "bool", "string"] = Field(
+        default="float64", description="The feature's type."
+    )
+    description: Description = ""
 
 
 class FeatureViewSpec(Spec):
@@ -293,16 +356,20 @@ class FeatureViewSpec(Spec):
     `timestamp`. The newest row at or before a moment, and no older than `ttl`, is the value at that moment.
     """
 
-    name: Name
-    entity: Name
-    timestamp: str = "ts"
-    ttl: Duration = "90d"
-    sql: str = ""
-    features: list[FeatureSpec] = []
-    windows: WindowsSpec | None = None  # generates sql and features (spec/windows.py, docs/features.md)
-    online: bool = True
-    description: str = ""
-    owner: str | None = None
+    name: Name = Field(description="The view's name; models and groups refer to it.")
+    entity: Name = Field(description="The entity the rows are keyed by; the SQL returns its join keys.")
+    timestamp: str = Field(default="ts", description="The column of the SQL holding each row's event time.")
+    ttl: Duration = Field(default="90d", description='How old a value may be and still count, like "30d".')
+    sql: str = Field(default="", description="SQL over lake datasets (DuckDB dialect); not with windows.")
+    features: list[FeatureSpec] = Field(
+        default=[], description="The columns served as features; not with windows."
+    )
+    windows: WindowsSpec | None = Field(
+        default=None, description="Window aggregations that generate sql and features (docs/features.md)."
+    )
+    online: bool = Field(default=True, description="Whether materialize writes it to the online store.")
+    description: Description = ""
+    owner: Owner = None
 
     @model_validator(mode="before")
     @classmethod
@@ -350,18 +417,20 @@ def _checked_expression(text: str) -> str:
 class RequestFieldSpec(Spec):
     """A value the caller sends with each decision request (and the label SQL holds for training)."""
 
-    name: Name
-    type: Literal["int64", "float64", "bool", "string"] = "float64"
-    description: str = ""
+    name: Name = Field(description="The request field's name; expressions use it bare.")
+    type: Literal["int64", "float64", "bool", "string"] = Field(default="float64", description="Its type.")
+    description: Description = ""
 
 
 class OnDemandFeatureSpec(Spec):
     """A feature computed at request time by a checked SQL expression (see docs/features.md)."""
 
-    name: Name
-    type: Literal["int64", "float64", "bool"] = "float64"
-    expression: Annotated[str, AfterValidator(_checked_expression)]
-    description: str = ""
+    name: Name = Field(description="The feature's name.")
+    type: Literal["int64", "float64", "bool"] = Field(default="float64", description="The result's type.")
+    expression: Annotated[str, AfterValidator(_checked_expression)] = Field(
+        description="A SQL expression over request fields and `view.feature` (checked at plan)."
+    )
+    description: Description = ""
 
 
 class OnDemandViewSpec(Spec):
@@ -371,12 +440,12 @@ class OnDemandViewSpec(Spec):
     definition is evaluated at serving (compiled once) and over training-set rows (in DuckDB).
     """
 
-    name: Name
-    entity: Name
-    request: list[RequestFieldSpec] = []
-    features: list[OnDemandFeatureSpec] = Field(min_length=1)
-    description: str = ""
-    owner: str | None = None
+    name: Name = Field(description="The view's name; models and groups refer to it.")
+    entity: Name = Field(description="The entity; stored features are read from views of it.")
+    request: list[RequestFieldSpec] = Field(default=[], description="Values each request carries.")
+    features: list[OnDemandFeatureSpec] = Field(min_length=1, description="The computed features.")
+    description: Description = ""
+    owner: Owner = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> OnDemandViewSpec:
@@ -399,41 +468,49 @@ def _group_member(value: str) -> str:
 class FeatureGroupSpec(Spec):
     """A named set of features across views (stored or on-demand) of one entity, asked for by name."""
 
-    name: Name
-    entity: Name
-    features: list[Annotated[str, AfterValidator(_group_member)]] = Field(min_length=1)
-    description: str = ""
-    owner: str | None = None
+    name: Name = Field(description="The group's name; models and capabilities ask for it.")
+    entity: Name = Field(description="The entity of every member view.")
+    features: list[Annotated[str, AfterValidator(_group_member)]] = Field(
+        min_length=1, description="Members: `view.feature`, or `view.*` for all of a view."
+    )
+    description: Description = ""
+    owner: Owner = None
 
 
 class LabelSpec(Spec):
     """Label rows: the entity key, a timestamp and the label, from SQL over lake datasets."""
 
-    sql: str
-    timestamp: str = "ts"
-    label: str = "label"
+    sql: str = Field(description="SQL over lake datasets returning join keys, timestamp and label.")
+    timestamp: str = Field(default="ts", description="The column of the label's moment (point in time).")
+    label: str = Field(default="label", description="The column of the label value.")
 
 
 class ValidationSpec(Spec):
-    split: Literal["time"] = "time"
-    fraction: float = Field(default=0.2, gt=0, lt=1)
+    """How the label rows are split to judge the model."""
+
+    split: Literal["time"] = Field(default="time", description="`time`: the newest rows validate.")
+    fraction: float = Field(default=0.2, gt=0, lt=1, description="Share of the rows held out.")
 
 
 class ModelSpec(Spec):
     """What to learn: task, label definition, the feature views that feed it, algorithm and parameters."""
 
-    name: Name
-    task: Literal["binary_classification"] = "binary_classification"
-    entity: Name
-    label: LabelSpec
-    feature_views: list[Name] = []  # stored or on-demand views: all their features
-    feature_groups: list[Name] = []
-    algorithm: Literal["lightgbm"] = "lightgbm"
-    params: dict[str, float | int | str | bool] = {}
-    validation: ValidationSpec = ValidationSpec()
-    threshold: float = Field(default=0.5, gt=0, lt=1)
-    description: str = ""
-    owner: str | None = None
+    name: Name = Field(description="The model's name; capabilities refer to it.")
+    task: Literal["binary_classification"] = Field(
+        default="binary_classification", description="What is learnt."
+    )
+    entity: Name = Field(description="The entity the label rows are about.")
+    label: LabelSpec = Field(description="Where the label rows come from.")
+    feature_views: list[Name] = Field(
+        default=[], description="Stored or on-demand views whose features all feed the model."
+    )
+    feature_groups: list[Name] = Field(default=[], description="Feature groups that feed the model.")
+    algorithm: Literal["lightgbm"] = Field(default="lightgbm", description="The trainer.")
+    params: dict[str, float | int | str | bool] = Field(default={}, description="Parameters of the trainer.")
+    validation: ValidationSpec = Field(default=ValidationSpec(), description="The validation split.")
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="Score at which a case counts as positive.")
+    description: Description = ""
+    owner: Owner = None
 
     @model_validator(mode="after")
     def _some_features(self) -> ModelSpec:
@@ -448,41 +525,47 @@ CapabilityName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 class DecisionRule(Spec):
     """Scores at or above `min_score` get `decision`; the rules are tried highest first."""
 
-    decision: str = Field(min_length=1)
-    min_score: float = Field(default=0.0, ge=0, le=1)
+    decision: str = Field(min_length=1, description="The answer given.")
+    min_score: float = Field(default=0.0, ge=0, le=1, description="The lowest score that gets it.")
 
 
 class FallbackSpec(Spec):
     """What to answer when the entity has no online features (new customer, store not yet materialized)."""
 
-    decision: str = Field(min_length=1)
-    score: float | None = None
+    decision: str = Field(min_length=1, description="The answer given without features.")
+    score: float | None = Field(default=None, description="The score returned with it, if any.")
 
 
 class WriteBackSpec(Spec):
     """Batch scoring writes scores and decisions into a table of a SQL source (reverse ETL)."""
 
-    source: Name
-    table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    source: Name = Field(description="A SQL source to write into.")
+    table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="The table written.")
 
 
 class CapabilitySpec(Spec):
     """A named business decision API over a model."""
 
-    name: CapabilityName
-    model: Name
-    alias: str = "champion"
-    input: str  # the request field holding the entity key
+    name: CapabilityName = Field(description="The capability's name: `POST /v1/capabilities/{name}/decide`.")
+    model: Name = Field(description="The model whose versions answer.")
+    alias: str = Field(default="champion", description="The model alias that serves.")
+    input: str = Field(description="The request field holding the entity key.")
     # The request carries this dataset's key (the CRM's customer_id) rather than the entity's: OneID's
     # crosswalk maps it to the person online, and batch write-back is keyed by it.
-    input_dataset: Name | None = None
-    decisions: list[DecisionRule] = Field(min_length=1)
-    fallback: FallbackSpec
-    explain_top: int = Field(default=5, ge=0, le=50)
-    feature_groups: list[Name] = []  # read with the model's features and returned with each decision
-    write_back: WriteBackSpec | None = None
-    description: str = ""
-    owner: str | None = None
+    input_dataset: Name | None = Field(
+        default=None, description="The request carries this dataset's key, mapped to the person by OneID."
+    )
+    decisions: list[DecisionRule] = Field(min_length=1, description="Score bands and their answers.")
+    fallback: FallbackSpec = Field(description="The answer when the entity has no online features.")
+    explain_top: int = Field(
+        default=5, ge=0, le=50, description="Top contributing features returned (0: none)."
+    )
+    feature_groups: list[Name] = Field(
+        default=[], description="Read with the model's features and returned with each decision."
+    )
+    write_back: WriteBackSpec | None = Field(default=None, description="Where batch scoring writes.")
+    description: Description = ""
+    owner: Owner = None
 
     def ranked_decisions(self) -> list[DecisionRule]:
         """The rules in the order they are tried: highest `min_score` first."""
@@ -493,12 +576,14 @@ class TagSpec(Spec):
     """A rule-defined label on an entity: SQL over lake datasets returning the join keys of every entity that
     carries the tag now. Each build records who gained and who lost it."""
 
-    name: Name
-    entity: Name
-    sql: str
-    every: Duration | None = None  # how often it should be rebuilt: `zhongtai tags build --due`
-    description: str = ""
-    owner: str | None = None
+    name: Name = Field(description="The tag's name.")
+    entity: Name = Field(description="The entity that carries the tag.")
+    sql: str = Field(description="SQL over lake datasets returning the join keys of every tagged entity.")
+    every: Duration | None = Field(
+        default=None, description="How often it should be rebuilt: `zhongtai tags build --due`."
+    )
+    description: Description = ""
+    owner: Owner = None
 
 
 class ProjectFile(Spec):

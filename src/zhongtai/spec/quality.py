@@ -52,8 +52,8 @@ def _exactly_one(model: BaseModel, kinds: tuple[str, ...]) -> str:
 class Range(_Spec):
     """Inclusive bounds; numbers, or ISO dates/timestamps as strings for date columns."""
 
-    min: int | float | str | None = None
-    max: int | float | str | None = None
+    min: int | float | str | None = Field(default=None, description="The lowest value allowed.")
+    max: int | float | str | None = Field(default=None, description="The highest value allowed.")
 
     @model_validator(mode="after")
     def _some_bound(self) -> Range:
@@ -68,20 +68,36 @@ class Range(_Spec):
 class Reference(_Spec):
     """The value must exist in a column of another dataset's current version."""
 
-    dataset: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-    field: str = Field(min_length=1)
+    dataset: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = Field(
+        description="The dataset holding the allowed values."
+    )
+    field: str = Field(min_length=1, description="Its column holding them.")
+
+
+def _bare_checks_in_schema(schema: dict[str, Any]) -> None:
+    """The JSON Schema takes the bare words `_shorthand` accepts; `properties` constrain mappings only."""
+    schema.pop("type", None)
+    schema["anyOf"] = [{"type": "object"}, {"type": "string", "enum": sorted(_SHORTHAND)}]
 
 
 class FieldCheck(_Spec):
     """A rule every row's value of one field must meet; failing rows are quarantined (or only counted)."""
 
-    not_null: bool | None = None
-    unique: bool | None = None
-    accepted_values: list[Scalar] | None = Field(default=None, min_length=1)
-    range: Range | None = None
-    regex: str | None = None
-    references: Reference | None = None
-    on_fail: Literal["quarantine", "warn"] = "quarantine"
+    model_config = ConfigDict(json_schema_extra=_bare_checks_in_schema)
+
+    not_null: bool | None = Field(default=None, description="The value must be present.")
+    unique: bool | None = Field(default=None, description="No two rows share the value.")
+    accepted_values: list[Scalar] | None = Field(
+        default=None, min_length=1, description="The value must be one of these."
+    )
+    range: Range | None = Field(default=None, description="The value must lie within bounds.")
+    regex: str | None = Field(default=None, description="The value must match this regular expression.")
+    references: Reference | None = Field(
+        default=None, description="The value must exist in another dataset's column."
+    )
+    on_fail: Literal["quarantine", "warn"] = Field(
+        default="quarantine", description="Quarantine failing rows, or only count them."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -115,15 +131,19 @@ class FieldCheck(_Spec):
 class Freshness(_Spec):
     """The newest value of `column` must be at most `max_age` old when the version is made."""
 
-    column: str = Field(min_length=1)
-    max_age: Duration
+    column: str = Field(min_length=1, description="The time column.")
+    max_age: Duration = Field(description='The oldest its newest value may be, like "2d".')
 
 
 class RowCountChange(_Spec):
     """Bounds on how the row count may move from the current version to the new one."""
 
-    max_drop: float | None = Field(default=None, ge=0, le=1)  # 0.5: lose at most half the rows
-    max_growth: float | None = Field(default=None, gt=0)  # 10: at most ten times as many rows
+    max_drop: float | None = Field(
+        default=None, ge=0, le=1, description="Share of rows that may be lost (0.5: at most half)."
+    )
+    max_growth: float | None = Field(
+        default=None, gt=0, description="Growth factor allowed (10: at most ten times as many rows)."
+    )
 
     @model_validator(mode="after")
     def _some_bound(self) -> RowCountChange:
@@ -135,10 +155,16 @@ class RowCountChange(_Spec):
 class DatasetCheck(_Spec):
     """A rule on the whole new version; by default a failure keeps the previous version current."""
 
-    freshness: Freshness | None = None
-    row_count_change: RowCountChange | None = None
-    unique: list[str] | None = Field(default=None, min_length=1)
-    on_fail: Literal["block", "warn"] = "block"
+    freshness: Freshness | None = Field(default=None, description="The newest row must be recent.")
+    row_count_change: RowCountChange | None = Field(
+        default=None, description="Bounds on how the row count moves."
+    )
+    unique: list[str] | None = Field(
+        default=None, min_length=1, description="No two rows share these columns' values."
+    )
+    on_fail: Literal["block", "warn"] = Field(
+        default="block", description="Keep the previous version current, or only warn."
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> DatasetCheck:

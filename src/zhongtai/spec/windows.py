@@ -56,12 +56,14 @@ class WindowAggregation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-    function: Function
-    column: Column | None = None
-    window: Annotated[str, AfterValidator(_check_duration)]
-    where: dict[Column, Scalar | list[Scalar]] = {}
-    description: str = ""
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = Field(description="The feature's name.")
+    function: Function = Field(description="The aggregation over the window's events.")
+    column: Column | None = Field(default=None, description="The value aggregated (count needs none).")
+    window: Annotated[str, AfterValidator(_check_duration)] = Field(description='The window, like "7d".')
+    where: dict[Column, Scalar | list[Scalar]] = Field(
+        default={}, description="Only events whose column equals the value (or one of the values)."
+    )
+    description: str = Field(default="", description="The feature's description (default: generated).")
 
     @model_validator(mode="after")
     def _column_given(self) -> WindowAggregation:
@@ -91,11 +93,17 @@ class WindowsSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-    keys: dict[Column, Column] = Field(min_length=1)
-    timestamp: Column = "ts"
-    event_id: Column | list[Column] = "event_id"
-    aggregations: list[WindowAggregation] = Field(min_length=1)
+    dataset: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = Field(
+        description="The event dataset."
+    )
+    keys: dict[Column, Column] = Field(
+        min_length=1, description="Join key -> the dataset's column holding it."
+    )
+    timestamp: Column = Field(default="ts", description="The dataset's event-time column.")
+    event_id: Column | list[Column] = Field(
+        default="event_id", description="The column (or columns) that make a replayed event the same event."
+    )
+    aggregations: list[WindowAggregation] = Field(min_length=1, description="One feature each.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> WindowsSpec:

@@ -1,0 +1,245 @@
+"""A complete YAML example of every spec kind, shown by the spec reference (docs/specs-reference.md).
+
+Together the examples are one consistent project: the datasets pull from the sources, the identity resolves
+the datasets, the views, groups and model build on them, the capability serves the model. A test writes each
+example to a file of a project folder and loads the folder through the real loader (`load_project`), and
+checks that every key the reference lists appears in its kind's example, so an example can neither rot nor
+leave a key out. The sources read `${env:CRM_PASSWORD}` and `${env:TICKETS_TOKEN}`.
+"""
+
+from __future__ import annotations
+
+EXAMPLES: dict[str, str] = {
+    "sources": """\
+sources:
+  - name: crm
+    type: sql
+    url: postgresql+psycopg://crm_reader:${env:CRM_PASSWORD}@db.internal:5432/crm
+    schema: public
+    connect_args: {sslmode: require}
+    description: Customer master (Salesforce replica)
+    owner: crm-team
+  - name: clickstream
+    type: files
+    url: data/clickstream
+    storage_options: {anon: "false"}
+    description: Web and app events, one folder per day
+    owner: web-team
+  - name: tickets_api
+    type: http
+    url: https://service.example.com/api
+    headers: {Authorization: "Bearer ${env:TICKETS_TOKEN}"}
+    params: {locale: zh-CN}
+    timeout_s: 30
+    retries: 3
+    description: The service desk's ticket API
+    owner: service-team
+""",
+    "datasets": """\
+datasets:
+  - name: crm_customers
+    source: crm
+    table: customers
+    description: Customers of the CRM, one row per customer
+    owner: crm-team
+    update_frequency: daily
+    primary_key: [customer_id]
+    incremental: {watermark: updated_at}
+    dedupe: [customer_id]
+    batch_rows: 50000
+    fields:
+      - name: customer_id
+        type: int64
+        description: The CRM's customer number
+        checks:
+          - not_null: true
+          - unique: true
+      - name: phone
+        type: string
+        pii: phone
+        storage: token
+        clean: [trim, halfwidth, phone]
+        checks:
+          - regex: "^1[3-9][0-9]{9}$"
+            on_fail: warn
+      - name: full_name
+        pii: name
+        storage: encrypted
+      - name: tier
+        checks:
+          - accepted_values: [gold, silver, bronze]
+      - name: birth_date
+        clean: [trim, date]
+        checks:
+          - range: {min: "1900-01-01", max: "2026-12-31"}
+      - name: updated_at
+        type: timestamp_tz
+    checks:
+      - freshness: {column: updated_at, max_age: 2d}
+      - row_count_change: {max_drop: 0.5, max_growth: 10}
+        on_fail: warn
+      - unique: [customer_id]
+  - name: crm_orders
+    source: crm
+    query: SELECT order_id, customer_id, amount, ordered_at FROM orders WHERE status = 'paid'
+    primary_key: [order_id]
+    fields:
+      - name: customer_id
+        checks:
+          - references: {dataset: crm_customers, field: customer_id}
+  - name: click_events
+    source: clickstream
+    path: "events/*.csv"
+    format: csv
+    csv: {delimiter: ",", header: true, encoding: utf8}
+    stream: {name: clicks, event_id: event_id, timestamp: ts}
+  - name: service_tickets
+    source: tickets_api
+    endpoint: /tickets
+    records: data.items
+    pagination:
+      type: page
+      size: 500
+      size_param: page_size
+      page_param: page
+      start_page: 1
+      offset_param: offset
+      cursor_param: cursor
+      cursor_path: next_cursor
+      next_path: next
+      max_pages: 1000
+    incremental: {watermark: updated_at, param: updated_since}
+""",
+    "entities": """\
+entities:
+  - name: person
+    join_keys: [person_id]
+    description: One human across every source system (OneID)
+  - name: product_store
+    join_keys: [product_id, store_id]
+    description: A product in one store
+""",
+    "identities": """\
+identities:
+  - name: person
+    entity: person
+    description: Customers of the CRM and the service desk resolved into persons
+    owner: data-team
+    sources:
+      - dataset: crm_customers
+        key: customer_id
+        trust: 1
+        updated_at: updated_at
+        fields: {name: full_name, phone: phone, birth_date: birth_date}
+        filter: tier IS NOT NULL
+      - dataset: service_tickets
+        key: ticket_id
+        trust: 2
+        fields: {name: [surname, given_name], email: contact_email}
+    match_threshold: 0.9
+    family_phone_names: 1
+    max_pairs_u: 1000000
+    duckdb_memory_limit: 1GB
+    seed: 42
+""",
+    "tags": """\
+tags:
+  - name: high_value
+    entity: person
+    sql: SELECT customer_id AS person_id FROM crm_orders GROUP BY 1 HAVING sum(amount) > 10000
+    every: 1d
+    description: Spent more than 10,000 in all
+    owner: marketing
+""",
+    "feature_views": """\
+feature_views:
+  - name: customer_orders
+    entity: person
+    timestamp: ts
+    ttl: 90d
+    sql: |
+      SELECT customer_id AS person_id, ordered_at AS ts,
+             sum(amount) OVER w AS spend_90d, count(*) OVER w AS orders_90d
+      FROM crm_orders
+      WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at RANGE INTERVAL 90 DAY PRECEDING)
+    features:
+      - {name: spend_90d, type: float64, description: Spend in the last 90 days}
+      - {name: orders_90d, type: int64, description: Orders in the last 90 days}
+    online: true
+    description: Order history per customer
+    owner: data-team
+  - name: customer_clicks
+    entity: person
+    ttl: 30d
+    windows:
+      dataset: click_events
+      keys: {person_id: customer_id}
+      timestamp: ts
+      event_id: event_id
+      aggregations:
+        - {name: views_7d, function: count, window: 7d, where: {event: view}}
+        - name: products_1d
+          function: distinct
+          column: product_id
+          window: 1d
+          description: Distinct products seen in the last day
+""",
+    "on_demand_views": """\
+on_demand_views:
+  - name: basket
+    entity: person
+    request:
+      - {name: basket_value, type: float64, description: Value of the basket at checkout}
+    features:
+      - name: basket_vs_spend
+        type: float64
+        expression: basket_value / (customer_orders.spend_90d + 1)
+        description: The basket against the customer's recent spend
+    description: Features of the basket being checked out
+    owner: data-team
+""",
+    "feature_groups": """\
+feature_groups:
+  - name: churn_signals
+    entity: person
+    features: [customer_orders.*, customer_clicks.views_7d]
+    description: What the service desk sees beside a churn score
+    owner: data-team
+""",
+    "models": """\
+models:
+  - name: churn
+    task: binary_classification
+    entity: person
+    label:
+      sql: SELECT person_id, cutoff AS ts, churned AS label FROM churn_labels
+      timestamp: ts
+      label: label
+    feature_views: [customer_orders, basket]
+    feature_groups: [churn_signals]
+    algorithm: lightgbm
+    params: {num_leaves: 31, learning_rate: 0.05}
+    validation: {split: time, fraction: 0.2}
+    threshold: 0.5
+    description: Will the customer stop buying within 60 days
+    owner: data-team
+""",
+    "capabilities": """\
+capabilities:
+  - name: churn-risk
+    model: churn
+    alias: champion
+    input: customer_id
+    input_dataset: crm_customers
+    decisions:
+      - {decision: retain_offer, min_score: 0.7}
+      - {decision: watch, min_score: 0.4}
+      - {decision: none}
+    fallback: {decision: none, score: 0.0}
+    explain_top: 5
+    feature_groups: [churn_signals]
+    write_back: {source: crm, table: churn_scores}
+    description: Churn risk of a CRM customer, with the offer to make
+    owner: crm-team
+""",
+}
