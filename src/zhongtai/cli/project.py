@@ -28,13 +28,18 @@ def plan(
     folder: Path = typer.Argument(..., help="The project folder of YAML specs."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show what `apply` would create, change or remove."""
+    """Show what `apply` would create, change or remove.
+
+    Relative paths in a spec are read beside the YAML file that declares them. A local folder or file a
+    spec names that does not exist is a warning (file:line and field), not an error: it may appear later.
+    """
     from zhongtai.govern.protection import storage_notes
     from zhongtai.spec.plan import build_plan
     from zhongtai.spec.project import load_project
 
     project = load_project(folder)
     the_plan = build_plan(project, context.store())
+    _warn(project.warnings)
     if as_json:
         print_json([step.to_dict() for step in the_plan.steps])
         return
@@ -62,7 +67,9 @@ def apply(
     from zhongtai.spec.project import load_project
 
     store = context.store()
-    the_plan = build_plan(load_project(folder), store)
+    project = load_project(folder)
+    the_plan = build_plan(project, store)
+    _warn(project.warnings)
     if not as_json:
         _show(the_plan)
     confirmed = yes or allow_delete
@@ -81,6 +88,12 @@ def apply(
         print_json({"applied": [step.to_dict() for step in the_plan.steps]})
     elif not the_plan.empty:
         console.print("[green]applied[/green]")
+
+
+def _warn(warnings: list[str]) -> None:
+    """Warnings go to stderr, so `--json` output stays parseable."""
+    for warning in warnings:
+        err_console.print(f"[yellow]warning[/yellow] {escape(warning)}", soft_wrap=True)
 
 
 def _show(the_plan: Plan) -> None:
