@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import subprocess
 import sys
 
@@ -110,6 +111,23 @@ def test_yes_answers_the_question(cli):
     assert _datasets(cli) == []
 
 
+def _read_until(leader: int, marker: bytes | None) -> bytes:
+    """What the terminal shows until `marker` appears, or until the process exits (marker None)."""
+    output = b""
+    while marker is None or marker not in output:
+        ready, _, _ = select.select([leader], [], [], 120)  # a guard against a hung process, not a timing
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        output += chunk
+    return output
+
+
 def _apply_on_a_terminal(folder, answer: str, env: dict[str, str]) -> tuple[int, str]:
     """Run `zhongtai apply` as a person would: stdin and stdout on a pseudo-terminal."""
     leader, follower = pty.openpty()
@@ -122,21 +140,9 @@ def _apply_on_a_terminal(folder, answer: str, env: dict[str, str]) -> tuple[int,
         close_fds=True,
     )
     os.close(follower)
-    output = b""
-    while b"[y/N]" not in output:
-        chunk = os.read(leader, 4096)
-        if not chunk:
-            break
-        output += chunk
+    output = _read_until(leader, b"[y/N]")
     os.write(leader, answer.encode() + b"\n")
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closes when the process exits
-            break
-        if not chunk:
-            break
-        output += chunk
+    output += _read_until(leader, None)
     os.close(leader)
     return process.wait(timeout=120), output.decode(errors="replace")
 
