@@ -68,6 +68,11 @@ def retire(row: SqlDataset) -> None:
     row.updated_at = now()
 
 
+def declared_only(query: sa.Select, table: type) -> sa.Select:
+    """Only objects the project declares: a retired dataset is kept for its history, not registered."""
+    return query.where(SqlDataset.retired_at.is_(None)) if table is SqlDataset else query
+
+
 def version_count(session: Session, dataset_id: int) -> int:
     """How many versions a dataset row holds."""
     query = sa.select(sa.func.count()).where(SqlDatasetVersion.dataset_id == dataset_id)

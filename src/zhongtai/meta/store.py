@@ -29,7 +29,7 @@ from zhongtai.meta.records import (
     IngestRun,
     NewVersion,
 )
-from zhongtai.meta.retirement import RetiredDatasets, retire
+from zhongtai.meta.retirement import RetiredDatasets, declared_only, retire
 from zhongtai.meta.tables import (
     SpecObject,
     SqlCapability,
@@ -145,7 +145,7 @@ class MetadataStore:
         """One registered object's spec payload; NotFound names the kind."""
         table = _KIND_TABLES[kind]
         with self._sessions() as session:
-            row = session.scalar(_live(sa.select(table).where(table.name == name), table))
+            row = session.scalar(declared_only(sa.select(table).where(table.name == name), table))
             if row is None:
                 raise NotFound(KIND_NOUN[kind], name)
             return row.spec
@@ -161,7 +161,7 @@ class MetadataStore:
         """Spec payloads of every registered object of a kind, by name."""
         table = _KIND_TABLES[kind]
         with self._sessions() as session:
-            return {row.name: row.spec for row in session.scalars(_live(sa.select(table), table))}
+            return {row.name: row.spec for row in session.scalars(declared_only(sa.select(table), table))}
 
     def apply(self, changes: list[Change], actor: str) -> None:
         """Apply all changes in one transaction; any failure leaves the registry as it was."""
@@ -422,8 +422,7 @@ class MetadataStore:
             raise NotFound(
                 "dataset",
                 name,
-                "it was removed from the project and is retired: declare it again and apply to restore it "
-                f"with its versions, or `zhongtai datasets purge {name}` to delete them",
+                f"it was removed from the project (retired): declare it again to restore it, or `zhongtai datasets purge {name}`",
             )
         return row
 
@@ -483,11 +482,6 @@ class MetadataStore:
                 )
                 for r in session.scalars(query)
             ]
-
-
-def _live(query: sa.Select, table: type[SpecObject]) -> sa.Select:
-    """Only objects the project declares: a retired dataset is kept for its history, not registered."""
-    return query.where(SqlDataset.retired_at.is_(None)) if table is SqlDataset else query
 
 
 def _to_version(name: str, row: SqlDatasetVersion) -> DatasetVersion:
