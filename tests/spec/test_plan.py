@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.plan import apply_plan, build_plan
 from zhongtai.spec.project import load_project
@@ -42,7 +43,12 @@ def test_plan_then_apply_then_nothing_left(tmp_path):
     plan = build_plan(load_project(folder), store)
     assert [(s.action, s.name) for s in plan.steps] == [("update", "crm"), ("delete", "members")]
     assert [(d.path, d.old, d.new) for d in plan.steps[0].diffs] == [("description", "CRM", "CRM v2")]
-    apply_plan(plan, store)
+    with pytest.raises(
+        ZhongtaiError, match=r"the plan removes 1 object \(dataset members\) and no one confirmed"
+    ):
+        apply_plan(plan, store)
+    assert store.registered("sources")["crm"]["description"] == "CRM"
+    apply_plan(plan, store, allow_delete=True)
     assert store.datasets_of_source("crm") == ["customers"]
     store.close()
 

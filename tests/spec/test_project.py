@@ -47,7 +47,7 @@ def test_good_project_loads(tmp_path):
     assert set(project.sources) == {"crm", "files"}
     assert project.datasets["customers"].incremental.watermark == "updated_at"
     assert project.entities["person"].join_keys == ["person_id"]
-    # relative folders are made absolute against the project folder; secrets stay references
+    # relative folders are made absolute against the declaring file's folder; secrets stay references
     assert project.sources["files"].url == str((tmp_path / "data").resolve())
     assert "${env:CRM_PW}" in project.sources["crm"].url
 

@@ -141,3 +141,67 @@ def runs(
             r.message or "",
         )
     console.print(table)
+
+
+@app.command("purge")
+def purge(
+    name: str | None = typer.Argument(
+        None, help="The retired dataset to purge; none lists the retired ones."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Purge without asking."),
+    as_json: bool = JSON,
+) -> None:
+    """Delete a retired dataset's versions, ingest runs and lake files for good.
+
+    A dataset removed from the project is retired, not erased: declaring it again restores its history.
+    Purging is the explicit, final step; a dataset the project still declares is refused. On a terminal it
+    asks to confirm (default no); elsewhere it needs --yes.
+    """
+    import sys
+
+    from rich.markup import escape
+
+    from zhongtai.errors import ZhongtaiError
+    from zhongtai.lake.purge import purge_dataset
+
+    store = context.store()
+    if name is None:
+        retired = store.retired.list()
+        if as_json:
+            print_json([r.to_dict() for r in retired])
+            return
+        table = Table("name", "retired", "versions", "current")
+        for r in retired:
+            table.add_row(
+                r.name,
+                r.retired_at.strftime("%Y-%m-%d %H:%M"),
+                str(r.versions),
+                str(r.current_version or "-"),
+            )
+        console.print(table if retired else "No retired datasets.")
+        return
+    found = store.retired.get(name)
+    versions = f"{found.versions} version{'s' if found.versions != 1 else ''}"
+    what = f"dataset '{name}': its {versions}, their ingest runs and lake files"
+    if not yes:
+        if as_json or not sys.stdin.isatty():
+            raise ZhongtaiError(
+                "conflict",
+                f"purging deletes {what} for good and no one confirmed it; nothing was deleted",
+                "run it on a terminal to confirm, or pass --yes",
+            )
+        if not typer.confirm(f"Delete {what}, for good?", default=False):
+            console.print("Nothing was deleted.")
+            raise typer.Exit(1)
+    result = purge_dataset(store, context.lake(), name)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"[green]purged[/green] {name}: {result.versions} versions, {result.ingest_runs} ingest runs, "
+        f"{len(result.folders_removed)} lake folders"
+    )
+    for folder in result.folders_left:
+        console.print(
+            f"[yellow]warning[/yellow] could not remove {escape(folder)}: nothing refers to it, delete it by hand"
+        )

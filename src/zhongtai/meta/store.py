@@ -29,6 +29,7 @@ from zhongtai.meta.records import (
     IngestRun,
     NewVersion,
 )
+from zhongtai.meta.retirement import RetiredDatasets, declared_only, retire
 from zhongtai.meta.tables import (
     SpecObject,
     SqlCapability,
@@ -122,6 +123,11 @@ class MetadataStore:
         return IdentityRecords(self._sessions, self._dataset_row, self._add_version)
 
     @cached_property
+    def retired(self) -> RetiredDatasets:
+        """Datasets removed from the project, kept with their history until purged."""
+        return RetiredDatasets(self._sessions)
+
+    @cached_property
     def models(self) -> ModelRecords:
         """Model versions and aliases."""
         return ModelRecords(self._sessions)
@@ -140,7 +146,7 @@ class MetadataStore:
         """One registered object's spec payload; NotFound names the kind."""
         table = _KIND_TABLES[kind]
         with self._sessions() as session:
-            row = session.scalar(sa.select(table).where(table.name == name))
+            row = session.scalar(declared_only(sa.select(table).where(table.name == name), table))
             if row is None:
                 raise NotFound(KIND_NOUN[kind], name)
             return row.spec
@@ -156,7 +162,7 @@ class MetadataStore:
         """Spec payloads of every registered object of a kind, by name."""
         table = _KIND_TABLES[kind]
         with self._sessions() as session:
-            return {row.name: row.spec for row in session.scalars(sa.select(table))}
+            return {row.name: row.spec for row in session.scalars(declared_only(sa.select(table), table))}
 
     def apply(self, changes: list[Change], actor: str) -> None:
         """Apply all changes in one transaction; any failure leaves the registry as it was."""
@@ -185,9 +191,11 @@ class MetadataStore:
         table = _KIND_TABLES[change.kind]
         row = session.scalar(sa.select(table).where(table.name == change.name))
         if change.action == "delete":
-            if row is not None:
+            if isinstance(row, SqlDataset):
+                retire(row)  # its versions and lake files stay until `zhongtai datasets purge`
+            elif row is not None:
                 session.delete(row)
-                session.flush()
+            session.flush()
             return
         spec = change.spec or {}
         columns: dict[str, Any] = {
@@ -200,6 +208,7 @@ class MetadataStore:
             columns["type"] = spec["type"]
         if change.kind == "datasets":
             columns["source_id"] = self._source_id(session, change.name, spec)
+            columns["retired_at"] = None  # declaring a retired dataset again restores it with its history
         if row is None:
             session.add(table(name=change.name, created_at=now(), **columns))
         else:
@@ -242,9 +251,7 @@ class MetadataStore:
     def dataset_spec(self, name: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """The dataset's spec payload and its source's, as applied (None: the platform produces it)."""
         with self._sessions() as session:
-            row = session.scalar(sa.select(SqlDataset).where(SqlDataset.name == name))
-            if row is None:
-                raise NotFound("dataset", name, "zhongtai datasets list shows what is registered")
+            row = self._dataset_row(session, name)
             source = session.get(SqlSource, row.source_id) if row.source_id is not None else None
             return row.spec, source.spec if source is not None else None
 
@@ -260,7 +267,7 @@ class MetadataStore:
             query = (
                 sa.select(SqlDataset.name)
                 .join(SqlSource, SqlSource.id == SqlDataset.source_id)
-                .where(SqlSource.name == name)
+                .where(SqlSource.name == name, SqlDataset.retired_at.is_(None))
                 .order_by(SqlDataset.name)
             )
             return list(session.scalars(query))
@@ -277,6 +284,7 @@ class MetadataStore:
                         SqlDatasetVersion.version == SqlDataset.current_version,
                     ),
                 )
+                .where(SqlDataset.retired_at.is_(None))
                 .order_by(SqlDataset.name)
             )
             return [
@@ -423,6 +431,12 @@ class MetadataStore:
         row = session.scalar(query)
         if row is None:
             raise NotFound("dataset", name, "zhongtai datasets list shows what is registered")
+        if row.retired_at is not None:
+            raise NotFound(
+                "dataset",
+                name,
+                f"it was removed from the project (retired): declare it again to restore it, or `zhongtai datasets purge {name}`",
+            )
         return row
 
     def _version(self, session: Session, ds: SqlDataset, version: int) -> DatasetVersion:

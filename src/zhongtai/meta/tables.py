@@ -31,11 +31,16 @@ class SqlSource(SpecObject, Base):
 
 
 class SqlDataset(SpecObject, Base):
-    """A dataset: pulled from a source, or produced by the platform (no source; its spec says by what)."""
+    """A dataset: pulled from a source, or produced by the platform (no source; its spec says by what).
+
+    A dataset removed from the project is retired, not deleted: `retired_at` is set and the row keeps its
+    versions, fields and runs until an explicit purge, so declaring the name again restores its history.
+    """
 
     __tablename__ = "datasets"
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"), index=True)
     current_version: Mapped[int | None] = mapped_column(Integer)
+    retired_at: Mapped[datetime | None]
 
 
 class SqlDatasetVersion(Base):

@@ -1,6 +1,9 @@
 """Plan: the difference between a project folder and the registry; apply: make them equal in one transaction.
 
-The printed plan is the plan: `apply` executes exactly the frozen steps `build_plan` returned.
+The printed plan is the plan: `apply` executes exactly the frozen steps `build_plan` returned. Removing an
+object is a decision, never a side effect of a folder that lost a file: `apply_plan` refuses a plan that
+deletes anything unless the caller says deletions are allowed (the CLI asks, or takes `--allow-delete`).
+A deleted dataset is retired, not erased (meta/retirement.py), and the plan says so.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.records import Change
-from zhongtai.meta.store import KIND_ORDER, MetadataStore
+from zhongtai.meta.retirement import RetiredDataset
+from zhongtai.meta.store import KIND_NOUN, KIND_ORDER, MetadataStore
 from zhongtai.spec.evolution import feature_changes
 from zhongtai.spec.identity import output_datasets
 from zhongtai.spec.models import SPEC_MODELS, spec_payload
@@ -34,6 +39,7 @@ class PlanStep:
     diffs: tuple[FieldDiff, ...] = ()
     breaking: tuple[str, ...] = ()  # what this change breaks for builds, models or capabilities
     additive: tuple[str, ...] = ()  # features added: nothing built is invalidated
+    notes: tuple[str, ...] = ()  # what happens to the history the object owns (retired, restored)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +49,7 @@ class PlanStep:
             "changes": [{"path": d.path, "old": d.old, "new": d.new} for d in self.diffs],
             "breaking": list(self.breaking),
             "additive": list(self.additive),
+            "notes": list(self.notes),
         }
 
 
@@ -58,6 +65,11 @@ class Plan:
         return sum(1 for step in self.steps if step.action == action)
 
     @property
+    def deletions(self) -> list[PlanStep]:
+        """The steps that remove an object from the registry."""
+        return [step for step in self.steps if step.action == "delete"]
+
+    @property
     def breaking(self) -> list[PlanStep]:
         """The steps that break something already built, trained or served."""
         return [step for step in self.steps if step.breaking]
@@ -66,6 +78,7 @@ class Plan:
 def build_plan(project: Project, store: MetadataStore) -> Plan:
     """Compare every declared object with its registered spec."""
     steps: list[PlanStep] = []
+    retired = {r.name: r for r in store.retired.list()}
     for kind in KIND_ORDER:
         registered = store.registered(kind)
         declared = {name: spec_payload(spec) for name, spec in project.objects(kind).items()}
@@ -76,15 +89,37 @@ def build_plan(project: Project, store: MetadataStore) -> Plan:
             new = declared[name]
             old = _as_today(kind, registered.get(name))
             if old is None:
-                steps.append(PlanStep(kind, "create", name, new))
+                notes = (_restored(retired[name]),) if kind == "datasets" and name in retired else ()
+                steps.append(PlanStep(kind, "create", name, new, notes=notes))
             elif old != new:
                 breaking, additive = feature_changes(kind, old, new)
                 diffs = tuple(_diff(old, new))
                 steps.append(PlanStep(kind, "update", name, new, diffs, tuple(breaking), tuple(additive)))
         for name in sorted(set(registered) - set(declared)):
             breaking, _ = feature_changes(kind, registered[name], None)
-            steps.append(PlanStep(kind, "delete", name, None, breaking=tuple(breaking)))
+            notes = (_retiring(store, name),) if kind == "datasets" else ()
+            steps.append(PlanStep(kind, "delete", name, None, breaking=tuple(breaking), notes=notes))
     return Plan(tuple(steps))
+
+
+def _restored(dataset: RetiredDataset) -> str:
+    if not dataset.versions:
+        return "restores the retired dataset (it has no versions)"
+    return f"restores the retired dataset with its {_versions(dataset.versions)} (current: {dataset.current_version})"
+
+
+def _versions(count: int) -> str:
+    return f"{count} version{'s' if count != 1 else ''}"
+
+
+def _retiring(store: MetadataStore, name: str) -> str:
+    count = len(store.versions(name))
+    if not count:
+        return "retired (it has no versions yet); declaring it again restores it"
+    return (
+        f"retired, not erased: its {_versions(count)} and their lake files are kept until "
+        f"`zhongtai datasets purge {name}`; declaring it again restores them"
+    )
 
 
 def _as_today(kind: str, payload: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -99,9 +134,31 @@ def _as_today(kind: str, payload: dict[str, Any] | None) -> dict[str, Any] | Non
         return payload
 
 
-def apply_plan(plan: Plan, store: MetadataStore, actor: str = "cli") -> None:
-    """Execute the plan's steps in one transaction."""
+def apply_plan(plan: Plan, store: MetadataStore, actor: str = "cli", *, allow_delete: bool = False) -> None:
+    """Execute the plan's steps in one transaction.
+
+    A plan that removes objects is refused, with nothing changed, unless `allow_delete` says the caller
+    confirmed the removals (a person at the prompt, or `--allow-delete` / `--yes`).
+    """
+    if plan.deletions and not allow_delete:
+        raise deletions_refused(plan)
     store.apply([Change(s.kind, s.action, s.name, s.spec) for s in plan.steps], actor)
+
+
+def deletions_refused(plan: Plan) -> ZhongtaiError:
+    """The error for a plan whose removals nobody confirmed: it names every object it would remove."""
+    named = [f"{KIND_NOUN[step.kind]} {step.name}" for step in plan.deletions]
+    shown = ", ".join(named[:_NAMED]) + (f" and {len(named) - _NAMED} more" if len(named) > _NAMED else "")
+    return ZhongtaiError(
+        "conflict",
+        f"the plan removes {len(named)} object{'s' if len(named) > 1 else ''} ({shown}) and no one confirmed "
+        "it; nothing was changed",
+        "check that the folder is the whole project (zhongtai plan FOLDER shows the plan), then confirm on a "
+        "terminal or pass --allow-delete (or --yes)",
+    )
+
+
+_NAMED = 20  # objects named in the refusal; a whole registry would drown the message
 
 
 def _diff(old: Any, new: Any, path: str = "") -> list[FieldDiff]:

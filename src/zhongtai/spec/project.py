@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from zhongtai.errors import ZhongtaiError
 from zhongtai.spec.feature_checks import check_feature_specs
 from zhongtai.spec.identity import IdentitySpec, output_datasets
+from zhongtai.spec.local_paths import matches_no_file, missing_source_path, with_absolute_paths
 from zhongtai.spec.models import (
     LOCATION_FOR_SOURCE,
     CapabilitySpec,
@@ -20,7 +21,6 @@ from zhongtai.spec.models import (
     EntitySpec,
     FeatureGroupSpec,
     FeatureViewSpec,
-    FilesSource,
     ModelSpec,
     OnDemandViewSpec,
     ProjectFile,
@@ -70,6 +70,8 @@ class Project:
     capabilities: dict[str, CapabilitySpec] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     lines: dict[str, dict[tuple[str | int, ...], int]] = field(default_factory=dict)
+    # Not errors, but worth a look before ingest: a local folder or file a spec names that is not there yet.
+    warnings: list[str] = field(default_factory=list)
 
     def objects(self, kind: str) -> Mapping[str, BaseModel]:
         return getattr(self, kind)
@@ -107,6 +109,7 @@ def load_project(root: str | Path, environ: Mapping[str, str] | None = None) -> 
         problems.extend(_check_references(project, os.environ if environ is None else environ))
     if problems:
         raise SpecErrors(problems)
+    project.warnings = _path_warnings(project)
     return project
 
 
@@ -135,18 +138,35 @@ def _load_file(project: Project, path: Path, rel: str) -> list[str]:
                 first = project.origins[(kind, name)]
                 problems.append(f"{origin} {kind}.{name}: declared twice (first at {first})")
                 continue
-            if isinstance(spec, FilesSource):
-                spec = _absolute_files_url(spec, project.root)
+            if kind == "sources":  # relative paths are relative to this file, not to the folder applied
+                spec = with_absolute_paths(spec, path.parent.resolve())
             project.objects(kind)[name] = spec  # type: ignore[index]
             project.origins[(kind, name)] = origin
     return problems
 
 
-def _absolute_files_url(spec: FilesSource, root: Path) -> FilesSource:
-    """Relative folder paths are relative to the project folder; store them absolute."""
-    if "://" in spec.url or spec.url.startswith("${env:") or Path(spec.url).is_absolute():
-        return spec
-    return spec.model_copy(update={"url": str((root / spec.url).resolve())})
+def _path_warnings(project: Project) -> list[str]:
+    """Local folders and files the specs name that do not exist (yet), each at its file, line and field."""
+    warnings = []
+    for name, source in project.sources.items():
+        missing = missing_source_path(source)
+        if missing is not None:
+            origin = project.origins[("sources", name)]
+            line = line_of(
+                project.lines[origin.file], ("sources", _index_of(project, "sources", name), "url")
+            )
+            warnings.append(f"{origin.file}:{line} sources.{name}.url: {missing}; ingest fails until it does")
+    for name, dataset in project.datasets.items():
+        folder = project.sources.get(dataset.source)
+        if dataset.path is not None and folder is not None and matches_no_file(folder, dataset.path):
+            origin = project.origins[("datasets", name)]
+            index = _index_of(project, "datasets", name)
+            line = line_of(project.lines[origin.file], ("datasets", index, "path"))
+            warnings.append(
+                f"{origin.file}:{line} datasets.{name}.path: no file matches '{dataset.path}' in "
+                f"{folder.url} yet; ingest fails until one does"
+            )
+    return warnings
 
 
 def _format_error(rel: str, data: Any, lines: dict, err: dict) -> str:
