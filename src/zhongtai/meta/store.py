@@ -200,10 +200,11 @@ class MetadataStore:
         if change.kind == "datasets":
             columns["source_id"] = self._source_id(session, change.name, spec)
         if row is None:
-            session.add(table(name=change.name, created_at=now(), **columns))
-        else:
-            for key, value in columns.items():
-                setattr(row, key, value)
+            row = table()
+            row.name, row.created_at = change.name, now()
+            session.add(row)
+        for key, value in columns.items():
+            setattr(row, key, value)
         session.flush()
 
     @staticmethod
@@ -486,4 +487,4 @@ def _to_version(name: str, row: SqlDatasetVersion) -> DatasetVersion:
         watermark=row.watermark,
         fingerprint=row.fingerprint,
         schema_changes=list(row.schema_changes),
-    )  # type: ignore[arg-type]
+    )
