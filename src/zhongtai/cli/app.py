@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 from rich.markup import escape
+from typer import _click as click  # the click that typer vendors, whose Context TyperGroup.invoke takes
 from typer.core import TyperGroup
 
 from zhongtai import __version__
@@ -37,7 +38,7 @@ from zhongtai.errors import ZhongtaiError
 class _Group(TyperGroup):
     """The root command group: turns a ZhongtaiError from any command into one red line and exit code 1."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ZhongtaiError as exc:

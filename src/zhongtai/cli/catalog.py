@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -86,7 +86,12 @@ def lineage(name: str = typer.Argument(..., help="A name, or kind:name."), as_js
 
 
 def _grow(
-    tree: Tree, graph: LineageGraph, node: Node, direction: str, locations: dict[str, str], seen: set[Node]
+    tree: Tree,
+    graph: LineageGraph,
+    node: Node,
+    direction: str,
+    locations: dict[str, Any],
+    seen: set[Node],
 ) -> None:
     for edge in graph.next_edges(node, direction):
         other = edge.upstream if direction == "up" else edge.downstream

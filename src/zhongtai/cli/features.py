@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.progress import TaskID
 from rich.table import Table
 
 from zhongtai.cli import context
@@ -31,7 +32,7 @@ def _build_dict(build: FeatureBuild | None) -> dict[str, Any] | None:
     }
 
 
-def _counting(bar: Any, label: str) -> tuple[int, Any]:
+def _counting(bar: Any, label: str) -> tuple[TaskID, Any]:
     task = bar.add_task(label, total=None, detail="")
     seen = 0
 

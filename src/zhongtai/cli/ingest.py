@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
+from rich.progress import TaskID
 from rich.table import Table
 
 from zhongtai.cli import context
@@ -50,7 +51,7 @@ def ingest(
             task = bar.add_task(name, total=None, detail="")
             read = 0
 
-            def advance(rows: int, task: int = task) -> None:
+            def advance(rows: int, task: TaskID = task) -> None:
                 nonlocal read
                 read += rows
                 bar.update(task, advance=rows, detail=f"{read:,} rows")

@@ -55,7 +55,6 @@ def score(
     for decision, count in sorted(counts.items(), key=lambda item: -item[1]):
         table.add_row(decision, f"{count:,}")
     console.print(table)
-    if write_back:
-        console.print(
-            f"wrote {written:,} rows to {summary['table']} in source '{scores.capability.write_back.source}'"
-        )
+    target = scores.capability.write_back
+    if write_back and target is not None:
+        console.print(f"wrote {written:,} rows to {summary['table']} in source '{target.source}'")

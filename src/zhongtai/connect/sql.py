@@ -201,9 +201,11 @@ class SqlConnector:
         # The query has no bind parameters of ours, so a `:word` (in a string literal, say) stays text.
         text = _BIND_LIKE.sub(r"\\:", (dataset.query or "").strip().rstrip(";"))
         watermark = dataset.incremental.watermark if dataset.incremental else None
-        columns = [sa.column(sa.sql.quoted_name(watermark, quote=True))] if watermark else []
+        columns: list[sa.ColumnClause[Any]] = (
+            [sa.column(sa.sql.quoted_name(watermark, quote=True))] if watermark else []
+        )
         subquery = sa.text(text).columns(*columns).subquery(_QUERY_ALIAS)
-        statement = sa.select(sa.literal_column("*")).select_from(subquery)
+        statement: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(subquery)
         if watermark is not None:
             if since is not None:
                 statement = statement.where(subquery.c[watermark] >= sa.bindparam("zt_since", _plain(since)))
@@ -360,14 +362,16 @@ def _inferred_batch(rows: Sequence[sa.Row[Any]], names: list[str], where: str) -
     """Arrow types from the values; decimals widen to 38 digits and time zones become UTC, batch after batch."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     arrays = []
-    for name, values in zip(names, columns, strict=True):
-        values = [v if v is None or isinstance(v, _PLAIN_VALUES) else _to_text(v) for v in values]
+    for name, raw in zip(names, columns, strict=True):
+        values = [v if v is None or isinstance(v, _PLAIN_VALUES) else _to_text(v) for v in raw]
         try:
             array = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            # Arrow's message quotes the offending value, which may be PII: name the types instead.
+            kinds = ", ".join(sorted({type(v).__name__ for v in values if v is not None}))
             raise ZhongtaiError(
                 "schema_changed",
-                f"{where}: column '{name}' mixes value types: {exc}",
+                f"{where}: column '{name}' mixes value types ({kinds})",
                 "CAST the column to one type in the query",
             ) from None
         if pa.types.is_decimal(array.type) and array.type.precision <= 38:

@@ -131,7 +131,7 @@ _UNARY: dict[str, Callable[[Any], Any]] = {
 Resolve = Callable[[Reference], Evaluator]
 
 
-def compile_expression(tree: exp.Expression, resolve: Resolve) -> Evaluator:
+def compile_expression(tree: exp.Expr, resolve: Resolve) -> Evaluator:
     """A closure computing the checked expression; `resolve` gives the reader of each reference."""
     from sqlglot import exp
 
@@ -166,7 +166,7 @@ def compile_expression(tree: exp.Expression, resolve: Resolve) -> Evaluator:
     return _variadic(tree, [compile_expression(a, resolve) for a in arguments])
 
 
-def _literal(node: exp.Expression) -> Any:
+def _literal(node: exp.Expr) -> Any:
     from sqlglot import exp
 
     if isinstance(node, exp.Null):
@@ -213,7 +213,7 @@ def _logic(is_and: bool, a: Evaluator, b: Evaluator) -> Evaluator:
     return run
 
 
-def _case(node: exp.Expression, resolve: Resolve) -> Evaluator:
+def _case(node: exp.Expr, resolve: Resolve) -> Evaluator:
     from sqlglot import exp
 
     if isinstance(node, exp.If):
@@ -242,7 +242,7 @@ def _case(node: exp.Expression, resolve: Resolve) -> Evaluator:
     return run
 
 
-def _variadic(node: exp.Expression, args: list[Evaluator]) -> Evaluator:
+def _variadic(node: exp.Expr, args: list[Evaluator]) -> Evaluator:
     kind = type(node).__name__
 
     def values(views: Views, request: Mapping[str, Any]) -> list[Any]:
@@ -331,8 +331,11 @@ class OnDemandFeatures:
             if value is not None and (
                 not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool))
             ):
-                raise ZhongtaiError("invalid_argument", f"field '{name}' must be a {kind}, got {value!r}")
-            out[name] = float(value) if kind == "float64" and value is not None else value
+                # The value itself is never quoted: a request field may carry PII.
+                raise ZhongtaiError(
+                    "invalid_argument", f"field '{name}' must be a {kind}, got a {type(value).__name__}"
+                )
+            out[name] = float(value) if kind == "float64" and isinstance(value, int | float) else value
         return out
 
     def compute(self, views: Views, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -340,7 +343,7 @@ class OnDemandFeatures:
         return {f.name: cast(f.evaluate(views, request), f.type) for f in self.features}
 
 
-def _references(tree: exp.Expression) -> list[Reference]:
+def _references(tree: exp.Expr) -> list[Reference]:
     from zhongtai.spec.expressions import references
 
     return references(tree)

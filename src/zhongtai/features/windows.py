@@ -109,7 +109,7 @@ def _aggregate(agg: WindowAggregation, events: Iterable[list[Any]], at: float) -
     inside = [values for t, values in events if start < t <= at and agg.matches(values)]
     if agg.function == "count":
         return len(inside)
-    present = [v[agg.column] for v in inside if v.get(agg.column) is not None]  # type: ignore[index]
+    present = [v[agg.column] for v in inside if v.get(agg.column) is not None]
     if agg.function == "distinct":
         return len({_hashable(v) for v in present})
     if agg.function == "sum":

@@ -151,9 +151,9 @@ def attach_split_evidence(
     if not splits:
         return
     members = [record for record, person in previous.items() if person in splits]
-    for event in splits.values():
-        event["records"] = 0
-        event["evidence"] = []
+    for split in splits.values():
+        split["records"] = 0
+        split["evidence"] = []
     for record in members:
         splits[previous[record]]["records"] += 1
     now = _persons_of(crosswalk, members)
@@ -163,7 +163,8 @@ def attach_split_evidence(
     for a, b, rule in zip(
         near["record_a"].to_pylist(), near["record_b"].to_pylist(), near["rule"].to_pylist(), strict=True
     ):
-        event = splits.get(previous.get(a))  # type: ignore[arg-type]
+        was = previous.get(a)
+        event = splits.get(was) if was is not None else None
         if event is None or previous.get(b) != event["person_id"] or now.get(a) == now.get(b):
             continue
         if len(event["evidence"]) < limit:

@@ -56,7 +56,7 @@ class SourcePlan:
 
 def _columns(source: SourceConfig) -> list[tuple[str, str]]:
     """(attribute, column) pairs of a source; a [surname, given] name gives two."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for attribute, column in source.fields.items():
         for name in column if isinstance(column, list) else [column]:
             pairs.append((attribute, name))
@@ -210,7 +210,7 @@ def register_sources(
         prepared = pa.schema(
             [f.with_type(pa.string()) if f.name in (*plan.decrypt, *plan.tokenize) else f for f in schema]
         )
-        prepare_rows = partial(prepare, plan=plan, keys=keys)
+        prepare_rows = partial(prepare, plan=plan, keys=keys or load_keys(Settings.from_env().home))
         engine.map_arrow(source.dataset, f"SELECT * FROM {quote(stored)}", prepare_rows, prepared)
     return Inputs({d: v.version for d, v in found.items()}, sealed_columns(config, plans), keys)
 

@@ -24,8 +24,8 @@ from zhongtai.identity.normalize import (
 )
 from zhongtai.identity.normalize.text import as_string_array
 
-RAW = ("name", "phone", "email", "id_card", "national_id", "birth_date", "gender", "member_id")
-RAW += ("account_id", "city", "address", "postcode", "street_number", "locality")
+RAW: tuple[str, ...] = ("name", "phone", "email", "id_card", "national_id", "birth_date", "gender")
+RAW += ("member_id", "account_id", "city", "address", "postcode", "street_number", "locality")
 # The columns of the records table, in order; every attribute may be null.
 COLUMNS = (
     "record_id", "dataset", "key", "trust", "updated_at", "name", "name_han", "name_pinyin",
@@ -170,12 +170,18 @@ def _address_columns(
     """city (given, else read from the address), address_key (the street part) and locality (district)."""
     indices = _dictionary(addresses).indices
     rest, city, district = ([k[i] if k else None for k in keys] for i in range(3))
-    given_city = _map(cities, lambda v: (address_key(v).city if address_key(v) else None) or v)
+    given_city = _map(cities, lambda v: _city_of(v) or v)
     return {
         "city": pc.coalesce(given_city, pc.take(pa.array(city, pa.string()), indices)),
         "address_key": pc.take(pa.array(rest, pa.string()), indices),
         "locality": pc.take(pa.array(district, pa.string()), indices),
     }
+
+
+def _city_of(value: str) -> str | None:
+    """The city an address names, if it names one."""
+    key = address_key(value)
+    return key.city if key is not None else None
 
 
 def _dictionary(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:

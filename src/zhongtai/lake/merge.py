@@ -137,7 +137,8 @@ def incremental(
     if delta_rows == 0:
         return MergeResult(current.files, 0, 0, 0, current.watermark, unchanged=True)
     new_wm = _max(con, "delta", watermark)
-    kept, rewritten, updated = list(current.files), [], 0
+    kept, updated = list(current.files), 0
+    rewritten: list[str] = []
     if primary_key:
         keys = ", ".join(quote(k) for k in primary_key)
         affected = [

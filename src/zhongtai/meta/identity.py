@@ -33,7 +33,7 @@ class IdentityRecords:
             pointer = session.get(SqlIdentityCurrent, identity)
             if pointer is None:
                 return None
-            return _run(session.get(SqlIdentityRun, pointer.run_id), current=True)  # type: ignore[arg-type]
+            return _run(session.get(SqlIdentityRun, pointer.run_id), current=True)
 
     def runs(self, identity: str) -> list[IdentityRun]:
         """Every published run of the identity, oldest first."""

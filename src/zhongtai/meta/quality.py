@@ -87,7 +87,7 @@ def _to_run(row: SqlQualityRun, version: int | None) -> QualityRun:
     return QualityRun(
         run_id=row.id,
         dataset=row.dataset_name,
-        at=aware(row.at),  # type: ignore[arg-type]
+        at=aware(row.at),
         status=row.status,
         rows_in=row.rows_in,
         rows_kept=row.rows_kept,

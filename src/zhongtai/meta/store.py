@@ -210,10 +210,11 @@ class MetadataStore:
             columns["source_id"] = self._source_id(session, change.name, spec)
             columns["retired_at"] = None  # declaring a retired dataset again restores it with its history
         if row is None:
-            session.add(table(name=change.name, created_at=now(), **columns))
-        else:
-            for key, value in columns.items():
-                setattr(row, key, value)
+            row = table()
+            row.name, row.created_at = change.name, now()
+            session.add(row)
+        for key, value in columns.items():
+            setattr(row, key, value)
         session.flush()
 
     @staticmethod
@@ -513,4 +514,4 @@ def _to_version(name: str, row: SqlDatasetVersion) -> DatasetVersion:
         watermark=row.watermark,
         fingerprint=row.fingerprint,
         schema_changes=list(row.schema_changes),
-    )  # type: ignore[arg-type]
+    )

@@ -59,7 +59,7 @@ class Predictor(Protocol):
 
 
 def _sigmoid(raw: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-raw))
+    return np.asarray(1.0 / (1.0 + np.exp(-raw)), dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -260,7 +260,7 @@ def _fit(
 
 def evaluate(booster: lightgbm.Booster, split: Split, threshold: float, best: int) -> dict[str, Any]:
     """Validation metrics of the model and of the constant baseline, plus the split's shape."""
-    scores = booster.predict(split.valid_x, num_iteration=best)
+    scores = np.asarray(booster.predict(split.valid_x, num_iteration=best), dtype=np.float64)
     return {
         "validation": binary_metrics(split.valid_y, scores, threshold),
         "baseline": baseline_metrics(split.valid_y, float(split.train_y.mean()), threshold),

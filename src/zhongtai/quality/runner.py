@@ -166,7 +166,8 @@ def _field_rules(
     spec: DatasetSpec, stage_types: dict[str, str], reference_scan: ReferenceScan
 ) -> tuple[list[RowRule], list[RowRule]]:
     """Field checks split in two: most run on every staged row, `unique` on the rows that survive the rest."""
-    early, late = [], []
+    early: list[RowRule] = []
+    late: list[RowRule] = []
     for field in spec.fields:
         for check in field.checks:
             reference = None
@@ -178,7 +179,7 @@ def _field_rules(
                     f"FROM {reference_scan(target.dataset)}) WHERE v IS NOT NULL"
                 )
             rule = field_rule(field.name, check, reference, _pii(field))
-            taken = sum(1 for r in early + late if r.rule.split("#")[0] == rule.rule)
+            taken = sum(r.rule.split("#")[0] == rule.rule for r in early + late)
             if taken:  # two checks of one kind on one field get their own counts
                 rule = replace(rule, rule=f"{rule.rule}#{taken + 1}")
             (late if rule.qualify else early).append(rule)

@@ -73,7 +73,7 @@ def _allowed_nodes() -> dict[type, str]:
     }
 
 
-def parse_expression(text: str) -> exp.Expression:
+def parse_expression(text: str) -> exp.Expr:
     """Parse and check an expression; ValueError says what is wrong and what is allowed."""
     import sqlglot
     from sqlglot import exp
@@ -102,7 +102,7 @@ def parse_expression(text: str) -> exp.Expression:
     return tree
 
 
-def _refusal(node: exp.Expression) -> str:
+def _refusal(node: exp.Expr) -> str:
     from sqlglot import exp
 
     if isinstance(node, exp.Anonymous | exp.Func):
@@ -118,7 +118,7 @@ def _refusal(node: exp.Expression) -> str:
     )
 
 
-def references(tree: exp.Expression) -> list[Reference]:
+def references(tree: exp.Expr) -> list[Reference]:
     """The request fields and stored features an expression reads, in order of first use."""
     from sqlglot import exp
 
@@ -144,7 +144,7 @@ _INFIX = {
 }
 
 
-def to_duckdb(tree: exp.Expression, column: Callable[[Reference], str]) -> str:
+def to_duckdb(tree: exp.Expr, column: Callable[[Reference], str]) -> str:
     """The checked expression as DuckDB SQL, with each reference written as `column(reference)`.
 
     Numeric literals are cast to BIGINT or DOUBLE, so DuckDB computes in the same number types as the serving
@@ -152,7 +152,7 @@ def to_duckdb(tree: exp.Expression, column: Callable[[Reference], str]) -> str:
     """
     from sqlglot import exp
 
-    def sql(node: exp.Expression) -> str:
+    def sql(node: exp.Expr) -> str:
         kind = type(node).__name__
         if kind in _INFIX:
             return f"({sql(node.this)} {_INFIX[kind]} {sql(node.expression)})"
@@ -182,8 +182,8 @@ def to_duckdb(tree: exp.Expression, column: Callable[[Reference], str]) -> str:
             otherwise = f" ELSE {sql(default)}" if default is not None else ""
             return f"(CASE{subject} {whens}{otherwise} END)"
         if isinstance(node, exp.If):
-            otherwise = node.args.get("false")
-            tail = f" ELSE {sql(otherwise)}" if otherwise is not None else ""
+            false_branch = node.args.get("false")
+            tail = f" ELSE {sql(false_branch)}" if false_branch is not None else ""
             return f"(CASE WHEN {sql(node.this)} THEN {sql(node.args['true'])}{tail} END)"
         name = _allowed_nodes()[type(node)]
         args = [node.this, *(a for a in (node.args.get("expression"),) if a is not None)]
@@ -198,7 +198,7 @@ _NUMERIC_NODES = ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Abs", "Ln", "Exp", 
 _COMPARISONS = ("EQ", "NEQ", "LT", "LTE", "GT", "GTE")
 
 
-def result_kind(tree: exp.Expression, types: Callable[[Reference], str]) -> str:
+def result_kind(tree: exp.Expr, types: Callable[[Reference], str]) -> str:
     """`number`, `boolean`, `text` or `null`: what the expression gives, given each reference's declared type.
 
     Operands must be of one kind where SQL would otherwise cast silently (`'abc' + 1`, `channel = 1`), so
@@ -206,7 +206,7 @@ def result_kind(tree: exp.Expression, types: Callable[[Reference], str]) -> str:
     """
     from sqlglot import exp
 
-    def kind(node: exp.Expression) -> str:
+    def kind(node: exp.Expr) -> str:
         name = type(node).__name__
         if isinstance(node, exp.Column):
             return _KINDS[types(Reference(node.table or None, node.name))]
@@ -240,7 +240,7 @@ def result_kind(tree: exp.Expression, types: Callable[[Reference], str]) -> str:
             return _same(node, [*(b.args["true"] for b in node.args["ifs"]), node.args.get("default")])
         return _same(node, [node.this, node.args.get("expression"), *node.expressions])
 
-    def _all_of(wanted: str, node: exp.Expression, operands: list[exp.Expression | None]) -> str:
+    def _all_of(wanted: str, node: exp.Expr, operands: list[exp.Expr | None]) -> str:
         for operand in operands:
             if operand is not None and kind(operand) not in (wanted, "null"):
                 raise ValueError(
@@ -248,7 +248,7 @@ def result_kind(tree: exp.Expression, types: Callable[[Reference], str]) -> str:
                 )
         return wanted
 
-    def _same(node: exp.Expression, operands: list[exp.Expression | None]) -> str:
+    def _same(node: exp.Expr, operands: list[exp.Expr | None]) -> str:
         found = {kind(o) for o in operands if o is not None} - {"null"}
         if len(found) > 1:
             raise ValueError(f"'{node.sql(dialect='duckdb')}' mixes {' and '.join(sorted(found))}")

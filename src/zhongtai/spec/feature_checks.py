@@ -37,9 +37,11 @@ def check_feature_specs(project: Project, report: Report) -> None:
             project, "models", name, model.entity, model.feature_views, model.feature_groups, report
         )
     for name, capability in project.capabilities.items():
-        model = project.models.get(capability.model)
-        if model is not None:
-            _check_members(project, "capabilities", name, model.entity, [], capability.feature_groups, report)
+        served = project.models.get(capability.model)
+        if served is not None:
+            _check_members(
+                project, "capabilities", name, served.entity, [], capability.feature_groups, report
+            )
 
 
 def view_features(project: Project, view: str) -> dict[str, str] | None:
@@ -60,7 +62,7 @@ def _check_on_demand(project: Project, view: OnDemandViewSpec, report: Report) -
     if view.entity not in project.entities:
         report("on_demand_views", view.name, ("entity",), f"unknown entity '{view.entity}'")
         return
-    fields = {f.name: f.type for f in view.request}
+    fields: dict[str, str] = {f.name: f.type for f in view.request}
     for index, feature in enumerate(view.features):
         where = ("features", index, "expression")
         tree = parse_expression(feature.expression)
@@ -70,8 +72,11 @@ def _check_on_demand(project: Project, view: OnDemandViewSpec, report: Report) -
             if problem:
                 report("on_demand_views", view.name, where, problem)
             else:
+                # _reference_problem found no problem, so the view exists and has the feature.
                 inputs[ref] = (
-                    fields[ref.name] if ref.view is None else view_features(project, ref.view)[ref.name]
+                    fields[ref.name]
+                    if ref.view is None
+                    else (view_features(project, ref.view) or {})[ref.name]
                 )
         if len(inputs) == len(references(tree)):
             problem = _kind_problem(tree, inputs, feature.type) or _bind_problem(

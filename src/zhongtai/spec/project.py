@@ -169,7 +169,7 @@ def _path_warnings(project: Project) -> list[str]:
     return warnings
 
 
-def _format_error(rel: str, data: Any, lines: dict, err: dict) -> str:
+def _format_error(rel: str, data: Any, lines: dict, err: Mapping[str, Any]) -> str:
     yaml_path: list[str | int] = []
     shown: list[str] = []
     node = data
@@ -246,10 +246,10 @@ def _check_references(project: Project, environ: Mapping[str, str]) -> list[str]
         for key, value in _strings(source.model_dump(by_alias=True)):
             for var in env_references(value):
                 if var not in environ:
-                    line = line_of(lines, ("sources", index, *key))
+                    found = line_of(lines, ("sources", index, *key))
                     dotted = ".".join(str(k) for k in key)
                     problems.append(
-                        f"{origin.file}:{line} sources.{name}.{dotted}: environment variable {var} is not set"
+                        f"{origin.file}:{found} sources.{name}.{dotted}: environment variable {var} is not set"
                     )
     return problems
 

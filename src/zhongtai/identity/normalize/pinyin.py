@@ -133,6 +133,7 @@ def segment(token: str) -> list[str]:
             head = best[start]
             if head is not None and token[start:end] in known:
                 candidate = [*head, token[start:end]]
-                if best[end] is None or len(candidate) < len(best[end]):
+                current = best[end]
+                if current is None or len(candidate) < len(current):
                     best[end] = candidate
     return best[-1] or [token]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from zhongtai.errors import ZhongtaiError
 
@@ -113,8 +113,11 @@ def open_offline_engine(url: str, storage: LakeStorage) -> ResolutionEngine:
     return importlib.import_module(module).open_engine(url, storage)
 
 
+EngineT = TypeVar("EngineT", bound=OfflineEngine)
+
+
 @contextmanager
-def engine_or_default(offline: ResolutionEngine | None, storage: LakeStorage) -> Iterator[ResolutionEngine]:
+def engine_or_default(offline: EngineT | None, storage: LakeStorage) -> Iterator[EngineT]:
     """The caller's engine as it is, or, without one, an in-process DuckDB engine closed after the block."""
     if offline is not None:
         yield offline
@@ -123,6 +126,6 @@ def engine_or_default(offline: ResolutionEngine | None, storage: LakeStorage) ->
 
     default = DuckDBEngine(storage)
     try:
-        yield default
+        yield cast(EngineT, default)  # DuckDB implements both protocols
     finally:
         default.close()

@@ -96,7 +96,7 @@ def to_spark_sql(sql: str) -> str:
     import sqlglot
     from sqlglot import exp
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Anonymous):
             return node
         name, args = str(node.this).lower(), node.expressions
@@ -214,7 +214,7 @@ class SparkEngine:
         # Splink's intermediate tables are persisted in the session rather than written to a checkpoint
         # folder, so no shared scratch path needs configuring; in one process, repartitioning them only
         # adds shuffles.
-        local = self.spark.sparkContext.master.startswith("local")
+        local = str(self.spark.sparkContext.master).startswith("local")
         return SparkAPI(
             spark_session=self.spark,
             break_lineage_method="persist",

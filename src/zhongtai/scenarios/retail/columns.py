@@ -29,7 +29,7 @@ def timestamps(seconds: np.ndarray) -> pa.Array:
 
 def dates(day_index: np.ndarray, start: np.datetime64) -> pa.Array:
     """Dates from window day indexes (negative: before the window)."""
-    return pa.array(np.datetime64(start, "D") + np.asarray(day_index, dtype=np.int64))
+    return pa.array(start.astype("datetime64[D]") + np.asarray(day_index, dtype=np.int64))
 
 
 def optional(values: np.ndarray, present: np.ndarray) -> pa.Array:

@@ -99,7 +99,11 @@ def _customers(
             "customer_id": ids.customer_id,
             "full_name": pa.array(render_names(people, persons, CRM_NAMES, rng), pa.string()),
             "gender": pa.array(
-                np.where(rng.random(count) < 0.1, None, np.where(people.gender[persons] == 1, "M", "F")),
+                np.where(
+                    rng.random(count) < 0.1,
+                    np.asarray(None, dtype=object),
+                    np.where(people.gender[persons] == 1, "M", "F"),
+                ),
                 pa.string(),
             ),
             "birth_date": optional(people.birth[persons], rng.random(count) < 0.65),

@@ -85,9 +85,8 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         )
         scores = score_all(store, lake, CAPABILITY)
         written = write_back(store, scores)
-        clock.done(
-            "write back", f"{written:,} scores into the CRM table {scores.capability.write_back.table}"
-        )
+        target = scores.capability.write_back
+        clock.done("write back", f"{written:,} scores into the CRM table {target.table if target else '?'}")
         key = store.access.create_key(f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}", ["caller"])
         best = max(scores.table.to_pylist(), key=lambda row: row["score"])
         clock.done("api key", "created")

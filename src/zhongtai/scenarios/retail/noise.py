@@ -8,13 +8,15 @@ makes identity resolution a real problem rather than an exact join.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from zhongtai.scenarios.retail import names, places
 from zhongtai.scenarios.retail.people import FOREIGN, Homes, People
 
-Formatter = Callable[[object, int], str]
+# The value is a phone, e-mail or ID string, or an address index: each table of formats knows which.
+Formatter = Callable[[Any, int], str]
 
 FULL_WIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)} | {" ": "\u3000"})
 FULL_WIDTH_DIGITS = str.maketrans({str(d): chr(0xFF10 + d) for d in range(10)})
@@ -38,7 +40,7 @@ def full_width(text: str) -> str:
 
 
 def render(
-    items: Sequence[object],
+    items: Sequence[object] | np.ndarray,
     styles: Mapping[str, float],
     formats: Mapping[str, Formatter],
     rng: np.random.Generator,
@@ -106,7 +108,7 @@ def _domain_typo(email: str) -> str:
 
 
 def render_phones(
-    numbers: Sequence[str | None],
+    numbers: Sequence[str | None] | np.ndarray,
     styles: Mapping[str, float],
     rng: np.random.Generator,
     missing: float | np.ndarray = 0.0,
@@ -116,7 +118,7 @@ def render_phones(
 
 
 def render_emails(
-    emails: Sequence[str | None],
+    emails: Sequence[str | None] | np.ndarray,
     styles: Mapping[str, float],
     rng: np.random.Generator,
     missing: float | np.ndarray = 0.0,
@@ -126,7 +128,7 @@ def render_emails(
 
 
 def render_ids(
-    numbers: Sequence[str | None],
+    numbers: Sequence[str | None] | np.ndarray,
     styles: Mapping[str, float],
     rng: np.random.Generator,
     missing: float | np.ndarray = 0.0,

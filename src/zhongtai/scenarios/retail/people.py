@@ -221,7 +221,11 @@ def _names(rng: np.random.Generator, kind: np.ndarray, gender: np.ndarray, head:
     two_chars = rng.random(n) < 0.72
     first_char, second_char = rng.integers(0, 50, size=n), rng.integers(0, 50, size=n)
     english_pick, latin_first = rng.integers(0, 12, size=n), rng.integers(0, 20, size=n)
-    surname, given, surname_latin, given_latin, english = [], [], [], [], []
+    surname: list[str] = []
+    given: list[str] = []
+    surname_latin: list[str] = []
+    given_latin: list[str] = []
+    english: list[str | None] = []
     for i in range(n):
         pool_given = names.GIVEN_MALE if gender[i] else names.GIVEN_FEMALE
         if kind[i] == FOREIGN:

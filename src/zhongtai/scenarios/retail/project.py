@@ -297,7 +297,11 @@ def _sql_dataset(source: str, name: str, table: sa.Table) -> dict[str, Any]:
     fields = []
     for column in table.columns:
         pii, description = notes[column.name]
-        field = {"name": str(column.name), "type": _logical(column.type), "description": description}
+        field: dict[str, Any] = {
+            "name": str(column.name),
+            "type": _logical(column.type),
+            "description": description,
+        }
         if pii:
             field["pii"] = pii
             if pii in PII_STORAGE:

@@ -7,9 +7,11 @@ Money is decimal(12,2), moments are timestamps (local time, no zone, as these sy
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
-TEXT_ARGS = {"mysql_charset": "utf8mb4", "mariadb_charset": "utf8mb4"}
+TEXT_ARGS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mariadb_charset": "utf8mb4"}
 MONEY = sa.Numeric(12, 2)
 
 

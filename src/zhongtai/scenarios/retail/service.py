@@ -25,7 +25,7 @@ from zhongtai.scenarios.retail.people import CHINESE_WITH_ENGLISH_NAME, FOREIGN,
 
 INTENT = {name: k for k, name in enumerate(text.INTENTS)}
 # (order status, online?) -> [(intent, chance per order, lag range in days)]
-ORDER_TICKETS = {
+ORDER_TICKETS: dict[tuple[int, bool], list[tuple[str, float, tuple[float, float]]]] = {
     (CANCELLED, True): [("cancel_order", 0.2, (0.01, 0.5)), ("refund_request", 0.1, (2, 8))],
     (RETURNED, True): [("return_item", 0.25, (2, 8)), ("refund_request", 0.1, (8, 20))],
     (REFUNDED, True): [("refund_request", 0.25, (3, 12))],
@@ -102,7 +102,7 @@ def simulate_tickets(
 
 
 def _order_tickets(rng: np.random.Generator, orders: Orders) -> tuple[np.ndarray, ...]:
-    found = []
+    found: list[tuple[np.ndarray, ...]] = []
     for (status, online), rules in ORDER_TICKETS.items():
         candidates = np.flatnonzero((orders.status == status) & (orders.online == online))
         for intent, chance, (low, high) in rules:
@@ -221,7 +221,7 @@ def _contacts(
     head = people.head[person]
     caller = np.where((head != person) & (rng.random(len(person)) < 0.1), head, person)
     emails = np.array(people.email, dtype=object)[person]
-    account = np.where(kind == "app_chat", ids.account_id[person], None)
+    account = np.where(kind == "app_chat", ids.account_id[person], np.asarray(None, dtype=object))
     member = np.where(rng.random(len(person)) < 0.1, ids.member_id[person], "")
     return {
         "contact_name": render_names(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
@@ -117,8 +118,16 @@ def _check_columns(target: sa.Table, table: pa.Table) -> None:
         raise ValueError(f"{target.name}: columns {table.column_names} do not match the schema {expected}")
 
 
-def _copy_postgres(conn: sa.Connection, target: sa.Table, table: pa.Table) -> None:
+def _driver(conn: sa.Connection) -> Any:
+    """The DB-API connection under SQLAlchemy's, for the drivers' bulk-load calls."""
     raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the SQLAlchemy connection has no driver connection")
+    return raw
+
+
+def _copy_postgres(conn: sa.Connection, target: sa.Table, table: pa.Table) -> None:
+    raw = _driver(conn)
     columns = ", ".join(f'"{name}"' for name in table.column_names)
     options = pacsv.WriteOptions(include_header=False)
     with (
@@ -135,7 +144,7 @@ def _insert_rows(conn: sa.Connection, target: sa.Table, table: pa.Table) -> None
     quote = conn.dialect.identifier_preparer.quote
     prefix = f"INSERT INTO {quote(target.name)} ({', '.join(quote(n) for n in table.column_names)}) VALUES "
     backslash = "NO_BACKSLASH_ESCAPES" not in conn.exec_driver_sql("SELECT @@SESSION.sql_mode").scalar_one()
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = _driver(conn).cursor()
     try:
         for batch in table.to_batches(max_chunksize=STATEMENT_ROWS):
             values = [_literal(column, backslash) for column in batch.columns]
@@ -167,7 +176,7 @@ def _insert_many(conn: sa.Connection, target: sa.Table, table: pa.Table) -> None
         f"INSERT INTO {quote(target.name)} ({', '.join(quote(n) for n in table.column_names)}) "
         f"VALUES ({', '.join(['?'] * table.num_columns)})"
     )
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = _driver(conn).cursor()
     try:
         for rows in _python_rows(table):
             cursor.executemany(statement, rows)

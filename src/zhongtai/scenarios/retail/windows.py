@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-STREAMS = {
+STREAMS: dict[str, dict[str, Any]] = {
     "click_events": {"name": "retail.clicks", "event_id": "event_id", "timestamp": "ts"},
     "inventory_stock": {
         "name": "retail.stock",
