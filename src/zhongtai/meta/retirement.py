@@ -112,7 +112,7 @@ class RetiredDatasets:
             runs = session.execute(sa.delete(SqlIngestRun).where(SqlIngestRun.dataset_name == name))
             quality = session.execute(sa.delete(SqlQualityRun).where(SqlQualityRun.dataset_name == name))
             session.delete(row)
-            purged = PurgedDataset(name, versions, runs.rowcount, quality.rowcount)  # type: ignore[attr-defined]
+            purged = PurgedDataset(name, versions, runs.rowcount, quality.rowcount)
             session.add(
                 SqlChange(
                     at=now(),
