@@ -75,7 +75,7 @@ def _append_once(
             return Appended(dataset, None, 0, len(events))
         new = _new_version(con, storage, current, files, writer.rows, staging, final)
         storage.publish(f"{staging}/out", final)
-        number = store.commit_version(dataset, new, current.version if current else None, run_id)
+        number = store.commit_version(dataset, new, current.version if current else None, run_id, len(events))
         return Appended(dataset, number, writer.rows, len(events) - writer.rows)
     except BaseException as exc:
         storage.remove(final)
