@@ -16,6 +16,7 @@ import pytest
 
 from zhongtai.connect import files
 from zhongtai.connect.base import Connector, open_connector
+from zhongtai.connect.batches import without_values
 from zhongtai.errors import SourceError, ZhongtaiError
 from zhongtai.spec.models import DatasetSpec, FilesSource
 
@@ -255,7 +256,10 @@ def test_declared_types_cast_parquet_and_jsonl(tmp_path):
 
 def test_declared_type_that_does_not_fit_is_schema_changed(tmp_path):
     _write(tmp_path / "a.jsonl", '{"id": "x1"}\n')
-    with pytest.raises(ZhongtaiError, match=r"a\.jsonl: column 'id' does not fit its declared type int64"):
+    with pytest.raises(
+        ZhongtaiError,
+        match=r"a\.jsonl record 1: column 'id' holds a value that does not fit its declared type int64",
+    ):
         _read(str(tmp_path), _dataset("a.jsonl", fields=[{"name": "id", "type": "int64"}]))
 
 
@@ -332,3 +336,28 @@ def test_check_lists_the_folder(csv_folder):
 def test_check_of_a_missing_folder_is_a_source_error(tmp_path):
     with pytest.raises(SourceError, match=rf"source 'lake_drop': cannot list folder {tmp_path}/gone"):
         _connector(str(tmp_path / "gone")).check()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "In CSV column #1: CSV conversion error to int64: invalid value '11010519491231002X'",
+            "In CSV column #1: CSV conversion error to int64: invalid value <value>",
+        ),
+        (
+            "CSV parse error: Expected 2 columns, got 3: 2,张三,13800001111",
+            "CSV parse error: Expected 2 columns, got 3",
+        ),
+        (
+            "Could not convert 13800001111 with type int: tried to convert to string",
+            "Could not convert <value> with type int: tried to convert to string",
+        ),
+        (
+            'Conversion Error: Could not convert string "13800001111" to INT32',
+            "Conversion Error: Could not convert string <value> to INT32",
+        ),
+    ],
+)
+def test_error_texts_of_pyarrow_and_duckdb_lose_their_values(text, shown):
+    assert without_values(text) == shown

@@ -114,7 +114,7 @@ def test_a_truncated_json_line_names_the_file_and_line(drop, caplog):
 def test_a_gbk_file_read_as_utf8_says_what_it_looks_like_and_how_to_declare_it(drop, caplog):
     _write(drop.folder / "people.csv", _people(40).replace("客户", "张先生"), encoding="gbk")
     error = _failure(drop, "people", caplog)
-    assert error.code == "encoding"
+    assert error.code == "source_error"
     assert "people.csv line 2: not UTF-8" in error.message
     assert "looks like gb18030" in error.message
     assert "csv: {encoding: gb18030}" in (error.hint or "")
@@ -133,7 +133,7 @@ def test_a_wrong_declared_encoding_names_the_line(drop, caplog):
     drop.apply_files(", csv: {encoding: gbk}")
     (drop.folder / "people.csv").write_bytes(_people(3).replace("客户", "c").encode() + b"3,1003,\xff\n")
     error = _failure(drop, "people", caplog)
-    assert error.code == "encoding"
+    assert error.code == "source_error"
     assert "people.csv line 5: not gbk" in error.message
     assert "encoding" in (error.hint or "")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from zhongtai.errors import ZhongtaiError
+from zhongtai.errors import SourceError, ZhongtaiError
 
 SAMPLE_BYTES = 64 << 10
 _CHUNK_ROWS = 10_000
@@ -86,7 +86,7 @@ def encoding_error(
         hint = f"declare the file's encoding in the dataset spec: `{declare}: {{encoding: {looks_like}}}`"
     else:
         hint = f"declare the file's encoding in the dataset spec: `{declare}: {{encoding: ...}}`"
-    return ZhongtaiError("encoding", message, hint)
+    return SourceError(message, hint)
 
 
 def undecodable_line(handle: Any, encoding: str) -> tuple[int, bytes] | None:

@@ -134,8 +134,10 @@ class FilesConnector:
             origin = f"{tracker.where} file {path}"
             file_format = _format(dataset, path, tracker.where)
             tracker.fill_missing = file_format == "jsonl"
+            record = 1  # the file's record (CSV row, JSON line) that the batch starts with
             for batch in _file_batches(fs, path, file_format, dataset, tracker.schema, origin):
-                batch = cast_batch(batch, declared, origin)
+                batch = cast_batch(batch, declared, origin, record)
+                record += batch.num_rows
                 if file_format == "jsonl":
                     batch = with_declared(batch, declared)
                 yield tracker.conform(batch, origin)

@@ -13,7 +13,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from zhongtai.config import mask_url
-from zhongtai.connect.batches import SchemaTracker, resolve_for
+from zhongtai.connect.batches import SchemaTracker, resolve_for, without_values
 from zhongtai.connect.types import cast_batch
 from zhongtai.errors import SourceError, ZhongtaiError
 from zhongtai.spec.models import DatasetSpec, SqlSource
@@ -338,10 +338,10 @@ def _typed_batch(
     for field, values, convert in zip(schema, columns, converters, strict=True):
         try:
             arrays.append(_array(values, field.type, convert))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            # The driver's or pyarrow's text quotes the value, which may be personal data.
             raise ZhongtaiError(
-                "schema_changed",
-                f"{where}: column '{field.name}' holds a value that is not {field.type}: {exc}",
+                "schema_changed", f"{where}: column '{field.name}' holds a value that is not {field.type}"
             ) from None
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
@@ -367,7 +367,7 @@ def _inferred_batch(rows: Sequence[sa.Row[Any]], names: list[str], where: str) -
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
             raise ZhongtaiError(
                 "schema_changed",
-                f"{where}: column '{name}' mixes value types: {exc}",
+                f"{where}: column '{name}' mixes value types ({without_values(str(exc))})",
                 "CAST the column to one type in the query",
             ) from None
         if pa.types.is_decimal(array.type) and array.type.precision <= 38:

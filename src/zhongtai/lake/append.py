@@ -16,7 +16,7 @@ from typing import Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.lake import engine
-from zhongtai.lake.ingest import recover_interrupted
+from zhongtai.lake.ingest import data_error, failed_message, recover_interrupted
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.schema import columns_of
 from zhongtai.lake.storage import LakeStorage
@@ -79,8 +79,10 @@ def _append_once(
         return Appended(dataset, number, writer.rows, len(events) - writer.rows)
     except BaseException as exc:
         storage.remove(final)
-        message = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
-        store.finish_run(run_id, "failed", len(events), message)
+        failure = data_error(exc, f"dataset '{dataset}'")
+        store.finish_run(run_id, "failed", len(events), failure.message if failure else failed_message(exc))
+        if failure is not None and failure is not exc:
+            raise failure from None
         raise
     finally:
         con.close()

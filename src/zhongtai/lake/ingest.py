@@ -26,6 +26,7 @@ from pydantic import TypeAdapter
 
 from zhongtai.config import Settings
 from zhongtai.connect import open_connector
+from zhongtai.connect.batches import without_values
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.keys import PiiKeys, load_keys
 from zhongtai.govern.protection import Protection, annotate, protect_batch, protections
@@ -115,8 +116,12 @@ def ingest(
         storage.remove(job.staging)
         storage.remove(job.final)
         storage.remove(job.quarantine)
-        message = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
-        store.finish_run(job.run_id, "failed", job.rows_read, message)
+        failure = data_error(exc, f"dataset '{name}'")
+        store.finish_run(
+            job.run_id, "failed", job.rows_read, failure.message if failure else failed_message(exc)
+        )
+        if failure is not None and failure is not exc:
+            raise failure from None
         raise
     storage.remove(job.staging)
     if not result.created:
@@ -291,7 +296,7 @@ class _Job:
         if not len(schema) or any(has_null(f.type) for f in schema):
             where = self.dataset.path or self.dataset.endpoint or self.dataset.location_key
             raise ZhongtaiError(
-                "no_data",
+                "source_error",
                 f"{self.where}: {where} holds no rows: no column types to infer",
                 "add rows at the source, or declare every column with its type in the dataset's fields "
                 "(`fields: [{name: id, type: int64}, ...]`) to start with an empty version",
@@ -433,6 +438,31 @@ class _Job:
             rows_deduped=outcome.rows_deduped,
             warnings=outcome.warnings,
         )
+
+
+def data_error(exc: BaseException, where: str) -> ZhongtaiError | None:
+    """The error to record and show for a failed ingest or append, without any value from the data.
+
+    pyarrow's and DuckDB's texts quote the values and rows they failed on, so they are never passed on as
+    they are: the quoted parts are taken out. Anything else that is not ours (Ctrl-C, a bug) is recorded by
+    its stripped text (`failed_message`) and raised as it is (None)."""
+    import duckdb
+
+    if isinstance(exc, ZhongtaiError):
+        return exc
+    if isinstance(exc, pa.ArrowException | duckdb.Error):
+        return ZhongtaiError(
+            "source_error",
+            f"{where}: {failed_message(exc)}",
+            "the message leaves out the values it was about; `zhongtai datasets runs` keeps it",
+        )
+    return None
+
+
+def failed_message(exc: BaseException) -> str:
+    """How a failure that is not ours is recorded: its type and its text without quoted values."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {without_values(text)}" if text else type(exc).__name__
 
 
 def recover_interrupted(store: MetadataStore, storage: LakeStorage, name: str) -> list[str]:
