@@ -361,3 +361,28 @@ def test_check_of_a_missing_folder_is_a_source_error(tmp_path):
 )
 def test_error_texts_of_pyarrow_and_duckdb_lose_their_values(text, shown):
     assert without_values(text) == shown
+
+
+def test_json_lines_that_are_not_utf8_say_what_they_look_like(tmp_path):
+    lines = "".join(f'{{"id": {i}, "name": "张先生{i}"}}\n' for i in range(40))
+    (tmp_path / "a.jsonl").write_bytes(lines.encode("gb18030"))
+    with pytest.raises(
+        SourceError, match=r"a\.jsonl line 1: not UTF-8; the file looks like gb18030"
+    ) as caught:
+        _read(str(tmp_path), _dataset("a.jsonl"))
+    assert "iconv -f gb18030 -t utf-8" in (caught.value.hint or "")
+
+
+def test_non_utf8_text_after_the_sample_is_found_by_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "BLOCK_BYTES", 4096)
+    head = "id,name\n" + "".join(f"{i},name{i}\n" for i in range(9000))
+    (tmp_path / "a.csv").write_bytes(head.encode() + "9000,张先生\n".encode("gbk"))
+    with pytest.raises(SourceError, match=r"a\.csv line 9002: not UTF-8") as caught:
+        _read(str(tmp_path), _dataset("a.csv"))
+    assert "csv: {encoding:" in (caught.value.hint or "")
+
+
+def test_an_unknown_encoding_is_an_invalid_spec(tmp_path):
+    _write(tmp_path / "a.csv", "id\n1\n")
+    with pytest.raises(ZhongtaiError, match=r"csv\.encoding 'klingon' is not an encoding Python knows"):
+        _read(str(tmp_path), _dataset("a.csv", csv={"encoding": "klingon"}))

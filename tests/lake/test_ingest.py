@@ -113,7 +113,12 @@ def test_incremental_new_version_holds_exactly_the_changes(shop):
     # the previous version is untouched and still readable
     assert {r["id"]: r for r in _rows(shop, "customers", version=1)} == before
     # rows at the boundary watermark are re-read but not duplicated
-    assert ingest(shop.store, shop.lake, "customers").created is False
+    again = ingest(shop.store, shop.lake, "customers")
+    assert again.created is False
+    # every run keeps what it read: 10 rows in full, then only rows at or after the watermark
+    runs = [(r.status, r.rows_read) for r in shop.store.runs("customers")]
+    assert runs == [("unchanged", again.rows_read), ("succeeded", result.rows_read), ("succeeded", 10)]
+    assert 0 < result.rows_read < 10
 
 
 def test_full_snapshot_counts_added_and_removed_rows(shop):
