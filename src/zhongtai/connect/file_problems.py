@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import json
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,12 +93,13 @@ def encoding_error(
 def undecodable_line(handle: Any, encoding: str) -> tuple[int, bytes] | None:
     """The first line (1-based) that does not decode, with a sample of the bytes around it for a guess."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    around: list[bytes] = []
+    before: deque[bytes] = deque(maxlen=50)
     for number, raw in enumerate(handle, start=1):
-        around = [*around[-50:], raw]
+        before.append(raw)
         try:
             decoder.decode(raw)
         except UnicodeDecodeError:
+            around = list(before)
             for more in handle:  # a little after the line too: a guess needs enough bytes
                 around.append(more)
                 if sum(map(len, around)) > SAMPLE_BYTES:

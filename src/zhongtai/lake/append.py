@@ -16,7 +16,8 @@ from typing import Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.lake import engine
-from zhongtai.lake.ingest import data_error, failed_message, recover_interrupted
+from zhongtai.lake.failures import data_error, failed_message
+from zhongtai.lake.ingest import recover_interrupted
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.schema import columns_of
 from zhongtai.lake.storage import LakeStorage

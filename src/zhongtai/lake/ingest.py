@@ -26,11 +26,11 @@ from pydantic import TypeAdapter
 
 from zhongtai.config import Settings
 from zhongtai.connect import open_connector
-from zhongtai.connect.batches import without_values
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.keys import PiiKeys, load_keys
 from zhongtai.govern.protection import Protection, annotate, protect_batch, protections
 from zhongtai.lake import engine, merge
+from zhongtai.lake.failures import data_error, failed_message
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.schema import SchemaChange, columns_of, compare, merged
 from zhongtai.lake.storage import LakeStorage
@@ -438,31 +438,6 @@ class _Job:
             rows_deduped=outcome.rows_deduped,
             warnings=outcome.warnings,
         )
-
-
-def data_error(exc: BaseException, where: str) -> ZhongtaiError | None:
-    """The error to record and show for a failed ingest or append, without any value from the data.
-
-    pyarrow's and DuckDB's texts quote the values and rows they failed on, so they are never passed on as
-    they are: the quoted parts are taken out. Anything else that is not ours (Ctrl-C, a bug) is recorded by
-    its stripped text (`failed_message`) and raised as it is (None)."""
-    import duckdb
-
-    if isinstance(exc, ZhongtaiError):
-        return exc
-    if isinstance(exc, pa.ArrowException | duckdb.Error):
-        return ZhongtaiError(
-            "source_error",
-            f"{where}: {failed_message(exc)}",
-            "the message leaves out the values it was about; `zhongtai datasets runs` keeps it",
-        )
-    return None
-
-
-def failed_message(exc: BaseException) -> str:
-    """How a failure that is not ours is recorded: its type and its text without quoted values."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {without_values(text)}" if text else type(exc).__name__
 
 
 def recover_interrupted(store: MetadataStore, storage: LakeStorage, name: str) -> list[str]:
