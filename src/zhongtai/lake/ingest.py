@@ -174,7 +174,7 @@ class _Job:
         since = _parse_watermark(current, watermark) if incremental else None
         staged = self._stage(since)
         if not staged:
-            return self._empty_batch()
+            return self._empty_batch(incremental)
         staged, outcome = self._check_rows(staged, incremental, watermark)
         staged = self._protect(staged, incremental, outcome)
         new_columns = annotate(
@@ -420,10 +420,11 @@ class _Job:
         prefix = f"{self.staging}/quarantine"
         return self.quarantine + path[len(prefix) :] if path.startswith(prefix) else path
 
-    def _empty_batch(self) -> IngestResult:
+    def _empty_batch(self, incremental: bool) -> IngestResult:
         """Nothing read from a file or API source: the current version and its schema stay as they are."""
         result = self._unchanged(QualityOutcome(0, 0))
-        result.note = f"the source returned no rows; version {result.version} stays current"
+        read = "no rows at or after the last watermark" if incremental else "no rows"
+        result.note = f"the source returned {read}; version {result.version} stays current"
         return result
 
     def _unchanged(self, outcome: QualityOutcome) -> IngestResult:
