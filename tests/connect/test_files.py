@@ -386,3 +386,14 @@ def test_an_unknown_encoding_is_an_invalid_spec(tmp_path):
     _write(tmp_path / "a.csv", "id\n1\n")
     with pytest.raises(ZhongtaiError, match=r"csv\.encoding 'klingon' is not an encoding Python knows"):
         _read(str(tmp_path), _dataset("a.csv", csv={"encoding": "klingon"}))
+
+
+def test_a_bad_value_in_a_headerless_csv_names_the_declared_column_and_line(tmp_path):
+    _write(tmp_path / "a.csv", "1,13800000001\n2,13800000002\n3,1380000000x\n")
+    fields = [{"name": "id", "type": "int64"}, {"name": "phone", "type": "int64"}]
+    dataset = _dataset("a.csv", csv={"header": False}, fields=fields)
+    with pytest.raises(
+        ZhongtaiError, match=r"a\.csv line 3: column 'phone' holds a value that is not int64"
+    ) as caught:
+        _read(str(tmp_path), dataset)
+    assert "1380000000x" not in caught.value.message

@@ -227,6 +227,7 @@ class _TextFile:
         self.fs, self.path, self.format, self.origin = fs, path, file_format, origin
         self.options = dataset.csv or CsvOptions()
         self.declared = dataset.declared_types()
+        self.field_names = [f.name for f in dataset.fields]
         self.encoding = codec_name(self.options.encoding) if file_format == "csv" else "utf-8"
         self.declare = "csv" if file_format == "csv" else None
 
@@ -261,8 +262,12 @@ class _TextFile:
         text = text.strip().splitlines()[0] if text.strip() else text
         if "invalid UTF8" in text or "Invalid encoding" in text:
             return self.decode_error()
-        if self.format == "csv":
-            return self._csv_error(text, names)
+        try:
+            return self._csv_error(text, names) if self.format == "csv" else self._json_error(text)
+        except UnicodeDecodeError:  # the rescan met text that is not in the file's encoding first
+            return self.decode_error()
+
+    def _json_error(self, text: str) -> ZhongtaiError:
         column = re.search(r"Column\(/([^)/]*)[^)]*\) changed from", text)
         with self.open() as handle:
             found = json_problem(handle, column.group(1) if column else None)
@@ -311,7 +316,7 @@ class _TextFile:
     def _header(self) -> list[str]:
         """Column names for an error raised before pyarrow reported them."""
         if not self.options.header:
-            return []
+            return self.field_names
         try:
             with self.open() as handle:
                 return next((row for _, row in csv_rows(handle, self.encoding, self.options.delimiter)), [])
