@@ -3,6 +3,7 @@ files, malformed JSON lines, and the rows read recorded for every run."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -187,4 +188,28 @@ def test_rows_read_is_recorded_for_every_run(drop):
         ("unchanged", 7),
         ("succeeded", 7),
         ("succeeded", 5),
+    ]
+
+
+def test_export_writes_nested_values_as_json_in_csv_and_as_objects_in_json_lines(drop, tmp_path):
+    from zhongtai.lake.export import export_dataset
+
+    lines = [
+        '{"id": 1, "address": {"city": "上海", "zip": "200000"}, "tags": ["vip"], "at": "2026-01-02T03:04:05"}',
+        '{"id": 2, "address": null, "tags": [], "at": null}',
+    ]
+    _write(drop.folder / "events.jsonl", "\n".join(lines) + "\n")
+    ingest(drop.store, drop.lake, "events")
+    csv_out, jsonl_out = tmp_path / "e.csv", tmp_path / "e.jsonl"
+    assert export_dataset(drop.store, drop.lake, "events", csv_out).rows == 2
+    assert export_dataset(drop.store, drop.lake, "events", jsonl_out).rows == 2
+    assert csv_out.read_text().splitlines() == [
+        '"id","address","tags","at"',
+        '1,"{""city"": ""上海"", ""zip"": ""200000""}","[""vip""]",2026-01-02 03:04:05.000000',
+        '2,,"[]",',
+    ]
+    rows = [json.loads(line) for line in jsonl_out.read_text().splitlines()]
+    assert rows == [
+        {"id": 1, "address": {"city": "上海", "zip": "200000"}, "tags": ["vip"], "at": "2026-01-02 03:04:05"},
+        {"id": 2, "address": None, "tags": [], "at": None},
     ]

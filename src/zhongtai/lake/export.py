@@ -95,7 +95,8 @@ def _write(fmt: str, path: Path, reader: pa.RecordBatchReader) -> Iterator[int]:
     if fmt == "jsonl":  # the engine made each row one JSON text (17x faster than json.dumps per row)
         with path.open("w", encoding="utf-8") as handle:
             for batch in reader:
-                handle.write("\n".join(batch.column(0).to_pylist()) + "\n")
+                if batch.num_rows:
+                    handle.write("\n".join(batch.column(0).to_pylist()) + "\n")
                 yield batch.num_rows
     elif fmt == "parquet":
         import pyarrow.parquet as pq

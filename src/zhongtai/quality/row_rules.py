@@ -63,12 +63,11 @@ def _value_rule(
     expr: str,
     message: str,
     pii: str | None,
-    qualify: bool = False,
 ) -> RowRule:
     """A rule whose reason quotes the row's value (unless PII) and whose summary never does."""
     reason = f"{literal(name + ' ')} || {shown(expr, pii)} || {literal(' ' + message)}"
     placeholder = f"<{pii}>" if pii is not None else "<value>"
-    return RowRule(rule, on_fail, condition, reason, qualify, f"{name} {placeholder} {message}")
+    return RowRule(rule, on_fail, condition, reason, summary=f"{name} {placeholder} {message}")
 
 
 def field_rule(
