@@ -16,6 +16,7 @@ import pytest
 
 from zhongtai.connect import files
 from zhongtai.connect.base import Connector, open_connector
+from zhongtai.connect.batches import without_values
 from zhongtai.errors import SourceError, ZhongtaiError
 from zhongtai.spec.models import DatasetSpec, FilesSource
 
@@ -148,7 +149,11 @@ def test_url_from_the_environment(csv_folder):
 @pytest.mark.parametrize(
     ("first", "second", "message"),
     [
-        ("id,amount\n1,10\n", "id,amount\n2,abc\n", r"column 'amount' was int64 and now holds 'abc'"),
+        (
+            "id,amount\n1,10\n",
+            "id,amount\n2,abc\n",
+            r"column 'amount' holds a value that is not int64",
+        ),
         (
             '{"id": 1, "amount": 10}\n',
             '{"id": 2, "amount": "abc"}\n',
@@ -161,7 +166,7 @@ def test_type_change_across_files_is_schema_changed(tmp_path, first, second, mes
     suffix = "csv" if first.startswith("id,") else "jsonl"
     _write(tmp_path / f"a.{suffix}", first)
     _write(tmp_path / f"b.{suffix}", second)
-    with pytest.raises(ZhongtaiError, match=rf"file {tmp_path}/b\.{suffix}: {message}") as caught:
+    with pytest.raises(ZhongtaiError, match=rf"file {tmp_path}/b\.{suffix}( line \d+)?: {message}") as caught:
         _read(str(tmp_path), _dataset(f"*.{suffix}"))
     assert caught.value.code == "schema_changed"
 
@@ -209,7 +214,10 @@ def test_column_null_in_one_file_takes_the_type_of_another(tmp_path):
 def test_value_after_an_empty_first_block_asks_for_a_declared_type(tmp_path, monkeypatch):
     monkeypatch.setattr(files, "BLOCK_BYTES", 32)
     _write(tmp_path / "a.csv", "id,note\n" + "1,\n" * 30 + "2,late\n")
-    with pytest.raises(ZhongtaiError, match=r"a\.csv: column 'note' was null and now holds 'late'") as caught:
+    with pytest.raises(
+        ZhongtaiError,
+        match=r"a\.csv line 32: column 'note' was null \(no values before\) and now holds a value",
+    ) as caught:
         _read(str(tmp_path), _dataset("a.csv"))
     assert "declare the type" in (caught.value.hint or "")
     rows = _rows(_read(str(tmp_path), _dataset("a.csv", fields=[{"name": "note", "type": "string"}])))
@@ -248,7 +256,10 @@ def test_declared_types_cast_parquet_and_jsonl(tmp_path):
 
 def test_declared_type_that_does_not_fit_is_schema_changed(tmp_path):
     _write(tmp_path / "a.jsonl", '{"id": "x1"}\n')
-    with pytest.raises(ZhongtaiError, match=r"a\.jsonl: column 'id' does not fit its declared type int64"):
+    with pytest.raises(
+        ZhongtaiError,
+        match=r"a\.jsonl record 1: column 'id' holds a value that does not fit its declared type int64",
+    ):
         _read(str(tmp_path), _dataset("a.jsonl", fields=[{"name": "id", "type": "int64"}]))
 
 
@@ -305,7 +316,7 @@ def test_unknown_extension_asks_for_a_format(tmp_path):
 
 def test_bad_json_is_a_source_error_naming_the_file(tmp_path):
     _write(tmp_path / "a.jsonl", '{"id": 1\n')
-    with pytest.raises(SourceError, match=r"file .*a\.jsonl: cannot read: JSON parse error"):
+    with pytest.raises(SourceError, match=r"file .*a\.jsonl line 1: not a complete JSON record"):
         _read(str(tmp_path), _dataset("a.jsonl"))
 
 
@@ -325,3 +336,64 @@ def test_check_lists_the_folder(csv_folder):
 def test_check_of_a_missing_folder_is_a_source_error(tmp_path):
     with pytest.raises(SourceError, match=rf"source 'lake_drop': cannot list folder {tmp_path}/gone"):
         _connector(str(tmp_path / "gone")).check()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "In CSV column #1: CSV conversion error to int64: invalid value '11010519491231002X'",
+            "In CSV column #1: CSV conversion error to int64: invalid value <value>",
+        ),
+        (
+            "CSV parse error: Expected 2 columns, got 3: 2,张三,13800001111",
+            "CSV parse error: Expected 2 columns, got 3",
+        ),
+        (
+            "Could not convert 13800001111 with type int: tried to convert to string",
+            "Could not convert <value> with type int: tried to convert to string",
+        ),
+        (
+            'Conversion Error: Could not convert string "13800001111" to INT32',
+            "Conversion Error: Could not convert string <value> to INT32",
+        ),
+    ],
+)
+def test_error_texts_of_pyarrow_and_duckdb_lose_their_values(text, shown):
+    assert without_values(text) == shown
+
+
+def test_json_lines_that_are_not_utf8_say_what_they_look_like(tmp_path):
+    lines = "".join(f'{{"id": {i}, "name": "张先生{i}"}}\n' for i in range(40))
+    (tmp_path / "a.jsonl").write_bytes(lines.encode("gb18030"))
+    with pytest.raises(
+        SourceError, match=r"a\.jsonl line 1: not UTF-8; the file looks like gb18030"
+    ) as caught:
+        _read(str(tmp_path), _dataset("a.jsonl"))
+    assert "iconv -f gb18030 -t utf-8" in (caught.value.hint or "")
+
+
+def test_non_utf8_text_after_the_sample_is_found_by_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "BLOCK_BYTES", 4096)
+    head = "id,name\n" + "".join(f"{i},name{i}\n" for i in range(9000))
+    (tmp_path / "a.csv").write_bytes(head.encode() + "9000,张先生\n".encode("gbk"))
+    with pytest.raises(SourceError, match=r"a\.csv line 9002: not UTF-8") as caught:
+        _read(str(tmp_path), _dataset("a.csv"))
+    assert "csv: {encoding:" in (caught.value.hint or "")
+
+
+def test_an_unknown_encoding_is_an_invalid_spec(tmp_path):
+    _write(tmp_path / "a.csv", "id\n1\n")
+    with pytest.raises(ZhongtaiError, match=r"csv\.encoding 'klingon' is not an encoding Python knows"):
+        _read(str(tmp_path), _dataset("a.csv", csv={"encoding": "klingon"}))
+
+
+def test_a_bad_value_in_a_headerless_csv_names_the_declared_column_and_line(tmp_path):
+    _write(tmp_path / "a.csv", "1,13800000001\n2,13800000002\n3,1380000000x\n")
+    fields = [{"name": "id", "type": "int64"}, {"name": "phone", "type": "int64"}]
+    dataset = _dataset("a.csv", csv={"header": False}, fields=fields)
+    with pytest.raises(
+        ZhongtaiError, match=r"a\.csv line 3: column 'phone' holds a value that is not int64"
+    ) as caught:
+        _read(str(tmp_path), dataset)
+    assert "1380000000x" not in caught.value.message

@@ -116,3 +116,15 @@ def test_events_without_their_id_are_refused_by_name(shop):
             [{"date": "2026-12-01", "store_id": "S01"}],
             ["date", "store_id", "product_id"],
         )
+
+
+def test_a_value_that_does_not_cast_fails_without_quoting_it(shop):
+    store, lake = shop
+    resident_id = "11010519491231002X"
+    event = {"date": "2026-12-01", "store_id": "S01", "product_id": 1003, "sold": resident_id}
+    with pytest.raises(ZhongtaiError, match=r"dataset 'stock': ConversionException: .*<value>") as caught:
+        append_events(store, lake, "stock", [event], ["date", "store_id", "product_id"])
+    failed = store.runs("stock")[0]
+    assert (failed.status, failed.rows_read) == ("failed", 1)
+    assert resident_id not in caught.value.message and resident_id not in (failed.message or "")
+    assert store.current_version("stock").version == 1

@@ -113,7 +113,12 @@ def test_incremental_new_version_holds_exactly_the_changes(shop):
     # the previous version is untouched and still readable
     assert {r["id"]: r for r in _rows(shop, "customers", version=1)} == before
     # rows at the boundary watermark are re-read but not duplicated
-    assert ingest(shop.store, shop.lake, "customers").created is False
+    again = ingest(shop.store, shop.lake, "customers")
+    assert again.created is False
+    # every run keeps what it read: 10 rows in full, then only rows at or after the watermark
+    runs = [(r.status, r.rows_read) for r in shop.store.runs("customers")]
+    assert runs == [("unchanged", again.rows_read), ("succeeded", result.rows_read), ("succeeded", 10)]
+    assert 0 < result.rows_read < 10
 
 
 def test_full_snapshot_counts_added_and_removed_rows(shop):
@@ -146,11 +151,14 @@ def test_bad_row_mid_ingest_leaves_previous_version_and_no_files(shop):
     shop.apply(specs)
     shop.sql("UPDATE customers SET updated_at = :ts", [{"ts": _ts(20)}])
     shop.sql("UPDATE customers SET phone = 'not a number' WHERE id = 9")
-    with pytest.raises(ZhongtaiError, match="column 'phone' does not fit its declared type int64"):
+    declared = "column 'phone' holds a value that does not fit its declared type int64"
+    with pytest.raises(ZhongtaiError, match=declared) as caught:
         ingest(shop.store, shop.lake, "customers")
     assert shop.store.current_version("customers").version == 1
     assert sorted(p.relative_to(shop.lake.root) for p in _parquet_files(shop)) == files_before
-    assert shop.store.runs("customers")[0].status == "failed"
+    failed = shop.store.runs("customers")[0]
+    assert failed.status == "failed"
+    assert "not a number" not in caught.value.message and "not a number" not in (failed.message or "")
 
 
 def _parquet_files(bench):

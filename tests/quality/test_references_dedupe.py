@@ -92,7 +92,7 @@ def test_unknown_customer_is_quarantined_and_dedupe_keeps_the_newest(shop):
     results = {r["rule"]: (r["failed"], r["status"]) for r in run.results}
     assert results["channel.accepted_values"] == (1, "warned")
     assert results["dedupe(order_id)"] == (1, "info")
-    assert result.warnings == ["channel.accepted_values: channel 'shop' is not one of web, app"]
+    assert result.warnings == ["channel.accepted_values: channel <value> is not one of web, app"]
 
 
 def test_incremental_ingest_checks_only_new_rows_and_keeps_counts_per_version(shop):

@@ -1,12 +1,14 @@
-"""`zhongtai datasets`: what is in the lake, its versions, fields and ingest runs."""
+"""`zhongtai datasets`: what is in the lake, its versions, fields and ingest runs; exporting a version."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 from rich.table import Column, Table
 
 from zhongtai.cli import context
-from zhongtai.cli.output import console, print_json
+from zhongtai.cli.output import console, print_json, progress
 
 app = typer.Typer(no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -119,6 +121,45 @@ def preview(
     console.print(out)
 
 
+@app.command("export")
+def export(
+    name: str,
+    out: Path = typer.Option(..., "--out", "-o", help="The file to write (.parquet, .csv or .jsonl)."),
+    file_format: str | None = typer.Option(
+        None, "--format", "-f", help="parquet, csv or jsonl (default: from the file's extension)."
+    ),
+    version: int | None = typer.Option(None, "--version", "-v", help="A past version (default: current)."),
+    force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
+    as_json: bool = JSON,
+) -> None:
+    """Write a dataset version to one file, PII as `datasets preview` shows it (tokens, never clear values).
+
+    The file appears whole or not at all (written beside it, then renamed)."""
+    from zhongtai.lake.export import export_dataset
+
+    store = context.store()
+    store.dataset_spec(name)  # an unknown name fails before any work starts
+    current = store.current_version(name) if version is None else store.version(name, version)
+    with progress() as bar:
+        task = bar.add_task(name, total=current.rows if current else None, detail="")
+        exported = export_dataset(
+            store,
+            context.lake(),
+            name,
+            out,
+            file_format=file_format,
+            version=version,
+            force=force,
+            on_progress=lambda rows: bar.update(task, advance=rows),
+        )
+    if as_json:
+        print_json(exported.to_dict())
+        return
+    console.print(
+        f"{exported.rows:,} rows of {name} version {exported.version} written to {exported.path} ({exported.format})"
+    )
+
+
 @app.command("runs")
 def runs(
     name: str | None = typer.Argument(None, help="Only this dataset."),
@@ -126,7 +167,10 @@ def runs(
     as_json: bool = JSON,
 ) -> None:
     """Recent ingest runs, including failed and interrupted ones."""
-    found = context.store().runs(name, limit=limit)
+    store = context.store()
+    if name is not None:
+        store.dataset_spec(name)  # an unknown dataset is not_found, not an empty list
+    found = store.runs(name, limit=limit)
     if as_json:
         print_json([r.__dict__ for r in found])
         return

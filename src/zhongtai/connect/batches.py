@@ -4,6 +4,7 @@ and pages; `keep_since` filters rows on the watermark client side; `slices` boun
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -30,6 +31,17 @@ def resolve_for(source: str, value: str, environ: Mapping[str, str] | None) -> s
 def schema_changed(message: str) -> ZhongtaiError:
     """The error for data whose column types differ from what was seen before."""
     return ZhongtaiError("schema_changed", message, TYPE_HINT)
+
+
+def without_values(text: str) -> str:
+    """An error text from pyarrow, DuckDB or a driver with the values it quotes taken out.
+
+    Such texts quote the value that failed (`invalid value '1101...'`, `Could not convert string '...'`)
+    or the whole row (`Expected 3 columns, got 4: 1,张三,138...`); any of them may be personal data.
+    """
+    text = re.sub(r"(got \d+): .*", r"\1", text, flags=re.DOTALL)
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "<value>", text)
+    return re.sub(r"\bconvert \S+ with type", "convert <value> with type", text)
 
 
 def has_null(arrow: pa.DataType) -> bool:

@@ -19,6 +19,7 @@ from zhongtai.connect.batches import (
     schema_changed,
     slices,
     with_declared,
+    without_values,
 )
 from zhongtai.connect.types import cast_batch
 from zhongtai.errors import SourceError
@@ -197,7 +198,9 @@ def records_batch(records: list[dict[str, Any]], origin: str) -> pa.RecordBatch:
         try:
             arrays.append(pa.array([record.get(name) for record in records]))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-            raise schema_changed(f"{origin}: field '{name}' mixes value types: {exc}") from None
+            raise schema_changed(
+                f"{origin}: field '{name}' mixes value types ({without_values(str(exc))})"
+            ) from None
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 

@@ -340,10 +340,10 @@ def _typed_batch(
     for field, values, convert in zip(schema, columns, converters, strict=True):
         try:
             arrays.append(_array(values, field.type, convert))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            # The driver's or pyarrow's text quotes the value, which may be personal data.
             raise ZhongtaiError(
-                "schema_changed",
-                f"{where}: column '{field.name}' holds a value that is not {field.type}: {exc}",
+                "schema_changed", f"{where}: column '{field.name}' holds a value that is not {field.type}"
             ) from None
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 

@@ -51,8 +51,11 @@ def logical_type(arrow: pa.DataType) -> str:
     return str(arrow)
 
 
-def cast_batch(batch: pa.RecordBatch, declared: dict[str, str], where: str) -> pa.RecordBatch:
-    """Cast the declared columns of a batch; a value that does not fit is an error naming the column."""
+def cast_batch(
+    batch: pa.RecordBatch, declared: dict[str, str], where: str, first_record: int | None = None
+) -> pa.RecordBatch:
+    """Cast the declared columns of a batch; a value that does not fit is an error naming the column (and
+    its record, given the number of the batch's first record in what `where` names), never the value."""
     if not declared:
         return batch
     columns = []
@@ -62,12 +65,37 @@ def cast_batch(batch: pa.RecordBatch, declared: dict[str, str], where: str) -> p
         if wanted is not None and column.type != arrow_type(wanted):
             try:
                 column = column.cast(arrow_type(wanted))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                row = _first_misfit(column, arrow_type(wanted)) if first_record is not None else None
+                at = f" record {first_record + row}" if first_record is not None and row is not None else ""
                 raise ZhongtaiError(
                     "schema_changed",
-                    f"{where}: column '{field.name}' does not fit its declared type {wanted}: {exc}",
+                    f"{where}{at}: column '{field.name}' holds a value that does not fit its declared type "
+                    f"{wanted}",
                     "fix the source data or the declared type in the spec",
                 ) from None
         columns.append(column)
         fields.append(pa.field(field.name, column.type))
     return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _first_misfit(column: pa.Array, arrow: pa.DataType) -> int | None:
+    """The index of the first value that does not cast (halving the array: only on the error path)."""
+    low, high = 0, len(column)
+    if not _casts(column, arrow):
+        while high - low > 1:
+            middle = (low + high) // 2
+            if _casts(column.slice(low, middle - low), arrow):
+                low = middle
+            else:
+                high = middle
+        return low
+    return None
+
+
+def _casts(column: pa.Array, arrow: pa.DataType) -> bool:
+    try:
+        column.cast(arrow)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True

@@ -16,6 +16,7 @@ from typing import Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.lake import engine
+from zhongtai.lake.failures import data_error, failed_message
 from zhongtai.lake.ingest import recover_interrupted
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.schema import columns_of
@@ -75,12 +76,14 @@ def _append_once(
             return Appended(dataset, None, 0, len(events))
         new = _new_version(con, storage, current, files, writer.rows, staging, final)
         storage.publish(f"{staging}/out", final)
-        number = store.commit_version(dataset, new, current.version if current else None, run_id)
+        number = store.commit_version(dataset, new, current.version if current else None, run_id, len(events))
         return Appended(dataset, number, writer.rows, len(events) - writer.rows)
     except BaseException as exc:
         storage.remove(final)
-        message = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
-        store.finish_run(run_id, "failed", len(events), message)
+        failure = data_error(exc, f"dataset '{dataset}'")
+        store.finish_run(run_id, "failed", len(events), failure.message if failure else failed_message(exc))
+        if failure is not None and failure is not exc:
+            raise failure from None
         raise
     finally:
         con.close()

@@ -30,6 +30,7 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.keys import PiiKeys, load_keys
 from zhongtai.govern.protection import Protection, annotate, protect_batch, protections
 from zhongtai.lake import engine, merge
+from zhongtai.lake.failures import data_error, failed_message
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.schema import SchemaChange, columns_of, compare, merged
 from zhongtai.lake.storage import LakeStorage
@@ -62,6 +63,7 @@ class IngestResult:
     rows_quarantined: int = 0  # failed a quality rule: in the run's quarantine, not in the version
     rows_deduped: int = 0  # older rows of a `dedupe` key
     warnings: list[str] = field(default_factory=list)  # rules with on_fail: warn that failed
+    note: str | None = None  # why no version was made, kept with the run
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -114,12 +116,16 @@ def ingest(
         storage.remove(job.staging)
         storage.remove(job.final)
         storage.remove(job.quarantine)
-        message = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
-        store.finish_run(job.run_id, "failed", job.rows_read, message)
+        failure = data_error(exc, f"dataset '{name}'")
+        store.finish_run(
+            job.run_id, "failed", job.rows_read, failure.message if failure else failed_message(exc)
+        )
+        if failure is not None and failure is not exc:
+            raise failure from None
         raise
     storage.remove(job.staging)
     if not result.created:
-        note = None
+        note = result.note
         if result.rows_quarantined:
             # No version holds them, but they are still at the source and are read again next time.
             note = f"{result.rows_quarantined} rows failed quality checks; the kept rows equal the current version"
@@ -167,6 +173,8 @@ class _Job:
         incremental = bool(watermark) and current is not None and not full and current.watermark is not None
         since = _parse_watermark(current, watermark) if incremental else None
         staged = self._stage(since)
+        if not staged:
+            return self._empty_batch(incremental)
         staged, outcome = self._check_rows(staged, incremental, watermark)
         staged = self._protect(staged, incremental, outcome)
         new_columns = annotate(
@@ -230,7 +238,7 @@ class _Job:
             self.storage.publish(f"{self.staging}/quarantine", self.quarantine)
         self._record_quality(outcome)
         number = self.store.commit_version(
-            self.dataset.name, new, current.version if current else None, self.run_id
+            self.dataset.name, new, current.version if current else None, self.run_id, self.rows_read
         )
         return IngestResult(
             self.dataset.name,
@@ -261,11 +269,39 @@ class _Job:
                 self.rows_read += batch.num_rows
                 if self.on_progress:
                     self.on_progress(batch.num_rows)
-            if writer.rows == 0:
-                writer.write_empty(connector.schema(staging_spec(self.dataset)))
+            if writer.rows == 0 and self._empty_read_is_a_version():
+                writer.write_empty(self._empty_schema(connector))
             return writer.close()
         finally:
             connector.close()
+
+    def _empty_read_is_a_version(self) -> bool:
+        """A SQL table states its columns, so an empty one is an empty version. Files and APIs only show
+        their columns through rows: an empty file is an empty batch that leaves the current version as it
+        is, and on the first ingest there is no schema to infer unless the spec declares the columns."""
+        return self.source.type == "sql" or self.current is None
+
+    def _empty_schema(self, connector: Any) -> pa.Schema:
+        from zhongtai.connect.batches import has_null
+        from zhongtai.connect.types import arrow_type
+
+        schema = connector.schema(staging_spec(self.dataset))
+        if self.source.type == "sql":
+            return schema
+        if not len(schema):
+            declared = self.dataset.declared_types()
+            schema = pa.schema(
+                [(f.name, arrow_type(declared[f.name])) for f in self.dataset.fields if f.type]
+            )
+        if not len(schema) or any(has_null(f.type) for f in schema):
+            where = self.dataset.path or self.dataset.endpoint or self.dataset.location_key
+            raise ZhongtaiError(
+                "source_error",
+                f"{self.where}: {where} holds no rows: no column types to infer",
+                "add rows at the source, or declare every column with its type in the dataset's fields "
+                "(`fields: [{name: id, type: int64}, ...]`) to start with an empty version",
+            )
+        return schema
 
     def _check_rows(
         self, staged: list[str], incremental: bool, watermark: str | None
@@ -383,6 +419,13 @@ class _Job:
     def _quarantine_path(self, path: str) -> str:
         prefix = f"{self.staging}/quarantine"
         return self.quarantine + path[len(prefix) :] if path.startswith(prefix) else path
+
+    def _empty_batch(self, incremental: bool) -> IngestResult:
+        """Nothing read from a file or API source: the current version and its schema stay as they are."""
+        result = self._unchanged(QualityOutcome(0, 0))
+        read = "no rows at or after the last watermark" if incremental else "no rows"
+        result.note = f"the source returned {read}; version {result.version} stays current"
+        return result
 
     def _unchanged(self, outcome: QualityOutcome) -> IngestResult:
         current = self.current

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pyarrow as pa
 
 from zhongtai.errors import ZhongtaiError
@@ -34,9 +37,33 @@ def read_table(
     found = resolve_version(store, name, version)
     con = engine.connect(storage)
     try:
-        sql = f"SELECT * FROM {engine.scan(storage, found.files)}"
+        sql = _select(storage, found)
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return con.sql(sql).to_arrow_table()
     finally:
         con.close()
+
+
+@contextmanager
+def open_version(
+    store: MetadataStore,
+    storage: LakeStorage,
+    name: str,
+    version: int | None = None,
+    batch_rows: int = 100_000,
+    json_lines: bool = False,
+) -> Iterator[tuple[DatasetVersion, pa.RecordBatchReader]]:
+    """A dataset version streamed in batches of at most `batch_rows` (the same rows `read_table` gives);
+    with `json_lines`, each row as one JSON object in a single text column (encoded by the engine)."""
+    found = resolve_version(store, name, version)
+    con = engine.connect(storage)
+    try:
+        yield found, con.sql(_select(storage, found, json_lines)).to_arrow_reader(batch_rows)
+    finally:
+        con.close()
+
+
+def _select(storage: LakeStorage, version: DatasetVersion, json_lines: bool = False) -> str:
+    rows = "to_json(v)::VARCHAR AS line" if json_lines else "*"
+    return f"SELECT {rows} FROM {engine.scan(storage, version.files)} AS v"

@@ -333,8 +333,11 @@ class MetadataStore:
                 for r in rows
             ]
 
-    def commit_version(self, name: str, new: NewVersion, expected_current: int | None, run_id: str) -> int:
-        """Record the next version and make it current, in one transaction.
+    def commit_version(
+        self, name: str, new: NewVersion, expected_current: int | None, run_id: str, rows_read: int = 0
+    ) -> int:
+        """Record the next version and make it current, in one transaction; the run is finished with the
+        `rows_read` its source returned.
 
         `expected_current` is the version the ingest started from; if another ingest committed meanwhile,
         this one loses rather than silently overwriting what the other added.
@@ -352,6 +355,7 @@ class MetadataStore:
             run = session.get(SqlIngestRun, run_id)
             if run is not None:
                 run.status, run.finished_at, run.version = "succeeded", now(), number
+                run.rows_read = rows_read
             return number
 
     def _add_version(

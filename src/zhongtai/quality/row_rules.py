@@ -32,8 +32,9 @@ class RowRule:
     rule: str
     on_fail: str
     condition: str
-    reason: str
+    reason: str  # SQL: the failing row's reason, kept beside the row in the quarantine
     qualify: bool = False
+    summary: str = ""  # the rule's failure without any row's value, for the metadata store and the CLI
 
 
 def duck_type(logical: str) -> str:
@@ -54,6 +55,21 @@ def shown(expr: str, pii: str | None = None) -> str:
     return f"'''' || left(CAST({expr} AS VARCHAR), 80) || ''''"
 
 
+def _value_rule(
+    rule: str,
+    on_fail: str,
+    condition: str,
+    name: str,
+    expr: str,
+    message: str,
+    pii: str | None,
+) -> RowRule:
+    """A rule whose reason quotes the row's value (unless PII) and whose summary never does."""
+    reason = f"{literal(name + ' ')} || {shown(expr, pii)} || {literal(' ' + message)}"
+    placeholder = f"<{pii}>" if pii is not None else "<value>"
+    return RowRule(rule, on_fail, condition, reason, summary=f"{name} {placeholder} {message}")
+
+
 def field_rule(
     name: str, check: FieldCheck, reference_sql: str | None = None, pii: str | None = None
 ) -> RowRule:
@@ -63,39 +79,31 @@ def field_rule(
     kind = check.kind
     rule = f"{name}.{kind}"
     if kind == "not_null":
-        return RowRule(rule, check.on_fail, f"{col} IS NULL", literal(f"{name} is null"))
+        return RowRule(
+            rule, check.on_fail, f"{col} IS NULL", literal(f"{name} is null"), summary=f"{name} is null"
+        )
     if kind == "unique":
         count = f"count(*) OVER (PARTITION BY {col})"
         reason = f"{literal(name + ' ')} || {shown(col, pii)} || ' appears ' || {count} || ' times'"
-        return RowRule(rule, check.on_fail, f"{col} IS NOT NULL AND {count} > 1", reason, qualify=True)
+        summary = f"{name} {'<' + pii + '>' if pii else '<value>'} appears more than once"
+        condition = f"{col} IS NOT NULL AND {count} > 1"
+        return RowRule(rule, check.on_fail, condition, reason, qualify=True, summary=summary)
     if kind == "accepted_values":
         values = check.accepted_values or []
         listed = ", ".join(literal(_text(v)) for v in values)
         allowed = ", ".join(_text(v) for v in values)
-        return RowRule(
-            rule,
-            check.on_fail,
-            f"{col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN ({listed})",
-            f"{literal(name + ' ')} || {shown(col, pii)} || {literal(' is not one of ' + allowed)}",
-        )
+        condition = f"{col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN ({listed})"
+        return _value_rule(rule, check.on_fail, condition, name, col, f"is not one of {allowed}", pii)
     if kind == "range":
         return _range_rule(name, rule, check, pii)
     if kind == "regex":
         pattern = check.regex or ""
-        return RowRule(
-            rule,
-            check.on_fail,
-            f"{col} IS NOT NULL AND NOT regexp_matches(CAST({col} AS VARCHAR), {literal(pattern)})",
-            f"{literal(name + ' ')} || {shown(col, pii)} || {literal(' does not match ' + pattern)}",
-        )
+        condition = f"{col} IS NOT NULL AND NOT regexp_matches(CAST({col} AS VARCHAR), {literal(pattern)})"
+        return _value_rule(rule, check.on_fail, condition, name, col, f"does not match {pattern}", pii)
     target = check.references
     where = f"{target.dataset}.{target.field}" if target else ""
-    return RowRule(
-        rule,
-        check.on_fail,
-        f"{col} IS NOT NULL AND {col} NOT IN ({reference_sql})",
-        f"{literal(name + ' ')} || {shown(col, pii)} || {literal(' is not in ' + where)}",
-    )
+    condition = f"{col} IS NOT NULL AND {col} NOT IN ({reference_sql})"
+    return _value_rule(rule, check.on_fail, condition, name, col, f"is not in {where}", pii)
 
 
 def _range_rule(name: str, rule: str, check: FieldCheck, pii: str | None) -> RowRule:
@@ -108,12 +116,8 @@ def _range_rule(name: str, rule: str, check: FieldCheck, pii: str | None) -> Row
     if bounds is not None and bounds.max is not None:
         tests.append(f"{col} > {literal(bounds.max)}")
         words.append(f"at most {bounds.max}")
-    return RowRule(
-        rule,
-        check.on_fail,
-        f"{col} IS NOT NULL AND ({' OR '.join(tests)})",
-        f"{literal(name + ' ')} || {shown(col, pii)} || {literal(' is not ' + ' and '.join(words))}",
-    )
+    condition = f"{col} IS NOT NULL AND ({' OR '.join(tests)})"
+    return _value_rule(rule, check.on_fail, condition, name, col, f"is not {' and '.join(words)}", pii)
 
 
 def parse_rule(
@@ -124,12 +128,8 @@ def parse_rule(
     `before` names the helper column holding the value going in, `after` is the SQL of what came out.
     """
     text = quote(before)
-    return RowRule(
-        f"{name}.{suffix}",
-        "quarantine",
-        f"{text} IS NOT NULL AND {after} IS NULL",
-        f"{literal(name + ' ')} || {shown(text, pii)} || {literal(' ' + message)}",
-    )
+    condition = f"{text} IS NOT NULL AND {after} IS NULL"
+    return _value_rule(f"{name}.{suffix}", "quarantine", condition, name, text, message, pii)
 
 
 def _text(value: object) -> str:
