@@ -1,4 +1,7 @@
-"""The model registry as the CLI and the gateway use it: list, show, alias, resolve `model@alias`."""
+"""The model registry as the CLI and the gateway use it: list, show, resolve `model@alias` and `model:N`.
+
+Review steps are models/review.py's; alias moves are models/aliases.py's.
+"""
 
 from __future__ import annotations
 
@@ -53,12 +56,6 @@ def check_alias(alias: str) -> str:
     )
 
 
-def set_alias(store: MetadataStore, model: str, version: int, alias: str) -> ModelVersion:
-    """Point `model@alias` at `version` (which must exist); returns the version as it now stands."""
-    store.models.set_alias(model, version, check_alias(alias))
-    return store.models.get(model, version)
-
-
 def parse_reference(reference: str) -> tuple[str, str | int]:
     """`churn@champion` → ("churn", "champion"); `churn@3` → ("churn", 3); `churn` → champion."""
     model, _, target = reference.partition("@")
@@ -81,3 +78,21 @@ def resolve(store: MetadataStore, reference: str) -> ModelVersion:
     except NotFound:
         store.spec("models", model)  # an unknown model says so, rather than blaming the alias
         raise
+
+
+def version_of(store: MetadataStore, reference: str, version: str | None = None) -> tuple[str, int]:
+    """The (model, version) a CLI or HTTP caller names: `churn 3`, `churn:3`, or `churn@champion` (the
+    version the alias points at now)."""
+    model, target = reference, version
+    for separator in (":", "@"):
+        if separator in reference and version is None:
+            model, _, target = reference.partition(separator)
+            if separator == "@" and target and not target.isdigit():
+                return model, resolve(store, reference).version
+    if not model or set(model) & {":", "@"} or not target or not target.isdigit() or int(target) < 1:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"{' '.join(filter(None, (reference, version)))!r} does not name a model version",
+            "write it as `churn 3`, `churn:3` or `churn@champion`",
+        )
+    return model, int(target)

@@ -26,6 +26,8 @@ from zhongtai.spec.windows import WindowsSpec
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+# A model alias: 63 characters at most, the width of the alias columns of the metadata store.
+AliasName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 
 SIMPLE_TYPES = (
     "string",
@@ -434,6 +436,10 @@ class ModelSpec(Spec):
     threshold: float = Field(default=0.5, gt=0, lt=1)
     description: str = ""
     owner: str | None = None
+    # Review (docs/models.md#review-and-approval): a serving alias may point only at an approved version
+    # unless `require_approval` is false; `champion` always serves, whatever this list says.
+    require_approval: bool = True
+    serving_aliases: list[AliasName] = ["champion"]
 
     @model_validator(mode="after")
     def _some_features(self) -> ModelSpec:
