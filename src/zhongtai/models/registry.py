@@ -39,10 +39,11 @@ def get_version(store: MetadataStore, model: str, version: int | None = None) ->
 
 
 def show(store: MetadataStore, model: str, version: int | None = None) -> dict[str, Any]:
-    """A version with its metrics and aliases, plus where every alias of the model points."""
+    """A version with its metrics, aliases and review steps, plus where every alias of the model points."""
     found = get_version(store, model, version)
     aliases = {alias: v.version for v in store.models.versions(model) for alias in v.aliases}
-    return {**found.to_dict(), "model_aliases": dict(sorted(aliases.items()))}
+    reviews = [r.to_dict() for r in store.models.reviews(model, found.version)]
+    return {**found.to_dict(), "model_aliases": dict(sorted(aliases.items())), "reviews": reviews}
 
 
 def check_alias(alias: str) -> str:
