@@ -213,3 +213,38 @@ def test_a_serving_alias_of_63_characters_in_the_spec(store):
     spec = MODEL.model_copy(update={"serving_aliases": ["champion", long]})
     register_model_spec(store, spec.model_copy(update={"name": "churn_long"}))
     assert long in aliases.serving_aliases(store, "churn_long")
+
+
+def test_aliases_set_before_history_was_kept_get_one_move_each(metadata_url):
+    """Migration 0008 widens the alias column and records each existing alias as its first move."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from zhongtai.meta import db
+    from zhongtai.meta.store import MetadataStore
+
+    engine = db.create_engine(metadata_url)
+    command.upgrade(db.alembic_config(engine), "0007")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO model_aliases (model_name, alias, version, updated_at) "
+                "VALUES ('churn', 'champion', 4, '2026-11-30 08:00:00')"
+            )
+        )
+    engine.dispose()
+    store = MetadataStore(metadata_url)
+    try:
+        register_model_spec(store)
+        (seeded,) = aliases.history(store, "churn")
+        assert (seeded.alias, seeded.from_version, seeded.to_version, seeded.principal) == (
+            "champion",
+            None,
+            4,
+            "unknown",
+        )
+        assert aliases.aliases_at(store, "churn", datetime(2026, 12, 1)) == {"champion": 4}
+        with pytest.raises(ZhongtaiError, match=r"churn@champion was first set by its last move \(to v4\)"):
+            aliases.rollback(store, "churn", "champion", "bob")
+    finally:
+        store.close()

@@ -114,11 +114,13 @@ def show(
     console.print(f"training set {found.training_set_id or '-'}")
     aliases = shown["model_aliases"]
     console.print("aliases: " + (", ".join(f"{a} → v{n}" for a, n in aliases.items()) or "none"))
+    from zhongtai.models.policy import ModelAction
+    from zhongtai.models.review import PAST_TENSE
+
     for step in shown["reviews"]:
         note = f": {step['comment']}" if step["comment"] else ""
-        console.print(
-            f"{step['to_status']} by {step['principal']} at {step['at'][:19]}{note}", soft_wrap=True
-        )
+        done = PAST_TENSE[ModelAction(step["action"])]
+        console.print(f"{done} by {step['principal']} at {step['at'][:19]}{note}", soft_wrap=True)
 
 
 REFERENCE = typer.Argument(..., help="The model (`churn`), or the version as `churn:3` or `churn@champion`.")
@@ -231,7 +233,15 @@ def history(
     if as_json:
         print_json([m.to_dict() for m in moves])
         return
-    table = Table("at (UTC)", "alias", "from", "to", "action", "by", Column("reason", overflow="fold"))
+    table = Table(
+        Column("at (UTC)", no_wrap=True),
+        Column("alias", no_wrap=True),
+        "from",
+        "to",
+        "action",
+        Column("by", no_wrap=True),
+        Column("reason", overflow="fold"),
+    )
     for m in moves:
         table.add_row(
             f"{m.at:%Y-%m-%d %H:%M:%S}",

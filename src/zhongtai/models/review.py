@@ -28,7 +28,7 @@ TRANSITIONS: dict[tuple[ModelStatus, ModelAction], ModelStatus] = {
     (ModelStatus.REJECTED, ModelAction.ARCHIVE): ModelStatus.ARCHIVED,
 }
 REVIEW_ACTIONS = (ModelAction.SUBMIT, ModelAction.APPROVE, ModelAction.REJECT, ModelAction.ARCHIVE)
-_PAST = {
+PAST_TENSE = {
     ModelAction.SUBMIT: "submitted",
     ModelAction.APPROVE: "approved",
     ModelAction.REJECT: "rejected",
@@ -76,7 +76,9 @@ def _refusal(found: ModelVersion, action: ModelAction) -> ZhongtaiError:
     ref = f"{found.model} v{found.version}"
     command = f"{found.model} {found.version}"
     need = sorted(s.value for s, a in TRANSITIONS if a is action)
-    message = f"{ref} is {found.status}: only a version that is {' or '.join(need)} can be {_PAST[action]}"
+    message = (
+        f"{ref} is {found.status}: only a version that is {' or '.join(need)} can be {PAST_TENSE[action]}"
+    )
     hints = {
         ModelStatus.REGISTERED: f"submit it first: `zhongtai models submit {command}`",
         ModelStatus.PENDING_REVIEW: f"it waits for review: `zhongtai models approve {command}` or reject",
