@@ -248,3 +248,37 @@ def test_aliases_set_before_history_was_kept_get_one_move_each(metadata_url):
             aliases.rollback(store, "churn", "champion", "bob")
     finally:
         store.close()
+
+
+def test_racing_moves_leave_an_unbroken_history(store):
+    """Each move's from-version is the previous move's to-version, however the moves interleave."""
+    import threading
+    from itertools import pairwise
+
+    versions = approved(store, 5)
+    aliases.move(store, "churn", versions[0], "champion", "bob")
+    start, errors = threading.Barrier(4), []
+
+    def point(version: int) -> None:
+        start.wait()
+        try:
+            aliases.move(store, "churn", version, "champion", f"p{version}")
+        except ZhongtaiError as exc:  # a lost race is a clear conflict, never a broken chain
+            errors.append(exc.code)
+
+    threads = [threading.Thread(target=point, args=(v,)) for v in versions[1:]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    moves = aliases.history(store, "churn", "champion")
+    assert set(errors) <= {"conflict"} and len(moves) == 1 + 4 - len(errors)
+    assert all(later.from_version == earlier.to_version for earlier, later in pairwise(moves))
+    assert registry.resolve(store, "churn@champion").version == moves[-1].to_version
+
+
+def test_unknown_model_is_named_before_its_version(store):
+    with pytest.raises(ZhongtaiError, match=r"model 'fraud' is not registered"):
+        aliases.move(store, "fraud", 1, "champion", "bob")
+    with pytest.raises(ZhongtaiError, match=r"model 'fraud' is not registered"):
+        aliases.remove(store, "fraud", "champion", "bob")

@@ -44,6 +44,7 @@ def move(
     not approved when the alias serves and the spec requires approval."""
     check_principal(principal)
     check_alias(alias)
+    store.spec("models", model)  # an unknown model says so, rather than blaming the version
     target = store.models.get(model, version)
     allowed = _allowed(store, target, alias, f"{model}@{alias} cannot point at v{version}")
     who = authorize(principal, ModelAction.ALIAS, Target(model, version, target.status))
@@ -56,6 +57,7 @@ def remove(
     """Unset `model@alias` (the version keeps its status); recorded like any move."""
     check_principal(principal)
     check_alias(alias)
+    store.spec("models", model)
     current = store.models.by_alias(model, alias)
     who = authorize(principal, ModelAction.ALIAS, Target(model, current.version, current.status))
     return store.models.move_alias(
