@@ -178,7 +178,8 @@ class SqlModelVersion(Base):
     status: Mapped[str] = mapped_column(String(16))
 
 
-# An alias is at most 63 characters (models/registry.py ALIAS_PATTERN); every alias column holds that many.
+# An alias is at most 63 characters (models/registry.py ALIAS_PATTERN, spec/models.py AliasName); every
+# alias column holds that many.
 ALIAS_LENGTH = 63
 
 

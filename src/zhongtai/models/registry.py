@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.meta.records import ModelVersion
+from zhongtai.meta.tables import ALIAS_LENGTH
 
 if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
 
-ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+# As long as the alias columns hold, so a valid alias is never a database error.
+ALIAS_PATTERN = re.compile(rf"^[a-z][a-z0-9_-]{{0,{ALIAS_LENGTH - 1}}}$")
 WELL_KNOWN_ALIASES = ("champion", "challenger")
 DEFAULT_ALIAS = "champion"
 

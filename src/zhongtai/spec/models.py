@@ -438,8 +438,12 @@ class ModelSpec(Spec):
     owner: str | None = None
     # Review (docs/models.md#review-and-approval): a serving alias may point only at an approved version
     # unless `require_approval` is false; `champion` always serves, whatever this list says.
-    require_approval: bool = True
-    serving_aliases: list[AliasName] = ["champion"]
+    require_approval: bool = Field(
+        default=True, description="Serving aliases may point only at an approved version."
+    )
+    serving_aliases: list[AliasName] = Field(
+        default=["champion"], description="Aliases that serve, besides champion and those capabilities serve."
+    )
 
     @model_validator(mode="after")
     def _some_features(self) -> ModelSpec:
