@@ -125,6 +125,11 @@ def test_every_refusal_is_a_4xx_with_a_message(registry_api):
     _refusal(api.call("DELETE", "/v1/models/churn/aliases/canary", "bob"), 404, "model alias 'churn@canary'")
     _refusal(api.call("POST", "/v1/models/churn/versions/1/archive", "bob"), 409, "cannot be archived")
     _refusal(api.call("GET", "/v1/models/churn/history", "bob", params={"at": "soon"}), 422, "at")
+    _refusal(
+        api.call("POST", "/v1/models/churn/versions/1/submit", "bob", json={"comment": "x" * 2001}),
+        422,
+        "comment",
+    )
     # roles: the catalog reads, a caller key does neither, and no key is a 401
     _refusal(api.call("POST", "/v1/models/churn/versions/1/submit", "steward"), 403, "may not review models")
     _refusal(api.call("GET", "/v1/models", "crm"), 403, "API key 'crm' may not read the model registry")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhongtai.models import aliases, registry
@@ -25,13 +25,15 @@ if TYPE_CHECKING:
 
 READER_ROLES = ("models", "catalog", "admin")
 ACTOR_ROLES = ("models", "admin")
+# A comment or reason is a sentence or two for the record, not a document.
+NOTE = Field(default="", max_length=2000)
 
 
 class ReviewBody(BaseModel):
     """Why this step: kept with the review record."""
 
     model_config = ConfigDict(extra="forbid")
-    comment: str = ""
+    comment: str = NOTE
 
 
 class AliasBody(BaseModel):
@@ -39,12 +41,14 @@ class AliasBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     version: int = Field(ge=1)
-    reason: str = ""
+    reason: str = NOTE
 
 
 class RollbackBody(BaseModel):
+    """Why the alias goes back (kept in the alias history)."""
+
     model_config = ConfigDict(extra="forbid")
-    reason: str = ""
+    reason: str = NOTE
 
 
 def add_model_routes(app: FastAPI, presented_key: Any) -> None:
@@ -81,7 +85,9 @@ def add_model_routes(app: FastAPI, presented_key: Any) -> None:
         return aliases.move(store, name, body.version, alias, principal.name, body.reason).to_dict()
 
     @app.delete("/v1/models/{name}/aliases/{alias}", tags=["models"])
-    def remove_alias(request: Request, name: str, alias: str, reason: str = "") -> dict[str, Any]:
+    def remove_alias(
+        request: Request, name: str, alias: str, reason: str = Query(default="", max_length=2000)
+    ) -> dict[str, Any]:
         """Unset the alias; recorded like any move."""
         store, principal = actor(request)
         return aliases.remove(store, name, alias, principal.name, reason).to_dict()
