@@ -125,8 +125,8 @@ class ModelRecords:
         with self._sessions.begin() as session:
             if to_version is not None:
                 self._hold_version(session, model, to_version, statuses)
-            row = session.get(SqlModelAlias, (model, alias), with_for_update=True)
-            current = row.version if row is not None else None
+            where = (SqlModelAlias.model_name == model, SqlModelAlias.alias == alias)
+            current = session.scalar(sa.select(SqlModelAlias.version).where(*where).with_for_update())
             if check_from and current != expected_from:
                 raise ZhongtaiError(
                     "conflict",
@@ -140,12 +140,16 @@ class ModelRecords:
                     f"`zhongtai models history {model} --alias {alias}` shows its moves",
                 )
             at = now()
-            if row is None:
+            if current is None:
                 session.add(SqlModelAlias(model_name=model, alias=alias, version=to_version, updated_at=at))
-            elif to_version is None:
-                session.delete(row)
-            else:
-                row.version, row.updated_at = to_version, at
+            else:  # conditioned on the version read, so a move made meanwhile is never silently undone
+                change = (
+                    sa.delete(SqlModelAlias)
+                    if to_version is None
+                    else sa.update(SqlModelAlias).values(version=to_version, updated_at=at)
+                )
+                if session.execute(change.where(*where, SqlModelAlias.version == current)).rowcount != 1:  # type: ignore[attr-defined]
+                    raise _moved_meanwhile(model, alias)
             move = SqlAliasMove(
                 model_name=model,
                 alias=alias,
@@ -170,11 +174,7 @@ class ModelRecords:
             try:
                 session.flush()
             except sa.exc.IntegrityError:  # another process created the alias between our read and write
-                raise ZhongtaiError(
-                    "conflict",
-                    f"{model}@{alias} was set by another step meanwhile",
-                    f"read `zhongtai models history {model} --alias {alias}` and try again",
-                ) from None
+                raise _moved_meanwhile(model, alias) from None
             return _move(move)
 
     def transition(
@@ -346,6 +346,14 @@ def _move(row: SqlAliasMove) -> AliasMove:
         principal=row.principal,
         at=aware(row.at),
         reason=row.reason,
+    )
+
+
+def _moved_meanwhile(model: str, alias: str) -> ZhongtaiError:
+    return ZhongtaiError(
+        "conflict",
+        f"{model}@{alias} was moved by another step meanwhile",
+        f"read `zhongtai models history {model} --alias {alias}` and try again",
     )
 
 
