@@ -96,6 +96,10 @@ def test_archived_versions_cannot_be_aliased_and_aliased_versions_cannot_be_arch
     ):
         review(store, "churn", v1, ModelAction.ARCHIVE, "bob")
     assert store.models.get("churn", v1).status is ModelStatus.APPROVED
+    assert [r.action for r in store.models.reviews("churn", v1)] == [
+        "submit",
+        "approve",
+    ]  # nothing half-written
     review(store, "churn", v2, ModelAction.ARCHIVE, "bob")
     with pytest.raises(ZhongtaiError, match=r"churn@challenger cannot point at v2: churn v2 is archived"):
         aliases.move(store, "churn", v2, "challenger", "bob")
@@ -282,3 +286,11 @@ def test_unknown_model_is_named_before_its_version(store):
         aliases.move(store, "fraud", 1, "champion", "bob")
     with pytest.raises(ZhongtaiError, match=r"model 'fraud' is not registered"):
         aliases.remove(store, "fraud", "champion", "bob")
+
+
+def test_a_version_named_by_its_alias(store):
+    (v,) = approved(store, 1)
+    aliases.move(store, "churn", v, "champion", "bob")
+    assert registry.version_of(store, "churn@champion") == ("churn", v)
+    with pytest.raises(ZhongtaiError, match=r"model alias 'churn@canary' is not registered"):
+        registry.version_of(store, "churn@canary")

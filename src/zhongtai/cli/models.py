@@ -164,9 +164,10 @@ def alias(
     reason: str = REASON,
     as_json: bool = JSON,
 ) -> None:
-    """Point NAME@ALIAS at VERSION (as ZT_PRINCIPAL), or unset it with --remove; every move is kept
-    (`models history`). A serving alias (champion, the spec's serving_aliases, any alias a capability
-    serves) takes only an approved version unless the spec says `require_approval: false`."""
+    """Point NAME@ALIAS at VERSION (as ZT_PRINCIPAL), or unset it with --remove.
+
+    Every move is kept (`models history`). A serving alias (champion, the spec's serving_aliases, any alias
+    a capability serves) takes only an approved version unless the spec says `require_approval: false`."""
     from zhongtai.models import aliases
 
     store, who = context.store(), _principal()
@@ -196,8 +197,9 @@ def rollback(
     reason: str = REASON,
     as_json: bool = JSON,
 ) -> None:
-    """Move NAME@ALIAS back to the version its last move took it from (as ZT_PRINCIPAL), in one step
-    recorded like any move. Running it twice undoes the rollback."""
+    """Move NAME@ALIAS back to the version its last move took it from (as ZT_PRINCIPAL).
+
+    One step, recorded like any move; running it twice undoes the rollback."""
     from zhongtai.models import aliases
 
     _print_move(aliases.rollback(context.store(), name, alias_name, _principal(), reason), as_json)
