@@ -294,3 +294,16 @@ def test_a_version_named_by_its_alias(store):
     assert registry.version_of(store, "churn@champion") == ("churn", v)
     with pytest.raises(ZhongtaiError, match=r"model alias 'churn@canary' is not registered"):
         registry.version_of(store, "churn@canary")
+
+
+def test_the_demo_promotes_through_review_under_two_names(store):
+    from zhongtai.scenarios.retail.demo import promote
+
+    (v,) = register_versions(store, 1)
+    promote(store, v)
+    assert [(r.action, r.principal) for r in store.models.reviews("churn", v)] == [
+        ("submit", "demo"),
+        ("approve", "demo-reviewer"),
+    ]
+    (moved,) = aliases.history(store, "churn", "champion")
+    assert (moved.to_version, moved.principal) == (v, "demo-reviewer")

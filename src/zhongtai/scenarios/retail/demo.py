@@ -85,7 +85,9 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         promote(store, version.version)
         validation, baseline = version.metrics["validation"], version.metrics["baseline"]
         clock.done(
-            "train", f"{MODEL} v{version.version}: AUC {validation['auc']:.3f} vs {baseline['auc']:.3f}"
+            "train",
+            f"{MODEL} v{version.version}: AUC {validation['auc']:.3f} vs {baseline['auc']:.3f}; "
+            f"submitted as {DEMO_SUBMITTER}, approved as {DEMO_REVIEWER}, champion",
         )
         scores = score_all(store, lake, CAPABILITY)
         written = write_back(store, scores)
