@@ -12,8 +12,12 @@ def now() -> datetime:
 
 @overload
 def aware(value: datetime) -> datetime: ...
+
+
 @overload
 def aware(value: None) -> None: ...
+
+
 def aware(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything we store is UTC."""
     if value is None or value.tzinfo is not None:
