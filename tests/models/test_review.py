@@ -104,12 +104,14 @@ def test_a_principal_is_required_and_must_be_a_name(store):
     (v,) = register_versions(store, 1)
     with pytest.raises(ZhongtaiError, match=r"no principal: model review steps record who acted"):
         review(store, "churn", v, ModelAction.SUBMIT, None)
-    with pytest.raises(ZhongtaiError, match=r"principal of 9 characters is not a name"):
-        review(store, "churn", v, ModelAction.SUBMIT, "two words")
+    for bad in ("x" * 129, "tab\there", " alice"):
+        with pytest.raises(ZhongtaiError, match=rf"principal of {len(bad)} characters is not a name"):
+            review(store, "churn", v, ModelAction.SUBMIT, bad)
     assert store.models.get("churn", v).status is ModelStatus.REGISTERED
 
 
 def test_authorize_is_the_one_check(store):
+    assert authorize("crm prod", ModelAction.SUBMIT, Target("churn", 1, ModelStatus.REGISTERED)) == "crm prod"
     target = Target("churn", 1, ModelStatus.PENDING_REVIEW, submitted_by="alice")
     assert authorize("bob", ModelAction.APPROVE, target) == "bob"
     assert authorize("alice", ModelAction.REJECT, target) == "alice"  # withdrawing one's own is fine

@@ -15,8 +15,9 @@ from enum import StrEnum
 from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.records import ModelStatus
 
-# A principal is stored in 128-character columns and printed in history tables: one token, no spaces.
-_PRINCIPAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}$")
+# A principal is an API key's name or ZT_PRINCIPAL, kept in 128-character columns and printed in history
+# tables: printable, no surrounding blanks.
+_PRINCIPAL = re.compile(r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]{0,126}[^\s\x00-\x1f\x7f])?$")
 WHO_HINT = "set ZT_PRINCIPAL to your name on the CLI; over HTTP the API key's name is the principal"
 
 
@@ -41,14 +42,14 @@ class Target:
 
 
 def check_principal(principal: str | None) -> str:
-    """The principal as given, if it is one: a name of letters, digits and `._@:+-`, at most 128 long."""
+    """The principal as given, if it is one: up to 128 printable characters, no surrounding blanks."""
     if not principal:
         raise ZhongtaiError("unauthorized", "no principal: model review steps record who acted", WHO_HINT)
     if not _PRINCIPAL.match(principal):
         raise ZhongtaiError(
             "invalid_argument",
-            f"principal of {len(principal)} characters is not a name: use letters, digits and ._@:+- "
-            "(up to 128, starting with a letter or digit)",
+            f"principal of {len(principal)} characters is not a name: "
+            "use up to 128 printable characters without surrounding blanks",
             WHO_HINT,
         )
     return principal
