@@ -59,8 +59,9 @@ def cli(zt_env, tmp_path, monkeypatch):
     )
     runner, app = CliRunner(), _app()
 
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
+    def invoke(*args: str, principal: str | None = "alice"):
+        """Run a command as `principal` (ZT_PRINCIPAL; None: unset)."""
+        return runner.invoke(app, list(args), env={"ZT_PRINCIPAL": principal}, catch_exceptions=False)
 
     assert invoke("apply", str(folder), "--json").exit_code == 0
     yield invoke
@@ -91,6 +92,8 @@ def test_list_show_and_alias(cli):
     listed = json.loads(cli("models", "list", "--json").stdout)
     assert [(v["model"], v["version"]) for v in listed] == [("churn", 1), ("churn", 2)]
 
+    cli("models", "submit", "churn", "1")
+    cli("models", "approve", "churn:1", principal="bob")
     aliased = json.loads(cli("models", "alias", "churn", "1", "champion", "--json").stdout)
     assert aliased["version"] == 1 and aliased["aliases"] == ["champion"]
     assert "churn@challenger → v2" in cli("models", "alias", "churn", "2", "challenger").stdout

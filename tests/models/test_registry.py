@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from zhongtai.errors import ZhongtaiError
-from zhongtai.models import registry
+from zhongtai.models import aliases, registry
+from zhongtai.models.policy import ModelAction
+from zhongtai.models.review import review
 from zhongtai.models.train import train_model
 
 from .conftest import synthetic_table, training_set_of
@@ -21,7 +23,9 @@ def table():
 @pytest.fixture
 def two_versions(store, storage, table):
     for _ in range(2):
-        train_model(store, storage, "churn", training=(training_set_of(table), table))
+        version = train_model(store, storage, "churn", training=(training_set_of(table), table))
+        review(store, "churn", version.version, ModelAction.SUBMIT, "alice")
+        review(store, "churn", version.version, ModelAction.APPROVE, "bob")
     return store
 
 
@@ -31,21 +35,21 @@ def test_training_twice_registers_versions_one_and_two(two_versions):
 
 
 def test_alias_champion_and_resolve(two_versions):
-    registry.set_alias(two_versions, "churn", 1, "champion")
-    registry.set_alias(two_versions, "churn", 2, "challenger")
+    aliases.move(two_versions, "churn", 1, "champion", "bob")
+    aliases.move(two_versions, "churn", 2, "challenger", "bob")
     assert registry.resolve(two_versions, "churn@champion").version == 1
     assert registry.resolve(two_versions, "churn").version == 1  # a bare name means the champion
     assert registry.resolve(two_versions, "churn@challenger").version == 2
     assert registry.resolve(two_versions, "churn@2").aliases == ["challenger"]
     # moving the alias leaves the old version registered, without it
-    registry.set_alias(two_versions, "churn", 2, "champion")
+    aliases.move(two_versions, "churn", 2, "champion", "bob")
     assert registry.resolve(two_versions, "churn@champion").version == 2
     assert registry.get_version(two_versions, "churn", 1).aliases == []
 
 
 def test_show_carries_metrics_and_every_alias_of_the_model(two_versions):
-    registry.set_alias(two_versions, "churn", 2, "champion")
-    registry.set_alias(two_versions, "churn", 1, "shadow-2024")
+    aliases.move(two_versions, "churn", 2, "champion", "bob")
+    aliases.move(two_versions, "churn", 1, "shadow-2024", "bob")
     shown = registry.show(two_versions, "churn", 1)
     assert shown["version"] == 1 and shown["aliases"] == ["shadow-2024"]
     assert shown["model_aliases"] == {"champion": 2, "shadow-2024": 1}
@@ -55,12 +59,12 @@ def test_show_carries_metrics_and_every_alias_of_the_model(two_versions):
 @pytest.mark.parametrize("alias", ["Champion", "2nd", "has space", "", "x" * 64])
 def test_bad_alias_names_are_refused(two_versions, alias):
     with pytest.raises(ZhongtaiError, match=r"alias .* is not valid"):
-        registry.set_alias(two_versions, "churn", 1, alias)
+        aliases.move(two_versions, "churn", 1, alias, "bob")
 
 
 def test_aliasing_a_missing_version_is_not_found(two_versions):
     with pytest.raises(ZhongtaiError, match=r"model version 'churn v9' is not registered"):
-        registry.set_alias(two_versions, "churn", 9, "champion")
+        aliases.move(two_versions, "churn", 9, "champion", "bob")
 
 
 def test_an_unset_alias_says_how_to_set_it(two_versions):

@@ -1,7 +1,13 @@
-"""`zhongtai train NAME` and `zhongtai models list | show | alias`."""
+"""`zhongtai train NAME` and `zhongtai models list | show | submit | approve | reject | archive | alias |
+rollback | history`.
+
+Review steps and alias moves record who acted: `ZT_PRINCIPAL` names them on the CLI.
+"""
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
 from typing import Any
 
 import typer
@@ -9,7 +15,8 @@ from rich.table import Column, Table
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, print_json, progress
-from zhongtai.meta.records import ModelVersion
+from zhongtai.errors import ZhongtaiError
+from zhongtai.meta.records import AliasMove, ModelVersion
 from zhongtai.models import registry
 
 app = typer.Typer(no_args_is_help=True)
@@ -94,7 +101,7 @@ def show(
     version: int | None = typer.Option(None, "--version", "-v", help="A version (default: the newest)."),
     as_json: bool = JSON,
 ) -> None:
-    """A version's metrics against the baseline, parameters, features, lineage and aliases."""
+    """A version's metrics against the baseline, parameters, features, lineage, aliases and review steps."""
     shown = registry.show(context.store(), name, version)
     if as_json:
         print_json(shown)
@@ -107,21 +114,198 @@ def show(
     console.print(f"training set {found.training_set_id or '-'}")
     aliases = shown["model_aliases"]
     console.print("aliases: " + (", ".join(f"{a} → v{n}" for a, n in aliases.items()) or "none"))
+    from zhongtai.models.policy import ModelAction
+    from zhongtai.models.review import PAST_TENSE
+
+    for step in shown["reviews"]:
+        note = f": {step['comment']}" if step["comment"] else ""
+        done = PAST_TENSE[ModelAction(step["action"])]
+        console.print(f"{done} by {step['principal']} at {step['at'][:19]}{note}", soft_wrap=True)
+
+
+REFERENCE = typer.Argument(..., help="The model (`churn`), or the version as `churn:3` or `churn@champion`.")
+VERSION = typer.Argument(None, help="The version number, unless REFERENCE carries it.")
+COMMENT = typer.Option("", "--comment", "-m", help="Why: kept with the review step.")
+REASON = typer.Option("", "--reason", "-m", help="Why: kept in the alias history.")
+
+
+@app.command("submit")
+def submit(reference: str = REFERENCE, version: str | None = VERSION, comment: str = COMMENT) -> None:
+    """Submit a registered version for review (as ZT_PRINCIPAL); another principal approves or rejects it."""
+    _review(reference, version, "submit", comment)
+
+
+@app.command("approve")
+def approve(reference: str = REFERENCE, version: str | None = VERSION, comment: str = COMMENT) -> None:
+    """Approve a version pending review (as ZT_PRINCIPAL, who must not be its submitter: four eyes)."""
+    _review(reference, version, "approve", comment)
+
+
+@app.command("reject")
+def reject(reference: str = REFERENCE, version: str | None = VERSION, comment: str = COMMENT) -> None:
+    """Reject a version pending review (as ZT_PRINCIPAL); a rejected version never serves."""
+    _review(reference, version, "reject", comment)
+
+
+@app.command("archive")
+def archive(reference: str = REFERENCE, version: str | None = VERSION, comment: str = COMMENT) -> None:
+    """Retire a version (as ZT_PRINCIPAL); refused while an alias points at it."""
+    _review(reference, version, "archive", comment)
 
 
 @app.command("alias")
 def alias(
-    name: str = typer.Argument(..., help="The model."),
-    version: int = typer.Argument(..., help="The version the alias should point at."),
-    alias_name: str = typer.Argument(..., metavar="ALIAS", help="champion, challenger or a lowercase name."),
+    name: str = typer.Argument(..., help="The model (`churn`), or the version as `churn:3`."),
+    version: str | None = typer.Argument(None, help="The version the alias should point at."),
+    alias_name: str | None = typer.Argument(
+        None, metavar="[ALIAS]", help="champion, challenger or a lowercase name (63 characters at most)."
+    ),
+    remove: str | None = typer.Option(None, "--remove", metavar="ALIAS", help="Unset this alias instead."),
+    reason: str = REASON,
     as_json: bool = JSON,
 ) -> None:
-    """Point NAME@ALIAS at VERSION (serving picks the change up; the old target keeps its version)."""
-    found = registry.set_alias(context.store(), name, version, alias_name)
-    if as_json:
-        print_json(found.to_dict())
+    """Point NAME@ALIAS at VERSION (as ZT_PRINCIPAL), or unset it with --remove.
+
+    Every move is kept (`models history`). A serving alias (champion, the spec's serving_aliases, any alias
+    a capability serves) takes only an approved version unless the spec says `require_approval: false`."""
+    from zhongtai.models import aliases
+
+    store, who = context.store(), _principal()
+    if remove is not None:
+        if version is not None or alias_name is not None:
+            raise ZhongtaiError(
+                "invalid_argument",
+                "--remove takes only the model",
+                f"zhongtai models alias {name} --remove ALIAS",
+            )
+        _print_move(aliases.remove(store, name, remove, who, reason), as_json)
         return
-    console.print(f"{name}@{alias_name} → v{found.version}")
+    if ":" in name and alias_name is None:
+        version, alias_name = None, version
+    if alias_name is None:
+        raise ZhongtaiError(
+            "invalid_argument", "give the version and the alias", "zhongtai models alias churn 3 champion"
+        )
+    model, number = registry.version_of(store, name, version)
+    _print_move(aliases.move(store, model, number, alias_name, who, reason), as_json)
+
+
+@app.command("rollback")
+def rollback(
+    name: str = typer.Argument(..., help="The model."),
+    alias_name: str = typer.Option("champion", "--alias", "-a", help="The alias to move back."),
+    reason: str = REASON,
+    as_json: bool = JSON,
+) -> None:
+    """Move NAME@ALIAS back to the version its last move took it from (as ZT_PRINCIPAL).
+
+    One step, recorded like any move; running it twice undoes the rollback."""
+    from zhongtai.models import aliases
+
+    _print_move(aliases.rollback(context.store(), name, alias_name, _principal(), reason), as_json)
+
+
+@app.command("history")
+def history(
+    name: str = typer.Argument(..., help="The model."),
+    alias_name: str | None = typer.Option(None, "--alias", "-a", help="Only this alias."),
+    at: str | None = typer.Option(
+        None, "--at", help="Instead: where each alias pointed at this moment (ISO 8601; no offset means UTC)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Every move of the model's aliases: from, to, who, when and why; or, with --at, where each pointed."""
+    from zhongtai.models import aliases
+
+    store = context.store()
+    if at is not None:
+        moment = _moment(at)
+        found = aliases.aliases_at(store, name, moment)
+        if alias_name is not None:
+            found = {a: v for a, v in found.items() if a == alias_name}
+        if as_json:
+            print_json({"model": name, "at": moment.isoformat(), "aliases": found})
+            return
+        console.print(
+            f"{name} at {moment.isoformat()}: "
+            + (", ".join(f"{a} → v{v}" for a, v in found.items()) or "no aliases")
+        )
+        return
+    moves = aliases.history(store, name, alias_name)
+    if as_json:
+        print_json([m.to_dict() for m in moves])
+        return
+    table = Table(
+        Column("at (UTC)", no_wrap=True),
+        Column("alias", no_wrap=True),
+        "from",
+        "to",
+        "action",
+        Column("by", no_wrap=True),
+        Column("reason", overflow="fold"),
+    )
+    for m in moves:
+        table.add_row(
+            f"{m.at:%Y-%m-%d %H:%M:%S}",
+            m.alias,
+            _named(m.from_version),
+            _named(m.to_version),
+            m.action,
+            m.principal,
+            m.reason,
+        )
+    console.print(table if moves else f"{name}: no alias has moved yet")
+
+
+def _review(reference: str, version: str | None, action: str, comment: str) -> None:
+    from zhongtai.models.policy import ModelAction
+    from zhongtai.models.review import review
+
+    store = context.store()
+    model, number = registry.version_of(store, reference, version)
+    found = review(store, model, number, ModelAction(action), _principal(), comment)
+    console.print(f"{model} v{number} is {found.status.value.replace('_', ' ')}")
+
+
+def _principal() -> str:
+    """Who acts on the CLI, until principals come from the governance layer: ZT_PRINCIPAL, required."""
+    principal = os.environ.get("ZT_PRINCIPAL", "").strip()
+    if not principal:
+        raise ZhongtaiError(
+            "unauthorized",
+            "ZT_PRINCIPAL is not set: review steps and alias moves record who acted",
+            "set it to your name, e.g. `ZT_PRINCIPAL=alice zhongtai models submit churn 3`",
+        )
+    return principal
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"--at {text!r} is not a moment",
+            "write it as ISO 8601, e.g. 2026-12-01T10:00",
+        ) from None
+
+
+def _print_move(move: AliasMove, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                **registry.show(context.store(), move.model, move.to_version or move.from_version),
+                "move": move.to_dict(),
+            }
+        )
+        return
+    target = f"v{move.to_version}" if move.to_version is not None else "unset"
+    was = f"v{move.from_version}" if move.from_version is not None else "unset"
+    console.print(f"{move.model}@{move.alias} → {target} (was {was}; {move.action} by {move.principal})")
+
+
+def _named(version: int | None) -> str:
+    return "-" if version is None else f"v{version}"
 
 
 def _metrics_table(metrics: dict[str, Any]) -> Table:

@@ -32,6 +32,7 @@ from zhongtai.features.push import FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.features_routes import add_feature_routes
 from zhongtai.gateway.json_body import FeatureJSONResponse
+from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
@@ -237,4 +238,5 @@ def create_app(settings: Settings) -> FastAPI:
     add_catalog_routes(app, _presented_key)
     add_feature_routes(app, _presented_key, _json_object)
     add_push_routes(app, _presented_key, _json_object)
+    add_model_routes(app, _presented_key)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -159,6 +160,16 @@ class TrainingSet:
     lineage: dict[str, Any]
 
 
+class ModelStatus(StrEnum):
+    """Where a model version stands in review; the transitions between them are models/review.py's table."""
+
+    REGISTERED = "registered"
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ARCHIVED = "archived"
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     model: str
@@ -171,12 +182,50 @@ class ModelVersion:
     metrics: dict[str, Any]
     training_set_id: str | None
     code_version: str
-    status: str
+    status: ModelStatus
     aliases: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         body = dict(self.__dict__)
         body["created_at"] = self.created_at.isoformat()
+        return body
+
+
+@dataclass(frozen=True)
+class ModelReview:
+    """One review step of a version: who moved it from which status to which, when, with what comment."""
+
+    model: str
+    version: int
+    action: str
+    from_status: ModelStatus
+    to_status: ModelStatus
+    principal: str
+    at: datetime
+    comment: str
+
+    def to_dict(self) -> dict[str, Any]:
+        body = dict(self.__dict__)
+        body["at"] = self.at.isoformat()
+        return body
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One move of an alias: from which version to which (None: unset), by whom, when and why."""
+
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    action: str  # set | remove | rollback
+    principal: str
+    at: datetime
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        body = dict(self.__dict__)
+        body["at"] = self.at.isoformat()
         return body
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -183,12 +183,57 @@ class SqlModelVersion(Base):
     status: Mapped[str] = mapped_column(String(16))
 
 
+# An alias is at most 63 characters (models/registry.py ALIAS_PATTERN, spec/models.py AliasName); every
+# alias column holds that many.
+ALIAS_LENGTH = 63
+
+
 class SqlModelAlias(Base):
+    """Where each alias of a model points now: the row serving reads (and polls for moves)."""
+
     __tablename__ = "model_aliases"
     model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    alias: Mapped[str] = mapped_column(String(32), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(ALIAS_LENGTH), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime]
+
+
+# -- model review and alias history (models/review.py, models/aliases.py) ---------------------------------
+
+
+class SqlModelReview(Base):
+    """One review step of a model version (submit, approve, reject, archive): who, when, why, from, to.
+
+    Written in the transaction that changes `model_versions.status`, so every status has its record.
+    """
+
+    __tablename__ = "model_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    principal: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (Index("ix_model_reviews_model_version", "model_name", "version"),)
+
+
+class SqlAliasMove(Base):
+    """Every move of every alias, appended in the transaction that moves it; a None side is 'unset'."""
+
+    __tablename__ = "model_alias_moves"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(128))
+    alias: Mapped[str] = mapped_column(String(ALIAS_LENGTH))
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    to_version: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))  # set | remove | rollback
+    principal: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (Index("ix_model_alias_moves_model_alias", "model_name", "alias"),)
 
 
 class SqlCapability(SpecObject, Base):

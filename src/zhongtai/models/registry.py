@@ -1,4 +1,7 @@
-"""The model registry as the CLI and the gateway use it: list, show, alias, resolve `model@alias`."""
+"""The model registry as the CLI and the gateway use it: list, show, resolve `model@alias` and `model:N`.
+
+Review steps are models/review.py's; alias moves are models/aliases.py's.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.meta.records import ModelVersion
+from zhongtai.meta.tables import ALIAS_LENGTH
 
 if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
 
-ALIAS_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+# As long as the alias columns hold, so a valid alias is never a database error.
+ALIAS_PATTERN = re.compile(rf"^[a-z][a-z0-9_-]{{0,{ALIAS_LENGTH - 1}}}$")
 WELL_KNOWN_ALIASES = ("champion", "challenger")
 DEFAULT_ALIAS = "champion"
 
@@ -36,10 +41,11 @@ def get_version(store: MetadataStore, model: str, version: int | None = None) ->
 
 
 def show(store: MetadataStore, model: str, version: int | None = None) -> dict[str, Any]:
-    """A version with its metrics and aliases, plus where every alias of the model points."""
+    """A version with its metrics, aliases and review steps, plus where every alias of the model points."""
     found = get_version(store, model, version)
     aliases = {alias: v.version for v in store.models.versions(model) for alias in v.aliases}
-    return {**found.to_dict(), "model_aliases": dict(sorted(aliases.items()))}
+    reviews = [r.to_dict() for r in store.models.reviews(model, found.version)]
+    return {**found.to_dict(), "model_aliases": dict(sorted(aliases.items())), "reviews": reviews}
 
 
 def check_alias(alias: str) -> str:
@@ -51,12 +57,6 @@ def check_alias(alias: str) -> str:
         f"alias {alias!r} is not valid",
         "use champion, challenger or a lowercase name: letters, digits, _ and -, starting with a letter",
     )
-
-
-def set_alias(store: MetadataStore, model: str, version: int, alias: str) -> ModelVersion:
-    """Point `model@alias` at `version` (which must exist); returns the version as it now stands."""
-    store.models.set_alias(model, version, check_alias(alias))
-    return store.models.get(model, version)
 
 
 def parse_reference(reference: str) -> tuple[str, str | int]:
@@ -81,3 +81,21 @@ def resolve(store: MetadataStore, reference: str) -> ModelVersion:
     except NotFound:
         store.spec("models", model)  # an unknown model says so, rather than blaming the alias
         raise
+
+
+def version_of(store: MetadataStore, reference: str, version: str | None = None) -> tuple[str, int]:
+    """The (model, version) a CLI or HTTP caller names: `churn 3`, `churn:3`, or `churn@champion` (the
+    version the alias points at now)."""
+    model, target = reference, version
+    for separator in (":", "@"):
+        if separator in reference and version is None:
+            model, _, target = reference.partition(separator)
+            if separator == "@" and target and not target.isdigit():
+                return model, resolve(store, reference).version
+    if not model or set(model) & {":", "@"} or not target or not target.isdigit() or int(target) < 1:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"{' '.join(filter(None, (reference, version)))!r} does not name a model version",
+            "write it as `churn 3`, `churn:3` or `churn@champion`",
+        )
+    return model, int(target)

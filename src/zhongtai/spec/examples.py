@@ -223,6 +223,8 @@ models:
     threshold: 0.5
     description: Will the customer stop buying within 60 days
     owner: data-team
+    require_approval: true
+    serving_aliases: [champion, canary]
 """,
     "capabilities": """\
 capabilities:

@@ -28,6 +28,8 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Description = Annotated[str, Field(description="Free text shown in the catalog and by `describe` commands.")]
 Owner = Annotated[str | None, Field(description="The team or person answerable for the object (catalog).")]
+# A model alias: 63 characters at most, the width of the alias columns of the metadata store.
+AliasName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 
 SIMPLE_TYPES = (
     "string",
@@ -511,6 +513,14 @@ class ModelSpec(Spec):
     threshold: float = Field(default=0.5, gt=0, lt=1, description="Score at which a case counts as positive.")
     description: Description = ""
     owner: Owner = None
+    # Review (docs/models.md#review-and-approval): a serving alias may point only at an approved version
+    # unless `require_approval` is false; `champion` always serves, whatever this list says.
+    require_approval: bool = Field(
+        default=True, description="Serving aliases may point only at an approved version."
+    )
+    serving_aliases: list[AliasName] = Field(
+        default=["champion"], description="Aliases that serve, besides champion and those capabilities serve."
+    )
 
     @model_validator(mode="after")
     def _some_features(self) -> ModelSpec:

@@ -17,6 +17,10 @@ from zhongtai.meta.store import MetadataStore
 
 CAPABILITY = "churn-risk"
 MODEL = "churn"
+# The demo acts as two people, so the new model is reviewed with four eyes like any other (docs/models.md):
+# the data scientist who submits it and a reviewer who approves it and makes it champion.
+DEMO_SUBMITTER = "demo"
+DEMO_REVIEWER = "demo-reviewer"
 
 Stage = Callable[[str, str], None]  # (stage, detail)
 
@@ -35,8 +39,8 @@ class DemoReport:
 
 
 def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> DemoReport:
-    """Generate, apply, ingest, resolve persons (OneID), build and materialize features, train, promote,
-    score and write back."""
+    """Generate, apply, ingest, resolve persons (OneID), build and materialize features, train, have the
+    version reviewed and made champion (`promote`), score and write back."""
     from zhongtai.capabilities.batch import score_all
     from zhongtai.catalog.classify import classify_fields
     from zhongtai.features.keys import materialize_keys
@@ -78,10 +82,12 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
             online.close()
         clock.done("features", ", ".join(sorted(store.registered("feature_views"))))
         version = train_model(store, lake, MODEL)
-        store.models.set_alias(MODEL, version.version, "champion")
+        promote(store, version.version)
         validation, baseline = version.metrics["validation"], version.metrics["baseline"]
         clock.done(
-            "train", f"{MODEL} v{version.version}: AUC {validation['auc']:.3f} vs {baseline['auc']:.3f}"
+            "train",
+            f"{MODEL} v{version.version}: AUC {validation['auc']:.3f} vs {baseline['auc']:.3f}; "
+            f"submitted as {DEMO_SUBMITTER}, approved as {DEMO_REVIEWER}, champion",
         )
         scores = score_all(store, lake, CAPABILITY)
         written = write_back(store, scores)
@@ -103,6 +109,19 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         written_back=written,
         seconds=clock.seconds,
     )
+
+
+def promote(store: MetadataStore, version: int) -> None:
+    """What the demo does on the user's behalf: submit the trained version as `demo`, approve it as
+    `demo-reviewer` and point `champion` at it, each step recorded under those names."""
+    from zhongtai.models import aliases
+    from zhongtai.models.policy import ModelAction
+    from zhongtai.models.review import review
+
+    note = "zhongtai demo, on the user's behalf"
+    review(store, MODEL, version, ModelAction.SUBMIT, DEMO_SUBMITTER, note)
+    review(store, MODEL, version, ModelAction.APPROVE, DEMO_REVIEWER, note)
+    aliases.move(store, MODEL, version, "champion", DEMO_REVIEWER, note)
 
 
 class _Clock:
