@@ -1,0 +1,72 @@
+"""Free text with its PII spans replaced: by tokens in the lake, by kind markers in logs.
+
+In the lake (`redact: [phone, id_card, ...]` on a text field, docs/pii.md) each recognized span becomes its
+token in brackets, `[phone:k5x...]`: the same keyed HMAC over OneID's canonical form that a PII column
+holds, so a phone redacted from a ticket joins the phone column's token (`regexp_extract(text,
+'\\[(phone:[a-z2-7]{26})\\]', 1) = contact_phone`). A token's alphabet has no 0, 1, 8 or 9
+(govern/tokens.py), so redacted text cannot hold a mobile, landline or ID number by accident.
+
+In the decision log nothing needs to join, and the writer has no key at hand: a span becomes its kind,
+`[phone]`, `[id_card]`. Dict keys and the structure of nested inputs stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from zhongtai.govern.keys import PiiKeys
+from zhongtai.govern.recognizers import KINDS, TOKEN_CLASS, TextKind, find_spans, replace_spans
+from zhongtai.govern.tokens import tokenize
+
+# What every span has (four digits in a row, or an @), in RE2 for pyarrow: most values skip Python.
+_MAYBE_PII = r"[0-9０-９]{4}|[@＠]"
+
+
+def redact_text(text: str, kinds: Iterable[TextKind], keys: PiiKeys) -> str:
+    """`text` with each span of the given kinds replaced by `[<token>]`."""
+    spans = find_spans(text, kinds)
+    return replace_spans(
+        text, spans, lambda span, value: f"[{tokenize(value, TOKEN_CLASS[span.kind], keys)}]"
+    )
+
+
+def redact_array(values: pa.Array | pa.ChunkedArray, kinds: Iterable[TextKind], keys: PiiKeys) -> pa.Array:
+    """`redact_text` over an Arrow string array (nulls stay null); texts without a digit run or an @ are
+    not looked at in Python."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = values.cast(pa.string())
+    wanted = tuple(kinds)
+    maybe = pc.fill_null(pc.match_substring_regex(values, _MAYBE_PII), False)
+    if not pc.any(maybe).as_py():
+        return values
+    candidates = pc.filter(values, maybe)
+    redacted = pa.array([redact_text(v, wanted, keys) for v in candidates.to_pylist()], values.type)
+    return pc.replace_with_mask(values, maybe, redacted)
+
+
+def scrub_text(text: str, kinds: Iterable[TextKind] = KINDS) -> str:
+    """`text` with each recognized span replaced by its kind in brackets: `call [phone] today`."""
+    return replace_spans(text, find_spans(text, kinds), lambda span, _: f"[{span.kind}]")
+
+
+def scrub(value: Any) -> Any:
+    """A copy of a JSON-like value with every string scrubbed, and every integer that is a phone, ID or card
+    number replaced by its kind; dict keys, other numbers and the structure are unchanged."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 999:
+        # A phone or card number sent as a JSON number: replaced when its digits are one span.
+        text = str(value)
+        spans = find_spans(text)
+        return f"[{spans[0].kind}]" if spans and spans[0].end - spans[0].start == len(text) else value
+    if isinstance(value, dict):
+        return {key: scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(item) for item in value]
+    return value
