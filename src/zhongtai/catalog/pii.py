@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-from zhongtai.govern.recognizers import is_bank_card
+from zhongtai.govern.recognizers import KINDS, TextKind, is_bank_card, kinds_in
 from zhongtai.identity.normalize.email import normalize_email
 from zhongtai.identity.normalize.id_card import parse_id_card
 from zhongtai.identity.normalize.phone import normalize_phone
@@ -57,6 +57,18 @@ class PiiGuess:
     share: float = 0.0  # of the sampled non-empty values, the share that validate as `pii_class`
     sampled: int = 0
     name_hint: PiiClass | None = None
+    in_text: tuple[TextKind, ...] = ()  # for free text: the kinds of PII found inside its values
+
+
+def scan_text(values: Sequence[str | None], sample_size: int = SAMPLE_SIZE) -> tuple[TextKind, ...]:
+    """The kinds of PII written inside a sample of free-text values (any one value holding one counts:
+    each span passed its kind's check), in `KINDS` order."""
+    found: set[TextKind] = set()
+    for value in _sample(values, sample_size):
+        found |= kinds_in(value)
+        if len(found) == len(KINDS):
+            break
+    return tuple(k for k in KINDS if k in found)
 
 
 def detect_pii(field_name: str, values: Sequence[str | None], sample_size: int = SAMPLE_SIZE) -> PiiGuess:

@@ -45,6 +45,8 @@ TOKEN_CLASS: dict[TextKind, str] = {
     "landline": "phone",
 }
 
+IN_TEXT = "text:"  # a field's PII class when its free text holds spans: `text:phone,id_card`
+
 _D = "[0-9０-９]"
 _SEP = r"[ \u3000\-－]"
 _LEFT = r"(?<![0-9０-９A-Za-zＡ-Ｚａ-ｚ_])(?<![0-9０-９][.．])"
@@ -112,6 +114,20 @@ def find_spans(text: str, kinds: Iterable[TextKind] = KINDS) -> list[Span]:
 def kinds_in(text: str, kinds: Iterable[TextKind] = KINDS) -> set[TextKind]:
     """Which kinds of PII `text` contains."""
     return {span.kind for span in find_spans(text, kinds)}
+
+
+def in_text_class(kinds: Iterable[TextKind]) -> str | None:
+    """The PII class the catalog records for free text holding these kinds (`text:phone,id_card`), or None."""
+    found = set(kinds)
+    return IN_TEXT + ",".join(k for k in KINDS if k in found) if found else None
+
+
+def kinds_of_class(pii: str | None) -> list[TextKind]:
+    """The kinds a catalog class `text:...` names (empty for any other class)."""
+    if pii is None or not pii.startswith(IN_TEXT):
+        return []
+    names = set(pii[len(IN_TEXT) :].split(","))
+    return [k for k in KINDS if k in names]
 
 
 def replace_spans(text: str, spans: list[Span], render: Callable[[Span, str], str]) -> str:

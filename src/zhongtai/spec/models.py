@@ -145,6 +145,8 @@ class FieldSpec(Spec):
     # How a PII field lands in the lake (docs/pii.md): `token` (the default for a declared class), `encrypted`
     # (the token plus the clear value encrypted beside it), or `clear` (an explicit opt-out).
     storage: Literal["token", "encrypted", "clear"] | None = None
+    # Free text holding PII (docs/pii.md): the lake stores the text with these kinds' spans replaced by tokens.
+    redact: list[Literal["phone", "landline", "id_card", "bank_card", "email"]] = []
     checks: list[FieldCheck] = []  # quality rules on every row's value (docs/quality.md)
     clean: Transforms = []  # cleaning transforms applied in order before the checks
 
@@ -160,6 +162,13 @@ class FieldSpec(Spec):
                 f"storage: {self.storage} applies to PII fields: declare the field's class with pii: "
                 "(phone, id_card, email, name, address or bank_card)"
             )
+        if self.redact and self.pii not in (None, "none"):
+            raise ValueError(
+                f"redact applies to free-text fields, and this one is declared pii: {self.pii}: a PII field is "
+                "stored as tokens whole; drop redact, or pii if the field is text that mentions PII"
+            )
+        if self.redact and self.type not in (None, "string"):
+            raise ValueError(f"redact applies to text fields, and this one is declared type: {self.type}")
         return self
 
     @property
