@@ -14,7 +14,13 @@ import yaml
 from zhongtai.identity.config import retail_config
 from zhongtai.scenarios.retail import schema
 from zhongtai.scenarios.retail.project_entities import PRODUCT_STORE, entity_documents
-from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, PII_STORAGE, SQL_NOTES
+from zhongtai.scenarios.retail.project_fields import (
+    DATASET_NOTES,
+    FILE_FIELDS,
+    PII_STORAGE,
+    REDACT,
+    SQL_NOTES,
+)
 from zhongtai.scenarios.retail.windows import STREAMS, window_views
 from zhongtai.spec.models import spec_payload
 
@@ -327,6 +333,8 @@ def _file_dataset(
             field["pii"] = pii
             if pii in PII_STORAGE:
                 field["storage"] = PII_STORAGE[pii]
+        if field_name in REDACT.get(name, {}):
+            field["redact"] = REDACT[name][field_name]
         fields.append(field)
     dataset: dict[str, Any] = {"name": name, "source": source, "path": path, "format": file_format}
     if file_format == "csv":
