@@ -44,7 +44,8 @@ def classify_fields(store: MetadataStore, storage: LakeStorage, dataset: str) ->
         ).to_arrow_table()
     finally:
         con.close()
-    guesses, classes = {}, {}
+    guesses: dict[str, PiiGuess] = {}
+    classes: dict[str, str | None] = {}
     for name in text_fields:
         values = sample.column(name).to_pylist()
         guess = detect_pii(name, values)

@@ -94,9 +94,10 @@ class Span:
 
 def find_spans(text: str, kinds: Iterable[TextKind] = KINDS) -> list[Span]:
     """The non-overlapping spans of the given kinds in `text`, in order."""
-    wanted = [kind for kind in KINDS if kind in set(kinds)]
-    if not wanted or not _MAYBE.search(text):
+    if not _MAYBE.search(text):
         return []
+    chosen = set(kinds)
+    wanted = [kind for kind in KINDS if kind in chosen]
     found = [
         Span(kind, match.start(), match.end())
         for kind in wanted

@@ -12,6 +12,7 @@ In the decision log nothing needs to join, and the writer has no key at hand: a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,6 +25,7 @@ from zhongtai.govern.tokens import tokenize
 
 # What every span has (four digits in a row, or an @), in RE2 for pyarrow: most values skip Python.
 _MAYBE_PII = r"[0-9０-９]{4}|[@＠]"
+_MAYBE = re.compile(_MAYBE_PII)
 
 
 def redact_text(text: str, kinds: Iterable[TextKind], keys: PiiKeys) -> str:
@@ -59,14 +61,14 @@ def scrub(value: Any) -> Any:
     """A copy of a JSON-like value with every string scrubbed, and every integer that is a phone, ID or card
     number replaced by its kind; dict keys, other numbers and the structure are unchanged."""
     if isinstance(value, str):
-        return scrub_text(value)
+        return scrub_text(value) if _MAYBE.search(value) else value
+    if isinstance(value, dict):
+        return {key: scrub(item) for key, item in value.items()}
     if isinstance(value, int) and not isinstance(value, bool) and value > 999:
         # A phone or card number sent as a JSON number: replaced when its digits are one span.
         text = str(value)
         spans = find_spans(text)
         return f"[{spans[0].kind}]" if spans and spans[0].end - spans[0].start == len(text) else value
-    if isinstance(value, dict):
-        return {key: scrub(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [scrub(item) for item in value]
     return value
