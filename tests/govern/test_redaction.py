@@ -9,7 +9,7 @@ import pytest
 
 from zhongtai.govern.keys import PiiKeys
 from zhongtai.govern.recognizers import find_spans
-from zhongtai.govern.redaction import redact_array, redact_text, scrub, scrub_text
+from zhongtai.govern.redaction import redact_array, redact_text, redacted_kinds, scrub, scrub_text
 from zhongtai.govern.tokens import tokenize
 
 pytestmark = pytest.mark.unit
@@ -60,3 +60,8 @@ def test_scrub_keeps_keys_and_structure() -> None:
         "ok": True,
     }
     assert scrub_text("mail me: a.b@qq.com") == "mail me: [email]"
+
+
+def test_redacted_kinds_are_read_back_from_the_tokens() -> None:
+    out = redact_text(TEXT, ["phone", "landline", "bank_card"], KEYS)
+    assert redacted_kinds(out) == {"phone", "bank_card"} and redacted_kinds(TEXT) == set()

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from zhongtai.catalog.pii import PiiGuess, detect_pii, scan_text
 from zhongtai.govern.recognizers import KINDS, in_text_class
+from zhongtai.govern.redaction import redacted_kinds
 from zhongtai.lake import engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.store import MetadataStore
@@ -32,7 +33,6 @@ def classify_fields(store: MetadataStore, storage: LakeStorage, dataset: str) ->
         return {}
     spec, _ = store.dataset_spec(dataset)
     declared = {f["name"] for f in spec.get("fields", []) if f.get("pii") is not None}
-    redacted = {f["name"]: set(f.get("redact", [])) for f in spec.get("fields", [])}
     text_fields = [c.name for c in current.schema if c.type == "string" and c.name not in declared]
     if not text_fields:
         return {}
@@ -51,10 +51,11 @@ def classify_fields(store: MetadataStore, storage: LakeStorage, dataset: str) ->
         guess = detect_pii(name, values)
         classes[name] = guess.pii_class
         if guess.pii_class is None:
-            # The lake holds redacted kinds as tokens: the scan sees the kinds still in clear.
+            # Kinds still in clear (to warn about), and those the lake holds as tokens (a landline's is a
+            # phone's): together what the text holds.
             guess = replace(guess, in_text=scan_text(values))
-            both = set(guess.in_text) | redacted.get(name, set())
-            classes[name] = in_text_class(k for k in KINDS if k in both)
+            found = set(guess.in_text).union(*(redacted_kinds(v) for v in values if v))
+            classes[name] = in_text_class(k for k in KINDS if k in found)
         guesses[name] = guess
     store.set_detected_pii(dataset, classes)
     return guesses

@@ -21,11 +21,18 @@ import pyarrow.compute as pc
 
 from zhongtai.govern.keys import PiiKeys
 from zhongtai.govern.recognizers import KINDS, TOKEN_CLASS, TextKind, find_spans, replace_spans
-from zhongtai.govern.tokens import tokenize
+from zhongtai.govern.tokens import DIGEST, tokenize
 
 # What every span has (four digits in a row, or an @), in RE2 for pyarrow: most values skip Python.
 _MAYBE_PII = r"[0-9０-９]{4}|[@＠]"
 _MAYBE = re.compile(_MAYBE_PII)
+_REDACTED = re.compile(rf"\[(email|id_card|bank_card|phone):{DIGEST}\]")
+_TOKEN_KIND: dict[str, TextKind] = {
+    "email": "email",
+    "id_card": "id_card",
+    "bank_card": "bank_card",
+    "phone": "phone",
+}
 
 
 def redact_text(text: str, kinds: Iterable[TextKind], keys: PiiKeys) -> str:
@@ -50,6 +57,11 @@ def redact_array(values: pa.Array | pa.ChunkedArray, kinds: Iterable[TextKind], 
     candidates = pc.filter(values, maybe)
     redacted = pa.array([redact_text(v, wanted, keys) for v in candidates.to_pylist()], values.type)
     return pc.replace_with_mask(values, maybe, redacted)
+
+
+def redacted_kinds(text: str) -> set[TextKind]:
+    """The kinds whose tokens `redact_text` left in `text` (a landline's token is a phone's)."""
+    return {_TOKEN_KIND[match.group(1)] for match in _REDACTED.finditer(text)}
 
 
 def scrub_text(text: str, kinds: Iterable[TextKind] = KINDS) -> str:
