@@ -9,10 +9,11 @@ import re
 import pyarrow.parquet as pq
 import pytest
 
-from zhongtai.catalog.classify import classify_fields
+from zhongtai.catalog.classify import classify_fields, undeclared_pii
 from zhongtai.catalog.entries import dataset_entry
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.keys import load_keys
+from zhongtai.govern.protection import storage_notes
 from zhongtai.govern.tokens import tokenize
 from zhongtai.lake.ingest import ingest
 from zhongtai.lake.reader import read_table
@@ -122,3 +123,17 @@ def test_bad_redact_declarations_name_the_file_and_line(desk, field: str, messag
     )
     with pytest.raises(ZhongtaiError, match=message):
         load_project(desk.project)
+
+
+def test_plan_and_ingest_advise_redact_for_text_holding_pii_in_clear(desk) -> None:
+    desk.apply(SPECS.replace("      - {name: text, redact: [phone, id_card]}\n", ""))
+    ingest(desk.store, desk.lake, "tickets")
+    (warning,) = undeclared_pii(classify_fields(desk.store, desk.lake, "tickets"))
+    assert warning.startswith("field 'text' holds email, id_card, phone in its text, stored in clear")
+    spec = load_project(desk.project).objects("datasets")["tickets"]
+    (note,) = storage_notes(desk.store, {"tickets": spec})
+    assert note == (
+        "dataset tickets: field text holds email, id_card, phone in its text, stored in clear: declare "
+        "`redact: [email, id_card, phone]` to store those spans as tokens"
+    )
+    assert PHONE not in warning + note and ID_NUMBER not in warning + note
