@@ -137,3 +137,16 @@ def test_plan_and_ingest_advise_redact_for_text_holding_pii_in_clear(desk) -> No
         "`redact: [email, id_card, phone]` to store those spans as tokens"
     )
     assert PHONE not in warning + note and ID_NUMBER not in warning + note
+
+
+def test_a_failed_check_on_redacted_text_quotes_no_value(desk) -> None:
+    desk.apply(
+        SPECS.replace(
+            "{name: text, redact: [phone, id_card]}",
+            '{name: text, redact: [phone, id_card], checks: [{regex: "^[^+]*$", on_fail: warn}]}',
+        )
+    )
+    ingest(desk.store, desk.lake, "tickets")
+    report = str(desk.store.quality.for_version("tickets", 1).results)
+    assert "text.regex" in report and "<text>" in report
+    assert "139-1234-5678" not in report and "refund 138.50" not in report
