@@ -33,12 +33,13 @@ def test_only_the_declared_kinds_are_redacted() -> None:
 
 
 def test_arrays_match_scalars_and_keep_nulls() -> None:
-    values = pa.array([TEXT, None, "没有号码", "", "li.min@qq.com"])
+    values = pa.array([TEXT, None, "没有号码", "", "li.min@qq.com", "手机１３８１２３４５６７８", "SO2024010100012"])
     out = redact_array(values, ["phone", "email"], KEYS).to_pylist()
     assert out == [
         None if v is None else redact_text(v, ["phone", "email"], KEYS) for v in values.to_pylist()
     ]
     assert out[4] == f"[{tokenize('li.min@qq.com', 'email', KEYS)}]"
+    assert out[5] == f"手机[{tokenize('13812345678', 'phone', KEYS)}]" and out[6] == "SO2024010100012"
     assert redact_array(pa.chunked_array([["nothing here"]]), ["phone"], KEYS).to_pylist() == ["nothing here"]
 
 

@@ -70,8 +70,11 @@ _PATTERNS: dict[TextKind, re.Pattern[str]] = {
         rf"{_SEP}?{_D}{{3,4}}{_SEP}?{_D}{{3,4}}{_RIGHT}"
     ),
 }
-# Every span has four digits in a row or an @: most texts are ruled out by this one search.
-_MAYBE = re.compile(r"[0-9０-９]{4}|[@＠]")
+# Every span has an @, or four digits in a row right after a separator or at the start (a span begins at a
+# boundary, and a group shorter than four is followed by a separator): most texts, order numbers like
+# SO20240101000123 included, are ruled out by this one search.
+MAYBE_PII = r"(?:^|[^A-Za-z0-9０-９])[0-9０-９]{4}|[@＠]"
+_MAYBE = re.compile(MAYBE_PII)
 _NOISE = re.compile(r"[ \u3000\-－]")
 # (first digits, allowed lengths) of the card networks; Chinese debit cards are mostly UnionPay 62.
 _NETWORKS: tuple[tuple[tuple[str, ...], range], ...] = (
