@@ -146,7 +146,11 @@ class FieldSpec(Spec):
     # (the token plus the clear value encrypted beside it), or `clear` (an explicit opt-out).
     storage: Literal["token", "encrypted", "clear"] | None = None
     # Free text holding PII (docs/pii.md): the lake stores the text with these kinds' spans replaced by tokens.
-    redact: list[Literal["phone", "landline", "id_card", "bank_card", "email"]] = []
+    redact: list[Literal["phone", "landline", "id_card", "bank_card", "email"]] = Field(
+        default=[],
+        description="Free text mentioning PII: the lake stores it with these kinds' spans replaced by their "
+        "tokens (phone, landline, id_card, bank_card, email; docs/pii.md).",
+    )
     checks: list[FieldCheck] = []  # quality rules on every row's value (docs/quality.md)
     clean: Transforms = []  # cleaning transforms applied in order before the checks
 
