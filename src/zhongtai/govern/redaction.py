@@ -70,15 +70,19 @@ def scrub_text(text: str, kinds: Iterable[TextKind] = KINDS) -> str:
 def scrub(value: Any) -> Any:
     """A copy of a JSON-like value with every string scrubbed, and every integer that is a phone, ID or card
     number replaced by its kind; dict keys, other numbers and the structure are unchanged."""
+    kind = type(value)
+    if kind is float or value is None or kind is bool:
+        return value  # most feature values: decided before any isinstance chain
     if isinstance(value, str):
         return scrub_text(value) if _MAYBE.search(value) else value
     if isinstance(value, dict):
         return {key: scrub(item) for key, item in value.items()}
-    if isinstance(value, int) and not isinstance(value, bool) and value > 999:
-        # A phone or card number sent as a JSON number: replaced when its digits are one span.
+    if isinstance(value, list | tuple):
+        return [scrub(item) for item in value]
+    if isinstance(value, int) and value >= 10**10:
+        # A phone, ID or card number sent as a JSON number (11 digits or more; a landline as a number has
+        # lost its leading 0): replaced when its digits are one span.
         text = str(value)
         spans = find_spans(text)
         return f"[{spans[0].kind}]" if spans and spans[0].end - spans[0].start == len(text) else value
-    if isinstance(value, list | tuple):
-        return [scrub(item) for item in value]
     return value
