@@ -33,7 +33,9 @@ def test_only_the_declared_kinds_are_redacted() -> None:
 
 
 def test_arrays_match_scalars_and_keep_nulls() -> None:
-    values = pa.array([TEXT, None, "没有号码", "", "li.min@qq.com", "手机１３８１２３４５６７８", "SO2024010100012"])
+    values = pa.array(
+        [TEXT, None, "没有号码", "", "li.min@qq.com", "手机１３８１２３４５６７８", "SO2024010100012"]
+    )
     out = redact_array(values, ["phone", "email"], KEYS).to_pylist()
     assert out == [
         None if v is None else redact_text(v, ["phone", "email"], KEYS) for v in values.to_pylist()
