@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zhongtai.catalog.pii import detect_pii, is_bank_card, luhn_valid, name_hint
+from zhongtai.catalog.pii import detect_pii, is_bank_card, name_hint
+from zhongtai.govern.recognizers import luhn_valid
 from zhongtai.identity.normalize.id_card import check_character
 from zhongtai.scenarios.retail.crm import CRM_ADDRESSES, CRM_EMAILS, CRM_IDS, CRM_NAMES, CRM_PHONES
 from zhongtai.scenarios.retail.erp import STORE_NAMES

@@ -4,10 +4,17 @@ A request only ever does `put_nowait`; when the queue is full (the database is s
 appended to a local spill file instead. One writer thread drains the queue in batches and, whenever it has
 caught up, replays the spill file. On close everything still queued is written (or spilled): nothing blocks
 a request, nothing is lost.
+
+No PII is kept that callers put in a decision's inputs (or that a feature value quotes): before a record is
+written, spilled or set aside, every string in its inputs and features is scrubbed with the recognizers
+(govern/redaction.py: `手机13912345678` becomes `手机[phone]`; keys and structure stay). That runs in the
+writer thread, off the request path, except when a full queue makes the request spill itself. The spill
+files are created 0600 (govern/private_files.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -21,6 +28,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import DataError, IntegrityError
 
+from zhongtai.govern.private_files import open_private_append
+from zhongtai.govern.redaction import scrub
 from zhongtai.meta.records import DecisionRecord
 
 log = logging.getLogger(__name__)
@@ -41,6 +50,11 @@ def _to_json(record: DecisionRecord) -> str:
     body = dict(record.__dict__)
     body["at"] = record.at.isoformat()
     return json.dumps(body, ensure_ascii=False, default=str)
+
+
+def scrubbed(record: DecisionRecord) -> DecisionRecord:
+    """The record with the PII in its inputs and features replaced by kind markers (a new record)."""
+    return dataclasses.replace(record, inputs=scrub(record.inputs), features=scrub(record.features))
 
 
 def _from_json(line: str) -> DecisionRecord:
@@ -120,6 +134,7 @@ class DecisionLog:
 
     def _write(self, batch: list[DecisionRecord]) -> bool:
         """Write one batch; if the store refuses it, keep it in the spill file for a later replay."""
+        batch = [scrubbed(r) for r in batch]
         try:
             self._sink.append(batch)
             return True
@@ -139,10 +154,12 @@ class DecisionLog:
     # -- the spill file ------------------------------------------------------------------------------------
 
     def _write_spill(self, records: list[DecisionRecord]) -> None:
-        lines = "".join(_to_json(r) + "\n" for r in records)
+        lines = "".join(
+            _to_json(scrubbed(r)) + "\n" for r in records
+        )  # idempotent: a batch that failed is scrubbed twice
         with self._spill_lock:
             self._spill.parent.mkdir(parents=True, exist_ok=True)
-            with self._spill.open("a", encoding="utf8") as out:
+            with open_private_append(self._spill) as out:
                 out.write(lines)
                 out.flush()
             self.spilled += len(records)
@@ -168,6 +185,7 @@ class DecisionLog:
                     yield _from_json(line)
 
     def _replay_batch(self, batch: list[DecisionRecord]) -> bool:
+        batch = [scrubbed(r) for r in batch]  # a spill file an older version wrote may hold PII
         try:
             self._sink.append(batch)
             return True
@@ -191,7 +209,7 @@ class DecisionLog:
 
     def _reject(self, record: DecisionRecord, exc: Exception) -> None:
         log.error("decision log: decision %s refused by the store (%s)", record.id, _short(exc))
-        with self._rejected.open("a", encoding="utf8") as out:
+        with open_private_append(self._rejected) as out:
             out.write(_to_json(record) + "\n")
 
 

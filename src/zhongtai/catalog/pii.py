@@ -1,7 +1,8 @@
 """PII detection for the catalog: which class of personal data a field holds, from its name and values.
 
 Values decide when they are clear: a field most of whose sampled values are valid phone numbers, e-mail
-addresses, resident ID numbers (check character) or bank card numbers (Luhn) is that class whatever its
+addresses, resident ID numbers (check character) or bank card numbers (network prefix and Luhn; the checks
+are govern/recognizers.py's, which also finds them inside free text) is that class whatever its
 name. Names and addresses have no checksum, so their value tests are weak and a field-name hint (English or
 Chinese: `mobile`, `手机`, `email`, `身份证`, `姓名`, `地址`, `card_no`...) carries more weight. A hint
 whose values do not validate at all is not trusted either (`phone_verified` holding true/false).
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+from zhongtai.govern.recognizers import KINDS, TextKind, is_bank_card, kinds_in
 from zhongtai.identity.normalize.email import normalize_email
 from zhongtai.identity.normalize.id_card import parse_id_card
 from zhongtai.identity.normalize.phone import normalize_phone
@@ -43,7 +45,6 @@ NOT_PERSON = frozenset(
 )
 ADDRESS_MARKERS = re.compile(r"省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|栋|幢|楼|室|小区|花园")
 ENGLISH_ADDRESS = re.compile(r"(?i)\b(?:rd|road|st|street|ave|avenue|district|no\.|bldg|rm|room|floor)\b")
-_CARD_NOISE = re.compile(r"[ \-]")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,18 @@ class PiiGuess:
     share: float = 0.0  # of the sampled non-empty values, the share that validate as `pii_class`
     sampled: int = 0
     name_hint: PiiClass | None = None
+    in_text: tuple[TextKind, ...] = ()  # for free text: the kinds of PII found inside its values
+
+
+def scan_text(values: Sequence[str | None], sample_size: int = SAMPLE_SIZE) -> tuple[TextKind, ...]:
+    """The kinds of PII written inside a sample of free-text values (any one value holding one counts:
+    each span passed its kind's check), in `KINDS` order."""
+    found: set[TextKind] = set()
+    for value in _sample(values, sample_size):
+        found |= kinds_in(value)
+        if len(found) == len(KINDS):
+            break
+    return tuple(k for k in KINDS if k in found)
 
 
 def detect_pii(field_name: str, values: Sequence[str | None], sample_size: int = SAMPLE_SIZE) -> PiiGuess:
@@ -100,25 +113,6 @@ def share_valid(pii: PiiClass, sample: Sequence[str]) -> float:
     """The share of (non-empty) values that validate as `pii`."""
     check = VALIDATORS[pii]
     return sum(1 for value in sample if check(value)) / len(sample) if sample else 0.0
-
-
-def is_bank_card(value: str) -> bool:
-    """13-19 digits with a card-network first digit (2-6), passing Luhn, and not an ID card or phone."""
-    digits = _CARD_NOISE.sub("", fold(value))
-    if not (digits.isascii() and digits.isdigit() and 13 <= len(digits) <= 19 and digits[0] in "23456"):
-        return False
-    return luhn_valid(digits) and parse_id_card(digits) is None and normalize_phone(value) is None
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn (mod 10) check used by payment cards (False for anything but ASCII digits)."""
-    if not (digits.isascii() and digits.isdigit()):
-        return False
-    total = 0
-    for k, char in enumerate(reversed(digits)):
-        d = int(char) * (2 if k % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
 
 
 def looks_like_name(value: str) -> bool:

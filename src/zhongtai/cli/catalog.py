@@ -42,7 +42,10 @@ def show(
     name: str = typer.Argument(..., help="A name, or kind:name when several kinds use it."),
     as_json: bool = JSON,
 ) -> None:
-    """What the catalog knows about one object: owner, freshness, size, fields and their PII classes."""
+    """What the catalog knows about one object: owner, freshness, size, fields and their PII classes.
+
+    A text field holding PII shows `text:` and the kinds found (`text:phone,id_card`); its storage says
+    `redacted(...)` when the spec redacts them (docs/pii.md)."""
     from zhongtai.catalog.entries import entry
     from zhongtai.catalog.lineage import LineageGraph
 

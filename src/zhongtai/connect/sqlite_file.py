@@ -1,7 +1,9 @@
 """A SQLite file shared by threads and processes: the embedded online store and the embedded bus both use one.
 
 Each thread gets its own connection in WAL mode (readers run beside the one writer), opened once and reused,
-so a multi-threaded server reads without a lock of ours; `close` closes every thread's connection.
+so a multi-threaded server reads without a lock of ours; `close` closes every thread's connection. The file
+(and its -wal and -shm files) is private to its owner, 0600 (govern/private_files.py): it holds feature
+values and events.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import threading
 from pathlib import Path
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.private_files import ensure_private_database
 
 
 class ThreadConnections:
@@ -18,6 +21,7 @@ class ThreadConnections:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        ensure_private_database(path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

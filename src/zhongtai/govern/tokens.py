@@ -1,18 +1,24 @@
 """Keyed tokens for PII: HMAC-SHA256 over a value's canonical form, so equal values join as tokens.
 
-A token is `<class>:<32 hex digits>` (128 bits of HMAC-SHA256 under the token key), e.g.
-`phone:3f9c...`. The canonical form is the one OneID compares (mainland mobile `13812345678` from
+A token is `<class>:<26 characters>`: 128 bits of HMAC-SHA256 under the token key, in lower-case base32
+(`a-z`, `2-7`), e.g. `phone:k5xq...`. The canonical form is the one OneID compares (mainland mobile `13812345678` from
 `+86 138-1234-5678`, a lower-cased e-mail, an upper-cased resident ID number...), so the same phone number
 written two ways in two systems gives one token. A value that does not parse as its class (a phone field
 holding `unknown`) is tokenized as written after width and space folding, marked `<class>?:`, so it never
 equals a canonical token and OneID ignores it, as it ignores an unparsable value in clear.
 
 The class is part of the HMAC input: a name and an address with the same text get different tokens.
-Hex keeps tokens plain ASCII that any engine, CSV export or URL carries unchanged.
+Base32 keeps tokens plain ASCII that any engine, CSV export or URL carries unchanged, and its alphabet has no
+0, 1, 8 or 9: a token can never contain something that reads as a mobile number (`1[3-9]` and nine digits),
+a landline (a leading 0) or a resident ID (a birth year 19xx or 20xx), which hex digests do by chance (one
+32-hex token in about 700 holds an 11-digit run like `13912345678`). Tokens written in hex before (32 hex
+digits) are still recognized as tokens by `is_token` and `token_mask`, but do not equal the base32 token of
+the same value: re-ingest such a dataset with `--full` (docs/pii.md).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -34,8 +40,10 @@ from zhongtai.identity.normalize.text import fold
 
 PiiClass = Literal["phone", "id_card", "email", "name", "address", "bank_card"]
 TOKEN_BYTES = 16
-TOKEN = re.compile(r"^(phone|id_card|email|name|address|bank_card)(\??):[0-9a-f]{32}$")
-CANONICAL_TOKEN = r"^(phone|id_card|email|name|address|bank_card):[0-9a-f]{32}$"
+DIGEST = "[a-z2-7]{26}"  # base32 of TOKEN_BYTES, unpadded
+_LEGACY_DIGEST = "[0-9a-f]{32}"  # hex, as tokens were written before base32
+TOKEN = re.compile(rf"^(phone|id_card|email|name|address|bank_card)(\??):(?:{DIGEST}|{_LEGACY_DIGEST})$")
+CANONICAL_TOKEN = rf"^(phone|id_card|email|name|address|bank_card):(?:{DIGEST}|{_LEGACY_DIGEST})$"
 _CARD_NOISE = re.compile(r"[ \-]")
 
 
@@ -64,7 +72,12 @@ def tokenize(value: str | None, pii: str, keys: PiiKeys) -> str | None:
     canonical = CANONICAL[pii](value)
     marker, text = ("", canonical) if canonical is not None else ("?", fold(value))
     digest = hmac.digest(keys.token_key, f"{pii}{marker}\x00{text}".encode(), hashlib.sha256)
-    return f"{pii}{marker}:{digest[:TOKEN_BYTES].hex()}"
+    return f"{pii}{marker}:{render_digest(digest[:TOKEN_BYTES])}"
+
+
+def render_digest(digest: bytes) -> str:
+    """A token's digest as written: lower-case base32 without padding (no 0, 1, 8, 9; see the module doc)."""
+    return base64.b32encode(digest).decode("ascii").rstrip("=").lower()
 
 
 def tokenize_array(values: pa.Array | pa.ChunkedArray, pii: str, keys: PiiKeys) -> pa.Array:

@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 
 from zhongtai.config import mask_url
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.private_files import ensure_private_database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every process migrating the same PostgreSQL database.
@@ -19,11 +20,12 @@ _PG_MIGRATION_LOCK = 0x7A68_6F6E
 
 
 def create_engine(url: str) -> sa.Engine:
-    """An engine for the metadata URL; SQLite gets foreign keys, WAL and its folder created."""
+    """An engine for the metadata URL; SQLite gets foreign keys, WAL, its folder created and its file 0600."""
     parsed = sa.make_url(url)
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_database(parsed.database)  # it holds decisions and their inputs
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")

@@ -78,7 +78,7 @@ class SqlField(Base):
     type: Mapped[str] = mapped_column(String(64))
     nullable: Mapped[bool]
     description: Mapped[str] = mapped_column(Text, default="")
-    pii: Mapped[str | None] = mapped_column(String(32))
+    pii: Mapped[str | None] = mapped_column(String(64))  # a class, or `text:` and the kinds in free text
     first_version: Mapped[int] = mapped_column(Integer)
 
 

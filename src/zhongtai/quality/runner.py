@@ -187,8 +187,9 @@ def _field_rules(
 
 
 def _pii(field: FieldSpec) -> str | None:
-    """The declared PII class whose values must stay out of reasons (None: show the value)."""
-    return None if field.pii in (None, "none") else field.pii
+    """The declared PII class whose values must stay out of reasons (None: show the value); redacted free
+    text is `text`."""
+    return "text" if field.redact else None if field.pii in (None, "none") else field.pii
 
 
 def _record(con: duckdb.DuckDBPyConnection, rule: RowRule, relation: str) -> None:

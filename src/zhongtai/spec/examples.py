@@ -109,7 +109,13 @@ datasets:
       next_path: next
       max_pages: 1000
     incremental: {watermark: updated_at, param: updated_since}
+    fields:
+      - name: text
+        type: string
+        description: What the customer wrote; phone and ID numbers in it are stored as tokens
+        redact: [phone, landline, id_card, bank_card, email]
 """,
+
     "entities": """\
 entities:
   - name: person

@@ -165,6 +165,12 @@ class FieldSpec(Spec):
     storage: Literal["token", "encrypted", "clear"] | None = Field(
         default=None, description="How a PII field lands in the lake (default `token`)."
     )
+    # Free text holding PII (docs/pii.md): the lake stores the text with these kinds' spans replaced by tokens.
+    redact: list[Literal["phone", "landline", "id_card", "bank_card", "email"]] = Field(
+        default=[],
+        description="Free text mentioning PII: the lake stores it with these kinds' spans replaced by their "
+        "tokens (phone, landline, id_card, bank_card, email; docs/pii.md).",
+    )
     checks: list[FieldCheck] = Field(
         default=[],
         description="Quality rules on every row's value; `not_null` and `unique` may be written bare (docs/quality.md).",
@@ -187,6 +193,13 @@ class FieldSpec(Spec):
                 f"storage: {self.storage} applies to PII fields: declare the field's class with pii: "
                 "(phone, id_card, email, name, address or bank_card)"
             )
+        if self.redact and self.pii not in (None, "none"):
+            raise ValueError(
+                f"redact applies to free-text fields, and this one is declared pii: {self.pii}: a PII field is "
+                "stored as tokens whole; drop redact, or pii if the field is text that mentions PII"
+            )
+        if self.redact and self.type not in (None, "string"):
+            raise ValueError(f"redact applies to text fields, and this one is declared type: {self.type}")
         return self
 
     @property

@@ -14,7 +14,13 @@ import yaml
 from zhongtai.identity.config import retail_config
 from zhongtai.scenarios.retail import schema
 from zhongtai.scenarios.retail.project_entities import PRODUCT_STORE, entity_documents
-from zhongtai.scenarios.retail.project_fields import DATASET_NOTES, FILE_FIELDS, PII_STORAGE, SQL_NOTES
+from zhongtai.scenarios.retail.project_fields import (
+    DATASET_NOTES,
+    FILE_FIELDS,
+    PII_STORAGE,
+    REDACT,
+    SQL_NOTES,
+)
 from zhongtai.scenarios.retail.windows import STREAMS, window_views
 from zhongtai.spec.models import spec_payload
 
@@ -326,11 +332,13 @@ def _file_dataset(
 ) -> dict[str, Any]:
     fields = []
     for field_name, field_type, pii, description in FILE_FIELDS[name]:
-        field = {"name": field_name, "type": field_type, "description": description}
+        field: dict[str, Any] = {"name": field_name, "type": field_type, "description": description}
         if pii:
             field["pii"] = pii
             if pii in PII_STORAGE:
                 field["storage"] = PII_STORAGE[pii]
+        if field_name in REDACT.get(name, {}):
+            field["redact"] = REDACT[name][field_name]
         fields.append(field)
     dataset: dict[str, Any] = {"name": name, "source": source, "path": path, "format": file_format}
     if file_format == "csv":

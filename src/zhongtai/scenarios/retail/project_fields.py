@@ -130,7 +130,13 @@ FILE_FIELDS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("member_id", "string", None, "Loyalty card number, when quoted"),
         ("order_no", "string", None, "Order the ticket is about, when the form asked"),
         ("subject", "string", None, "Subject line (e-mail and web form)"),
-        ("text", "string", None, "What the customer wrote, or the agent's note of the call (zh or en)"),
+        (
+            "text",
+            "string",
+            None,
+            "What the customer wrote, or the agent's note of the call (zh or en); phone numbers and other "
+            "PII in it are stored as tokens",
+        ),
         ("status", "string", None, "open, pending, resolved or closed"),
     ],
     "inventory_stock": [
@@ -150,6 +156,15 @@ FILE_FIELDS: dict[str, list[tuple[str, str, str | None, str]]] = {
 # street keys), which needs the text: their tokens stay in the field and the clear value is kept
 # encrypted beside it for OneID to decrypt in memory.
 PII_STORAGE = {"name": "encrypted", "address": "encrypted"}
+
+# Free text in which customers write PII (用手机号13812345678注册的): stored with those spans as tokens, the
+# same tokens as the contact fields, so a phone quoted in a ticket still joins (docs/pii.md).
+REDACT: dict[str, dict[str, list[str]]] = {
+    "service_tickets": {
+        "subject": ["phone", "landline", "id_card", "bank_card", "email"],
+        "text": ["phone", "landline", "id_card", "bank_card", "email"],
+    },
+}
 
 DATASET_NOTES = {
     "crm_customers": "CRM customer master; the same person may appear twice and under another name or phone",
