@@ -115,7 +115,6 @@ datasets:
         description: What the customer wrote; phone and ID numbers in it are stored as tokens
         redact: [phone, landline, id_card, bank_card, email]
 """,
-
     "entities": """\
 entities:
   - name: person
