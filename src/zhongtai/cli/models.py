@@ -9,6 +9,7 @@ from rich.table import Column, Table
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, print_json, progress
+from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.records import ModelVersion
 from zhongtai.models import registry
 
@@ -40,6 +41,10 @@ def train(
         task = bar.add_task("training set", total=len(STAGES), detail="")
 
         def on_progress(stage: str, detail: str) -> None:
+            if stage == "run":
+                bar.console.print(f"run {detail} · zhongtai runs show {detail[:12]}")
+            elif stage == "train" and detail.startswith("candidate "):
+                bar.console.print(detail)  # one line per candidate stays readable after the bar moves on
             bar.update(task, completed=STAGES.index(stage), description=stage, detail=detail)
 
         version = train_model(
@@ -149,3 +154,22 @@ def _print_summary(version: ModelVersion) -> None:
 
 def _number(value: Any) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+@app.command("card")
+def card(
+    reference: str = typer.Argument(
+        ..., metavar="NAME[@ALIAS|:VERSION]", help="churn (newest version), churn@champion or churn:3."
+    ),
+    output_format: str = typer.Option("md", "--format", "-f", help="md (Markdown) or json."),
+) -> None:
+    """A version's model card: purpose, data, metrics against both baselines, calibration, slices, limits."""
+    from zhongtai.models.cards import card_of, render_markdown
+
+    if output_format not in ("md", "json"):
+        raise ZhongtaiError("invalid_argument", f"--format {output_format!r}: use md or json")
+    found, body = card_of(context.store(), reference)
+    if output_format == "json":
+        print_json({"version": found.version, **body})
+        return
+    typer.echo(render_markdown(body, found.version), nl=False)

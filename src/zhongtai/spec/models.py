@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from zhongtai.spec.candidates import CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
@@ -419,6 +420,14 @@ class ValidationSpec(Spec):
     fraction: float = Field(default=0.2, gt=0, lt=1)
 
 
+class CardSpec(Spec):
+    """What the model card says a model is for, who answers for it, and what it must not be used for."""
+
+    purpose: str = ""
+    owner: str | None = None
+    not_for: list[str] = []
+
+
 class ModelSpec(Spec):
     """What to learn: task, label definition, the feature views that feed it, algorithm and parameters."""
 
@@ -434,6 +443,11 @@ class ModelSpec(Spec):
     threshold: float = Field(default=0.5, gt=0, lt=1)
     description: str = ""
     owner: str | None = None
+    # Experiment runs and model cards (docs/models.md): algorithms to compare, what the card says, and the
+    # training-set columns whose values the card reports metrics for.
+    candidates: CandidatesSpec | None = None
+    card: CardSpec | None = None
+    slices: list[str] = Field(default=[], max_length=10)
 
     @model_validator(mode="after")
     def _some_features(self) -> ModelSpec:
