@@ -127,11 +127,13 @@ def test_train_prints_its_run_and_runs_list_show_compare(cli, monkeypatch):
     assert result.exit_code == 0, result.output
     assert re.search(r"run [0-9a-f]{32} · zhongtai runs show [0-9a-f]{12}", result.output)
     assert "candidate 1 of 1: lightgbm" in result.output
-    cli("train", "churn", "--json")
+    trained = json.loads(cli("train", "churn", "--json").stdout)
+    assert re.fullmatch(r"[0-9a-f]{32}", trained["run"])
 
     listed = json.loads(cli("runs", "list", "--model", "churn", "--json").stdout)
     assert [(r["status"], r["version"]) for r in listed] == [("finished", 2), ("finished", 1)]
     newest, oldest = listed
+    assert newest["id"] == trained["run"]
     table = cli("runs", "list").stdout
     assert newest["short_id"] in table and "finished" in table and "v2" in table
 

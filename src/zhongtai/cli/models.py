@@ -34,16 +34,23 @@ def train(
     name: str = typer.Argument(..., help="The registered model spec to train."),
     as_json: bool = JSON,
 ) -> None:
-    """Train a model spec on a fresh training set and register the result as its next version."""
+    """Train a model spec on a fresh training set as one run; register the winner as its next version.
+
+    Prints the run id first (see `zhongtai runs show`) and a line per candidate; the version's model card
+    is `zhongtai models card NAME`.
+    """
     from zhongtai.models.train import STAGES, train_model
 
     with progress() as bar:
-        task = bar.add_task("training set", total=len(STAGES), detail="")
+        task = bar.add_task("run", total=len(STAGES), detail="")
+        run_id = ""
 
         def on_progress(stage: str, detail: str) -> None:
+            nonlocal run_id
             if stage == "run":
+                run_id = detail
                 bar.console.print(f"run {detail} · zhongtai runs show {detail[:12]}")
-            elif stage == "train" and detail.startswith("candidate "):
+            elif stage == "train" and detail.startswith("candidate ") and ": round " not in detail:
                 bar.console.print(detail)  # one line per candidate stays readable after the bar moves on
             bar.update(task, completed=STAGES.index(stage), description=stage, detail=detail)
 
@@ -52,7 +59,7 @@ def train(
         )
         bar.update(task, completed=len(STAGES), description="done", detail=f"{name} v{version.version}")
     if as_json:
-        print_json(version.to_dict())
+        print_json({**version.to_dict(), "run": run_id})
         return
     console.print(_metrics_table(version.metrics))
     _print_summary(version)

@@ -103,9 +103,9 @@ def train_model(
     spec = ModelSpec.model_validate(store.spec("models", model_name))
     host, pid = runs.here()
     run = store.training_runs.start(runs.new_run_id(), spec.name, runs.principal(), host, pid, code_version())
-    report("run", run.id)
     attempt = _Attempt(time.monotonic())
     try:
+        report("run", run.id)
         return _train(store, storage, spec, run.id, attempt, report, training, engine)
     except BaseException as exc:
         code, message = runs.error_of(exc)
