@@ -101,8 +101,6 @@ def compare(
     clock: Callable[[], float] = time.monotonic,
 ) -> Comparison:
     """Train every trial of the spec (within its budget) and keep the best by the spec's metric."""
-    from lightgbm.basic import LightGBMError
-
     trials = plan_trials(spec)
     metric = spec.candidates.metric if spec.candidates else "auc"
     budget = spec.candidates.budget_seconds() if spec.candidates else None
@@ -111,36 +109,21 @@ def compare(
     best_score: float | None = None
     started = clock()
     for index, trial in enumerate(trials):
+        label = f"candidate {index + 1} of {len(trials)}: {trial.algorithm} {_shown(trial.params)}"
         record: dict[str, Any] = {"algorithm": trial.algorithm, "params": trial.params}
         found.records.append(record)
-        label = f"candidate {index + 1} of {len(trials)}: {trial.algorithm} {_shown(trial.params)}"
         if budget is not None and index > 0 and clock() - started >= budget:
             record["status"] = "skipped"
-            report("train", f"{label} skipped (budget {spec.candidates.budget} spent)")  # type: ignore[union-attr]
+            report("train", f"{label} skipped (the {budget:g} s budget is spent)")
             continue
         report("train", label)
-        began = clock()
-        try:
-            fitted = fit_trial(trial, train, valid, features, _rounds(report, label))
-        except (ValueError, LightGBMError) as exc:
-            # A library refusing a parameter combination (say, l1 with lbfgs): recorded, the others go on.
-            record.update(status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
-            report("train", f"{label} failed")
+        fitted = _judge(trial, record, (train, valid, features), spec.threshold, metric, clock, report, label)
+        score = record.get("score")
+        if fitted is None or score is None:
             continue
-        scores = fitted.predictor.predict(valid[0])
-        measured = binary_metrics(valid[1], scores, spec.threshold)
-        score = float(measured[metric])
-        record.update(
-            status="trained",
-            metrics={name: measured[name] for name in COMPARED},
-            score=score,
-            seconds=round(clock() - began, 3),
-        )
-        if fitted.best_iteration is not None:
-            record["best_iteration"] = fitted.best_iteration
         if best_score is None or (score > best_score if higher else score < best_score):
             best_score, found.winner, found.winner_index = score, fitted, index
-    if found.winner is None or found.winner_index is None:
+    if found.winner is None:
         first = next((r["error"] for r in found.records if "error" in r), "no candidate trained")
         raise ZhongtaiError(
             "invalid_spec",
@@ -150,6 +133,40 @@ def compare(
     for index, record in enumerate(found.records):
         record["winner"] = index == found.winner_index
     return found
+
+
+def _judge(
+    trial: Trial,
+    record: dict[str, Any],
+    data: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], list[str]],
+    threshold: float,
+    metric: str,
+    clock: Callable[[], float],
+    report: Report,
+    label: str,
+) -> Fitted | None:
+    """Train one trial and fill its record with its holdout figures; None when the library refused it."""
+    from lightgbm.basic import LightGBMError
+
+    train, valid, features = data
+    began = clock()
+    try:
+        fitted = fit_trial(trial, train, valid, features, _rounds(report, label))
+    except (ValueError, LightGBMError) as exc:
+        # A library refusing a parameter combination (say, C: -1): recorded, the others go on.
+        record.update(status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+        report("train", f"{label} failed")
+        return None
+    measured = binary_metrics(valid[1], fitted.predictor.predict(valid[0]), threshold)
+    record.update(
+        status="trained",
+        metrics={name: measured[name] for name in COMPARED},
+        score=float(measured[metric]),
+        seconds=round(clock() - began, 3),
+    )
+    if fitted.best_iteration is not None:
+        record["best_iteration"] = fitted.best_iteration
+    return fitted
 
 
 def _rounds(report: Report, label: str) -> Callable[[int, int], None]:
