@@ -59,6 +59,7 @@ def test_the_card_names_its_training_data(carded):
     _, card = card_of(carded, "churn_carded:1")
     data = card["training_data"]
     assert data["datasets"] == {"churn_labels": 2, "orders": 5}
+    assert data["dataset_rows"] == {"churn_labels": None, "orders": None}  # not in this store
     assert data["rows"] == 3000 == data["train_rows"] + data["holdout_rows"]
     assert data["first_timestamp"] < data["split_timestamp"] <= data["last_timestamp"]
 

@@ -178,7 +178,7 @@ def render_markdown(card: dict[str, Any], version: int) -> str:
         f"to {data['last_timestamp']}",
         f"- time split at {data['split_timestamp']}: {data['train_rows']:,} training rows before it, "
         f"{data['holdout_rows']:,} holdout rows from then on",
-        "- datasets: " + (", ".join(f"{k} v{v}" for k, v in data["datasets"].items()) or "-"),
+        "- datasets: " + (", ".join(_dataset(k, v, data) for k, v in data["datasets"].items()) or "-"),
         "- feature views: " + (", ".join(f"{k} build {v}" for k, v in data["feature_views"].items()) or "-"),
         "",
         "## Label",
@@ -217,6 +217,11 @@ def render_markdown(card: dict[str, Any], version: int) -> str:
     lines += _slices_markdown(card["slices"])
     lines += _candidates_markdown(card)
     return "\n".join(lines) + "\n"
+
+
+def _dataset(name: str, version: int, data: dict[str, Any]) -> str:
+    rows = data.get("dataset_rows", {}).get(name)
+    return f"{name} v{version}" + ("" if rows is None else f" ({rows:,} rows)")
 
 
 def _slices_markdown(slices: dict[str, list[dict[str, Any]]]) -> list[str]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai import __version__
-from zhongtai.errors import ZhongtaiError
+from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import ModelVersion, RunOutcome, TrainingSet
 from zhongtai.meta.store import MetadataStore
@@ -156,7 +156,7 @@ def _train(
     card = build_card(
         spec,
         training_set,
-        _data_summary(table, split),
+        {**_data_summary(table, split), "dataset_rows": _dataset_rows(store, attempt.datasets)},
         Holdout(split.valid_x, split.valid_y, split.holdout),
         scored,
         winner.predictor,
@@ -198,6 +198,17 @@ def _check_slices(spec: ModelSpec, table: pa.Table) -> None:
             f"model '{spec.name}' slices: {', '.join(missing)} not among the training set's columns",
             f"slice by a column of the label SQL or a feature: {', '.join(table.column_names)}",
         )
+
+
+def _dataset_rows(store: MetadataStore, datasets: dict[str, int]) -> dict[str, int | None]:
+    """Rows of each dataset version under the training set (None for one the store no longer has)."""
+    found: dict[str, int | None] = {}
+    for name, version in datasets.items():
+        try:
+            found[name] = store.version(name, int(version)).rows
+        except NotFound:
+            found[name] = None
+    return found
 
 
 def _data_summary(table: pa.Table, split: Split) -> dict[str, Any]:
