@@ -62,7 +62,14 @@ def synthetic_table(rows: int = 5000, signal: bool = True, seed: int = 7, months
 
 def training_set_of(table: pa.Table, model: str = "churn") -> TrainingSet:
     """The TrainingSet record the feature store would hand over with `table`."""
-    lineage = {"features": FEATURES, "join_keys": ["customer_id"], "timestamp": "ts", "label": "label"}
+    lineage = {
+        "features": FEATURES,
+        "join_keys": ["customer_id"],
+        "timestamp": "ts",
+        "label": "label",
+        "datasets": {"churn_labels": 2, "orders": 5},
+        "feature_views": {"customer_activity": 1},
+    }
     return TrainingSet(str(uuid.uuid4()), model, datetime.now(UTC), table.num_rows, [], lineage)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import typer
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from zhongtai.cli import context, project
 from zhongtai.cli import models as models_cli
+from zhongtai.cli import runs as runs_cli
 from zhongtai.cli.app import _Group
 from zhongtai.models import train as train_module
 
@@ -41,6 +43,7 @@ def _app() -> typer.Typer:
     project.register(root)
     models_cli.register(root)
     root.add_typer(models_cli.app, name="models")
+    root.add_typer(runs_cli.app, name="runs")
     return root
 
 
@@ -119,3 +122,55 @@ def test_errors_are_one_line_with_a_hint(cli):
     assert bad.exit_code == 1 and "alias 'Best' is not valid" in bad.output
     missing = cli("train", "fraud")
     assert missing.exit_code == 1 and "model 'fraud' is not registered" in missing.output
+
+
+def test_train_prints_its_run_and_runs_list_show_compare(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")  # a terminal wide enough for the run tables
+    result = cli("train", "churn")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"run [0-9a-f]{32} · zhongtai runs show [0-9a-f]{12}", result.output)
+    assert "candidate 1 of 1: lightgbm" in result.output
+    trained = json.loads(cli("train", "churn", "--json").stdout)
+    assert re.fullmatch(r"[0-9a-f]{32}", trained["run"])
+
+    listed = json.loads(cli("runs", "list", "--model", "churn", "--json").stdout)
+    assert [(r["status"], r["version"]) for r in listed] == [("finished", 2), ("finished", 1)]
+    newest, oldest = listed
+    assert newest["id"] == trained["run"]
+    table = cli("runs", "list").stdout
+    assert newest["short_id"] in table and "finished" in table and "v2" in table
+
+    shown = json.loads(cli("runs", "show", newest["short_id"], "--json").stdout)
+    assert shown["id"] == newest["id"] and shown["metrics"]["logistic_baseline"]["auc"] > 0.5
+    assert "card" not in shown
+    page = cli("runs", "show", newest["id"][:6]).stdout
+    assert "logistic baseline" in page and "candidates" in page and "peak memory" in page
+
+    both = cli("runs", "compare", oldest["id"], newest["id"], "--json")
+    rows = {r["field"]: r["values"] for r in json.loads(both.stdout)["rows"]}
+    assert rows["version"] == ["1", "2"] and rows["param num_boost_round"] == ["120", "120"]
+    diff = {
+        r["field"]
+        for r in json.loads(cli("runs", "compare", oldest["id"], newest["id"], "--diff", "--json").stdout)[
+            "rows"
+        ]
+    }
+    assert "version" in diff and "param num_boost_round" not in diff and "model auc" not in diff
+    side_by_side = cli("runs", "compare", oldest["id"][:8], newest["id"][:8], "--diff").stdout
+    assert "version" in side_by_side and "num_boost_round" not in side_by_side
+    one = cli("runs", "compare", oldest["id"])
+    assert one.exit_code == 1 and "compare needs at least two runs" in one.output
+
+
+def test_models_card_as_markdown_and_json(cli):
+    cli("train", "churn", "--json")
+    page = cli("models", "card", "churn")
+    assert page.exit_code == 0, page.output
+    assert page.stdout.startswith("# Model card: churn v1") and "## Calibration" in page.stdout
+    body = json.loads(cli("models", "card", "churn:1", "--format", "json").stdout)
+    assert body["version"] == 1 and body["schema"] == "zhongtai-card/1"
+    assert body["metrics"]["model"]["auc"]["low"] <= body["metrics"]["model"]["auc"]["value"]
+    bad = cli("models", "card", "churn", "--format", "pdf")
+    assert bad.exit_code == 1 and "--format 'pdf': use md or json" in bad.output
+    missing = cli("models", "card", "churn@champion")
+    assert missing.exit_code == 1 and "churn@champion" in missing.output

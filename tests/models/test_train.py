@@ -12,7 +12,8 @@ import pytest
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.models import train as train_module
-from zhongtai.models.train import code_version, effective_params, time_split, train_model
+from zhongtai.models.boosting import effective_params
+from zhongtai.models.train import code_version, time_split, train_model
 from zhongtai.spec.models import ModelSpec
 
 from .conftest import FEATURES, MODEL, register_model_spec, synthetic_table, training_set_of

@@ -23,6 +23,7 @@ from zhongtai.cli import (
     project,
     quality,
     retail,
+    runs,
     score,
     serve,
     sources,
@@ -73,6 +74,7 @@ app.add_typer(features.app, name="features", help="Feature views: build, materia
 app.add_typer(stream.app, name="stream", help="Real-time: streams into online features and the lake.")
 models.register(app)
 app.add_typer(models.app, name="models", help="Model versions, metrics and aliases.")
+app.add_typer(runs.app, name="runs", help="Experiment runs: every training attempt, compared side by side.")
 score.register(app)
 serve.register(app)
 app.add_typer(keys.app, name="keys", help="API keys for the gateway.")

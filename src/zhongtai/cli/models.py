@@ -40,13 +40,24 @@ def train(
     name: str = typer.Argument(..., help="The registered model spec to train."),
     as_json: bool = JSON,
 ) -> None:
-    """Train a model spec on a fresh training set and register the result as its next version."""
+    """Train a model spec on a fresh training set as one run; register the winner as its next version.
+
+    Prints the run id first (see `zhongtai runs show`) and a line per candidate; the version's model card
+    is `zhongtai models card NAME`.
+    """
     from zhongtai.models.train import STAGES, train_model
 
     with progress() as bar:
-        task = bar.add_task("training set", total=len(STAGES), detail="")
+        task = bar.add_task("run", total=len(STAGES), detail="")
+        run_id = ""
 
         def on_progress(stage: str, detail: str) -> None:
+            nonlocal run_id
+            if stage == "run":
+                run_id = detail
+                bar.console.print(f"run {detail} · zhongtai runs show {detail[:12]}")
+            elif stage == "train" and detail.startswith("candidate ") and ": round " not in detail:
+                bar.console.print(detail)  # one line per candidate stays readable after the bar moves on
             bar.update(task, completed=STAGES.index(stage), description=stage, detail=detail)
 
         version = train_model(
@@ -54,7 +65,7 @@ def train(
         )
         bar.update(task, completed=len(STAGES), description="done", detail=f"{name} v{version.version}")
     if as_json:
-        print_json(version.to_dict())
+        print_json({**version.to_dict(), "run": run_id})
         return
     console.print(_metrics_table(version.metrics))
     _print_summary(version)
@@ -333,3 +344,22 @@ def _print_summary(version: ModelVersion) -> None:
 
 def _number(value: Any) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+@app.command("card")
+def card(
+    reference: str = typer.Argument(
+        ..., metavar="NAME[@ALIAS|:VERSION]", help="churn (newest version), churn@champion or churn:3."
+    ),
+    output_format: str = typer.Option("md", "--format", "-f", help="md (Markdown) or json."),
+) -> None:
+    """A version's model card: purpose, data, metrics against both baselines, calibration, slices, limits."""
+    from zhongtai.models.cards import card_of, render_markdown
+
+    if output_format not in ("md", "json"):
+        raise ZhongtaiError("invalid_argument", f"--format {output_format!r}: use md or json")
+    found, body = card_of(context.store(), reference)
+    if output_format == "json":
+        print_json({"version": found.version, **body})
+        return
+    typer.echo(render_markdown(body, found.version), nl=False)

@@ -10,7 +10,7 @@ caller's (models/review.py, models/aliases.py); this module only keeps the race 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +37,13 @@ class ModelRecords:
         metrics: dict[str, Any],
         training_set_id: str | None,
         code_version: str,
+        within: Callable[[Session, int], None] | None = None,
     ) -> ModelVersion:
-        """Record a new version (numbered one above the newest) with status `registered`."""
+        """Record a new version (numbered one above the newest) with status `registered`.
+
+        `within(session, version)` runs inside the same transaction (a training run completes there), so
+        the version and what it hands to `within` commit together or not at all.
+        """
         with self._sessions.begin() as session:
             last = session.scalar(
                 sa.select(sa.func.max(SqlModelVersion.version)).where(SqlModelVersion.model_name == model)
@@ -58,6 +63,8 @@ class ModelRecords:
             )
             session.add(row)
             session.flush()
+            if within is not None:
+                within(session, row.version)
             return _version(row, [])
 
     def versions(self, model: str | None = None) -> list[ModelVersion]:

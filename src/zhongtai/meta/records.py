@@ -313,3 +313,52 @@ class IdentityRun:
         body = dict(self.__dict__)
         body["created_at"] = self.created_at.isoformat()
         return body
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a training run hands to the store when it ends (finished or failed)."""
+
+    duration_s: float
+    peak_memory_kb: int
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    training_set_id: str | None = None
+    datasets: dict[str, int] = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
+    card: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training attempt as recorded; `status` is what the store holds (see models/runs.py for `died`)."""
+
+    id: str
+    model: str
+    status: str
+    principal: str
+    host: str
+    pid: int
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float | None
+    peak_memory_kb: int | None
+    code_version: str
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    training_set_id: str | None
+    datasets: dict[str, int]
+    artifacts: list[str]
+    version: int | None
+    error_code: str | None
+    error_message: str | None
+    card: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body = dict(self.__dict__)
+        body.pop("card")
+        body["started_at"] = self.started_at.isoformat()
+        body["ended_at"] = self.ended_at.isoformat() if self.ended_at else None
+        return body

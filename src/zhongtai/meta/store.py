@@ -30,6 +30,7 @@ from zhongtai.meta.records import (
     NewVersion,
 )
 from zhongtai.meta.retirement import RetiredDatasets, declared_only, retire
+from zhongtai.meta.runs import RunRecords
 from zhongtai.meta.tables import (
     SpecObject,
     SqlCapability,
@@ -131,6 +132,11 @@ class MetadataStore:
     def models(self) -> ModelRecords:
         """Model versions and aliases."""
         return ModelRecords(self._sessions)
+
+    @cached_property
+    def training_runs(self) -> RunRecords:
+        """Experiment runs: every `zhongtai train`, failed ones too."""
+        return RunRecords(self._sessions)
 
     @cached_property
     def access(self) -> AccessRecords:

@@ -343,3 +343,36 @@ class SqlIdentityCurrent(Base):
     identity_name: Mapped[str] = mapped_column(String(128), primary_key=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("identity_runs.id", ondelete="RESTRICT"))
     updated_at: Mapped[datetime]
+
+
+# -- experiment runs (docs/models.md "Runs") -------------------------------------------------------------
+
+
+class SqlRun(Base):
+    """One training attempt: written `running` first, completed in the transaction that registers its version.
+
+    A run whose process died stays `running`; its host and pid tell a reader on that host it is gone.
+    """
+
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | finished | failed
+    principal: Mapped[str] = mapped_column(String(128))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    duration_s: Mapped[float | None]
+    peak_memory_kb: Mapped[int | None] = mapped_column(BigInteger)
+    code_version: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any]]
+    candidates: Mapped[list[Any]]
+    training_set_id: Mapped[str | None] = mapped_column(String(36))
+    datasets: Mapped[dict[str, Any]]  # dataset name -> version under the training set
+    artifacts: Mapped[list[Any]]
+    version: Mapped[int | None] = mapped_column(Integer)  # the model version it registered
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    card: Mapped[dict[str, Any] | None]  # the model card of the version it registered

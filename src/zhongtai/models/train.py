@@ -1,76 +1,47 @@
-"""Train a registered model spec: training set → time split → LightGBM → metrics vs baseline → registry.
+"""Train a registered model spec as one experiment run: training set → time split → baselines → candidates →
+card → artifact → version.
 
-Everything a version needs to be reproduced is recorded with it: the training set id (with its lineage),
-the effective parameters, the feature order and the code version.
+The run is recorded `running` before any work (models/runs.py), and ends either `failed` with its error, or
+`finished` in the same transaction that registers the version (meta/runs.py), so there is no version without
+its finished run. A failed run registers nothing and leaves no artifact behind. Everything a version needs to
+be reproduced is recorded with it and its run: the training set id (with its lineage), the effective
+parameters, the feature order, the code version, and the comparison that chose it.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from zhongtai import __version__
-from zhongtai.errors import ZhongtaiError
+from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.lake.storage import LakeStorage
-from zhongtai.meta.records import ModelVersion, TrainingSet
+from zhongtai.meta.records import ModelVersion, RunOutcome, TrainingSet
 from zhongtai.meta.store import MetadataStore
-from zhongtai.models.artifacts import ARTIFACT_FORMAT, save_booster
+from zhongtai.models import runs
+from zhongtai.models.artifacts import save_text
+from zhongtai.models.baselines import constant_rate, fit_logistic, logistic_params
+from zhongtai.models.candidates import Comparison, Fitted, compare
+from zhongtai.models.cards import Holdout, build_card
 from zhongtai.models.metrics import baseline_metrics, binary_metrics
+from zhongtai.models.predictor import LinearBinary
 from zhongtai.spec.models import ModelSpec
 
 if TYPE_CHECKING:
-    import lightgbm
     import pyarrow as pa
 
     from zhongtai.lake.offline import OfflineEngine
 
 Progress = Callable[[str, str], None]
-STAGES = ("training set", "split", "train", "evaluate", "save", "register")
+STAGES = ("run", "training set", "split", "baselines", "train", "evaluate", "card", "save", "register")
 MIN_TRAINING_ROWS = 50
 MIN_VALIDATION_ROWS = 20
-
-# Sane defaults for tabular business data; the spec's params override them. Bagging and feature sampling
-# regularise; the fixed seed plus `deterministic` make the same training set give the same model.
-DEFAULT_PARAMS: dict[str, Any] = {
-    "objective": "binary",
-    "metric": "binary_logloss",
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "min_data_in_leaf": 50,
-    "feature_fraction": 0.9,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "seed": 42,
-    "deterministic": True,
-    "force_row_wise": True,
-    "verbosity": -1,
-}
-DEFAULT_ROUNDS = 300
-DEFAULT_PATIENCE = 30
-# The scikit-learn spellings people bring along; mapped so a spec value never loses to our default silently.
-_ALIASES = {
-    "n_estimators": "num_boost_round",
-    "num_iterations": "num_boost_round",
-    "num_rounds": "num_boost_round",
-    "num_trees": "num_boost_round",
-    "early_stopping_round": "early_stopping_rounds",
-    "min_child_samples": "min_data_in_leaf",
-    "colsample_bytree": "feature_fraction",
-    "subsample": "bagging_fraction",
-    "subsample_freq": "bagging_freq",
-    "reg_lambda": "lambda_l2",
-    "reg_alpha": "lambda_l1",
-    "random_state": "seed",
-    "n_jobs": "num_threads",
-    "eta": "learning_rate",
-}
 
 
 @dataclass(frozen=True)
@@ -82,6 +53,35 @@ class Split:
     valid_x: np.ndarray
     valid_y: np.ndarray
     split_timestamp: str
+    holdout: pa.Table  # the validation rows with every training-set column (slices read it)
+    first_timestamp: str
+    last_timestamp: str
+
+
+@dataclass
+class _Attempt:
+    """What a run has learnt so far; a failed run records as much of it as there is."""
+
+    started: float
+    training_set_id: str | None = None
+    datasets: dict[str, int] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)
+
+    def outcome(self, card: dict[str, Any] | None = None) -> RunOutcome:
+        return RunOutcome(
+            duration_s=round(time.monotonic() - self.started, 3),
+            peak_memory_kb=runs.peak_memory_kb(),
+            params=self.params,
+            metrics=self.metrics,
+            candidates=self.candidates,
+            training_set_id=self.training_set_id,
+            datasets=self.datasets,
+            artifacts=list(self.artifacts),
+            card=card,
+        )
 
 
 def train_model(
@@ -92,41 +92,136 @@ def train_model(
     training: tuple[TrainingSet, pa.Table] | None = None,
     engine: OfflineEngine | None = None,
 ) -> ModelVersion:
-    """Train the registered model spec `model_name` and register the result as its next version.
+    """Train the registered model spec `model_name` as a run and register the winner as its next version.
 
     `training` hands over an already built training set; by default the feature store builds one (on `engine`,
     the offline engine, DuckDB in process without one).
-    `on_progress(stage, detail)` is called as the stages in STAGES start.
+    `on_progress(stage, detail)` is called as the stages in STAGES start ("run" carries the run id) and as
+    each candidate starts.
     """
     report = on_progress or (lambda stage, detail: None)
     spec = ModelSpec.model_validate(store.spec("models", model_name))
+    host, pid = runs.here()
+    run = store.training_runs.start(runs.new_run_id(), spec.name, runs.principal(), host, pid, code_version())
+    attempt = _Attempt(time.monotonic())
+    try:
+        report("run", run.id)
+        return _train(store, storage, spec, run.id, attempt, report, training, engine)
+    except BaseException as exc:
+        code, message = runs.error_of(exc)
+        store.training_runs.fail(run.id, attempt.outcome(), code, message)
+        raise
+
+
+def _train(
+    store: MetadataStore,
+    storage: LakeStorage,
+    spec: ModelSpec,
+    run_id: str,
+    attempt: _Attempt,
+    report: Progress,
+    training: tuple[TrainingSet, pa.Table] | None,
+    engine: OfflineEngine | None,
+) -> ModelVersion:
     report("training set", "point-in-time join of labels and features")
     training_set, table = (
         training if training is not None else _build_training_set(store, storage, spec.name, engine)
     )
     lineage = training_set.lineage
+    attempt.training_set_id, attempt.datasets = training_set.id, dict(lineage.get("datasets", {}))
+    store.training_runs.note_training_set(run_id, training_set.id, attempt.datasets)
     features = list(lineage["features"])
     timestamp = lineage.get("timestamp", spec.label.timestamp)
     label = lineage.get("label", spec.label.label)
+    _check_slices(spec, table)
     report("split", f"{table.num_rows:,} rows by {timestamp}")
     split = time_split(table, timestamp, label, features, spec.validation.fraction)
-    params, rounds, patience = effective_params(spec.params)
+    train, valid = (split.train_x, split.train_y), (split.valid_x, split.valid_y)
+    report("baselines", "constant and logistic regression")
+    logistic = LinearBinary.of(fit_logistic(*train, features, logistic_params()))
+    rate = constant_rate(split.train_y)
     report("train", f"{split.train_y.size:,} rows, {len(features)} features")
-    booster = _fit(split, features, params, rounds, patience, report)
-    best = booster.best_iteration or booster.current_iteration()
+    found = compare(spec, train, valid, features, report)
+    attempt.candidates = found.records
+    winner = _winner(found)
     report("evaluate", f"{split.valid_y.size:,} validation rows")
-    metrics = evaluate(booster, split, spec.threshold, best)
-    report("save", "LightGBM model text")
-    artifact = save_booster(storage, spec.name, booster, best)
+    scored = {
+        "model": winner.predictor.predict(split.valid_x),
+        "logistic_baseline": logistic.predict(split.valid_x),
+        "constant_baseline": np.full(split.valid_y.size, rate),
+    }
+    attempt.metrics = evaluate(split, spec.threshold, scored, winner, found.metric)
+    attempt.params = winner.params
+    report("card", "bootstrap intervals, calibration, top features, slices")
+    card = build_card(
+        spec,
+        training_set,
+        {**_data_summary(table, split), "dataset_rows": _dataset_rows(store, attempt.datasets)},
+        Holdout(split.valid_x, split.valid_y, split.holdout),
+        scored,
+        winner.predictor,
+        {"algorithm": winner.algorithm, "selection_metric": found.metric, "candidates": found.records},
+    )
+    report("save", f"{winner.algorithm} model as {winner.artifact_format}")
+    artifact = save_text(storage, spec.name, winner.artifact_file, winner.artifact_text)
+    attempt.artifacts = [artifact]
     report("register", spec.name)
-    recorded = {**params, "num_boost_round": rounds, "early_stopping_rounds": patience}
     try:
         return store.models.register(
-            spec.name, artifact, ARTIFACT_FORMAT, features, recorded, metrics, training_set.id, code_version()
+            spec.name,
+            artifact,
+            winner.artifact_format,
+            features,
+            winner.params,
+            attempt.metrics,
+            training_set.id,
+            code_version(),
+            within=store.training_runs.completion(run_id, attempt.outcome(card)),
         )
     except BaseException:
         storage.remove(artifact.rsplit("/", 1)[0])  # no version points at it: do not leave it behind
+        attempt.artifacts = []
         raise
+
+
+def _winner(found: Comparison) -> Fitted:
+    if found.winner is None:  # compare() raises before this can happen; kept for the type checker
+        raise ZhongtaiError("invalid_spec", "no candidate trained")
+    return found.winner
+
+
+def _check_slices(spec: ModelSpec, table: pa.Table) -> None:
+    missing = [c for c in spec.slices if c not in table.column_names]
+    if missing:
+        raise ZhongtaiError(
+            "invalid_spec",
+            f"model '{spec.name}' slices: {', '.join(missing)} not among the training set's columns",
+            f"slice by a column of the label SQL or a feature: {', '.join(table.column_names)}",
+        )
+
+
+def _dataset_rows(store: MetadataStore, datasets: dict[str, int]) -> dict[str, int | None]:
+    """Rows of each dataset version under the training set (None for one the store no longer has)."""
+    found: dict[str, int | None] = {}
+    for name, version in datasets.items():
+        try:
+            found[name] = store.version(name, int(version)).rows
+        except NotFound:
+            found[name] = None
+    return found
+
+
+def _data_summary(table: pa.Table, split: Split) -> dict[str, Any]:
+    return {
+        "rows": int(table.num_rows),
+        "train_rows": int(split.train_y.size),
+        "holdout_rows": int(split.valid_y.size),
+        "first_timestamp": split.first_timestamp,
+        "last_timestamp": split.last_timestamp,
+        "split_timestamp": split.split_timestamp,
+        "train_positive_rate": float(split.train_y.mean()),
+        "holdout_positive_rate": float(split.valid_y.mean()),
+    }
 
 
 def _build_training_set(
@@ -166,7 +261,16 @@ def time_split(table: pa.Table, timestamp: str, label: str, features: list[str],
         )
     x = np.column_stack([_as_float(ordered[name], name) for name in features])
     y = _labels(ordered[label], label)
-    split = Split(x[:first], y[:first], x[first:], y[first:], _iso(ordered[timestamp][first].as_py()))
+    split = Split(
+        train_x=x[:first],
+        train_y=y[:first],
+        valid_x=x[first:],
+        valid_y=y[first:],
+        split_timestamp=_iso(ordered[timestamp][first].as_py()),
+        holdout=ordered.slice(first),
+        first_timestamp=_iso(ordered[timestamp][0].as_py()),
+        last_timestamp=_iso(ordered[timestamp][rows - 1].as_py()),
+    )
     _check_side("training", split.train_y, MIN_TRAINING_ROWS, label)
     _check_side("validation", split.valid_y, MIN_VALIDATION_ROWS, label)
     return split
@@ -220,55 +324,23 @@ def _iso(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def effective_params(spec_params: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
-    """LightGBM parameters (defaults overridden by the spec), boosting rounds and early-stopping patience."""
-    given = {_ALIASES.get(key, key): value for key, value in spec_params.items()}
-    objective = given.pop("objective", "binary")
-    if objective != "binary":
-        raise ZhongtaiError(
-            "invalid_spec", f"params.objective is {objective!r}; a binary_classification model is 'binary'"
-        )
-    rounds = int(given.pop("num_boost_round", DEFAULT_ROUNDS))
-    patience = int(given.pop("early_stopping_rounds", DEFAULT_PATIENCE))
-    if rounds < 1 or patience < 1:
-        raise ZhongtaiError("invalid_spec", "params.num_boost_round and early_stopping_rounds must be >= 1")
-    params = {**DEFAULT_PARAMS, "num_threads": os.cpu_count() or 1, **given}
-    return params, rounds, patience
-
-
-def _fit(
-    split: Split, features: list[str], params: dict[str, Any], rounds: int, patience: int, report: Progress
-) -> lightgbm.Booster:
-    import lightgbm
-
-    train_set = lightgbm.Dataset(split.train_x, label=split.train_y, feature_name=features, params=params)
-    valid_set = lightgbm.Dataset(split.valid_x, label=split.valid_y, reference=train_set)
-
-    def on_round(env: lightgbm.callback.CallbackEnv) -> None:
-        if (env.iteration + 1) % 50 == 0:
-            report("train", f"round {env.iteration + 1} of at most {rounds}")
-
-    return lightgbm.train(
-        params,
-        train_set,
-        num_boost_round=rounds,
-        valid_sets=[valid_set],
-        valid_names=["validation"],
-        callbacks=[lightgbm.early_stopping(patience, verbose=False), on_round],
-    )
-
-
-def evaluate(booster: lightgbm.Booster, split: Split, threshold: float, best: int) -> dict[str, Any]:
-    """Validation metrics of the model and of the constant baseline, plus the split's shape."""
-    scores = np.asarray(booster.predict(split.valid_x, num_iteration=best), dtype=np.float64)
-    return {
-        "validation": binary_metrics(split.valid_y, scores, threshold),
-        "baseline": baseline_metrics(split.valid_y, float(split.train_y.mean()), threshold),
+def evaluate(
+    split: Split, threshold: float, scored: dict[str, np.ndarray], winner: Fitted, metric: str
+) -> dict[str, Any]:
+    """Validation metrics of the model and of both baselines, plus the split's shape and what won."""
+    metrics: dict[str, Any] = {
+        "validation": binary_metrics(split.valid_y, scored["model"], threshold),
+        "baseline": baseline_metrics(split.valid_y, float(scored["constant_baseline"][0]), threshold),
+        "logistic_baseline": binary_metrics(split.valid_y, scored["logistic_baseline"], threshold),
         "train_rows": int(split.train_y.size),
         "validation_rows": int(split.valid_y.size),
         "split_timestamp": split.split_timestamp,
-        "best_iteration": int(best),
+        "algorithm": winner.algorithm,
+        "selection_metric": metric,
     }
+    if winner.best_iteration is not None:
+        metrics["best_iteration"] = winner.best_iteration
+    return metrics
 
 
 def code_version() -> str:

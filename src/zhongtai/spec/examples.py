@@ -230,6 +230,20 @@ models:
     owner: data-team
     require_approval: true
     serving_aliases: [champion, canary]
+    candidates:
+      metric: auc
+      budget: 10m
+      algorithms:
+        - algorithm: lightgbm
+          params: {learning_rate: 0.05}
+          grid: {num_leaves: [15, 31]}
+        - algorithm: logistic
+          params: {C: 1.0}
+    card:
+      purpose: Rank active customers by churn risk for retention offers
+      owner: crm-analytics
+      not_for: [credit decisions, pricing for one customer]
+    slices: [marketing_opt_in]
 """,
     "capabilities": """\
 capabilities:

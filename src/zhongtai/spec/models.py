@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from zhongtai.spec.candidates import CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
@@ -507,6 +508,16 @@ class ValidationSpec(Spec):
     fraction: float = Field(default=0.2, gt=0, lt=1, description="Share of the rows held out.")
 
 
+class CardSpec(Spec):
+    """What the model card says a model is for, who answers for it, and what it must not be used for."""
+
+    purpose: str = Field(default="", description="What the model is for, in a sentence or two.")
+    owner: str | None = Field(
+        default=None, description="Who answers for the model (defaults to the spec's owner)."
+    )
+    not_for: list[str] = Field(default=[], description="Uses the model must not be put to.")
+
+
 class ModelSpec(Spec):
     """What to learn: task, label definition, the feature views that feed it, algorithm and parameters."""
 
@@ -533,6 +544,17 @@ class ModelSpec(Spec):
     )
     serving_aliases: list[AliasName] = Field(
         default=["champion"], description="Aliases that serve, besides champion and those capabilities serve."
+    )
+    # Experiment runs and model cards (docs/models.md): algorithms to compare, what the card says, and the
+    # training-set columns whose values the card reports metrics for.
+    candidates: CandidatesSpec | None = Field(
+        default=None, description="Algorithms and parameter grids to compare on one holdout (AutoML)."
+    )
+    card: CardSpec | None = Field(
+        default=None, description="Purpose, owner and forbidden uses for the model card."
+    )
+    slices: list[str] = Field(
+        default=[], max_length=10, description="Training-set columns the card reports metrics per value of."
     )
 
     @model_validator(mode="after")

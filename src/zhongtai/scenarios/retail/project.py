@@ -183,6 +183,28 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         "params": {"learning_rate": 0.05, "num_leaves": 31, "num_boost_round": 300},
         "validation": {"split": "time", "fraction": 0.2},
         "threshold": 0.5,
+        # Two LightGBM shapes and a logistic model compete on the same holdout; the logistic baseline is
+        # trained beside them anyway, so the card says what the winner adds over a simple model.
+        "candidates": {
+            "budget": "10m",
+            "metric": "auc",
+            "algorithms": [
+                {"algorithm": "lightgbm", "grid": {"num_leaves": [15, 31]}},
+                {"algorithm": "logistic", "params": {"C": 1.0}},
+            ],
+        },
+        "card": {
+            "purpose": "Rank active CRM customers by the risk of placing no order in the next 90 days, "
+            "so the CRM team can choose whom to offer a retention incentive",
+            "owner": "data-team",
+            "not_for": [
+                "credit, insurance or employment decisions about a person",
+                "setting individual prices or withholding service",
+                "customers without an order in the last 180 days (they are outside the label population)",
+            ],
+        },
+        # customer_profile features: the marketing consent and the registration channel of the person
+        "slices": ["marketing_opt_in", "registered_in_store"],
     }
     capability = {
         "name": "churn-risk",
