@@ -63,15 +63,19 @@ class MatchResult:
 
 
 def profiles_sql(records: str) -> str:
-    """One row per distinct informative attribute combination; uninformative records stay alone."""
+    """One row per distinct informative attribute combination; uninformative records stay alone.
+
+    A profile is named by its first record id, never by its values: phones and e-mails are PII tokens
+    whose digests change with the PII key, and Splink's u sample and the EM share are drawn by hashing
+    the profile id, so an id made of the values made the trained model (and the persons) key-dependent."""
     cols = ", ".join(PROFILE_COLUMNS)
-    hashed = f"CAST(hash({cols}) AS VARCHAR)"
+    first = f"min(record_id) OVER (PARTITION BY {cols})"
     informative = (
         "(phone IS NOT NULL OR email IS NOT NULL OR national_id IS NOT NULL OR (name_pinyin IS NOT NULL AND "
         "(birth_date IS NOT NULL OR address_key IS NOT NULL OR postcode IS NOT NULL OR city IS NOT NULL)))"
     )
     return (
-        f"SELECT record_id, CASE WHEN {informative} THEN 'p' || {hashed} ELSE 'r' || record_id END AS profile_id,"
+        f"SELECT record_id, CASE WHEN {informative} THEN 'p' || {first} ELSE 'r' || record_id END AS profile_id,"
         f" {cols}, substr(birth_date, 1, 4) AS birth_year FROM {records} "
         f"WHERE name_pinyin IS NOT NULL OR phone IS NOT NULL OR email IS NOT NULL OR national_id IS NOT NULL"
     )
