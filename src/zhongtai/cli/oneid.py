@@ -45,6 +45,18 @@ def run(
         f"{stats['ids_changed']:,} ids changed · {stats['merges']:,} merges · {stats['splits']:,} splits · "
         f"datasets {config.golden_dataset}, {config.crosswalk_dataset}"
     )
+    _print_untrainable(stats.get("untrainable_levels", []))
+
+
+def _print_untrainable(levels: list[dict]) -> None:
+    """The model's levels the data could not train, with the prior each kept (docs/oneid.md)."""
+    if levels:
+        console.print(f"{len(levels)} model levels kept their prior (the data could not train them):")
+    for u in levels:
+        console.print(
+            f"  {escape(u['comparison'])} · {escape(u['level'])} · {u['probability']} = {u['value']:.3g}: "
+            f"{escape(u['reason'])}"
+        )
 
 
 @app.command("stats")
@@ -72,6 +84,7 @@ def stats(
         "merges_all_runs": sum(r.merges for r in runs),
         "splits_all_runs": sum(r.splits for r in runs),
         "datasets": [config.golden_dataset, config.crosswalk_dataset],
+        "untrainable_levels": current.stats.get("untrainable_levels", []),
     }
     if as_json:
         print_json(found)
@@ -85,6 +98,7 @@ def stats(
         f"{len(runs)} runs in all: {found['merges_all_runs']:,} merges, {found['splits_all_runs']:,} splits"
     )
     console.print("inputs: " + escape(", ".join(f"{d} v{v}" for d, v in current.inputs.items())))
+    _print_untrainable(found["untrainable_levels"])
 
 
 @app.command("materialize")

@@ -13,7 +13,9 @@ whose attributes no record carries are dropped. Why each choice:
 - E-mail is compared *exactly* on the canonical address, never fuzzily: usernames are built from the name,
   so a fuzzy e-mail level would count the name twice (one such model merged 427 people into one).
 - u by random sampling, m by EM in two sessions (blocked on the name, then on a non-name key) so every
-  comparison is trained; the prior from deterministic-looking rules.
+  comparison is trained; the prior from deterministic-looking rules. EM is ours (`training.py`), on the
+  agreement patterns Splink computes: smoothed and floored so any data trains, and levels the data cannot
+  train keep a documented prior and are reported.
 - Blocking rules are unioned and each is a key or a key pair, so candidate pairs stay near-linear.
 """
 
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from zhongtai.govern.tokens import CANONICAL_TOKEN
+from zhongtai.identity.training import Session, Untrainable, em, fill_u, pattern_counts, set_m
 
 if TYPE_CHECKING:
     from zhongtai.lake.offline import ResolutionEngine
@@ -49,6 +52,8 @@ BLOCKING = (
 )
 TOKEN_PATTERN = CANONICAL_TOKEN.strip("^$")
 EM_PAIRS = 2_000_000  # blocked pairs an EM session trains on, at most (a random share beyond that)
+COMPARED_AS = {"name_pinyin": "name", "name_sorted": "name"}  # profile column -> its comparison
+DEFAULT_PRIOR = 1e-4  # Splink's own default: the prior when no rule can estimate it
 PRIOR_RULES = (("national_id", "name_pinyin"), ("name_pinyin", "birth_date"), ("phone", "name_sorted"))
 
 
@@ -60,6 +65,7 @@ class MatchResult:
     model: dict[str, Any]  # Splink's settings with the trained m and u (save_model_to_json)
     profiles: int
     candidate_pairs: int
+    untrainable: list[dict[str, Any]]  # levels that kept a prior (training.Untrainable)
 
 
 def profiles_sql(records: str) -> str:
@@ -163,7 +169,6 @@ def train_and_predict(
 ) -> MatchResult:
     """Train the general model on the profiles of `records` (a table on `engine`) and link records."""
     from splink import Linker, SettingsCreator
-    from splink.internals.exceptions import EMTrainingException
 
     engine.create("oneid_record_profile", profiles_sql(records))
     engine.create(
@@ -173,36 +178,53 @@ def train_and_predict(
         "FROM oneid_record_profile "
         "QUALIFY row_number() OVER (PARTITION BY profile_id ORDER BY record_id) = 1",
     )
-    present = present_columns(engine, "oneid_profiles")
-    profiles = engine.to_arrow("SELECT count(*) AS n FROM oneid_profiles")["n"][0].as_py()
-    settings = SettingsCreator(
-        link_type="dedupe_only",
-        comparisons=comparisons(present, tokenized_columns(engine, "oneid_profiles")),
-        blocking_rules_to_generate_predictions=_rules(present, BLOCKING),
-        retain_intermediate_calculation_columns=False,
-    )
-    linker = Linker(engine.splink_api().register("oneid_profiles"), settings, log_level="ERROR")
-    prior = _rules(present, PRIOR_RULES)
-    if prior:
-        linker.training.estimate_probability_two_random_records_match(prior, recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
-    for session in _em_sessions(present):
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                em_rule(engine, "oneid_profiles", session), estimate_without_term_frequencies=True
-            )
-        except EMTrainingException:  # too few pairs agree on this key: keep the other session's m values
-            continue
-    predictions = linker.inference.predict(threshold_match_probability=threshold)
-    model = linker.misc.save_model_to_json()
     try:
+        present = present_columns(engine, "oneid_profiles")
+        profiles = engine.to_arrow("SELECT count(*) AS n FROM oneid_profiles")["n"][0].as_py()
+        settings = SettingsCreator(
+            link_type="dedupe_only",
+            comparisons=comparisons(present, tokenized_columns(engine, "oneid_profiles")),
+            blocking_rules_to_generate_predictions=_rules(present, BLOCKING),
+            retain_intermediate_calculation_columns=False,
+        )
+        linker = Linker(engine.splink_api().register("oneid_profiles"), settings, log_level="ERROR")
+        prior, untrainable = _estimate_prior(linker, _rules(present, PRIOR_RULES))
+        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
+        model = {**linker.misc.save_model_to_json(), "probability_two_random_records_match": prior}
+        untrainable += fill_u(model, min(max_pairs_u, profiles * (profiles - 1) / 2))
+        trained = [
+            em(pattern_counts(engine, "oneid_profiles", model, s.rule), model, s.skipped)
+            for s in em_sessions(engine, "oneid_profiles", present)
+        ]
+        untrainable += set_m(model, trained)
+        linker = Linker(engine.splink_api().register("oneid_profiles"), model, log_level="ERROR")
+        predictions = linker.inference.predict(threshold_match_probability=threshold)
         pairs = engine.to_arrow(f"SELECT count(*) AS n FROM {predictions.physical_name}")["n"][0].as_py()
         links = engine.to_arrow(record_links_sql(predictions.physical_name), "probabilistic links")
     finally:
         engine.drop("__splink__")  # what Splink cached (blocked pairs, term frequencies, predictions)
         engine.drop("oneid_profiles")
         engine.drop("oneid_record_profile")
-    return MatchResult(links, model, int(profiles), int(pairs))
+    return MatchResult(links, model, int(profiles), int(pairs), [u.as_dict() for u in untrainable])
+
+
+def _estimate_prior(linker: Any, rules: list[Any]) -> tuple[float, list[Untrainable]]:
+    """The prior match probability from deterministic-looking rules (assumed to find 70 % of matches).
+    Splink raises a plain ValueError when they find more pairs than that recall allows (a small set of
+    duplicates): they are then taken as finding every match. With no rule, or no pair found, the prior is
+    `DEFAULT_PRIOR`, reported as untrainable."""
+    reason = "no deterministic-looking rule applies to the attributes present"
+    if rules:
+        try:
+            linker.training.estimate_probability_two_random_records_match(rules, recall=0.7)
+        except ValueError:
+            linker.training.estimate_probability_two_random_records_match(rules, recall=1.0)
+        prior = linker.misc.save_model_to_json()["probability_two_random_records_match"]
+        if prior > 0:
+            return prior, []
+        reason = "the deterministic-looking rules find no pair"
+    label = "probability two random records match"
+    return DEFAULT_PRIOR, [Untrainable("prior", label, "prior", DEFAULT_PRIOR, reason)]
 
 
 def em_rule(engine: ResolutionEngine, table: str, columns: tuple[str, ...]) -> str:
@@ -219,13 +241,14 @@ def em_rule(engine: ResolutionEngine, table: str, columns: tuple[str, ...]) -> s
     return rule if share == 1 else f"{rule} AND l.em_bucket % {min(share, 1024)} = 0"
 
 
-def _em_sessions(present: set[str]) -> list[tuple[str, ...]]:
-    """Two EM sessions whose blocked columns differ, so each comparison is trained in one of them."""
-    sessions: list[tuple[str, ...]] = [("name_pinyin",)] if "name_pinyin" in present else []
-    for column in ("birth_date", "postcode", "phone", "email"):
-        if column in present:
-            return [*sessions, (column,)]
-    return sessions
+def em_sessions(engine: ResolutionEngine, table: str, present: set[str]) -> list[Session]:
+    """Two EM sessions whose blocked columns differ, so each comparison is trained in one of them (a
+    session cannot train the comparison of its own blocked key: every pair agrees on it)."""
+    columns: list[tuple[str, ...]] = [("name_pinyin",)] if "name_pinyin" in present else []
+    columns += [(c,) for c in ("birth_date", "postcode", "phone", "email") if c in present][:1]
+    return [
+        Session(c, em_rule(engine, table, c), frozenset(COMPARED_AS.get(x, x) for x in c)) for c in columns
+    ]
 
 
 def record_links_sql(predictions: str) -> str:
