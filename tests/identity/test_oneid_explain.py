@@ -48,6 +48,11 @@ def test_explain_names_each_comparison_level_and_its_bayes_factor(tmp_path: Path
         assert isinstance(evidence["level"], str)
         assert evidence["bayes_factor"] > 0
         assert math.isclose(evidence["match_weight"], math.log2(evidence["bayes_factor"]))
+    phone = next(c for c in result.model["comparisons"] if c["output_column_name"] == "phone")
+    exact = phone["comparison_levels"][
+        1
+    ]  # the run's own factor, not one discounted by two records' frequencies
+    assert math.isclose(by_name["phone"]["bayes_factor"], exact["m_probability"] / exact["u_probability"])
     prior = result.model["probability_two_random_records_match"]
     total = math.log2(prior / (1 - prior)) + sum(e["match_weight"] for e in found["comparisons"])
     assert math.isclose(total, found["match_weight"], rel_tol=1e-9, abs_tol=1e-9)

@@ -49,8 +49,8 @@ def explain(storage: LakeStorage, location: str, record_a: str, record_b: str) -
 
 def score(storage: LakeStorage, location: str, a: dict, b: dict) -> dict[str, Any]:
     """Splink's score of the pair with the run's model: match probability and, per comparison, the level
-    the pair falls in (its label), that level's Bayes factor (term-frequency adjusted where the level is)
-    and its match weight (log2 of the factor); the prior's weight plus the comparisons' is the total."""
+    the pair falls in (its label), that level's Bayes factor and its match weight (log2 of the factor);
+    the prior's weight plus the comparisons' is the total. Term-frequency adjustments are left out."""
     from splink import DuckDBAPI, Linker
 
     with storage.fs.open(posixpath.join(location, "model.json"), "r") as f:
@@ -62,13 +62,7 @@ def score(storage: LakeStorage, location: str, a: dict, b: dict) -> dict[str, An
     for r in rows:
         r["birth_year"] = (r["birth_date"] or "")[:4] or None
     table = pa.Table.from_pylist(rows)
-    # A run saves its model without Splink's intermediate columns (gamma_*, bf_*): predicting millions of
-    # pairs does not need them, but one explained pair does, so they are turned on here.
-    linker = Linker(
-        DuckDBAPI(con).register(table),
-        {**model, "retain_intermediate_calculation_columns": True},
-        log_level="ERROR",
-    )
+    linker = Linker(DuckDBAPI(con).register(table), without_term_frequencies(model), log_level="ERROR")
     scored = (
         linker.inference.score_pair(rows[0], rows[1]).as_duckdbpyrelation().to_arrow_table().to_pylist()[0]
     )
@@ -80,15 +74,29 @@ def score(storage: LakeStorage, location: str, a: dict, b: dict) -> dict[str, An
     }
 
 
+def without_term_frequencies(model: dict[str, Any]) -> dict[str, Any]:
+    """The model with its term-frequency adjustments off. Scoring one pair, Splink would take the
+    frequencies from the two records alone (every value 100 % common, the strongest discount); the run's
+    frequency tables are not kept, so a level's own Bayes factor is the honest figure."""
+    comparisons = [
+        {
+            **comparison,
+            "comparison_levels": [
+                {k: v for k, v in level.items() if not k.startswith("tf_adjustment")}
+                for level in comparison["comparison_levels"]
+            ],
+        }
+        for comparison in model["comparisons"]
+    ]
+    return {**model, "comparisons": comparisons}
+
+
 def _evidence(comparison: dict[str, Any], scored: dict[str, Any]) -> dict[str, Any]:
     """One comparison's level, Bayes factor and match weight for a scored pair. Splink 5 scores in match
-    weights (`mw_<comparison>`, plus `mw_tf_adj_<comparison>` on term-frequency adjusted levels); the
-    Bayes factor is 2 to that weight."""
+    weights (`mw_<comparison>`, no `bf_` columns any more); the Bayes factor is 2 to that weight."""
     name = comparison["output_column_name"]
     gamma = scored.get(f"gamma_{name}")
     weight = scored.get(f"mw_{name}")
-    if weight is not None:
-        weight += scored.get(f"mw_tf_adj_{name}") or 0.0
     return {
         "comparison": name,
         "level": level_label(comparison, gamma),
