@@ -6,10 +6,12 @@ whose attributes no record carries are dropped. Why each choice:
 - Records are first collapsed into *profiles* (identical comparison attributes): the same buyer's orders
   repeat one name, phone and address, so Splink scores far fewer rows. A profile must carry a name plus
   another attribute, or a contact key, or it stays a profile of one record (two bare `张伟` are not one).
-- Names compare on the pinyin key (script, spacing and homophone typos already folded) by Jaro-Winkler
-  levels, with a level for the same syllables in another order; exact agreement is term-frequency adjusted
-  (`wangwei` is weak evidence, `ouyangxiu` strong). Phone and street address are TF adjusted too, so a
-  household's shared phone or address counts for little.
+- Names written in characters on both sides compare by their characters: the same characters, or one
+  given-name character different (a typo); a homophone is another name (蒋伟 / 姜伟 are two families').
+  Pinyin levels (exact, another syllable order, Jaro-Winkler) apply only when a side has no characters
+  (`Zhang Wei` / 张伟, Latin names).
+  Exact agreement in characters is term-frequency adjusted (`王伟` is weak evidence, `欧阳修` strong). Phone and street
+  address are TF adjusted too, so a household's shared phone or address counts for little.
 - E-mail is compared *exactly* on the canonical address, never fuzzily: usernames are built from the name,
   so a fuzzy e-mail level would count the name twice (one such model merged 427 people into one).
 - u by random sampling, m by EM in two sessions (blocked on the name, then on a non-name key) so every
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from zhongtai.lake.offline import ResolutionEngine
 
 PROFILE_COLUMNS = (
-    "name_pinyin", "name_sorted", "birth_date", "gender", "phone", "email", "national_id", "city",
+    "name_han", "name_pinyin", "name_sorted", "birth_date", "gender", "phone", "email", "national_id", "city",
     "address_key", "postcode", "street_number", "locality",
 )  # fmt: skip
 BLOCKING = (
@@ -52,6 +54,7 @@ BLOCKING = (
 )
 TOKEN_PATTERN = CANONICAL_TOKEN.strip("^$")
 EM_PAIRS = 2_000_000  # blocked pairs an EM session trains on, at most (a random share beyond that)
+EM_MIN_PAIRS = 100  # blocked pairs a session's key must give to be chosen over the next one
 COMPARED_AS = {"name_pinyin": "name", "name_sorted": "name"}  # profile column -> its comparison
 DEFAULT_PRIOR = 1e-4  # Splink's own default: the prior when no rule can estimate it
 PRIOR_RULES = (("national_id", "name_pinyin"), ("name_pinyin", "birth_date"), ("phone", "name_sorted"))
@@ -120,22 +123,7 @@ def comparisons(present: set[str], tokenized: set[str] | frozenset[str] = frozen
             output_column_name=column,
         )
 
-    found = []
-    if "name_pinyin" in present:
-        found.append(
-            cl.CustomComparison(
-                [
-                    cll.NullLevel("name_pinyin"),
-                    cll.ExactMatchLevel("name_pinyin").configure(tf_adjustment_column="name_pinyin"),
-                    cll.ExactMatchLevel("name_sorted"),
-                    cll.JaroWinklerLevel("name_pinyin", 0.94),
-                    cll.JaroWinklerLevel("name_pinyin", 0.85),
-                    cll.JaroWinklerLevel("name_sorted", 0.85),
-                    cll.ElseLevel(),
-                ],
-                output_column_name="name",
-            )
-        )
+    found = [name_comparison()] if "name_pinyin" in present else []
     fuzzy = {
         "birth_date": (cll.DamerauLevenshteinLevel("birth_date", 1),),
         "phone": (cll.DamerauLevenshteinLevel("phone", 1),),
@@ -155,6 +143,67 @@ def comparisons(present: set[str], tokenized: set[str] | frozenset[str] = frozen
         if column in present:
             found.append(levels(column, *fuzzy.get(column, ()), tf=column in tf))
     return found
+
+
+def _one_given_character_differs(longest: int = 5) -> str:
+    """SQL: two names in characters of one length, the same first character (the surname), and exactly one
+    of the others different: a mistyped given name (张伟明 / 张玮明). Plain substr and length, so every
+    engine counts characters (DuckDB's edit distances count bytes)."""
+    differs = " + ".join(
+        f'CASE WHEN substr("name_han_l", {k}, 1) = substr("name_han_r", {k}, 1) THEN 0 ELSE 1 END'
+        for k in range(2, longest + 1)
+    )
+    return (
+        'length("name_han_l") = length("name_han_r") AND '
+        'substr("name_han_l", 1, 1) = substr("name_han_r", 1, 1) AND '
+        f"({differs}) = 1"
+    )
+
+
+def name_comparison() -> Any:
+    """Names: characters first, pinyin only where one side has none (see the module doc).
+
+    Both in characters: the same characters (TF adjusted), or one given-name character different (a
+    typo); anything else, a homophone included, is another name: 蒋伟 and 姜伟 read the same and are two
+    families' names, and a family sharing a phone and an address is exactly where unsupervised EM would
+    learn "same reading" as a match. Otherwise (a romanized or Latin name on either side) the pinyin
+    levels: the same pinyin, the same syllables in another order, then Jaro-Winkler on the pinyin and on
+    the sorted syllables. Only the characters' exact level is TF adjusted: Splink adjusts a level by the
+    frequency of an exact match on one column, and an exact pinyin level would be a homophone level."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    romanized = '("name_han_l" IS NULL OR "name_han_r" IS NULL)'
+
+    def on_pinyin(condition: str, label: str) -> Any:
+        return cll.CustomLevel(f"{romanized} AND {condition}", label)
+
+    return cl.CustomComparison(
+        [
+            cll.NullLevel("name_pinyin"),
+            cll.ExactMatchLevel("name_han").configure(tf_adjustment_column="name_han"),
+            cll.CustomLevel(_one_given_character_differs(), "One given-name character differs"),
+            on_pinyin('"name_pinyin_l" = "name_pinyin_r"', "Same pinyin, a name not in characters"),
+            on_pinyin(
+                '"name_sorted_l" = "name_sorted_r"',
+                "Same syllables in another order, a name not in characters",
+            ),
+            on_pinyin(
+                'jaro_winkler_similarity("name_pinyin_l", "name_pinyin_r") >= 0.94',
+                "Pinyin Jaro-Winkler >= 0.94, a name not in characters",
+            ),
+            on_pinyin(
+                'jaro_winkler_similarity("name_pinyin_l", "name_pinyin_r") >= 0.85',
+                "Pinyin Jaro-Winkler >= 0.85, a name not in characters",
+            ),
+            on_pinyin(
+                'jaro_winkler_similarity("name_sorted_l", "name_sorted_r") >= 0.85',
+                "Sorted syllables Jaro-Winkler >= 0.85, a name not in characters",
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="name",
+    )
 
 
 def _rules(present: set[str], rules: tuple[tuple[str, ...], ...]) -> list[Any]:
@@ -227,27 +276,38 @@ def _estimate_prior(linker: Any, rules: list[Any]) -> tuple[float, list[Untraina
     return DEFAULT_PRIOR, [Untrainable("prior", label, "prior", DEFAULT_PRIOR, reason)]
 
 
-def em_rule(engine: ResolutionEngine, table: str, columns: tuple[str, ...]) -> str:
-    """An EM blocking rule on `columns`, thinned to about EM_PAIRS pairs: at scale a common name alone
-    blocks tens of millions of pairs, and EM learns m and u as well from a random share of them (a pair is
-    kept when its left profile falls in the kept share of the `em_bucket` hash)."""
+def blocked_pairs(engine: ResolutionEngine, table: str, columns: tuple[str, ...]) -> int:
+    """How many profile pairs agree on all of `columns` (none null)."""
     present = " AND ".join(f"{c} IS NOT NULL" for c in columns)
     pairs = engine.to_arrow(
         f"SELECT coalesce(sum(n * (n - 1) / 2), 0) AS pairs FROM (SELECT count(*) AS n FROM {table} "
         f"WHERE {present} GROUP BY {', '.join(columns)}) AS groups"
     )["pairs"][0].as_py()
+    return int(pairs)
+
+
+def em_rule(engine: ResolutionEngine, table: str, columns: tuple[str, ...]) -> str:
+    """An EM blocking rule on `columns`, thinned to about EM_PAIRS pairs: at scale a common name alone
+    blocks tens of millions of pairs, and EM learns m and u as well from a random share of them (a pair is
+    kept when its left profile falls in the kept share of the `em_bucket` hash)."""
     rule = " AND ".join(f"l.{c} = r.{c}" for c in columns)
-    share = max(1, math.ceil(float(pairs) / EM_PAIRS))
+    share = max(1, math.ceil(blocked_pairs(engine, table, columns) / EM_PAIRS))
     return rule if share == 1 else f"{rule} AND l.em_bucket % {min(share, 1024)} = 0"
 
 
 def em_sessions(engine: ResolutionEngine, table: str, present: set[str]) -> list[Session]:
     """Two EM sessions whose blocked columns differ, so each comparison is trained in one of them (a
-    session cannot train the comparison of its own blocked key: every pair agrees on it)."""
-    columns: list[tuple[str, ...]] = [("name_pinyin",)] if "name_pinyin" in present else []
-    columns += [(c,) for c in ("birth_date", "postcode", "phone", "email") if c in present][:1]
+    session cannot train the comparison of its own blocked key: every pair agrees on it). The second is
+    blocked on the first of birth date, postcode, phone and e-mail that blocks `EM_MIN_PAIRS` pairs (a
+    birth date only the CRM carries may block none), else on the one that blocks the most."""
+    sessions = [("name_pinyin",)] if "name_pinyin" in present else []
+    keys = [(c,) for c in ("birth_date", "postcode", "phone", "email") if c in present]
+    counted = [(blocked_pairs(engine, table, k), k) for k in keys]
+    enough = [k for n, k in counted if n >= EM_MIN_PAIRS]
+    if enough or counted:
+        sessions.append(enough[0] if enough else max(counted)[1])
     return [
-        Session(c, em_rule(engine, table, c), frozenset(COMPARED_AS.get(x, x) for x in c)) for c in columns
+        Session(c, em_rule(engine, table, c), frozenset(COMPARED_AS.get(x, x) for x in c)) for c in sessions
     ]
 
 
