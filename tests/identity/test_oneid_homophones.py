@@ -42,3 +42,29 @@ def test_a_shared_phone_and_a_homophone_surname_do_not_link() -> None:
 def test_a_romanized_name_and_a_mistyped_given_name_still_link() -> None:
     ids = mapping(run(family_data()))
     assert ids["orders:O5-0"] == ids["crm:C5"] == ids["orders:O5-1"]
+
+
+def test_a_pair_only_a_household_explains_is_not_a_link() -> None:
+    """Two names in characters that are two names, no personal key shared: a family, whatever phone,
+    address and city they share. A typo in the given name, or a shared birth date, is not that."""
+    import duckdb
+
+    from zhongtai.identity.probabilistic import household_only_sql
+
+    columns = "name_han VARCHAR, birth_date VARCHAR, email VARCHAR, national_id VARCHAR"
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE l ({columns}); CREATE TABLE r ({columns})")
+    pairs = [
+        (("张超宇", None, None, None), ("章超宇", None, None, None), True),  # homophone surname
+        (("张超宇", None, "a@x.com", None), ("李娜", None, "b@x.com", None), True),  # spouses
+        (("张伟明", None, None, None), ("张玮明", None, None, None), False),  # a given-name typo
+        (("张伟明", "19800101", None, None), ("章伟明", "19800101", None, None), False),  # one birth date
+        (("张伟明", None, None, None), (None, None, None, None), False),  # no name on one side
+    ]
+    found = []
+    for left, right, _ in pairs:
+        con.execute("DELETE FROM l; DELETE FROM r")
+        con.execute("INSERT INTO l VALUES (?, ?, ?, ?)", list(left))
+        con.execute("INSERT INTO r VALUES (?, ?, ?, ?)", list(right))
+        found.append(con.execute(f"SELECT {household_only_sql('l', 'r')} FROM l, r").fetchall()[0][0])
+    assert found == [expected for _, _, expected in pairs]

@@ -54,6 +54,7 @@ BLOCKING = (
 )
 TOKEN_PATTERN = CANONICAL_TOKEN.strip("^$")
 EM_PAIRS = 2_000_000  # blocked pairs an EM session trains on, at most (a random share beyond that)
+PERSONAL_KEYS = ("birth_date", "email", "national_id")  # keys a household's members do not share
 EM_MIN_PAIRS = 100  # blocked pairs a session's key must give to be chosen over the next one
 COMPARED_AS = {"name_pinyin": "name", "name_sorted": "name"}  # profile column -> its comparison
 DEFAULT_PRIOR = 1e-4  # Splink's own default: the prior when no rule can estimate it
@@ -145,19 +146,31 @@ def comparisons(present: set[str], tokenized: set[str] | frozenset[str] = frozen
     return found
 
 
-def _one_given_character_differs(longest: int = 5) -> str:
+def _one_given_character_differs(
+    left: str = '"name_han_l"', right: str = '"name_han_r"', longest: int = 5
+) -> str:
     """SQL: two names in characters of one length, the same first character (the surname), and exactly one
     of the others different: a mistyped given name (张伟明 / 张玮明). Plain substr and length, so every
     engine counts characters (DuckDB's edit distances count bytes)."""
     differs = " + ".join(
-        f'CASE WHEN substr("name_han_l", {k}, 1) = substr("name_han_r", {k}, 1) THEN 0 ELSE 1 END'
+        f"CASE WHEN substr({left}, {k}, 1) = substr({right}, {k}, 1) THEN 0 ELSE 1 END"
         for k in range(2, longest + 1)
     )
     return (
-        'length("name_han_l") = length("name_han_r") AND '
-        'substr("name_han_l", 1, 1) = substr("name_han_r", 1, 1) AND '
+        f"length({left}) = length({right}) AND substr({left}, 1, 1) = substr({right}, 1, 1) AND "
         f"({differs}) = 1"
     )
+
+
+def household_only_sql(left: str, right: str) -> str:
+    """SQL: a pair of profiles whose names are both in characters and are two names (not equal, not one
+    given-name character apart), and that share no personal key (birth date, e-mail, national id)."""
+    other = (
+        f"{left}.name_han <> {right}.name_han AND NOT "
+        f"({_one_given_character_differs(f'{left}.name_han', f'{right}.name_han')})"
+    )
+    personal = " OR ".join(f"coalesce({left}.{k} = {right}.{k}, false)" for k in PERSONAL_KEYS)
+    return f"(coalesce({other}, false) AND NOT ({personal}))"  # null names: not two names
 
 
 def name_comparison() -> Any:
@@ -166,7 +179,10 @@ def name_comparison() -> Any:
     Both in characters: the same characters (TF adjusted), or one given-name character different (a
     typo); anything else, a homophone included, is another name: 蒋伟 and 姜伟 read the same and are two
     families' names, and a family sharing a phone and an address is exactly where unsupervised EM would
-    learn "same reading" as a match. Otherwise (a romanized or Latin name on either side) the pinyin
+    learn "same reading" as a match. "Another name" is a level of its own, apart from `else` (romanized
+    names that differ, where an English name or a dropped syllable is common among matches), so EM can
+    learn how rarely one person's names in characters differ: strong evidence against a household's
+    members being one person, whose shared phone and address would otherwise outweigh it. Otherwise (a romanized or Latin name on either side) the pinyin
     levels: the same pinyin, the same syllables in another order, then Jaro-Winkler on the pinyin and on
     the sorted syllables. Only the characters' exact level is TF adjusted: Splink adjusts a level by the
     frequency of an exact match on one column, and an exact pinyin level would be a homophone level."""
@@ -200,6 +216,7 @@ def name_comparison() -> Any:
                 'jaro_winkler_similarity("name_sorted_l", "name_sorted_r") >= 0.85',
                 "Sorted syllables Jaro-Winkler >= 0.85, a name not in characters",
             ),
+            cll.CustomLevel(f"NOT {romanized}", "Other characters: another name"),
             cll.ElseLevel(),
         ],
         output_column_name="name",
@@ -312,13 +329,21 @@ def em_sessions(engine: ResolutionEngine, table: str, present: set[str]) -> list
 
 
 def record_links_sql(predictions: str) -> str:
-    """Profile pairs back to record links (stars per profile, plus one link per matched profile pair)."""
+    """Profile pairs back to record links (stars per profile, plus one link per matched profile pair).
+
+    A predicted pair that only a household explains is dropped: two names in characters that are two
+    names, with no personal key in common. Phone, address, city and district all agree for a family's
+    members, and Fellegi-Sunter counts them as independent evidence, enough to outweigh the names (a
+    spouse's CRM record holding the family phone scored 0.999 against the head's orders)."""
     return (
         "WITH first AS (SELECT profile_id, min(record_id) AS record_id FROM oneid_record_profile "
         "GROUP BY profile_id) "
         "SELECT a.record_id AS record_a, b.record_id AS record_b, p.match_probability, p.match_weight "
         f"FROM {predictions} p JOIN first a ON a.profile_id = p.unique_id_l "
         "JOIN first b ON b.profile_id = p.unique_id_r "
+        "JOIN oneid_profiles pl ON pl.unique_id = p.unique_id_l "
+        "JOIN oneid_profiles pr ON pr.unique_id = p.unique_id_r "
+        f"WHERE NOT {household_only_sql('pl', 'pr')} "
         "UNION ALL SELECT f.record_id, r.record_id, 1.0, NULL FROM oneid_record_profile r "
         "JOIN first f USING (profile_id) WHERE r.record_id <> f.record_id"
     )
