@@ -182,38 +182,39 @@ def name_comparison() -> Any:
     learn "same reading" as a match. "Another name" is a level of its own, apart from `else` (romanized
     names that differ, where an English name or a dropped syllable is common among matches), so EM can
     learn how rarely one person's names in characters differ: strong evidence against a household's
-    members being one person, whose shared phone and address would otherwise outweigh it. Otherwise (a romanized or Latin name on either side) the pinyin
-    levels: the same pinyin, the same syllables in another order, then Jaro-Winkler on the pinyin and on
-    the sorted syllables. Only the characters' exact level is TF adjusted: Splink adjusts a level by the
+    members being one person, whose shared phone and address would otherwise outweigh it. Otherwise (a
+    romanized or Latin name on either side) the pinyin levels: the same pinyin, the same syllables in
+    another order, then Jaro-Winkler on the pinyin and on the sorted syllables. Only the characters' exact level is TF adjusted: Splink adjusts a level by the
     frequency of an exact match on one column, and an exact pinyin level would be a homophone level."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
     romanized = '("name_han_l" IS NULL OR "name_han_r" IS NULL)'
 
-    def on_pinyin(condition: str, label: str) -> Any:
-        return cll.CustomLevel(f"{romanized} AND {condition}", label)
+    def on_pinyin(level: Any, label: str) -> Any:
+        # The library's levels, not raw SQL, so each engine gets its own Jaro-Winkler function.
+        return cll.And(cll.CustomLevel(romanized), level).configure(label_for_charts=label)
 
     return cl.CustomComparison(
         [
             cll.NullLevel("name_pinyin"),
             cll.ExactMatchLevel("name_han").configure(tf_adjustment_column="name_han"),
             cll.CustomLevel(_one_given_character_differs(), "One given-name character differs"),
-            on_pinyin('"name_pinyin_l" = "name_pinyin_r"', "Same pinyin, a name not in characters"),
+            on_pinyin(cll.ExactMatchLevel("name_pinyin"), "Same pinyin, a name not in characters"),
             on_pinyin(
-                '"name_sorted_l" = "name_sorted_r"',
+                cll.ExactMatchLevel("name_sorted"),
                 "Same syllables in another order, a name not in characters",
             ),
             on_pinyin(
-                'jaro_winkler_similarity("name_pinyin_l", "name_pinyin_r") >= 0.94',
+                cll.JaroWinklerLevel("name_pinyin", 0.94),
                 "Pinyin Jaro-Winkler >= 0.94, a name not in characters",
             ),
             on_pinyin(
-                'jaro_winkler_similarity("name_pinyin_l", "name_pinyin_r") >= 0.85',
+                cll.JaroWinklerLevel("name_pinyin", 0.85),
                 "Pinyin Jaro-Winkler >= 0.85, a name not in characters",
             ),
             on_pinyin(
-                'jaro_winkler_similarity("name_sorted_l", "name_sorted_r") >= 0.85',
+                cll.JaroWinklerLevel("name_sorted", 0.85),
                 "Sorted syllables Jaro-Winkler >= 0.85, a name not in characters",
             ),
             cll.CustomLevel(f"NOT {romanized}", "Other characters: another name"),
