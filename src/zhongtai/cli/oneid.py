@@ -25,7 +25,8 @@ def run(
     name: str | None = typer.Argument(None, help="The identity spec to resolve (default: the only one)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Resolve the datasets an `identities` spec of the project names into persons."""
+    """Resolve the datasets an `identities` spec of the project names into persons; lists the model
+    levels the data could not train (they kept a prior, docs/oneid.md)."""
     from zhongtai.identity.run import identity_spec, run_oneid
 
     store = context.store()
@@ -63,7 +64,8 @@ def _print_untrainable(levels: list[dict]) -> None:
 def stats(
     name: str | None = IDENTITY, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 ) -> None:
-    """Persons, records, merges and splits of the current run, and of every run before it."""
+    """Persons, records, merges and splits of the current run, and of every run before it; the model
+    levels the data could not train (they kept a prior, docs/oneid.md)."""
     from zhongtai.identity.run import current_run, identity_spec
 
     store = context.store()
