@@ -35,6 +35,7 @@ from oneid_eval import (
     data_dir,
     export_febrl,
     format_table,
+    pairs_merged,
     read_truth_pairs,
     run_peers,
     score_clusters,
@@ -207,8 +208,25 @@ def resolve_retail(folder: Path, score: bool = True, protected: bool = False) ->
         truth_table = pa.table({"record_id": list(truth), "person_id": list(truth.values())})
         pq.write_table(truth_table, export / "truth.parquet")
         ids, persons = res.crosswalk["record_id"].to_pylist(), res.crosswalk["person_id"].to_pylist()
-        result["clusters"] = score_clusters(dict(zip(ids, persons, strict=True)), truth).as_dict()
+        predicted = dict(zip(ids, persons, strict=True))
+        result["clusters"] = score_clusters(predicted, truth).as_dict()
+        spouses = homophone_spouses(con, folder)
+        result["homophone_spouses"] = {
+            "pairs": len(spouses),
+            "merged": pairs_merged(predicted, truth, spouses),
+        }
     return result
+
+
+def homophone_spouses(con: duckdb.DuckDBPyConnection, folder: Path) -> list[tuple[str, str]]:
+    """Pairs of true persons of one household whose names read the same and differ in the family name's
+    character (蒋伟 / 姜伟): the generator's homophone spouses, who share the family phone."""
+    return con.sql(
+        f"SELECT a.person_id, b.person_id FROM '{folder}/truth/persons.parquet' a "
+        f"JOIN '{folder}/truth/persons.parquet' b ON a.household_id = b.household_id "
+        "AND a.person_id < b.person_id AND a.name_latin = b.name_latin AND a.name <> b.name "
+        "AND substr(a.name, 2) = substr(b.name, 2)"
+    ).fetchall()
 
 
 def _score(con: duckdb.DuckDBPyConnection, folder: Path, res: Resolution) -> dict:
@@ -289,6 +307,10 @@ def main(argv: list[str] | None = None) -> None:
         "rl_febrl3_f1": _f1(results, "recordlinkage ECM", "febrl3", "clusters"),
         "retail_f1": ours[2]["clusters"]["f1"],
         "retail_protected_f1": ours[3]["clusters"]["f1"],
+        "retail_precision": round(ours[2]["clusters"]["precision"], 4),
+        "retail_recall": round(ours[2]["clusters"]["recall"], 4),
+        "retail_homophone_spouses_merged": ours[2]["homophone_spouses"]["merged"],
+        "retail_homophone_spouses": ours[2]["homophone_spouses"]["pairs"],
         "splink_retail_f1": _f1(results, splink, "retail", "clusters"),
         "rl_retail_f1": _f1(results, "recordlinkage ECM", "retail", "clusters"),
         "retail_customers": args.customers,

@@ -118,6 +118,19 @@ def score_clusters(predicted: Mapping[str, Hashable], truth: Mapping[str, Hashab
     )
 
 
+def pairs_merged(
+    predicted: Mapping[str, Hashable],
+    truth: Mapping[str, Hashable],
+    pairs: Iterable[tuple[Hashable, Hashable]],
+) -> int:
+    """How many `pairs` of true entities share a predicted cluster through any of their records."""
+    clusters: dict[Hashable, set[Hashable]] = {}
+    for record, entity in truth.items():
+        if record in predicted:
+            clusters.setdefault(entity, set()).add(predicted[record])
+    return sum(1 for a, b in pairs if clusters.get(a, set()) & clusters.get(b, set()))
+
+
 def score_predicted_clusters(
     predicted_pairs: Iterable[tuple[str, str]], truth: Mapping[str, Hashable]
 ) -> PairScore:

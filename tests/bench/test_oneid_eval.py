@@ -141,3 +141,10 @@ def test_table_has_a_row_per_level() -> None:
     table = ev.format_table([result]).splitlines()
     assert len(table) == 4
     assert table[2] == "| p | d | pairs | 1.0000 | 0.5000 | 0.6667 | 1 | 1.0 | 10 |"
+
+
+def test_pairs_merged_counts_entity_pairs_sharing_a_cluster_through_any_record() -> None:
+    truth = {"r1": "jiang", "r2": "jiang", "r3": "jiang2", "r4": "wei", "r5": "wei2"}
+    predicted = {"r1": "P1", "r2": "P2", "r3": "P2", "r4": "P3", "r5": "P4"}
+    assert ev.pairs_merged(predicted, truth, [("jiang", "jiang2"), ("wei", "wei2")]) == 1
+    assert ev.pairs_merged({}, truth, [("jiang", "jiang2")]) == 0

@@ -31,3 +31,28 @@ def test_run_written_then_explained(tmp_path: Path) -> None:
     assert {"name", "phone"} <= names
     other = explain(storage, location, "crm:C1", "crm:C2")
     assert other["same_person"] is False and other["probabilistic"]["match_probability"] < 0.5
+
+
+def test_explain_names_each_comparison_level_and_its_bayes_factor(tmp_path: Path) -> None:
+    import math
+
+    storage = LakeStorage(str(tmp_path / "lake"))
+    result = run(tables(people(40)))
+    location = storage.path("_oneid", "person", "r1")
+    write_run(storage, location, result, result.stats)
+    found = explain(storage, location, "crm:C1", "orders:O1-1")["probabilistic"]
+    by_name = {e["comparison"]: e for e in found["comparisons"]}
+    assert by_name["phone"]["level"] == "Exact match on phone"
+    assert by_name["email"]["level"] == "email is NULL"  # orders carry no e-mail
+    for evidence in found["comparisons"]:
+        assert isinstance(evidence["level"], str)
+        assert evidence["bayes_factor"] > 0
+        assert math.isclose(evidence["match_weight"], math.log2(evidence["bayes_factor"]))
+    phone = next(c for c in result.model["comparisons"] if c["output_column_name"] == "phone")
+    exact = phone["comparison_levels"][
+        1
+    ]  # the run's own factor, not one discounted by two records' frequencies
+    assert math.isclose(by_name["phone"]["bayes_factor"], exact["m_probability"] / exact["u_probability"])
+    prior = result.model["probability_two_random_records_match"]
+    total = math.log2(prior / (1 - prior)) + sum(e["match_weight"] for e in found["comparisons"])
+    assert math.isclose(total, found["match_weight"], rel_tol=1e-9, abs_tol=1e-9)

@@ -205,6 +205,18 @@ def test_stats_come_from_the_metadata_store(shop, monkeypatch):
     found = json.loads(result.output)
     assert (found["persons"], found["records"], found["merges"], found["splits"]) == (40, 121, 0, 0)
     assert found["runs"] == 2 and found["datasets"] == ["person_golden", "person_crosswalk"]
+    untrainable = found["untrainable_levels"]  # 40 people: the name typo levels are never seen, say
+    assert untrainable and all(
+        set(u) == {"comparison", "level", "probability", "value", "reason"} for u in untrainable
+    )
+    assert untrainable == store.identities.current("person").stats["untrainable_levels"]
+    monkeypatch.setenv("ZT_METADATA_URL", store.url)
+    context.reset()
+    try:
+        text = CliRunner().invoke(app, ["oneid", "stats"], catch_exceptions=False).output
+    finally:
+        context.reset()
+    assert f"{len(untrainable)} model levels kept their prior" in text
 
 
 def test_a_lake_of_the_first_version_is_continued_from(shop, tmp_path):

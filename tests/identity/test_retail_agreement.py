@@ -66,3 +66,45 @@ def test_normalized_phones_agree_far_more_often(phone_records: pa.Table) -> None
 def test_nearly_every_written_phone_normalizes(phone_records: pa.Table) -> None:
     normalized = normalize_phone_array(phone_records["raw"])
     assert normalized.null_count / len(normalized) < 0.02
+
+
+def test_phone_and_name_never_link_two_names_of_one_reading(tmp_path) -> None:
+    """On generated retail data with homophone spouses (蒋伟 / 姜伟 sharing the family phone), the
+    `phone+name` and `email+name` rules never join two records whose names in characters differ."""
+    from zhongtai.identity.config import retail_config
+    from zhongtai.identity.deterministic import deterministic_links
+    from zhongtai.identity.records import SCHEMA, build_records, raw_sql
+    from zhongtai.lake.offline.duckdb import DuckDBEngine
+
+    generate(tmp_path, 500)
+    config = retail_config().model_copy(update={"sources": retail_config().sources[:3]})
+    engine = DuckDBEngine()
+    for system, dataset, table in (
+        ("crm", "crm_customers", "customers"),
+        ("crm", "crm_loyalty_members", "loyalty_members"),
+        ("erp", "erp_orders", "orders"),
+    ):
+        with sqlite3.connect(tmp_path / "systems" / f"{system}.db") as db:
+            cursor = db.execute(f"SELECT * FROM {table}")
+            names = [c[0] for c in cursor.description]
+            rows = cursor.fetchall()
+        engine.register_arrow(dataset, pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}))
+    engine.map_arrow("records", raw_sql(config), build_records, SCHEMA)
+    records = engine.collect("records")
+    han = dict(zip(records["record_id"].to_pylist(), records["name_han"].to_pylist(), strict=True))
+    reading = dict(zip(records["record_id"].to_pylist(), records["name_sorted"].to_pylist(), strict=True))
+    links = deterministic_links(engine, "records").to_pylist()
+    named = [link for link in links if link["rule"] in ("phone+name", "email+name")]
+    homophones = [
+        (a, b)
+        for a, b in ((link["record_a"], link["record_b"]) for link in named)
+        if han[a] and han[b] and han[a] != han[b]
+    ]
+    assert named and homophones == []
+    # The data holds what the rule must resist: one phone, two names in characters with one reading.
+    persons = defaultdict(set)
+    phones = dict(zip(records["record_id"].to_pylist(), records["phone"].to_pylist(), strict=True))
+    for record, phone in phones.items():
+        if phone and han[record]:
+            persons[(phone, reading[record])].add(han[record])
+    assert any(len(names) > 1 for names in persons.values())

@@ -174,6 +174,31 @@ def test_family_members_share_a_phone(out: Path) -> None:
     assert sum(len(p) > 1 for p in persons_by_phone.values()) >= 10
 
 
+def test_homophone_spouses_are_two_persons_on_one_phone(out: Path) -> None:
+    """蒋伟 and 姜伟: a household's two people whose names read the same, with one family phone."""
+    people = truth(out, "persons")
+    by_household = defaultdict(list)
+    for person, household, name, latin in zip(
+        people["person_id"], people["household_id"], people["name"], people["name_latin"], strict=True
+    ):
+        by_household[household].append((person, name, latin))
+    pairs = {
+        frozenset((a[0], b[0]))
+        for members in by_household.values()
+        for a in members
+        for b in members
+        if a[0] < b[0] and a[2] == b[2] and a[1] != b[1] and a[1][1:] == b[1][1:]
+    }
+    assert len(pairs) >= 5
+    customer_owner = owners(out, "crm_customers")
+    on_phone = defaultdict(set)
+    for customer_id, phone in query(
+        out, "crm", "select customer_id, mobile from customers where mobile is not null"
+    ):
+        on_phone[digits(phone)].add(customer_owner[str(customer_id)])
+    assert any(pair <= persons for pair in pairs for persons in on_phone.values())
+
+
 def test_id_numbers_have_valid_check_digits(out: Path) -> None:
     people = truth(out, "persons")
     for number, born in zip(people["id_number"], people["birth_date"], strict=True):

@@ -25,7 +25,8 @@ def run(
     name: str | None = typer.Argument(None, help="The identity spec to resolve (default: the only one)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Resolve the datasets an `identities` spec of the project names into persons."""
+    """Resolve the datasets an `identities` spec of the project names into persons; lists the model
+    levels the data could not train (they kept a prior, docs/oneid.md)."""
     from zhongtai.identity.run import identity_spec, run_oneid
 
     store = context.store()
@@ -45,13 +46,26 @@ def run(
         f"{stats['ids_changed']:,} ids changed · {stats['merges']:,} merges · {stats['splits']:,} splits · "
         f"datasets {config.golden_dataset}, {config.crosswalk_dataset}"
     )
+    _print_untrainable(stats.get("untrainable_levels", []))
+
+
+def _print_untrainable(levels: list[dict]) -> None:
+    """The model's levels the data could not train, with the prior each kept (docs/oneid.md)."""
+    if levels:
+        console.print(f"{len(levels)} model levels kept their prior (the data could not train them):")
+    for u in levels:
+        console.print(
+            f"  {escape(u['comparison'])} · {escape(u['level'])} · {u['probability']} = {u['value']:.3g}: "
+            f"{escape(u['reason'])}"
+        )
 
 
 @app.command("stats")
 def stats(
     name: str | None = IDENTITY, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 ) -> None:
-    """Persons, records, merges and splits of the current run, and of every run before it."""
+    """Persons, records, merges and splits of the current run, and of every run before it; the model
+    levels the data could not train (they kept a prior, docs/oneid.md)."""
     from zhongtai.identity.run import current_run, identity_spec
 
     store = context.store()
@@ -72,6 +86,7 @@ def stats(
         "merges_all_runs": sum(r.merges for r in runs),
         "splits_all_runs": sum(r.splits for r in runs),
         "datasets": [config.golden_dataset, config.crosswalk_dataset],
+        "untrainable_levels": current.stats.get("untrainable_levels", []),
     }
     if as_json:
         print_json(found)
@@ -85,6 +100,7 @@ def stats(
         f"{len(runs)} runs in all: {found['merges_all_runs']:,} merges, {found['splits_all_runs']:,} splits"
     )
     console.print("inputs: " + escape(", ".join(f"{d} v{v}" for d, v in current.inputs.items())))
+    _print_untrainable(found["untrainable_levels"])
 
 
 @app.command("materialize")

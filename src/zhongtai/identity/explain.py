@@ -48,7 +48,9 @@ def explain(storage: LakeStorage, location: str, record_a: str, record_b: str) -
 
 
 def score(storage: LakeStorage, location: str, a: dict, b: dict) -> dict[str, Any]:
-    """Splink's score of the pair with the run's model: match probability and per-comparison evidence."""
+    """Splink's score of the pair with the run's model: match probability and, per comparison, the level
+    the pair falls in (its label), that level's Bayes factor and its match weight (log2 of the factor);
+    the prior's weight plus the comparisons' is the total. Term-frequency adjustments are left out."""
     from splink import DuckDBAPI, Linker
 
     with storage.fs.open(posixpath.join(location, "model.json"), "r") as f:
@@ -60,30 +62,62 @@ def score(storage: LakeStorage, location: str, a: dict, b: dict) -> dict[str, An
     for r in rows:
         r["birth_year"] = (r["birth_date"] or "")[:4] or None
     table = pa.Table.from_pylist(rows)
-    db_api = DuckDBAPI(con)
-    linker = Linker(db_api.register(table), model, log_level="ERROR")
+    linker = Linker(DuckDBAPI(con).register(table), without_term_frequencies(model), log_level="ERROR")
     scored = (
         linker.inference.score_pair(rows[0], rows[1]).as_duckdbpyrelation().to_arrow_table().to_pylist()[0]
     )
-    evidence = []
-    for comparison in model["comparisons"]:
-        name = comparison["output_column_name"]
-        level = scored.get(f"gamma_{name}")
-        bf = scored.get(f"bf_{name}")
-        label = next(
-            (
-                lv.get("label_for_charts")
-                for lv in comparison["comparison_levels"]
-                if lv.get("comparison_vector_value") == level
-            ),
-            None,
-        )
-        evidence.append({"comparison": name, "level": label, "gamma": level, "bayes_factor": bf})
+    evidence = [_evidence(comparison, scored) for comparison in model["comparisons"]]
     return {
         "match_probability": scored.get("match_probability"),
         "match_weight": scored.get("match_weight"),
         "comparisons": evidence,
     }
+
+
+def without_term_frequencies(model: dict[str, Any]) -> dict[str, Any]:
+    """The model with its term-frequency adjustments off. Scoring one pair, Splink would take the
+    frequencies from the two records alone (every value 100 % common, the strongest discount); the run's
+    frequency tables are not kept, so a level's own Bayes factor is the honest figure."""
+    comparisons = [
+        {
+            **comparison,
+            "comparison_levels": [
+                {k: v for k, v in level.items() if not k.startswith("tf_adjustment")}
+                for level in comparison["comparison_levels"]
+            ],
+        }
+        for comparison in model["comparisons"]
+    ]
+    return {**model, "comparisons": comparisons}
+
+
+def _evidence(comparison: dict[str, Any], scored: dict[str, Any]) -> dict[str, Any]:
+    """One comparison's level, Bayes factor and match weight for a scored pair. Splink 5 scores in match
+    weights (`mw_<comparison>`, no `bf_` columns any more); the Bayes factor is 2 to that weight."""
+    name = comparison["output_column_name"]
+    gamma = scored.get(f"gamma_{name}")
+    weight = scored.get(f"mw_{name}")
+    return {
+        "comparison": name,
+        "level": level_label(comparison, gamma),
+        "gamma": gamma,
+        "bayes_factor": None if weight is None else 2.0**weight,
+        "match_weight": weight,
+    }
+
+
+def level_label(comparison: dict[str, Any], gamma: int | None) -> str | None:
+    """The label of the level a comparison vector value (gamma) stands for. A saved model does not store
+    the values; Splink numbers a comparison's levels as it reads them: the null level -1, then the others
+    from the highest value (the first) down to 0 (the last, `else`)."""
+    if gamma is None:
+        return None
+    levels = comparison["comparison_levels"]
+    if gamma == -1:
+        return next((lv.get("label_for_charts") for lv in levels if lv.get("is_null_level")), None)
+    ranked = [lv for lv in levels if not lv.get("is_null_level")]
+    position = len(ranked) - 1 - gamma
+    return ranked[position].get("label_for_charts") if 0 <= position < len(ranked) else None
 
 
 def _keys() -> PiiKeys:

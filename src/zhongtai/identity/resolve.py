@@ -100,6 +100,7 @@ def _resolve(
         "deterministic_links": exact.num_rows,
         "probabilistic_pairs": match.candidate_pairs,
         "profiles": match.profiles,
+        "untrainable_levels": match.untrainable,
         "events": len(assignment.events),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }

@@ -338,6 +338,14 @@ LATIN_LAST = (
     "Novak",
 )
 
+# Family names that read the same and are different families' names (蒋 and 姜 are both jiang): a spouse
+# may carry the other one, and OneID must not take the two for one person (they share the family phone).
+HOMOPHONE_SURNAMES = {
+    a: b
+    for pair in ["蒋姜", "魏韦", "张章", "王汪", "李黎", "刘柳", "杨阳", "徐许", "吴伍", "于余", "付傅"]
+    for a, b in (pair, pair[::-1])
+}
+
 # Same sound, different character: what a clerk types when the customer says the name aloud.
 HOMOPHONES = {
     "明": "铭",

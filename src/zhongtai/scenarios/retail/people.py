@@ -14,6 +14,7 @@ from zhongtai.scenarios.retail import names, places
 
 CHINESE, FOREIGN, CHINESE_WITH_ENGLISH_NAME = 0, 1, 2
 NEVER = 10**6  # a day index after any window: "did not happen"
+HOMOPHONE_SPOUSES = 0.5  # of spouses whose head's family name has a homophone: they carry it (蒋伟 / 姜伟)
 
 PHONE_PREFIXES = np.array(
     [
@@ -142,6 +143,7 @@ def make_people(rng: np.random.Generator, n: int, n_days: int, today_year: int) 
     gender = rng.integers(0, 2, size=n)
     birth = _births(rng, head, today_year)
     surname, given, surname_latin, given_latin, english = _names(rng, kind, gender, head)
+    _homophone_spouses(rng, kind, head, (surname, given, surname_latin, given_latin))
     phone = _unique_phones(rng, n)
     new_phone = _unique_phones(rng, n, taken=phone)
     changed = rng.random(n) < 0.05
@@ -246,6 +248,26 @@ def _names(rng: np.random.Generator, kind: np.ndarray, gender: np.ndarray, head:
         pool_english = names.ENGLISH_MALE if gender[i] else names.ENGLISH_FEMALE
         english.append(pool_english[english_pick[i]] if kind[i] == CHINESE_WITH_ENGLISH_NAME else None)
     return surname, given, surname_latin, given_latin, english
+
+
+def _homophone_spouses(
+    rng: np.random.Generator,
+    kind: np.ndarray,
+    head: np.ndarray,
+    written: tuple[list[str], list[str], list[str], list[str]],
+) -> None:
+    """Give `HOMOPHONE_SPOUSES` of the spouses of a head whose family name has a homophone (蒋 / 姜) that
+    homophone and the head's given name: 蒋伟 and 姜伟, two people with one reading and one family phone.
+    Changes the name lists (surname, given, surname_latin, given_latin) in place."""
+    surname, given, surname_latin, given_latin = written
+    head_surname = [surname[h] for h in head.tolist()]
+    draws = rng.random(len(head)).tolist()
+    for i, h in enumerate(head.tolist()):
+        spouse = h != i and surname[i] != head_surname[i] and kind[i] != FOREIGN and kind[h] != FOREIGN
+        partner = names.HOMOPHONE_SURNAMES.get(head_surname[i])
+        if spouse and partner and draws[i] < HOMOPHONE_SPOUSES:
+            surname[i], given[i] = partner, given[h]
+            surname_latin[i], given_latin[i] = surname_latin[h], given_latin[h]
 
 
 def _unique_phones(rng: np.random.Generator, n: int, taken: np.ndarray | None = None) -> np.ndarray:

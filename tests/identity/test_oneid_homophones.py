@@ -1,0 +1,70 @@
+"""Chinese names compare by their characters: two people sharing a family phone whose surnames read the
+same (蒋/姜, 魏/韦) stay two persons, while a romanized spelling and a mistyped given name still link."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.identity.test_oneid_resolve import mapping, people, run, tables
+
+pytestmark = pytest.mark.unit
+
+HOMOPHONE_FAMILIES = (("蒋伟", "姜伟"), ("魏丽娜", "韦丽娜"))
+
+
+def family_data() -> dict:
+    persons = people(60)
+    for k, (first, second) in enumerate(HOMOPHONE_FAMILIES):
+        a, b = persons[10 * k], persons[10 * k + 1]
+        a["name"], b["name"] = first, second
+        b["phone"] = a["phone"]  # one family phone, two people
+    persons[5]["name"] = "张伟明"
+    data = tables(persons)
+    orders = data["orders"].to_pylist()
+    for order in orders:
+        if order["order_id"] == "O5-0":
+            order["buyer_name"] = "Zhang Weiming"  # romanized
+        if order["order_id"] == "O5-1":
+            order["buyer_name"] = "张玮明"  # 伟 mistyped as its homophone 玮
+    return {"crm": data["crm"], "orders": type(data["orders"]).from_pylist(orders)}
+
+
+def test_a_shared_phone_and_a_homophone_surname_do_not_link() -> None:
+    ids = mapping(run(family_data()))
+    for k in range(len(HOMOPHONE_FAMILIES)):
+        a, b = 10 * k, 10 * k + 1
+        assert ids[f"crm:C{a}"] != ids[f"crm:C{b}"]
+        for j in (0, 1):
+            assert ids[f"orders:O{a}-{j}"] == ids[f"crm:C{a}"]
+            assert ids[f"orders:O{b}-{j}"] == ids[f"crm:C{b}"]
+
+
+def test_a_romanized_name_and_a_mistyped_given_name_still_link() -> None:
+    ids = mapping(run(family_data()))
+    assert ids["orders:O5-0"] == ids["crm:C5"] == ids["orders:O5-1"]
+
+
+def test_a_pair_only_a_household_explains_is_not_a_link() -> None:
+    """Two names in characters that are two names, no personal key shared: a family, whatever phone,
+    address and city they share. A typo in the given name, or a shared birth date, is not that."""
+    import duckdb
+
+    from zhongtai.identity.probabilistic import household_only_sql
+
+    columns = "name_han VARCHAR, birth_date VARCHAR, email VARCHAR, national_id VARCHAR"
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE l ({columns}); CREATE TABLE r ({columns})")
+    pairs = [
+        (("张超宇", None, None, None), ("章超宇", None, None, None), True),  # homophone surname
+        (("张超宇", None, "a@x.com", None), ("李娜", None, "b@x.com", None), True),  # spouses
+        (("张伟明", None, None, None), ("张玮明", None, None, None), False),  # a given-name typo
+        (("张伟明", "19800101", None, None), ("章伟明", "19800101", None, None), False),  # one birth date
+        (("张伟明", None, None, None), (None, None, None, None), False),  # no name on one side
+    ]
+    found = []
+    for left, right, _ in pairs:
+        con.execute("DELETE FROM l; DELETE FROM r")
+        con.execute("INSERT INTO l VALUES (?, ?, ?, ?)", list(left))
+        con.execute("INSERT INTO r VALUES (?, ?, ?, ?)", list(right))
+        found.append(con.execute(f"SELECT {household_only_sql('l', 'r')} FROM l, r").fetchall()[0][0])
+    assert found == [expected for _, _, expected in pairs]
