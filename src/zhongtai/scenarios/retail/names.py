@@ -342,7 +342,19 @@ LATIN_LAST = (
 # may carry the other one, and OneID must not take the two for one person (they share the family phone).
 HOMOPHONE_SURNAMES = {
     a: b
-    for pair in ["蒋姜", "魏韦", "张章", "王汪", "李黎", "刘柳", "杨阳", "徐许", "吴伍", "于余", "付傅"]
+    for pair in [
+        ("蒋", "姜"),
+        ("魏", "韦"),
+        ("张", "章"),
+        ("王", "汪"),
+        ("李", "黎"),
+        ("刘", "柳"),
+        ("杨", "阳"),
+        ("徐", "许"),
+        ("吴", "伍"),
+        ("于", "余"),
+        ("付", "傅"),
+    ]  # fmt: skip
     for a, b in (pair, pair[::-1])
 }
 
