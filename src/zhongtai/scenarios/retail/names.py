@@ -340,7 +340,7 @@ LATIN_LAST = (
 
 # Family names that read the same and are different families' names (蒋 and 姜 are both jiang): a spouse
 # may carry the other one, and OneID must not take the two for one person (they share the family phone).
-_HOMOPHONE_PAIRS = "蒋姜 魏韦 张章 王汪 李黎 刘柳 杨阳 徐许 吴伍 于余 付傅".split()
+_HOMOPHONE_PAIRS = ["蒋姜", "魏韦", "张章", "王汪", "李黎", "刘柳", "杨阳", "徐许", "吴伍", "于余", "付傅"]
 HOMOPHONE_SURNAMES = {pair[i]: pair[1 - i] for pair in _HOMOPHONE_PAIRS for i in (0, 1)}
 
 # Same sound, different character: what a clerk types when the customer says the name aloud.
