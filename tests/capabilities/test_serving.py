@@ -87,7 +87,7 @@ def test_a_removed_capability_stops_serving(served, tmp_path):
     text = (folder / "churn.yaml").read_text()
     cut = text.index("  - name: churn-challenger")
     (folder / "churn.yaml").write_text(text[:cut])
-    apply_plan(build_plan(load_project(folder), world.store), world.store)
+    apply_plan(build_plan(load_project(folder), world.store), world.store, allow_delete=True)
     register_model(world.store, world.storage, train_booster(seed=9), alias="challenger")
     watcher.check()
     assert capabilities.names() == ["churn-risk"] and capabilities.errors == {}
