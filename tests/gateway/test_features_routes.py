@@ -69,7 +69,7 @@ def test_bad_requests_are_4xx_json(client, body, status, code, message):
 
 
 def test_a_body_that_is_not_a_json_object_is_refused(client):
-    _error(client.post(ONLINE, content=b"[1, 2"), 422, "invalid_argument", "not valid JSON")
+    _error(client.post(ONLINE, content=b"[1, 2"), 400, "invalid_json", "not valid JSON")
     _error(client.post(ONLINE, json=[1]), 422, "invalid_argument", "must be a JSON object")
 
 
