@@ -105,7 +105,7 @@ def test_pushed_events_count_once_and_go_to_the_stream_for_the_lake(gateway, pus
         ("customer_activity", {"events": [{}]}, 422, "push feature values as `rows`"),
         ("customer_activity", {"rows": []}, 422, "`rows` must be a non-empty list"),
         ("customer_activity", [1, 2], 422, "must be a JSON object"),
-        ("customer_activity", {"rows": [{"orders_90d": 1}]}, 422, "join key 'customer_id' is missing"),
+        ("customer_activity", {"rows": [{"orders_90d": 1}]}, 422, "field 'rows[0].customer_id' is required"),
         (
             "customer_activity",
             {"rows": [{"customer_id": 1, "orders_90d": 1, "spend_90d": 1.0}]},

@@ -20,8 +20,9 @@ from typing import Any
 from zhongtai.connect.streams.base import EventBus, open_bus
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.freshness import observe_freshness
+from zhongtai.features.keys import checked_entity_key
 from zhongtai.features.offline import load_view
-from zhongtai.features.online.base import OnlineStore, entity_key
+from zhongtai.features.online.base import OnlineStore
 from zhongtai.features.streaming import dataset_stream
 from zhongtai.features.windows import WindowView, apply_events, event_seconds
 from zhongtai.meta.store import MetadataStore
@@ -100,6 +101,7 @@ class FeaturePush:
 
     def _push_rows(self, target: PushTarget, rows: list[dict], received_at: float) -> dict[str, Any]:
         keys = target.entity.join_keys
+        types = target.entity.join_key_types()
         known = {*keys, *(f.name for f in target.view.features)}
         written = []
         for index, row in enumerate(rows):
@@ -109,9 +111,11 @@ class FeaturePush:
                     "invalid_argument",
                     f"rows[{index}]: {', '.join(unknown)} not a join key or feature of '{target.view.name}'",
                 )
-            written.append(
-                (entity_key([_key(row, k, index) for k in keys]), _values(target.view, row, index))
+            key = "|".join(
+                checked_entity_key(row.get(k), f"rows[{index}].{k}", [k], [t])
+                for k, t in zip(keys, types, strict=True)
             )
+            written.append((key, _values(target.view, row, index)))
         self.online.write(target.view.name, written)
         observe_freshness(target.view.name, "push", [time.time() - received_at] * len(rows))
         return {"view": target.view.name, "rows": len(rows)}
@@ -159,12 +163,6 @@ def _check_event(view: WindowView, event: dict, where: str) -> None:
         raise ZhongtaiError(
             "invalid_argument", f"{where}.{spec.timestamp}: {exc.message}", exc.hint
         ) from None
-
-
-def _key(row: dict, key: str, index: int) -> Any:
-    if row.get(key) is None:
-        raise ZhongtaiError("invalid_argument", f"rows[{index}]: join key '{key}' is missing")
-    return row[key]
 
 
 def _values(view: FeatureViewSpec, row: dict, index: int) -> dict[str, Any]:

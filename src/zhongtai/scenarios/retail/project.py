@@ -32,9 +32,24 @@ ENTITIES = (
         "join_keys": ["person_id"],
         "description": "One human across every source system (OneID); no source carries it, identity resolution does",
     },
-    {"name": "customer", "join_keys": ["customer_id"], "description": "A CRM customer record"},
-    {"name": "product", "join_keys": ["product_id"], "description": "A product of the catalogue"},
-    {"name": "store", "join_keys": ["store_id"], "description": "A store or e-commerce shop"},
+    {
+        "name": "customer",
+        "join_keys": ["customer_id"],
+        "key_types": {"customer_id": "int64"},
+        "description": "A CRM customer record",
+    },
+    {
+        "name": "product",
+        "join_keys": ["product_id"],
+        "key_types": {"product_id": "int64"},
+        "description": "A product of the catalogue",
+    },
+    {
+        "name": "store",
+        "join_keys": ["store_id"],
+        "key_types": {"store_id": "int64"},
+        "description": "A store or e-commerce shop",
+    },
     PRODUCT_STORE,
 )
 
