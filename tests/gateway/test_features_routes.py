@@ -106,8 +106,8 @@ models:""",
     gateway.world.online.write("store_stock", [("7|A1", {"on_hand": 3})])
     time.sleep(1.1)  # the gateway reads the registered views again at most once a second
 
-    # store_id is declared int64: 7, "7" and "+7" are one store; 7.0 is refused, not quietly missed.
-    entities = [[7, "A1"], ["+7", "B2"]]
+    # store_id is declared int64: 7, 7.0, "7" and "+7" are one store; 7.5 is refused, not quietly missed.
+    entities = [[7.0, "A1"], ["+7", "B2"]]
     found = client.post(ONLINE, json={"entities": entities, "views": ["store_stock"]})
     assert found.status_code == 200, found.text
     assert found.json()["results"] == [
@@ -115,7 +115,7 @@ models:""",
         {"entity": "7|B2", "values": {"store_stock": None}},
     ]
     _error(
-        client.post(ONLINE, json={"entities": [[7.0, "A1"]], "views": ["store_stock"]}),
+        client.post(ONLINE, json={"entities": [[7.5, "A1"]], "views": ["store_stock"]}),
         422,
         "invalid_argument",
         "field 'entities[0][0]' must be an integer, not a decimal number (join key store_id is declared int64)",
@@ -124,7 +124,7 @@ models:""",
         client.post(ONLINE, json={"entities": [["7a", "A1"]], "views": ["store_stock"]}),
         422,
         "invalid_argument",
-        "field 'entities[0][0]' must be an integer or a string of digits",
+        "field 'entities[0][0]' must be an integer or a string of at most 18 digits",
     )
     _error(
         client.post(ONLINE, json={"entities": ["7"], "views": ["store_stock"]}),

@@ -2,8 +2,8 @@
 
 `checked_entity_key` is the one check of a key a caller sends (decide, the online read, a push): a key is
 an integer or a non-blank string, per join key, as the entity declares (`key_types`, `string` when not
-declared); a decimal number, a boolean, an object or a blank string is refused with the field named and the
-value never quoted. An `int64` key accepts an integer or a string of one (`"100005"`), written in its
+declared); a number with a fraction, a boolean, an object or a blank string is refused with the field named
+and the value never quoted (103216.0 is the integer 103216, as JSON and JSON Schema read it). An `int64` key accepts an integer or a string of one (`"100005"`), written in its
 canonical form, so `100005`, `"100005"` and `"+100005"` find the same entity.
 
 Source keys to entity keys online: OneID's crosswalk as a lookup in the online store.
@@ -32,9 +32,13 @@ if TYPE_CHECKING:
     from zhongtai.lake.storage import LakeStorage
 
 BATCH_ROWS = 50_000
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_INT64_DIGITS = 19
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# As text, an int64 key has at most 18 significant digits: every such string fits, so the rule is a pattern
+# (the same one the OpenAPI document states) rather than a range check after parsing.
+_INT64_TEXT = re.compile(r"[+-]?0*[0-9]{1,18}")
+# What counts as blank, spelled out so that the OpenAPI pattern and this check agree character for character.
+_SPACES = " \t\n\r\f\v\u00a0\u3000"
+_BLANK = re.compile(f"[{_SPACES}]*")
 _STRING: KeyType = "string"
 _KINDS = {float: "a decimal number", dict: "an object", list: "a list", bool: "a boolean"}
 
@@ -76,29 +80,40 @@ def checked_entity_key(
 
 
 def _key_part(value: Any, where: str, join_key: str, key_type: KeyType, hint: str) -> str:
+    if isinstance(value, float) and value.is_integer():
+        # JSON has one kind of number: 103216.0 is the integer 103216 (JSON Schema says so too), and finds
+        # what 103216 finds rather than missing it as the text "103216.0".
+        value = int(value)
     if value is None:
         problem = "is required"
     elif isinstance(value, bool) or not isinstance(value, int | str):
         got = _KINDS.get(type(value), "another kind of value")
         problem = f"must be {'an integer' if key_type == 'int64' else 'a string or an integer'}, not {got}"
-    elif isinstance(value, str) and not value.strip():
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            problem = "is out of the int64 range"
+        else:
+            return str(value)
+    elif _BLANK.fullmatch(value):
         problem = "is blank"
     elif key_type == "string":
-        return str(value)
-    elif isinstance(value, str) and not _INTEGER.fullmatch(value):
-        problem = "must be an integer or a string of digits"
-    elif not _fits_int64(value):
-        problem = "is out of the int64 range"
+        return value
+    elif not _INT64_TEXT.fullmatch(value):
+        problem = "must be an integer or a string of at most 18 digits"
     else:
         return str(int(value))
     declared = f" (join key {join_key} is declared {key_type})" if key_type != "string" else ""
     raise ZhongtaiError("invalid_argument", f"field '{where}' {problem}{declared}", hint)
 
 
-def _fits_int64(value: int | str) -> bool:
-    if isinstance(value, str) and len(value.lstrip("+-0")) > _INT64_DIGITS:
-        return False  # never handed to int(): thousands of digits cost time, then Python refuses them
-    return _INT64_MIN <= int(value) <= _INT64_MAX
+def key_schema(key_type: KeyType, max_chars: int) -> dict[str, Any]:
+    """The JSON Schema of one join-key value, exactly what `checked_entity_key` accepts (for OpenAPI)."""
+    integer = {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX}
+    if key_type == "int64":
+        text = {"type": "string", "pattern": f"^{_INT64_TEXT.pattern}$"}
+    else:
+        text = {"type": "string", "maxLength": max_chars, "pattern": f"[^{_SPACES}]"}
+    return {"anyOf": [integer, text]}
 
 
 def _example(field: str, types: Sequence[KeyType]) -> str:

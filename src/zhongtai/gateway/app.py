@@ -16,36 +16,26 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
 from zhongtai.capabilities.keys import ApiKeys, Principal
 from zhongtai.capabilities.runtime import Capabilities, Decision
 from zhongtai.config import Settings
-from zhongtai.errors import ErrorCode
+from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
 from zhongtai.gateway.json_body import FeatureJSONResponse
+from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
 from zhongtai.meta.time import now
-
-_DECIDE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "additionalProperties": True},
-                "example": {"customer_id": "100005", "context": {"channel": "app"}},
-            }
-        },
-    }
-}
 
 
 @dataclass
@@ -109,14 +99,14 @@ def _add_routes(app: FastAPI) -> None:
     def gateway() -> Gateway:
         return app.state.gateway
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], responses=errors(503))
     async def healthz() -> JSONResponse:
         """200 once every capability is loaded; 503 before (a readiness probe)."""
         if getattr(app.state, "gateway", None) is None:
             return error_response(ErrorCode.UNAVAILABLE, "capabilities are loading")
         return JSONResponse({"status": "ok"})
 
-    @app.get("/v1/capabilities", tags=["capabilities"])
+    @app.get("/v1/capabilities", tags=["capabilities"], responses=errors(401), openapi_extra=SECURED)
     async def list_capabilities(request: Request) -> JSONResponse:
         """The loaded capabilities and the model version behind each."""
         gw = gateway()
@@ -139,7 +129,12 @@ def _add_routes(app: FastAPI) -> None:
 
     # async on purpose: the predict is a few tens of microseconds of CPU, cheaper inline than a thread hop.
     # The online read blocks the loop for its duration: a local call on SQLite, a network round trip on Redis.
-    @app.post("/v1/capabilities/{name}/decide", tags=["capabilities"], openapi_extra=_DECIDE_BODY)
+    @app.post(
+        "/v1/capabilities/{name}/decide",
+        tags=["capabilities"],
+        responses=errors(400, 401, 404, 413, 422),
+        openapi_extra={**SECURED, "requestBody": decide_body()},
+    )
     async def decide(name: str, request: Request) -> JSONResponse:
         """Decide for one entity: the body holds the capability's input field and optional context."""
         started = time.perf_counter()
@@ -147,6 +142,12 @@ def _add_routes(app: FastAPI) -> None:
         principal = gw.keys.check(_presented_key(request))
         runtime = gw.capabilities.get(name)
         inputs = await json_object(request)
+        if not isinstance(inputs.get("context", {}), dict):
+            raise ZhongtaiError(
+                ErrorCode.INVALID_ARGUMENT,
+                "field 'context' must be a JSON object",
+                'send {"context": {"channel": "app"}} or leave it out',
+            )
         decision = runtime.decide(inputs)
         latency_ms = (time.perf_counter() - started) * 1000
         gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
@@ -166,12 +167,15 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.gateway = None
             gateway.close()
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) from files in the fastapi-offline package: no CDN.
+    app = FastAPIOffline(
         title="Zhongtai gateway",
         summary="Governed AI capabilities as decision APIs.",
         version="1",
         lifespan=lifespan,
+        static_url="/docs/static",
     )
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
     app.state.gateway = None
     app.state.body_limits = BodyLimits.from_settings(settings)
     add_error_handlers(app)

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import checked_entity_key
 from zhongtai.gateway.json_body import FeatureJSONResponse
+from zhongtai.gateway.openapi import EXAMPLE_CUSTOMER, EXAMPLE_VIEWS, SECURED, errors
 from zhongtai.spec.models import EntitySpec
 
 if TYPE_CHECKING:
@@ -29,30 +30,32 @@ MAX_ENTITIES = 100
 MAX_VIEWS = 20
 _FIELDS = {"entities", "views"}
 _BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["entities", "views"],
-                    "properties": {
-                        "entities": {
-                            "type": "array",
-                            "maxItems": MAX_ENTITIES,
-                            "items": {"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "array"}]},
-                        },
-                        "views": {"type": "array", "maxItems": MAX_VIEWS, "items": {"type": "string"}},
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["entities", "views"],
+                "additionalProperties": False,
+                "properties": {
+                    "entities": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_ENTITIES,
+                        "description": "Entity keys: a value, or a list of join-key values",
                     },
-                    "additionalProperties": False,
+                    "views": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_VIEWS,
+                        "uniqueItems": True,
+                        "items": {"type": "string"},
+                    },
                 },
-                "example": {
-                    "entities": ["100005", "100006"],
-                    "views": ["customer_activity", "customer_service"],
-                },
-            }
-        },
-    }
+            },
+            "example": {"entities": [EXAMPLE_CUSTOMER, EXAMPLE_CUSTOMER + 1], "views": EXAMPLE_VIEWS},
+        }
+    },
 }
 
 
@@ -126,7 +129,12 @@ def add_feature_routes(
         return held[0]
 
     # async and inline, as decide: an online read is a local call on SQLite, one round trip on Redis.
-    @app.post("/v1/features/online", tags=["features"], openapi_extra=_BODY)
+    @app.post(
+        "/v1/features/online",
+        tags=["features"],
+        responses=errors(400, 401, 404, 413, 422),
+        openapi_extra={**SECURED, "requestBody": _BODY},
+    )
     async def read_online(request: Request) -> JSONResponse:
         """The latest values of `views` for each of `entities` (a key, or a list of join-key values)."""
         gateway: Gateway = request.app.state.gateway
