@@ -38,7 +38,7 @@ def served(tmp_path_factory) -> Iterator[RunningGateway]:
         world.store.close()
 
 
-def test_schemathesis_finds_no_failure_with_all_checks(served):
+def test_schemathesis_finds_no_failure_with_all_checks(served, tmp_path):
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "run",
@@ -59,7 +59,8 @@ def test_schemathesis_finds_no_failure_with_all_checks(served):
         "--suppress-health-check",
         "too_slow",
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    # Run in tmp_path: Schemathesis keeps a cache of findings in its working directory.
+    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-20_000:] + run.stderr[-5_000:]
     # Every operation was tested: the two routes, decide per capability, catalog, features, operations.
     tested = re.search(r"Tested: (\d+)", run.stdout)
