@@ -111,7 +111,7 @@ def test_composite_keys_check_each_part_by_its_type():
         checked_entity_key("7", "entity", keys, types)
     with pytest.raises(ZhongtaiError, match=re.escape("field 'entity' needs 2 value(s)")) as caught:
         checked_entity_key([7], "entity", keys, types)
-    assert caught.value.hint == 'send {"entity": [100005, "A100"]}'
+    assert caught.value.hint == 'send {"entity": [100005, "100005"]}'
 
 
 def test_an_entity_declares_key_types_of_its_join_keys_only():

@@ -117,7 +117,7 @@ def key_schema(key_type: KeyType, max_chars: int) -> dict[str, Any]:
 
 
 def _example(field: str, types: Sequence[KeyType]) -> str:
-    samples = ["100005" if t == "int64" else '"A100"' for t in types]
+    samples = ["100005" if t == "int64" else '"100005"' for t in types]
     shown = samples[0] if len(samples) == 1 else f"[{', '.join(samples)}]"
     return f'{{"{field}": {shown}}}'
 

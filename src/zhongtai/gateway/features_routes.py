@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import checked_entity_key
 from zhongtai.gateway.json_body import FeatureJSONResponse
-from zhongtai.gateway.openapi import EXAMPLE_CUSTOMER, EXAMPLE_VIEWS, SECURED, errors
+from zhongtai.gateway.openapi import EXAMPLE_PERSONS, EXAMPLE_VIEWS, SECURED, errors
 from zhongtai.spec.models import EntitySpec
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ _BODY = {
                     },
                 },
             },
-            "example": {"entities": [EXAMPLE_CUSTOMER, EXAMPLE_CUSTOMER + 1], "views": EXAMPLE_VIEWS},
+            "example": {"entities": EXAMPLE_PERSONS, "views": EXAMPLE_VIEWS},
         }
     },
 }

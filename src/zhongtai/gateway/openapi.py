@@ -28,9 +28,22 @@ if TYPE_CHECKING:
 
 DECIDE_PATH = "/v1/capabilities/{name}/decide"
 ONLINE_PATH = "/v1/features/online"
-# Examples that answer on the retail demo (`zhongtai demo`).
+# Examples that answer on the retail demo (`zhongtai demo`): a CRM customer, two persons (OneID) and their
+# online views, a product of the clickstream window view.
 EXAMPLE_CUSTOMER = 100005
-EXAMPLE_VIEWS = ["customer_activity", "customer_service"]
+EXAMPLE_PERSONS = ["P0000000001", "P0000000002"]
+EXAMPLE_VIEWS = ["customer_orders", "customer_profile"]
+EXAMPLE_PUSH = {
+    "events": [
+        {
+            "event_id": "E1",
+            "ts": "2026-12-02T10:00:00+08:00",
+            "product_id": 10001,
+            "user_id": "A100",
+            "event_type": "view",
+        }
+    ]
+}
 SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}, {"apiKeyHeader": []}]}
 SECURITY_SCHEMES = {
     "bearerAuth": {

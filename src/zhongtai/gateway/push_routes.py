@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.features.freshness import exposition
-from zhongtai.gateway.openapi import SECURED, errors
+from zhongtai.gateway.openapi import EXAMPLE_PUSH, SECURED, errors
 
 if TYPE_CHECKING:
     from zhongtai.gateway.app import Gateway
@@ -32,9 +32,7 @@ _PUSH_BODY = {
                     {"required": ["events"], "properties": {"events": _ITEMS}, "description": "raw events"},
                 ],
             },
-            "example": {
-                "rows": [{"customer_id": 100005, "orders_90d": 3, "spend_90d": 420.5, "days_since_order": 4}]
-            },
+            "example": EXAMPLE_PUSH,
         }
     },
 }
