@@ -111,6 +111,11 @@ def test_a_body_over_the_limit_is_413_with_or_without_a_length(gateway, admin_ke
     assert "larger than 1048576 bytes" in _error(streamed, 413, "payload_too_large")
 
 
+def test_context_must_be_an_object(client):
+    response = client.post(DECIDE, json={"customer_id": KNOWN_IDS[3], "context": [SECRET]})
+    assert "field 'context' must be a JSON object" in _error(response, 422, "invalid_argument")
+
+
 def test_a_normal_decision_still_answers(client):
     response = client.post(DECIDE, json={"customer_id": KNOWN_IDS[3], "context": {"x": "[{"}})
     assert response.status_code == 200, response.text
