@@ -116,7 +116,7 @@ def test_pushed_events_count_once_and_go_to_the_stream_for_the_lake(gateway, pus
             "customer_activity",
             {"rows": [{"customer_id": 1, "orders_90d": "many", "spend_90d": 1.0, "days_since_order": 1}]},
             422,
-            "orders_90d: expected int64",
+            "orders_90d: expected int64, got a string",
         ),
         (
             "customer_activity",

@@ -165,6 +165,13 @@ def _check_event(view: WindowView, event: dict, where: str) -> None:
         ) from None
 
 
+def _kind(value: Any) -> str:
+    # The kind of a wrong value, never the value: a pushed row may carry personal data.
+    return {bool: "a boolean", str: "a string", dict: "an object", list: "a list"}.get(
+        type(value), "a number"
+    )
+
+
 def _values(view: FeatureViewSpec, row: dict, index: int) -> dict[str, Any]:
     values = {}
     for feature in view.features:
@@ -178,7 +185,8 @@ def _values(view: FeatureViewSpec, row: dict, index: int) -> dict[str, Any]:
         wrong_bool = isinstance(value, bool) and feature.type != "bool"
         if value is not None and (wrong_bool or not isinstance(value, _PYTHON_TYPES[feature.type])):
             raise ZhongtaiError(
-                "invalid_argument", f"rows[{index}].{feature.name}: expected {feature.type}, got {value!r}"
+                "invalid_argument",
+                f"rows[{index}].{feature.name}: expected {feature.type}, got {_kind(value)}",
             )
         values[feature.name] = value
     return values
