@@ -108,7 +108,8 @@ def _key_part(value: Any, where: str, join_key: str, key_type: KeyType, hint: st
 
 def key_schema(key_type: KeyType, max_chars: int) -> dict[str, Any]:
     """The JSON Schema of one join-key value, exactly what `checked_entity_key` accepts (for OpenAPI)."""
-    integer = {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX}
+    integer: dict[str, Any] = {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX}
+    text: dict[str, Any]
     if key_type == "int64":
         text = {"type": "string", "pattern": f"^{_INT64_TEXT.pattern}$"}
     else:
