@@ -53,6 +53,17 @@ def test_metrics_are_text_and_each_capability_has_its_own_body(doc):
     assert body["example"] == {"customer_id": 100005}
 
 
+def test_each_view_that_takes_rows_has_its_own_push_body(doc):
+    push = doc["paths"]["/v1/features/customer_activity/push"]["post"]
+    rows = push["requestBody"]["content"]["application/json"]["schema"]["properties"]["rows"]
+    assert (rows["minItems"], rows["maxItems"]) == (1, 10_000)
+    row = rows["items"]
+    assert row["required"] == ["customer_id", "orders_90d", "spend_90d", "days_since_order"]
+    assert row["additionalProperties"] is False
+    assert row["properties"]["spend_90d"] == {"anyOf": [{"type": "number"}, {"type": "null"}]}
+    assert "parameters" not in push and push["security"]
+
+
 def test_the_online_read_states_its_limits_and_views(doc):
     body = doc["paths"]["/v1/features/online"]["post"]["requestBody"]["content"]["application/json"]
     (customer,) = body["schema"]["anyOf"]

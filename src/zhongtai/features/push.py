@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from zhongtai.connect.streams.base import EventBus, open_bus
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.freshness import observe_freshness
-from zhongtai.features.keys import checked_entity_key
+from zhongtai.features.keys import INT64_MAX, INT64_MIN, checked_entity_key, key_schema
 from zhongtai.features.offline import load_view
 from zhongtai.features.online.base import OnlineStore
 from zhongtai.features.streaming import dataset_stream
@@ -35,6 +35,12 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "float64": (int, float),
     "bool": (bool,),
     "string": (str,),
+}
+_VALUE_SCHEMAS: dict[str, Callable[[int], dict[str, Any]]] = {
+    "int64": lambda _: {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX},
+    "float64": lambda _: {"type": "number"},
+    "bool": lambda _: {"type": "boolean"},
+    "string": lambda max_chars: {"type": "string", "maxLength": max_chars},
 }
 
 
@@ -181,12 +187,34 @@ def _values(view: FeatureViewSpec, row: dict, index: int) -> dict[str, Any]:
                 f"rows[{index}]: feature '{feature.name}' is missing",
                 "a push replaces the entity's values of the view: send every feature (null for none)",
             )
-        value = row[feature.name]
+        value: Any = row[feature.name]
+        if feature.type == "int64" and isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON has one kind of number: 3.0 is the integer 3
         wrong_bool = isinstance(value, bool) and feature.type != "bool"
         if value is not None and (wrong_bool or not isinstance(value, _PYTHON_TYPES[feature.type])):
             raise ZhongtaiError(
                 "invalid_argument",
                 f"rows[{index}].{feature.name}: expected {feature.type}, got {_kind(value)}",
             )
+        if feature.type == "int64" and isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise ZhongtaiError("invalid_argument", f"rows[{index}].{feature.name}: out of the int64 range")
         values[feature.name] = value
     return values
+
+
+def rows_schema(view: FeatureViewSpec, entity: EntitySpec, max_chars: int) -> dict[str, Any]:
+    """The JSON Schema of a rows push to `view`, exactly what `FeaturePush` accepts (for OpenAPI)."""
+    columns: dict[str, Any] = {
+        key: key_schema(key_type, max_chars)
+        for key, key_type in zip(entity.join_keys, entity.join_key_types(), strict=True)
+    }
+    for feature in view.features:
+        columns[feature.name] = {"anyOf": [_VALUE_SCHEMAS[feature.type](max_chars), {"type": "null"}]}
+    row = {
+        "type": "object",
+        "required": list(columns),
+        "properties": columns,
+        "additionalProperties": False,
+    }
+    rows = {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": row}
+    return {"type": "object", "required": ["rows"], "properties": {"rows": rows}}

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 
 from zhongtai.errors import ErrorCode
 from zhongtai.features.keys import key_schema
-from zhongtai.spec.models import EntitySpec, KeyType
+from zhongtai.features.push import rows_schema
+from zhongtai.spec.models import EntitySpec, FeatureViewSpec, KeyType
 
 if TYPE_CHECKING:
     from zhongtai.capabilities.runtime import CapabilityRuntime
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 DECIDE_PATH = "/v1/capabilities/{name}/decide"
 ONLINE_PATH = "/v1/features/online"
+PUSH_PATH = "/v1/features/{view}/push"
 # Examples that answer on the retail demo (`zhongtai demo`): a CRM customer, two persons (OneID) and their
 # online views, a product of the clickstream window view.
 EXAMPLE_CUSTOMER = 100005
@@ -97,7 +99,14 @@ def document(app: FastAPI) -> dict[str, Any]:
         paths[DECIDE_PATH.replace("{name}", runtime.name)] = {
             "post": _decide_operation(generic, runtime, limits.max_string_chars)
         }
-    by_entity = _online_views(gateway.store)
+    views = _online_views(gateway.store)
+    generic_push = paths[PUSH_PATH]["post"]
+    for view, entity in views:
+        if view.windows is None:  # a window view takes raw events: only the generic path describes those
+            paths[PUSH_PATH.replace("{view}", view.name)] = {
+                "post": _push_operation(generic_push, view, entity, limits.max_string_chars)
+            }
+    by_entity = _by_entity(views)
     if by_entity:
         body = paths[ONLINE_PATH]["post"]["requestBody"]["content"]["application/json"]
         generic = body["schema"]
@@ -162,13 +171,37 @@ def _entity_key_schema(types: tuple[KeyType, ...], max_chars: int) -> dict[str, 
     }
 
 
-def _online_views(store: MetadataStore) -> list[tuple[EntitySpec, list[str]]]:
+def _online_views(store: MetadataStore) -> list[tuple[FeatureViewSpec, EntitySpec]]:
     entities = store.registered("entities")
-    grouped: dict[str, list[str]] = {}
-    for name, spec in sorted(store.registered("feature_views").items()):
-        if spec.get("online", True) and spec["entity"] in entities:
-            grouped.setdefault(spec["entity"], []).append(name)
-    return [(EntitySpec.model_validate(entities[e]), views) for e, views in sorted(grouped.items())]
+    return [
+        (view, EntitySpec.model_validate(entities[view.entity]))
+        for view in (
+            FeatureViewSpec.model_validate(p) for _, p in sorted(store.registered("feature_views").items())
+        )
+        if view.online and view.entity in entities
+    ]
+
+
+def _by_entity(views: list[tuple[FeatureViewSpec, EntitySpec]]) -> list[tuple[EntitySpec, list[str]]]:
+    grouped: dict[str, tuple[EntitySpec, list[str]]] = {}
+    for view, entity in views:
+        grouped.setdefault(entity.name, (entity, []))[1].append(view.name)
+    return [grouped[name] for name in sorted(grouped)]
+
+
+def _push_operation(
+    generic: dict[str, Any], view: FeatureViewSpec, entity: EntitySpec, max_chars: int
+) -> dict[str, Any]:
+    operation = {key: value for key, value in generic.items() if key not in ("parameters", "requestBody")}
+    operation["operationId"] = f"push_{view.name}"
+    operation["summary"] = f"Push latest values: {view.name}"
+    operation["description"] = (
+        f"Replace the values of '{view.name}' for the entities in `rows`: every join key of "
+        f"{entity.name} and every feature (null for none)."
+    )
+    schema = rows_schema(view, entity, max_chars)
+    operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    return operation
 
 
 def _online_body(
