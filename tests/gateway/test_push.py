@@ -131,6 +131,12 @@ def test_pushed_events_count_once_and_go_to_the_stream_for_the_lake(gateway, pus
         ),
         (
             "customer_activity",
+            {"rows": [{"customer_id": 1}] * 1025},
+            422,
+            "1,025 rows in one push; at most 1,024",
+        ),
+        (
+            "customer_activity",
             {"rows": [{"customer_id": 1, "orders_90d": 1, "spend_90d": 1.0, "days_since_order": 1, "x": 2}]},
             422,
             "x not a join key or feature",

@@ -55,8 +55,11 @@ class PushTarget:
 class FeaturePush:
     """What the gateway holds for pushes: targets loaded once per view, the bus opened on first need."""
 
-    def __init__(self, store: MetadataStore, online: OnlineStore, bus_url: str) -> None:
+    def __init__(
+        self, store: MetadataStore, online: OnlineStore, bus_url: str, max_items: int = MAX_ITEMS
+    ) -> None:
         self.store, self.online, self.bus_url = store, online, bus_url
+        self.max_items = max_items  # rows or events in one push
         self._targets: dict[str, PushTarget] = {}
         self._bus: EventBus | None = None
         self._lock = threading.Lock()
@@ -65,8 +68,10 @@ class FeaturePush:
         """Apply one push request; the answer says what was counted or written."""
         target = self._target(name)
         if target.windows is not None:
-            return self._push_events(target, target.windows, _items(body, "events", name), received_at)
-        return self._push_rows(target, _items(body, "rows", name), received_at)
+            return self._push_events(
+                target, target.windows, _items(body, "events", name, self.max_items), received_at
+            )
+        return self._push_rows(target, _items(body, "rows", name, self.max_items), received_at)
 
     def close(self) -> None:
         if self._bus is not None:
@@ -133,7 +138,7 @@ class FeaturePush:
             return self._bus
 
 
-def _items(body: Mapping[str, Any], field: str, view: str) -> list[dict]:
+def _items(body: Mapping[str, Any], field: str, view: str, max_items: int) -> list[dict]:
     items = body.get(field)
     other = "rows" if field == "events" else "events"
     if items is None and other in body:
@@ -149,10 +154,10 @@ def _items(body: Mapping[str, Any], field: str, view: str) -> list[dict]:
         raise ZhongtaiError(
             "invalid_argument",
             f"`{field}` must be a non-empty list of JSON objects",
-            f'send {{"{field}": [{{...}}, ...]}} with at most {MAX_ITEMS:,} items',
+            f'send {{"{field}": [{{...}}, ...]}} with at most {max_items:,} items',
         )
-    if len(items) > MAX_ITEMS:
-        raise ZhongtaiError("invalid_argument", f"{len(items):,} {field} in one push; at most {MAX_ITEMS:,}")
+    if len(items) > max_items:
+        raise ZhongtaiError("invalid_argument", f"{len(items):,} {field} in one push; at most {max_items:,}")
     return items
 
 
@@ -202,7 +207,9 @@ def _values(view: FeatureViewSpec, row: dict, index: int) -> dict[str, Any]:
     return values
 
 
-def rows_schema(view: FeatureViewSpec, entity: EntitySpec, max_chars: int) -> dict[str, Any]:
+def rows_schema(
+    view: FeatureViewSpec, entity: EntitySpec, max_chars: int, max_items: int = MAX_ITEMS
+) -> dict[str, Any]:
     """The JSON Schema of a rows push to `view`, exactly what `FeaturePush` accepts (for OpenAPI)."""
     columns: dict[str, Any] = {
         key: key_schema(key_type, max_chars)
@@ -216,5 +223,5 @@ def rows_schema(view: FeatureViewSpec, entity: EntitySpec, max_chars: int) -> di
         "properties": columns,
         "additionalProperties": False,
     }
-    rows = {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": row}
+    rows = {"type": "array", "minItems": 1, "maxItems": max_items, "items": row}
     return {"type": "object", "required": ["rows"], "properties": {"rows": rows}}

@@ -24,7 +24,7 @@ from zhongtai.capabilities.runtime import Capabilities, Decision
 from zhongtai.config import Settings
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
-from zhongtai.features.push import FeaturePush
+from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
@@ -56,7 +56,10 @@ class Gateway:
         online = open_online_store(settings.online_url)
         capabilities = Capabilities.load_all(store, LakeStorage(settings.lake_url), online)
         decisions = DecisionLog(store.decisions, spill_path(settings.home)).start()
-        push = FeaturePush(store, online, settings.bus_url)
+        # A push carries at most one row or event per KiB of the body limit: a count the OpenAPI document can
+        # state, and one a body within the limit can reach.
+        max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
+        push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
         return cls(store, online, capabilities, ApiKeys(store.access), decisions, push)
 
     def close(self) -> None:

@@ -104,7 +104,9 @@ def document(app: FastAPI) -> dict[str, Any]:
     for view, entity in views:
         if view.windows is None:  # a window view takes raw events: only the generic path describes those
             paths[PUSH_PATH.replace("{view}", view.name)] = {
-                "post": _push_operation(generic_push, view, entity, limits.max_string_chars)
+                "post": _push_operation(
+                    generic_push, view, entity, limits.max_string_chars, gateway.push.max_items
+                )
             }
     by_entity = _by_entity(views)
     if by_entity:
@@ -190,7 +192,7 @@ def _by_entity(views: list[tuple[FeatureViewSpec, EntitySpec]]) -> list[tuple[En
 
 
 def _push_operation(
-    generic: dict[str, Any], view: FeatureViewSpec, entity: EntitySpec, max_chars: int
+    generic: dict[str, Any], view: FeatureViewSpec, entity: EntitySpec, max_chars: int, max_items: int
 ) -> dict[str, Any]:
     operation = {key: value for key, value in generic.items() if key not in ("parameters", "requestBody")}
     operation["operationId"] = f"push_{view.name}"
@@ -199,7 +201,7 @@ def _push_operation(
         f"Replace the values of '{view.name}' for the entities in `rows`: every join key of "
         f"{entity.name} and every feature (null for none)."
     )
-    schema = rows_schema(view, entity, max_chars)
+    schema = rows_schema(view, entity, max_chars, max_items)
     operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     return operation
 
