@@ -25,11 +25,13 @@ from starlette.requests import Request
 from zhongtai.config import Settings
 from zhongtai.errors import ErrorCode, ZhongtaiError
 
-# A JSON string, matched without backtracking; an unterminated one runs to the end (the parser refuses it).
-_STRING = re.compile(rb'"(?>[^"\\]+|\\.)*+"?', re.DOTALL)
+# A JSON string (the unrolled loop: linear, no backtracking); an unterminated one runs to the end of the body,
+# so a failed match never restarts at a later quote (the parser refuses such a body anyway).
+_STRING = re.compile(rb'("[^"\\]*(?:\\.[^"\\]*)*"?)', re.DOTALL)
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _MAX_DIGITS = 64
 _SEND_OBJECT = "send one JSON object; GET /docs shows the body each route takes"
@@ -62,7 +64,7 @@ def parse_object(raw: bytes, limits: BodyLimits) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _invalid_json(f"the request body is not UTF-8 (byte {exc.start})") from None
-    _check_depth(raw, limits.max_depth)
+    longest = _check_depth(raw, limits.max_depth)
     try:
         body = json.loads(
             text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int
@@ -77,7 +79,10 @@ def parse_object(raw: bytes, limits: BodyLimits) -> dict[str, Any]:
             f"the request body must be a JSON object, got {_json_type(body)}",
             _SEND_OBJECT,
         )
-    _check_strings(body, limits.max_string_chars)
+    # A string has no more characters than its raw token has bytes, and a lone surrogate needs a
+    # \uD800-\uDFFF escape in the body: most bodies need no walk at all.
+    if longest > limits.max_string_chars or _SURROGATE_ESCAPE.search(raw) is not None:
+        _check_strings(body, limits.max_string_chars)
     return body
 
 
@@ -98,19 +103,43 @@ async def _read(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _check_depth(raw: bytes, max_depth: int) -> None:
+def _check_depth(raw: bytes, max_depth: int) -> int:
+    """Refuse nesting deeper than `max_depth`; returns the byte length of the longest string token."""
     # Brackets inside strings do not nest; what is left is a run of brackets whose running sum is the depth.
-    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", raw))
+    parts = _STRING.split(raw)  # outside, string, outside, string, ... (the pattern captures)
+    brackets = _NOT_BRACKET.sub(b"", b"".join(parts[0::2]))
     if brackets and max(accumulate(_DEPTH_STEP[b] for b in brackets)) > max_depth:
         raise ZhongtaiError(
             ErrorCode.INVALID_ARGUMENT,
             f"the request body nests arrays or objects more than {max_depth} levels deep",
             "flatten the request: inputs and context are a few levels at most",
         )
+    return max(map(len, parts[1::2]), default=2) - 2
 
 
 def _check_strings(body: dict[str, Any], max_chars: int) -> None:
-    # Iterative, not recursive: the depth is bounded already, but a wide body should not cost stack either.
+    # Iterative, not recursive. A first pass only looks; the JSON path is worked out when something is wrong.
+    pending: list[Any] = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if any(_bad_string(key, max_chars) for key in value):
+                break
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and _bad_string(value, max_chars):
+            break
+    else:
+        return
+    _name_bad_string(body, max_chars)
+
+
+def _bad_string(value: str, max_chars: int) -> bool:
+    return len(value) > max_chars or _SURROGATE.search(value) is not None
+
+
+def _name_bad_string(body: dict[str, Any], max_chars: int) -> None:
     pending: list[tuple[str, Any]] = [("$", body)]
     while pending:
         path, value = pending.pop()
