@@ -1,4 +1,5 @@
-"""Resolved configuration: ZT_HOME plus one URL per store role, with embedded defaults under ZT_HOME."""
+"""Resolved configuration: ZT_HOME plus one URL per store role, with embedded defaults under ZT_HOME, and the
+gateway's limits on request bodies."""
 
 from __future__ import annotations
 
@@ -18,7 +19,14 @@ ENV_VARS = {
     "online_url": "ZT_ONLINE_URL",
     "bus_url": "ZT_BUS_URL",
     "serving_poll_seconds": "ZT_SERVING_POLL",
+    "max_body_bytes": "ZT_MAX_BODY_BYTES",
+    "max_json_depth": "ZT_MAX_JSON_DEPTH",
+    "max_string_chars": "ZT_MAX_STRING_CHARS",
 }
+# Generous for a decision or a push of a few hundred rows, small enough that a hostile body costs little.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_JSON_DEPTH = 32
+DEFAULT_MAX_STRING_CHARS = 65_536
 
 
 @dataclass(frozen=True)
@@ -33,9 +41,13 @@ class Settings:
     bus_url: str
     # How often each gateway process polls the registry for moved aliases and changed specs (ZT_SERVING_POLL).
     serving_poll_seconds: float = 1.0
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    max_string_chars: int = DEFAULT_MAX_STRING_CHARS
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ZT_* environment variables, with embedded defaults for the ones not set."""
         env = os.environ if environ is None else environ
         home = Path(env.get("ZT_HOME") or Path.home() / ".zhongtai").expanduser().absolute()
         return cls(
@@ -46,6 +58,9 @@ class Settings:
             online_url=env.get("ZT_ONLINE_URL") or f"sqlite:///{home / 'online.db'}",
             bus_url=env.get("ZT_BUS_URL") or f"sqlite:///{home / 'bus.db'}",
             serving_poll_seconds=_positive_seconds(env, "ZT_SERVING_POLL", 1.0),
+            max_body_bytes=_positive(env, "max_body_bytes", DEFAULT_MAX_BODY_BYTES),
+            max_json_depth=_positive(env, "max_json_depth", DEFAULT_MAX_JSON_DEPTH),
+            max_string_chars=_positive(env, "max_string_chars", DEFAULT_MAX_STRING_CHARS),
         )
 
     def describe(self) -> dict[str, str]:
@@ -66,6 +81,20 @@ def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> floa
             "invalid_argument", f"{name} must be a number of seconds in (0, 3600]", f"e.g. {name}=1"
         )
     return value
+
+
+def _positive(env: Mapping[str, str], field: str, default: int) -> int:
+    name = ENV_VARS[field]
+    text = env.get(name) or ""
+    if not text:
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ZhongtaiError(
+            "invalid_config",
+            f"{name} must be a positive whole number, got {text!r}",
+            f"unset {name} for the default ({default})",
+        )
+    return int(text)
 
 
 def mask_url(url: str) -> str:

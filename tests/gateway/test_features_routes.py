@@ -59,8 +59,18 @@ def test_needs_a_valid_key(gateway):
             "field 'entities' must be a list of 1 to",
         ),
         ({"entities": ["1"] * 101, "views": VIEWS}, 422, "invalid_argument", "of 1 to 100 entity keys"),
-        ({"entities": [True], "views": VIEWS}, 422, "invalid_argument", "entities[0]: expected 1 value(s)"),
-        ({"entities": ["1", ["1", "2"]], "views": VIEWS}, 422, "invalid_argument", "entities[1]: expected"),
+        (
+            {"entities": [True], "views": VIEWS},
+            422,
+            "invalid_argument",
+            "field 'entities[0]' must be a string or an integer, not a boolean",
+        ),
+        (
+            {"entities": ["1", ["1", "2"]], "views": VIEWS},
+            422,
+            "invalid_argument",
+            "field 'entities[1]' needs 1 value(s) (customer_id), got 2",
+        ),
         ({"entities": ["1"], "views": VIEWS, "as_of": 1}, 422, "invalid_argument", "unknown field(s) as_of"),
     ],
 )
@@ -69,7 +79,7 @@ def test_bad_requests_are_4xx_json(client, body, status, code, message):
 
 
 def test_a_body_that_is_not_a_json_object_is_refused(client):
-    _error(client.post(ONLINE, content=b"[1, 2"), 422, "invalid_argument", "not valid JSON")
+    _error(client.post(ONLINE, content=b"[1, 2"), 400, "invalid_json", "not valid JSON")
     _error(client.post(ONLINE, json=[1]), 422, "invalid_argument", "must be a JSON object")
 
 
@@ -86,24 +96,41 @@ def test_views_applied_after_start_are_served(gateway, client, tmp_path):
     sql: SELECT customer_id, ts, first_order FROM orders_agg
     features: [{name: first_order, type: int64}]
 models:""",
-    ).replace("entities:\n", "entities:\n  - {name: store_product, join_keys: [store_id, product_id]}\n")
+    ).replace(
+        "entities:\n",
+        "entities:\n  - {name: store_product, join_keys: [store_id, product_id], key_types: {store_id: int64}}\n",
+    )
     (tmp_path / "churn.yaml").write_text(more)
     store = gateway.world.store
     apply_plan(build_plan(load_project(tmp_path), store), store)
     gateway.world.online.write("store_stock", [("7|A1", {"on_hand": 3})])
     time.sleep(1.1)  # the gateway reads the registered views again at most once a second
 
-    found = client.post(ONLINE, json={"entities": [[7, "A1"], ["7", "B2"]], "views": ["store_stock"]})
+    # store_id is declared int64: 7, 7.0, "7" and "+7" are one store; 7.5 is refused, not quietly missed.
+    entities = [[7.0, "A1"], ["+7", "B2"]]
+    found = client.post(ONLINE, json={"entities": entities, "views": ["store_stock"]})
     assert found.status_code == 200, found.text
     assert found.json()["results"] == [
         {"entity": "7|A1", "values": {"store_stock": {"on_hand": 3}}},
         {"entity": "7|B2", "values": {"store_stock": None}},
     ]
     _error(
+        client.post(ONLINE, json={"entities": [[7.5, "A1"]], "views": ["store_stock"]}),
+        422,
+        "invalid_argument",
+        "field 'entities[0][0]' must be an integer, not a decimal number (join key store_id is declared int64)",
+    )
+    _error(
+        client.post(ONLINE, json={"entities": [["7a", "A1"]], "views": ["store_stock"]}),
+        422,
+        "invalid_argument",
+        "field 'entities[0][0]' must be an integer or a string of at most 18 digits",
+    )
+    _error(
         client.post(ONLINE, json={"entities": ["7"], "views": ["store_stock"]}),
         422,
         "invalid_argument",
-        "entities[0]: expected 2 value(s) for store_id, product_id",
+        "field 'entities[0]' must be a list of 2 values (store_id, product_id)",
     )
     _error(
         client.post(ONLINE, json={"entities": ["1"], "views": ["customer_archive"]}),

@@ -89,9 +89,9 @@ def test_unknown_capability_is_404(client):
     _error(client.get("/v1/no-such-route"), 404, "not_found")
 
 
-def test_malformed_bodies_are_422_and_name_the_field(client):
+def test_malformed_bodies_are_4xx_and_name_the_field(client):
     bad_json = client.post(DECIDE, content=b'{"customer_id": ', headers={"Content-Type": "application/json"})
-    assert "not valid JSON" in _error(bad_json, 422, "invalid_argument")["message"]
+    assert "not valid JSON" in _error(bad_json, 400, "invalid_json")["message"]
     not_object = client.post(DECIDE, json=[1, 2])
     assert "must be a JSON object" in _error(not_object, 422, "invalid_argument")["message"]
     missing = client.post(DECIDE, json={"context": {"channel": "app"}})

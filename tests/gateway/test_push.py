@@ -72,6 +72,11 @@ def test_pushed_values_are_what_a_decision_reads(gateway, pusher):
     assert answer.json() == {"view": "customer_activity", "rows": 1}
     stored = gateway.world.online.read("424242", ["customer_activity"])["customer_activity"]
     assert stored == {"orders_90d": 3, "spend_90d": 120.5, "days_since_order": 4}
+    # JSON has one kind of number: an int64 feature sent as 5.0 is stored as the integer 5.
+    whole = {**row, "customer_id": 424243, "days_since_order": 5.0}
+    assert _post(gateway, pusher, "customer_activity", {"rows": [whole]}).status_code == 200
+    stored = gateway.world.online.read("424243", ["customer_activity"])["customer_activity"]
+    assert stored["days_since_order"] == 5 and isinstance(stored["days_since_order"], int)
 
 
 def test_pushed_events_count_once_and_go_to_the_stream_for_the_lake(gateway, pusher):
@@ -105,7 +110,7 @@ def test_pushed_events_count_once_and_go_to_the_stream_for_the_lake(gateway, pus
         ("customer_activity", {"events": [{}]}, 422, "push feature values as `rows`"),
         ("customer_activity", {"rows": []}, 422, "`rows` must be a non-empty list"),
         ("customer_activity", [1, 2], 422, "must be a JSON object"),
-        ("customer_activity", {"rows": [{"orders_90d": 1}]}, 422, "join key 'customer_id' is missing"),
+        ("customer_activity", {"rows": [{"orders_90d": 1}]}, 422, "field 'rows[0].customer_id' is required"),
         (
             "customer_activity",
             {"rows": [{"customer_id": 1, "orders_90d": 1, "spend_90d": 1.0}]},
@@ -116,7 +121,19 @@ def test_pushed_events_count_once_and_go_to_the_stream_for_the_lake(gateway, pus
             "customer_activity",
             {"rows": [{"customer_id": 1, "orders_90d": "many", "spend_90d": 1.0, "days_since_order": 1}]},
             422,
-            "orders_90d: expected int64",
+            "orders_90d: expected int64, got a string",
+        ),
+        (
+            "customer_activity",
+            {"rows": [{"customer_id": 1, "orders_90d": 2**63, "spend_90d": 1.0, "days_since_order": 1}]},
+            422,
+            "orders_90d: out of the int64 range",
+        ),
+        (
+            "customer_activity",
+            {"rows": [{"customer_id": 1}] * 1025},
+            422,
+            "1,025 rows in one push; at most 1,024",
         ),
         (
             "customer_activity",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai.errors import NotFound, ZhongtaiError
-from zhongtai.features.keys import capability_lookup
+from zhongtai.features.keys import capability_lookup, checked_entity_key
 from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressions
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.selection import select_features
@@ -223,28 +223,9 @@ class CapabilityRuntime:
 
     def entity_key(self, inputs: Mapping[str, Any]) -> str:
         """The online store key for the request; invalid_argument names the input field when it is wrong."""
-        value = inputs.get(self.input)
-        single = self._lookup is not None  # a source dataset's key is one value
-        if (
-            value is None
-            or isinstance(value, bool | dict)
-            or value == ""
-            or (single and isinstance(value, list))
-        ):
-            what = f"{self.spec.input_dataset} key" if single else "|".join(self.join_keys)
-            raise ZhongtaiError(
-                "invalid_argument",
-                f"field '{self.input}' is required: the {what} to decide about",
-                f'send {{"{self.input}": ...}} in the request body',
-            )
-        if isinstance(value, list):
-            if len(value) != len(self.join_keys):
-                raise ZhongtaiError(
-                    "invalid_argument",
-                    f"field '{self.input}' needs {len(self.join_keys)} values ({', '.join(self.join_keys)})",
-                )
-            return entity_key(value)
-        return str(value)
+        # A source dataset's key (input_dataset) is one value, whatever the entity's join keys are.
+        join_keys = (self.input,) if self._lookup is not None else self.join_keys
+        return checked_entity_key(inputs.get(self.input), self.input, join_keys)
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
         """Answer one request: online read -> on-demand features -> predict with contributions -> rules ->

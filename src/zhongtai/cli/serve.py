@@ -16,7 +16,12 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
         port: int = typer.Option(8700, "--port", min=1, max=65535, help="Port to listen on."),
     ) -> None:
-        """Serve the capabilities over HTTP: POST /v1/capabilities/{name}/decide."""
+        """Serve the capabilities over HTTP: POST /v1/capabilities/{name}/decide.
+
+        Body limits: ZT_MAX_BODY_BYTES (1 MiB; 413), ZT_MAX_JSON_DEPTH (32), ZT_MAX_STRING_CHARS (65536).
+
+        API docs at /docs (no internet needed), the OpenAPI document at /openapi.json.
+        """
         from zhongtai.gateway.server import serve as run
 
         err_console.print(f"gateway on http://{host}:{port} (Ctrl+C to stop)")

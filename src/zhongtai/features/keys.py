@@ -1,4 +1,12 @@
-"""Source keys to entity keys online: OneID's crosswalk as a lookup in the online store.
+"""Entity keys: how a caller's key value is checked and written, and source keys to entity keys online.
+
+`checked_entity_key` is the one check of a key a caller sends (decide, the online read, a push): a key is
+an integer or a non-blank string, per join key, as the entity declares (`key_types`, `string` when not
+declared); a number with a fraction, a boolean, an object or a blank string is refused with the field named
+and the value never quoted (103216.0 is the integer 103216, as JSON and JSON Schema read it). An `int64` key accepts an integer or a string of one (`"100005"`), written in its
+canonical form, so `100005`, `"100005"` and `"+100005"` find the same entity.
+
+Source keys to entity keys online: OneID's crosswalk as a lookup in the online store.
 
 A capability whose spec says `input_dataset: crm_customers` is called with that dataset's key (the CRM's
 customer_id) while its features are keyed by the person. The crosswalk rows of that dataset are written
@@ -10,19 +18,109 @@ materialize after a build.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore
 from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.identity import IdentitySpec
-from zhongtai.spec.models import CapabilitySpec, ModelSpec
+from zhongtai.spec.models import CapabilitySpec, KeyType, ModelSpec
 
 if TYPE_CHECKING:
     from zhongtai.lake.storage import LakeStorage
 
 BATCH_ROWS = 50_000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# As text, an int64 key has at most 18 significant digits: every such string fits, so the rule is a pattern
+# (the same one the OpenAPI document states) rather than a range check after parsing.
+_INT64_TEXT = re.compile(r"[+-]?0*[0-9]{1,18}")
+# What counts as blank, spelled out so that the OpenAPI pattern and this check agree character for character.
+_SPACES = " \t\n\r\f\v\u00a0\u3000"
+_BLANK = re.compile(f"[{_SPACES}]*")
+_STRING: KeyType = "string"
+_KINDS = {float: "a decimal number", dict: "an object", list: "a list", bool: "a boolean"}
+
+
+def checked_entity_key(
+    value: Any,
+    field: str,
+    join_keys: Sequence[str],
+    key_types: Sequence[KeyType] = (),
+    hint: str | None = None,
+) -> str:
+    """The online-store key for `value`, the key a caller sent in `field` (a list for a composite key).
+
+    `key_types` holds each join key's declared type (all `string` when empty). ZhongtaiError
+    (invalid_argument) names the field and what is wrong with it, never the value; `hint` replaces the
+    default hint, an example body `{"<field>": ...}`.
+    """
+    types = tuple(key_types) or tuple(_STRING for _ in join_keys)
+    hint = hint or f"send {_example(field, types)}"
+    if isinstance(value, list):
+        if len(value) != len(join_keys):
+            raise ZhongtaiError(
+                "invalid_argument",
+                f"field '{field}' needs {len(join_keys)} value(s) ({', '.join(join_keys)}), got {len(value)}",
+                hint,
+            )
+        parts = [
+            _key_part(part, f"{field}[{index}]", join_keys[index], types[index], hint)
+            for index, part in enumerate(value)
+        ]
+        return "|".join(parts)
+    if len(join_keys) > 1 and value is not None:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"field '{field}' must be a list of {len(join_keys)} values ({', '.join(join_keys)})",
+            hint,
+        )
+    return _key_part(value, field, join_keys[0], types[0], hint)
+
+
+def _key_part(value: Any, where: str, join_key: str, key_type: KeyType, hint: str) -> str:
+    if isinstance(value, float) and value.is_integer():
+        # JSON has one kind of number: 103216.0 is the integer 103216 (JSON Schema says so too), and finds
+        # what 103216 finds rather than missing it as the text "103216.0".
+        value = int(value)
+    if value is None:
+        problem = "is required"
+    elif isinstance(value, bool) or not isinstance(value, int | str):
+        got = _KINDS.get(type(value), "another kind of value")
+        problem = f"must be {'an integer' if key_type == 'int64' else 'a string or an integer'}, not {got}"
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            problem = "is out of the int64 range"
+        else:
+            return str(value)
+    elif _BLANK.fullmatch(value):
+        problem = "is blank"
+    elif key_type == "string":
+        return value
+    elif not _INT64_TEXT.fullmatch(value):
+        problem = "must be an integer or a string of at most 18 digits"
+    else:
+        return str(int(value))
+    declared = f" (join key {join_key} is declared {key_type})" if key_type != "string" else ""
+    raise ZhongtaiError("invalid_argument", f"field '{where}' {problem}{declared}", hint)
+
+
+def key_schema(key_type: KeyType, max_chars: int) -> dict[str, Any]:
+    """The JSON Schema of one join-key value, exactly what `checked_entity_key` accepts (for OpenAPI)."""
+    integer: dict[str, Any] = {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX}
+    text: dict[str, Any]
+    if key_type == "int64":
+        text = {"type": "string", "pattern": f"^{_INT64_TEXT.pattern}$"}
+    else:
+        text = {"type": "string", "maxLength": max_chars, "pattern": f"[^{_SPACES}]"}
+    return {"anyOf": [integer, text]}
+
+
+def _example(field: str, types: Sequence[KeyType]) -> str:
+    samples = ["100005" if t == "int64" else '"100005"' for t in types]
+    shown = samples[0] if len(samples) == 1 else f"[{', '.join(samples)}]"
+    return f'{{"{field}": {shown}}}'
 
 
 def lookup_view(identity: IdentitySpec, dataset: str) -> str:

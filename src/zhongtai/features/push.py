@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from zhongtai.connect.streams.base import EventBus, open_bus
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.freshness import observe_freshness
+from zhongtai.features.keys import INT64_MAX, INT64_MIN, checked_entity_key, key_schema
 from zhongtai.features.offline import load_view
-from zhongtai.features.online.base import OnlineStore, entity_key
+from zhongtai.features.online.base import OnlineStore
 from zhongtai.features.streaming import dataset_stream
 from zhongtai.features.windows import WindowView, apply_events, event_seconds
 from zhongtai.meta.store import MetadataStore
@@ -34,6 +35,12 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "float64": (int, float),
     "bool": (bool,),
     "string": (str,),
+}
+_VALUE_SCHEMAS: dict[str, Callable[[int], dict[str, Any]]] = {
+    "int64": lambda _: {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX},
+    "float64": lambda _: {"type": "number"},
+    "bool": lambda _: {"type": "boolean"},
+    "string": lambda max_chars: {"type": "string", "maxLength": max_chars},
 }
 
 
@@ -48,8 +55,11 @@ class PushTarget:
 class FeaturePush:
     """What the gateway holds for pushes: targets loaded once per view, the bus opened on first need."""
 
-    def __init__(self, store: MetadataStore, online: OnlineStore, bus_url: str) -> None:
+    def __init__(
+        self, store: MetadataStore, online: OnlineStore, bus_url: str, max_items: int = MAX_ITEMS
+    ) -> None:
         self.store, self.online, self.bus_url = store, online, bus_url
+        self.max_items = max_items  # rows or events in one push
         self._targets: dict[str, PushTarget] = {}
         self._bus: EventBus | None = None
         self._lock = threading.Lock()
@@ -58,8 +68,10 @@ class FeaturePush:
         """Apply one push request; the answer says what was counted or written."""
         target = self._target(name)
         if target.windows is not None:
-            return self._push_events(target, target.windows, _items(body, "events", name), received_at)
-        return self._push_rows(target, _items(body, "rows", name), received_at)
+            return self._push_events(
+                target, target.windows, _items(body, "events", name, self.max_items), received_at
+            )
+        return self._push_rows(target, _items(body, "rows", name, self.max_items), received_at)
 
     def close(self) -> None:
         if self._bus is not None:
@@ -100,6 +112,7 @@ class FeaturePush:
 
     def _push_rows(self, target: PushTarget, rows: list[dict], received_at: float) -> dict[str, Any]:
         keys = target.entity.join_keys
+        types = target.entity.join_key_types()
         known = {*keys, *(f.name for f in target.view.features)}
         written = []
         for index, row in enumerate(rows):
@@ -109,9 +122,11 @@ class FeaturePush:
                     "invalid_argument",
                     f"rows[{index}]: {', '.join(unknown)} not a join key or feature of '{target.view.name}'",
                 )
-            written.append(
-                (entity_key([_key(row, k, index) for k in keys]), _values(target.view, row, index))
+            key = "|".join(
+                checked_entity_key(row.get(k), f"rows[{index}].{k}", [k], [t])
+                for k, t in zip(keys, types, strict=True)
             )
+            written.append((key, _values(target.view, row, index)))
         self.online.write(target.view.name, written)
         observe_freshness(target.view.name, "push", [time.time() - received_at] * len(rows))
         return {"view": target.view.name, "rows": len(rows)}
@@ -123,7 +138,7 @@ class FeaturePush:
             return self._bus
 
 
-def _items(body: Mapping[str, Any], field: str, view: str) -> list[dict]:
+def _items(body: Mapping[str, Any], field: str, view: str, max_items: int) -> list[dict]:
     items = body.get(field)
     other = "rows" if field == "events" else "events"
     if items is None and other in body:
@@ -139,10 +154,10 @@ def _items(body: Mapping[str, Any], field: str, view: str) -> list[dict]:
         raise ZhongtaiError(
             "invalid_argument",
             f"`{field}` must be a non-empty list of JSON objects",
-            f'send {{"{field}": [{{...}}, ...]}} with at most {MAX_ITEMS:,} items',
+            f'send {{"{field}": [{{...}}, ...]}} with at most {max_items:,} items',
         )
-    if len(items) > MAX_ITEMS:
-        raise ZhongtaiError("invalid_argument", f"{len(items):,} {field} in one push; at most {MAX_ITEMS:,}")
+    if len(items) > max_items:
+        raise ZhongtaiError("invalid_argument", f"{len(items):,} {field} in one push; at most {max_items:,}")
     return items
 
 
@@ -161,10 +176,11 @@ def _check_event(view: WindowView, event: dict, where: str) -> None:
         ) from None
 
 
-def _key(row: dict, key: str, index: int) -> Any:
-    if row.get(key) is None:
-        raise ZhongtaiError("invalid_argument", f"rows[{index}]: join key '{key}' is missing")
-    return row[key]
+def _kind(value: Any) -> str:
+    # The kind of a wrong value, never the value: a pushed row may carry personal data.
+    return {bool: "a boolean", str: "a string", dict: "an object", list: "a list"}.get(
+        type(value), "a number"
+    )
 
 
 def _values(view: FeatureViewSpec, row: dict, index: int) -> dict[str, Any]:
@@ -176,11 +192,36 @@ def _values(view: FeatureViewSpec, row: dict, index: int) -> dict[str, Any]:
                 f"rows[{index}]: feature '{feature.name}' is missing",
                 "a push replaces the entity's values of the view: send every feature (null for none)",
             )
-        value = row[feature.name]
+        value: Any = row[feature.name]
+        if feature.type == "int64" and isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON has one kind of number: 3.0 is the integer 3
         wrong_bool = isinstance(value, bool) and feature.type != "bool"
         if value is not None and (wrong_bool or not isinstance(value, _PYTHON_TYPES[feature.type])):
             raise ZhongtaiError(
-                "invalid_argument", f"rows[{index}].{feature.name}: expected {feature.type}, got {value!r}"
+                "invalid_argument",
+                f"rows[{index}].{feature.name}: expected {feature.type}, got {_kind(value)}",
             )
+        if feature.type == "int64" and isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise ZhongtaiError("invalid_argument", f"rows[{index}].{feature.name}: out of the int64 range")
         values[feature.name] = value
     return values
+
+
+def rows_schema(
+    view: FeatureViewSpec, entity: EntitySpec, max_chars: int, max_items: int = MAX_ITEMS
+) -> dict[str, Any]:
+    """The JSON Schema of a rows push to `view`, exactly what `FeaturePush` accepts (for OpenAPI)."""
+    columns: dict[str, Any] = {
+        key: key_schema(key_type, max_chars)
+        for key, key_type in zip(entity.join_keys, entity.join_key_types(), strict=True)
+    }
+    for feature in view.features:
+        columns[feature.name] = {"anyOf": [_VALUE_SCHEMAS[feature.type](max_chars), {"type": "null"}]}
+    row = {
+        "type": "object",
+        "required": list(columns),
+        "properties": columns,
+        "additionalProperties": False,
+    }
+    rows = {"type": "array", "minItems": 1, "maxItems": max_items, "items": row}
+    return {"type": "object", "required": ["rows"], "properties": {"rows": rows}}

@@ -1,14 +1,13 @@
 """The HTTP gateway: `POST /v1/capabilities/{name}/decide` and friends, as a FastAPI app.
 
 Handlers are thin: check the key, find the runtime, decide, hand the record to the decision log, answer.
-Every client error is a JSON body {code, message, hint}; a server error is a 500 with no traceback.
+Every client error is a JSON body {code, message, hint} (error_responses.py); every JSON body is read by
+request_body.py under the configured limits; a server error is a 500 with no traceback.
 This module imports FastAPI at the top on purpose: only `zhongtai serve` imports it.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,40 +16,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi_offline import FastAPIOffline
 
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
 from zhongtai.capabilities.keys import ApiKeys, Principal
 from zhongtai.capabilities.runtime import Capabilities, Decision
 from zhongtai.capabilities.serving import RegistryWatcher
 from zhongtai.config import Settings
-from zhongtai.errors import ZhongtaiError
+from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
-from zhongtai.features.push import FeaturePush
+from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
+from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
 from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.models_routes import add_model_routes
+from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
+from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
 from zhongtai.meta.time import now
-
-log = logging.getLogger(__name__)
-_DECIDE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "additionalProperties": True},
-                "example": {"customer_id": "100005", "context": {"channel": "app"}},
-            }
-        },
-    }
-}
 
 
 @dataclass
@@ -74,7 +62,10 @@ class Gateway:
         capabilities = Capabilities.load_all(store, LakeStorage(settings.lake_url), online)
         watcher = RegistryWatcher(capabilities, store.serving_signal, settings.serving_poll_seconds).start()
         decisions = DecisionLog(store.decisions, spill_path(settings.home)).start()
-        push = FeaturePush(store, online, settings.bus_url)
+        # A push carries at most one row or event per KiB of the body limit: a count the OpenAPI document can
+        # state, and one a body within the limit can reach.
+        max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
+        push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
         return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher)
 
     def close(self) -> None:
@@ -86,10 +77,6 @@ class Gateway:
         self.store.close()
 
 
-def _error(status: int, code: str, message: str, hint: str | None = None) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message, "hint": hint}, status_code=status)
-
-
 def _presented_key(request: Request) -> str | None:
     authorization = request.headers.get("authorization")
     if authorization:
@@ -97,24 +84,6 @@ def _presented_key(request: Request) -> str | None:
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
     return request.headers.get("x-api-key")
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object; invalid_argument (422) otherwise."""
-    raw = await request.body()
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ZhongtaiError(
-            "invalid_argument", f"the request body is not valid JSON: {exc}", "send a JSON object"
-        ) from None
-    if not isinstance(body, dict):
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"the request body must be a JSON object, got {type(body).__name__}",
-            'send {"<input field>": ..., "context": {...}}',
-        )
-    return body
 
 
 def _record(
@@ -136,44 +105,18 @@ def _record(
     )
 
 
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ZhongtaiError)
-    async def zhongtai_error(request: Request, exc: ZhongtaiError) -> JSONResponse:
-        return _error(exc.http_status, exc.code, exc.message, exc.hint)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()
-        )
-        return _error(422, "invalid_argument", problems or "invalid request")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "error"
-        )
-        return _error(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, exc: Exception) -> JSONResponse:
-        # The traceback goes to the log, never to the caller.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _error(500, "internal", "internal error", "the gateway log has the details")
-
-
 def _add_routes(app: FastAPI) -> None:
     def gateway() -> Gateway:
         return app.state.gateway
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], responses=errors(503))
     async def healthz() -> JSONResponse:
         """200 once every capability is loaded; 503 before (a readiness probe)."""
         if getattr(app.state, "gateway", None) is None:
-            return _error(503, "unavailable", "capabilities are loading")
+            return error_response(ErrorCode.UNAVAILABLE, "capabilities are loading")
         return JSONResponse({"status": "ok"})
 
-    @app.get("/v1/capabilities", tags=["capabilities"])
+    @app.get("/v1/capabilities", tags=["capabilities"], responses=errors(401), openapi_extra=SECURED)
     async def list_capabilities(request: Request) -> JSONResponse:
         """The loaded capabilities and the model version each serves right now (it follows the registry)."""
         gw = gateway()
@@ -199,14 +142,25 @@ def _add_routes(app: FastAPI) -> None:
 
     # async on purpose: the predict is a few tens of microseconds of CPU, cheaper inline than a thread hop.
     # The online read blocks the loop for its duration: a local call on SQLite, a network round trip on Redis.
-    @app.post("/v1/capabilities/{name}/decide", tags=["capabilities"], openapi_extra=_DECIDE_BODY)
+    @app.post(
+        "/v1/capabilities/{name}/decide",
+        tags=["capabilities"],
+        responses=errors(400, 401, 404, 413, 422),
+        openapi_extra={**SECURED, "requestBody": decide_body()},
+    )
     async def decide(name: str, request: Request) -> JSONResponse:
         """Decide for one entity: the body holds the capability's input field and optional context."""
         started = time.perf_counter()
         gw = gateway()
         principal = gw.keys.check(_presented_key(request))
         runtime = gw.capabilities.get(name)
-        inputs = await _json_object(request)
+        inputs = await json_object(request)
+        if not isinstance(inputs.get("context", {}), dict):
+            raise ZhongtaiError(
+                ErrorCode.INVALID_ARGUMENT,
+                "field 'context' must be a JSON object",
+                'send {"context": {"channel": "app"}} or leave it out',
+            )
         decision = runtime.decide(inputs)
         latency_ms = (time.perf_counter() - started) * 1000
         gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
@@ -226,17 +180,21 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.gateway = None
             gateway.close()
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) from files in the fastapi-offline package: no CDN.
+    app = FastAPIOffline(
         title="Zhongtai gateway",
         summary="Governed AI capabilities as decision APIs.",
         version="1",
         lifespan=lifespan,
+        static_url="/docs/static",
     )
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
     app.state.gateway = None
-    _add_error_handlers(app)
+    app.state.body_limits = BodyLimits.from_settings(settings)
+    add_error_handlers(app)
     _add_routes(app)
     add_catalog_routes(app, _presented_key)
-    add_feature_routes(app, _presented_key, _json_object)
-    add_push_routes(app, _presented_key, _json_object)
+    add_feature_routes(app, _presented_key, json_object)
+    add_push_routes(app, _presented_key, json_object)
     add_model_routes(app, _presented_key)
     return app

@@ -17,8 +17,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from zhongtai.errors import ZhongtaiError
-from zhongtai.features.online.base import entity_key
+from zhongtai.features.keys import checked_entity_key
 from zhongtai.gateway.json_body import FeatureJSONResponse
+from zhongtai.gateway.openapi import EXAMPLE_PERSONS, EXAMPLE_VIEWS, SECURED, errors
+from zhongtai.spec.models import EntitySpec
 
 if TYPE_CHECKING:
     from zhongtai.gateway.app import Gateway
@@ -28,30 +30,32 @@ MAX_ENTITIES = 100
 MAX_VIEWS = 20
 _FIELDS = {"entities", "views"}
 _BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["entities", "views"],
-                    "properties": {
-                        "entities": {
-                            "type": "array",
-                            "maxItems": MAX_ENTITIES,
-                            "items": {"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "array"}]},
-                        },
-                        "views": {"type": "array", "maxItems": MAX_VIEWS, "items": {"type": "string"}},
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["entities", "views"],
+                "additionalProperties": False,
+                "properties": {
+                    "entities": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_ENTITIES,
+                        "description": "Entity keys: a value, or a list of join-key values",
                     },
-                    "additionalProperties": False,
+                    "views": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_VIEWS,
+                        "uniqueItems": True,
+                        "items": {"type": "string"},
+                    },
                 },
-                "example": {
-                    "entities": ["100005", "100006"],
-                    "views": ["customer_activity", "customer_service"],
-                },
-            }
-        },
-    }
+            },
+            "example": {"entities": EXAMPLE_PERSONS, "views": EXAMPLE_VIEWS},
+        }
+    },
 }
 
 
@@ -63,12 +67,12 @@ class OnlineViews:
         self._min_reload_s = min_reload_s
         self._max_age_s = max_age_s
         self._lock = threading.Lock()
-        self._views: dict[str, tuple[str, list[str]]] = {}
+        self._views: dict[str, EntitySpec] = {}
         self._offline_only: set[str] = set()
         self._loaded_at = -float("inf")
 
-    def resolve(self, names: list[str]) -> list[str]:
-        """The join keys shared by the named views; not_found / invalid_argument name the view at fault."""
+    def resolve(self, names: list[str]) -> EntitySpec:
+        """The entity the named views describe; not_found / invalid_argument name the view at fault."""
         # An unknown name may be a view applied since; a view removed or taken offline is noticed within max_age.
         stale = time.monotonic() - self._loaded_at > self._max_age_s
         if stale or any(name not in self._views for name in names):
@@ -84,28 +88,28 @@ class OnlineViews:
                     f"no feature view named '{name}' is served online",
                     "zhongtai features list shows the views",
                 )
-        entities = {self._views[name][0] for name in names}
+        entities = {self._views[name].name for name in names}
         if len(entities) > 1:
-            described = ", ".join(f"{n} ({self._views[n][0]})" for n in names)
+            described = ", ".join(f"{n} ({self._views[n].name})" for n in names)
             raise ZhongtaiError(
                 "invalid_argument",
                 f"views {described} describe different entities",
                 "ask for views of one entity per request",
             )
-        return self._views[names[0]][1]
+        return self._views[names[0]]
 
     def _reload(self) -> None:
         with self._lock:
             if time.monotonic() - self._loaded_at < self._min_reload_s:
                 return
             entities = self.store.registered("entities")
-            views: dict[str, tuple[str, list[str]]] = {}
+            views: dict[str, EntitySpec] = {}
             offline: set[str] = set()
             for name, spec in self.store.registered("feature_views").items():
                 if not spec.get("online", True):
                     offline.add(name)
                 elif spec["entity"] in entities:
-                    views[name] = (spec["entity"], list(entities[spec["entity"]]["join_keys"]))
+                    views[name] = EntitySpec.model_validate(entities[spec["entity"]])
             self._views, self._offline_only = views, offline
             self._loaded_at = time.monotonic()
 
@@ -125,7 +129,12 @@ def add_feature_routes(
         return held[0]
 
     # async and inline, as decide: an online read is a local call on SQLite, one round trip on Redis.
-    @app.post("/v1/features/online", tags=["features"], openapi_extra=_BODY)
+    @app.post(
+        "/v1/features/online",
+        tags=["features"],
+        responses=errors(400, 401, 404, 413, 422),
+        openapi_extra={**SECURED, "requestBody": _BODY},
+    )
     async def read_online(request: Request) -> JSONResponse:
         """The latest values of `views` for each of `entities` (a key, or a list of join-key values)."""
         gateway: Gateway = request.app.state.gateway
@@ -157,26 +166,19 @@ def _views_of(body: dict[str, Any]) -> list[str]:
     return views
 
 
-def _keys_of(body: dict[str, Any], join_keys: list[str]) -> list[str]:
+def _keys_of(body: dict[str, Any], entity: EntitySpec) -> list[str]:
     entities = body.get("entities")
+    hint = (
+        f"an entity key is a value of {entity.join_keys[0]}"
+        if len(entity.join_keys) == 1
+        else f"an entity key is a list of values of {', '.join(entity.join_keys)}"
+    )
     if not isinstance(entities, list) or not entities or len(entities) > MAX_ENTITIES:
         raise ZhongtaiError(
-            "invalid_argument",
-            f"field 'entities' must be a list of 1 to {MAX_ENTITIES} entity keys",
-            f"an entity key is a value of {', '.join(join_keys)}"
-            + (" or a list of them" if len(join_keys) > 1 else ""),
+            "invalid_argument", f"field 'entities' must be a list of 1 to {MAX_ENTITIES} entity keys", hint
         )
-    return [_key(value, index, join_keys) for index, value in enumerate(entities)]
-
-
-def _key(value: Any, index: int, join_keys: list[str]) -> str:
-    parts = value if isinstance(value, list) else [value]
-    if len(parts) != len(join_keys) or not all(
-        isinstance(p, str | int) and not isinstance(p, bool) and p != "" for p in parts
-    ):
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"entities[{index}]: expected {len(join_keys)} value(s) for {', '.join(join_keys)}, got {value!r}",
-            "send strings or integers, a list of them for a composite key",
-        )
-    return entity_key(parts)
+    types = entity.join_key_types()
+    return [
+        checked_entity_key(value, f"entities[{index}]", entity.join_keys, types, hint)
+        for index, value in enumerate(entities)
+    ]

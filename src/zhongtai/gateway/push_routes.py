@@ -10,33 +10,36 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.features.freshness import exposition
+from zhongtai.gateway.openapi import EXAMPLE_PUSH, SECURED, errors
 
 if TYPE_CHECKING:
     from zhongtai.gateway.app import Gateway
 
 WRITER_ROLES = ("push", "admin")
+_ITEMS = {"type": "array", "minItems": 1, "items": {"type": "object"}}
 _PUSH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "additionalProperties": True},
-                "example": {
-                    "events": [
-                        {
-                            "event_id": "E1",
-                            "ts": "2026-12-02T10:00:00+08:00",
-                            "user_id": "A100",
-                            "event_type": "view",
-                        }
-                    ]
-                },
-            }
-        },
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "anyOf": [
+                    {"required": ["rows"], "properties": {"rows": _ITEMS}, "description": "feature values"},
+                    {"required": ["events"], "properties": {"events": _ITEMS}, "description": "raw events"},
+                ],
+            },
+            "example": EXAMPLE_PUSH,
+        }
+    },
+}
+_METRICS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Prometheus text exposition",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
     }
 }
 
@@ -44,7 +47,12 @@ _PUSH_BODY = {
 def add_push_routes(app: FastAPI, presented_key: Any, json_object: Any) -> None:
     """Mount the push endpoint and /metrics."""
 
-    @app.post("/v1/features/{view}/push", tags=["features"], openapi_extra=_PUSH_BODY)
+    @app.post(
+        "/v1/features/{view}/push",
+        tags=["features"],
+        responses=errors(400, 401, 403, 404, 413, 422),
+        openapi_extra={**SECURED, "requestBody": _PUSH_BODY},
+    )
     async def push(view: str, request: Request) -> JSONResponse:
         """Events for a window view (`events`), or latest values for any other online view (`rows`)."""
         received_at = time.time()
@@ -55,7 +63,7 @@ def add_push_routes(app: FastAPI, presented_key: Any, json_object: Any) -> None:
         answer = await run_in_threadpool(gateway.push.push, view, body, received_at)
         return JSONResponse(answer)
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse, responses=_METRICS)
     async def prometheus() -> Response:
         """Prometheus metrics: feature freshness, pushes and anything else registered in this process."""
         body, content_type = exposition()

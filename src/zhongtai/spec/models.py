@@ -329,6 +329,9 @@ class DatasetSpec(Spec):
 LOCATION_FOR_SOURCE = {"sql": ("table", "query"), "files": ("path",), "http": ("endpoint",)}
 
 
+KeyType = Literal["string", "int64"]
+
+
 class EntitySpec(Spec):
     """What features describe and decisions are about (`person`, `product`, `store`...)."""
 
@@ -336,7 +339,23 @@ class EntitySpec(Spec):
     join_keys: list[str] = Field(
         min_length=1, description="The key columns; several make a composite key (`product_id|store_id`)."
     )
+    # The type of each join key a caller sends (`string` when not named): an int64 key refuses "12.5".
+    key_types: dict[str, KeyType] = Field(
+        default={},
+        description="The type of each join key a caller sends (`string` or `int64`; default string).",
+    )
     description: Description = ""
+
+    @model_validator(mode="after")
+    def _typed_keys_are_join_keys(self) -> EntitySpec:
+        unknown = sorted(set(self.key_types) - set(self.join_keys))
+        if unknown:
+            raise ValueError(f"key_types names {', '.join(unknown)}, which are not join keys")
+        return self
+
+    def join_key_types(self) -> tuple[KeyType, ...]:
+        """The declared type of each join key, in join-key order."""
+        return tuple(self.key_types.get(key, "string") for key in self.join_keys)
 
 
 DURATION = re.compile(r"^(\d+)([smhdw])$")

@@ -38,9 +38,24 @@ ENTITIES = (
         "join_keys": ["person_id"],
         "description": "One human across every source system (OneID); no source carries it, identity resolution does",
     },
-    {"name": "customer", "join_keys": ["customer_id"], "description": "A CRM customer record"},
-    {"name": "product", "join_keys": ["product_id"], "description": "A product of the catalogue"},
-    {"name": "store", "join_keys": ["store_id"], "description": "A store or e-commerce shop"},
+    {
+        "name": "customer",
+        "join_keys": ["customer_id"],
+        "key_types": {"customer_id": "int64"},
+        "description": "A CRM customer record",
+    },
+    {
+        "name": "product",
+        "join_keys": ["product_id"],
+        "key_types": {"product_id": "int64"},
+        "description": "A product of the catalogue",
+    },
+    {
+        "name": "store",
+        "join_keys": ["store_id"],
+        "key_types": {"store_id": "int64"},
+        "description": "A store or e-commerce shop",
+    },
     PRODUCT_STORE,
 )
 
@@ -48,7 +63,7 @@ ENTITIES = (
 def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list[str]:
     """Write the spec files into `folder`; returns the names of the files written."""
     folder.mkdir(parents=True, exist_ok=True)
-    documents = {
+    documents: dict[str, dict[str, Any]] = {
         "sources.yaml": {"sources": _sources(crm_url, erp_url)},
         "entities.yaml": {"entities": list(ENTITIES)},
         "crm.yaml": {"datasets": [_sql_dataset(*item) for item in SQL_DATASETS if item[0] == "crm"]},

@@ -12,6 +12,7 @@ from typing import Any
 PRODUCT_STORE = {
     "name": "product_store",
     "join_keys": ["product_id", "store_id"],
+    "key_types": {"product_id": "int64", "store_id": "int64"},
     "description": "A product in one store: its stock status (composite key)",
 }
 
