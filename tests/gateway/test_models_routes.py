@@ -117,7 +117,7 @@ def test_every_refusal_is_a_4xx_with_a_message(registry_api):
     _refusal(
         api.call("PUT", "/v1/models/churn/aliases/" + "a" * 64, "bob", json={"version": 1}),
         422,
-        "is not valid",
+        "path.alias: String should match pattern",
     )
     assert (
         api.call("PUT", "/v1/models/churn/aliases/" + "a" * 63, "bob", json={"version": 1}).status_code == 200

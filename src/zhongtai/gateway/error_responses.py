@@ -72,11 +72,26 @@ def add_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         fallback = ErrorCode.INTERNAL if exc.status_code >= 500 else ErrorCode.INVALID_ARGUMENT
         code = _CODE_OF_STATUS.get(exc.status_code, fallback)
+        headers = exc.headers
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route matching the path only; a path served by
+            # several routes (PUT and DELETE of one alias) takes all of them.
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(_allowed_methods(request)))}
         return error_response(
-            code, str(exc.detail), _HINTS.get(code), status=exc.status_code, headers=exc.headers
+            code, str(exc.detail), _HINTS.get(code), status=exc.status_code, headers=headers
         )
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(ErrorCode.INTERNAL, "internal error", "the gateway log has the details")
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route of the app takes on the request's path."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods

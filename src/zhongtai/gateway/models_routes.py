@@ -3,18 +3,24 @@
 Reading needs a key with the `models`, `catalog` or `admin` role; acting (submit, approve, reject, archive,
 alias moves, rollback) needs `models` or `admin`. The principal of every step is the key's name, so four
 eyes holds across keys as it does across `ZT_PRINCIPAL` on the CLI. Every refusal is a 4xx
-{code, message, hint} from the same functions the CLI calls. Handlers are plain `def`: the metadata store
-blocks, so FastAPI runs them in its thread pool, away from the decide path's event loop.
+{code, message, hint} from the same functions the CLI calls. Bodies are read by the gateway's one body reader
+(size, depth and strict JSON limits) and then validated; the metadata store blocks, so every store call runs
+in the thread pool, away from the decide path's event loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi import FastAPI, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import FastAPI, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
+from zhongtai.errors import ErrorCode, ZhongtaiError
+from zhongtai.gateway.openapi import SECURED, errors
+from zhongtai.gateway.request_body import json_object
 from zhongtai.models import aliases, registry
 from zhongtai.models.policy import ModelAction
 from zhongtai.models.review import REVIEW_ACTIONS, review
@@ -27,6 +33,13 @@ READER_ROLES = ("models", "catalog", "admin")
 ACTOR_ROLES = ("models", "admin")
 # A comment or reason is a sentence or two for the record, not a document.
 NOTE = Field(default="", max_length=2000)
+# Versions are numbered from 1; the bound keeps a path the document calls valid within the store's integers.
+VERSION = Path(ge=1, le=2**31 - 1)
+# The alias as `check_alias` takes it, so the document calls valid only what a move can accept.
+ALIAS = Path(pattern=registry.ALIAS_PATTERN.pattern)
+READ_ERRORS = errors(401, 403, 404, 422)
+ACT_ERRORS = errors(400, 401, 403, 404, 409, 413, 422)
+Body = TypeVar("Body", bound=BaseModel)
 
 
 class ReviewBody(BaseModel):
@@ -40,7 +53,7 @@ class AliasBody(BaseModel):
     """The version the alias should point at, and why (kept in the alias history)."""
 
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
     reason: str = NOTE
 
 
@@ -49,6 +62,40 @@ class RollbackBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reason: str = NOTE
+
+
+def _documented(model: type[BaseModel], required: bool) -> dict[str, Any]:
+    """The route's OpenAPI extras: the key it needs and the JSON body it reads (validated by `model`)."""
+    schema = {"application/json": {"schema": model.model_json_schema()}}
+    return {**SECURED, "requestBody": {"required": required, "content": schema}}
+
+
+async def _body(request: Request, model: type[Body], required: bool) -> Body | None:
+    """The body through the gateway's body reader, validated; None when an optional body is absent."""
+    if (
+        not required
+        and request.headers.get("content-length", "0") == "0"
+        and "transfer-encoding" not in request.headers
+    ):
+        return None
+    payload = await json_object(request)
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        # Locations and what is expected; never the value sent (a reason may name a person).
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ZhongtaiError(
+            ErrorCode.INVALID_ARGUMENT, problems, "GET /docs shows the body this route takes"
+        ) from None
+
+
+T = TypeVar("T")
+
+
+async def _off_loop(call: Callable[[], T]) -> T:
+    return await run_in_threadpool(call)
 
 
 def add_model_routes(app: FastAPI, presented_key: Any) -> None:
@@ -64,62 +111,93 @@ def add_model_routes(app: FastAPI, presented_key: Any) -> None:
         principal = gateway.keys.require(presented_key(request), ACTOR_ROLES, "review models or move aliases")
         return gateway.store, principal
 
-    @app.get("/v1/models", tags=["models"])
-    def list_models(request: Request, model: str | None = None) -> dict[str, Any]:
+    @app.get("/v1/models", tags=["models"], responses=READ_ERRORS, openapi_extra=SECURED)
+    async def list_models(request: Request, model: str | None = None) -> dict[str, Any]:
         """Every model version (or one model's), oldest first, with status and aliases."""
-        return {"versions": [v.to_dict() for v in registry.list_versions(reader(request), model)]}
+        store = reader(request)
+        found = await _off_loop(lambda: registry.list_versions(store, model))
+        return {"versions": [v.to_dict() for v in found]}
 
-    @app.get("/v1/models/{name}/versions/{version}", tags=["models"])
-    def show_version(request: Request, name: str, version: int) -> dict[str, Any]:
+    @app.get(
+        "/v1/models/{name}/versions/{version}", tags=["models"], responses=READ_ERRORS, openapi_extra=SECURED
+    )
+    async def show_version(request: Request, name: str, version: int = VERSION) -> dict[str, Any]:
         """One version with its metrics, aliases and review steps, and where every alias of the model points."""
-        return registry.show(reader(request), name, version)
+        store = reader(request)
+        return await _off_loop(lambda: registry.show(store, name, version))
 
     for action in REVIEW_ACTIONS:
         _add_review_route(app, actor, action)
 
-    @app.put("/v1/models/{name}/aliases/{alias}", tags=["models"])
-    def set_alias(request: Request, name: str, alias: str, body: AliasBody) -> dict[str, Any]:
+    @app.put(
+        "/v1/models/{name}/aliases/{alias}",
+        tags=["models"],
+        responses=ACT_ERRORS,
+        openapi_extra=_documented(AliasBody, required=True),
+    )
+    async def set_alias(request: Request, name: str, alias: str = ALIAS) -> dict[str, Any]:
         """Point the alias at a version; a serving alias takes only an approved one (unless the spec says
         `require_approval: false`)."""
         store, principal = actor(request)
-        return aliases.move(store, name, body.version, alias, principal.name, body.reason).to_dict()
+        body = await _body(request, AliasBody, required=True)
+        if body is None:  # required bodies are never None; this keeps the type checker honest
+            raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+        move = await _off_loop(
+            lambda: aliases.move(store, name, body.version, alias, principal.name, body.reason)
+        )
+        return move.to_dict()
 
-    @app.delete("/v1/models/{name}/aliases/{alias}", tags=["models"])
-    def remove_alias(
-        request: Request, name: str, alias: str, reason: str = Query(default="", max_length=2000)
+    @app.delete(
+        "/v1/models/{name}/aliases/{alias}", tags=["models"], responses=ACT_ERRORS, openapi_extra=SECURED
+    )
+    async def remove_alias(
+        request: Request, name: str, alias: str = ALIAS, reason: str = Query(default="", max_length=2000)
     ) -> dict[str, Any]:
         """Unset the alias; recorded like any move."""
         store, principal = actor(request)
-        return aliases.remove(store, name, alias, principal.name, reason).to_dict()
+        move = await _off_loop(lambda: aliases.remove(store, name, alias, principal.name, reason))
+        return move.to_dict()
 
-    @app.post("/v1/models/{name}/aliases/{alias}/rollback", tags=["models"])
-    def rollback(request: Request, name: str, alias: str, body: RollbackBody | None = None) -> dict[str, Any]:
+    @app.post(
+        "/v1/models/{name}/aliases/{alias}/rollback",
+        tags=["models"],
+        responses=ACT_ERRORS,
+        openapi_extra=_documented(RollbackBody, required=False),
+    )
+    async def rollback(request: Request, name: str, alias: str = ALIAS) -> dict[str, Any]:
         """Move the alias back to the version its last move took it from, in one step."""
         store, principal = actor(request)
-        return aliases.rollback(store, name, alias, principal.name, body.reason if body else "").to_dict()
+        body = await _body(request, RollbackBody, required=False)
+        reason = body.reason if body else ""
+        move = await _off_loop(lambda: aliases.rollback(store, name, alias, principal.name, reason))
+        return move.to_dict()
 
-    @app.get("/v1/models/{name}/history", tags=["models"])
-    def history(
+    @app.get("/v1/models/{name}/history", tags=["models"], responses=READ_ERRORS, openapi_extra=SECURED)
+    async def history(
         request: Request, name: str, alias: str | None = None, at: datetime | None = None
     ) -> dict[str, Any]:
         """Every alias move (from, to, who, when, why), oldest first; with `at`, where each alias pointed
         at that moment (no offset means UTC)."""
         store = reader(request)
         if at is not None:
-            found = aliases.aliases_at(store, name, at)
+            when = at
+            found = await _off_loop(lambda: aliases.aliases_at(store, name, when))
             if alias is not None:
                 found = {a: v for a, v in found.items() if a == alias}
             return {"model": name, "at": at.isoformat(), "aliases": found}
-        return {"model": name, "moves": [m.to_dict() for m in aliases.history(store, name, alias)]}
+        moves = await _off_loop(lambda: aliases.history(store, name, alias))
+        return {"model": name, "moves": [m.to_dict() for m in moves]}
 
 
 def _add_review_route(app: FastAPI, actor: Any, action: ModelAction) -> None:
     """POST /v1/models/{name}/versions/{version}/{action}, for one review step."""
 
-    def step(request: Request, name: str, version: int, body: ReviewBody | None = None) -> dict[str, Any]:
+    async def step(request: Request, name: str, version: int = VERSION) -> dict[str, Any]:
         store, principal = actor(request)
+        body = await _body(request, ReviewBody, required=False)
         comment = body.comment if body else ""
-        return review(store, name, version, action, principal.name, comment).to_dict()
+        done = await _off_loop(lambda: review(store, name, version, action, principal.name, comment))
+        return done.to_dict()
 
     step.__doc__ = {
         ModelAction.SUBMIT: "Submit a registered version for review, as the key's name.",
@@ -131,4 +209,6 @@ def _add_review_route(app: FastAPI, actor: Any, action: ModelAction) -> None:
         f"/v1/models/{{name}}/versions/{{version}}/{action.value}",
         tags=["models"],
         name=f"{action.value}_version",
+        responses=ACT_ERRORS,
+        openapi_extra=_documented(ReviewBody, required=False),
     )(step)
