@@ -193,3 +193,21 @@ def test_a_source_key_finds_its_entity_through_the_online_lookup(world):
     assert runtime.decide({"crm_key": "C-unknown"}).fallback is True
     with pytest.raises(ZhongtaiError, match=re.escape("field 'crm_key' needs 1 value(s) (crm_key), got 2")):
         runtime.decide({"crm_key": ["C-7", "C-8"]})
+
+
+def test_decide_reads_keys_as_the_entity_declares_them(world):
+    """An int64 key sent as a string with a leading zero or as a whole float finds the same entity."""
+    from zhongtai.models.predictor import load_predictor
+    from zhongtai.spec.models import EntitySpec
+
+    spec = CapabilitySpec.model_validate(world.store.spec("capabilities", "churn-risk"))
+    version = world.store.models.by_alias("churn", "champion")
+    entity = EntitySpec(name="customer", join_keys=["customer_id"], key_types={"customer_id": "int64"})
+    model = load_predictor(world.storage, version.artifact, version.artifact_format)
+    runtime = CapabilityRuntime(spec, version, model, _views(world), entity, world.online)
+    direct = runtime.decide({"customer_id": int(KNOWN_IDS[0])})
+    assert direct.fallback is False
+    for sent in (f"0{KNOWN_IDS[0]}", float(KNOWN_IDS[0])):
+        assert runtime.decide({"customer_id": sent}).score == direct.score
+    with pytest.raises(ZhongtaiError, match="customer_id"):
+        runtime.decide({"customer_id": "12a"})

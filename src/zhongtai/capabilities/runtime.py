@@ -29,7 +29,14 @@ from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressi
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.selection import select_features
 from zhongtai.models.predictor import Predictor, load_predictor
-from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, ModelSpec, OnDemandViewSpec
+from zhongtai.spec.models import (
+    CapabilitySpec,
+    EntitySpec,
+    FeatureViewSpec,
+    KeyType,
+    ModelSpec,
+    OnDemandViewSpec,
+)
 
 if TYPE_CHECKING:
     from zhongtai.lake.storage import LakeStorage
@@ -170,6 +177,9 @@ class CapabilityRuntime:
         self.join_keys = tuple(entity.join_keys)
         self.views = tuple(v.name for v in views)
         self._lookup = (lookup,) if lookup else None  # the online view mapping the input to the entity
+        # What a caller sends: the entity's typed join keys, or a source dataset's key as one string.
+        self.input_keys = (self.input,) if lookup else self.join_keys
+        self.input_key_types: tuple[KeyType, ...] = ("string",) if lookup else entity.join_key_types()
         self.group_features = tuple(group_features)
         wanted = [*self.features, *self.group_features]
         # Compiled here, once: a request only calls the closures.
@@ -223,9 +233,7 @@ class CapabilityRuntime:
 
     def entity_key(self, inputs: Mapping[str, Any]) -> str:
         """The online store key for the request; invalid_argument names the input field when it is wrong."""
-        # A source dataset's key (input_dataset) is one value, whatever the entity's join keys are.
-        join_keys = (self.input,) if self._lookup is not None else self.join_keys
-        return checked_entity_key(inputs.get(self.input), self.input, join_keys)
+        return checked_entity_key(inputs.get(self.input), self.input, self.input_keys, self.input_key_types)
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
         """Answer one request: online read -> on-demand features -> predict with contributions -> rules ->

@@ -133,9 +133,9 @@ def decide_body() -> dict[str, Any]:
 
 
 def _decide_operation(generic: dict[str, Any], runtime: CapabilityRuntime, max_chars: int) -> dict[str, Any]:
-    # A source dataset's key (input_dataset) is one value; the runtime checks every key as `string` typed.
-    join_keys = (runtime.input,) if runtime.spec.input_dataset else runtime.join_keys
-    key = _entity_key_schema(tuple("string" for _ in join_keys), max_chars)
+    # Typed as the runtime checks it: the entity's declared key types, or a source dataset's key as a string.
+    join_keys = runtime.input_keys
+    key = _entity_key_schema(runtime.input_key_types, max_chars)
     schema = {
         "type": "object",
         "required": [runtime.input],
