@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -88,6 +89,9 @@ def s3_endpoint(monkeypatch) -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its buckets in process-wide state, shared by every server it starts: begin empty, so one
+    # test's objects never show in the next one's bucket listings.
+    httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     for name, value in {
         "AWS_ACCESS_KEY_ID": "zt-test",
         "AWS_SECRET_ACCESS_KEY": "zt-test",
