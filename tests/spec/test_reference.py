@@ -113,9 +113,18 @@ def test_the_checked_in_reference_is_current():
 
 
 def test_an_unknown_kind_names_the_known_ones():
-    with pytest.raises(ZhongtaiError, match="unknown spec kind 'dataset'") as caught:
-        kind_schema("dataset")
+    with pytest.raises(ZhongtaiError, match="unknown spec kind 'datasetz'") as caught:
+        kind_schema("datasetz")
     assert "datasets, entities" in str(caught.value.hint)
+
+
+@pytest.mark.parametrize(
+    ("said", "kind"),
+    [("dataset", "datasets"), ("identity", "identities"), ("feature-view", "feature_views"),
+     ("On-Demand View", "on_demand_views"), ("capability", "capabilities"), ("models", "models")],
+)  # fmt: skip
+def test_a_kind_is_found_by_its_key_or_its_noun(said, kind):
+    assert kind_schema(said) == kind_schema(kind)
 
 
 def test_spec_schema_prints_a_kinds_json_schema_as_json_or_yaml():
@@ -137,9 +146,9 @@ def test_spec_schema_without_a_kind_lists_the_kinds():
 
 
 def test_spec_schema_of_an_unknown_kind_is_one_error_line():
-    result = CliRunner().invoke(app, ["spec", "schema", "dataset"])
+    result = CliRunner().invoke(app, ["spec", "schema", "datasetz"])
     assert result.exit_code == 1
-    assert "unknown spec kind 'dataset'" in result.stderr
+    assert "unknown spec kind 'datasetz'" in result.stderr
 
 
 def test_spec_reference_writes_the_page(tmp_path):

@@ -23,7 +23,9 @@ class SchemaFormat(StrEnum):
 @app.command("schema")
 def schema(
     kind: str | None = typer.Argument(
-        None, help="A spec kind, as its top-level key (datasets, feature_views...). Omit to list the kinds."
+        None,
+        help="A spec kind, as its top-level key or its noun (datasets or dataset, feature_views or "
+        "feature-view, identity...). Omit to list the kinds.",
     ),
     fmt: SchemaFormat = typer.Option(SchemaFormat.json, "--format", help="json or yaml."),
 ) -> None:

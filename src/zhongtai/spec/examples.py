@@ -122,6 +122,7 @@ entities:
     description: One human across every source system (OneID)
   - name: product_store
     join_keys: [product_id, store_id]
+    key_types: {product_id: int64, store_id: int64}
     description: A product in one store
 """,
     "identities": """\

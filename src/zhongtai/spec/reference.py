@@ -45,14 +45,26 @@ def kind_schema(kind: str) -> Schema:
 
     from zhongtai.spec.models import SPEC_MODELS
 
-    if kind not in SPEC_MODELS:
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"unknown spec kind '{kind}'",
-            f"give one of: {', '.join(SPEC_MODELS)} (`zhongtai spec schema` lists them)",
-        )
-    schema: Schema = TypeAdapter(SPEC_MODELS[kind]).json_schema(by_alias=True, mode="validation")
+    schema: Schema = TypeAdapter(SPEC_MODELS[resolve_kind(kind)]).json_schema(
+        by_alias=True, mode="validation"
+    )
     return schema
+
+
+def resolve_kind(name: str) -> str:
+    """The kind a person means: its top-level key (`feature_views`) or its noun (`feature-view`, `identity`)."""
+    from zhongtai.spec.models import SPEC_MODELS
+
+    wanted = name.strip().lower().replace("-", "_").replace(" ", "_")
+    for kind in SPEC_MODELS:
+        noun = kind[:-3] + "y" if kind.endswith("ies") else kind[:-1]
+        if wanted in (kind, noun):
+            return kind
+    raise ZhongtaiError(
+        "invalid_argument",
+        f"unknown spec kind '{name}'",
+        f"give one of: {', '.join(SPEC_MODELS)} (`zhongtai spec schema` lists them)",
+    )
 
 
 def kind_summary(kind: str) -> str:
