@@ -3,6 +3,7 @@ same (蒋/姜, 魏/韦) stay two persons, while a romanized spelling and a misty
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 
 from tests.identity.test_oneid_resolve import mapping, people, run, tables
@@ -68,3 +69,37 @@ def test_a_pair_only_a_household_explains_is_not_a_link() -> None:
         con.execute("INSERT INTO r VALUES (?, ?, ?, ?)", list(right))
         found.append(con.execute(f"SELECT {household_only_sql('l', 'r')} FROM l, r").fetchall()[0][0])
     assert found == [expected for _, _, expected in pairs]
+
+
+def bridged_data(bridge: dict) -> dict:
+    """蒋伟 (C0) and 姜伟 (C1), two birth dates, one family phone, and one more order on that phone:
+    `bridge`'s buyer name, romanized: it reads as both."""
+    persons = people(40)
+    persons[0]["name"], persons[1]["name"] = "蒋伟", "姜伟"
+    persons[1]["phone"] = persons[0]["phone"]
+    data = tables(persons)
+    phone = persons[0]["phone"]
+    bridges = [
+        {"order_id": f"B{k}", "buyer_name": bridge["name"], "buyer_phone": phone, "updated_at": "2025-03-01"}
+        for k in range(bridge["orders"])
+    ]
+    orders = pa.concat_tables([data["orders"], pa.Table.from_pylist(bridges, data["orders"].schema)])
+    return {"crm": data["crm"], "orders": orders}
+
+
+@pytest.mark.parametrize(
+    "bridge",
+    [{"name": "Jiang Wei", "orders": 3}, {"name": "Wei Jiang", "orders": 1}],
+    ids=["romanized", "romanized-reversed"],
+)
+def test_a_bridging_record_does_not_join_two_people_with_two_birth_dates(bridge: dict) -> None:
+    """A record that reads as both spouses links to each; the two names in characters
+    with two birth dates cannot be one person, so the union that would join them is refused."""
+    result = run(bridged_data(bridge))
+    ids = mapping(result)
+    assert ids["crm:C0"] != ids["crm:C1"]
+    for j in (0, 1):
+        assert ids[f"orders:O0-{j}"] == ids["crm:C0"]
+        assert ids[f"orders:O1-{j}"] == ids["crm:C1"]
+    assert len(set(ids.values())) == 40
+    assert result.stats["refused_links"] >= 1

@@ -1,0 +1,184 @@
+"""Cannot-link evidence, and clustering that respects it: links are unioned strongest first, and a union
+that would put two conflicting records in one person is refused.
+
+Two records conflict when both are written in characters as two names (not equal, not one given-name
+character apart: a typo) and they disagree on a strong personal key both carry: the birth date, the
+resident ID number (`id_card`) or a national id. 蒋伟 born 1980-01-01 and 姜伟 born 1982-03-04 are two
+people, whatever records bridge them: a romanized `Jiang Wei` that reads as both, a surname typo that
+writes the spouse's name on the head's loyalty card, a nameless order with the family phone. Pairwise
+scores cannot see this (each bridging link is a good link on its own); the transitive closure can.
+
+The union runs in a fixed order, so persons are deterministic and independent of the PII key (record ids
+and match weights only): identical profiles first, then the exact keys (resident ID, loyalty card,
+account), a phone or e-mail with the name, Splink's links by descending match weight, and last the lone
+phone or e-mail rule (which gives nameless records to the one name on a key). Ties go by record ids. Only
+the components of the plain closure that hold a conflict are re-clustered; the others keep every link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+STRONG_KEYS = ("birth_date", "id_card", "national_id")  # keys one person does not hold two of
+RULE_ORDER = {
+    "same_profile": 0,
+    "id_card": 1,
+    "member_id": 2,
+    "account_id": 3,
+    "phone+name": 4,
+    "email+name": 4,
+    "splink": 5,
+    "phone": 6,
+    "email": 6,
+}
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a record says about who it is, as far as conflicts go: its name in characters and its strong
+    personal keys (any may be None)."""
+
+    name: str
+    keys: tuple[str | None, ...]
+
+
+def two_names(a: str, b: str) -> bool:
+    """Two names in characters that name two people: not equal and not one given-name character apart
+    (the same length and surname, one other character different: 张伟明 / 张玮明 is a typo)."""
+    if a == b:
+        return False
+    if len(a) == len(b) and a[0] == b[0]:
+        return sum(x != y for x, y in zip(a[1:], b[1:], strict=True)) != 1
+    return True
+
+
+def conflicting_keys(a: Signature, b: Signature) -> list[str]:
+    """The strong keys on which two records with two names disagree (both carry it, values differ); empty
+    when they do not conflict."""
+    if not two_names(a.name, b.name):
+        return []
+    return [
+        key
+        for key, x, y in zip(STRONG_KEYS, a.keys, b.keys, strict=True)
+        if x is not None and y is not None and x != y
+    ]
+
+
+def signatures(records: pa.Table) -> list[Signature | None]:
+    """Each record's signature, or None when it cannot conflict (no name in characters, or no strong key)."""
+    names = records["name_han"].to_pylist()
+    keys = list(zip(*(records[k].to_pylist() for k in STRONG_KEYS), strict=True))
+    return [
+        Signature(name, key) if name and any(v is not None for v in key) else None
+        for name, key in zip(names, keys, strict=True)
+    ]
+
+
+class _Clusters:
+    """Union-find over record positions with, per cluster root, the distinct signatures it holds."""
+
+    def __init__(self, held: Mapping[int, Signature]) -> None:
+        self.parent: dict[int, int] = {}
+        self.held: dict[int, set[Signature]] = {node: {sig} for node, sig in held.items()}
+
+    def find(self, x: int) -> int:
+        root = self.parent.get(x, x)
+        while root != self.parent.get(root, root):
+            root = self.parent.get(root, root)
+        while x != root:  # path compression
+            self.parent[x], x = root, self.parent.get(x, x)
+        return root
+
+    def union(self, a: int, b: int) -> bool:
+        """Join the clusters of a and b unless one holds a record conflicting with one of the other's;
+        False when refused."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        sa, sb = self.held.get(ra, set()), self.held.get(rb, set())
+        if any(conflicting_keys(x, y) for x in sa for y in sb):
+            return False
+        if len(sa) < len(sb):
+            ra, rb, sa, sb = rb, ra, sb, sa
+        self.parent[rb] = ra
+        if sb:
+            self.held[ra] = sa | sb
+            self.held.pop(rb, None)
+        return True
+
+
+def refused_links(
+    record_ids: Sequence[str],
+    sigs: Sequence[Signature | None],
+    roots: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    rules: Sequence[str],
+    weights: Sequence[float | None],
+) -> np.ndarray:
+    """Which links (positions a[i], b[i] into the records, with their rule and match weight) are refused.
+
+    `roots` are the components of all links; only components holding two conflicting records are
+    re-clustered, strongest link first (the module doc's order), refusing every union that would join
+    a conflict."""
+    refused = np.zeros(len(a), dtype=bool)
+    suspect = _conflicted_components(sigs, roots)
+    if not suspect:
+        return refused
+    inside: list[int] = np.flatnonzero(np.isin(roots[a], list(suspect))).tolist()
+    ends = {i: (int(a[i]), int(b[i])) for i in inside}
+    order = sorted(
+        inside,
+        key=lambda i: (
+            RULE_ORDER.get(rules[i], RULE_ORDER["splink"]),
+            -(weights[i] or 0.0),
+            record_ids[ends[i][0]],
+            record_ids[ends[i][1]],
+        ),
+    )
+    nodes = {int(n) for n in np.flatnonzero(np.isin(roots, list(suspect)))}
+    clusters = _Clusters({n: s for n in nodes if (s := sigs[n]) is not None})
+    for i in order:
+        refused[i] = not clusters.union(*ends[i])
+    return refused
+
+
+def _conflicted_components(sigs: Sequence[Signature | None], roots: np.ndarray) -> set[int]:
+    """The components (by root position) holding two records that conflict."""
+    by_root: dict[int, set[Signature]] = {}
+    for position, sig in enumerate(sigs):
+        if sig is not None:
+            by_root.setdefault(int(roots[position]), set()).add(sig)
+    found: set[int] = set()
+    for root, held in by_root.items():
+        if len(held) > 1 and len({s.name for s in held}) > 1:
+            listed = sorted(held, key=lambda s: (s.name, tuple(k or "" for k in s.keys)))
+            if any(conflicting_keys(x, y) for i, x in enumerate(listed) for y in listed[i + 1 :]):
+                found.add(root)
+    return found
+
+
+def conflicts_between(first: Sequence[dict], second: Sequence[dict], limit: int = 5) -> list[dict]:
+    """Pairs of records (as dicts of the records table) of two persons that cannot be one person: their
+    record ids and the strong keys they disagree on (never the values), at most `limit`."""
+    found = []
+    for x in first:
+        for y in second:
+            sx, sy = _signature(x), _signature(y)
+            if sx and sy and (keys := conflicting_keys(sx, sy)):
+                found.append(
+                    {"record_a": x["record_id"], "record_b": y["record_id"], "differ": ["name", *keys]}
+                )
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _signature(record: dict) -> Signature | None:
+    key = tuple(record.get(k) for k in STRONG_KEYS)
+    name = record.get("name_han")
+    return Signature(name, key) if name and any(v is not None for v in key) else None
