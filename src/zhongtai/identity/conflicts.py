@@ -1,18 +1,23 @@
 """Cannot-link evidence, and clustering that respects it: links are unioned strongest first, and a union
-that would put two conflicting records in one person is refused.
+that would put two records that cannot be one person in one cluster is refused.
 
 Two records conflict when both are written in characters as two names (not equal, not one given-name
 character apart: a typo) and they disagree on a strong personal key both carry: the birth date, the
 resident ID number (`id_card`) or a national id. 蒋伟 born 1980-01-01 and 姜伟 born 1982-03-04 are two
-people, whatever records bridge them: a romanized `Jiang Wei` that reads as both, a surname typo that
-writes the spouse's name on the head's loyalty card, a nameless order with the family phone. Pairwise
-scores cannot see this (each bridging link is a good link on its own); the transitive closure can.
+people, whatever records bridge them. A *weak* link (Splink's, an identical profile's, a lone phone's or
+e-mail's) with an end that carries no name in characters (a romanized `Jiang Wei` that reads as both
+spouses, a nameless order with the family phone) does not join two clusters holding two names either,
+strong keys or not: such a record says nothing about which of them it is. Exact keys (a resident ID, a
+loyalty card, an account) and a phone or e-mail with the name are the person's own, so they join two
+names (a surname typo on the person's own card) unless strong keys conflict. Pairwise scores cannot see
+any of this (each bridging link is a good link on its own); the transitive closure can.
 
 The union runs in a fixed order, so persons are deterministic and independent of the PII key (record ids
 and match weights only): identical profiles first, then the exact keys (resident ID, loyalty card,
 account), a phone or e-mail with the name, Splink's links by descending match weight, and last the lone
-phone or e-mail rule (which gives nameless records to the one name on a key). Ties go by record ids. Only
-the components of the plain closure that hold a conflict are re-clustered; the others keep every link.
+phone or e-mail rule (which gives nameless records to the one name on a key). Ties go by record ids. A
+refused link's records attach to the cluster their strongest link reached first. Only the components of
+the plain closure that hold two names in characters are re-clustered; the others keep every link.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ import numpy as np
 import pyarrow as pa
 
 STRONG_KEYS = ("birth_date", "id_card", "national_id")  # keys one person does not hold two of
+# Links that may bridge two people when an end carries no name in characters: a romanized name reads as
+# many, and a nameless record sharing a phone is anybody's in the household. Exact keys (a card, an
+# account) and a key with the name are the person's own, whatever the names say.
+WEAK_RULES = frozenset({"same_profile", "splink", "phone", "email"})
 RULE_ORDER = {
     "same_profile": 0,
     "id_card": 1,
@@ -79,11 +88,13 @@ def signatures(records: pa.Table) -> list[Signature | None]:
 
 
 class _Clusters:
-    """Union-find over record positions with, per cluster root, the distinct signatures it holds."""
+    """Union-find over record positions with, per cluster root, the distinct signatures and names in
+    characters it holds."""
 
-    def __init__(self, held: Mapping[int, Signature]) -> None:
+    def __init__(self, held: Mapping[int, Signature], names: Mapping[int, str]) -> None:
         self.parent: dict[int, int] = {}
         self.held: dict[int, set[Signature]] = {node: {sig} for node, sig in held.items()}
+        self.names: dict[int, set[str]] = {node: {name} for node, name in names.items()}
 
     def find(self, x: int) -> int:
         root = self.parent.get(x, x)
@@ -93,42 +104,49 @@ class _Clusters:
             self.parent[x], x = root, self.parent.get(x, x)
         return root
 
-    def union(self, a: int, b: int) -> bool:
-        """Join the clusters of a and b unless one holds a record conflicting with one of the other's;
-        False when refused."""
+    def union(self, a: int, b: int, weak: bool) -> bool:
+        """Join the clusters of a and b unless one holds a record conflicting with one of the other's,
+        or, for a `weak` link, they hold two names; False when refused."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
         sa, sb = self.held.get(ra, set()), self.held.get(rb, set())
+        na, nb = self.names.get(ra, set()), self.names.get(rb, set())
         if any(conflicting_keys(x, y) for x in sa for y in sb):
             return False
-        if len(sa) < len(sb):
-            ra, rb, sa, sb = rb, ra, sb, sa
+        if weak and any(two_names(x, y) for x in na for y in nb):
+            return False
+        if len(sa) + len(na) < len(sb) + len(nb):
+            ra, rb, sa, sb, na, nb = rb, ra, sb, sa, nb, na
         self.parent[rb] = ra
         if sb:
             self.held[ra] = sa | sb
             self.held.pop(rb, None)
+        if nb:
+            self.names[ra] = na | nb
+            self.names.pop(rb, None)
         return True
 
 
 def refused_links(
-    record_ids: Sequence[str],
-    sigs: Sequence[Signature | None],
+    records: pa.Table,
     roots: np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
     rules: Sequence[str],
     weights: Sequence[float | None],
 ) -> np.ndarray:
-    """Which links (positions a[i], b[i] into the records, with their rule and match weight) are refused.
+    """Which links (positions a[i], b[i] into `records`, with their rule and match weight) are refused.
 
-    `roots` are the components of all links; only components holding two conflicting records are
+    `roots` are the components of all links; only components holding two names in characters are
     re-clustered, strongest link first (the module doc's order), refusing every union that would join
-    a conflict."""
+    two conflicting records, and every weak link's union that would join two names."""
     refused = np.zeros(len(a), dtype=bool)
-    suspect = _conflicted_components(sigs, roots)
+    names: list[str | None] = records["name_han"].to_pylist()
+    suspect = _components_with_two_names(names, roots)
     if not suspect:
         return refused
+    record_ids: list[str] = records["record_id"].to_pylist()
     inside: list[int] = np.flatnonzero(np.isin(roots[a], list(suspect))).tolist()
     ends = {i: (int(a[i]), int(b[i])) for i in inside}
     order = sorted(
@@ -140,24 +158,30 @@ def refused_links(
             record_ids[ends[i][1]],
         ),
     )
-    nodes = {int(n) for n in np.flatnonzero(np.isin(roots, list(suspect)))}
-    clusters = _Clusters({n: s for n in nodes if (s := sigs[n]) is not None})
+    nodes: list[int] = np.flatnonzero(np.isin(roots, list(suspect))).tolist()
+    sigs = signatures(records.take(pa.array(nodes, pa.int64())))
+    clusters = _Clusters(
+        {n: sig for n, sig in zip(nodes, sigs, strict=True) if sig is not None},
+        {n: name for n in nodes if (name := names[n])},
+    )
     for i in order:
-        refused[i] = not clusters.union(*ends[i])
+        x, y = ends[i]
+        weak = rules[i] in WEAK_RULES and not (names[x] and names[y])
+        refused[i] = not clusters.union(x, y, weak)
     return refused
 
 
-def _conflicted_components(sigs: Sequence[Signature | None], roots: np.ndarray) -> set[int]:
-    """The components (by root position) holding two records that conflict."""
-    by_root: dict[int, set[Signature]] = {}
-    for position, sig in enumerate(sigs):
-        if sig is not None:
-            by_root.setdefault(int(roots[position]), set()).add(sig)
+def _components_with_two_names(names: Sequence[str | None], roots: np.ndarray) -> set[int]:
+    """The components (by root position) holding two names in characters that name two people."""
+    by_root: dict[int, set[str]] = {}
+    for position, name in enumerate(names):
+        if name:
+            by_root.setdefault(int(roots[position]), set()).add(name)
     found: set[int] = set()
     for root, held in by_root.items():
-        if len(held) > 1 and len({s.name for s in held}) > 1:
-            listed = sorted(held, key=lambda s: (s.name, tuple(k or "" for k in s.keys)))
-            if any(conflicting_keys(x, y) for i, x in enumerate(listed) for y in listed[i + 1 :]):
+        if len(held) > 1:
+            listed = sorted(held)
+            if any(two_names(x, y) for i, x in enumerate(listed) for y in listed[i + 1 :]):
                 found.add(root)
     return found
 

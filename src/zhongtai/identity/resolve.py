@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from zhongtai.identity.clusters import assign_ids, component_roots, cross_links
 from zhongtai.identity.config import OneIDConfig
-from zhongtai.identity.conflicts import refused_links, signatures
+from zhongtai.identity.conflicts import refused_links
 from zhongtai.identity.deterministic import deterministic_links
 from zhongtai.identity.golden import golden_records
 from zhongtai.identity.probabilistic import train_and_predict
@@ -125,8 +125,7 @@ def _respecting_conflicts(records: pa.Table, links: pa.Table) -> tuple[pa.Table,
     b_at = b.filter(known).to_numpy(zero_copy_only=False).astype(np.int64)
     roots = component_roots(ids, links["record_a"], links["record_b"])
     refused = refused_links(
-        ids.to_pylist(),
-        signatures(records),
+        records,
         roots,
         a_at,
         b_at,
