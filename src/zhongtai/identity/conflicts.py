@@ -186,20 +186,22 @@ def _components_with_two_names(names: Sequence[str | None], roots: np.ndarray) -
     return found
 
 
-def conflicts_between(first: Sequence[dict], second: Sequence[dict], limit: int = 5) -> list[dict]:
-    """Pairs of records (as dicts of the records table) of two persons that cannot be one person: their
-    record ids and the strong keys they disagree on (never the values), at most `limit`."""
-    found = []
+def kept_apart(first: Sequence[dict], second: Sequence[dict], limit: int = 5) -> dict:
+    """What keeps two persons' records (dicts of the records table) apart, as the clustering sees it:
+    `conflicts`, pairs of their records that cannot be one person (record ids and the keys they disagree
+    on, never the values; at most `limit`), and `two_names`, whether they hold two names in characters
+    (then no weak link through a record without characters joins them)."""
+    conflicts: list[dict] = []
     for x in first:
         for y in second:
             sx, sy = _signature(x), _signature(y)
-            if sx and sy and (keys := conflicting_keys(sx, sy)):
-                found.append(
+            if sx and sy and (keys := conflicting_keys(sx, sy)) and len(conflicts) < limit:
+                conflicts.append(
                     {"record_a": x["record_id"], "record_b": y["record_id"], "differ": ["name", *keys]}
                 )
-                if len(found) >= limit:
-                    return found
-    return found
+    names_a = {x["name_han"] for x in first if x.get("name_han")}
+    names_b = {y["name_han"] for y in second if y.get("name_han")}
+    return {"conflicts": conflicts, "two_names": any(two_names(x, y) for x in names_a for y in names_b)}
 
 
 def _signature(record: dict) -> Signature | None:
