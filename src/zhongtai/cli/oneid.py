@@ -150,7 +150,7 @@ def explain(
     apart = found.get("kept_apart") or {}
     for c in apart.get("conflicts", []):
         console.print(
-            f"  cannot be one person: {c['record_a']} · {c['record_b']} differ on {', '.join(c['differ'])}"
+            f"  cannot be one person: {escape(c['record_a'])} · {escape(c['record_b'])} differ on {', '.join(c['differ'])}"
         )
     if apart.get("two_names"):
         console.print("  two names in characters: no link through a record without characters joins them")
