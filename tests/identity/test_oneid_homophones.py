@@ -145,3 +145,12 @@ def test_links_are_refused_weakest_first_and_exact_keys_join_two_names() -> None
     assert refused(typo, [("o0", "m0", None, "member_id")]) == [False]
     dated = [("o0", "王志华", "19820415"), ("m0", "汪志华", "19850101")]
     assert refused(dated, [("o0", "m0", None, "member_id")]) == [True]
+    # Two nameless orders with one profile (the family phone) are no more than a shared phone: the card
+    # and the name place each first, and the identical profile is the link refused.
+    nameless = [("c0", "蒋伟", "19800101"), ("c1", "姜伟", "19820304"), ("n1", None), ("n2", None)]
+    links = [
+        ("n1", "n2", None, "same_profile"),
+        ("c1", "n1", None, "member_id"),
+        ("c0", "n2", None, "phone+name"),
+    ]
+    assert refused(nameless, links) == [True, False, False]

@@ -13,9 +13,10 @@ names (a surname typo on the person's own card) unless strong keys conflict. Pai
 any of this (each bridging link is a good link on its own); the transitive closure can.
 
 The union runs in a fixed order, so persons are deterministic and independent of the PII key (record ids
-and match weights only): identical profiles first, then the exact keys (resident ID, loyalty card,
+and match weights only): identical named profiles first, then the exact keys (resident ID, loyalty card,
 account), a phone or e-mail with the name, Splink's links by descending match weight, and last the lone
-phone or e-mail rule (which gives nameless records to the one name on a key). Ties go by record ids. A
+phone or e-mail rule (which gives nameless records to the one name on a key) with identical nameless
+profiles (a shared phone, no more). Ties go by record ids. A
 refused link's records attach to the cluster their strongest link reached first. Only the components of
 the plain closure that hold two names in characters are re-clustered; the others keep every link.
 """
@@ -149,14 +150,15 @@ def refused_links(
     record_ids: list[str] = records["record_id"].to_pylist()
     inside: list[int] = np.flatnonzero(np.isin(roots[a], list(suspect))).tolist()
     ends = {i: (int(a[i]), int(b[i])) for i in inside}
+
+    def rank(i: int) -> int:
+        x, y = ends[i]
+        if rules[i] == "same_profile" and not (names[x] and names[y]):
+            return RULE_ORDER["phone"]  # identical nameless profiles: a shared phone, no more
+        return RULE_ORDER.get(rules[i], RULE_ORDER["splink"])
+
     order = sorted(
-        inside,
-        key=lambda i: (
-            RULE_ORDER.get(rules[i], RULE_ORDER["splink"]),
-            -(weights[i] or 0.0),
-            record_ids[ends[i][0]],
-            record_ids[ends[i][1]],
-        ),
+        inside, key=lambda i: (rank(i), -(weights[i] or 0.0), record_ids[ends[i][0]], record_ids[ends[i][1]])
     )
     nodes: list[int] = np.flatnonzero(np.isin(roots, list(suspect))).tolist()
     sigs = signatures(records.take(pa.array(nodes, pa.int64())))
