@@ -135,7 +135,9 @@ def test_links_are_refused_weakest_first_and_exact_keys_join_two_names() -> None
         a = np.array([at[x] for x, _, _, _ in links], dtype=np.int64)
         b = np.array([at[y] for _, y, _, _ in links], dtype=np.int64)
         roots = component_roots(ids, pa.array([x for x, *_ in links]), pa.array([y for _, y, *_ in links]))
-        found = refused_links(records, roots, a, b, [link[3] for link in links], [link[2] for link in links])
+        rules = pa.array([link[3] for link in links], pa.string())
+        weights = pa.array([link[2] for link in links], pa.float64())
+        found = refused_links(records, roots, a, b, rules, weights)
         return found.tolist()
 
     spouses = [("c0", "蒋伟", "19800101"), ("c1", "姜伟", "19820304"), ("x", None)]

@@ -130,12 +130,7 @@ class _Clusters:
 
 
 def refused_links(
-    records: pa.Table,
-    roots: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    rules: Sequence[str],
-    weights: Sequence[float | None],
+    records: pa.Table, roots: np.ndarray, a: np.ndarray, b: np.ndarray, rules: pa.Array, weights: pa.Array
 ) -> np.ndarray:
     """Which links (positions a[i], b[i] into `records`, with their rule and match weight) are refused.
 
@@ -143,49 +138,59 @@ def refused_links(
     re-clustered, strongest link first (the module doc's order), refusing every union that would join
     two conflicting records, and every weak link's union that would join two names."""
     refused = np.zeros(len(a), dtype=bool)
-    names: list[str | None] = records["name_han"].to_pylist()
-    suspect = _components_with_two_names(names, roots)
-    if not suspect:
+    suspect = _components_with_two_names(records["name_han"], roots)
+    if not suspect.size:
         return refused
-    record_ids: list[str] = records["record_id"].to_pylist()
-    inside: list[int] = np.flatnonzero(np.isin(roots[a], list(suspect))).tolist()
-    ends = {i: (int(a[i]), int(b[i])) for i in inside}
-
-    def rank(i: int) -> int:
-        x, y = ends[i]
-        if rules[i] == "same_profile" and not (names[x] and names[y]):
-            return RULE_ORDER["phone"]  # identical nameless profiles: a shared phone, no more
-        return RULE_ORDER.get(rules[i], RULE_ORDER["splink"])
-
-    order = sorted(
-        inside, key=lambda i: (rank(i), -(weights[i] or 0.0), record_ids[ends[i][0]], record_ids[ends[i][1]])
+    inside = np.flatnonzero(np.isin(roots[a], suspect))
+    nodes = np.flatnonzero(np.isin(roots, suspect))
+    held = records.take(pa.array(nodes, pa.int64()))
+    at = nodes.tolist()
+    names: dict[int, str | None] = dict(zip(at, held["name_han"].to_pylist(), strict=True))
+    ids: dict[int, str] = dict(zip(at, held["record_id"].to_pylist(), strict=True))
+    taken = pa.array(inside, pa.int64())
+    links = list(
+        zip(
+            a[inside].tolist(),
+            b[inside].tolist(),
+            rules.take(taken).to_pylist(),
+            weights.take(taken).to_pylist(),
+            inside.tolist(),
+            strict=True,
+        )
     )
-    nodes: list[int] = np.flatnonzero(np.isin(roots, list(suspect))).tolist()
-    sigs = signatures(records.take(pa.array(nodes, pa.int64())))
+
+    def rank(link: tuple) -> tuple:
+        x, y, rule, weight, _ = link
+        if rule == "same_profile" and not (names[x] and names[y]):
+            tier = RULE_ORDER["phone"]  # identical nameless profiles: a shared phone, no more
+        else:
+            tier = RULE_ORDER.get(rule, RULE_ORDER["splink"])
+        return (tier, -(weight or 0.0), ids[x], ids[y])
+
     clusters = _Clusters(
-        {n: sig for n, sig in zip(nodes, sigs, strict=True) if sig is not None},
-        {n: name for n in nodes if (name := names[n])},
+        {n: sig for n, sig in zip(at, signatures(held), strict=True) if sig is not None},
+        {n: name for n, name in names.items() if name},
     )
-    for i in order:
-        x, y = ends[i]
-        weak = rules[i] in WEAK_RULES and not (names[x] and names[y])
+    for x, y, rule, _, i in sorted(links, key=rank):
+        weak = rule in WEAK_RULES and not (names[x] and names[y])
         refused[i] = not clusters.union(x, y, weak)
     return refused
 
 
-def _components_with_two_names(names: Sequence[str | None], roots: np.ndarray) -> set[int]:
+def _components_with_two_names(names: pa.ChunkedArray, roots: np.ndarray) -> np.ndarray:
     """The components (by root position) holding two names in characters that name two people."""
-    by_root: dict[int, set[str]] = {}
-    for position, name in enumerate(names):
-        if name:
-            by_root.setdefault(int(roots[position]), set()).add(name)
-    found: set[int] = set()
-    for root, held in by_root.items():
-        if len(held) > 1:
-            listed = sorted(held)
-            if any(two_names(x, y) for i, x in enumerate(listed) for y in listed[i + 1 :]):
-                found.add(root)
-    return found
+    import pyarrow.compute as pc
+
+    named = pa.table({"root": roots, "name": names}).filter(pc.is_valid(names))
+    distinct = named.group_by(["root", "name"]).aggregate([])
+    several = distinct.group_by("root").aggregate([("name", "list")])
+    several = several.filter(pc.greater(pc.list_value_length(several["name_list"]), 1))
+    found = [
+        root
+        for root, held in zip(several["root"].to_pylist(), several["name_list"].to_pylist(), strict=True)
+        if any(two_names(x, y) for i, x in enumerate(held) for y in held[i + 1 :])
+    ]
+    return np.array(sorted(found), dtype=np.int64)
 
 
 def kept_apart(first: Sequence[dict], second: Sequence[dict], limit: int = 5) -> dict:

@@ -129,8 +129,8 @@ def _respecting_conflicts(records: pa.Table, links: pa.Table) -> tuple[pa.Table,
         roots,
         a_at,
         b_at,
-        links["rule"].to_pylist(),
-        links["match_weight"].to_pylist(),
+        links["rule"].combine_chunks(),
+        links["match_weight"].combine_chunks(),
     )
     return links.filter(pa.array(~refused)), int(refused.sum())
 
