@@ -16,9 +16,9 @@ The union runs in a fixed order, so persons are deterministic and independent of
 and match weights only): identical named profiles first, then the exact keys (resident ID, loyalty card,
 account), a phone or e-mail with the name, Splink's links by descending match weight, and last the lone
 phone or e-mail rule (which gives nameless records to the one name on a key) with identical nameless
-profiles (a shared phone, no more). Ties go by record ids. A
-refused link's records attach to the cluster their strongest link reached first. Only the components of
-the plain closure that hold two names in characters are re-clustered; the others keep every link.
+profiles (a shared phone, no more). Ties go by record ids. A refused link's records stay in the cluster
+their stronger links reached first. Only the components of the plain closure that hold two names in
+characters are re-clustered; the others keep every link.
 """
 
 from __future__ import annotations
