@@ -56,3 +56,21 @@ def test_explain_names_each_comparison_level_and_its_bayes_factor(tmp_path: Path
     prior = result.model["probability_two_random_records_match"]
     total = math.log2(prior / (1 - prior)) + sum(e["match_weight"] for e in found["comparisons"])
     assert math.isclose(total, found["match_weight"], rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_explain_says_what_keeps_two_persons_apart(tmp_path: Path) -> None:
+    """Homophone spouses bridged by a romanized order: explain names the records that cannot be one
+    person and the keys they differ on (never the values), and that the two hold two names."""
+    from tests.identity.test_oneid_homophones import bridged_data
+
+    storage = LakeStorage(str(tmp_path / "lake"))
+    result = run(bridged_data({"name": "Jiang Wei", "orders": 2}))
+    location = storage.path("_oneid", "person", "r1")
+    write_run(storage, location, result, result.stats)
+    apart = explain(storage, location, "crm:C0", "crm:C1")["kept_apart"]
+    assert {"record_a": "crm:C0", "record_b": "crm:C1", "differ": ["name", "birth_date"]} in apart[
+        "conflicts"
+    ]
+    assert apart["two_names"] is True
+    assert "蒋伟" not in str(apart) and "19" not in str(apart["conflicts"])
+    assert "kept_apart" not in explain(storage, location, "crm:C0", "orders:O0-1")

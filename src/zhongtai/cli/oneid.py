@@ -132,7 +132,8 @@ def explain(
     name: str | None = IDENTITY,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Why two records are (or are not) the same person: shared keys and per-comparison evidence."""
+    """Why two records are (or are not) the same person: shared keys, per-comparison evidence and, for two
+    persons, what keeps them apart (records that cannot be one person, two names in characters)."""
     from zhongtai.identity.explain import explain as explain_pair
     from zhongtai.identity.run import current_run, identity_spec
 
@@ -146,6 +147,13 @@ def explain(
     console.print(f"{record_a} ({found['person_a']}) · {record_b} ({found['person_b']}): {same}")
     for key in found["deterministic"]:
         console.print(f"  deterministic: {key['rule']} = {escape(str(key['value']))}")
+    apart = found.get("kept_apart") or {}
+    for c in apart.get("conflicts", []):
+        console.print(
+            f"  cannot be one person: {escape(c['record_a'])} · {escape(c['record_b'])} differ on {', '.join(c['differ'])}"
+        )
+    if apart.get("two_names"):
+        console.print("  two names in characters: no link through a record without characters joins them")
     prob = found["probabilistic"]
     table = Table(
         "comparison", "level", "Bayes factor", title=f"match probability {prob['match_probability']:.4f}"

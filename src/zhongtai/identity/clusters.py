@@ -1,4 +1,5 @@
-"""Persons from links: connected components with ids that stay put across runs.
+"""Persons from links: connected components with ids that stay put across runs. The links are those
+that respect cannot-link evidence (`conflicts.py` refuses the rest first).
 
 Stability: a new cluster takes the id of the previous run's person that holds most of its records (ties:
 the oldest id, i.e. the lowest number); each previous id goes to one cluster only, so when a person splits

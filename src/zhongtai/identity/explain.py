@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.keys import PiiKeys, load_keys
+from zhongtai.identity.conflicts import kept_apart
 from zhongtai.identity.deterministic import shared_keys
 from zhongtai.identity.inputs import open_sealed
 from zhongtai.identity.probabilistic import PROFILE_COLUMNS
@@ -36,15 +37,32 @@ def explain(storage: LakeStorage, location: str, record_a: str, record_b: str) -
     a, b = found[record_a], found[record_b]
     crosswalk = read_output(storage, location, "crosswalk")
     persons = dict(zip(crosswalk["record_id"].to_pylist(), crosswalk["person_id"].to_pylist(), strict=True))
-    return {
+    person_a, person_b = persons.get(record_a), persons.get(record_b)
+    found = {
         "record_a": record_a,
         "record_b": record_b,
-        "person_a": persons.get(record_a),
-        "person_b": persons.get(record_b),
-        "same_person": persons.get(record_a) == persons.get(record_b),
+        "person_a": person_a,
+        "person_b": person_b,
+        "same_person": person_a == person_b,
         "deterministic": shared_keys(a, b),
         "probabilistic": score(storage, location, a, b),
     }
+    if person_a != person_b:
+        found["kept_apart"] = _kept_apart(records, crosswalk, person_a, person_b)
+    return found
+
+
+def _kept_apart(records: pa.Table, crosswalk: pa.Table, person_a: str | None, person_b: str | None) -> dict:
+    """What the clustering holds against joining the two persons (conflicts.kept_apart), from all their
+    records: a link between the pair may have been refused for it."""
+    members = crosswalk.filter(pc.is_in(crosswalk["person_id"], value_set=pa.array([person_a, person_b])))
+    held = records.filter(pc.is_in(records["record_id"], value_set=members["record_id"]))
+    rows = open_sealed(held, _keys).to_pylist()
+    of = dict(zip(members["record_id"].to_pylist(), members["person_id"].to_pylist(), strict=True))
+    return kept_apart(
+        [r for r in rows if of[r["record_id"]] == person_a],
+        [r for r in rows if of[r["record_id"]] == person_b],
+    )
 
 
 def score(storage: LakeStorage, location: str, a: dict, b: dict) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from zhongtai.identity.clusters import assign_ids, component_roots, cross_links
 from zhongtai.identity.config import OneIDConfig
+from zhongtai.identity.conflicts import refused_links
 from zhongtai.identity.deterministic import deterministic_links
 from zhongtai.identity.golden import golden_records
 from zhongtai.identity.probabilistic import train_and_predict
@@ -85,7 +86,7 @@ def _resolve(
     )
     seconds["probabilistic"] = time.perf_counter() - started - sum(seconds.values())
     say("clustering")
-    links = _all_links(exact, match.links)
+    links, refused = _respecting_conflicts(records, _all_links(exact, match.links))
     ids = records["record_id"].combine_chunks()
     roots = component_roots(ids, links["record_a"], links["record_b"])
     assignment = assign_ids(ids.to_pylist(), roots, previous, next_id)
@@ -101,6 +102,7 @@ def _resolve(
         "probabilistic_pairs": match.candidate_pairs,
         "profiles": match.profiles,
         "untrainable_levels": match.untrainable,
+        "refused_links": refused,
         "events": len(assignment.events),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }
@@ -109,8 +111,33 @@ def _resolve(
     )
 
 
+def _respecting_conflicts(records: pa.Table, links: pa.Table) -> tuple[pa.Table, int]:
+    """The links without those refused because they would join records that cannot be one person
+    (conflicts.py), and how many were refused."""
+    import numpy as np
+
+    ids = records["record_id"].combine_chunks()
+    a = pc.index_in(links["record_a"], value_set=ids)
+    b = pc.index_in(links["record_b"], value_set=ids)
+    known = pc.and_(pc.is_valid(a), pc.is_valid(b))
+    links = links.filter(known)
+    a_at = a.filter(known).to_numpy(zero_copy_only=False).astype(np.int64)
+    b_at = b.filter(known).to_numpy(zero_copy_only=False).astype(np.int64)
+    roots = component_roots(ids, links["record_a"], links["record_b"])
+    refused = refused_links(
+        records,
+        roots,
+        a_at,
+        b_at,
+        links["rule"].combine_chunks(),
+        links["match_weight"].combine_chunks(),
+    )
+    return links.filter(pa.array(~refused)), int(refused.sum())
+
+
 def _all_links(exact: pa.Table, probable: pa.Table) -> pa.Table:
-    """Deterministic and probabilistic links in one table (rule 'splink' or 'same_profile')."""
+    """Deterministic and probabilistic links in one table (rule 'splink' or 'same_profile'), with Splink's
+    match probability and weight (null for the others)."""
     n = exact.num_rows
     weight = probable["match_weight"].combine_chunks()
     rule = pc.if_else(pc.is_valid(weight), "splink", "same_profile")
@@ -126,6 +153,7 @@ def _all_links(exact: pa.Table, probable: pa.Table) -> pa.Table:
             "match_probability": pa.concat_arrays(
                 [pa.nulls(n, pa.float64()), probable["match_probability"].combine_chunks().cast(pa.float64())]
             ),
+            "match_weight": pa.concat_arrays([pa.nulls(n, pa.float64()), weight.cast(pa.float64())]),
         }
     )
 
