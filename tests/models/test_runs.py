@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.meta.owner import here
 from zhongtai.meta.records import RunOutcome
 from zhongtai.meta.store import MetadataStore
 from zhongtai.models import runs
@@ -182,7 +183,7 @@ def test_runs_compare_side_by_side_and_diff_shows_only_what_differs(store, stora
 def test_run_references_are_checked(store):
     with pytest.raises(ZhongtaiError, match=r"run 'beef' is not registered"):
         runs.get_run(store, "beef")
-    host, pid = runs.here()
+    host, pid = here()
     for run_id in ("abcd0001" + "0" * 24, "abcd0002" + "0" * 24):
         store.training_runs.start(run_id, "churn", "me", host, pid, "0.1.0")
     with pytest.raises(ZhongtaiError, match=r"run id prefix 'abcd' matches several runs"):

@@ -12,8 +12,6 @@ run and removes what it left behind.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from zhongtai.lake.failures import data_error, failed_message
 from zhongtai.lake.parts import PartWriter
 from zhongtai.lake.schema import SchemaChange, columns_of, compare, merged
 from zhongtai.lake.storage import LakeStorage
+from zhongtai.meta.owner import gone
 from zhongtai.meta.quality import QualityRun
 from zhongtai.meta.records import DatasetVersion, NewVersion
 from zhongtai.meta.store import MetadataStore
@@ -443,10 +442,9 @@ class _Job:
 
 def recover_interrupted(store: MetadataStore, storage: LakeStorage, name: str) -> list[str]:
     """Mark runs of this dataset whose process died as failed and delete what they left in the lake."""
-    host = socket.gethostname()
     cleaned = []
     for run in store.runs(name, status="running"):
-        if run.host != host or _alive(run.pid):
+        if not gone(run.host, run.pid):
             continue
         storage.remove(storage.staging(run.id))
         storage.remove(storage.dataset_dir(name, run.id))
@@ -459,16 +457,6 @@ def recover_interrupted(store: MetadataStore, storage: LakeStorage, name: str) -
 def quarantine_dir(storage: LakeStorage, dataset: str, run_id: str) -> str:
     """Where the rows a run quarantined live once its version is published."""
     return storage.path("_quarantine", dataset, run_id)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _final_path(path: str, staging: str, final: str) -> str:

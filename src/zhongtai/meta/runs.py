@@ -9,7 +9,6 @@ its finished run nor a finished run naming a version that is not there.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -136,7 +135,7 @@ def _run(row: SqlRun) -> Run:
         principal=row.principal,
         host=row.host,
         pid=row.pid,
-        started_at=row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC),
+        started_at=aware(row.started_at),
         ended_at=aware(row.ended_at),
         duration_s=row.duration_s,
         peak_memory_kb=row.peak_memory_kb,

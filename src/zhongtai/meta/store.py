@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +17,7 @@ from zhongtai.meta.access import AccessRecords, DecisionRecords
 from zhongtai.meta.features import FeatureRecords
 from zhongtai.meta.identity import IdentityRecords
 from zhongtai.meta.models import ModelRecords
+from zhongtai.meta.owner import here
 from zhongtai.meta.quality import QualityRecords
 from zhongtai.meta.records import (
     Change,
@@ -464,6 +463,7 @@ class MetadataStore:
 
     def start_run(self, dataset: str) -> str:
         run_id = str(uuid.uuid4())
+        host, pid = here()
         with self.transaction() as session:
             session.add(
                 SqlIngestRun(
@@ -471,8 +471,8 @@ class MetadataStore:
                     dataset_name=dataset,
                     status="running",
                     started_at=now(),
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
+                    host=host,
+                    pid=pid,
                     rows_read=0,
                 )
             )

@@ -14,12 +14,12 @@ from __future__ import annotations
 import getpass
 import os
 import resource
-import socket
 import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.meta.owner import gone
 
 if TYPE_CHECKING:
     from zhongtai.meta.records import Run
@@ -42,11 +42,6 @@ def principal() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return f"uid:{os.getuid()}"
-
-
-def here() -> tuple[str, int]:
-    """This host's name and this process's id, recorded so a reader can tell whether the run is alive."""
-    return socket.gethostname(), os.getpid()
 
 
 def peak_memory_kb() -> int:
@@ -72,20 +67,7 @@ def status_of(run: Run) -> str:
     """The status to show: `died` for a `running` run whose process on this host is gone."""
     if run.status != "running":
         return run.status
-    host, _ = here()
-    if run.host == host and not _alive(run.pid):
-        return "died"
-    return "running"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
+    return "died" if gone(run.host, run.pid) else "running"
 
 
 def view(run: Run) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import numpy as np
 from zhongtai import __version__
 from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.lake.storage import LakeStorage
+from zhongtai.meta.owner import here
 from zhongtai.meta.records import ModelVersion, RunOutcome, TrainingSet
 from zhongtai.meta.store import MetadataStore
 from zhongtai.models import runs
@@ -101,7 +102,7 @@ def train_model(
     """
     report = on_progress or (lambda stage, detail: None)
     spec = ModelSpec.model_validate(store.spec("models", model_name))
-    host, pid = runs.here()
+    host, pid = here()
     run = store.training_runs.start(runs.new_run_id(), spec.name, runs.principal(), host, pid, code_version())
     attempt = _Attempt(time.monotonic())
     try:
