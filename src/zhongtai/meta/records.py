@@ -7,6 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+# An alias is at most 63 characters (models/registry.py ALIAS_PATTERN, spec/models.py AliasName); every
+# alias column holds that many.
+ALIAS_LENGTH = 63
+
 
 @dataclass(frozen=True)
 class ColumnInfo:

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from zhongtai.meta.records import ALIAS_LENGTH
+
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
@@ -181,11 +183,6 @@ class SqlModelVersion(Base):
     training_set_id: Mapped[str | None] = mapped_column(String(36))
     code_version: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
-
-
-# An alias is at most 63 characters (models/registry.py ALIAS_PATTERN, spec/models.py AliasName); every
-# alias column holds that many.
-ALIAS_LENGTH = 63
 
 
 class SqlModelAlias(Base):

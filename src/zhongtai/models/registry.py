@@ -9,8 +9,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from zhongtai.errors import NotFound, ZhongtaiError
-from zhongtai.meta.records import ModelVersion
-from zhongtai.meta.tables import ALIAS_LENGTH
+from zhongtai.meta.records import ALIAS_LENGTH, ModelVersion
 
 if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
