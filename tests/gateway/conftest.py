@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,20 +62,36 @@ def start_gateway(settings: Settings, world: World, key: str) -> RunningGateway:
     return RunningGateway(url, key, world, server, thread)
 
 
+@contextmanager
+def served_world(
+    tmp_path: Path,
+    online: str,
+    *,
+    key: tuple[str, list[str]] = ("crm", ["caller"]),
+    prepare: Callable[[World], None] | None = None,
+    **settings: Any,
+) -> Iterator[RunningGateway]:
+    """The churn world (metadata in SQLite) served by a real gateway with a key of the given name and roles;
+    `prepare` runs before the gateway starts, `settings` replace fields of the world's settings."""
+    world = build_world(tmp_path, f"sqlite:///{tmp_path / 'metadata.db'}", online)
+    if prepare is not None:
+        prepare(world)
+    secret = world.store.access.create_key(*key)
+    running = start_gateway(dataclasses.replace(world.settings, **settings), world, secret)
+    try:
+        yield running
+    finally:
+        running.stop()
+        world.online.close()
+        world.store.close()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "redis"])
 def gateway(request, tmp_path_factory) -> Iterator[RunningGateway]:
     """The churn world served by a real gateway, once per online store backend."""
     tmp_path = tmp_path_factory.mktemp(f"gateway_{request.param}")
-    with online_url(request.param, tmp_path) as url:
-        world = build_world(tmp_path, f"sqlite:///{tmp_path / 'metadata.db'}", url)
-        key = world.store.access.create_key("crm", ["caller"])
-        running = start_gateway(world.settings, world, key)
-        try:
-            yield running
-        finally:
-            running.stop()
-            world.online.close()
-            world.store.close()
+    with online_url(request.param, tmp_path) as url, served_world(tmp_path, url) as running:
+        yield running
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ under load, with every request answered."""
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 import threading
@@ -13,8 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.capabilities.world import KNOWN_IDS, World, build_world, register_model, train_booster
-from tests.gateway.conftest import RunningGateway, start_gateway
+from tests.capabilities.world import KNOWN_IDS, World, register_model, train_booster
+from tests.gateway.conftest import RunningGateway, served_world
 
 pytestmark = pytest.mark.integration
 
@@ -24,18 +23,12 @@ GIVE_UP_AFTER_S = 60
 
 @pytest.fixture
 def running(tmp_path) -> Iterator[RunningGateway]:
-    world = build_world(
-        tmp_path, f"sqlite:///{tmp_path / 'metadata.db'}", f"sqlite:///{tmp_path / 'online.db'}"
-    )
-    register_model(world.store, world.storage, train_booster(seed=8), alias="candidate")  # v2, not serving
-    key = world.store.access.create_key("crm", ["caller"])
-    gateway = start_gateway(dataclasses.replace(world.settings, serving_poll_seconds=0.2), world, key)
-    try:
+    def with_a_second_version(world: World) -> None:  # v2, under an alias that does not serve
+        register_model(world.store, world.storage, train_booster(seed=8), alias="candidate")
+
+    online = f"sqlite:///{tmp_path / 'online.db'}"
+    with served_world(tmp_path, online, prepare=with_a_second_version, serving_poll_seconds=0.2) as gateway:
         yield gateway
-    finally:
-        gateway.stop()
-        world.online.close()
-        world.store.close()
 
 
 class Load:

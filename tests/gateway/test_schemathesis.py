@@ -13,8 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.capabilities.world import build_world
-from tests.gateway.conftest import RunningGateway, start_gateway
+from tests.gateway.conftest import RunningGateway, served_world
 
 pytestmark = pytest.mark.integration
 # Bounded so the run stays well under a minute on a shared machine; the seed makes a failure reproducible.
@@ -25,18 +24,10 @@ SEED = 20261206
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[RunningGateway]:
     tmp_path = tmp_path_factory.mktemp("schemathesis")
-    world = build_world(
-        tmp_path, f"sqlite:///{tmp_path / 'metadata.db'}", f"sqlite:///{tmp_path / 'online.db'}"
-    )
     # An admin key reaches every route (catalog, push), so every operation is exercised past its key check.
-    key = world.store.access.create_key("schemathesis", ["admin"])
-    running = start_gateway(world.settings, world, key)
-    try:
+    admin = ("schemathesis", ["admin"])
+    with served_world(tmp_path, f"sqlite:///{tmp_path / 'online.db'}", key=admin) as running:
         yield running
-    finally:
-        running.stop()
-        world.online.close()
-        world.store.close()
 
 
 def test_schemathesis_finds_no_failure_with_all_checks(served, tmp_path):
