@@ -3,10 +3,12 @@ gateway's limits on request bodies."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from zhongtai.errors import ZhongtaiError
@@ -57,7 +59,7 @@ class Settings:
             offline_engine=env.get("ZT_OFFLINE_ENGINE") or "duckdb",
             online_url=env.get("ZT_ONLINE_URL") or f"sqlite:///{home / 'online.db'}",
             bus_url=env.get("ZT_BUS_URL") or f"sqlite:///{home / 'bus.db'}",
-            serving_poll_seconds=_positive_seconds(env, "ZT_SERVING_POLL", 1.0),
+            serving_poll_seconds=_positive(env, "serving_poll_seconds", 1.0),
             max_body_bytes=_positive(env, "max_body_bytes", DEFAULT_MAX_BODY_BYTES),
             max_json_depth=_positive(env, "max_json_depth", DEFAULT_MAX_JSON_DEPTH),
             max_string_chars=_positive(env, "max_string_chars", DEFAULT_MAX_STRING_CHARS),
@@ -68,33 +70,27 @@ class Settings:
         return {key: mask_url(str(value)) for key, value in asdict(self).items()}
 
 
-def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 3600:
-        raise ZhongtaiError(
-            "invalid_argument", f"{name} must be a number of seconds in (0, 3600]", f"e.g. {name}=1"
-        )
-    return value
+Number = TypeVar("Number", int, float)
 
 
-def _positive(env: Mapping[str, str], field: str, default: int) -> int:
+def _positive(env: Mapping[str, str], field: str, default: Number) -> Number:
+    """A setting's positive value from its variable (a whole number where the default is one)."""
     name = ENV_VARS[field]
-    text = env.get(name) or ""
+    text = (env.get(name) or "").strip()
     if not text:
         return default
-    if not text.strip().isdigit() or int(text) < 1:
+    try:
+        value = type(default)(text)
+    except ValueError:
+        value = type(default)(0)
+    if not 0 < value < math.inf:
+        what = "whole number" if isinstance(default, int) else "number"
         raise ZhongtaiError(
             "invalid_config",
-            f"{name} must be a positive whole number, got {text!r}",
+            f"{name} must be a positive {what}, got {text!r}",
             f"unset {name} for the default ({default})",
         )
-    return int(text)
+    return value
 
 
 def mask_url(url: str) -> str:

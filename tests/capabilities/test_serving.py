@@ -108,3 +108,15 @@ def test_an_unreachable_store_keeps_serving_and_is_retried(served):
     assert watcher.check() == {}  # the store is "down": nothing changes, nothing raises
     assert _served_version(capabilities) == 1
     assert watcher.check() == {"churn-risk": "churn v2 (was v1)"}
+
+
+@pytest.mark.unit
+def test_the_poll_interval_comes_from_the_environment():
+    from zhongtai.config import Settings
+    from zhongtai.errors import ZhongtaiError
+
+    assert Settings.from_env({"ZT_HOME": "/tmp/zt"}).serving_poll_seconds == 1.0
+    assert Settings.from_env({"ZT_SERVING_POLL": "0.25"}).serving_poll_seconds == 0.25
+    for bad in ("0", "-1", "nan", "soon"):
+        with pytest.raises(ZhongtaiError, match="ZT_SERVING_POLL must be a positive number"):
+            Settings.from_env({"ZT_SERVING_POLL": bad})
