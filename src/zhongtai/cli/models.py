@@ -178,7 +178,8 @@ def alias(
     """Point NAME@ALIAS at VERSION (as ZT_PRINCIPAL), or unset it with --remove.
 
     Every move is kept (`models history`). A serving alias (champion, the spec's serving_aliases, any alias
-    a capability serves) takes only an approved version unless the spec says `require_approval: false`."""
+    a capability serves) takes only an approved version unless the spec says `require_approval: false`.
+    Running gateways serve the moved alias within ZT_SERVING_POLL seconds (default 1), on their own."""
     from zhongtai.models import aliases
 
     store, who = context.store(), _principal()
