@@ -73,7 +73,11 @@ catalog.register(app)
 app.add_typer(features.app, name="features", help="Feature views: build, materialize, inspect.")
 app.add_typer(stream.app, name="stream", help="Real-time: streams into online features and the lake.")
 models.register(app)
-app.add_typer(models.app, name="models", help="Model versions and cards, review (four eyes), aliases with history and rollback.")
+app.add_typer(
+    models.app,
+    name="models",
+    help="Model versions and cards, review (four eyes), aliases with history and rollback.",
+)
 app.add_typer(runs.app, name="runs", help="Experiment runs: every training attempt, compared side by side.")
 score.register(app)
 serve.register(app)
