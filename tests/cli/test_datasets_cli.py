@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from zhongtai.cli import context
-from zhongtai.cli.app import app
+from tests.cli.project import applied_project
 from zhongtai.connect import files
 
 pytestmark = pytest.mark.integration
@@ -32,17 +30,8 @@ datasets:
 
 @pytest.fixture
 def cli(zt_env, tmp_path):
-    context.reset()
-    data = tmp_path / "data"
-    data.mkdir()
     rows = [f"{k},1380000{k:04d},{k * 1.5},2026-01-{k % 28 + 1:02d}" for k in range(30)]
-    (data / "contacts.csv").write_text("id,mobile,score,since\n" + "\n".join(rows) + "\n")
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "specs.yaml").write_text(SPECS.format(folder=data))
-    runner = CliRunner()
-    assert runner.invoke(app, ["apply", str(tmp_path / "p")]).exit_code == 0
-    yield lambda *args: runner.invoke(app, list(args))
-    context.reset()
+    yield from applied_project(tmp_path, SPECS, "id,mobile,score,since\n" + "\n".join(rows) + "\n")
 
 
 def test_runs_show_rows_read_and_an_unknown_dataset_is_not_found(cli):

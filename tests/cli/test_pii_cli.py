@@ -7,10 +7,9 @@ import json
 import stat
 
 import pytest
-from typer.testing import CliRunner
 
+from tests.cli.project import applied_project
 from zhongtai.cli import context
-from zhongtai.cli.app import app
 
 pytestmark = pytest.mark.integration
 
@@ -31,17 +30,8 @@ datasets:
 @pytest.fixture
 def cli(zt_env, tmp_path, monkeypatch):
     monkeypatch.delenv("ZT_PII_KEY")  # the key file under ZT_HOME, as a first-time user has it
-    context.reset()
-    data = tmp_path / "data"
-    data.mkdir()
     rows = [f"{k},+86 138 0000 {k:04d},王芳{k},139-0000-{k:04d}" for k in range(20)]
-    (data / "contacts.csv").write_text("id,mobile,full_name,backup\n" + "\n".join(rows) + "\n")
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "specs.yaml").write_text(SPECS.format(folder=data))
-    runner = CliRunner()
-    assert runner.invoke(app, ["apply", str(tmp_path / "p")]).exit_code == 0
-    yield lambda *args: runner.invoke(app, list(args))
-    context.reset()
+    yield from applied_project(tmp_path, SPECS, "id,mobile,full_name,backup\n" + "\n".join(rows) + "\n")
 
 
 def test_preview_and_catalog_show_tokens_never_clear_values(cli, zt_env) -> None:
