@@ -300,7 +300,7 @@ def test_the_demo_promotes_through_review_under_two_names(store):
     from zhongtai.scenarios.retail.demo import promote
 
     (v,) = register_versions(store, 1)
-    promote(store, v)
+    promote(store, "churn", v)
     assert [(r.action, r.principal) for r in store.models.reviews("churn", v)] == [
         ("submit", "demo"),
         ("approve", "demo-reviewer"),

@@ -53,8 +53,10 @@ def _to_json(record: DecisionRecord) -> str:
 
 
 def scrubbed(record: DecisionRecord) -> DecisionRecord:
-    """The record with the PII in its inputs and features replaced by kind markers (a new record)."""
-    return dataclasses.replace(record, inputs=scrub(record.inputs), features=scrub(record.features))
+    """The record with the PII in its inputs, features and output replaced by kind markers (a new record)."""
+    return dataclasses.replace(
+        record, inputs=scrub(record.inputs), features=scrub(record.features), output=scrub(record.output)
+    )
 
 
 def _from_json(line: str) -> DecisionRecord:

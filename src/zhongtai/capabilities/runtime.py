@@ -17,9 +17,9 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -63,6 +63,9 @@ class Decision:
     fallback: bool
     features: dict[str, Any] = field(default_factory=dict)
     group_features: dict[str, Any] | None = None  # what the capability's feature groups asked for
+    # What a task answers beyond decision and score (an intent's route, a ranking's items, a forecast's
+    # interval): part of the answer and of the decision log, under the same keys.
+    output: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The public answer (the model's feature values stay in the decision log)."""
@@ -77,7 +80,44 @@ class Decision:
         }
         if self.group_features is not None:
             answer["features"] = self.group_features
+        if self.output:
+            answer.update(self.output)
         return answer
+
+
+class Runtime(Protocol):
+    """What the gateway, batch scoring and the registry watcher ask of a loaded capability, whatever its
+    model's task: `CapabilityRuntime` (binary, multiclass, regression) and each task's own runtime
+    (TASK_RUNTIMES) provide it."""
+
+    spec: CapabilitySpec
+    name: str
+    target: str  # serving_target() of what it was built from
+    loaded_at: float
+    input: str
+    input_keys: tuple[str, ...]
+    input_key_types: tuple[KeyType, ...]
+    model_name: str
+    model_version: int | None
+
+    def decide(self, inputs: Mapping[str, Any]) -> Decision:
+        """Answer one request (thread-safe; no I/O but the online store)."""
+        ...
+
+
+RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore], Runtime]
+# The runtime of each task not served by CapabilityRuntime, by the model's task.
+TASK_RUNTIMES: dict[str, RuntimeBuilder] = {}
+
+
+def build_runtime(name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Runtime:
+    """Build capability `name`'s runtime, by its model's task."""
+    spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
+    task = ModelSpec.model_validate(store.spec("models", spec.model)).task
+    builder = TASK_RUNTIMES.get(task)
+    if builder is not None:
+        return builder(name, store, storage, online)
+    return CapabilityRuntime.build(name, store, storage, online)
 
 
 def resolve_features(
@@ -172,7 +212,7 @@ class CapabilityRuntime:
         self.name = spec.name
         self.input = spec.input
         self.model_name = version.model
-        self.model_version = version.version
+        self.model_version: int | None = version.version
         self.features = tuple(version.features)
         self.join_keys = tuple(entity.join_keys)
         self.views = tuple(v.name for v in views)
@@ -316,7 +356,7 @@ class Capabilities:
         self._store = store
         self._storage = storage
         self._online = online
-        self._runtimes: dict[str, CapabilityRuntime] = {}
+        self._runtimes: dict[str, Runtime] = {}
         self.errors: dict[str, str] = {}  # capabilities not serving at all, with the reason
         self.stale: dict[str, str] = {}  # serving an older runtime because the newer one failed to build
 
@@ -327,7 +367,7 @@ class Capabilities:
         runtimes = {}
         for name in sorted(store.registered("capabilities")):
             try:
-                runtimes[name] = CapabilityRuntime.build(name, store, storage, online)
+                runtimes[name] = build_runtime(name, store, storage, online)
             except Exception as exc:
                 # One capability without a champion (or with a broken artifact) must not keep the others
                 # from serving; the reason is listed by GET /v1/capabilities and in the 404 hint.
@@ -337,7 +377,7 @@ class Capabilities:
         capabilities._runtimes = runtimes
         return capabilities
 
-    def get(self, name: str) -> CapabilityRuntime:
+    def get(self, name: str) -> Runtime:
         """The runtime of a loaded capability; NotFound otherwise."""
         runtime = self._runtimes.get(name)
         if runtime is None:
@@ -348,15 +388,15 @@ class Capabilities:
     def names(self) -> list[str]:
         return sorted(self._runtimes)
 
-    def runtimes(self) -> list[CapabilityRuntime]:
+    def runtimes(self) -> list[Runtime]:
         return [self._runtimes[name] for name in self.names()]
 
-    def reload(self, name: str) -> CapabilityRuntime:
+    def reload(self, name: str) -> Runtime:
         """Build (and warm) a new runtime beside the old one, then swap it in with one reference assignment.
 
         Requests already holding the old runtime finish on it; the next ones get the new one.
         """
-        runtime = CapabilityRuntime.build(name, self._store, self._storage, self._online)
+        runtime = build_runtime(name, self._store, self._storage, self._online)
         self._runtimes = {**self._runtimes, name: runtime}
         self.errors.pop(name, None)
         self.stale.pop(name, None)
@@ -379,7 +419,7 @@ class Capabilities:
                 if current is not None and current.target == serving_target(self._store, name):
                     self.stale.pop(name, None)  # the registry points back at what serves
                     continue
-                runtime = CapabilityRuntime.build(name, self._store, self._storage, self._online)
+                runtime = build_runtime(name, self._store, self._storage, self._online)
             except Exception as exc:
                 reason = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
                 if current is None:

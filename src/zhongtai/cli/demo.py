@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -51,10 +52,11 @@ def demo(
 
         report = prepare(settings, customers, seed, on_stage)
     err_console.print(f"ready in {time.perf_counter() - started:.0f} s")
-    curl = (
-        f"curl -s -X POST http://127.0.0.1:{port}/v1/capabilities/churn-risk/decide "
+    curl = "\n".join(
+        f"curl -s -X POST http://127.0.0.1:{port}/v1/capabilities/{capability}/decide "
         f"-H 'Authorization: Bearer {report.api_key}' -H 'Content-Type: application/json' "
-        f"-d '{{\"customer_id\": {report.customer_id}}}'"
+        f"-d '{json.dumps(body, ensure_ascii=False)}'"
+        for capability, body in report.examples.items()
     )
     if not serve:
         if live:

@@ -102,6 +102,7 @@ def _record(
         inputs=inputs,
         features=decision.features,
         latency_ms=latency_ms,
+        output=decision.output,
     )
 
 

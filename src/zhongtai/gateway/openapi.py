@@ -23,7 +23,7 @@ from zhongtai.features.push import rows_schema
 from zhongtai.spec.models import EntitySpec, FeatureViewSpec, KeyType
 
 if TYPE_CHECKING:
-    from zhongtai.capabilities.runtime import CapabilityRuntime
+    from zhongtai.capabilities.runtime import Runtime
     from zhongtai.gateway.request_body import BodyLimits
     from zhongtai.meta.store import MetadataStore
 
@@ -132,7 +132,7 @@ def decide_body() -> dict[str, Any]:
     }
 
 
-def _decide_operation(generic: dict[str, Any], runtime: CapabilityRuntime, max_chars: int) -> dict[str, Any]:
+def _decide_operation(generic: dict[str, Any], runtime: Runtime, max_chars: int) -> dict[str, Any]:
     # Typed as the runtime checks it: the entity's declared key types, or a source dataset's key as a string.
     join_keys = runtime.input_keys
     key = _entity_key_schema(runtime.input_key_types, max_chars)

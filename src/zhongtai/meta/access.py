@@ -110,4 +110,5 @@ def _decision(row: SqlDecision) -> DecisionRecord:
         inputs=dict(row.inputs),
         features=dict(row.features),
         latency_ms=row.latency_ms,
+        output=dict(row.output) if row.output is not None else None,
     )

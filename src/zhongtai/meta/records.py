@@ -258,6 +258,7 @@ class DecisionRecord:
     inputs: dict[str, Any]
     features: dict[str, Any]
     latency_ms: float
+    output: dict[str, Any] | None = None  # a task's answer beyond decision and score
 
 
 @dataclass(frozen=True)

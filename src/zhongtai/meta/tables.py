@@ -266,6 +266,7 @@ class SqlDecision(Base):
     inputs: Mapped[dict[str, Any]]
     features: Mapped[dict[str, Any]]
     latency_ms: Mapped[float]
+    output: Mapped[dict[str, Any] | None]  # a task's answer beyond decision and score
 
 
 class SqlQualityRun(Base):

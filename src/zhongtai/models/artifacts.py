@@ -33,18 +33,33 @@ def save_text(storage: LakeStorage, model: str, filename: str, text: str) -> str
 
     The file is written under staging and published as a whole, so no reader ever sees half a model.
     """
+    return save_files(storage, model, {filename: text.encode("utf-8")}, filename)
+
+
+def save_files(storage: LakeStorage, model: str, files: dict[str, bytes], main: str) -> str:
+    """Write an artifact of several files (a ranker and its candidate table, say) to one new folder
+    `<lake>/_models/<model>/<uuid>/`, published as a whole; returns the path of the `main` file, which the
+    version records (the loader finds the others beside it)."""
+    if main not in files or any("/" in name or name.startswith(".") for name in files):
+        raise ValueError(f"artifact files {sorted(files)} must be plain names and include {main!r}")
     run = uuid.uuid4().hex
     staging = storage.staging(run)
     storage.makedirs(staging)
     try:
-        with storage.fs.open(posixpath.join(staging, filename), "w", encoding="utf-8") as out:
-            out.write(text)
+        for name, body in files.items():
+            with storage.fs.open(posixpath.join(staging, name), "wb") as out:
+                out.write(body)
         final = storage.path(MODELS_DIR, model, run)
         storage.publish(staging, final)
     except BaseException:
         storage.remove(staging)
         raise
-    return storage.display(posixpath.join(final, filename))
+    return storage.display(posixpath.join(final, main))
+
+
+def sibling(path: str, filename: str) -> str:
+    """The path of another file of the artifact whose main file is `path`."""
+    return posixpath.join(posixpath.dirname(path), filename)
 
 
 def read_artifact(storage: LakeStorage, path: str) -> bytes:

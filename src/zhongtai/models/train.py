@@ -26,12 +26,13 @@ from zhongtai.meta.owner import here
 from zhongtai.meta.records import ModelVersion, RunOutcome, TrainingSet
 from zhongtai.meta.store import MetadataStore
 from zhongtai.models import runs
-from zhongtai.models.artifacts import save_text
+from zhongtai.models.artifacts import save_files, save_text
 from zhongtai.models.baselines import constant_rate, fit_logistic, logistic_params
 from zhongtai.models.candidates import Comparison, Fitted, compare
 from zhongtai.models.cards import Holdout, build_card
 from zhongtai.models.metrics import baseline_metrics, binary_metrics
 from zhongtai.models.predictor import LinearBinary
+from zhongtai.models.tasks import Trainer, TrainJob, trainer_for
 from zhongtai.spec.models import ModelSpec
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ def _train(
     training: tuple[TrainingSet, pa.Table] | None,
     engine: OfflineEngine | None,
 ) -> ModelVersion:
+    trainer = trainer_for(spec.task)
+    if trainer is not None:
+        return _register_task(store, storage, spec, run_id, attempt, report, trainer, engine)
     report("training set", "point-in-time join of labels and features")
     training_set, table = (
         training if training is not None else _build_training_set(store, storage, spec.name, engine)
@@ -181,6 +185,45 @@ def _train(
         )
     except BaseException:
         storage.remove(artifact.rsplit("/", 1)[0])  # no version points at it: do not leave it behind
+        attempt.artifacts = []
+        raise
+
+
+def _register_task(
+    store: MetadataStore,
+    storage: LakeStorage,
+    spec: ModelSpec,
+    run_id: str,
+    attempt: _Attempt,
+    report: Progress,
+    trainer: Trainer,
+    engine: OfflineEngine | None,
+) -> ModelVersion:
+    """A task trained outside the tabular pipeline (models/tasks.py): fit, then save and register here."""
+    trained = trainer(TrainJob(store, storage, spec, report, engine))
+    if trained.training_set is not None:
+        attempt.training_set_id = trained.training_set.id
+        attempt.datasets = dict(trained.datasets)
+        store.training_runs.note_training_set(run_id, trained.training_set.id, attempt.datasets)
+    attempt.metrics, attempt.params = trained.metrics, trained.params
+    report("save", f"{spec.task} model as {trained.artifact_format}")
+    artifact = save_files(storage, spec.name, trained.files, trained.main)
+    attempt.artifacts = [artifact]
+    report("register", spec.name)
+    try:
+        return store.models.register(
+            spec.name,
+            artifact,
+            trained.artifact_format,
+            trained.features,
+            trained.params,
+            trained.metrics,
+            trained.training_set.id if trained.training_set is not None else None,
+            code_version(),
+            within=store.training_runs.completion(run_id, attempt.outcome(trained.card)),
+        )
+    except BaseException:
+        storage.remove(artifact.rsplit("/", 1)[0])
         attempt.artifacts = []
         raise
 

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
     field_validator,
@@ -19,18 +18,12 @@ from pydantic import (
     model_validator,
 )
 
+from zhongtai.spec.base import AliasName, Description, Name, Owner, Spec
 from zhongtai.spec.candidates import CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 from zhongtai.spec.windows import WindowsSpec
-
-NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-Description = Annotated[str, Field(description="Free text shown in the catalog and by `describe` commands.")]
-Owner = Annotated[str | None, Field(description="The team or person answerable for the object (catalog).")]
-# A model alias: 63 characters at most, the width of the alias columns of the metadata store.
-AliasName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 
 SIMPLE_TYPES = (
     "string",
@@ -53,12 +46,6 @@ def check_field_type(value: str) -> str:
     if value in SIMPLE_TYPES or DECIMAL_TYPE.match(value):
         return value
     raise ValueError(f"unknown type '{value}': expected one of {', '.join(SIMPLE_TYPES)} or decimal(P,S)")
-
-
-class Spec(BaseModel):
-    """The base of every spec object: unknown keys are errors, and a validated spec never changes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _check_no_literal_secrets(values: dict[str, str], where: str) -> dict[str, str]:
@@ -537,12 +524,28 @@ class CardSpec(Spec):
     not_for: list[str] = Field(default=[], description="Uses the model must not be put to.")
 
 
+Task = Literal[
+    "binary_classification",
+    "multiclass_classification",
+    "regression",
+    "text_classification",
+    "forecast",
+    "recommendation",
+]
+# Tasks learnt from a point-in-time training set of feature views alone, served by the tabular runtime.
+TABULAR_TASKS = ("binary_classification", "multiclass_classification", "regression")
+# Tasks whose capabilities answer by score bands (`decisions`): the score is a probability.
+SCORE_BAND_TASKS = ("binary_classification",)
+
+
 class ModelSpec(Spec):
     """What to learn: task, label definition, the feature views that feed it, algorithm and parameters."""
 
     name: Name = Field(description="The model's name; capabilities refer to it.")
-    task: Literal["binary_classification"] = Field(
-        default="binary_classification", description="What is learnt."
+    task: Task = Field(
+        default="binary_classification",
+        description="What is learnt: a class of two, a class of many, a number, a text's class, a series' "
+        "future or a ranking of items (docs/models.md has an example of each).",
     )
     entity: Name = Field(description="The entity the label rows are about.")
     label: LabelSpec = Field(description="Where the label rows come from.")
@@ -578,7 +581,8 @@ class ModelSpec(Spec):
 
     @model_validator(mode="after")
     def _some_features(self) -> ModelSpec:
-        if not self.feature_views and not self.feature_groups:
+        # Text, forecast and recommendation models learn from their label rows alone if need be.
+        if self.task in TABULAR_TASKS and not self.feature_views and not self.feature_groups:
             raise ValueError("give feature_views or feature_groups (or both)")
         return self
 
@@ -619,7 +623,9 @@ class CapabilitySpec(Spec):
     input_dataset: Name | None = Field(
         default=None, description="The request carries this dataset's key, mapped to the person by OneID."
     )
-    decisions: list[DecisionRule] = Field(min_length=1, description="Score bands and their answers.")
+    decisions: list[DecisionRule] = Field(
+        default=[], description="Score bands and their answers (a binary model's capability needs one)."
+    )
     fallback: FallbackSpec = Field(description="The answer when the entity has no online features.")
     explain_top: int = Field(
         default=5, ge=0, le=50, description="Top contributing features returned (0: none)."
@@ -653,16 +659,16 @@ class TagSpec(Spec):
 class ProjectFile(Spec):
     """One YAML file of a project folder; any file may hold any kind."""
 
-    sources: list[SourceSpec] = []
-    datasets: list[DatasetSpec] = []
-    entities: list[EntitySpec] = []
-    identities: list[IdentitySpec] = []
-    tags: list[TagSpec] = []
-    feature_views: list[FeatureViewSpec] = []
-    on_demand_views: list[OnDemandViewSpec] = []
-    feature_groups: list[FeatureGroupSpec] = []
-    models: list[ModelSpec] = []
-    capabilities: list[CapabilitySpec] = []
+    sources: list[SourceSpec] = Field(default=[])
+    datasets: list[DatasetSpec] = Field(default=[])
+    entities: list[EntitySpec] = Field(default=[])
+    identities: list[IdentitySpec] = Field(default=[])
+    tags: list[TagSpec] = Field(default=[])
+    feature_views: list[FeatureViewSpec] = Field(default=[])
+    on_demand_views: list[OnDemandViewSpec] = Field(default=[])
+    feature_groups: list[FeatureGroupSpec] = Field(default=[])
+    models: list[ModelSpec] = Field(default=[])
+    capabilities: list[CapabilitySpec] = Field(default=[])
 
 
 def spec_payload(spec: BaseModel) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from zhongtai.spec.identity import IdentitySpec, output_datasets
 from zhongtai.spec.local_paths import matches_no_file, missing_source_path, with_absolute_paths
 from zhongtai.spec.models import (
     LOCATION_FOR_SOURCE,
+    SCORE_BAND_TASKS,
     CapabilitySpec,
     DatasetSpec,
     EntitySpec,
@@ -299,6 +300,12 @@ def _check_model_references(project: Project) -> list[str]:
     for name, capability in project.capabilities.items():
         if capability.model not in project.models:
             unknown("capabilities", name, "model", capability.model, project.models, "model")
+        elif (task := project.models[capability.model].task) in SCORE_BAND_TASKS and not capability.decisions:
+            origin = project.origins[("capabilities", name)]
+            problems.append(
+                f"{origin} capabilities.{name}.decisions: model '{capability.model}' is {task}: "
+                "give at least one score band (decision and min_score)"
+            )
         elif capability.input_dataset is not None:
             entity = project.models[capability.model].entity
             resolved = {

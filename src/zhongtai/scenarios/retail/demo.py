@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from zhongtai.config import Settings
 from zhongtai.lake.storage import LakeStorage
@@ -17,6 +18,8 @@ from zhongtai.meta.store import MetadataStore
 
 CAPABILITY = "churn-risk"
 MODEL = "churn"
+# Trained, reviewed and made champion in this order: a model whose outputs feed another's features first.
+MODELS = (MODEL,)
 # The demo acts as two people, so the new model is reviewed with four eyes like any other (docs/models.md):
 # the data scientist who submits it and a reviewer who approves it and makes it champion.
 DEMO_SUBMITTER = "demo"
@@ -30,6 +33,7 @@ class DemoReport:
     api_key: str
     customer_id: int
     decision: str
+    examples: dict[str, dict[str, Any]]  # capability -> a request body that answers with real data
     model_version: int
     auc: float
     baseline_auc: float
@@ -81,14 +85,18 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         finally:
             online.close()
         clock.done("features", ", ".join(sorted(store.registered("feature_views"))))
-        version = train_model(store, lake, MODEL)
-        promote(store, version.version)
+        versions = {}
+        for model in MODELS:
+            trained = train_model(store, lake, model)
+            promote(store, model, trained.version)
+            versions[model] = trained
+            clock.done(
+                "train",
+                f"{model} v{trained.version}: {summary(trained.metrics)}; "
+                f"submitted as {DEMO_SUBMITTER}, approved as {DEMO_REVIEWER}, champion",
+            )
+        version = versions[MODEL]
         validation, baseline = version.metrics["validation"], version.metrics["baseline"]
-        clock.done(
-            "train",
-            f"{MODEL} v{version.version}: AUC {validation['auc']:.3f} vs {baseline['auc']:.3f}; "
-            f"submitted as {DEMO_SUBMITTER}, approved as {DEMO_REVIEWER}, champion",
-        )
         scores = score_all(store, lake, CAPABILITY)
         written = write_back(store, scores)
         target = scores.capability.write_back
@@ -102,6 +110,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         api_key=key,
         customer_id=best["customer_id"],
         decision=best["decision"],
+        examples={CAPABILITY: {"customer_id": best["customer_id"]}},
         model_version=version.version,
         auc=validation["auc"],
         baseline_auc=baseline["auc"],
@@ -111,7 +120,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
     )
 
 
-def promote(store: MetadataStore, version: int) -> None:
+def promote(store: MetadataStore, model: str, version: int) -> None:
     """What the demo does on the user's behalf: submit the trained version as `demo`, approve it as
     `demo-reviewer` and point `champion` at it, each step recorded under those names."""
     from zhongtai.models import aliases
@@ -119,9 +128,18 @@ def promote(store: MetadataStore, version: int) -> None:
     from zhongtai.models.review import review
 
     note = "zhongtai demo, on the user's behalf"
-    review(store, MODEL, version, ModelAction.SUBMIT, DEMO_SUBMITTER, note)
-    review(store, MODEL, version, ModelAction.APPROVE, DEMO_REVIEWER, note)
-    aliases.move(store, MODEL, version, "champion", DEMO_REVIEWER, note)
+    review(store, model, version, ModelAction.SUBMIT, DEMO_SUBMITTER, note)
+    review(store, model, version, ModelAction.APPROVE, DEMO_REVIEWER, note)
+    aliases.move(store, model, version, "champion", DEMO_REVIEWER, note)
+
+
+def summary(metrics: dict[str, Any]) -> str:
+    """A version's headline figure against its baseline, whatever its task: the first metric both have."""
+    validation, baseline = metrics.get("validation", {}), metrics.get("baseline", {})
+    for name in ("auc", "accuracy", "macro_f1", "mase", "ndcg_at_10", "hit_rate_at_10", "rmse", "mae"):
+        if isinstance(validation.get(name), int | float) and isinstance(baseline.get(name), int | float):
+            return f"{name.upper()} {validation[name]:.3f} vs baseline {baseline[name]:.3f}"
+    return "trained"
 
 
 class _Clock:
