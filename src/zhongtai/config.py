@@ -24,6 +24,7 @@ ENV_VARS = {
     "max_body_bytes": "ZT_MAX_BODY_BYTES",
     "max_json_depth": "ZT_MAX_JSON_DEPTH",
     "max_string_chars": "ZT_MAX_STRING_CHARS",
+    "audit_webhook": "ZT_AUDIT_WEBHOOK",
 }
 # Generous for a decision or a push of a few hundred rows, small enough that a hostile body costs little.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -46,6 +47,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     max_string_chars: int = DEFAULT_MAX_STRING_CHARS
+    # Where the audit log's head is also posted after every append (docs/audit.md); "" for nowhere.
+    audit_webhook: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +66,7 @@ class Settings:
             max_body_bytes=_positive(env, "max_body_bytes", DEFAULT_MAX_BODY_BYTES),
             max_json_depth=_positive(env, "max_json_depth", DEFAULT_MAX_JSON_DEPTH),
             max_string_chars=_positive(env, "max_string_chars", DEFAULT_MAX_STRING_CHARS),
+            audit_webhook=(env.get("ZT_AUDIT_WEBHOOK") or "").strip(),
         )
 
     def describe(self) -> dict[str, str]:

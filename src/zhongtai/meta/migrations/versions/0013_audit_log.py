@@ -1,0 +1,36 @@
+"""audit log: append-only, hash-chained records of every change and every batch of decisions
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-06 09:00:00.000000
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "audit_log",
+        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("at", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("principal", sa.String(length=128), nullable=False),
+        sa.Column("rule", sa.String(length=128), nullable=False),
+        sa.Column("object", sa.String(length=256), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    op.create_index("ix_audit_log_kind", "audit_log", ["kind"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_audit_log_kind", table_name="audit_log")
+    op.drop_table("audit_log")
