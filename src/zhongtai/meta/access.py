@@ -100,10 +100,12 @@ class DecisionRecords:
             rows = session.scalars(sa.select(SqlDecision).where(SqlDecision.id.in_(ids)))
             return {r.id: _decision(r) for r in rows}
 
-    def ids_since(self, since: datetime, size: int = 10_000) -> Iterator[str]:
-        """The ids of every decision made at or after `since`, read in pages."""
+    def ids_since(self, since: datetime, until: datetime | None = None, size: int = 10_000) -> Iterator[str]:
+        """The ids of every decision made at or after `since` (and before `until`), read in pages."""
         with self._sessions() as session:
             query = sa.select(SqlDecision.id).where(SqlDecision.at >= since)
+            if until is not None:
+                query = query.where(SqlDecision.at < until)
             yield from session.scalars(query.execution_options(yield_per=size))
 
     def recent(self, capability: str | None = None, limit: int = 20) -> list[DecisionRecord]:
@@ -113,13 +115,17 @@ class DecisionRecords:
                 query = query.where(SqlDecision.capability == capability)
             return [_decision(r) for r in session.scalars(query)]
 
-    def count(self, capability: str | None = None, since: datetime | None = None) -> int:
+    def count(
+        self, capability: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> int:
         with self._sessions() as session:
             query = sa.select(sa.func.count()).select_from(SqlDecision)
             if capability:
                 query = query.where(SqlDecision.capability == capability)
             if since:
                 query = query.where(SqlDecision.at >= since)
+            if until:
+                query = query.where(SqlDecision.at < until)
             return int(session.scalar(query) or 0)
 
 
