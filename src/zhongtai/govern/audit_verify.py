@@ -131,7 +131,8 @@ class _Walker:
         # anchors a diagnosis window.
         self.recent: deque[tuple[AuditRecord, int]] = deque(maxlen=WINDOW + 1)
         self.seen_up_to = 0
-        self.hash_at: dict[int, str] = {}  # the hash each walked number holds (for the head check)
+        self.head_hash = report.head.hash if report.head else None
+        self.head_found = False  # whether some record (renumbered or not) holds the exported head's hash
         self.log_start: datetime | None = None
         self.listed_in_range = 0  # listed decisions made since the log began (and before verify started)
         self.last_progress = 0.0
@@ -157,7 +158,7 @@ class _Walker:
 
     def _seen(self, rec: AuditRecord) -> None:
         self.seen_up_to = max(self.seen_up_to, rec.seq)
-        self.hash_at[rec.seq] = rec.hash
+        self.head_found = self.head_found or rec.hash == self.head_hash
         self.report.records += 1
         if self.log_start is None:
             self.log_start = _moment(rec.at)
@@ -241,13 +242,13 @@ class _Walker:
 def _check_head(report: VerifyReport, walker: _Walker) -> None:
     """The exported head must still be in the log, holding the hash it was exported with."""
     head = report.head
-    if head is None:
-        return
+    if head is None or walker.head_found:
+        return  # found under another number: the renumbering is reported where it happened
     if head.seq > walker.seen_up_to:
         end = f"ends at record {walker.seen_up_to}" if walker.seen_up_to else "is empty"
         why = f"the log {end}, but record {head.seq} was exported as its head at {head.at} (records were removed)"
         report.add(Finding(head.seq, "", "truncated", why))
-    elif head.seq in walker.hash_at and walker.hash_at[head.seq] != head.hash:
+    else:
         why = (
             f"its hash is not the one exported as the head at {head.at}: the log was rewritten up to here "
             "with its hashes recomputed"
