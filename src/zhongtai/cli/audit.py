@@ -78,24 +78,22 @@ def log(
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
     as_json: bool = JSON,
 ) -> None:
-    """Recent audit records, newest first: who did what to which object, allowed by which rule."""
+    """Recent audit records, newest first: who did what to which object, allowed by which rule (`--json`
+    adds each record's body and hashes)."""
     found = context.store().audit.records(kind, principal, object_, limit)
     if as_json:
         print_json([r.to_dict() for r in found])
         return
     table = Table(
-        Column("seq", justify="right"),
-        Column("at (UTC)", no_wrap=True),
-        Column("kind", no_wrap=True),
-        Column("principal", no_wrap=True),
-        "rule",
+        Column("seq", justify="right", no_wrap=True, min_width=3),
+        Column("at (UTC)", no_wrap=True, min_width=19),
+        Column("kind", no_wrap=True, min_width=10),
+        Column("principal", no_wrap=True, overflow="ellipsis"),
+        Column("rule", no_wrap=True, overflow="ellipsis"),
         "object",
-        Column("hash", no_wrap=True),
     )
     for r in found:
-        table.add_row(
-            str(r.seq), r.at[:19].replace("T", " "), r.kind, r.principal, r.rule, r.object, r.hash[:8]
-        )
+        table.add_row(str(r.seq), r.at[:19].replace("T", " "), r.kind, r.principal, r.rule, _clip(r.object))
     console.print(table)
 
 
@@ -124,3 +122,8 @@ def export(
             written += len(page)
             bar.update(task, completed=written)
     err_console.print(f"{written:,} audit records written to {escape(str(out))}")
+
+
+def _clip(text: str, chars: int = 40) -> str:
+    """A long object (an apply names every object it changed) cut for the table; `--json` has it whole."""
+    return text if len(text) <= chars else text[: chars - 1] + "…"

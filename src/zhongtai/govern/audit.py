@@ -189,6 +189,11 @@ def watch_commits(sessions: sessionmaker, on_head: Callable[[int, str], None]) -
     sa.event.listen(sessions, "after_soft_rollback", rolled_back)
 
 
+def key_rule(roles: Iterable[str]) -> str:
+    """The rule recorded for an API key's change until policies name theirs: the key's roles."""
+    return "role:" + ("+".join(sorted(roles)) or "none")
+
+
 def _shorten(text: str) -> str:
     return text if len(text) <= _OBJECT_CHARS else text[: _OBJECT_CHARS - 1] + "…"
 
