@@ -299,5 +299,12 @@ def test_verify_command_exits_1_with_the_reason_last(zt_env, monkeypatch):
         assert json.loads(as_json.stdout)["findings"][0]["seq"] == 2
         logged = runner.invoke(app, ["audit", "log", "--kind", "key_create", "--object", "key c", "--json"])
         assert [r["seq"] for r in json.loads(logged.stdout)] == [3]
+        out = Path(zt_env["ZT_HOME"]) / "export" / "audit.jsonl"
+        assert runner.invoke(app, ["audit", "export", "--out", str(out), "--after", "1"]).exit_code == 0
+        events = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [(e["event"]["sequence"], e["event"]["action"], e["user"]["name"]) for e in events] == [
+            (2, "key_create", "local-admin"),
+            (3, "key_create", "local-admin"),
+        ]
     finally:
         context.reset()
