@@ -88,10 +88,11 @@ class DecisionRecords:
         batch = [dataclasses.replace(d, at=aware(d.at).astimezone(UTC)) for d in decisions]
         if not batch:
             return 0
+        entry = decisions_entry(batch)  # the digests, computed before the write lock is taken
         with self._sessions.begin() as session:
             session.add_all([SqlDecision(**d.__dict__) for d in batch])
             session.flush()
-            record(session, decisions_entry(batch))
+            record(session, entry)
         return len(batch)
 
     def by_ids(self, ids: list[str]) -> dict[str, DecisionRecord]:

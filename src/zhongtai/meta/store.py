@@ -200,6 +200,7 @@ class MetadataStore:
                 KIND_ORDER.index(c.kind) * (-1 if c.action == "delete" else 1),
             ),
         )
+        entry = apply_entry(ordered, actor, rule) if ordered else None
         with self.transaction() as session:
             for change in ordered:
                 self._apply_one(session, change)
@@ -213,8 +214,8 @@ class MetadataStore:
                         detail=change.spec or {},
                     )
                 )
-            if ordered:
-                record(session, apply_entry(ordered, actor, rule))
+            if entry is not None:
+                record(session, entry)
 
     def _apply_one(self, session: Session, change: Change) -> None:
         table = _KIND_TABLES[change.kind]
