@@ -219,14 +219,15 @@ def apply_entry(changes: Iterable[Change], actor: str, rule: str = LOCAL_ADMIN) 
 def decision_digest(decision: DecisionRecord) -> str:
     """SHA-256 of one decision as the decisions table keeps it (time in UTC), so an edited row is caught."""
     fields = dict(decision.__dict__)
-    fields["at"] = timestamp(decision.at)
+    fields["at"] = timestamp(decision.at) if isinstance(decision.at, datetime) else decision.at
     return hashlib.sha256(canonical(fields).encode()).hexdigest()
 
 
 def decisions_entry(decisions: list[DecisionRecord]) -> AuditEntry:
     """A batch of decisions: each id with its digest, and the capabilities, model versions and principals."""
-    capabilities = sorted({d.capability for d in decisions})
-    principals = sorted({d.principal for d in decisions})
+    # A value missing here (a record the store will refuse) must not fail before the store names it.
+    capabilities = sorted({str(d.capability) for d in decisions if d.capability is not None})
+    principals = sorted({str(d.principal) for d in decisions if d.principal is not None})
     models = sorted({f"{d.model_name} v{d.model_version}" for d in decisions if d.model_name})
     body = {
         "decisions": [[d.id, decision_digest(d)] for d in decisions],

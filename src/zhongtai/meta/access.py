@@ -85,7 +85,10 @@ class DecisionRecords:
     def append(self, decisions: Iterable[DecisionRecord]) -> int:
         """Write a batch of decisions in one transaction with its audit record (each decision's id and
         digest); returns how many. Times are kept in UTC, as the digests read them."""
-        batch = [dataclasses.replace(d, at=aware(d.at).astimezone(UTC)) for d in decisions]
+        batch = [
+            dataclasses.replace(d, at=aware(d.at).astimezone(UTC)) if isinstance(d.at, datetime) else d
+            for d in decisions
+        ]
         if not batch:
             return 0
         entry = decisions_entry(batch)  # the digests, computed before the write lock is taken
