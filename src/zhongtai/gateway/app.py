@@ -21,8 +21,9 @@ from fastapi_offline import FastAPIOffline
 
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
 from zhongtai.capabilities.keys import ApiKeys, Principal
-from zhongtai.capabilities.runtime import Capabilities, Decision
-from zhongtai.capabilities.serving import RegistryWatcher
+from zhongtai.capabilities.runtime import Decision
+from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
+from zhongtai.capabilities.shadow import ShadowScorer
 from zhongtai.config import Settings
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
@@ -35,6 +36,7 @@ from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
+from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
@@ -52,6 +54,7 @@ class Gateway:
     decisions: DecisionLog
     push: FeaturePush
     watcher: RegistryWatcher
+    shadows: ShadowScorer
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -66,11 +69,13 @@ class Gateway:
         # state, and one a body within the limit can reach.
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
-        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher)
+        shadows = ShadowScorer(decisions).start()
+        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher, shadows)
 
     def close(self) -> None:
         """Stop following the registry, then flush the decision log: its records must not be lost."""
         self.watcher.close()
+        self.shadows.close()
         self.decisions.close()
         self.push.close()
         self.online.close()
@@ -103,6 +108,7 @@ def _record(
         features=decision.features,
         latency_ms=latency_ms,
         output=decision.output,
+        arm=decision.arm,
     )
 
 
@@ -132,6 +138,7 @@ def _add_routes(app: FastAPI) -> None:
                         "input": r.input,
                         "model": {"name": r.model_name, "version": r.model_version, "alias": r.spec.alias},
                         "decisions": [d.decision for d in r.spec.decisions],
+                        "traffic": r.describe(),
                         "loaded_at": datetime.fromtimestamp(r.loaded_at, UTC).isoformat(),
                         **({"reload_error": stale[r.name]} if r.name in stale else {}),
                     }
@@ -165,6 +172,8 @@ def _add_routes(app: FastAPI) -> None:
         decision = runtime.decide(inputs)
         latency_ms = (time.perf_counter() - started) * 1000
         gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
+        if runtime.shadows:
+            gw.shadows.submit(runtime, inputs, decision.decision_id, principal.name)
         return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
 
 
@@ -198,4 +207,5 @@ def create_app(settings: Settings) -> FastAPI:
     add_feature_routes(app, _presented_key, json_object)
     add_push_routes(app, _presented_key, json_object)
     add_model_routes(app, _presented_key)
+    add_traffic_routes(app, _presented_key)
     return app

@@ -111,4 +111,6 @@ def _decision(row: SqlDecision) -> DecisionRecord:
         features=dict(row.features),
         latency_ms=row.latency_ms,
         output=dict(row.output) if row.output is not None else None,
+        arm=row.arm,
+        shadow_of=row.shadow_of,
     )

@@ -261,6 +261,14 @@ capabilities:
     explain_top: 5
     feature_groups: [churn_signals]
     write_back: {source: crm, table: churn_scores}
+    traffic:
+      arms:
+        - {name: champion, alias: champion, weight: 90}
+        - {name: challenger, weight: 10}
+        - {name: pinned, version: 3, weight: 0}
+      shadows:
+        - {name: candidate, alias: candidate, sample: 0.5}
+        - {name: old, version: 2, sample: 0.1}
     description: Churn risk of a CRM customer, with the offer to make
     owner: crm-team
 """,

@@ -23,6 +23,7 @@ from zhongtai.spec.candidates import CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
+from zhongtai.spec.traffic import TrafficSpec
 from zhongtai.spec.windows import WindowsSpec
 
 SIMPLE_TYPES = (
@@ -634,6 +635,11 @@ class CapabilitySpec(Spec):
         default=[], description="Read with the model's features and returned with each decision."
     )
     write_back: WriteBackSpec | None = Field(default=None, description="Where batch scoring writes.")
+    traffic: TrafficSpec | None = Field(
+        default=None,
+        description="Arms with weights (A/B, sticky by entity key) and shadows; default: `alias` alone. "
+        "`zhongtai capabilities split` overrides it live.",
+    )
     description: Description = ""
     owner: Owner = None
 
