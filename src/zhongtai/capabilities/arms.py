@@ -12,13 +12,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import random
+import time
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from zhongtai.capabilities.canary import ERROR, FALLBACK, OK, ArmWindow, CanaryState, ramped
 from zhongtai.capabilities.runtime import Decision, Runtime, build_runtime, serving_target
 from zhongtai.capabilities.traffic import ArmChooser, effective_policy, sticky_key
+from zhongtai.errors import ZhongtaiError
+from zhongtai.meta.time import now
 from zhongtai.spec.models import CapabilitySpec
 from zhongtai.spec.traffic import ArmSpec, ShadowSpec, TrafficSpec
 
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
     from zhongtai.features.online.base import OnlineStore
     from zhongtai.lake.storage import LakeStorage
     from zhongtai.meta.store import MetadataStore
+
+log = logging.getLogger(__name__)
 
 
 class ArmedRuntime:
@@ -37,8 +44,14 @@ class ArmedRuntime:
         arms: list[tuple[ArmSpec, Runtime]],
         shadows: list[tuple[ShadowSpec, Runtime]],
         target: str,
+        canary_state: CanaryState | None = None,
     ) -> None:
-        self.policy = policy
+        self.policy = policy  # as declared; the arms carry the weights of the canary's current step
+        self.policy_body = policy.model_dump(mode="json", exclude_defaults=True)
+        self.canary_state = canary_state
+        # Per-arm windows only while a canary ramps: otherwise the request path records nothing.
+        ramping = policy.canary is not None and canary_state is not None and canary_state.status == "ramping"
+        self.windows = {arm.name: ArmWindow() for arm, _ in arms} if ramping else None
         self.arms = arms
         self.shadows = shadows
         self.target = target
@@ -55,9 +68,40 @@ class ArmedRuntime:
         self._chooser = ArmChooser(self.name, [arm.weight for arm, _ in arms])
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
-        """Answer through the arm the entity key falls in; the decision names the arm."""
+        """Answer through the arm the entity key falls in; the decision names the arm. A model that fails
+        (anything but a bad request) gives the spec's fallback answer with reason `model_error`."""
         arm, runtime = self.arms[self._chooser.choose(sticky_key(inputs, self.input))]
-        return dataclasses.replace(runtime.decide(inputs), arm=arm.name)
+        started = time.perf_counter()
+        try:
+            decision = dataclasses.replace(runtime.decide(inputs), arm=arm.name)
+        except ZhongtaiError as exc:
+            if exc.http_status < 500:
+                raise  # the request is at fault, not the arm
+            decision = self._failed(arm.name, exc)
+        except Exception as exc:
+            decision = self._failed(arm.name, exc)
+        if self.windows is not None:
+            outcome = (
+                ERROR if decision.fallback_reason == "model_error" else FALLBACK if decision.fallback else OK
+            )
+            self.windows[arm.name].record(outcome, (time.perf_counter() - started) * 1000, decision.score)
+        return decision
+
+    def _failed(self, arm: str, exc: Exception) -> Decision:
+        log.warning("capability %s arm %s failed: %s", self.name, arm, type(exc).__name__)
+        fallback = self.spec.fallback
+        return Decision(
+            decision_id=str(uuid.uuid4()),
+            capability=self.name,
+            decision=fallback.decision,
+            score=fallback.score,
+            factors=[],
+            model_name=self.model_name,
+            model_version=None,
+            fallback=True,
+            arm=arm,
+            fallback_reason="model_error",
+        )
 
     def shadow(self, inputs: Mapping[str, Any]) -> list[Decision]:
         """Each shadow's decision for the request (its sample permitting): for the log only. A shadow that
@@ -84,13 +128,27 @@ class ArmedRuntime:
         ]
 
 
-def armed_target(store: MetadataStore, name: str) -> str:
-    """What capability `name` would be built from now under its policy: the policy and every arm's target."""
-    spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
+def serving_policy(store: MetadataStore, spec: CapabilitySpec) -> tuple[TrafficSpec, CanaryState | None]:
+    """The declared policy in force and, when it ramps a canary, the ramp's state (a canary declared in the
+    spec and not yet judged starts at its first step)."""
     policy = effective_policy(store, spec)
+    if policy.canary is None:
+        return policy, None
+    live = store.traffic.get(spec.name)
+    if live is not None and live.state is not None:
+        return policy, CanaryState.from_json(live.state)
+    return policy, CanaryState(0, live.updated_at if live is not None else now())
+
+
+def armed_target(store: MetadataStore, name: str) -> str:
+    """What capability `name` would be built from now: the policy, the canary's step and status, and every
+    arm's target."""
+    spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
+    policy, state = serving_policy(store, spec)
     serves = [a.serves for a in policy.arms] + [s.serves for s in policy.shadows]
     parts = [serving_target(store, name, target) for target in serves]
-    body = json.dumps([policy.model_dump(mode="json"), parts], sort_keys=True)
+    ramp = (state.step, state.status) if state is not None else None
+    body = json.dumps([policy.model_dump(mode="json"), ramp, parts], sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -101,7 +159,7 @@ def build_armed(name: str, store: MetadataStore, storage: LakeStorage, online: O
     the model once.
     """
     spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
-    policy = effective_policy(store, spec)
+    policy, state = serving_policy(store, spec)
     target = armed_target(store, name)
     built: dict[str, Runtime] = {}
 
@@ -111,6 +169,6 @@ def build_armed(name: str, store: MetadataStore, storage: LakeStorage, online: O
             built[key] = build_runtime(name, store, storage, online, serves)
         return built[key]
 
-    arms = [(arm, runtime_for(arm.serves)) for arm in policy.arms]
+    arms = [(arm, runtime_for(arm.serves)) for arm in ramped(policy, state).arms]
     shadows = [(shadow, runtime_for(shadow.serves)) for shadow in policy.shadows]
-    return ArmedRuntime(policy, arms, shadows, target)
+    return ArmedRuntime(policy, arms, shadows, target, state)

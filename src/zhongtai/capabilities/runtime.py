@@ -68,6 +68,7 @@ class Decision:
     # interval): part of the answer and of the decision log, under the same keys.
     output: dict[str, Any] | None = None
     arm: str | None = None  # the traffic arm that answered (capabilities/arms.py sets it)
+    fallback_reason: str | None = None  # why a fallback answered: no_features, unknown_entity, model_error...
 
     def to_dict(self) -> dict[str, Any]:
         """The public answer (the model's feature values stay in the decision log)."""
@@ -82,6 +83,8 @@ class Decision:
         }
         if self.arm is not None:
             answer["arm"] = self.arm
+        if self.fallback_reason is not None:
+            answer["fallback_reason"] = self.fallback_reason
         if self.group_features is not None:
             answer["features"] = self.group_features
         if self.output:

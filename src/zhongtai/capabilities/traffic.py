@@ -83,10 +83,14 @@ def parse_split(assignments: Sequence[str], current: TrafficSpec) -> TrafficSpec
                 "write ALIAS=WEIGHT or vVERSION=WEIGHT, e.g. champion=90 challenger=10",
             )
         name, weight = found.group(1), float(found.group(2))
-        pinned = _VERSION.match(name)
-        target = {"version": int(pinned.group(1))} if pinned else {"alias": name}
-        arms.append({"name": name, **target, "weight": weight})
+        arms.append({**arm_of(name), "weight": weight})
     return checked_policy({"arms": arms, "shadows": [s.model_dump() for s in current.shadows]})
+
+
+def arm_of(name: str) -> dict[str, Any]:
+    """An arm named as the CLI names it: `v7` pins version 7, anything else is an alias of that name."""
+    pinned = _VERSION.match(name)
+    return {"name": name, **({"version": int(pinned.group(1))} if pinned else {"alias": name})}
 
 
 def checked_policy(body: Mapping[str, Any]) -> TrafficSpec:

@@ -80,3 +80,77 @@ def split(
     policy = set_split(store, name, parse_split(arms, effective_policy(store, spec)), who, reason)
     shares = ", ".join(f"{a.name} {a.weight / sum(x.weight for x in policy.arms):.0%}" for a in policy.arms)
     console.print(f"{name}: {shares} (set by {who}; gateways follow within seconds)")
+
+
+@app.command("canary")
+def canary(
+    name: str = typer.Argument(..., help="The capability."),
+    arm: str = typer.Option(..., "--arm", help="The arm (an alias, or vVERSION) to ramp against the others."),
+    steps: str = typer.Option("5,25,50,100", "--steps", help="Percent of traffic at each step, rising."),
+    every: str = typer.Option("10m", "--every", help="How long each step must hold, like 10m or 1h."),
+    complete: str = typer.Option(
+        "hold", "--complete", help="At the last step: hold (for `capabilities promote`) or promote by itself."
+    ),
+    reason: str = typer.Option("", "--reason", help="Why: kept in the change log."),
+) -> None:
+    """Start a guarded canary ramp of one arm: its share steps up while error rate, fallback rate, p99 and
+    score shift hold (guards: the spec's `traffic.canary.guards`, or the defaults), and drops to 0 at once
+    with the reason recorded when one trips. Every gateway judges its own traffic every few seconds."""
+    from zhongtai.capabilities.traffic import arm_of, checked_policy, effective_policy, set_split
+    from zhongtai.errors import ZhongtaiError
+    from zhongtai.spec.models import CapabilitySpec
+
+    store = context.store()
+    spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
+    current = effective_policy(store, spec)
+    others = [a.model_dump() for a in current.arms if a.name != arm]
+    guards = current.canary.guards.model_dump() if current.canary else {}
+    try:
+        percents = [float(p) for p in steps.split(",") if p.strip()]
+    except ValueError:
+        raise ZhongtaiError(
+            "invalid_argument", f"--steps {steps!r}: give percents like 5,25,50,100"
+        ) from None
+    body = {
+        "arms": [*others, {**arm_of(arm), "weight": 0}],
+        "shadows": [s.model_dump() for s in current.shadows],
+        "canary": {
+            "arm": arm,
+            "steps": percents,
+            "step_every": every,
+            "complete": complete,
+            "guards": guards,
+        },
+    }
+    policy = set_split(store, name, checked_policy(body), principal(), reason or f"canary of {arm}")
+    first = policy.canary.steps[0] if policy.canary else 0
+    console.print(f"{name}: canary {arm} starts at {first:g}%, steps {steps} every {every}")
+
+
+@app.command("promote")
+def promote(
+    name: str = typer.Argument(..., help="The capability whose held canary is promoted."),
+    reason: str = typer.Option("", "--reason", help="Why: kept in the alias history."),
+) -> None:
+    """Promote a canary that completed its ramp and waits (`complete: hold`): champion moves to the canary
+    arm's version (four eyes apply as for any alias move) and the live split is dropped."""
+    from zhongtai.capabilities.canary import AWAITING_APPROVAL
+    from zhongtai.capabilities.traffic import effective_policy, serving_version
+    from zhongtai.errors import ZhongtaiError
+    from zhongtai.models import aliases
+    from zhongtai.spec.models import CapabilitySpec
+
+    store = context.store()
+    spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
+    live = store.traffic.get(name)
+    policy = effective_policy(store, spec)
+    if live is None or policy.canary is None or (live.state or {}).get("status") != AWAITING_APPROVAL:
+        raise ZhongtaiError(
+            "conflict", f"{name} has no canary waiting for promotion", f"zhongtai capabilities traffic {name}"
+        )
+    arm = next(a for a in policy.arms if a.name == policy.canary.arm)
+    version = serving_version(store, spec.model, arm.serves).version
+    who = principal()
+    aliases.move(store, spec.model, version, "champion", who, reason or f"canary {arm.name} promoted")
+    store.traffic.reset(name, who, reason or "canary promoted")
+    console.print(f"{name}: champion is now {spec.model} v{version}; the live split is dropped")

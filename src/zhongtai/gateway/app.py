@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
+from zhongtai.capabilities.canary import CanaryController
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
 from zhongtai.capabilities.keys import ApiKeys, Principal
 from zhongtai.capabilities.runtime import Decision
@@ -55,6 +56,7 @@ class Gateway:
     push: FeaturePush
     watcher: RegistryWatcher
     shadows: ShadowScorer
+    canaries: CanaryController
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -70,10 +72,14 @@ class Gateway:
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
         shadows = ShadowScorer(decisions).start()
-        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher, shadows)
+        canaries = CanaryController(capabilities, store).start()
+        return cls(
+            store, online, capabilities, ApiKeys(store.access), decisions, push, watcher, shadows, canaries
+        )
 
     def close(self) -> None:
         """Stop following the registry, then flush the decision log: its records must not be lost."""
+        self.canaries.close()
         self.watcher.close()
         self.shadows.close()
         self.decisions.close()

@@ -247,6 +247,7 @@ class SqlTrafficSplit(Base):
     principal: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+    state: Mapped[dict[str, Any] | None]  # a canary ramp's step and status
 
 
 class SqlApiKey(Base):

@@ -22,6 +22,7 @@ class TrafficSplit:
     principal: str
     reason: str
     updated_at: datetime
+    state: dict[str, Any] | None = None  # a canary ramp's step and status (capabilities/canary.py)
 
 
 class TrafficRecords:
@@ -40,21 +41,34 @@ class TrafficRecords:
             return {r.capability: _split(r) for r in session.scalars(sa.select(SqlTrafficSplit))}
 
     def set(
-        self, capability: str, policy: dict[str, Any], principal: str, reason: str, action: str = "split"
-    ) -> TrafficSplit:
-        """Record `policy` as the capability's live split, with its change-log entry, in one transaction."""
+        self,
+        capability: str,
+        policy: dict[str, Any],
+        principal: str,
+        reason: str,
+        action: str = "split",
+        *,
+        state: dict[str, Any] | None = None,
+        expected_state: dict[str, Any] | None = None,
+    ) -> TrafficSplit | None:
+        """Record `policy` (and a canary's `state`) as the capability's live split, with its change-log entry,
+        in one transaction. With `expected_state`, only if the stored state is still that (or there is no
+        live split yet): None when another process moved it first."""
         at = now()
         with self._sessions.begin() as session:
             row = session.get(SqlTrafficSplit, capability, with_for_update=True)
+            if expected_state is not None and row is not None and row.state not in (None, expected_state):
+                return None
             before = dict(row.policy) if row is not None else None
             if row is None:
                 row = SqlTrafficSplit(capability=capability)
                 session.add(row)
             row.policy, row.principal, row.reason, row.updated_at = policy, principal, reason, at
+            row.state = state
             session.add(
                 SqlChange(
                     at=at, actor=principal, action=action, kind="traffic", name=capability,
-                    detail={"from": before, "to": policy, "reason": reason},
+                    detail={"from": before, "to": policy, "reason": reason, "state": state},
                 )
             )  # fmt: skip
             session.flush()
@@ -91,4 +105,7 @@ class TrafficRecords:
 
 
 def _split(row: SqlTrafficSplit) -> TrafficSplit:
-    return TrafficSplit(row.capability, dict(row.policy), row.principal, row.reason, aware(row.updated_at))
+    state = dict(row.state) if row.state is not None else None
+    return TrafficSplit(
+        row.capability, dict(row.policy), row.principal, row.reason, aware(row.updated_at), state
+    )

@@ -7,11 +7,11 @@ weights stand. Shadows are scored after the answer has left and are only logged.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from zhongtai.spec.base import AliasName, Spec
+from zhongtai.spec.base import AliasName, Duration, Spec
 
 ArmName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 
@@ -56,12 +56,59 @@ class ShadowSpec(Spec):
         return f"v{self.version}" if self.version is not None else self.alias or self.name
 
 
+class GuardsSpec(Spec):
+    """What rolls a canary back at once: each limit is checked over the sliding window, on the canary arm's
+    own requests, once it has `min_requests` of them."""
+
+    window: Duration = Field(default="5m", description="The sliding window the guards look at.")
+    min_requests: int = Field(default=100, ge=10, description="Canary requests in the window before judging.")
+    max_error_rate: float = Field(
+        default=0.01, ge=0, le=1, description="Share of canary answers that failed."
+    )
+    max_fallback_increase: float = Field(
+        default=0.05, ge=0, le=1, description="Fallback share allowed above the other arms' in the window."
+    )
+    max_p99_ms: float | None = Field(
+        default=None, gt=0, description="p99 decide time of the canary arm, in milliseconds."
+    )
+    max_score_psi: float = Field(
+        default=0.25, gt=0, description="PSI of the canary's scores against the other arms' in the window."
+    )
+
+
+class CanarySpec(Spec):
+    """A ramp for one arm: its weight steps up (percent of all traffic) while the guards hold, and drops to
+    0 at once when one trips. At the last step it is promoted (its version becomes `champion`) or held for a
+    person to promote, as `complete` says."""
+
+    arm: str = Field(description="The arm being ramped (one of `arms`).")
+    steps: list[float] = Field(
+        default=[5, 25, 50, 100], min_length=1, description="Percent of traffic at each step, rising."
+    )
+    step_every: Duration = Field(default="10m", description="How long each step must hold before the next.")
+    guards: GuardsSpec = Field(default=GuardsSpec(), description="What rolls the canary back.")
+    complete: Literal["promote", "hold"] = Field(
+        default="hold",
+        description="At the last step: `promote` moves champion to the canary's version by itself; `hold` "
+        "waits for `zhongtai capabilities promote`.",
+    )
+
+    @model_validator(mode="after")
+    def _rising(self) -> CanarySpec:
+        if any(b <= a for a, b in zip(self.steps, self.steps[1:], strict=False)) or not self.steps[0] > 0:
+            raise ValueError("canary steps must rise, each above 0")
+        if self.steps[-1] > 100:
+            raise ValueError("canary steps are percents: at most 100")
+        return self
+
+
 class TrafficSpec(Spec):
     """Arms with weights (sticky by the entity key) and shadows. Without it the capability's `alias` takes
     all the traffic as one arm of that name."""
 
     arms: list[ArmSpec] = Field(min_length=1, max_length=10, description="The arms that answer.")
     shadows: list[ShadowSpec] = Field(default=[], max_length=5, description="Versions scored in the shadow.")
+    canary: CanarySpec | None = Field(default=None, description="A guarded ramp of one of the arms.")
 
     @model_validator(mode="after")
     def _consistent(self) -> TrafficSpec:
@@ -71,4 +118,9 @@ class TrafficSpec(Spec):
             raise ValueError(f"arm and shadow names must differ: {', '.join(repeated)} repeated")
         if sum(a.weight for a in self.arms) <= 0:
             raise ValueError("at least one arm needs a weight above 0")
+        if self.canary is not None:
+            if self.canary.arm not in [a.name for a in self.arms]:
+                raise ValueError(f"canary.arm '{self.canary.arm}' is not one of the arms")
+            if len(self.arms) < 2:
+                raise ValueError("a canary needs another arm to compare with and fall back to")
         return self

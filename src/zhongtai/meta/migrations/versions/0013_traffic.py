@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("principal", sa.String(length=128), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("capability"),
     )
     with op.batch_alter_table("decisions", schema=None) as batch_op:
