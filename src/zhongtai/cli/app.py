@@ -82,6 +82,7 @@ app.add_typer(
 app.add_typer(
     capabilities.app, name="capabilities", help="Capabilities: what serves them, A/B splits changed live."
 )
+app.command("replay")(capabilities.replay)
 app.add_typer(runs.app, name="runs", help="Experiment runs: every training attempt, compared side by side.")
 score.register(app)
 serve.register(app)

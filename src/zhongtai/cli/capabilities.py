@@ -154,3 +154,55 @@ def promote(
     aliases.move(store, spec.model, version, "champion", who, reason or f"canary {arm.name} promoted")
     store.traffic.reset(name, who, reason or "canary promoted")
     console.print(f"{name}: champion is now {spec.model} v{version}; the live split is dropped")
+
+
+@app.command("replay")
+def replay(
+    name: str = typer.Argument(..., help="The capability."),
+    version: str = typer.Option(
+        ..., "--version", help="The version to judge: a number, vNUMBER or an alias."
+    ),
+    since: str = typer.Option("7d", "--since", help="How far back, like 7d or 12h."),
+    limit: int = typer.Option(1_000_000, "--limit", min=1, help="At most this many decisions, oldest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Re-score the capability's logged decisions with another model version, from the feature values they
+    were answered with, and report agreement, score shift and the decisions that would flip."""
+    from datetime import timedelta
+
+    from zhongtai.capabilities.replay import replay as run
+    from zhongtai.cli.output import progress
+    from zhongtai.errors import ZhongtaiError
+    from zhongtai.meta.time import now
+    from zhongtai.spec.base import duration_seconds
+
+    try:
+        start = now() - timedelta(seconds=duration_seconds(since))
+    except ValueError as exc:
+        raise ZhongtaiError("invalid_argument", f"--since: {exc}") from None
+    with progress() as bar:
+        task = bar.add_task("replay", total=None, detail=f"since {start:%Y-%m-%d %H:%M}")
+        report = run(
+            context.store(),
+            context.lake(),
+            name,
+            version,
+            start,
+            limit,
+            lambda n: bar.update(task, completed=n),
+        )
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console.print(
+        f"{name}: {report.replayed:,} of {report.decisions:,} decisions replayed with v{report.candidate} "
+        f"({report.fallbacks:,} fallbacks not re-scored)"
+    )
+    if report.replayed:
+        console.print(
+            f"agreement {report.agreement:.1%}, mean score shift {report.mean_shift:+.4f}, "
+            f"mean |difference| {report.mean_abs_diff:.4f}, PSI {report.psi if report.psi is not None else '-'}"
+        )
+        for flip, count in list(report.flips.items())[:10]:
+            console.print(f"  {flip}: {count:,}")
+    console.print(report.quality)
