@@ -32,6 +32,7 @@ from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.integration_routes import add_integration_routes
 from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
@@ -214,4 +215,5 @@ def create_app(settings: Settings) -> FastAPI:
     add_push_routes(app, _presented_key, json_object)
     add_model_routes(app, _presented_key)
     add_traffic_routes(app, _presented_key)
+    add_integration_routes(app, _presented_key)
     return app
