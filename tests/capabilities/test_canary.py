@@ -179,7 +179,9 @@ def test_a_canary_that_holds_steps_up_and_completes_by_promotion(metadata_url, t
         review(world.store, "churn", v2, ModelAction.APPROVE, "bob")
         # Two dozen people split by a hash: the arms' score samples differ by who is in them, so the shift
         # guard is relaxed here; the test is about the steps.
-        set_split(world.store, "churn-risk", _policy(every="1s", complete="promote", max_score_psi=50), "alice")
+        set_split(
+            world.store, "churn-risk", _policy(every="1s", complete="promote", max_score_psi=50), "alice"
+        )
         capabilities = Capabilities.load_all(world.store, world.storage, world.online)
         watcher = RegistryWatcher(capabilities, world.store.serving_signal)
         watcher._seen = watcher._read()
