@@ -160,7 +160,7 @@ def test_the_decision_writer_appends_one_record_per_batch_with_digests(store, tm
     log.close()
     (found,) = store.audit.records(kind="decisions")
     body = found.parsed_body()
-    stored = store.decisions.by_ids([d.id for d in batch])
+    stored = {d.id: d for d in store.decisions.by_ids([d.id for d in batch])}
     assert body["decisions"] == [[d.id, decision_digest(stored[d.id])] for d in batch]
     assert body["capabilities"] == ["churn-risk"] and body["models"] == ["churn v3"]
     assert (found.principal, found.rule, found.object) == ("crm", "api-key", "churn-risk")
@@ -178,6 +178,23 @@ def test_record_is_one_call_for_later_kinds(store):
         )
     assert (written.seq, written.kind, written.prev_hash) == (1, "traffic_change", GENESIS)
     assert written.content_hash() == written.hash
+
+
+def test_traffic_changes_are_recorded_with_their_policies_not_their_reasons(store):
+    policy = {"arms": [{"name": "a", "serves": "champion", "weight": 90}]}
+    store.traffic.set("churn-risk", policy, "ops", "ticket 13912345678")
+    assert store.traffic.reset("churn-risk", "ops", "done", rule="role:admin")
+    split, reset = store.audit.records(kind="traffic_change", limit=None, newest_first=False)
+    assert (split.principal, split.rule, split.object) == ("ops", "local-admin", "capability churn-risk")
+    assert split.parsed_body() == {
+        "capability": "churn-risk",
+        "action": "split",
+        "from": None,
+        "to": policy,
+        "state": None,
+    }
+    assert (reset.rule, reset.parsed_body()["to"]) == ("role:admin", None)
+    assert "13912345678" not in split.body
 
 
 def test_ecs_export_shape(store):

@@ -199,7 +199,7 @@ class _Walker:
             return  # an edited body: the record's own hash already says so
         pairs = [(str(p[0]), str(p[1])) for p in listed if isinstance(p, list) and len(p) == 2]
         for chunk in _chunks(pairs, _DECISION_CHUNK):
-            stored = self.store.decisions.by_ids([decision_id for decision_id, _ in chunk])
+            stored = {d.id: d for d in self.store.decisions.by_ids([decision_id for decision_id, _ in chunk])}
             for decision_id, digest in chunk:
                 found = stored.get(decision_id)
                 self.report.decisions += 1

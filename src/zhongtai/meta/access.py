@@ -98,16 +98,6 @@ class DecisionRecords:
             record(session, entry)
         return len(batch)
 
-    def by_ids(self, ids: list[str]) -> dict[str, DecisionRecord]:
-        """The decisions with these ids that exist, by id (read without the ORM: verify reads them all)."""
-        table = SqlDecision.__table__
-        with self._sessions() as session:
-            rows = session.execute(sa.select(table).where(table.c.id.in_(ids))).mappings()
-            fields = [f.name for f in dataclasses.fields(DecisionRecord)]
-            return {
-                r["id"]: DecisionRecord(**{f: r[f] for f in fields} | {"at": aware(r["at"])}) for r in rows
-            }
-
     def ids_since(self, since: datetime, until: datetime | None = None, size: int = 10_000) -> Iterator[str]:
         """The ids of every decision made at or after `since` (and before `until`), read in pages."""
         with self._sessions() as session:
@@ -121,6 +111,27 @@ class DecisionRecords:
             query = sa.select(SqlDecision).order_by(SqlDecision.at.desc()).limit(limit)
             if capability:
                 query = query.where(SqlDecision.capability == capability)
+            return [_decision(r) for r in session.scalars(query)]
+
+    def by_ids(self, ids: list[str]) -> list[DecisionRecord]:
+        """The logged decisions among `ids` (those not logged are simply absent)."""
+        if not ids:
+            return []
+        with self._sessions() as session:
+            rows = session.scalars(sa.select(SqlDecision).where(SqlDecision.id.in_(ids)))
+            return [_decision(r) for r in rows]
+
+    def served_since(self, capability: str, since: datetime, limit: int) -> list[DecisionRecord]:
+        """The capability's answers (not shadows) logged at or after `since`, oldest first, at most `limit`."""
+        query = (
+            sa.select(SqlDecision)
+            .where(
+                SqlDecision.capability == capability, SqlDecision.at >= since, SqlDecision.shadow_of.is_(None)
+            )
+            .order_by(SqlDecision.at)
+            .limit(limit)
+        )
+        with self._sessions() as session:
             return [_decision(r) for r in session.scalars(query)]
 
     def count(
@@ -152,4 +163,6 @@ def _decision(row: SqlDecision) -> DecisionRecord:
         features=dict(row.features),
         latency_ms=row.latency_ms,
         output=dict(row.output) if row.output is not None else None,
+        arm=row.arm,
+        shadow_of=row.shadow_of,
     )

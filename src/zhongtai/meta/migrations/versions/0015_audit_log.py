@@ -1,15 +1,15 @@
 """audit log: append-only, hash-chained records of every change and every batch of decisions
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 09:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0015"
+down_revision = "0014"  # 0013 (traffic) and 0014 (feedback) landed on main first
 branch_labels = None
 depends_on = None
 
