@@ -93,8 +93,8 @@ class DecisionRecords:
             return 0
         entry = decisions_entry(batch)  # the digests, computed before the write lock is taken
         with self._sessions.begin() as session:
-            # One executemany, not the ORM's unit of work: the writer thread's throughput is the log's.
-            session.execute(sa.insert(SqlDecision.__table__), [dict(d.__dict__) for d in batch])
+            # A bulk insert (one executemany), not the unit of work: the writer thread's throughput is the log's.
+            session.execute(sa.insert(SqlDecision), [dict(d.__dict__) for d in batch])
             record(session, entry)
         return len(batch)
 
