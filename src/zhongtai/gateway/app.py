@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -21,8 +20,7 @@ from fastapi_offline import FastAPIOffline
 
 from zhongtai.capabilities.canary import CanaryController
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
-from zhongtai.capabilities.keys import ApiKeys, Principal
-from zhongtai.capabilities.runtime import Decision
+from zhongtai.capabilities.keys import ApiKeys
 from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
 from zhongtai.capabilities.shadow import ShadowScorer
 from zhongtai.config import Settings
@@ -40,9 +38,7 @@ from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.lake.storage import LakeStorage
-from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
-from zhongtai.meta.time import now
 
 
 @dataclass
@@ -96,27 +92,6 @@ def _presented_key(request: Request) -> str | None:
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
     return request.headers.get("x-api-key")
-
-
-def _record(
-    decision: Decision, principal: Principal, inputs: dict[str, Any], latency_ms: float
-) -> DecisionRecord:
-    return DecisionRecord(
-        id=decision.decision_id,
-        at=now(),
-        capability=decision.capability,
-        principal=principal.name,
-        model_name=decision.model_name,
-        model_version=decision.model_version,
-        decision=decision.decision,
-        score=decision.score,
-        fallback=decision.fallback,
-        inputs=inputs,
-        features=decision.features,
-        latency_ms=latency_ms,
-        output=decision.output,
-        arm=decision.arm,
-    )
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -178,7 +153,7 @@ def _add_routes(app: FastAPI) -> None:
             )
         decision = runtime.decide(inputs)
         latency_ms = (time.perf_counter() - started) * 1000
-        gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
+        gw.decisions.submit(decision.to_record(principal.name, inputs, latency_ms))
         if runtime.shadows:
             gw.shadows.submit(runtime, inputs, decision.decision_id, principal.name)
         return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
