@@ -16,21 +16,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
-from zhongtai.capabilities.keys import ApiKeys, Principal
-from zhongtai.capabilities.runtime import Capabilities, Decision
+from zhongtai.capabilities.keys import ApiKeys
+from zhongtai.capabilities.runtime import Capabilities
 from zhongtai.capabilities.serving import RegistryWatcher
 from zhongtai.config import Settings
-from zhongtai.errors import ErrorCode, ZhongtaiError
+from zhongtai.errors import ErrorCode
 from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
+from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context, decision_record
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
-from zhongtai.gateway.json_body import FeatureJSONResponse
+from zhongtai.gateway.idempotency import Idempotency
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
@@ -38,7 +39,6 @@ from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
-from zhongtai.meta.time import now
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Gateway:
     decisions: DecisionLog
     push: FeaturePush
     watcher: RegistryWatcher
+    idempotency: Idempotency
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -66,13 +67,15 @@ class Gateway:
         # state, and one a body within the limit can reach.
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
-        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher)
+        idempotency = Idempotency.open(settings)
+        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher, idempotency)
 
     def close(self) -> None:
         """Stop following the registry, then flush the decision log: its records must not be lost."""
         self.watcher.close()
         self.decisions.close()
         self.push.close()
+        self.idempotency.close()
         self.online.close()
         self.store.close()
 
@@ -84,26 +87,6 @@ def _presented_key(request: Request) -> str | None:
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
     return request.headers.get("x-api-key")
-
-
-def _record(
-    decision: Decision, principal: Principal, inputs: dict[str, Any], latency_ms: float
-) -> DecisionRecord:
-    return DecisionRecord(
-        id=decision.decision_id,
-        at=now(),
-        capability=decision.capability,
-        principal=principal.name,
-        model_name=decision.model_name,
-        model_version=decision.model_version,
-        decision=decision.decision,
-        score=decision.score,
-        fallback=decision.fallback,
-        inputs=inputs,
-        features=decision.features,
-        latency_ms=latency_ms,
-        output=decision.output,
-    )
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -146,26 +129,25 @@ def _add_routes(app: FastAPI) -> None:
     @app.post(
         "/v1/capabilities/{name}/decide",
         tags=["capabilities"],
-        responses=errors(400, 401, 404, 413, 422),
+        responses=errors(400, 401, 404, 409, 413, 422),
         openapi_extra={**SECURED, "requestBody": decide_body()},
     )
-    async def decide(name: str, request: Request) -> JSONResponse:
+    async def decide(name: str, request: Request) -> Response:
         """Decide for one entity: the body holds the capability's input field and optional context."""
         started = time.perf_counter()
         gw = gateway()
         principal = gw.keys.check(_presented_key(request))
         runtime = gw.capabilities.get(name)
         inputs = await json_object(request)
-        if not isinstance(inputs.get("context", {}), dict):
-            raise ZhongtaiError(
-                ErrorCode.INVALID_ARGUMENT,
-                "field 'context' must be a JSON object",
-                'send {"context": {"channel": "app"}} or leave it out',
-            )
-        decision = runtime.decide(inputs)
-        latency_ms = (time.perf_counter() - started) * 1000
-        gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
-        return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
+        check_context(inputs)
+
+        def work() -> tuple[dict[str, Any], list[DecisionRecord]]:
+            decision = runtime.decide(inputs)
+            latency_ms = (time.perf_counter() - started) * 1000
+            answer = {**decision.to_dict(), "latency_ms": round(latency_ms, 3)}
+            return answer, [decision_record(decision, principal, inputs, latency_ms)]
+
+        return await answer_once(gw, request, principal, f"decide {name}", inputs, work)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -192,8 +174,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
     app.state.gateway = None
     app.state.body_limits = BodyLimits.from_settings(settings)
+    app.state.max_batch_inputs = settings.max_batch_inputs
     add_error_handlers(app)
     _add_routes(app)
+    add_batch_route(app, lambda: app.state.gateway, _presented_key)
     add_catalog_routes(app, _presented_key)
     add_feature_routes(app, _presented_key, json_object)
     add_push_routes(app, _presented_key, json_object)
