@@ -75,7 +75,6 @@ class Gateway:
         self.watcher.close()
         self.decisions.close()
         self.push.close()
-        self.idempotency.close()
         self.online.close()
         self.store.close()
 
@@ -161,6 +160,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.gateway = None
+            await gateway.idempotency.aclose()
             gateway.close()
 
     # Swagger UI (/docs) and ReDoc (/redoc) from files in the fastapi-offline package: no CDN.

@@ -10,7 +10,9 @@ in-process cache sits in front, so a retry reaching the same process costs no ro
 Keeping is one atomic put-if-absent (Redis `SET NX GET`, SQLite an upsert that only replaces an expired
 row): of two attempts racing, the one that keeps its answer first wins; the other answers the winner's answer
 and logs nothing. The same key with another fingerprint is a 409. A body is never stored, only its hash.
-The stores are called in the thread pool: the event loop never waits on them. If the shared store fails, the
+Redis is called through its asyncio client, so the event loop never waits on it; SQLite inline, as the online
+store's reads are (a local write of a few microseconds, in WAL mode: readers never wait on it, and the only
+other writers are the same short upserts of other processes). If the shared store fails, the
 request is answered anyway (a decision matters more than deduplication during an outage) and a warning is
 logged: a retry reaching another process in that time may then be logged twice.
 """
@@ -26,8 +28,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-
-from starlette.concurrency import run_in_threadpool
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from zhongtai.config import Settings
 from zhongtai.connect.redis_url import redis_client
@@ -77,36 +78,55 @@ class Claim:
 
 
 class AnswerStore(Protocol):
-    """Where kept answers live, shared by every gateway process (blocking calls; run in a thread)."""
+    """Where kept answers live, shared by every gateway process."""
 
-    def get(self, key: str) -> Kept | None:
+    async def get(self, key: str) -> Kept | None:
         """The answer kept under `key`, or None (none, or expired)."""
         ...
 
-    def put_if_absent(self, key: str, kept: Kept, ttl_s: int) -> Kept | None:
+    async def put_if_absent(self, key: str, kept: Kept, ttl_s: int) -> Kept | None:
         """Keep `kept` unless an unexpired answer is there; returns that earlier answer, or None if kept."""
         ...
 
-    def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 class RedisAnswers:
-    """Kept answers as Redis strings `{prefix}:idempotency:<claim>` with an expiry."""
+    """Kept answers as Redis strings `{prefix}:idempotency:<claim>` with an expiry (redis.asyncio)."""
 
     def __init__(self, client: Any, prefix: str) -> None:
-        self._client = client
-        self._prefix = f"{prefix}:idempotency:"
+        self.client = client
+        self.prefix = f"{prefix}:idempotency:"
 
-    def get(self, key: str) -> Kept | None:
-        stored = self._client.get(self._prefix + key)
+    @classmethod
+    def from_url(cls, url: str) -> RedisAnswers:
+        """On the online store's Redis (`redis://host:port/db?prefix=name`), under its prefix."""
+        import redis.asyncio
+
+        _, prefix = redis_client(
+            url, "online store"
+        )  # checks the URL and reads the prefix, as the store does
+        parts = urlsplit(url)
+        query = urlencode(
+            [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "prefix"]
+        )
+        client = redis.asyncio.Redis.from_url(
+            urlunsplit(parts._replace(query=query)),
+            socket_timeout=_REDIS_TIMEOUT_S,
+            socket_connect_timeout=_REDIS_TIMEOUT_S,
+        )
+        return cls(client, prefix)
+
+    async def get(self, key: str) -> Kept | None:
+        stored = await self.client.get(self.prefix + key)
         return None if stored is None else Kept.decode(stored)
 
-    def put_if_absent(self, key: str, kept: Kept, ttl_s: int) -> Kept | None:
-        earlier = self._client.set(self._prefix + key, kept.encode(), nx=True, ex=ttl_s, get=True)
+    async def put_if_absent(self, key: str, kept: Kept, ttl_s: int) -> Kept | None:
+        earlier = await self.client.set(self.prefix + key, kept.encode(), nx=True, ex=ttl_s, get=True)
         return None if earlier is None else Kept.decode(earlier)
 
-    def close(self) -> None:
-        self._client.close()
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 _SCHEMA = """
@@ -137,7 +157,7 @@ class SqliteAnswers:
             con.execute(_SCHEMA)
         self._purged_at = 0.0
 
-    def get(self, key: str) -> Kept | None:
+    async def get(self, key: str) -> Kept | None:
         row = (
             self._connections.get()
             .execute(
@@ -147,7 +167,7 @@ class SqliteAnswers:
         )
         return None if row is None else Kept.decode(row[0])
 
-    def put_if_absent(self, key: str, kept: Kept, ttl_s: int) -> Kept | None:
+    async def put_if_absent(self, key: str, kept: Kept, ttl_s: int) -> Kept | None:
         con = self._connections.get()
         now = time.time()
         with con:  # one transaction: the upsert and the read of what won
@@ -163,19 +183,14 @@ class SqliteAnswers:
                 con.execute(_PURGE, (now,))
         return earlier
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self._connections.close()
 
 
 def open_answers(settings: Settings) -> AnswerStore:
     """The shared store of kept answers: Redis when the online store is Redis, else a SQLite file in ZT_HOME."""
     if settings.online_url.split(":", 1)[0] in ("redis", "rediss"):
-        client, prefix = redis_client(settings.online_url, "online store")
-        # The online store's URL sets no timeouts; a request must not wait on a dead Redis for long.
-        client.connection_pool.connection_kwargs.update(
-            socket_timeout=_REDIS_TIMEOUT_S, socket_connect_timeout=_REDIS_TIMEOUT_S
-        )
-        return RedisAnswers(client, prefix)
+        return RedisAnswers.from_url(settings.online_url)
     Path(settings.home).mkdir(parents=True, exist_ok=True)
     return SqliteAnswers(str(Path(settings.home) / "idempotency.db"))
 
@@ -227,7 +242,7 @@ class Idempotency:
         if answer is not None:
             return answer
         try:
-            kept = await run_in_threadpool(self._answers.get, claim.key)
+            kept = await self._answers.get(claim.key)
         except Exception as exc:
             log.warning("idempotency store unavailable (%s): answering without it", type(exc).__name__)
             return None
@@ -241,7 +256,7 @@ class Idempotency:
         kept one first (answer that one, log nothing); a 409 if that was another request's."""
         kept = Kept(claim.fingerprint, time.time(), answer)
         try:
-            earlier = await run_in_threadpool(self._answers.put_if_absent, claim.key, kept, self.ttl_s)
+            earlier = await self._answers.put_if_absent(claim.key, kept, self.ttl_s)
         except Exception as exc:
             log.warning("idempotency store unavailable (%s): answering without it", type(exc).__name__)
             earlier = None
@@ -251,9 +266,9 @@ class Idempotency:
         self._remember(claim.key, kept)
         return None
 
-    def close(self) -> None:
-        """Close the shared store's connections."""
-        self._answers.close()
+    async def aclose(self) -> None:
+        """Close the shared store's connections (on the event loop that used them)."""
+        await self._answers.aclose()
 
     def _matching(self, claim: Claim, kept: Kept) -> bytes:
         if kept.fingerprint != claim.fingerprint:
