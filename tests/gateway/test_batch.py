@@ -9,7 +9,8 @@ import pytest
 
 from tests.capabilities.world import KNOWN_IDS, model_row
 from tests.gateway.test_idempotency import marker, records_marked
-from zhongtai.config import DEFAULT_MAX_BATCH_INPUTS
+from zhongtai.config import DEFAULT_MAX_BATCH_INPUTS, Settings
+from zhongtai.errors import ZhongtaiError
 
 pytestmark = pytest.mark.integration
 BATCH = "/v1/capabilities/churn-risk/decide/batch"
@@ -107,3 +108,14 @@ def test_the_openapi_document_types_both_decide_routes(gateway):
     assert decided["properties"]["decision"] == answer["properties"]["decision"]
     assert failed["required"] == ["index", "error"]
     assert sorted(batch["responses"]) == ["200", "400", "401", "404", "409", "413", "422"]
+
+
+def test_the_batch_limit_and_the_retention_are_settings():
+    settings = Settings.from_env(
+        {"ZT_HOME": "/tmp/zt", "ZT_MAX_BATCH_INPUTS": "3", "ZT_IDEMPOTENCY_TTL": "60"}
+    )
+    assert (settings.max_batch_inputs, settings.idempotency_ttl_seconds) == (3, 60)
+    defaults = Settings.from_env({"ZT_HOME": "/tmp/zt"})
+    assert (defaults.max_batch_inputs, defaults.idempotency_ttl_seconds) == (500, 86400)
+    with pytest.raises(ZhongtaiError, match="ZT_MAX_BATCH_INPUTS must be a positive whole number"):
+        Settings.from_env({"ZT_MAX_BATCH_INPUTS": "0"})

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
+from zhongtai.capabilities.runtime import CapabilityRuntime
 from zhongtai.errors import ErrorCode
 from zhongtai.features.keys import key_schema
 from zhongtai.features.push import rows_schema
@@ -291,8 +292,6 @@ _ITEM_ERROR = {
 
 def _answer_schema(runtime: Runtime) -> dict[str, Any]:
     """The decide answer of a capability, as far as its spec and runtime say what it holds."""
-    from zhongtai.capabilities.runtime import CapabilityRuntime
-
     spec = runtime.spec
     decision: dict[str, Any] = {"type": "string", "description": "The capability's answer"}
     # A tabular runtime answers a score band's decision, or the fallback's; other tasks answer their own.
