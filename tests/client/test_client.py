@@ -52,10 +52,12 @@ def test_decide_answers_a_typed_decision(gateway, zt):
     assert (decision.capability, decision.fallback, decision.replayed) == ("churn-risk", False, False)
     assert len(decision.factors) == 3 and all(isinstance(f, Factor) for f in decision.factors)
     assert decision.latency_ms > 0 and dict(decision.output) == {}
+    assert (decision.arm, decision.fallback_reason) == ("champion", None)
     as_dict = zt.decide("churn-risk", {"customer_id": key})
     assert as_dict.score == decision.score and as_dict.decision_id != decision.decision_id
     fallback = zt.decide("churn-risk", customer_id="brand-new")
     assert (fallback.decision, fallback.fallback, fallback.model.version) == ("new_customer", True, None)
+    assert fallback.fallback_reason
 
 
 def test_a_given_idempotency_key_replays_the_first_answer(zt):
@@ -90,6 +92,7 @@ def test_capabilities_are_listed(zt):
         ModelRef("churn", 1, "champion"),
     )
     assert set(churn.decisions) == {"retain_offer", "watch", "none"}
+    assert [t["arm"] for t in churn.traffic] == ["champion"]
 
 
 def test_errors_carry_the_api_code_message_and_hint(gateway, zt):

@@ -37,6 +37,7 @@ ANSWER = {
     "fallback": False,
     "latency_ms": 0.5,
     "arm": "champion",
+    "route": "billing",
 }
 BUSY = (503, {"Retry-After": "0"}, {"code": "unavailable", "message": "loading", "hint": "wait"})
 LIMITED = (429, {"Retry-After": "0"}, {"code": "rate_limited", "message": "too many", "hint": None})
@@ -46,7 +47,8 @@ def test_429_and_503_are_retried_with_the_same_idempotency_key():
     with scripted(BUSY, LIMITED, (200, {}, ANSWER)) as (url, script), Client(url, "zt_k", retry=FAST) as zt:
         decision = zt.decide("churn-risk", customer_id=100005)
     assert (decision.decision, decision.score, decision.model.version) == ("watch", 0.42, 3)
-    assert decision.output == {"arm": "champion"}  # a field this SDK does not know is kept
+    assert decision.arm == "champion" and decision.fallback_reason is None
+    assert decision.output == {"route": "billing"}  # a field this SDK does not know is kept
     assert [s.path for s in script.seen] == ["/v1/capabilities/churn-risk/decide"] * 3
     keys = {s.headers["Idempotency-Key"] for s in script.seen}
     assert len(keys) == 1 and len(keys.pop()) >= 16

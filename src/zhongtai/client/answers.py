@@ -1,7 +1,7 @@
 """What the gateway answers, as frozen dataclasses read from its JSON (unknown fields are kept, never refused).
 
-A newer gateway may add fields to an answer (an A/B arm, a fallback's reason, a task's own outputs): those
-land in `Decision.output` under their JSON names, so an older SDK keeps working and still shows them.
+A task's own outputs (an intent's route, a forecast's interval) and any field a newer gateway adds land in
+`Decision.output` under their JSON names, so an older SDK keeps working and still shows them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,19 @@ from typing import Any
 
 # The fields every decide answer has; anything else is the capability's own output.
 _DECISION_FIELDS = frozenset(
-    {"decision_id", "capability", "decision", "score", "factors", "model", "fallback", "latency_ms", "index"}
+    {
+        "decision_id",
+        "capability",
+        "decision",
+        "score",
+        "factors",
+        "model",
+        "fallback",
+        "fallback_reason",
+        "arm",
+        "latency_ms",
+        "index",
+    }
 )
 
 
@@ -47,6 +59,10 @@ class Decision:
     model: ModelRef
     fallback: bool
     latency_ms: float | None
+    # Why the fallback answered (no_features, unknown_entity, model_error...); None when the model did.
+    fallback_reason: str | None
+    # The traffic arm that answered (A/B, canary): the capability's alias when it has no traffic policy.
+    arm: str | None
     # Every other field of the answer (a task's outputs, feature groups, fields of newer gateways), read-only.
     output: Mapping[str, Any]
     # True when the gateway answered a retry with the answer it kept for the request's Idempotency-Key.
@@ -68,6 +84,8 @@ class Decision:
             model=ModelRef(str(model.get("name", "")), model.get("version"), model.get("alias")),
             fallback=bool(body.get("fallback", False)),
             latency_ms=body.get("latency_ms"),
+            fallback_reason=body.get("fallback_reason"),
+            arm=body.get("arm"),
             output=MappingProxyType({k: v for k, v in body.items() if k not in _DECISION_FIELDS}),
             replayed=replayed,
         )
@@ -138,6 +156,8 @@ class CapabilityInfo:
     model: ModelRef
     decisions: tuple[str, ...]
     loaded_at: str | None
+    # The arms and shadows with the version each serves now, as the gateway lists them.
+    traffic: tuple[Mapping[str, Any], ...] = ()
     reload_error: str | None = None
 
     @classmethod
@@ -151,5 +171,6 @@ class CapabilityInfo:
             model=ModelRef(str(model.get("name", "")), model.get("version"), model.get("alias")),
             decisions=tuple(body.get("decisions") or ()),
             loaded_at=body.get("loaded_at"),
+            traffic=tuple(MappingProxyType(dict(t)) for t in body.get("traffic") or ()),
             reload_error=body.get("reload_error"),
         )

@@ -19,10 +19,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
+from zhongtai.capabilities.canary import CanaryController
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
 from zhongtai.capabilities.keys import ApiKeys
-from zhongtai.capabilities.runtime import Capabilities
-from zhongtai.capabilities.serving import RegistryWatcher
+from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
+from zhongtai.capabilities.shadow import ShadowScorer
 from zhongtai.config import Settings
 from zhongtai.errors import ErrorCode
 from zhongtai.features.online.base import OnlineStore, open_online_store
@@ -36,6 +37,7 @@ from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
+from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
@@ -52,6 +54,8 @@ class Gateway:
     decisions: DecisionLog
     push: FeaturePush
     watcher: RegistryWatcher
+    shadows: ShadowScorer
+    canaries: CanaryController
     idempotency: Idempotency
 
     @classmethod
@@ -67,12 +71,26 @@ class Gateway:
         # state, and one a body within the limit can reach.
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
-        idempotency = Idempotency.open(settings)
-        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher, idempotency)
+        shadows = ShadowScorer(decisions).start()
+        canaries = CanaryController(capabilities, store).start()
+        return cls(
+            store=store,
+            online=online,
+            capabilities=capabilities,
+            keys=ApiKeys(store.access),
+            decisions=decisions,
+            push=push,
+            watcher=watcher,
+            shadows=shadows,
+            canaries=canaries,
+            idempotency=Idempotency.open(settings),
+        )
 
     def close(self) -> None:
         """Stop following the registry, then flush the decision log: its records must not be lost."""
+        self.canaries.close()
         self.watcher.close()
+        self.shadows.close()
         self.decisions.close()
         self.push.close()
         self.online.close()
@@ -114,6 +132,7 @@ def _add_routes(app: FastAPI) -> None:
                         "input": r.input,
                         "model": {"name": r.model_name, "version": r.model_version, "alias": r.spec.alias},
                         "decisions": [d.decision for d in r.spec.decisions],
+                        "traffic": r.describe(),
                         "loaded_at": datetime.fromtimestamp(r.loaded_at, UTC).isoformat(),
                         **({"reload_error": stale[r.name]} if r.name in stale else {}),
                     }
@@ -146,7 +165,8 @@ def _add_routes(app: FastAPI) -> None:
             answer = {**decision.to_dict(), "latency_ms": round(latency_ms, 3)}
             return answer, [decision_record(decision, principal, inputs, latency_ms)]
 
-        return await answer_once(gw, request, principal, f"decide {name}", inputs, work)
+        # Shadows are scored (after the answer) only for an answer that is new, not for a replayed one.
+        return await answer_once(gw, request, principal, runtime, f"decide {name}", inputs, work)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -182,4 +202,5 @@ def create_app(settings: Settings) -> FastAPI:
     add_feature_routes(app, _presented_key, json_object)
     add_push_routes(app, _presented_key, json_object)
     add_model_routes(app, _presented_key)
+    add_traffic_routes(app, _presented_key)
     return app

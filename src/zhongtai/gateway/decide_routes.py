@@ -8,8 +8,9 @@ Per input the work is the single decide's (`runtime.decide`); the whole batch ru
 the event loop keeps serving single decides meanwhile.
 
 `answer_once` is where an `Idempotency-Key` (gateway/idempotency.py) takes effect for both routes: an answer
-already kept for the key is answered again (header `Idempotent-Replayed: true`) and nothing is logged; a new
-answer is kept before its decisions are handed to the decision log, so a retry never logs twice.
+already kept for the key is answered again (header `Idempotent-Replayed: true`) and nothing is logged or
+shadow-scored; a new answer is kept before its decisions are handed to the decision log and its shadows to
+the shadow scorer, so a retry never logs twice.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from zhongtai.capabilities.arms import ArmedRuntime
 from zhongtai.capabilities.keys import Principal
 from zhongtai.capabilities.runtime import Decision, Runtime
 from zhongtai.errors import ErrorCode, ZhongtaiError
@@ -60,6 +62,7 @@ def decision_record(
         features=decision.features,
         latency_ms=latency_ms,
         output=decision.output,
+        arm=decision.arm,
     )
 
 
@@ -77,6 +80,7 @@ async def answer_once(
     gw: Gateway,
     request: Request,
     principal: Principal,
+    runtime: ArmedRuntime,
     operation: str,
     body: dict[str, Any],
     work: Work,
@@ -101,6 +105,8 @@ async def answer_once(
             return _replayed(earlier)
     for record in records:
         gw.decisions.submit(record)
+        if runtime.shadows:
+            gw.shadows.submit(runtime, record.inputs, record.id, principal.name)
     return response
 
 
@@ -195,6 +201,7 @@ def add_batch_route(
             gw,
             request,
             principal,
+            runtime,
             f"batch {name}",
             body,
             lambda: decide_each(runtime, principal, inputs, started),

@@ -295,7 +295,7 @@ def _answer_schema(runtime: Runtime) -> dict[str, Any]:
     spec = runtime.spec
     decision: dict[str, Any] = {"type": "string", "description": "The capability's answer"}
     # A tabular runtime answers a score band's decision, or the fallback's; other tasks answer their own.
-    if isinstance(runtime, CapabilityRuntime) and spec.decisions:
+    if spec.decisions and all(isinstance(r, CapabilityRuntime) for r in _arm_runtimes(runtime)):
         values = [rule.decision for rule in spec.ranked_decisions()] + [spec.fallback.decision]
         decision["enum"] = list(dict.fromkeys(values))
     factor = {
@@ -327,12 +327,18 @@ def _answer_schema(runtime: Runtime) -> dict[str, Any]:
             },
         },
         "fallback": {"type": "boolean", "description": "True when the spec's fallback answered"},
+        "fallback_reason": {
+            "type": "string",
+            "description": "Why the fallback answered (no_features, unknown_entity, model_error...)",
+        },
+        "arm": {"type": "string", "description": "The traffic arm that answered"},
         "latency_ms": {"type": "number", "description": "Time spent in the gateway"},
     }
     if spec.feature_groups:
         properties["features"] = {"type": "object", "description": "The capability's feature groups"}
     # A task's runtime may state the fields its answer adds (an intent's route, a forecast's interval).
-    properties.update(getattr(runtime, "output_schema", None) or {})
+    for arm_runtime in _arm_runtimes(runtime):
+        properties.update(getattr(arm_runtime, "output_schema", None) or {})
     return {
         "type": "object",
         "required": [
@@ -347,6 +353,12 @@ def _answer_schema(runtime: Runtime) -> dict[str, Any]:
         ],
         "properties": properties,
     }
+
+
+def _arm_runtimes(runtime: Runtime) -> list[Runtime]:
+    """The runtimes that may answer for a capability: each arm's under a traffic policy, or the one."""
+    arms = getattr(runtime, "arms", None)
+    return [arm_runtime for _, arm_runtime in arms] if arms is not None else [runtime]
 
 
 def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
