@@ -206,3 +206,52 @@ def replay(
         for flip, count in list(report.flips.items())[:10]:
             console.print(f"  {flip}: {count:,}")
     console.print(report.quality)
+
+
+@app.command("stream")
+def stream(
+    name: str = typer.Argument(..., help="The capability."),
+    requests: str = typer.Option(..., "--requests", help="The bus stream the requests arrive on."),
+    decisions: str = typer.Option(..., "--decisions", help="The bus stream the decisions are published to."),
+    group: str = typer.Option("zhongtai-decide", "--group", help="Consumer group (one per deployment)."),
+    consumer: str = typer.Option("decider-1", "--consumer", help="This consumer's name in the group."),
+) -> None:
+    """Answer requests from a bus stream (ZT_BUS_URL: embedded, Redis, NATS, Kafka) and publish decisions to
+    another, at least once and idempotent on each event's `request_id`, until Ctrl+C. Each request event is
+    {"request_id": ..., "inputs": {...}} (or the inputs beside the id)."""
+    import threading
+    import time
+
+    from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
+    from zhongtai.cli.output import err_console
+    from zhongtai.connect.streams import open_bus
+    from zhongtai.features.online import open_online_store
+    from zhongtai.integrate.stream_decisions import StreamDecider
+
+    settings = context.settings()
+    store = context.store()
+    online = open_online_store(settings.online_url)
+    capabilities = Capabilities.load_all(store, context.lake(), online)
+    capabilities.get(name)  # an unknown or unloadable capability says so before anything is consumed
+    watcher = RegistryWatcher(capabilities, store.serving_signal, settings.serving_poll_seconds).start()
+    bus = open_bus(settings.bus_url)
+    decider = StreamDecider(
+        name, capabilities, store, bus, requests, decisions, group, consumer, f"stream:{consumer}"
+    )
+    stop = threading.Event()
+    worker = threading.Thread(target=decider.run, args=(stop,), name="stream-decider", daemon=True)
+    worker.start()
+    err_console.print(f"{name}: answering {requests} → {decisions} (group {group}); Ctrl+C to stop")
+    try:
+        while worker.is_alive():
+            time.sleep(5)
+            s = decider.stats
+            err_console.print(f"answered {s.answered:,}, repeated {s.repeated:,}, refused {s.refused:,}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        watcher.close()
+        bus.close()
+        online.close()

@@ -33,6 +33,7 @@ from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_c
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
 from zhongtai.gateway.idempotency import Idempotency
+from zhongtai.gateway.integration_routes import add_integration_routes
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
@@ -203,4 +204,5 @@ def create_app(settings: Settings) -> FastAPI:
     add_push_routes(app, _presented_key, json_object)
     add_model_routes(app, _presented_key)
     add_traffic_routes(app, _presented_key)
+    add_integration_routes(app, _presented_key)
     return app

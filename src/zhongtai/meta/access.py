@@ -86,6 +86,14 @@ class DecisionRecords:
                 query = query.where(SqlDecision.capability == capability)
             return [_decision(r) for r in session.scalars(query)]
 
+    def by_ids(self, ids: list[str]) -> list[DecisionRecord]:
+        """The logged decisions among `ids` (those not logged are simply absent)."""
+        if not ids:
+            return []
+        with self._sessions() as session:
+            rows = session.scalars(sa.select(SqlDecision).where(SqlDecision.id.in_(ids)))
+            return [_decision(r) for r in rows]
+
     def served_since(self, capability: str, since: datetime, limit: int) -> list[DecisionRecord]:
         """The capability's answers (not shadows) logged at or after `since`, oldest first, at most `limit`."""
         query = (

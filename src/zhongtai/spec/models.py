@@ -21,6 +21,7 @@ from pydantic import (
 from zhongtai.spec.base import AliasName, Description, Duration, Name, Owner, Spec
 from zhongtai.spec.candidates import CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
+from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 from zhongtai.spec.traffic import TrafficSpec
@@ -622,6 +623,9 @@ class CapabilitySpec(Spec):
         default=[], description="Read with the model's features and returned with each decision."
     )
     write_back: WriteBackSpec | None = Field(default=None, description="Where batch scoring writes.")
+    process: ProcessSpec | None = Field(
+        default=None, description="Outcomes, review outcome and deadline for process engines' decision nodes."
+    )
     traffic: TrafficSpec | None = Field(
         default=None,
         description="Arms with weights (A/B, sticky by entity key) and shadows; default: `alias` alone. "
