@@ -206,3 +206,9 @@ def create_app(settings: Settings) -> FastAPI:
     add_traffic_routes(app, _presented_key)
     add_integration_routes(app, _presented_key)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The gateway app configured from the ZT_* environment: what each `zhongtai serve --workers N` process
+    builds."""
+    return create_app(Settings.from_env())

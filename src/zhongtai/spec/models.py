@@ -156,7 +156,11 @@ class FieldSpec(Spec):
         default=None, description="How a PII field lands in the lake (default `token`)."
     )
     # Free text holding PII (docs/pii.md): the lake stores the text with these kinds' spans replaced by tokens.
-    redact: list[Literal["phone", "landline", "id_card", "bank_card", "email"]] = Field(
+    redact: list[
+        Literal[
+            "phone", "landline", "id_card", "bank_card", "email", "uscc", "iban", "intl_phone", "passport"
+        ]
+    ] = Field(
         default=[],
         description="Free text mentioning PII: the lake stores it with these kinds' spans replaced by their "
         "tokens (phone, landline, id_card, bank_card, email; docs/pii.md).",
