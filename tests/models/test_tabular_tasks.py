@@ -65,12 +65,8 @@ def table() -> pa.Table:
 
 
 def test_a_multiclass_model_beats_both_baselines_and_serves_its_classes(sqlite_store, storage, table):
-    version = _train(
-        sqlite_store,
-        storage,
-        _spec("segment", "multiclass_classification"),
-        _with_label(table, _segments(table)),
-    )
+    spec = _spec("segment", "multiclass_classification", slices=["is_member"])
+    version = _train(sqlite_store, storage, spec, _with_label(table, _segments(table)))
     metrics = version.metrics
     assert version.artifact_format == "lightgbm-multiclass"
     assert metrics["classes"] == ["bronze", "gold", "silver"] and metrics["unseen_classes"] == {}
@@ -95,8 +91,13 @@ def test_a_multiclass_model_beats_both_baselines_and_serves_its_classes(sqlite_s
     assert card["task"] == "multiclass_classification" and card["classes"] == ["bronze", "gold", "silver"]
     assert set(card["metrics"]["model"]) == {"log_loss", "accuracy", "macro_f1"}
     assert "calibration" in card and "residuals" not in card
+    members = card["slices"]["is_member"]
+    assert [g["value"] for g in members] == ["False", "True"]
+    assert sum(g["rows"] for g in members) == metrics["validation_rows"]
+    assert all(0 <= g["accuracy"] <= 1 and 1 / 3 <= g["mean_confidence"] <= 1 for g in members)
     page = render_markdown(card, version.version)
     assert "(classes: bronze, gold, silver)" in page and "## Recall per class" in page
+    assert "| value | rows | accuracy | mean confidence | note |" in page
 
 
 def test_integer_classes_come_back_as_integers(sqlite_store, storage, table):
@@ -127,9 +128,8 @@ def test_a_class_seen_only_in_validation_is_reported_not_scored(sqlite_store, st
 
 
 def test_a_regression_beats_both_baselines_and_explains_its_value(sqlite_store, storage, table):
-    version = _train(
-        sqlite_store, storage, _spec("spend", "regression"), _with_label(table, _spend_next(table))
-    )
+    spec = _spec("spend", "regression", slices=["visits_30d"])
+    version = _train(sqlite_store, storage, spec, _with_label(table, _spend_next(table)))
     metrics = version.metrics
     assert version.artifact_format == "lightgbm-regression" and metrics["selection_metric"] == "rmse"
     model, mean, ridge = metrics["validation"], metrics["baseline"], metrics["ridge_baseline"]
@@ -151,7 +151,11 @@ def test_a_regression_beats_both_baselines_and_explains_its_value(sqlite_store, 
         "by_prediction",
     }
     assert sum(b["rows"] for b in card["residuals"]["by_prediction"]) == metrics["validation_rows"]
-    assert "## Residuals" in render_markdown(card, version.version)
+    visits = card["slices"]["visits_30d"]
+    assert sum(g["rows"] for g in visits) == metrics["validation_rows"]
+    assert all(g["rmse"] >= g["mae"] > 0 for g in visits)
+    page = render_markdown(card, version.version)
+    assert "## Residuals" in page and "| value | rows | mean target | RMSE | MAE | note |" in page
 
 
 def test_linear_candidates_fit_the_task_and_serve(sqlite_store, storage, table):

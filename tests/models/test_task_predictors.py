@@ -10,6 +10,7 @@ import pytest
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.models.artifacts import save_files, save_text
+from zhongtai.models.boosting import effective_params
 from zhongtai.models.metrics import multiclass_metrics, regression_metrics, task_intervals
 from zhongtai.models.predictor import (
     CLASSES_FILE,
@@ -204,3 +205,15 @@ def test_task_intervals_hold_the_point_value_and_repeat():
     for name in ("rmse", "mae", "r2"):
         entry = first[name]
         assert entry["low"] <= entry["value"] <= entry["high"]
+
+
+def test_the_task_picks_the_objective_and_its_loss():
+    params, _, _ = effective_params({}, "multiclass_classification", 4)
+    assert (params["objective"], params["metric"], params["num_class"]) == ("multiclass", "multi_logloss", 4)
+    params, _, _ = effective_params({"objective": "huber"}, "regression")
+    assert (params["objective"], params["metric"]) == ("huber", "huber") and "num_class" not in params
+    # a log link would make the prediction exp(raw score): contributions would no longer sum to it
+    with pytest.raises(
+        ZhongtaiError, match=r"params.objective is 'poisson'; a regression model takes 'regression' or"
+    ):
+        effective_params({"objective": "poisson"}, "regression")
