@@ -32,7 +32,6 @@ import numpy as np
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.models.artifacts import (
-    ARTIFACT_FILE,
     ARTIFACT_FORMAT,
     load_booster,
     read_artifact,
@@ -450,14 +449,6 @@ _LOADERS: dict[str, Callable[[LakeStorage, str], Predictor]] = {
     REGRESSION_FORMAT: _load_regression,
     LINEAR_FORMAT: _load_linear,
     SOFTMAX_FORMAT: _load_softmax,
-}
-# The main file of each format's artifact folder (multiclass LightGBM keeps classes.json beside it).
-MAIN_FILES = {
-    ARTIFACT_FORMAT: ARTIFACT_FILE,
-    MULTICLASS_FORMAT: ARTIFACT_FILE,
-    REGRESSION_FORMAT: ARTIFACT_FILE,
-    LINEAR_FORMAT: LINEAR_FILE,
-    SOFTMAX_FORMAT: LINEAR_FILE,
 }
 
 

@@ -43,6 +43,7 @@ from zhongtai.models.baselines import (
 )
 from zhongtai.models.candidates import Comparison, Fitted, compare
 from zhongtai.models.cards import Holdout, build_card
+from zhongtai.models.labels import binary_labels, check_side, class_indexes, regression_targets, too_few
 from zhongtai.models.metrics import task_metrics
 from zhongtai.models.predictor import ClassLabel, LinearPredictor, SoftmaxPredictor
 from zhongtai.models.tasks import Trainer, TrainJob, trainer_for
@@ -333,7 +334,7 @@ def time_split(
     times = ordered[timestamp].to_numpy(zero_copy_only=False)
     rows = len(times)
     if rows < MIN_TRAINING_ROWS + MIN_VALIDATION_ROWS:
-        raise _too_few(f"the training set has {rows} rows")
+        raise too_few(f"the training set has {rows} rows")
     cut = min(int(rows * (1 - fraction)), rows - 1)
     first = int(np.searchsorted(times, times[cut], side="left"))
     if first == 0:
@@ -348,12 +349,12 @@ def time_split(
     classes: tuple[ClassLabel, ...] = ()
     unseen: dict[str, int] = {}
     if task == "multiclass_classification":
-        y, classes, unseen = _class_indexes(ordered[label], label, first)
+        y, classes, unseen = class_indexes(ordered[label], label, first)
         kept = y[first:] >= 0
     elif task == "regression":
-        y = _targets(ordered[label], label)
+        y = regression_targets(ordered[label], label)
     else:
-        y = _labels(ordered[label], label)
+        y = binary_labels(ordered[label], label)
     holdout = ordered.slice(first)
     split = Split(
         train_x=x[:first],
@@ -367,8 +368,8 @@ def time_split(
         classes=classes,
         unseen=unseen,
     )
-    _check_side("training", split.train_y, MIN_TRAINING_ROWS, label, task)
-    _check_side("validation", split.valid_y, MIN_VALIDATION_ROWS, label, task)
+    check_side("training", split.train_y, MIN_TRAINING_ROWS, label, task)
+    check_side("validation", split.valid_y, MIN_VALIDATION_ROWS, label, task)
     return split
 
 
@@ -385,98 +386,6 @@ def _as_float(column: pa.ChunkedArray, name: str) -> np.ndarray:
             "encode it as a number in the feature view's SQL",
         )
     return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-
-
-def _labels(column: pa.ChunkedArray, name: str) -> np.ndarray:
-    import pyarrow as pa
-
-    if column.null_count:
-        raise ZhongtaiError("invalid_argument", f"label '{name}' is NULL in {column.null_count} rows")
-    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    if not np.isin(values, (0.0, 1.0)).all():
-        raise ZhongtaiError("invalid_argument", f"label '{name}' must be 0 or 1 for binary classification")
-    return values.astype(np.int64)
-
-
-def _class_indexes(
-    column: pa.ChunkedArray, name: str, first: int
-) -> tuple[np.ndarray, tuple[ClassLabel, ...], dict[str, int]]:
-    """Class indexes of a multiclass label (-1 for a class the first `first` rows, the training side,
-    never hold), the class labels in sorted order, and the rows of each validation-only class."""
-    import pyarrow as pa
-
-    kind = column.type
-    if pa.types.is_dictionary(kind):
-        column, kind = column.cast(kind.value_type), kind.value_type
-    if not (pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"label.label: '{name}' is {kind}; a multiclass_classification model takes string or integer "
-            "classes",
-            "cast the label to text or an integer in the label SQL (a 0/1 label is binary_classification)",
-        )
-    if column.null_count:
-        raise ZhongtaiError("invalid_argument", f"label.label: '{name}' is NULL in {column.null_count} rows")
-    values = column.to_pylist()
-    classes = tuple(sorted(set(values[:first])))
-    index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index.get(v, -1) for v in values], dtype=np.int64)
-    unseen: dict[str, int] = {}
-    for value in values[first:]:
-        if value not in index:
-            unseen[str(value)] = unseen.get(str(value), 0) + 1
-    return y, classes, unseen
-
-
-def _targets(column: pa.ChunkedArray, name: str) -> np.ndarray:
-    """A regression target as float64: numbers only, none NULL, NaN or infinite."""
-    import pyarrow as pa
-
-    kind = column.type
-    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"label.label: '{name}' is {kind}; a regression model takes numbers",
-            "cast the label to a number in the label SQL",
-        )
-    if column.null_count:
-        raise ZhongtaiError("invalid_argument", f"label.label: '{name}' is NULL in {column.null_count} rows")
-    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    bad = int((~np.isfinite(values)).sum())
-    if bad:
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"label.label: '{name}' is NaN or infinite in {bad} rows",
-            "filter those rows out in the label SQL",
-        )
-    return np.asarray(values, dtype=np.float64)
-
-
-def _check_side(side: str, labels: np.ndarray, minimum: int, name: str, task: str) -> None:
-    if labels.size < minimum:
-        raise _too_few(f"the {side} side of the time split has {labels.size} rows (needs {minimum})")
-    if task == "regression":
-        return
-    classes = np.unique(labels)
-    if classes.size >= 2:
-        return
-    if task == "multiclass_classification":
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"the {side} side of the time split has a single class of label.label '{name}'",
-            "a multiclass model needs at least two classes on both sides; check the label SQL",
-        )
-    raise ZhongtaiError(
-        "invalid_argument",
-        f"the {side} side of the time split has a single class ({name} is always {classes[0]})",
-        "a binary model needs positive and negative labels on both sides; check the label SQL",
-    )
-
-
-def _too_few(what: str) -> ZhongtaiError:
-    return ZhongtaiError(
-        "invalid_argument", f"too few rows to train: {what}", "widen the label window or add label rows"
-    )
 
 
 def _iso(value: Any) -> str:
