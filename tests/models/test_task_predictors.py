@@ -10,6 +10,7 @@ import pytest
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.models.artifacts import save_files, save_text
+from zhongtai.models.baselines import fit_softmax, logistic_params
 from zhongtai.models.boosting import effective_params
 from zhongtai.models.metrics import multiclass_metrics, regression_metrics, task_intervals
 from zhongtai.models.predictor import (
@@ -21,6 +22,7 @@ from zhongtai.models.predictor import (
     LinearModel,
     Predictor,
     SoftmaxModel,
+    SoftmaxPredictor,
     classes_json,
     load_predictor,
 )
@@ -217,3 +219,16 @@ def test_the_task_picks_the_objective_and_its_loss():
         ZhongtaiError, match=r"params.objective is 'poisson'; a regression model takes 'regression' or"
     ):
         effective_params({"objective": "poisson"}, "regression")
+
+
+@pytest.mark.parametrize("classes", [("no", "yes"), ("a", "b", "c")])
+def test_the_multinomial_baseline_is_scikit_learns_model(classes):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(300, 2)) * [3.0, 0.5] + [10.0, 0.0]
+    y = np.digitize(x[:, 0] + rng.normal(size=300), [9.0, 11.0][: len(classes) - 1])
+    model = fit_softmax(x, y, ["a", "b"], classes, logistic_params())
+    standard = (x - x.mean(axis=0)) / x.std(axis=0)
+    expected = LogisticRegression(**logistic_params()).fit(standard, y).predict_proba(standard[:20])
+    assert np.allclose(SoftmaxPredictor.of(model).predict(x[:20]), expected)
