@@ -115,14 +115,19 @@ def test_a_class_seen_only_in_validation_is_reported_not_scored(sqlite_store, st
     labels = np.array(_segments(table), dtype=object)
     late = pa.compute.greater_equal(pa.compute.month(table["ts"]), 11).to_numpy(zero_copy_only=False)
     labels[late & (np.arange(table.num_rows) % 7 == 0)] = "platinum"
-    version = _train(
+    labelled = _with_label(table, labels.tolist())
+    register_model_spec(sqlite_store, _spec("segment", "multiclass_classification"))
+    said: list[str] = []
+    version = train_model(
         sqlite_store,
         storage,
-        _spec("segment", "multiclass_classification"),
-        _with_label(table, labels.tolist()),
+        "segment",
+        on_progress=lambda stage, detail: said.append(detail),
+        training=(training_set_of(labelled, "segment"), labelled),
     )
     unseen = version.metrics["unseen_classes"]
     assert list(unseen) == ["platinum"] and unseen["platinum"] > 0
+    assert f"{unseen['platinum']:,} validation rows of 1 class(es) training lacks: left out" in said
     assert version.metrics["classes"] == ["bronze", "gold", "silver"]
     assert version.metrics["validation"]["rows"] == version.metrics["validation_rows"]
 

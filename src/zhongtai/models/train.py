@@ -159,6 +159,11 @@ def _train(
     _check_slices(spec, table)
     report("split", f"{table.num_rows:,} rows by {timestamp}")
     split = time_split(table, timestamp, label, features, spec.validation.fraction, spec.task)
+    if split.unseen:
+        left_out = sum(split.unseen.values())
+        report(
+            "split", f"{left_out:,} validation rows of {len(split.unseen)} class(es) training lacks: left out"
+        )
     train, valid = (split.train_x, split.train_y), (split.valid_x, split.valid_y)
     report("baselines", BASELINES[spec.task])
     baselines = baseline_scores(spec.task, split, features)
