@@ -110,6 +110,15 @@ RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore], Ru
 TASK_RUNTIMES: dict[str, RuntimeBuilder] = {}
 
 
+def _recommendation(name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Runtime:
+    from zhongtai.capabilities.recommend_runtime import RecommendRuntime
+
+    return RecommendRuntime.build(name, store, storage, online)
+
+
+TASK_RUNTIMES["recommendation"] = _recommendation
+
+
 def build_runtime(name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Runtime:
     """Build capability `name`'s runtime, by its model's task."""
     spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
