@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from zhongtai.models.recommend_core import CandidateSettings, History, Interactions, fit_candidates
+from zhongtai.models.recommend_core import CandidateSettings, Interactions, fit_candidates
 from zhongtai.models.recommend_rank import (
     ItemTable,
     examples,

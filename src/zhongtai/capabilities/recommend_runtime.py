@@ -244,7 +244,8 @@ class RecommendRuntime:
 
     def _popular(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         items = self._by_popularity[: self.settings.max_k * POOL_FACTOR]
-        shares = self._model.candidates.popularity[items]
+        model = self._model.candidates
+        shares = (model.recent_popularity[items] + model.popularity[items]) / 2  # the order popularity ranks by
         return items, shares, np.full(len(items), POPULAR), np.full(len(items), -1)
 
     def _stocked(
