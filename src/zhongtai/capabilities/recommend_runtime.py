@@ -30,7 +30,8 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import capability_lookup, checked_entity_key
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.models.recommend_artifact import Recommender
-from zhongtai.models.recommend_core import ALS, COOC, POPULAR, REPEAT, History, candidates_for
+from zhongtai.models.recommend_core import ALS, COOC, POPULAR, REPEAT, History, shelf_order
+from zhongtai.models.recommend_rank import ranked_pool
 from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, KeyType, ModelSpec
 from zhongtai.spec.recommend_task import RecommendCapabilitySpec
 
@@ -145,10 +146,9 @@ class RecommendRuntime:
         values = self._person_values(person)
         cold = not len(history.items)
         items, scores, sources, because = self._ranked(history, values) if not cold else self._popular()
-        items, scores, sources, because, risk, dropped = self._stocked(
-            items, scores, sources, because, store_key
-        )
-        chosen = self._demoted(len(items), risk)[:k]
+        on_shelf, risk = self._shelf(items, store_key)
+        demote_above = self._stock.demote_above if self._stock else 1.0
+        chosen = shelf_order(on_shelf, risk, demote_above)[:k]
         answer = [
             {
                 "item": self._item(int(items[i])),
@@ -161,7 +161,8 @@ class RecommendRuntime:
         logged = {
             **{name: values.get(name) for name in self._model.person_features},
             "history_items": len(history.items),
-            "out_of_stock_dropped": dropped,
+            # ranked items passed over because the store's shelf is empty (or its stock unknown)
+            "off_shelf_skipped": int((~on_shelf[: chosen.max() + 1]).sum()) if len(chosen) else 0,
         }
         return Decision(
             decision_id=str(uuid.uuid4()),
@@ -217,71 +218,34 @@ class RecommendRuntime:
         self, history: History, values: Mapping[str, Any]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         model = self._model
-        found = candidates_for(
-            model.candidates, history, model.trained_until, model.settings, model.items.categories,
-            model.items.attributes,
-        )  # fmt: skip
         person = np.array([_number(values.get(n)) for n in model.person_features], dtype=np.float64)
-        x = found.features
-        if len(person):
-            x = np.hstack([x, np.broadcast_to(person, (len(x), len(person)))])
-        scores = np.asarray(self._booster.predict(x, num_threads=1), dtype=np.float64)
-        order = np.argsort(-scores, kind="stable")
-        items, scores = found.items[order], scores[order]
-        sources, because = found.source[order], found.because[order]
-        # Popular items after the ranked ones, so a store short of the candidates still fills k.
-        pool = self.settings.max_k * POOL_FACTOR
-        extra = self._by_popularity[~np.isin(self._by_popularity, items)]
-        if not model.settings.repeat:
-            extra = extra[~np.isin(extra, history.items)]
-        extra = extra[: max(pool - len(items), 0)]
-        return (
-            np.concatenate([items, extra]),
-            np.concatenate([scores, np.full(len(extra), np.nan)]),
-            np.concatenate([sources, np.full(len(extra), POPULAR)]),
-            np.concatenate([because, np.full(len(extra), -1)]),
-        )
+        return ranked_pool(
+            model.candidates, self._booster, history, model.trained_until, model.settings, model.items,
+            person, self._by_popularity, self.settings.max_k * POOL_FACTOR,
+        )  # fmt: skip
 
     def _popular(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         items = self._by_popularity[: self.settings.max_k * POOL_FACTOR]
         model = self._model.candidates
-        shares = (model.recent_popularity[items] + model.popularity[items]) / 2  # the order popularity ranks by
+        shares = (
+            model.recent_popularity[items] + model.popularity[items]
+        ) / 2  # the order popularity ranks by
         return items, shares, np.full(len(items), POPULAR), np.full(len(items), -1)
 
-    def _stocked(
-        self,
-        items: np.ndarray,
-        scores: np.ndarray,
-        sources: np.ndarray,
-        because: np.ndarray,
-        store_key: str | None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int]:
-        """The items on the shelf at the store (one batched read), with their stock-out risk."""
+    def _shelf(self, items: np.ndarray, store_key: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which items are on the shelf at the store (one batched read) and their stock-out risk."""
         rule = self._stock
         if rule is None or store_key is None:
-            return items, scores, sources, because, None, 0
+            return np.ones(len(items), dtype=bool), None
         keys = [self._model.item_keys[i] for i in items]
-        stock_rows = self._online.read_many(rule.in_stock.view, _keys(keys, store_key, rule.in_stock))
-        keep = np.array([_on_shelf(row, rule) for row in stock_rows], dtype=bool)
-        risk = None
-        if rule.risk is not None:
-            risk_rows = (
-                stock_rows
-                if rule.risk.view == rule.in_stock.view
-                else self._online.read_many(rule.risk.view, _keys(keys, store_key, rule.risk))
-            )
-            risk = np.array(
-                [math.nan if row is None else _number(row.get(rule.risk.feature)) for row in risk_rows]
-            )[keep]
-        dropped = int((~keep).sum())
-        return items[keep], scores[keep], sources[keep], because[keep], risk, dropped
-
-    def _demoted(self, count: int, risk: np.ndarray | None) -> np.ndarray:
-        """Positions in answer order: items at risk above the threshold after every safer item."""
-        if risk is None or self._stock is None:
-            return np.arange(count)
-        risky = np.nan_to_num(risk, nan=0.0) > self._stock.demote_above
-        return np.argsort(risky, kind="stable")
+        rows = self._online.read_many(rule.in_stock.view, _keys(keys, store_key, rule.in_stock))
+        on_shelf = np.array([_on_shelf(row, rule) for row in rows], dtype=bool)
+        if rule.risk is None:
+            return on_shelf, None
+        if rule.risk.view != rule.in_stock.view:
+            rows = self._online.read_many(rule.risk.view, _keys(keys, store_key, rule.risk))
+        risk = np.array([math.nan if row is None else _number(row.get(rule.risk.feature)) for row in rows])
+        return on_shelf, risk
 
     def _item(self, index: int) -> int | str:
         key = str(self._model.item_keys[index])

@@ -33,6 +33,7 @@ from zhongtai.models.recommend_rank import (
     histories,
     judge,
     targets_after,
+    time_cuts,
 )
 from zhongtai.models.tasks import Trained, TrainJob
 from zhongtai.spec.models import EntitySpec, ModelSpec
@@ -213,24 +214,14 @@ def _indexed(spec: ModelSpec, raw: pa.Table) -> tuple[Interactions, np.ndarray, 
 
 def _cuts(spec: ModelSpec, data: Interactions) -> tuple[float, float]:
     """Cut 2: the newest `fraction` of the interactions validate; cut 1: the same fraction of the rest."""
-    fraction = spec.validation.fraction
-    times = np.sort(data.time)
-    cut2 = float(times[min(int(len(times) * (1 - fraction)), len(times) - 1)])
-    earlier = times[times < cut2]
-    if len(earlier) < 2 or cut2 <= times[0]:
-        raise _too_few(spec, "the validation cut leaves nothing before it")
-    cut1 = float(earlier[min(int(len(earlier) * (1 - fraction)), len(earlier) - 1)])
-    if cut1 <= earlier[0]:
-        raise _too_few(spec, "the ranker's cut leaves nothing before it")
-    return cut1, cut2
-
-
-def _too_few(spec: ModelSpec, why: str) -> ZhongtaiError:
-    return ZhongtaiError(
-        "invalid_spec",
-        f"model '{spec.name}' label.sql: too few distinct interaction times to split by time ({why})",
-        "give interactions spread over time, or change validation.fraction",
-    )
+    cuts = time_cuts(data.time, spec.validation.fraction)
+    if cuts is None:
+        raise ZhongtaiError(
+            "invalid_spec",
+            f"model '{spec.name}' label.sql: too few distinct interaction times to cut twice by time",
+            "give interactions spread over time, or change validation.fraction",
+        )
+    return cuts
 
 
 def _item_table(

@@ -328,6 +328,16 @@ def _features(
     )
 
 
+def shelf_order(on_shelf: np.ndarray, risk: np.ndarray | None, demote_above: float) -> np.ndarray:
+    """The stock rule on a ranked list: positions of the items on the shelf, in rank order, except that items
+    whose stock-out risk is above `demote_above` go after every safer one. Off-shelf items never appear."""
+    kept = np.flatnonzero(on_shelf)
+    if risk is None:
+        return kept
+    risky = np.nan_to_num(risk[kept], nan=0.0) > demote_above
+    return kept[np.argsort(risky, kind="stable")]
+
+
 def full_ranking(ranked: np.ndarray, model: CandidateModel, exclude: np.ndarray | None, k: int) -> np.ndarray:
     """The top `k` of a ranking over ALL items: the ranked candidates first, then every other item by
     popularity (so a person with few candidates still gets k items), `exclude` left out."""

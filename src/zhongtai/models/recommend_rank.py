@@ -16,6 +16,7 @@ import numpy as np
 
 from zhongtai.models.recommend_core import (
     BASE_FEATURES,
+    POPULAR,
     CandidateModel,
     CandidateSettings,
     History,
@@ -224,3 +225,48 @@ def _als_top(
     if exclude is not None:
         scores[exclude] = -np.inf
     return np.argsort(-scores, kind="stable")[:k]
+
+
+def ranked_pool(
+    model: CandidateModel,
+    booster: lightgbm.Booster,
+    history: History,
+    now: float,
+    settings: CandidateSettings,
+    items: ItemTable,
+    person: np.ndarray,
+    by_popularity: np.ndarray,
+    size: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What serving answers from, best first: the person's candidates ordered by the ranker, then popular
+    items up to `size` in all (a store short of the candidates still fills k). Returns (items, scores,
+    sources, because); the popular fill has NaN scores."""
+    found = candidates_for(model, history, now, settings, items.categories, items.attributes)
+    x = _with_person(found.features, person)
+    scores = np.asarray(booster.predict(x, num_threads=1), dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    ranked = found.items[order]
+    extra = by_popularity[~np.isin(by_popularity, ranked)]
+    if not settings.repeat:
+        extra = extra[~np.isin(extra, history.items)]
+    extra = extra[: max(size - len(ranked), 0)]
+    return (
+        np.concatenate([ranked, extra]),
+        np.concatenate([scores[order], np.full(len(extra), np.nan)]),
+        np.concatenate([found.source[order], np.full(len(extra), POPULAR)]),
+        np.concatenate([found.because[order], np.full(len(extra), -1)]),
+    )
+
+
+def time_cuts(times: np.ndarray, fraction: float) -> tuple[float, float] | None:
+    """Cut 2 leaves the newest `fraction` of the interactions for validation, cut 1 the same fraction of
+    what precedes it for the ranker's labels; None when the times are too few to cut twice."""
+    ordered = np.sort(times)
+    if not len(ordered):
+        return None
+    cut2 = float(ordered[min(int(len(ordered) * (1 - fraction)), len(ordered) - 1)])
+    earlier = ordered[ordered < cut2]
+    if len(earlier) < 2:
+        return None
+    cut1 = float(earlier[min(int(len(earlier) * (1 - fraction)), len(earlier) - 1)])
+    return (cut1, cut2) if cut1 > earlier[0] else None
