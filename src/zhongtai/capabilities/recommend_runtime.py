@@ -61,6 +61,7 @@ class StockRule:
     risk: _Slot | None
     allow_unknown: bool
     demote_above: float
+    drop_above: float | None
     store_type: KeyType
 
 
@@ -147,8 +148,10 @@ class RecommendRuntime:
         cold = not len(history.items)
         items, scores, sources, because = self._ranked(history, values) if not cold else self._popular()
         on_shelf, risk = self._shelf(items, store_key)
-        demote_above = self._stock.demote_above if self._stock else 1.0
-        chosen = shelf_order(on_shelf, risk, demote_above)[:k]
+        rule = self._stock
+        chosen = shelf_order(
+            on_shelf, risk, rule.demote_above if rule else 1.0, rule.drop_above if rule else None
+        )[:k]
         answer = [
             {
                 "item": self._item(int(items[i])),
@@ -299,7 +302,7 @@ def _stock_rule(
         )
     )
     store_type = entity.key_types.get(settings.store_input, "string")
-    return StockRule(in_stock, risk, rule.unknown == "allow", rule.demote_above, store_type)
+    return StockRule(in_stock, risk, rule.unknown == "allow", rule.demote_above, rule.drop_above, store_type)
 
 
 def _slot(

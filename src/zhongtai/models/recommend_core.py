@@ -328,13 +328,17 @@ def _features(
     )
 
 
-def shelf_order(on_shelf: np.ndarray, risk: np.ndarray | None, demote_above: float) -> np.ndarray:
+def shelf_order(
+    on_shelf: np.ndarray, risk: np.ndarray | None, demote_above: float, drop_above: float | None = None
+) -> np.ndarray:
     """The stock rule on a ranked list: positions of the items on the shelf, in rank order, except that items
-    whose stock-out risk is above `demote_above` go after every safer one. Off-shelf items never appear."""
-    kept = np.flatnonzero(on_shelf)
+    whose stock-out risk is above `demote_above` go after every safer one, and above `drop_above` (if given)
+    are left out. Off-shelf items never appear. An unknown risk counts as none."""
     if risk is None:
-        return kept
-    risky = np.nan_to_num(risk[kept], nan=0.0) > demote_above
+        return np.flatnonzero(on_shelf)
+    known = np.nan_to_num(risk, nan=0.0)
+    kept = np.flatnonzero(on_shelf & (known <= drop_above) if drop_above is not None else on_shelf)
+    risky = known[kept] > demote_above
     return kept[np.argsort(risky, kind="stable")]
 
 

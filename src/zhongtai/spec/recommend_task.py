@@ -130,6 +130,13 @@ class StockRuleSpec(Spec):
     demote_above: float = Field(
         default=0.5, ge=0, le=1, description="Items whose risk is above this go after every safer item."
     )
+    drop_above: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Items whose risk is above this are not recommended at all (none: only demoted); "
+        "an answer may then hold fewer than k items.",
+    )
 
 
 class RecommendCapabilitySpec(Spec):
