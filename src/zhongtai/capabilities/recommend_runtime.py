@@ -28,7 +28,7 @@ import numpy as np
 from zhongtai.capabilities.runtime import Decision, serving_target
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import capability_lookup, checked_entity_key
-from zhongtai.features.online.base import OnlineStore, entity_key
+from zhongtai.features.online.base import OnlineStore
 from zhongtai.models.recommend_artifact import Recommender
 from zhongtai.models.recommend_core import ALS, COOC, POPULAR, REPEAT, History, shelf_order
 from zhongtai.models.recommend_rank import ranked_pool
@@ -103,6 +103,7 @@ class RecommendRuntime:
             -(recommender.candidates.recent_popularity + recommender.candidates.popularity), kind="stable"
         )
         self._booster = recommender.booster
+        self._item_strings = [str(key) for key in recommender.item_keys]  # stock keys are made per request
         # One prediction before the first request, so the first caller does not pay for lazy setup.
         self._booster.predict(np.zeros((1, len(recommender.features))), num_threads=1)
 
@@ -147,11 +148,7 @@ class RecommendRuntime:
         values = self._person_values(person)
         cold = not len(history.items)
         items, scores, sources, because = self._ranked(history, values) if not cold else self._popular()
-        on_shelf, risk = self._shelf(items, store_key)
-        rule = self._stock
-        chosen = shelf_order(
-            on_shelf, risk, rule.demote_above if rule else 1.0, rule.drop_above if rule else None
-        )[:k]
+        on_shelf, risk, chosen = self._shelf(items, store_key, k)
         answer = [
             {
                 "item": self._item(int(items[i])),
@@ -235,20 +232,42 @@ class RecommendRuntime:
         ) / 2  # the order popularity ranks by
         return items, shares, np.full(len(items), POPULAR), np.full(len(items), -1)
 
-    def _shelf(self, items: np.ndarray, store_key: str | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Which items are on the shelf at the store (one batched read) and their stock-out risk."""
+    def _shelf(
+        self, items: np.ndarray, store_key: str | None, k: int
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """The stock rule over the ranked items: (on the shelf, risk, answer positions). Stock is read in
+        batches of k x POOL_FACTOR items, best first, until k items pass (one read when the store stocks
+        most of them); an item not read is not on the shelf as far as the answer goes."""
         rule = self._stock
         if rule is None or store_key is None:
-            return np.ones(len(items), dtype=bool), None
-        keys = [self._model.item_keys[i] for i in items]
-        rows = self._online.read_many(rule.in_stock.view, _keys(keys, store_key, rule.in_stock))
-        on_shelf = np.array([_on_shelf(row, rule) for row in rows], dtype=bool)
-        if rule.risk is None:
-            return on_shelf, None
-        if rule.risk.view != rule.in_stock.view:
-            rows = self._online.read_many(rule.risk.view, _keys(keys, store_key, rule.risk))
-        risk = np.array([math.nan if row is None else _number(row.get(rule.risk.feature)) for row in rows])
-        return on_shelf, risk
+            return np.ones(len(items), dtype=bool), None, np.arange(min(k, len(items)))
+        on_shelf = np.zeros(len(items), dtype=bool)
+        risk = np.full(len(items), np.nan) if rule.risk is not None else None
+        chosen = np.zeros(0, dtype=np.int64)
+        step = k * POOL_FACTOR
+        for start in range(0, len(items), step):
+            batch = slice(start, start + step)
+            keys = self._stock_keys(items[batch], store_key, rule.in_stock)
+            rows = self._online.read_many(rule.in_stock.view, keys)
+            on_shelf[batch] = [_on_shelf(row, rule) for row in rows]
+            if rule.risk is not None and risk is not None:
+                if rule.risk.view != rule.in_stock.view:
+                    rows = self._online.read_many(
+                        rule.risk.view, self._stock_keys(items[batch], store_key, rule.risk)
+                    )
+                risk[batch] = [
+                    math.nan if row is None else _number(row.get(rule.risk.feature)) for row in rows
+                ]
+            chosen = shelf_order(on_shelf, risk, rule.demote_above, rule.drop_above)[:k]
+            if len(chosen) >= k:
+                break
+        return on_shelf, risk, chosen
+
+    def _stock_keys(self, items: np.ndarray, store_key: str, slot: _Slot) -> list[str]:
+        keys = self._item_strings
+        if slot.item_first:
+            return [f"{keys[i]}|{store_key}" for i in items]
+        return [f"{store_key}|{keys[i]}" for i in items]
 
     def _item(self, index: int) -> int | str:
         key = str(self._model.item_keys[index])
@@ -264,10 +283,6 @@ class RecommendRuntime:
         if source == REPEAT:
             return "you bought it before"
         return "popular and in stock at your store" if self._stock else "popular"
-
-
-def _keys(items: list[str], store: str, slot: _Slot) -> list[str]:
-    return [entity_key([i, store] if slot.item_first else [store, i]) for i in items]
 
 
 def _on_shelf(row: Mapping[str, Any] | None, rule: StockRule) -> bool:
