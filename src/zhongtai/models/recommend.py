@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from zhongtai.lake.offline import OfflineEngine
     from zhongtai.spec.recommend_task import RecommendSpec
 
-MAX_JUDGED = 10_000  # persons judged at most (a seeded sample): the figures settle long before
+MAX_JUDGED = 3_000  # held-out persons judged at most (a seeded sample): hit rate within about ±0.02
 
 
 def settings_of(spec: RecommendSpec, seed: int = 7) -> CandidateSettings:

@@ -47,7 +47,7 @@ def recommend_documents(sql: Callable[[str], str], documents: dict[str, dict[str
                 "title": "product_name",
             },
             "candidates": {"cooccurrence": 100, "als": 100, "popular": 100, "als_factors": 32},
-            "ranker": {"num_boost_round": 150, "max_users": 5000},
+            "ranker": {"num_boost_round": 100, "max_users": 3000},
         },
         "card": {
             "purpose": "Suggest products a person may want next, in stock at their store, with a reason each",
