@@ -59,6 +59,14 @@ feature_views:
     ttl: 3650d
     sql: SELECT product_id, store_id, day AS ts, in_stock, risk FROM stock
     features: [{name: in_stock, type: bool}, {name: risk, type: float64}]
+  - name: recent
+    entity: customer
+    ttl: 3650d
+    sql: |
+      SELECT customer_id, max(bought_at) AS ts,
+             array_to_string(list(CAST(product_id AS VARCHAR) ORDER BY bought_at DESC), ',') AS products
+      FROM purchases GROUP BY customer_id
+    features: [{name: products, type: string}]
 models:
   - name: recommender
     task: recommendation
@@ -74,6 +82,7 @@ models:
               attributes: [price], title: title}
       candidates: {cooccurrence: 30, als: 30, popular: 20, als_factors: 8, als_iterations: 5}
       ranker: {num_boost_round: 30, min_data_in_leaf: 10}
+      recent_items: recent.products
 capabilities:
   - name: recommend
     model: recommender
@@ -176,7 +185,7 @@ def make_shop(tmp_path: Path, metadata_url: str, online_url: str, specs: str = S
     for name in DATASETS:
         ingest(store, lake, name)
     online = open_online_store(online_url)
-    for view in ("profile", "shelf"):
+    for view in ("profile", "shelf", "recent"):
         build_view(store, lake, view)
         materialize(store, lake, online, view)
     return Shop(store, lake, online, project, source)

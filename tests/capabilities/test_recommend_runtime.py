@@ -130,3 +130,17 @@ def test_a_stock_rule_on_a_view_not_keyed_by_item_and_store_is_refused(shop):
     finally:
         path.write_text(original)
         apply_plan(build_plan(load_project(shop.project), shop.store), shop.store)
+
+
+def test_an_item_bought_since_training_counts_from_the_online_view(shop, runtime):
+    before = runtime.decide({"customer_id": 7, "store_id": STORE, "k": 20})
+    known = shop.online.read("7", ["recent"])["recent"]["products"]
+    new = next(p for p in (35, 37, 39, 33) if p not in {int(k) for k in known.split(",")})
+    shop.online.write("recent", [("7", {"products": f"{new},{known}"})])
+    try:
+        after = runtime.decide({"customer_id": 7, "store_id": STORE, "k": 20})
+    finally:
+        shop.online.write("recent", [("7", {"products": known})])
+    assert new not in _items(after)
+    assert after.features["history_items"] == before.features["history_items"] + 1
+    assert f"bought with product {new}" in {item["reason"] for item in after.output["items"]}

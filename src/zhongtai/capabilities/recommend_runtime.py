@@ -30,7 +30,7 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import capability_lookup, checked_entity_key
 from zhongtai.features.online.base import OnlineStore
 from zhongtai.models.recommend_artifact import Recommender
-from zhongtai.models.recommend_core import ALS, COOC, POPULAR, REPEAT, History, shelf_order
+from zhongtai.models.recommend_core import ALS, COOC, POPULAR, REPEAT, History, shelf_order, with_recent
 from zhongtai.models.recommend_rank import ranked_pool
 from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, KeyType, ModelSpec
 from zhongtai.spec.recommend_task import RecommendCapabilitySpec
@@ -98,7 +98,12 @@ class RecommendRuntime:
         self._online = online
         self._item_int = item_type == "int64"
         self._stock = stock
-        self._person_views = tuple(dict.fromkeys(f.split(".", 1)[0] for f in recommender.person_features))
+        read = [
+            *recommender.person_features,
+            *([recommender.recent_items] if recommender.recent_items else []),
+        ]
+        self._person_views = tuple(dict.fromkeys(f.split(".", 1)[0] for f in read))
+        self._item_index = {str(key): i for i, key in enumerate(recommender.item_keys)}
         self._by_popularity = np.argsort(
             -(recommender.candidates.recent_popularity + recommender.candidates.popularity), kind="stable"
         )
@@ -144,8 +149,8 @@ class RecommendRuntime:
         k = self._k(inputs.get("k"))
         store_key = self._store_key(inputs)
         person = self._person(key)
-        history = self._model.history(person) if person is not None else History.empty()
         values = self._person_values(person)
+        history = self._history(person, values)
         cold = not len(history.items)
         items, scores, sources, because = self._ranked(history, values) if not cold else self._popular()
         on_shelf, risk, chosen = self._shelf(items, store_key, k)
@@ -160,6 +165,7 @@ class RecommendRuntime:
         ]
         logged = {
             **{name: values.get(name) for name in self._model.person_features},
+            # the size of the history the candidates came from (never its items)
             "history_items": len(history.items),
             # ranked items passed over because the store's shelf is empty (or its stock unknown)
             "off_shelf_skipped": int((~on_shelf[: chosen.max() + 1]).sum()) if len(chosen) else 0,
@@ -203,12 +209,29 @@ class RecommendRuntime:
             return None
         return str(found[self._person_key])
 
+    def _history(self, person: str | None, values: Mapping[str, Any]) -> History:
+        """The person's items at training, with the recent items read online (if the model names a view of
+        them) in front: a purchase since training already counts."""
+        if person is None:
+            return History.empty()
+        history = self._model.history(person)
+        recent = values.get(self._model.recent_items) if self._model.recent_items else None
+        if not isinstance(recent, str) or not recent:
+            return history
+        found = [self._item_index.get(key.strip()) for key in recent.split(",")]
+        indexes = np.array([i for i in found if i is not None], dtype=np.int64)
+        return with_recent(history, indexes, self._model.trained_until)
+
     def _person_values(self, person: str | None) -> dict[str, Any]:
         if person is None or not self._person_views:
             return {}
         found = self._online.read(person, self._person_views)
         out = {}
-        for name in self._model.person_features:
+        wanted = [
+            *self._model.person_features,
+            *([self._model.recent_items] if self._model.recent_items else []),
+        ]
+        for name in wanted:
             view, feature = name.split(".", 1)
             row = found.get(view)
             out[name] = None if row is None else row.get(feature)

@@ -141,6 +141,7 @@ def train_recommendation(job: TrainJob) -> Trained:
         features=names,
         person_features=person_names,
         trained_until=float(data.time.max()),
+        recent_items=rec.recent_items,
     )
     return _trained(spec, recommender, judged, data, before2, x, groups, datasets, cut1, cut2)
 

@@ -45,6 +45,7 @@ class Recommender:
     features: list[str]
     person_features: list[str]  # `view.feature`, in the ranker's order
     trained_until: float  # the newest interaction's time (seconds)
+    recent_items: str | None = None  # `view.feature` of the person's recent item keys, read online
 
     def history(self, user: str) -> History:
         """A person's history as of training (empty for a person the model never saw)."""
@@ -65,6 +66,7 @@ class Recommender:
             "attribute_names": list(self.items.attribute_names),
             "titles": self.titles,
             "trained_until": self.trained_until,
+            "recent_items": self.recent_items,
         }
         items = {"item_keys": self.item_keys, "attributes": self.items.attributes}
         if self.items.categories is not None:
@@ -110,6 +112,7 @@ class Recommender:
             features=meta["features"],
             person_features=meta["person_features"],
             trained_until=float(meta["trained_until"]),
+            recent_items=meta.get("recent_items"),
         )
 
 

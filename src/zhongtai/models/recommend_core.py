@@ -210,6 +210,21 @@ class History:
         return cls(unique[order].astype(np.int64), counts[order], last[order])
 
 
+def with_recent(history: History, recent: np.ndarray, at: float) -> History:
+    """`history` with the items of `recent` (indexes, newest first) in front, as taken once at `at`; items
+    already in the history move to the front and keep their counts."""
+    if not len(recent):
+        return history
+    recent = recent[np.sort(np.unique(recent, return_index=True)[1])]  # first mention of each, in order
+    counts = dict(zip(history.items.tolist(), history.counts.tolist(), strict=True))
+    older = ~np.isin(history.items, recent)
+    return History(
+        np.concatenate([recent, history.items[older]]).astype(np.int64),
+        np.concatenate([[counts.get(int(i), 1.0) for i in recent], history.counts[older]]),
+        np.concatenate([np.full(len(recent), at), history.last_seen[older]]),
+    )
+
+
 @dataclass
 class Candidates:
     """One person's candidates: item indexes, the ranker's features, source and the item behind it."""

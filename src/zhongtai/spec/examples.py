@@ -193,6 +193,17 @@ feature_views:
           column: product_id
           window: 1d
           description: Distinct products seen in the last day
+  - name: customer_recent
+    entity: person
+    ttl: 3650d
+    sql: |
+      SELECT customer_id AS person_id, max(ordered_at) AS ts,
+             array_to_string(list(CAST(product_id AS VARCHAR) ORDER BY ordered_at DESC)[1:30], ',') AS recent_products
+      FROM crm_order_lines GROUP BY customer_id
+    features:
+      - {name: recent_products, type: string, description: Recent product ids (newest first)}
+    description: A customer's recent products, read by the recommender at serving
+    owner: ecommerce-team
   - name: shelf
     entity: product_store
     ttl: 3d
@@ -292,6 +303,7 @@ models:
         max_users: 20000
       repeat: false
       history: 30
+      recent_items: customer_recent.recent_products
       k: 10
     description: What a customer may buy next
     owner: ecommerce-team

@@ -107,6 +107,11 @@ class RecommendSpec(Spec):
     history: int = Field(
         default=30, ge=1, le=500, description="Recent items per person the candidates start from."
     )
+    recent_items: ViewFeature | None = Field(
+        default=None,
+        description="A `view.feature` of the person holding their recent item keys, newest first, comma "
+        "separated: read online with the person's features, so items taken since training count.",
+    )
     k: int = Field(
         default=10, ge=1, le=100, description="The cut-off of the validation metrics (hit rate, NDCG)."
     )

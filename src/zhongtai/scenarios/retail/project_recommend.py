@@ -2,7 +2,8 @@
 capability, which answers only products on the shelf of the person's store.
 
 Interactions are order lines found to their person through OneID; items are products (category, list price,
-name for the reasons). Stock is the daily inventory snapshot (`product_store_stock.in_stock`): only the
+name for the reasons). At serving the person's recent products (`customer_recent_products`, read online)
+join the history the model was trained with. Stock is the daily inventory snapshot (`product_store_stock.in_stock`): only the
 tracked best sellers of the physical stores have a row, and a product without one is not recommended
 (`unknown: exclude`), so an answer never holds a product the store cannot be shown to have. When the project
 also holds the demand forecast's view `stock_risk`, its `stockout_risk_7d` demotes products likely to run
@@ -48,6 +49,7 @@ def recommend_documents(sql: Callable[[str], str], documents: dict[str, dict[str
             },
             "candidates": {"cooccurrence": 100, "als": 100, "popular": 100, "als_factors": 32},
             "ranker": {"num_boost_round": 100, "max_users": 3000},
+            "recent_items": "customer_recent_products.recent_products",
         },
         "card": {
             "purpose": "Suggest products a person may want next, in stock at their store, with a reason each",
@@ -69,4 +71,20 @@ def recommend_documents(sql: Callable[[str], str], documents: dict[str, dict[str
         "fallback": {"decision": "popular"},
         "recommend": {"k": 10, "max_k": 50, "store_input": "store_id", "stock": stock},
     }
-    return {"recommend.yaml": {"models": [model], "capabilities": [capability]}}
+    recent = {
+        "name": "customer_recent_products",
+        "entity": "person",
+        "timestamp": "ts",
+        "ttl": "3650d",
+        "owner": "ecommerce-team",
+        "description": "A person's recent products as of their last order, read by the recommender at serving",
+        "sql": sql("customer_recent_products"),
+        "features": [
+            {
+                "name": "recent_products",
+                "type": "string",
+                "description": "the 30 most recent product ids, newest first, comma separated",
+            }
+        ],
+    }
+    return {"recommend.yaml": {"feature_views": [recent], "models": [model], "capabilities": [capability]}}
