@@ -113,25 +113,6 @@ def test_bad_requests_name_the_field(runtime, body, message):
     assert raised.value.code == "invalid_argument"
 
 
-def test_a_stock_rule_on_a_view_not_keyed_by_item_and_store_is_refused(shop):
-    from zhongtai.capabilities.recommend_runtime import RecommendRuntime
-    from zhongtai.spec.plan import apply_plan, build_plan
-    from zhongtai.spec.project import load_project
-
-    path = shop.project / "shop.yaml"
-    original = path.read_text()
-    path.write_text(original.replace("in_stock: shelf.in_stock, risk: shelf.risk", "in_stock: profile.age"))
-    try:
-        apply_plan(build_plan(load_project(shop.project), shop.store), shop.store)
-        with pytest.raises(
-            ZhongtaiError, match=r"recommend.stock.in_stock: view 'profile' is keyed by customer_id"
-        ):
-            RecommendRuntime.build("recommend", shop.store, shop.lake, shop.online)
-    finally:
-        path.write_text(original)
-        apply_plan(build_plan(load_project(shop.project), shop.store), shop.store)
-
-
 def test_an_item_bought_since_training_counts_from_the_online_view(shop, runtime):
     before = runtime.decide({"customer_id": 7, "store_id": STORE, "k": 20})
     known = shop.online.read("7", ["recent"])["recent"]["products"]

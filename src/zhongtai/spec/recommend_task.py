@@ -10,7 +10,8 @@ they are about where and when an answer is given, not about what was learnt.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -155,3 +156,66 @@ class RecommendCapabilitySpec(Spec):
     stock: StockRuleSpec | None = Field(
         default=None, description="Stock rules; none: stock is not looked at (and the store is optional)."
     )
+
+
+Report = Callable[[str, str, tuple[Any, ...], str], None]
+
+
+def check_recommend_references(project: Any, report: Report) -> None:
+    """At plan: the entities and `view.feature`s a recommender and its capabilities name exist and are keyed
+    as they must be (`project` is a spec.project.Project; `report(kind, name, path, message)` adds a
+    problem with its file and line)."""
+    for name, model in project.models.items():
+        settings = model.recommend
+        if settings is None:
+            continue
+        item_entity = project.entities.get(settings.item_entity)
+        if item_entity is None:
+            report("models", name, ("recommend", "item_entity"), f"no entity '{settings.item_entity}'")
+        elif len(item_entity.join_keys) != 1:
+            report(
+                "models",
+                name,
+                ("recommend", "item_entity"),
+                f"entity '{settings.item_entity}' has a composite key",
+            )
+        if settings.recent_items:
+            problem = _feature_problem(project, settings.recent_items, {model.entity})
+            if problem:
+                report("models", name, ("recommend", "recent_items"), problem)
+    for name, capability in project.capabilities.items():
+        settings = capability.recommend
+        model = project.models.get(capability.model)
+        if settings is None or model is None:
+            continue
+        if model.recommend is None:
+            report("capabilities", name, ("recommend",), f"model '{capability.model}' is not a recommender")
+            continue
+        if settings.stock is None or model.recommend.item_entity not in project.entities:
+            continue
+        item_key = project.entities[model.recommend.item_entity].join_keys[0]
+        for field in ("in_stock", "risk"):
+            value = getattr(settings.stock, field)
+            problem = value and _feature_problem(project, value, None, (item_key, settings.store_input))
+            if problem:
+                report("capabilities", name, ("recommend", "stock", field), problem)
+
+
+def _feature_problem(
+    project: Any, value: str, entities: set[str] | None, keys: tuple[str, str] | None = None
+) -> str | None:
+    view_name, feature = value.split(".", 1)
+    view = project.feature_views.get(view_name)
+    if view is None:
+        return f"no feature view '{view_name}'"
+    if feature not in {f.name for f in view.features}:
+        return f"feature view '{view_name}' has no feature '{feature}'"
+    if entities is not None and view.entity not in entities:
+        return f"feature view '{view_name}' describes '{view.entity}', not '{', '.join(sorted(entities))}'"
+    entity = project.entities.get(view.entity)
+    if keys is not None and entity is not None and sorted(entity.join_keys) != sorted(keys):
+        return (
+            f"feature view '{view_name}' is keyed by {', '.join(entity.join_keys)}, not by the item and the "
+            f"store ({', '.join(keys)}; recommend.store_input names the store)"
+        )
+    return None
