@@ -85,7 +85,8 @@ def train_recommendation(job: TrainJob) -> Trained:
         person_names, person_at = _person_features(offline, job, user, user_keys, (cut1, cut2))
     settings = settings_of(rec)
     rng = np.random.default_rng(7)
-    job.report("fit", f"candidates and ranker on {data.n_users:,} persons x {data.n_items:,} items")
+    job.report("split", f"by time: the ranker learns from {_iso(cut1)} to {_iso(cut2)}, the rest validates")
+    job.report("train", f"candidates and ranker on {data.n_users:,} persons x {data.n_items:,} items")
     before1 = data.take(data.time < cut1)
     model1 = fit_candidates(before1, settings)
     seen1 = histories(before1)
@@ -108,7 +109,7 @@ def train_recommendation(job: TrainJob) -> Trained:
         "min_data_in_leaf": rec.ranker.min_data_in_leaf,
     }
     booster = fit_ranker(x, y, groups, names, params, rec.ranker.num_boost_round)
-    job.report("validate", "full ranking of every item, against most-popular and co-occurrence")
+    job.report("evaluate", "full ranking of every item, against most-popular and co-occurrence")
     before2 = data.take(data.time < cut2)
     model2 = fit_candidates(before2, settings)
     seen2 = histories(before2)
@@ -123,7 +124,7 @@ def train_recommendation(job: TrainJob) -> Trained:
             f"model '{spec.name}' label.sql: no person has a new item after the validation cut",
             "add interactions or raise validation.fraction",
         )
-    job.report("fit", "candidate tables on every interaction")
+    job.report("train", "candidate tables on every interaction")
     final = fit_candidates(data, settings)
     keys, indptr, h_items, h_counts, h_last = history_arrays(user_keys, histories(data))
     recommender = Recommender(
