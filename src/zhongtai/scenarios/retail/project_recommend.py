@@ -49,7 +49,8 @@ def recommend_documents(sql: Callable[[str], str], documents: dict[str, dict[str
                 "attributes": ["list_price"],
                 "title": "product_name",
             },
-            "candidates": {"cooccurrence": 100, "als": 100, "popular": 100, "als_factors": 32},
+            # 50 of each: as good as 100 here (hit@10 0.448 either way) at half the rows to rank per request
+            "candidates": {"cooccurrence": 50, "als": 50, "popular": 50, "als_factors": 32},
             "ranker": {"num_boost_round": 100, "min_data_in_leaf": 100, "max_users": 3000},
             "recent_items": "customer_recent_products.recent_products",
         },
