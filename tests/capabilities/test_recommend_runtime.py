@@ -72,6 +72,7 @@ def test_without_stock_rules_the_risky_items_are_not_demoted(shop):
 def test_cold_start_answers_popular_items_in_stock(runtime):
     decision = runtime.decide({"customer_id": 999_999, "store_id": STORE})
     assert decision.decision == "popular" and decision.fallback
+    assert decision.fallback_reason == "no_history"
     assert len(decision.output["items"]) == 5
     assert {item["reason"] for item in decision.output["items"]} == {"popular and in stock at your store"}
     assert not set(_items(decision)) & OUT_OF_STOCK

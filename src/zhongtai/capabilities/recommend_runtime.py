@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai.capabilities.runtime import Decision, serving_target
+from zhongtai.capabilities.traffic import serving_version
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import capability_lookup, checked_entity_key
 from zhongtai.features.online.base import OnlineStore
@@ -114,9 +115,15 @@ class RecommendRuntime:
 
     @classmethod
     def build(
-        cls, name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore
+        cls,
+        name: str,
+        store: MetadataStore,
+        storage: LakeStorage,
+        online: OnlineStore,
+        serves: str | None = None,
     ) -> RecommendRuntime:
-        """Read the capability, its model and the stock views from the registry; load the artifact."""
+        """Read the capability, its model and the stock views from the registry and load the artifact of
+        the version `serves` names (an alias or `v<number>`; the spec's alias by default)."""
         spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
         model_spec = ModelSpec.model_validate(store.spec("models", spec.model))
         if model_spec.recommend is None:
@@ -125,7 +132,7 @@ class RecommendRuntime:
             )
         entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
         item_entity = EntitySpec.model_validate(store.spec("entities", model_spec.recommend.item_entity))
-        version = store.models.by_alias(spec.model, spec.alias)
+        version = serving_version(store, spec.model, serves or spec.alias)
         recommender = Recommender.load(storage, version.artifact)
         settings = spec.recommend or RecommendCapabilitySpec()
         stock = _stock_rule(store, name, settings, item_entity) if settings.stock else None
@@ -140,7 +147,7 @@ class RecommendRuntime:
             item_entity.join_key_types()[0],
             stock,
             lookup=found[1] if found else None,
-            target=serving_target(store, name),
+            target=serving_target(store, name, serves),
         )
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
@@ -179,6 +186,7 @@ class RecommendRuntime:
             model_name=self.model_name,
             model_version=self.model_version,
             fallback=cold,
+            fallback_reason="no_history" if cold else None,
             features=logged,
             output={"items": answer},
         )
