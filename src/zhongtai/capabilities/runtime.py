@@ -156,6 +156,17 @@ RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore, str
 TASK_RUNTIMES: dict[str, RuntimeBuilder] = {}
 
 
+def _recommendation(
+    name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str
+) -> Runtime:
+    from zhongtai.capabilities.recommend_runtime import RecommendRuntime
+
+    return RecommendRuntime.build(name, store, storage, online, serves)
+
+
+TASK_RUNTIMES["recommendation"] = _recommendation
+
+
 def build_runtime(
     name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str | None = None
 ) -> Runtime:

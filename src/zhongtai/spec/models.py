@@ -23,6 +23,7 @@ from zhongtai.spec.candidates import TASK_LINEAR, TASK_METRICS, CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
+from zhongtai.spec.recommend_task import RecommendCapabilitySpec, RecommendSpec
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 from zhongtai.spec.traffic import TrafficSpec
 from zhongtai.spec.windows import WindowsSpec
@@ -571,6 +572,18 @@ class ModelSpec(Spec):
     slices: list[str] = Field(
         default=[], max_length=10, description="Training-set columns the card reports metrics per value of."
     )
+    recommend: RecommendSpec | None = Field(
+        default=None,
+        description="Items, candidates and ranker of a recommendation model (task recommendation).",
+    )
+
+    @model_validator(mode="after")
+    def _recommend_settings(self) -> ModelSpec:
+        if self.task == "recommendation" and self.recommend is None:
+            raise ValueError("task recommendation needs `recommend` (at least item and item_entity)")
+        if self.task != "recommendation" and self.recommend is not None:
+            raise ValueError(f"`recommend` is for task recommendation, not {self.task}")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -663,6 +676,10 @@ class CapabilitySpec(Spec):
         default=[], description="Read with the model's features and returned with each decision."
     )
     write_back: WriteBackSpec | None = Field(default=None, description="Where batch scoring writes.")
+    recommend: RecommendCapabilitySpec | None = Field(
+        default=None,
+        description="k, the store field and the stock rules of a recommendation model's capability.",
+    )
     process: ProcessSpec | None = Field(
         default=None, description="Outcomes, review outcome and deadline for process engines' decision nodes."
     )

@@ -28,6 +28,7 @@ from zhongtai.spec.models import (
     SourceSpec,
     TagSpec,
 )
+from zhongtai.spec.recommend_task import check_recommend_references
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
 
@@ -297,6 +298,7 @@ def _check_model_references(project: Project) -> list[str]:
         problems.append(f"{origin.file}:{line} {dotted}: {message}")
 
     check_feature_specs(project, report)
+    check_recommend_references(project, report)
     for name, capability in project.capabilities.items():
         if capability.model not in project.models:
             unknown("capabilities", name, "model", capability.model, project.models, "model")
