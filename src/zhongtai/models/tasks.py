@@ -64,6 +64,15 @@ Trainer = Callable[[TrainJob], Trained]
 TRAINERS: dict[str, Trainer] = {}
 
 
+def _recommendation(job: TrainJob) -> Trained:
+    from zhongtai.models.recommend import train_recommendation
+
+    return train_recommendation(job)
+
+
+TRAINERS["recommendation"] = _recommendation
+
+
 def trainer_for(task: str) -> Trainer | None:
     """The trainer of a task outside the tabular pipeline; None for binary, multiclass and regression."""
     return TRAINERS.get(task)
