@@ -414,13 +414,14 @@ class SqlAuditRecord(Base):
     """One record of the append-only, hash-chained audit log: a change or a batch of decisions.
 
     Every column but `hash` is text or an integer exactly as hashed (the time as canonical UTC ISO text, the
-    body as canonical JSON text), so what the database holds is what the hash covers, byte for byte.
+    body as canonical JSON text), so what the database holds is what the hash covers, byte for byte. No index
+    but the key: appends stay cheap, and a plain scan of the table reads it in chain order.
     """
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
     principal: Mapped[str] = mapped_column(String(128))
     rule: Mapped[str] = mapped_column(String(128))
     object: Mapped[str] = mapped_column(String(256))

@@ -28,9 +28,7 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
-    op.create_index("ix_audit_log_kind", "audit_log", ["kind"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_audit_log_kind", table_name="audit_log")
     op.drop_table("audit_log")
