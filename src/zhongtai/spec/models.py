@@ -20,6 +20,7 @@ from pydantic import (
 
 from zhongtai.spec.base import AliasName, Description, Name, Owner, Spec
 from zhongtai.spec.candidates import CandidatesSpec
+from zhongtai.spec.forecast_task import ForecastSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
@@ -578,13 +579,23 @@ class ModelSpec(Spec):
     slices: list[str] = Field(
         default=[], max_length=10, description="Training-set columns the card reports metrics per value of."
     )
+    forecast: ForecastSpec | None = Field(
+        default=None, description="task forecast: horizon, season, censoring, promotions, stock-out risk."
+    )
 
     @model_validator(mode="after")
     def _some_features(self) -> ModelSpec:
         # Text, forecast and recommendation models learn from their label rows alone if need be.
         if self.task in TABULAR_TASKS and not self.feature_views and not self.feature_groups:
             raise ValueError("give feature_views or feature_groups (or both)")
+        if self.forecast is not None and self.task != "forecast":
+            raise ValueError(f"forecast settings apply to task forecast, and this model is {self.task}")
         return self
+
+    @property
+    def forecast_settings(self) -> ForecastSpec:
+        """The forecast settings, their defaults when the spec gives none."""
+        return self.forecast or ForecastSpec()
 
 
 CapabilityName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
