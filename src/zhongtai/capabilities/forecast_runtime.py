@@ -16,6 +16,7 @@ forecast for gets the capability's fallback.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -103,13 +104,15 @@ class ForecastRuntime:
         return cls(spec, version, artifact, entity, online, members, target=target)
 
     def entity_key(self, inputs: Mapping[str, Any]) -> str:
-        """The series key: each join key from its own field, or all of them as a list in `input`."""
-        if self.input not in inputs and all(key in inputs for key in self.input_keys):
-            value: Any = [inputs[key] for key in self.input_keys]
-            if len(self.input_keys) == 1:
-                value = value[0]
-            return checked_entity_key(value, "/".join(self.input_keys), self.input_keys, self.input_key_types)
-        return checked_entity_key(inputs.get(self.input), self.input, self.input_keys, self.input_key_types)
+        """The series key: all join keys as a list in `input`, or each join key in its own field; an error
+        names the field at fault, never its value."""
+        if self.input in inputs:
+            return checked_entity_key(inputs[self.input], self.input, self.input_keys, self.input_key_types)
+        pairs = list(zip(self.input_keys, self.input_key_types, strict=True))
+        hint = "send " + json.dumps({key: 100005 if kind == "int64" else "A100" for key, kind in pairs})
+        return "|".join(
+            checked_entity_key(inputs.get(key), key, (key,), (kind,), hint) for key, kind in pairs
+        )
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
         """Answer one request: the series' forecast, interval and stock-out risk, and the band it falls in."""
