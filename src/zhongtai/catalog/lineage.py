@@ -47,8 +47,8 @@ class Node:
 class Edge:
     upstream: Node
     downstream: Node
-    relation: str  # feeds, resolves, produces, reads, computes, groups, labels, trains, serves, looks up,
-    # writes back to
+    relation: str  # feeds, resolves, produces, reads, computes, groups, labels, moves (a forecast's
+    # exogenous input), trains, serves, looks up, writes back to
 
 
 class LineageGraph:
@@ -95,6 +95,9 @@ class LineageGraph:
         for name, spec in specs["models"].items():
             model = Node("models", name)
             edges += _reads(spec["label"]["sql"], model, specs["datasets"], relation="labels")
+            exogenous = (spec.get("forecast") or {}).get("exogenous")
+            if exogenous:  # a forecast's promotion calendar
+                edges += _reads(exogenous["sql"], model, specs["datasets"], relation="moves")
             edges += [Edge(_view_node(view, specs), model, "trains") for view in spec["feature_views"]]
             edges += [
                 Edge(Node("feature_groups", g), model, "trains") for g in spec.get("feature_groups", [])

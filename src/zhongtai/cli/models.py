@@ -1,5 +1,5 @@
 """`zhongtai train NAME` and `zhongtai models list | show | submit | approve | reject | archive | alias |
-rollback | history`.
+rollback | history | publish`.
 
 Review steps and alias moves record who acted: `ZT_PRINCIPAL` names them on the CLI.
 """
@@ -14,7 +14,7 @@ import typer
 from rich.table import Column, Table
 
 from zhongtai.cli import context
-from zhongtai.cli.output import console, print_json, progress
+from zhongtai.cli.output import console, err_console, print_json, progress
 from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.records import AliasMove, ModelVersion
 from zhongtai.models import registry
@@ -215,6 +215,48 @@ def rollback(
     from zhongtai.models import aliases
 
     _print_move(aliases.rollback(context.store(), name, alias_name, _principal(), reason), as_json)
+
+
+@app.command("publish")
+def publish(
+    name: str = typer.Argument(
+        ..., help="The model whose outputs to publish (a forecast names its dataset)."
+    ),
+    alias_name: str = typer.Option("champion", "--alias", "-a", help="The alias whose version is published."),
+    views: bool = typer.Option(
+        True,
+        "--views/--no-views",
+        help="Build and materialize the feature views reading the dataset (default).",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Write the outputs of NAME@ALIAS (a forecast's per-series forecasts and stock-out risk) as the next
+    version of the model's outputs dataset, then build and materialize the feature views that read it, so
+    other models and rules get them as features."""
+    from zhongtai.models.outputs import publish_outputs, refresh_views
+
+    store, lake = context.store(), context.lake()
+    with err_console.status(f"publishing {name}@{alias_name}"):
+        done = publish_outputs(store, lake, name, alias_name)
+    written: dict[str, int] = {}
+    if views:
+        from zhongtai.features.online import open_online_store
+
+        online = open_online_store(context.settings().online_url)
+        try:
+            with err_console.status(f"building the views over {done.dataset}"):
+                written = refresh_views(store, lake, online, done.dataset)
+        finally:
+            online.close()
+    if as_json:
+        print_json({**done.to_dict(), "views": written})
+        return
+    console.print(
+        f"{done.model} v{done.model_version} → dataset {done.dataset} v{done.dataset_version} "
+        f"({done.rows:,} rows)"
+    )
+    for view, rows in written.items():
+        console.print(f"feature view {view}: built, {rows:,} entities online")
 
 
 @app.command("history")
