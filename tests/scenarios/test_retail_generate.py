@@ -66,8 +66,10 @@ def test_report_counts_what_was_written(tmp_path: Path) -> None:
     assert [s for s, _ in stages] == list(STAGES)
     with sqlite3.connect(tmp_path / "systems" / "crm.db") as conn:
         assert conn.execute("select count(*) from customers").fetchone()[0] == report.rows["crm.customers"]
-    stock_rows = sum(pacsv.read_csv(p).num_rows for p in (tmp_path / "systems" / "inventory").glob("*.csv"))
+    inventory = tmp_path / "systems" / "inventory"
+    stock_rows = sum(pacsv.read_csv(p).num_rows for p in inventory.glob("stock-*.csv"))
     assert stock_rows == report.rows["inventory.stock"]
+    assert pacsv.read_csv(inventory / "promotions.csv").num_rows == report.rows["inventory.promotions"]
     tickets = (tmp_path / "systems" / "service" / "tickets.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(tickets) == report.rows["service.tickets"]
     assert report.to_dict()["project_dir"] == str(tmp_path / "project")
@@ -88,6 +90,7 @@ def test_project_folder_loads_and_matches_the_data(small: Path) -> None:
             "click_events",
             "service_tickets",
             "inventory_stock",
+            "promotion_calendar",
         ]
     )
     assert {"person", "customer", "product", "store"} <= set(project.entities)

@@ -43,7 +43,7 @@ def ingest_order(datasets: dict[str, dict]) -> list[str]:
     they are not ingested. A reference to a dataset outside the map is ignored; a cycle is an error naming
     the datasets in it.
     """
-    datasets = {name: spec for name, spec in datasets.items() if "source" in spec}
+    datasets = {n: spec for n, spec in datasets.items() if "identity" not in spec and "model" not in spec}
     needs = {
         name: {
             check["references"]["dataset"]
