@@ -113,3 +113,30 @@ def test_publishing_before_a_champion_is_refused(world):
     with pytest.raises(ZhongtaiError, match="champion"):
         publish_outputs(world.store, world.lake, "demand")
     assert world.store.current_version("demand_forecasts") is None
+
+
+def test_models_publish_on_the_command_line(world, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from zhongtai.cli import context
+    from zhongtai.cli.app import app
+
+    version = _champion(world)
+    for variable in ("ZT_METADATA_URL", "ZT_LAKE_URL", "ZT_ONLINE_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("ZT_HOME", str(tmp_path))  # the world's metadata.db and lake live here
+    context.reset()
+    try:
+        result = CliRunner().invoke(app, ["models", "publish", "demand", "--json"])
+    finally:
+        context.reset()
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert (body["model_version"], body["dataset"], body["dataset_version"]) == (
+        version.version,
+        "demand_forecasts",
+        1,
+    )
+    assert body["views"] == {"demand_outlook": 12}
