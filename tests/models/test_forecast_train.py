@@ -115,7 +115,7 @@ def test_publishing_before_a_champion_is_refused(world):
     assert world.store.current_version("demand_forecasts") is None
 
 
-def test_models_publish_on_the_command_line(world, tmp_path, monkeypatch):
+def test_the_champion_moved_on_the_command_line_is_published(world, tmp_path, monkeypatch):
     import json
 
     from typer.testing import CliRunner
@@ -123,20 +123,25 @@ def test_models_publish_on_the_command_line(world, tmp_path, monkeypatch):
     from zhongtai.cli import context
     from zhongtai.cli.app import app
 
-    version = _champion(world)
+    version = train_model(world.store, world.lake, "demand")
     for variable in ("ZT_METADATA_URL", "ZT_LAKE_URL", "ZT_ONLINE_URL"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("ZT_HOME", str(tmp_path))  # the world's metadata.db and lake live here
+    monkeypatch.setenv("ZT_PRINCIPAL", "tester")
     context.reset()
+    runner = CliRunner()
     try:
-        result = CliRunner().invoke(app, ["models", "publish", "demand", "--json"])
+        moved = runner.invoke(app, ["models", "alias", "demand", str(version.version), "champion"])
+        again = runner.invoke(app, ["models", "publish", "demand", "--json"])
     finally:
         context.reset()
-    assert result.exit_code == 0, result.output
-    body = json.loads(result.stdout)
+    assert moved.exit_code == 0, moved.output
+    assert f"published demand v{version.version} → demand_forecasts v1" in moved.stderr
+    assert again.exit_code == 0, again.output
+    body = json.loads(again.stdout)
     assert (body["model_version"], body["dataset"], body["dataset_version"]) == (
         version.version,
         "demand_forecasts",
-        1,
+        2,
     )
     assert body["views"] == {"demand_outlook": 12}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Column, Table
@@ -18,6 +18,9 @@ from zhongtai.cli.output import console, err_console, print_json, progress
 from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.records import AliasMove, ModelVersion
 from zhongtai.models import registry
+
+if TYPE_CHECKING:
+    from zhongtai.models.outputs import Published
 
 app = typer.Typer(no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -200,6 +203,7 @@ def alias(
         )
     model, number = registry.version_of(store, name, version)
     _print_move(aliases.move(store, model, number, alias_name, who, reason), as_json)
+    _publish_new_champion(model, alias_name)
 
 
 @app.command("rollback")
@@ -215,6 +219,45 @@ def rollback(
     from zhongtai.models import aliases
 
     _print_move(aliases.rollback(context.store(), name, alias_name, _principal(), reason), as_json)
+    _publish_new_champion(name, alias_name)
+
+
+def _publish_new_champion(model: str, alias_name: str) -> None:
+    """A model that publishes its outputs (a forecast) publishes the new champion's at once, so the features
+    other models and rules read follow the champion (reported on stderr; --json output stays one object)."""
+    from zhongtai.models.outputs import outputs_dataset
+    from zhongtai.spec.models import ModelSpec
+
+    store = context.store()
+    if (
+        alias_name != "champion"
+        or outputs_dataset(ModelSpec.model_validate(store.spec("models", model))) is None
+    ):
+        return
+    done, written = _publish(model, alias_name, views=True)
+    err_console.print(
+        f"published {model} v{done.model_version} → {done.dataset} v{done.dataset_version}; "
+        f"views rebuilt: {', '.join(written) or 'none'}"
+    )
+
+
+def _publish(model: str, alias_name: str, views: bool) -> tuple[Published, dict[str, int]]:
+    from zhongtai.models.outputs import publish_outputs, refresh_views
+
+    store, lake = context.store(), context.lake()
+    with err_console.status(f"publishing {model}@{alias_name}"):
+        done = publish_outputs(store, lake, model, alias_name)
+    written: dict[str, int] = {}
+    if views:
+        from zhongtai.features.online import open_online_store
+
+        online = open_online_store(context.settings().online_url)
+        try:
+            with err_console.status(f"building the views over {done.dataset}"):
+                written = refresh_views(store, lake, online, done.dataset)
+        finally:
+            online.close()
+    return done, written
 
 
 @app.command("publish")
@@ -232,22 +275,8 @@ def publish(
 ) -> None:
     """Write the outputs of NAME@ALIAS (a forecast's per-series forecasts and stock-out risk) as the next
     version of the model's outputs dataset, then build and materialize the feature views that read it, so
-    other models and rules get them as features."""
-    from zhongtai.models.outputs import publish_outputs, refresh_views
-
-    store, lake = context.store(), context.lake()
-    with err_console.status(f"publishing {name}@{alias_name}"):
-        done = publish_outputs(store, lake, name, alias_name)
-    written: dict[str, int] = {}
-    if views:
-        from zhongtai.features.online import open_online_store
-
-        online = open_online_store(context.settings().online_url)
-        try:
-            with err_console.status(f"building the views over {done.dataset}"):
-                written = refresh_views(store, lake, online, done.dataset)
-        finally:
-            online.close()
+    other models and rules get them as features. Moving or rolling back `champion` does this by itself."""
+    done, written = _publish(name, alias_name, views)
     if as_json:
         print_json({**done.to_dict(), "views": written})
         return
