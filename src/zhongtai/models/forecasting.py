@@ -4,7 +4,8 @@ The method, chosen by measurement on the retail scenario (docs/models.md#forecas
 into a season profile pooled across series (the weekday pattern every store shares), a multiplicative lift
 per combination of exogenous values seen in the history (a promotion's lead-in, its peak day), and what is
 left, a slowly moving level per series, which a statsforecast model (simple exponential smoothing with its
-smoothing weight fitted, or a window average; whichever wins the rolling-origin backtests) forecasts. The
+smoothing weight fitted, a window average, and on small panels AutoETS; whichever wins the rolling-origin
+backtests) forecasts. The
 forecast puts the profile and the planned promotions' lifts back. Censored days (a stock-out cut the sales)
 are missing demand: they are left out of every estimate and of every error, and the level filled in for them
 is at least what was sold, never zero.
