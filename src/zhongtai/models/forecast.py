@@ -176,11 +176,11 @@ def _label_frame(spec: ModelSpec, settings: ForecastSpec, keys: list[str], table
     day = pc.cast(pc.cast(stamp, pa.date32(), safe=False), pa.int32())
     columns = {k: table[k] for k in keys}
     columns["day"] = day
-    columns["value"] = pc.cast(table[spec.label.label], pa.float64(), safe=False)
+    columns["value"] = _typed(spec, table, spec.label.label, pa.float64(), "label.label")
     if settings.censored:
-        columns["censored"] = pc.cast(table[settings.censored], pa.bool_(), safe=False)
+        columns["censored"] = _typed(spec, table, settings.censored, pa.bool_(), "forecast.censored")
     for index, column in enumerate(settings.stock_risk.stock if settings.stock_risk else []):
-        columns[f"stock_{index}"] = pc.cast(table[column], pa.float64(), safe=False)
+        columns[f"stock_{index}"] = _typed(spec, table, column, pa.float64(), "forecast.stock_risk.stock")
     frame = pa.table(columns).to_pandas()
     if frame["day"].isna().any():
         raise ZhongtaiError(
@@ -188,6 +188,22 @@ def _label_frame(spec: ModelSpec, settings: ForecastSpec, keys: list[str], table
             f"model '{spec.name}' label.timestamp: {int(frame['day'].isna().sum())} rows have no time",
         )
     return frame
+
+
+def _typed(spec: ModelSpec, table: pa.Table, column: str, kind: pa.DataType, field: str) -> pa.ChunkedArray:
+    """A label column as the forecast reads it (numbers, or flags); another type is an error naming the field."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(table[column], kind, safe=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise ZhongtaiError(
+            "invalid_spec",
+            f"model '{spec.name}' {field}: column '{column}' is {table[column].type}, not "
+            f"{'a true/false or 0/1 flag' if pa.types.is_boolean(kind) else 'a number'}",
+            "cast it in label.sql",
+        ) from None
 
 
 def _panel(
