@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai.capabilities.runtime import Decision, serving_target
-from zhongtai.errors import ZhongtaiError
+from zhongtai.capabilities.traffic import serving_version
+from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.keys import checked_entity_key
 from zhongtai.features.selection import select_features
 from zhongtai.models.forecast import FORMAT, ForecastArtifact, load_forecast
@@ -75,13 +76,19 @@ class ForecastRuntime:
 
     @classmethod
     def build(
-        cls, name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore
+        cls,
+        name: str,
+        store: MetadataStore,
+        storage: LakeStorage,
+        online: OnlineStore,
+        serves: str | None = None,
     ) -> ForecastRuntime:
-        """Read the capability, its model's entity and the aliased version, and load the version's forecasts."""
+        """Read the capability, its model's entity and the version `serves` names (an alias or `v<number>`;
+        the spec's alias by default), and load the version's forecasts."""
         spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
         model = ModelSpec.model_validate(store.spec("models", spec.model))
         entity = EntitySpec.model_validate(store.spec("entities", model.entity))
-        version = store.models.by_alias(spec.model, spec.alias)
+        version = serving_version(store, spec.model, serves or spec.alias)
         if version.artifact_format != FORMAT:
             raise ZhongtaiError(
                 "invalid_argument",
@@ -100,7 +107,7 @@ class ForecastRuntime:
                     f"and {', '.join(v.name for v in selection.on_demand_views)} are computed on demand",
                 )
             members = selection.members
-        target = serving_target(store, name)
+        target = serving_target(store, name, serves)
         return cls(spec, version, artifact, entity, online, members, target=target)
 
     def entity_key(self, inputs: Mapping[str, Any]) -> str:
@@ -167,7 +174,12 @@ class ForecastRuntime:
         """The feature groups' values for the series (None when the capability names no group)."""
         if not self._members:
             return None
-        found = self._online.read(key, self._views)
+        try:
+            found = self._online.read(key, self._views)
+        except ZhongtaiError as exc:
+            if exc.code != ErrorCode.UNAVAILABLE:
+                raise
+            return None  # the forecast is the artifact's: an online outage costs only the features beside it
         values = {}
         for view, feature in self._members:
             stored = found.get(view)
@@ -195,6 +207,7 @@ class ForecastRuntime:
             fallback=True,
             features=features or {},
             group_features=features,
+            fallback_reason="unknown_entity",
         )
 
 

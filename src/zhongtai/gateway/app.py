@@ -19,10 +19,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
+from zhongtai.capabilities.canary import CanaryController
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
 from zhongtai.capabilities.keys import ApiKeys, Principal
-from zhongtai.capabilities.runtime import Capabilities, Decision
-from zhongtai.capabilities.serving import RegistryWatcher
+from zhongtai.capabilities.runtime import Decision
+from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
+from zhongtai.capabilities.shadow import ShadowScorer
 from zhongtai.config import Settings
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
@@ -30,11 +32,13 @@ from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.integration_routes import add_integration_routes
 from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
+from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
@@ -52,6 +56,8 @@ class Gateway:
     decisions: DecisionLog
     push: FeaturePush
     watcher: RegistryWatcher
+    shadows: ShadowScorer
+    canaries: CanaryController
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -66,11 +72,17 @@ class Gateway:
         # state, and one a body within the limit can reach.
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
-        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher)
+        shadows = ShadowScorer(decisions).start()
+        canaries = CanaryController(capabilities, store).start()
+        return cls(
+            store, online, capabilities, ApiKeys(store.access), decisions, push, watcher, shadows, canaries
+        )
 
     def close(self) -> None:
         """Stop following the registry, then flush the decision log: its records must not be lost."""
+        self.canaries.close()
         self.watcher.close()
+        self.shadows.close()
         self.decisions.close()
         self.push.close()
         self.online.close()
@@ -103,6 +115,7 @@ def _record(
         features=decision.features,
         latency_ms=latency_ms,
         output=decision.output,
+        arm=decision.arm,
     )
 
 
@@ -132,6 +145,7 @@ def _add_routes(app: FastAPI) -> None:
                         "input": r.input,
                         "model": {"name": r.model_name, "version": r.model_version, "alias": r.spec.alias},
                         "decisions": [d.decision for d in r.spec.decisions],
+                        "traffic": r.describe(),
                         "loaded_at": datetime.fromtimestamp(r.loaded_at, UTC).isoformat(),
                         **({"reload_error": stale[r.name]} if r.name in stale else {}),
                     }
@@ -165,6 +179,8 @@ def _add_routes(app: FastAPI) -> None:
         decision = runtime.decide(inputs)
         latency_ms = (time.perf_counter() - started) * 1000
         gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
+        if runtime.shadows:
+            gw.shadows.submit(runtime, inputs, decision.decision_id, principal.name)
         return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
 
 
@@ -198,4 +214,12 @@ def create_app(settings: Settings) -> FastAPI:
     add_feature_routes(app, _presented_key, json_object)
     add_push_routes(app, _presented_key, json_object)
     add_model_routes(app, _presented_key)
+    add_traffic_routes(app, _presented_key)
+    add_integration_routes(app, _presented_key)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The gateway app configured from the ZT_* environment: what each `zhongtai serve --workers N` process
+    builds."""
+    return create_app(Settings.from_env())
