@@ -236,7 +236,15 @@ def _panel(
     heads = daily.groupby(keys, sort=True).tail(1)  # each series' newest day: its stock at the forecast date
     stock_position = heads[stock].sum(axis=1, min_count=len(stock)).to_numpy() if stock else None
     combination, combinations = _exogenous(spec, settings, calendar, first, days + settings.horizon)
-    panel = Panel(values, censored, combination, first, settings.horizon, settings.season_length)
+    panel = Panel(
+        values,
+        censored,
+        combination,
+        first,
+        settings.horizon,
+        settings.season_length,
+        related(combinations),
+    )
     key_values = {k: heads[k].to_numpy() for k in keys}
     return SeriesRows(panel, key_values, stock_position, combinations, datasets)
 
@@ -295,6 +303,23 @@ def _exogenous(
             combinations.append(dict(zip(columns, combo, strict=True)))
         codes[position] = seen[combo]
     return codes, combinations
+
+
+def related(combinations: list[dict[str, Any]]) -> tuple[tuple[int, ...], ...]:
+    """For each combination, the others sharing the most of its non-empty values (at least one): the
+    lead-in of a festival the history has not seen is related to the lead-ins of those it has."""
+    found: list[tuple[int, ...]] = [()]
+    for values in combinations[1:]:
+        shared = [
+            sum(1 for k, v in values.items() if v not in (None, 0, "", False) and other.get(k) == v)
+            for other in combinations
+        ]
+        shared[0] = 0
+        best = max((n for i, n in enumerate(shared) if combinations[i] is not values), default=0)
+        found.append(
+            tuple(i for i, n in enumerate(shared) if best and n == best and combinations[i] is not values)
+        )
+    return tuple(found)
 
 
 def outputs(

@@ -44,6 +44,9 @@ class Panel:
     first_day: int  # days since 1970-01-01 of column 0
     horizon: int
     season_length: int
+    # Per combination, the combinations sharing the most of its values: a combination the history never saw
+    # (this year's 618 when the history holds last year's festivals) borrows their lifts.
+    related: tuple[tuple[int, ...], ...] = ()
 
     @property
     def days(self) -> int:
@@ -58,6 +61,7 @@ class Panel:
             self.first_day,
             self.horizon,
             self.season_length,
+            self.related,
         )
 
 
@@ -174,12 +178,17 @@ def decompose(panel: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # the history has no ordinary days before it.
     base = _trailing_mean(np.where(ordinary, adjusted, np.nan), LEVEL_WINDOW, after=LEVEL_WINDOW)
     lifts = np.ones(int(panel.exogenous.max(initial=0)) + 1)
+    seen = np.zeros(len(lifts), dtype=bool)
     for code in range(1, len(lifts)):
         days_of = combination == code
         both = np.isfinite(adjusted[:, days_of]) & np.isfinite(base[:, days_of])
         denominator = base[:, days_of][both].sum()
         if denominator > 0:
-            lifts[code] = float(adjusted[:, days_of][both].sum() / denominator)
+            lifts[code], seen[code] = float(adjusted[:, days_of][both].sum() / denominator), True
+    for code in np.flatnonzero(~seen)[1:] if len(lifts) > 1 else []:
+        borrowed = [lifts[c] for c in (panel.related[code] if code < len(panel.related) else ()) if seen[c]]
+        if borrowed:
+            lifts[code] = float(np.mean(borrowed))
     return profile, lifts, adjusted / lifts[combination]
 
 
