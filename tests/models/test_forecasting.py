@@ -88,3 +88,20 @@ def test_the_distribution_orders_intervals_and_risks():
     risk = exceedance(np.array([10.0, 10.0, 10.0]), 0.05, np.array([0.0, 10.0, 40.0]))
     assert risk[0] > 0.99 and 0.3 < risk[1] < 0.6 and risk[2] < 0.001
     assert exceedance(np.array([10.0]), 0.0, np.array([10.0]))[0] == pytest.approx(0.4170, abs=1e-3)
+
+
+def test_a_promotion_the_history_never_saw_borrows_the_lift_of_a_related_one():
+    from zhongtai.models.forecast import related
+
+    combinations = [{}, {"promotion": "double11", "day": "peak"}, {"promotion": "618", "day": "peak"}]
+    assert related(combinations) == ((), (2,), (1,))
+    days, horizon = 140, 14
+    values, _ = _weekly(days=days, lift_days=(30, 90), lift=2.0)
+    exogenous = np.zeros(days + horizon, dtype=np.int64)
+    exogenous[[30, 90]] = 1  # double 11 seen twice; 618 only ahead
+    exogenous[days + 5] = 2
+    panel = Panel(values, np.zeros(values.shape, dtype=bool), exogenous, 0, horizon, 7, related(combinations))
+    lifts = fit(panel, ("ses",))["ses"].lifts
+    assert lifts[2] == lifts[1] == pytest.approx(2.0, abs=0.3)
+    unrelated = fit(_panel(values, exogenous=exogenous, horizon=horizon), ("ses",))["ses"].lifts
+    assert unrelated[2] == 1.0
