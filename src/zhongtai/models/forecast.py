@@ -300,7 +300,9 @@ def _exogenous(
             continue
         if combo not in seen:
             seen[combo] = len(combinations)
-            combinations.append(dict(zip(columns, combo, strict=True)))
+            # Recorded in the version's parameters (JSON): a date or decimal value as its text.
+            plain = [v if v is None or isinstance(v, str | int | float | bool) else str(v) for v in combo]
+            combinations.append(dict(zip(columns, plain, strict=True)))
         codes[position] = seen[combo]
     return codes, combinations
 
