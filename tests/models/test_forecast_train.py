@@ -123,7 +123,6 @@ def test_the_champion_moved_on_the_command_line_is_published(world, tmp_path, mo
     from zhongtai.cli import context
     from zhongtai.cli.app import app
 
-    version = train_model(world.store, world.lake, "demand")
     for variable in ("ZT_METADATA_URL", "ZT_LAKE_URL", "ZT_ONLINE_URL"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("ZT_HOME", str(tmp_path))  # the world's metadata.db and lake live here
@@ -131,17 +130,17 @@ def test_the_champion_moved_on_the_command_line_is_published(world, tmp_path, mo
     context.reset()
     runner = CliRunner()
     try:
-        moved = runner.invoke(app, ["models", "alias", "demand", str(version.version), "champion"])
+        trained = runner.invoke(app, ["train", "demand"])
+        moved = runner.invoke(app, ["models", "alias", "demand", "1", "champion"])
         again = runner.invoke(app, ["models", "publish", "demand", "--json"])
     finally:
         context.reset()
+    assert trained.exit_code == 0, trained.output
+    assert "MASE" in trained.stdout and "80% interval coverage" in trained.stdout
+    assert "AUC" not in trained.stdout and "demand v1" in trained.stdout
     assert moved.exit_code == 0, moved.output
-    assert f"published demand v{version.version} → demand_forecasts v1" in moved.stderr
+    assert "published demand v1 → demand_forecasts v1" in moved.stderr
     assert again.exit_code == 0, again.output
     body = json.loads(again.stdout)
-    assert (body["model_version"], body["dataset"], body["dataset_version"]) == (
-        version.version,
-        "demand_forecasts",
-        2,
-    )
+    assert (body["model_version"], body["dataset"], body["dataset_version"]) == (1, "demand_forecasts", 2)
     assert body["views"] == {"demand_outlook": 12}

@@ -31,6 +31,8 @@ _METRICS = (
     ("recall", "recall"),
     ("predicted_positive_rate", "predicted positive rate"),
     ("positive_rate", "label positive rate"),
+    ("mase", "MASE"),
+    ("coverage_80", "80% interval coverage"),
 )
 
 
@@ -394,9 +396,11 @@ def _named(version: int | None) -> str:
 def _metrics_table(metrics: dict[str, Any]) -> Table:
     validation, baseline = metrics.get("validation", {}), metrics.get("baseline", {})
     threshold = validation.get("threshold")
-    table = Table("validation metric", "model", "baseline", title=f"threshold {_number(threshold)}")
+    title = f"threshold {_number(threshold)}" if threshold is not None else None
+    table = Table("validation metric", "model", "baseline", title=title)
     for key, label in _METRICS:
-        table.add_row(label, _number(validation.get(key)), _number(baseline.get(key)))
+        if key in validation or key in baseline:  # a forecast has no AUC, a classifier no MASE
+            table.add_row(label, _number(validation.get(key)), _number(baseline.get(key)))
     return table
 
 
