@@ -16,24 +16,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from zhongtai.capabilities.canary import CanaryController
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
-from zhongtai.capabilities.keys import ApiKeys, Principal
-from zhongtai.capabilities.runtime import Decision
+from zhongtai.capabilities.keys import ApiKeys
 from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
 from zhongtai.capabilities.shadow import ShadowScorer
 from zhongtai.config import Settings
-from zhongtai.errors import ErrorCode, ZhongtaiError
+from zhongtai.errors import ErrorCode
 from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
+from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.idempotency import Idempotency
 from zhongtai.gateway.integration_routes import add_integration_routes
-from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
@@ -42,7 +42,6 @@ from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
-from zhongtai.meta.time import now
 
 
 @dataclass
@@ -58,6 +57,7 @@ class Gateway:
     watcher: RegistryWatcher
     shadows: ShadowScorer
     canaries: CanaryController
+    idempotency: Idempotency
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -75,7 +75,16 @@ class Gateway:
         shadows = ShadowScorer(decisions).start()
         canaries = CanaryController(capabilities, store).start()
         return cls(
-            store, online, capabilities, ApiKeys(store.access), decisions, push, watcher, shadows, canaries
+            store=store,
+            online=online,
+            capabilities=capabilities,
+            keys=ApiKeys(store.access),
+            decisions=decisions,
+            push=push,
+            watcher=watcher,
+            shadows=shadows,
+            canaries=canaries,
+            idempotency=Idempotency.open(settings),
         )
 
     def close(self) -> None:
@@ -96,27 +105,6 @@ def _presented_key(request: Request) -> str | None:
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
     return request.headers.get("x-api-key")
-
-
-def _record(
-    decision: Decision, principal: Principal, inputs: dict[str, Any], latency_ms: float
-) -> DecisionRecord:
-    return DecisionRecord(
-        id=decision.decision_id,
-        at=now(),
-        capability=decision.capability,
-        principal=principal.name,
-        model_name=decision.model_name,
-        model_version=decision.model_version,
-        decision=decision.decision,
-        score=decision.score,
-        fallback=decision.fallback,
-        inputs=inputs,
-        features=decision.features,
-        latency_ms=latency_ms,
-        output=decision.output,
-        arm=decision.arm,
-    )
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -160,28 +148,26 @@ def _add_routes(app: FastAPI) -> None:
     @app.post(
         "/v1/capabilities/{name}/decide",
         tags=["capabilities"],
-        responses=errors(400, 401, 404, 413, 422),
+        responses=errors(400, 401, 404, 409, 413, 422),
         openapi_extra={**SECURED, "requestBody": decide_body()},
     )
-    async def decide(name: str, request: Request) -> JSONResponse:
+    async def decide(name: str, request: Request) -> Response:
         """Decide for one entity: the body holds the capability's input field and optional context."""
         started = time.perf_counter()
         gw = gateway()
         principal = gw.keys.check(_presented_key(request))
         runtime = gw.capabilities.get(name)
         inputs = await json_object(request)
-        if not isinstance(inputs.get("context", {}), dict):
-            raise ZhongtaiError(
-                ErrorCode.INVALID_ARGUMENT,
-                "field 'context' must be a JSON object",
-                'send {"context": {"channel": "app"}} or leave it out',
-            )
-        decision = runtime.decide(inputs)
-        latency_ms = (time.perf_counter() - started) * 1000
-        gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
-        if runtime.shadows:
-            gw.shadows.submit(runtime, inputs, decision.decision_id, principal.name)
-        return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
+        check_context(inputs)
+
+        def work() -> tuple[dict[str, Any], list[DecisionRecord]]:
+            decision = runtime.decide(inputs)
+            latency_ms = (time.perf_counter() - started) * 1000
+            answer = {**decision.to_dict(), "latency_ms": round(latency_ms, 3)}
+            return answer, [decision.to_record(principal.name, inputs, latency_ms)]
+
+        # Shadows are scored (after the answer) only for an answer that is new, not for a replayed one.
+        return await answer_once(gw, request, principal, runtime, f"decide {name}", inputs, work)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -195,6 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.gateway = None
+            await gateway.idempotency.aclose()
             gateway.close()
 
     # Swagger UI (/docs) and ReDoc (/redoc) from files in the fastapi-offline package: no CDN.
@@ -208,8 +195,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
     app.state.gateway = None
     app.state.body_limits = BodyLimits.from_settings(settings)
+    app.state.max_batch_inputs = settings.max_batch_inputs
     add_error_handlers(app)
     _add_routes(app)
+    add_batch_route(app, lambda: app.state.gateway, _presented_key)
     add_catalog_routes(app, _presented_key)
     add_feature_routes(app, _presented_key, json_object)
     add_push_routes(app, _presented_key, json_object)

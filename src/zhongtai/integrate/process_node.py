@@ -92,21 +92,13 @@ def answer_job(
         "deadline": (started + timedelta(seconds=duration_seconds(process.deadline))).isoformat(),
         "fallback_reason": decision.fallback_reason,
     }
-    record = DecisionRecord(
-        id=wanted,
+    latency = (now() - started).total_seconds() * 1000
+    record = decision.to_record(
+        principal,
+        {**inputs, "job_key": job_key},
+        latency,
         at=started,
-        capability=decision.capability,
-        principal=principal,
-        model_name=decision.model_name,
-        model_version=decision.model_version,
-        decision=decision.decision,
-        score=decision.score,
-        fallback=decision.fallback,
-        inputs={**inputs, "job_key": job_key},
-        features=decision.features,
-        latency_ms=(now() - started).total_seconds() * 1000,
         output={**(decision.output or {}), "node": node},
-        arm=decision.arm,
     )
     store.decisions.append([scrubbed(record)])
     return _answer(process, record, job_key, business_key, node, False)

@@ -245,6 +245,14 @@ models:
       owner: crm-analytics
       not_for: [credit decisions, pricing for one customer]
     slices: [marketing_opt_in]
+  - name: next_basket_value
+    task: regression
+    entity: person
+    label:
+      sql: SELECT person_id, cutoff AS ts, next_30d_spend AS label FROM spend_labels
+    feature_views: [customer_orders]
+    description: What the customer will spend in the next 30 days
+    owner: data-team
   - name: store_demand
     task: forecast
     entity: product_store
@@ -311,5 +319,13 @@ capabilities:
           max_score_psi: 0.2
     description: Churn risk of a CRM customer, with the offer to make
     owner: crm-team
+  - name: basket-value
+    model: next_basket_value
+    input: person_id
+    value_bands:
+      - {decision: vip_service, min_value: 2000}
+      - {decision: standard, min_value: 0}
+    fallback: {decision: standard}
+    description: Expected 30-day spend, and the service level it earns
 """,
 }
