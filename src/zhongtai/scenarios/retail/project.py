@@ -21,6 +21,7 @@ from zhongtai.scenarios.retail.project_fields import (
     REDACT,
     SQL_NOTES,
 )
+from zhongtai.scenarios.retail.project_forecast import forecast_documents
 from zhongtai.scenarios.retail.project_recommend import recommend_documents
 from zhongtai.scenarios.retail.windows import STREAMS, window_views
 from zhongtai.spec.models import spec_payload
@@ -99,12 +100,15 @@ def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list
                     ["date", "store_id", "product_id"],
                     "date",
                     "daily",
-                )
+                ),
+                _calendar_dataset(),
             ]
         },
     }
     documents.update(_intelligence_documents())
     documents.update(entity_documents(_sql, _features))
+    documents.update(forecast_documents(_sql, _features))
+    # After the forecast's: the recommender reads its stock-out risk view when the project has one.
     documents.update(recommend_documents(_sql, documents))
     for document in documents.values():
         for dataset in document.get("datasets", []):
@@ -391,6 +395,15 @@ def _file_dataset(
             "fields": fields,
         }
     )
+    return dataset
+
+
+def _calendar_dataset() -> dict[str, Any]:
+    """Marketing's promotion calendar: pulled whole each time, since planned days change before they come."""
+    dataset = _file_dataset(
+        "promotion_calendar", "inventory", "promotions.csv", "csv", ["date"], "date", "daily"
+    )
+    del dataset["incremental"]
     return dataset
 
 
