@@ -155,6 +155,9 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
                 ("refunds_90d", "int64", "refunded or returned orders in 90 days"),
                 ("days_since_last_order", "int64", "days from the last order to the snapshot"),
                 ("orders_total", "int64", "orders up to the snapshot"),
+                ("orders_180d", "int64", "orders in the 180 days before the snapshot"),
+                ("orders_365d", "int64", "orders in the 365 days before the snapshot"),
+                ("days_since_first_order", "int64", "days from the first order on record to the snapshot"),
             ),
         },
         {
