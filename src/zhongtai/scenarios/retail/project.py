@@ -145,7 +145,8 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
             "timestamp": "ts",
             "ttl": "14d",
             "owner": "data-team",
-            "description": "Weekly snapshots of a person's orders in every channel: counts, spend, refunds, recency",
+            "description": "Weekly snapshots of a person's orders in every channel: counts over 30 to 365 days, "
+            "spend, refunds, recency, time since the first order",
             "sql": _sql("customer_orders"),
             "features": _features(
                 ("orders_30d", "int64", "orders in the 30 days before the snapshot"),
