@@ -129,6 +129,7 @@ def evaluate(store: Any, lake: Any, truth_dir: Path, customers: int) -> dict[str
         **_scored("churn_state_oracle", labels, oracle["present"]),
         "churn_true_churner_share": float(oracle["churns"][labels == 1].mean()),
         "churn_label_agreement": float((oracle["label"] == labels).mean()),
+        "churn_true_label_positive_rate": float(oracle["label"].mean()),
         **_scored("churn_oracle_true_label", oracle["label"], oracle["future"]),
         "churn_algorithm": metrics["algorithm"],
         "churn_customers": customers,
