@@ -25,9 +25,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from zhongtai.lake.storage import LakeStorage
+    from zhongtai.meta.store import MetadataStore
+    from zhongtai.scenarios.retail.orders import Orders
 
 DEFAULT_CUSTOMERS = 20_000
 QUICK_CUSTOMERS = 3_000
@@ -62,7 +67,7 @@ def measure(home: Path, customers: int) -> dict[str, Any]:
         store.close()
 
 
-def prepare(store: Any, lake: Any, out: Path, customers: int) -> Path:
+def prepare(store: MetadataStore, lake: LakeStorage, out: Path, customers: int) -> Path:
     """Generate the scenario into `out`, apply its project, ingest, run OneID and build the churn model's
     feature views; returns the truth folder."""
     from zhongtai.features.offline import build_view
@@ -90,7 +95,7 @@ def prepare(store: Any, lake: Any, out: Path, customers: int) -> Path:
     return report.truth_dir
 
 
-def evaluate(store: Any, lake: Any, truth_dir: Path, customers: int) -> dict[str, Any]:
+def evaluate(store: MetadataStore, lake: LakeStorage, truth_dir: Path, customers: int) -> dict[str, Any]:
     """Train the churn model on its training set and score its held-out rows with the model, both baselines
     and the oracles."""
     from zhongtai.features.training import build_training_set
@@ -158,7 +163,12 @@ def rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def oracle_scores(
-    store: Any, lake: Any, truth_dir: Path, customers: int, persons: list[str], cutoffs: list[Any]
+    store: MetadataStore,
+    lake: LakeStorage,
+    truth_dir: Path,
+    customers: int,
+    persons: list[str],
+    cutoffs: list[Any],
 ) -> dict[str, np.ndarray]:
     """Per label row (OneID person, cutoff): the truth's P(no order in the window) knowing the window's
     intensity ("future") or only the present state ("present"), and whether the person truly stops buying
@@ -188,8 +198,9 @@ def oracle_scores(
         if dataset == "crm_customers" and key in true_of_customer:
             true_of_person.setdefault(person, true_of_customer[key])
     who = np.array([true_of_person[p] for p in persons], dtype=np.int64)
-    start = np.datetime64(calendar.start, "D")
-    first = np.array([(np.datetime64(c, "D") - start).astype(np.int64) for c in cutoffs], dtype=np.int64)
+    # Window day index of each cutoff (a midnight): the label counts orders from that day on.
+    origin = np.datetime64(calendar.start, "D").astype(np.int64)
+    first = np.array(cutoffs, dtype="datetime64[D]").astype(np.int64) - origin
     days = np.minimum(first[:, None] + np.arange(LABEL_DAYS)[None, :], calendar.n_days - 1)
     share = behaviour.online_share[who][:, None]
     # Cancelled orders do not count in the label; unhappy people cancel more (orders._fates).
@@ -206,7 +217,7 @@ def oracle_scores(
     }
 
 
-def _true_labels(orders: Any, who: np.ndarray, first: np.ndarray) -> np.ndarray:
+def _true_labels(orders: Orders, who: np.ndarray, first: np.ndarray) -> np.ndarray:
     """The label as the truth has it: 1 when the true person places no uncancelled order on the window's
     days (the platform's label sees a person's orders only as far as OneID linked them)."""
     from zhongtai.scenarios.retail.orders import CANCELLED
