@@ -245,6 +245,14 @@ models:
       owner: crm-analytics
       not_for: [credit decisions, pricing for one customer]
     slices: [marketing_opt_in]
+  - name: next_basket_value
+    task: regression
+    entity: person
+    label:
+      sql: SELECT person_id, cutoff AS ts, next_30d_spend AS label FROM spend_labels
+    feature_views: [customer_orders]
+    description: What the customer will spend in the next 30 days
+    owner: data-team
 """,
     "capabilities": """\
 capabilities:
@@ -261,7 +269,42 @@ capabilities:
     explain_top: 5
     feature_groups: [churn_signals]
     write_back: {source: crm, table: churn_scores}
+    process:
+      outcomes:
+        - {outcome: HUMAN_REVIEW, min_score: 0.7}
+        - {outcome: AUTO_APPROVE, min_score: 0.0}
+      review_outcome: HUMAN_REVIEW
+      min_confidence: 0.6
+      deadline: 2d
+    traffic:
+      arms:
+        - {name: champion, alias: champion, weight: 90}
+        - {name: challenger, weight: 10}
+        - {name: pinned, version: 3, weight: 0}
+      shadows:
+        - {name: candidate, alias: candidate, sample: 0.5}
+        - {name: old, version: 2, sample: 0.1}
+      canary:
+        arm: challenger
+        steps: [5, 25, 50, 100]
+        step_every: 30m
+        complete: hold
+        guards:
+          window: 10m
+          min_requests: 200
+          max_error_rate: 0.01
+          max_fallback_increase: 0.05
+          max_p99_ms: 20
+          max_score_psi: 0.2
     description: Churn risk of a CRM customer, with the offer to make
     owner: crm-team
+  - name: basket-value
+    model: next_basket_value
+    input: person_id
+    value_bands:
+      - {decision: vip_service, min_value: 2000}
+      - {decision: standard, min_value: 0}
+    fallback: {decision: standard}
+    description: Expected 30-day spend, and the service level it earns
 """,
 }
