@@ -151,7 +151,8 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
             "timestamp": "ts",
             "ttl": "14d",
             "owner": "data-team",
-            "description": "Weekly snapshots of a person's orders in every channel: counts, spend, refunds, recency",
+            "description": "Weekly snapshots of a person's orders in every channel: counts over 30 to 365 days, "
+            "spend, refunds, recency, time since the first order",
             "sql": _sql("customer_orders"),
             "features": _features(
                 ("orders_30d", "int64", "orders in the 30 days before the snapshot"),
@@ -161,6 +162,9 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
                 ("refunds_90d", "int64", "refunded or returned orders in 90 days"),
                 ("days_since_last_order", "int64", "days from the last order to the snapshot"),
                 ("orders_total", "int64", "orders up to the snapshot"),
+                ("orders_180d", "int64", "orders in the 180 days before the snapshot"),
+                ("orders_365d", "int64", "orders in the 365 days before the snapshot"),
+                ("days_since_first_order", "int64", "days from the first order on record to the snapshot"),
             ),
         },
         {
