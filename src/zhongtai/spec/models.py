@@ -20,6 +20,7 @@ from pydantic import (
 
 from zhongtai.spec.base import AliasName, Description, Duration, Name, Owner, Spec
 from zhongtai.spec.candidates import TASK_LINEAR, TASK_METRICS, CandidatesSpec
+from zhongtai.spec.forecast_task import ForecastSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
@@ -585,6 +586,10 @@ class ModelSpec(Spec):
             raise ValueError(f"`recommend` is for task recommendation, not {self.task}")
         return self
 
+    forecast: ForecastSpec | None = Field(
+        default=None, description="task forecast: horizon, season, censoring, promotions, stock-out risk."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _task_metric(cls, data: Any) -> Any:
@@ -600,6 +605,8 @@ class ModelSpec(Spec):
         # Text, forecast and recommendation models learn from their label rows alone if need be.
         if self.task in TABULAR_TASKS and not self.feature_views and not self.feature_groups:
             raise ValueError("give feature_views or feature_groups (or both)")
+        if self.forecast is not None and self.task != "forecast":
+            raise ValueError(f"forecast settings apply to task forecast, and this model is {self.task}")
         if self.candidates is not None and self.task in TASK_METRICS:
             allowed = TASK_METRICS[self.task]
             if self.candidates.metric not in allowed:
@@ -615,6 +622,11 @@ class ModelSpec(Spec):
                     f"(allowed: {', '.join(fits)})"
                 )
         return self
+
+    @property
+    def forecast_settings(self) -> ForecastSpec:
+        """The forecast settings, their defaults when the spec gives none."""
+        return self.forecast or ForecastSpec()
 
 
 CapabilityName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
