@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.audit import LOCAL_ADMIN
 from zhongtai.meta.records import Change
 from zhongtai.meta.retirement import RetiredDataset
 from zhongtai.meta.store import KIND_NOUN, KIND_ORDER, MetadataStore
@@ -137,15 +138,23 @@ def _as_today(kind: str, payload: dict[str, Any] | None) -> dict[str, Any] | Non
         return payload
 
 
-def apply_plan(plan: Plan, store: MetadataStore, actor: str = "cli", *, allow_delete: bool = False) -> None:
-    """Execute the plan's steps in one transaction.
+def apply_plan(
+    plan: Plan,
+    store: MetadataStore,
+    actor: str = "cli",
+    *,
+    allow_delete: bool = False,
+    rule: str = LOCAL_ADMIN,
+) -> None:
+    """Execute the plan's steps in one transaction, with one audit record naming `actor` and the policy
+    `rule` that let them apply it.
 
     A plan that removes objects is refused, with nothing changed, unless `allow_delete` says the caller
     confirmed the removals (a person at the prompt, or `--allow-delete` / `--yes`).
     """
     if plan.deletions and not allow_delete:
         raise deletions_refused(plan)
-    store.apply([Change(s.kind, s.action, s.name, s.spec) for s in plan.steps], actor)
+    store.apply([Change(s.kind, s.action, s.name, s.spec) for s in plan.steps], actor, rule)
 
 
 def deletions_refused(plan: Plan) -> ZhongtaiError:
