@@ -65,6 +65,14 @@ capabilities:
     input: customer_id
     decisions: [{decision: watch, min_score: 0.5}]
     fallback: {decision: new_customer}
+policies:
+  - name: test_roles
+    description: What the roles the gateway tests give their keys may do (default deny otherwise)
+    rules:
+      - {name: callers, principals: ["role:caller"], actions: [call, read_features]}
+      - {name: catalog_readers, principals: ["role:catalog"], actions: [read_catalog, read_models]}
+      - {name: modelers, principals: ["role:models"], actions: [read_models, submit, approve, promote]}
+      - {name: pushers, principals: ["role:push"], actions: [push_features]}
 """
 # Features in training order; the second view's are named with the view qualifier to exercise both forms.
 FEATURES = ["orders_90d", "spend_90d", "days_since_order", "customer_service__tickets_30d", "complained"]

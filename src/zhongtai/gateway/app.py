@@ -1,6 +1,7 @@
 """The HTTP gateway: `POST /v1/capabilities/{name}/decide` and friends, as a FastAPI app.
 
-Handlers are thin: check the key, find the runtime, decide, hand the record to the decision log, answer.
+Handlers are thin: the route's one dependency (gateway/authz.py) authenticates, authorizes and rate-limits;
+the handler finds the runtime, decides, hands the record to the decision log, answers.
 Every client error is a JSON body {code, message, hint} (error_responses.py); every JSON body is read by
 request_body.py under the configured limits; a server error is a 500 with no traceback.
 This module imports FastAPI at the top on purpose: only `zhongtai serve` imports it.
@@ -13,20 +14,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
-from zhongtai.capabilities.keys import ApiKeys, Principal
+from zhongtai.capabilities.keys import ApiKeys
 from zhongtai.capabilities.runtime import Capabilities, Decision
 from zhongtai.capabilities.serving import RegistryWatcher
 from zhongtai.config import Settings
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import MAX_ITEMS, FeaturePush
+from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
@@ -35,6 +37,11 @@ from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
+from zhongtai.govern.identity import Identities
+from zhongtai.govern.jwt import JwksVerifier, OidcSettings
+from zhongtai.govern.limits import Limits, open_buckets
+from zhongtai.govern.policy import LivePolicy, load_engine
+from zhongtai.govern.principal import Principal
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
@@ -43,12 +50,15 @@ from zhongtai.meta.time import now
 
 @dataclass
 class Gateway:
-    """What the app holds while serving: stores, loaded capabilities, key checks, the decision log."""
+    """What the app holds while serving: stores, loaded capabilities, identities, the policy in force, rate
+    limits, the decision log."""
 
     store: MetadataStore
     online: OnlineStore
     capabilities: Capabilities
-    keys: ApiKeys
+    identities: Identities
+    policy: LivePolicy
+    limits: Limits
     decisions: DecisionLog
     push: FeaturePush
     watcher: RegistryWatcher
@@ -66,24 +76,54 @@ class Gateway:
         # state, and one a body within the limit can reach.
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
-        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher)
+        policy = LivePolicy(lambda: load_engine(store), store.serving_signal, settings.serving_poll_seconds)
+        limits = Limits(
+            open_buckets(settings.limits_url or settings.online_url),
+            per_key=settings.limit_per_key,
+            per_workspace=settings.limit_per_workspace,
+        )
+        return cls(
+            store=store,
+            online=online,
+            capabilities=capabilities,
+            identities=Identities(ApiKeys(store.access), _token_verifier(settings)),
+            policy=policy.start(),
+            limits=limits,
+            decisions=decisions,
+            push=push,
+            watcher=watcher,
+        )
 
     def close(self) -> None:
         """Stop following the registry, then flush the decision log: its records must not be lost."""
         self.watcher.close()
+        self.policy.close()
         self.decisions.close()
         self.push.close()
         self.online.close()
         self.store.close()
 
 
-def _presented_key(request: Request) -> str | None:
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-    return request.headers.get("x-api-key")
+def _token_verifier(settings: Settings) -> JwksVerifier | None:
+    """The OIDC token verifier when ZT_OIDC_JWKS_URL is set (then issuer and audience must be too)."""
+    if not settings.oidc_jwks_url:
+        return None
+    if not settings.oidc_issuer or not settings.oidc_audience:
+        raise ZhongtaiError(
+            ErrorCode.INVALID_CONFIG,
+            "ZT_OIDC_JWKS_URL is set but ZT_OIDC_ISSUER or ZT_OIDC_AUDIENCE is not",
+            "set both: a token is accepted only from that issuer and for that audience",
+        )
+    return JwksVerifier(
+        OidcSettings(
+            jwks_url=settings.oidc_jwks_url,
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            leeway_s=settings.oidc_leeway_seconds,
+            roles_claim=settings.oidc_roles_claim,
+            workspace_claim=settings.oidc_workspace_claim,
+        )
+    )
 
 
 def _record(
@@ -117,11 +157,13 @@ def _add_routes(app: FastAPI) -> None:
             return error_response(ErrorCode.UNAVAILABLE, "capabilities are loading")
         return JSONResponse({"status": "ok"})
 
-    @app.get("/v1/capabilities", tags=["capabilities"], responses=errors(401), openapi_extra=SECURED)
-    async def list_capabilities(request: Request) -> JSONResponse:
-        """The loaded capabilities and the model version each serves right now (it follows the registry)."""
+    @app.get(
+        "/v1/capabilities", tags=["capabilities"], responses=errors(401, 403, 429), openapi_extra=SECURED
+    )
+    async def list_capabilities(access: Annotated[Access, allow("call")]) -> JSONResponse:
+        """The capabilities the caller may call, and the model version each serves right now (it follows the
+        registry)."""
         gw = gateway()
-        gw.keys.check(_presented_key(request))
         stale = gw.capabilities.stale
         return JSONResponse(
             {
@@ -136,8 +178,9 @@ def _add_routes(app: FastAPI) -> None:
                         **({"reload_error": stale[r.name]} if r.name in stale else {}),
                     }
                     for r in gw.capabilities.runtimes()
+                    if access.allows(r.name)
                 ],
-                "not_loaded": gw.capabilities.errors,
+                "not_loaded": {n: e for n, e in gw.capabilities.errors.items() if access.allows(n)},
             }
         )
 
@@ -146,14 +189,16 @@ def _add_routes(app: FastAPI) -> None:
     @app.post(
         "/v1/capabilities/{name}/decide",
         tags=["capabilities"],
-        responses=errors(400, 401, 404, 413, 422),
+        responses=errors(400, 401, 403, 404, 413, 422, 429),
         openapi_extra={**SECURED, "requestBody": decide_body()},
     )
-    async def decide(name: str, request: Request) -> JSONResponse:
+    async def decide(
+        name: str, request: Request, access: Annotated[Access, allow("call", "name")]
+    ) -> JSONResponse:
         """Decide for one entity: the body holds the capability's input field and optional context."""
         started = time.perf_counter()
         gw = gateway()
-        principal = gw.keys.check(_presented_key(request))
+        principal = access.principal
         runtime = gw.capabilities.get(name)
         inputs = await json_object(request)
         if not isinstance(inputs.get("context", {}), dict):
@@ -180,6 +225,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             app.state.gateway = None
             gateway.close()
+            await gateway.limits.store.close()
 
     # Swagger UI (/docs) and ReDoc (/redoc) from files in the fastapi-offline package: no CDN.
     app = FastAPIOffline(
@@ -194,8 +240,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.body_limits = BodyLimits.from_settings(settings)
     add_error_handlers(app)
     _add_routes(app)
-    add_catalog_routes(app, _presented_key)
-    add_feature_routes(app, _presented_key, json_object)
-    add_push_routes(app, _presented_key, json_object)
-    add_model_routes(app, _presented_key)
+    add_catalog_routes(app)
+    add_feature_routes(app, json_object)
+    add_push_routes(app, json_object)
+    add_model_routes(app)
     return app

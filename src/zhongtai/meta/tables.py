@@ -237,6 +237,10 @@ class SqlCapability(SpecObject, Base):
     __tablename__ = "capabilities"
 
 
+class SqlPolicy(SpecObject, Base):
+    __tablename__ = "policies"
+
+
 class SqlApiKey(Base):
     """An API key: only its SHA-256 is kept; the prefix finds it without scanning every hash."""
 
@@ -248,6 +252,13 @@ class SqlApiKey(Base):
     roles: Mapped[list[Any]]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    owner: Mapped[str | None] = mapped_column(String(128))
+    workspace: Mapped[str | None] = mapped_column(String(64))
+    scopes: Mapped[list[Any] | None]
+    expires_at: Mapped[datetime | None]
+    # A rotated key's previous hash stays valid until `previous_until` (the rotation's grace period).
+    previous_hash: Mapped[str | None] = mapped_column(String(64))
+    previous_until: Mapped[datetime | None]
 
 
 class SqlDecision(Base):

@@ -21,6 +21,7 @@ from pydantic import (
 from zhongtai.spec.base import AliasName, Description, Name, Owner, Spec
 from zhongtai.spec.candidates import CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
+from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 from zhongtai.spec.windows import WindowsSpec
@@ -669,6 +670,7 @@ class ProjectFile(Spec):
     feature_groups: list[FeatureGroupSpec] = Field(default=[])
     models: list[ModelSpec] = Field(default=[])
     capabilities: list[CapabilitySpec] = Field(default=[])
+    policies: list[PolicySpec] = Field(default=[])
 
 
 def spec_payload(spec: BaseModel) -> dict[str, Any]:
@@ -687,4 +689,5 @@ SPEC_MODELS: dict[str, Any] = {
     "feature_groups": FeatureGroupSpec,
     "models": ModelSpec,
     "capabilities": CapabilitySpec,
+    "policies": PolicySpec,
 }
