@@ -13,7 +13,6 @@ from pydantic import BaseModel, ValidationError
 from zhongtai.errors import ZhongtaiError
 from zhongtai.spec.feature_checks import check_feature_specs
 from zhongtai.spec.identity import IdentitySpec, output_datasets
-from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.local_paths import matches_no_file, missing_source_path, with_absolute_paths
 from zhongtai.spec.models import (
     LOCATION_FOR_SOURCE,
@@ -29,6 +28,7 @@ from zhongtai.spec.models import (
     SourceSpec,
     TagSpec,
 )
+from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
 

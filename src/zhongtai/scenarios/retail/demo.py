@@ -56,6 +56,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
     from zhongtai.lake.ingest import ingest
     from zhongtai.models.train import train_model
     from zhongtai.scenarios.retail.generate import generate
+    from zhongtai.scenarios.retail.project import APP_ROLE
     from zhongtai.spec.plan import apply_plan, build_plan
     from zhongtai.spec.project import load_project
     from zhongtai.spec.references import ingest_order
@@ -101,7 +102,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         written = write_back(store, scores)
         target = scores.capability.write_back
         clock.done("write back", f"{written:,} scores into the CRM table {target.table if target else '?'}")
-        key = store.access.create_key(f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}", ["caller"])
+        key = store.access.create_key(f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}", [APP_ROLE])
         best = max(scores.table.to_pylist(), key=lambda row: row["score"])
         clock.done("api key", "created")
     finally:
