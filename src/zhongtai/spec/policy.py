@@ -10,9 +10,9 @@ view, feature group or model name, `workspace:NAME` (every object that workspace
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from zhongtai.spec.base import Description, Name, Owner, Spec
 
@@ -56,28 +56,38 @@ def check_action(value: str) -> str:
     )
 
 
-def _checked_all(values: list[str], pattern: re.Pattern[str], what: str) -> list[str]:
-    for value in values:
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
         if not pattern.match(value):
             raise ValueError(f"'{value}' is not {what}")
-    return values
+        return value
+
+    return AfterValidator(check)
+
+
+PrincipalRef = Annotated[
+    str, _matching(_PRINCIPAL, "a principal: role:NAME, workspace:NAME, key:NAME, sub:NAME or *")
+]
+ObjectRef = Annotated[str, _matching(_OBJECT, "an object: a name, workspace:NAME or *")]
+Member = Annotated[str, _matching(_MEMBER, "an object name or pattern")]
+Action = Annotated[str, AfterValidator(lambda value: check_action(value))]
 
 
 class RuleSpec(Spec):
     """Who may (or, with `effect: deny`, may not) do what to which objects."""
 
     name: Name = Field(description="The rule's name: every allow and deny it decides names it.")
-    principals: list[str] = Field(
+    principals: list[PrincipalRef] = Field(
         min_length=1,
         description="Who the rule is about: `role:NAME`, `workspace:NAME`, `key:NAME`, `sub:NAME` or `*`.",
     )
-    actions: list[str] = Field(
+    actions: list[Action] = Field(
         min_length=1,
         description="What they may do: call, read_dataset, read_features, push_features, see_pii:CLASS, "
         "see_explanation, train, submit, approve, promote, change_traffic, manage_keys, manage_grants, "
         "read_audit, read_catalog, read_models, or `*`.",
     )
-    objects: list[str] = Field(
+    objects: list[ObjectRef] = Field(
         default=["*"],
         min_length=1,
         description="To what: object names, `workspace:NAME` (all it holds) or `*` (everything).",
@@ -87,46 +97,24 @@ class RuleSpec(Spec):
     )
     description: Description = ""
 
-    @field_validator("principals")
-    @classmethod
-    def _principals(cls, values: list[str]) -> list[str]:
-        return _checked_all(
-            values, _PRINCIPAL, "a principal: role:NAME, workspace:NAME, key:NAME, sub:NAME or *"
-        )
-
-    @field_validator("actions")
-    @classmethod
-    def _actions(cls, values: list[str]) -> list[str]:
-        return [check_action(value) for value in values]
-
-    @field_validator("objects")
-    @classmethod
-    def _objects(cls, values: list[str]) -> list[str]:
-        return _checked_all(values, _OBJECT, "an object: a name, workspace:NAME or *")
-
 
 class WorkspaceSpec(Spec):
     """A department's objects: another workspace sees them only through a rule that grants it."""
 
     name: Name = Field(description="The workspace (department): `workspace:NAME` in rules and on keys.")
-    capabilities: list[str] = Field(default=[], description="Capability names (or patterns like `crm_*`).")
-    datasets: list[str] = Field(default=[], description="Dataset names or patterns.")
-    feature_views: list[str] = Field(default=[], description="Feature view names or patterns.")
-    feature_groups: list[str] = Field(default=[], description="Feature group names or patterns.")
-    models: list[str] = Field(default=[], description="Model names or patterns.")
+    capabilities: list[Member] = Field(default=[], description="Capability names (or patterns like `crm_*`).")
+    datasets: list[Member] = Field(default=[], description="Dataset names or patterns.")
+    feature_views: list[Member] = Field(default=[], description="Feature view names or patterns.")
+    feature_groups: list[Member] = Field(default=[], description="Feature group names or patterns.")
+    models: list[Member] = Field(default=[], description="Model names or patterns.")
     description: Description = ""
-
-    @field_validator(*WORKSPACE_KINDS)
-    @classmethod
-    def _members(cls, values: list[str]) -> list[str]:
-        return _checked_all(values, _MEMBER, "an object name or pattern")
 
 
 class LimitSpec(Spec):
     """A token bucket: `per_minute` calls on average, bursts of up to `burst`."""
 
     name: Name = Field(description="The limit's name: a 429 names it.")
-    principals: list[str] = Field(
+    principals: list[PrincipalRef] = Field(
         min_length=1,
         description="Whom it limits: `role:NAME`, `workspace:NAME`, `key:NAME`, `sub:NAME` or `*`.",
     )
@@ -138,13 +126,6 @@ class LimitSpec(Spec):
         default="key",
         description="`key`: one bucket per principal; `workspace`: one bucket the whole workspace shares.",
     )
-
-    @field_validator("principals")
-    @classmethod
-    def _principals(cls, values: list[str]) -> list[str]:
-        return _checked_all(
-            values, _PRINCIPAL, "a principal: role:NAME, workspace:NAME, key:NAME, sub:NAME or *"
-        )
 
 
 class PolicySpec(Spec):
