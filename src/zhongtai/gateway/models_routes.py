@@ -210,12 +210,12 @@ def add_model_routes(app: FastAPI) -> None:
 
 def _add_review_route(app: FastAPI, action: ModelAction) -> None:
     """POST /v1/models/{name}/versions/{version}/{action}, for one review step."""
+    # A default, not an annotation: annotations are strings here, resolved in the module's namespace,
+    # which does not hold this function's `action`.
+    guard = allow(STEP_ACTION[action], "name")
 
     async def step(
-        request: Request,
-        access: Annotated[Access, allow(STEP_ACTION[action], "name")],
-        name: str,
-        version: int = VERSION,
+        request: Request, name: str, version: int = VERSION, access: Access = guard
     ) -> dict[str, Any]:
         store, principal = _store(request), access.principal
         body = await _body(request, ReviewBody, required=False)
