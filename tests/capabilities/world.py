@@ -79,6 +79,17 @@ FEATURES = ["orders_90d", "spend_90d", "days_since_order", "customer_service__ti
 KNOWN_IDS = [str(1000 + i) for i in range(40)]
 
 
+def grant_test_roles(store: MetadataStore) -> None:
+    """Apply the SPECS' `test_roles` policy alone, for tests with a store of their own: default deny would
+    refuse their keys everything otherwise."""
+    import yaml
+
+    from zhongtai.meta.records import Change
+
+    [policy] = yaml.safe_load(SPECS)["policies"]
+    store.apply([Change("policies", "create", policy["name"], policy)], "test")
+
+
 @dataclass
 class World:
     store: MetadataStore
