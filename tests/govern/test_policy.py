@@ -187,3 +187,20 @@ def test_policies_plan_and_apply_like_every_kind(tmp_path):
         assert build_plan(load_project(_project(tmp_path, POLICY)), store).empty
     finally:
         store.close()
+
+
+def test_the_retail_policy_lets_marketing_call_churn_risk_but_not_intent_nor_read_crm_tables():
+    from zhongtai.scenarios.retail.project import APP_ROLE, _policy
+
+    engine = PolicyEngine([PolicySpec.model_validate(_policy())])
+    marketing = Principal("campaigns", ("analyst",), workspace="marketing")
+    assert engine.check(marketing, "call", "churn-risk").rule == "retail_access.marketing_churn"
+    assert not engine.check(marketing, "call", "intent").allowed
+    assert engine.check(marketing, "read_features", "person_profile", "feature_groups").allowed
+    assert engine.check(marketing, "read_dataset", "erp_orders").allowed  # analysts read, unmasked PII aside
+    walled = engine.check(marketing, "read_dataset", "crm_customers")
+    assert (walled.allowed, walled.rule) == (False, "retail_access.crm_wall")
+    assert not engine.check(marketing, "see_pii:phone", "crm_customers").allowed
+    assert engine.check(Principal("steward", ("steward",)), "see_pii:phone", "crm_customers").allowed
+    assert engine.check(Principal("demo", (APP_ROLE,)), "call", "intent").allowed
+    assert not engine.check(Principal("nogrant", ("caller",)), "call", "churn-risk").allowed

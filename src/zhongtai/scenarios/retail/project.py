@@ -340,6 +340,16 @@ def _policy() -> dict[str, Any]:
                 "reviewers", ["role:model_reviewer"], ["approve", "promote", "change_traffic", "read_models"]
             ),
             _rule("auditors", ["role:auditor"], ["read_audit", "read_catalog"]),
+            # The department wall: whatever their roles, other departments do not read the CRM's tables.
+            {
+                **_rule(
+                    "crm_wall",
+                    ["workspace:marketing", "workspace:service"],
+                    ["read_dataset", "see_pii:*"],
+                    ["workspace:crm"],
+                ),
+                "effect": "deny",
+            },
         ],
         "limits": [
             {
