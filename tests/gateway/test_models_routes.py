@@ -139,7 +139,7 @@ def test_every_refusal_is_a_4xx_with_a_message(registry_api):
     _refusal(
         api.call("GET", "/v1/models", "crm"),
         403,
-        "API key 'crm' may not read_models anything: no rule grants it",
+        "API key 'crm' may not read_models on any object: no rule grants it",
     )
     _refusal(api.client.get("/v1/models"), 401, "missing API key")
     removed = api.call("DELETE", "/v1/models/churn/aliases/" + "a" * 63, "bob", params={"reason": "tidy"})

@@ -177,13 +177,13 @@ class PolicyEngine:
         return verdict
 
     def _ever(self, principal: Principal, action: str) -> Verdict:
-        scoped = self._scope_denial(principal, action, f"{action} anything")
+        scoped = self._scope_denial(principal, action, f"{action} on any object")
         if scoped is not None:
             return scoped
         rule = _match(self._deny, _actions(action), principal.tokens, ["*"])
         if rule is not None:
             return Verdict(
-                False, rule, f"{principal.describe()} may not {action} anything: denied by rule {rule}"
+                False, rule, f"{principal.describe()} may not {action} on any object: denied by rule {rule}"
             )
         if ADMIN_ROLE in principal.roles:
             return Verdict(True, BUILTIN_ADMIN, f"{principal.describe()} is an admin")
@@ -192,11 +192,11 @@ class PolicyEngine:
                 granted = self._granted.get((act, who))
                 if granted is not None:
                     return Verdict(True, granted, f"{principal.describe()} may {action}: rule {granted}")
-        return self._default_deny(principal, action, "anything")
+        return self._default_deny(principal, f"{action} on any object")
 
     def _decide(self, principal: Principal, action: str, obj: str, kind: str | None) -> Verdict:
-        what = f"{_NOUN.get(kind or '', 'object')} '{obj}'" if obj != "*" else "everything"
-        scoped = self._scope_denial(principal, action, f"{action} {what}")
+        doing = f"{action} {_NOUN.get(kind or '', 'object')} '{obj}'" if obj != "*" else action
+        scoped = self._scope_denial(principal, action, doing)
         if scoped is not None:
             return scoped
         targets = [obj] if obj == "*" else [obj, "*"]
@@ -206,15 +206,13 @@ class PolicyEngine:
         actions = _actions(action)
         rule = _match(self._deny, actions, principal.tokens, targets)
         if rule is not None:
-            return Verdict(
-                False, rule, f"{principal.describe()} may not {action} {what}: denied by rule {rule}"
-            )
+            return Verdict(False, rule, f"{principal.describe()} may not {doing}: denied by rule {rule}")
         if ADMIN_ROLE in principal.roles:
             return Verdict(True, BUILTIN_ADMIN, f"{principal.describe()} is an admin")
         rule = _match(self._allow, actions, principal.tokens, targets)
         if rule is not None:
-            return Verdict(True, rule, f"{principal.describe()} may {action} {what}: rule {rule}")
-        return self._default_deny(principal, action, what)
+            return Verdict(True, rule, f"{principal.describe()} may {doing}: rule {rule}")
+        return self._default_deny(principal, doing)
 
     def _scope_denial(self, principal: Principal, action: str, doing: str) -> Verdict | None:
         if not principal.scopes or action in principal.scopes or action.partition(":")[0] in principal.scopes:
@@ -225,8 +223,8 @@ class PolicyEngine:
             f"{principal.describe()} may not {doing}: the key's scopes ({', '.join(principal.scopes)}) exclude it",
         )
 
-    def _default_deny(self, principal: Principal, action: str, what: str) -> Verdict:
-        message = f"{principal.describe()} may not {action} {what}: no rule grants it"
+    def _default_deny(self, principal: Principal, doing: str) -> Verdict:
+        message = f"{principal.describe()} may not {doing}: no rule grants it"
         unknown = [r for r in principal.roles if r not in self.roles]
         if unknown and len(unknown) == len(principal.roles):
             message += f" (role {', '.join(unknown)} is not named by any policy)"
