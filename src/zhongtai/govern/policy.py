@@ -155,10 +155,13 @@ class PolicyEngine:
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = self._decide(principal, action, obj, kind or ACTION_KIND.get(action.partition(":")[0]))
-            if len(self._verdicts) >= _CACHE_SIZE:
-                self._verdicts.clear()
-            self._verdicts[key] = verdict
+            self._remember(key, verdict)
         return verdict
+
+    def _remember(self, key: tuple[Any, ...], verdict: Verdict) -> None:
+        if len(self._verdicts) >= _CACHE_SIZE:
+            self._verdicts.clear()
+        self._verdicts[key] = verdict
 
     def require(self, principal: Principal, action: str, obj: str = "*", kind: str | None = None) -> Verdict:
         """The allowing verdict; `forbidden` (403) naming the action, the object and the reason otherwise."""
@@ -173,7 +176,7 @@ class PolicyEngine:
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = self._ever(principal, action)
-            self._verdicts[key] = verdict
+            self._remember(key, verdict)
         return verdict
 
     def _ever(self, principal: Principal, action: str) -> Verdict:
