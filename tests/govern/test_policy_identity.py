@@ -116,6 +116,14 @@ def test_the_unknown_key_cache_is_bounded(store):
     with pytest.raises(ZhongtaiError, match="unknown or revoked API key"):
         keys.cached(guesses[-1])
     assert keys.cached(guesses[0]) is None
+    # Least recently sent goes first: the oldest cached guess, sent again, outlives the next one.
+    with pytest.raises(ZhongtaiError, match="unknown or revoked API key"):
+        keys.cached(guesses[15])
+    with pytest.raises(ZhongtaiError, match="unknown or revoked API key"):
+        keys.check("zt_guess-new")
+    assert keys.cached(guesses[16]) is None
+    with pytest.raises(ZhongtaiError, match="unknown or revoked API key"):
+        keys.cached(guesses[15])
     assert source.queries == 1
 
 

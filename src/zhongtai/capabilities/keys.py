@@ -10,6 +10,7 @@ reach a running gateway; expiry (a key's own, or the end of a rotation's grace) 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -84,6 +85,9 @@ class ApiKeys:
             return None
         digest = hash_key(key)
         if digest in self._unknown:
+            # Least recently sent falls out first; another thread may have evicted it meanwhile.
+            with contextlib.suppress(KeyError):
+                self._unknown.move_to_end(digest)
             raise _unknown()
         return self._valid(digest)
 
