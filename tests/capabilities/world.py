@@ -71,7 +71,7 @@ policies:
     rules:
       - {name: callers, principals: ["role:caller"], actions: [call, read_features]}
       - {name: catalog_readers, principals: ["role:catalog"], actions: [read_catalog, read_models]}
-      - {name: modelers, principals: ["role:models"], actions: [read_models, submit, approve, promote]}
+      - {name: modelers, principals: ["role:models"], actions: [read_models, submit, approve, promote, change_traffic]}
       - {name: pushers, principals: ["role:push"], actions: [push_features]}
 """
 # Features in training order; the second view's are named with the view qualifier to exercise both forms.

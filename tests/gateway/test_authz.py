@@ -43,6 +43,7 @@ EXPECTED = {
     "submit": {"admin", "modeler"},
     "approve": {"admin", "reviewer"},
     "promote": {"admin", "reviewer"},
+    "change_traffic": {"admin", "reviewer"},
 }
 POLICY = {
     "name": "matrix",
@@ -53,7 +54,7 @@ POLICY = {
         {
             "name": "reviewers",
             "principals": ["role:reviewer"],
-            "actions": ["read_models", "approve", "promote"],
+            "actions": ["read_models", "approve", "promote", "change_traffic"],
         },
         {"name": "pushers", "principals": ["role:pusher"], "actions": ["push_features"]},
         {"name": "limited", "principals": ["role:limited"], "actions": ["call"]},

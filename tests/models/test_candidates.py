@@ -210,7 +210,7 @@ def test_a_logistic_winner_decides_through_the_capability_runtime(tmp_path):
 
     from tests.capabilities.world import FEATURES as WORLD_FEATURES
     from tests.capabilities.world import KNOWN_IDS, _synthetic, build_world, model_row, online_url
-    from zhongtai.capabilities.runtime import Capabilities
+    from zhongtai.capabilities.serving import Capabilities
     from zhongtai.meta.records import Change
     from zhongtai.spec.models import spec_payload
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.capabilities.traffic import serving_version
+from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import capability_lookup, checked_entity_key
 from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressions
 from zhongtai.features.online.base import OnlineStore, entity_key
@@ -66,6 +67,8 @@ class Decision:
     # What a task answers beyond decision and score (an intent's route, a ranking's items, a forecast's
     # interval): part of the answer and of the decision log, under the same keys.
     output: dict[str, Any] | None = None
+    arm: str | None = None  # the traffic arm that answered (capabilities/arms.py sets it)
+    fallback_reason: str | None = None  # why a fallback answered: no_features, unknown_entity, model_error...
 
     def to_dict(self) -> dict[str, Any]:
         """The public answer (the model's feature values stay in the decision log)."""
@@ -78,6 +81,10 @@ class Decision:
             "model": {"name": self.model_name, "version": self.model_version},
             "fallback": self.fallback,
         }
+        if self.arm is not None:
+            answer["arm"] = self.arm
+        if self.fallback_reason is not None:
+            answer["fallback_reason"] = self.fallback_reason
         if self.group_features is not None:
             answer["features"] = self.group_features
         if self.output:
@@ -105,19 +112,23 @@ class Runtime(Protocol):
         ...
 
 
-RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore], Runtime]
+# (capability name, stores, what it serves: an alias or `v<number>`) -> its runtime for that version.
+RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore, str], Runtime]
 # The runtime of each task not served by CapabilityRuntime, by the model's task.
 TASK_RUNTIMES: dict[str, RuntimeBuilder] = {}
 
 
-def build_runtime(name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Runtime:
-    """Build capability `name`'s runtime, by its model's task."""
+def build_runtime(
+    name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str | None = None
+) -> Runtime:
+    """Build capability `name`'s runtime, by its model's task, for the version `serves` names (an alias or
+    `v<number>`; the spec's alias by default). Traffic arms (capabilities/arms.py) build one per arm."""
     spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
     task = ModelSpec.model_validate(store.spec("models", spec.model)).task
     builder = TASK_RUNTIMES.get(task)
     if builder is not None:
-        return builder(name, store, storage, online)
-    return CapabilityRuntime.build(name, store, storage, online)
+        return builder(name, store, storage, online, serves or spec.alias)
+    return CapabilityRuntime.build(name, store, storage, online, serves or spec.alias)
 
 
 def resolve_features(
@@ -180,13 +191,13 @@ def _target(capability: Mapping[str, Any], model: Mapping[str, Any], version: Mo
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def serving_target(store: MetadataStore, name: str) -> str:
-    """What capability `name` would be built from now: its spec, its model's spec and the aliased version."""
+def serving_target(store: MetadataStore, name: str, serves: str | None = None) -> str:
+    """What capability `name` would be built from now for `serves` (an alias or `v<number>`; the spec's
+    alias by default): its spec, its model's spec and the version served."""
     capability = store.spec("capabilities", name)
     spec = CapabilitySpec.model_validate(capability)
-    return _target(
-        capability, store.spec("models", spec.model), store.models.by_alias(spec.model, spec.alias)
-    )
+    version = serving_version(store, spec.model, serves or spec.alias)
+    return _target(capability, store.spec("models", spec.model), version)
 
 
 class CapabilityRuntime:
@@ -236,9 +247,15 @@ class CapabilityRuntime:
 
     @classmethod
     def build(
-        cls, name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore
+        cls,
+        name: str,
+        store: MetadataStore,
+        storage: LakeStorage,
+        online: OnlineStore,
+        serves: str | None = None,
     ) -> CapabilityRuntime:
-        """Read the capability's specs and model version from the metadata store and load the model."""
+        """Read the capability's specs and the version `serves` names (an alias or `v<number>`; the spec's
+        alias by default) from the metadata store and load the model."""
         spec_payload = store.spec("capabilities", name)
         spec = CapabilitySpec.model_validate(spec_payload)
         model_payload = store.spec("models", spec.model)
@@ -248,7 +265,7 @@ class CapabilityRuntime:
         )
         groups = select_features(store, [], spec.feature_groups).names if spec.feature_groups else []
         entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
-        version = store.models.by_alias(spec.model, spec.alias)
+        version = serving_version(store, spec.model, serves or spec.alias)
         if version.training_set_id is not None:
             trained = store.features.training_set(version.training_set_id).lineage
             check_trained_expressions(version, trained.get("on_demand", {}), selection.on_demand_views)
@@ -347,98 +364,3 @@ class CapabilityRuntime:
             fallback=True,
             group_features={} if self.spec.feature_groups else None,
         )
-
-
-class Capabilities:
-    """Every loaded capability runtime by name. Reads are lock-free: the whole map is swapped on change."""
-
-    def __init__(self, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> None:
-        self._store = store
-        self._storage = storage
-        self._online = online
-        self._runtimes: dict[str, Runtime] = {}
-        self.errors: dict[str, str] = {}  # capabilities not serving at all, with the reason
-        self.stale: dict[str, str] = {}  # serving an older runtime because the newer one failed to build
-
-    @classmethod
-    def load_all(cls, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Capabilities:
-        """Build a runtime for every registered capability; one that cannot load is logged and skipped."""
-        capabilities = cls(store, storage, online)
-        runtimes = {}
-        for name in sorted(store.registered("capabilities")):
-            try:
-                runtimes[name] = build_runtime(name, store, storage, online)
-            except Exception as exc:
-                # One capability without a champion (or with a broken artifact) must not keep the others
-                # from serving; the reason is listed by GET /v1/capabilities and in the 404 hint.
-                reason = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
-                capabilities.errors[name] = reason
-                log.warning("capability %s not loaded: %s", name, reason)
-        capabilities._runtimes = runtimes
-        return capabilities
-
-    def get(self, name: str) -> Runtime:
-        """The runtime of a loaded capability; NotFound otherwise."""
-        runtime = self._runtimes.get(name)
-        if runtime is None:
-            hint = self.errors.get(name) or "list them with GET /v1/capabilities"
-            raise NotFound("capability", name, hint)
-        return runtime
-
-    def names(self) -> list[str]:
-        return sorted(self._runtimes)
-
-    def runtimes(self) -> list[Runtime]:
-        return [self._runtimes[name] for name in self.names()]
-
-    def reload(self, name: str) -> Runtime:
-        """Build (and warm) a new runtime beside the old one, then swap it in with one reference assignment.
-
-        Requests already holding the old runtime finish on it; the next ones get the new one.
-        """
-        runtime = build_runtime(name, self._store, self._storage, self._online)
-        self._runtimes = {**self._runtimes, name: runtime}
-        self.errors.pop(name, None)
-        self.stale.pop(name, None)
-        return runtime
-
-    def sync(self) -> dict[str, str]:
-        """Bring the loaded runtimes in line with the registry; returns what changed, by capability.
-
-        Only capabilities whose target moved (spec, model spec or aliased version) are rebuilt, each built
-        and warmed beside the one serving, then the whole map is swapped with one assignment, so a request
-        sees either the old runtime or the new one, never a half-built one. A rebuild that fails leaves the
-        old runtime serving (recorded in `stale`); a capability removed from the registry stops serving.
-        """
-        registered = set(self._store.registered("capabilities"))
-        runtimes = {name: r for name, r in self._runtimes.items() if name in registered}
-        changed = {name: "removed" for name in self._runtimes if name not in registered}
-        for name in sorted(registered):
-            current = runtimes.get(name)
-            try:
-                if current is not None and current.target == serving_target(self._store, name):
-                    self.stale.pop(name, None)  # the registry points back at what serves
-                    continue
-                runtime = build_runtime(name, self._store, self._storage, self._online)
-            except Exception as exc:
-                reason = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
-                if current is None:
-                    self.errors[name] = reason
-                elif self.stale.get(name) != reason:
-                    self.stale[name] = reason
-                    serving = f"{current.model_name} v{current.model_version}"
-                    log.warning("capability %s keeps serving %s: %s", name, serving, reason)
-                continue
-            runtimes[name] = runtime
-            self.errors.pop(name, None)
-            self.stale.pop(name, None)
-            was = f"v{current.model_version}" if current is not None else "nothing"
-            changed[name] = f"{runtime.model_name} v{runtime.model_version} (was {was})"
-        if changed:
-            self._runtimes = runtimes
-            for name, what in changed.items():
-                log.info("capability %s now serves %s", name, what)
-        for name in list(self.errors):
-            if name not in registered:
-                del self.errors[name]
-        return changed

@@ -23,7 +23,7 @@ DEFAULT_ROLE = "caller"
 
 
 def _duration(value: str, option: str) -> timedelta:
-    from zhongtai.spec.models import duration_seconds
+    from zhongtai.spec.base import duration_seconds
 
     try:
         return timedelta(seconds=duration_seconds(value))

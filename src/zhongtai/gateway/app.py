@@ -20,10 +20,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
+from zhongtai.capabilities.canary import CanaryController
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
 from zhongtai.capabilities.keys import ApiKeys
-from zhongtai.capabilities.runtime import Capabilities, Decision
-from zhongtai.capabilities.serving import RegistryWatcher
+from zhongtai.capabilities.runtime import Decision
+from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
+from zhongtai.capabilities.shadow import ShadowScorer
 from zhongtai.config import Settings
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
@@ -37,6 +39,7 @@ from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
+from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.govern.identity import Identities
 from zhongtai.govern.jwt import JwksVerifier, OidcSettings
 from zhongtai.govern.limits import Limits, open_buckets
@@ -62,6 +65,8 @@ class Gateway:
     decisions: DecisionLog
     push: FeaturePush
     watcher: RegistryWatcher
+    shadows: ShadowScorer
+    canaries: CanaryController
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -76,6 +81,8 @@ class Gateway:
         # state, and one a body within the limit can reach.
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
+        shadows = ShadowScorer(decisions).start()
+        canaries = CanaryController(capabilities, store).start()
         policy = LivePolicy(lambda: load_engine(store), store.serving_signal, settings.serving_poll_seconds)
         limits = Limits(
             open_buckets(settings.limits_url or settings.online_url),
@@ -92,12 +99,16 @@ class Gateway:
             decisions=decisions,
             push=push,
             watcher=watcher,
+            shadows=shadows,
+            canaries=canaries,
         )
 
     def close(self) -> None:
         """Stop following the registry, then flush the decision log: its records must not be lost."""
+        self.canaries.close()
         self.watcher.close()
         self.policy.close()
+        self.shadows.close()
         self.decisions.close()
         self.push.close()
         self.online.close()
@@ -143,6 +154,7 @@ def _record(
         features=decision.features,
         latency_ms=latency_ms,
         output=decision.output,
+        arm=decision.arm,
     )
 
 
@@ -174,6 +186,7 @@ def _add_routes(app: FastAPI) -> None:
                         "input": r.input,
                         "model": {"name": r.model_name, "version": r.model_version, "alias": r.spec.alias},
                         "decisions": [d.decision for d in r.spec.decisions],
+                        "traffic": r.describe(),
                         "loaded_at": datetime.fromtimestamp(r.loaded_at, UTC).isoformat(),
                         **({"reload_error": stale[r.name]} if r.name in stale else {}),
                     }
@@ -210,6 +223,8 @@ def _add_routes(app: FastAPI) -> None:
         decision = runtime.decide(inputs)
         latency_ms = (time.perf_counter() - started) * 1000
         gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
+        if runtime.shadows:
+            gw.shadows.submit(runtime, inputs, decision.decision_id, principal.name)
         return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
 
 
@@ -244,4 +259,5 @@ def create_app(settings: Settings) -> FastAPI:
     add_feature_routes(app, json_object)
     add_push_routes(app, json_object)
     add_model_routes(app)
+    add_traffic_routes(app)
     return app

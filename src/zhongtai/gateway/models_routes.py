@@ -70,13 +70,13 @@ class RollbackBody(BaseModel):
     reason: str = NOTE
 
 
-def _documented(model: type[BaseModel], required: bool) -> dict[str, Any]:
+def documented_body(model: type[BaseModel], required: bool) -> dict[str, Any]:
     """The route's OpenAPI extras: the key it needs and the JSON body it reads (validated by `model`)."""
     schema = {"application/json": {"schema": model.model_json_schema()}}
     return {**SECURED, "requestBody": {"required": required, "content": schema}}
 
 
-async def _body(request: Request, model: type[Body], required: bool) -> Body | None:
+async def validated_body(request: Request, model: type[Body], required: bool) -> Body | None:
     """The body through the gateway's body reader, validated; None when an optional body is absent."""
     if (
         not required
@@ -140,7 +140,7 @@ def add_model_routes(app: FastAPI) -> None:
         "/v1/models/{name}/aliases/{alias}",
         tags=["models"],
         responses=ACT_ERRORS,
-        openapi_extra=_documented(AliasBody, required=True),
+        openapi_extra=documented_body(AliasBody, required=True),
     )
     async def set_alias(
         request: Request, access: Annotated[Access, allow("promote", "name")], name: str, alias: str = ALIAS
@@ -148,7 +148,7 @@ def add_model_routes(app: FastAPI) -> None:
         """Point the alias at a version; a serving alias takes only an approved one (unless the spec says
         `require_approval: false`)."""
         store, principal = _store(request), access.principal
-        body = await _body(request, AliasBody, required=True)
+        body = await validated_body(request, AliasBody, required=True)
         if body is None:  # required bodies are never None; this keeps the type checker honest
             raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
         move = await _off_loop(
@@ -175,14 +175,14 @@ def add_model_routes(app: FastAPI) -> None:
         "/v1/models/{name}/aliases/{alias}/rollback",
         tags=["models"],
         responses=ACT_ERRORS,
-        openapi_extra=_documented(RollbackBody, required=False),
+        openapi_extra=documented_body(RollbackBody, required=False),
     )
     async def rollback(
         request: Request, access: Annotated[Access, allow("promote", "name")], name: str, alias: str = ALIAS
     ) -> dict[str, Any]:
         """Move the alias back to the version its last move took it from, in one step."""
         store, principal = _store(request), access.principal
-        body = await _body(request, RollbackBody, required=False)
+        body = await validated_body(request, RollbackBody, required=False)
         reason = body.reason if body else ""
         move = await _off_loop(lambda: aliases.rollback(store, name, alias, principal.name, reason))
         return move.to_dict()
@@ -218,7 +218,7 @@ def _add_review_route(app: FastAPI, action: ModelAction) -> None:
         request: Request, name: str, version: int = VERSION, access: Access = guard
     ) -> dict[str, Any]:
         store, principal = _store(request), access.principal
-        body = await _body(request, ReviewBody, required=False)
+        body = await validated_body(request, ReviewBody, required=False)
         comment = body.comment if body else ""
         done = await _off_loop(lambda: review(store, name, version, action, principal.name, comment))
         return done.to_dict()
@@ -234,5 +234,5 @@ def _add_review_route(app: FastAPI, action: ModelAction) -> None:
         tags=["models"],
         name=f"{action.value}_version",
         responses=ACT_ERRORS,
-        openapi_extra=_documented(ReviewBody, required=False),
+        openapi_extra=documented_body(ReviewBody, required=False),
     )(step)

@@ -51,6 +51,7 @@ from zhongtai.meta.tables import (
 )
 from zhongtai.meta.tags import TagRecords
 from zhongtai.meta.time import aware, now
+from zhongtai.meta.traffic import TrafficRecords
 
 _KIND_TABLES: dict[str, type[SpecObject]] = {
     "sources": SqlSource,
@@ -135,6 +136,11 @@ class MetadataStore:
     def models(self) -> ModelRecords:
         """Model versions and aliases."""
         return ModelRecords(self._sessions)
+
+    @cached_property
+    def traffic(self) -> TrafficRecords:
+        """Live traffic splits of capabilities (A/B weights, shadows)."""
+        return TrafficRecords(self._sessions)
 
     @cached_property
     def training_runs(self) -> RunRecords:

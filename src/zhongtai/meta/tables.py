@@ -241,6 +241,19 @@ class SqlPolicy(SpecObject, Base):
     __tablename__ = "policies"
 
 
+class SqlTrafficSplit(Base):
+    """A capability's live traffic policy, set by `capabilities split` or HTTP; it overrides the spec's
+    `traffic` until reset. One row per capability; every change is also in the change log."""
+
+    __tablename__ = "traffic_splits"
+    capability: Mapped[str] = mapped_column(String(128), primary_key=True)
+    policy: Mapped[dict[str, Any]]
+    principal: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    state: Mapped[dict[str, Any] | None]  # a canary ramp's step and status
+
+
 class SqlApiKey(Base):
     """An API key: only its SHA-256 is kept; the prefix finds it without scanning every hash."""
 
@@ -278,6 +291,8 @@ class SqlDecision(Base):
     features: Mapped[dict[str, Any]]
     latency_ms: Mapped[float]
     output: Mapped[dict[str, Any] | None]  # a task's answer beyond decision and score
+    arm: Mapped[str | None] = mapped_column(String(63))  # the traffic arm (or shadow) that answered
+    shadow_of: Mapped[str | None] = mapped_column(String(36), index=True)  # the answer a shadow scored beside
 
 
 class SqlQualityRun(Base):

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from zhongtai.spec.base import duration_seconds
+
 ALGORITHMS = ("lightgbm", "logistic")
 CANDIDATE_METRICS = ("auc", "log_loss", "brier", "average_precision")
 MAX_TRIALS = 50
@@ -145,8 +147,6 @@ class CandidatesSpec(BaseModel):
     @field_validator("budget")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
-        from zhongtai.spec.models import duration_seconds  # spec/models.py imports this module
-
         if value is not None:
             duration_seconds(value)
         return value
@@ -160,6 +160,4 @@ class CandidatesSpec(BaseModel):
 
     def budget_seconds(self) -> float | None:
         """The budget in seconds, None without one."""
-        from zhongtai.spec.models import duration_seconds
-
         return None if self.budget is None else float(duration_seconds(self.budget))

@@ -261,6 +261,26 @@ capabilities:
     explain_top: 5
     feature_groups: [churn_signals]
     write_back: {source: crm, table: churn_scores}
+    traffic:
+      arms:
+        - {name: champion, alias: champion, weight: 90}
+        - {name: challenger, weight: 10}
+        - {name: pinned, version: 3, weight: 0}
+      shadows:
+        - {name: candidate, alias: candidate, sample: 0.5}
+        - {name: old, version: 2, sample: 0.1}
+      canary:
+        arm: challenger
+        steps: [5, 25, 50, 100]
+        step_every: 30m
+        complete: hold
+        guards:
+          window: 10m
+          min_requests: 200
+          max_error_rate: 0.01
+          max_fallback_increase: 0.05
+          max_p99_ms: 20
+          max_score_psi: 0.2
     description: Churn risk of a CRM customer, with the offer to make
     owner: crm-team
 """,

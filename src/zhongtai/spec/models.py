@@ -18,12 +18,13 @@ from pydantic import (
     model_validator,
 )
 
-from zhongtai.spec.base import AliasName, Description, Name, Owner, Spec
+from zhongtai.spec.base import AliasName, Description, Duration, Name, Owner, Spec
 from zhongtai.spec.candidates import CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
+from zhongtai.spec.traffic import TrafficSpec
 from zhongtai.spec.windows import WindowsSpec
 
 SIMPLE_TYPES = (
@@ -346,19 +347,6 @@ class EntitySpec(Spec):
         return tuple(self.key_types.get(key, "string") for key in self.join_keys)
 
 
-DURATION = re.compile(r"^(\d+)([smhdw])$")
-_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def duration_seconds(value: str) -> int:
-    """Seconds in a duration such as `30d`, `12h`, `90m`."""
-    match = DURATION.match(value)
-    if not match:
-        raise ValueError(f'expected a duration like "30d", "12h" or "90m", got {value!r}')
-    return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
-
-
-Duration = Annotated[str, AfterValidator(lambda v: (duration_seconds(v), v)[1])]
 FEATURE_TYPES = ("int64", "float64", "bool", "string")
 
 
@@ -635,6 +623,11 @@ class CapabilitySpec(Spec):
         default=[], description="Read with the model's features and returned with each decision."
     )
     write_back: WriteBackSpec | None = Field(default=None, description="Where batch scoring writes.")
+    traffic: TrafficSpec | None = Field(
+        default=None,
+        description="Arms with weights (A/B, sticky by entity key) and shadows; default: `alias` alone. "
+        "`zhongtai capabilities split` overrides it live.",
+    )
     description: Description = ""
     owner: Owner = None
 

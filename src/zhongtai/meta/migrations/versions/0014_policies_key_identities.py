@@ -1,7 +1,7 @@
 """policies spec kind; API keys gain owner, workspace, scopes, expiry and rotation
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 09:10:00.000000
 """
 
@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-# The lead renumbers at merge: this follows 0013 there.
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
