@@ -16,12 +16,12 @@ import time
 from zhongtai.govern.limits import Limits, MemoryBuckets
 from zhongtai.govern.policy import PolicyEngine
 from zhongtai.govern.principal import Principal
-from zhongtai.scenarios.retail.project import _policy
+from zhongtai.scenarios.retail.project import policy_document
 from zhongtai.spec.policy import PolicySpec
 
 
 def _engine(extra_rules: int) -> PolicyEngine:
-    policy = _policy()
+    policy = policy_document()
     policy["rules"] = policy["rules"] + [
         {"name": f"team_{i}", "principals": [f"role:team_{i}"], "actions": ["call"], "objects": [f"cap_{i}"]}
         for i in range(extra_rules)

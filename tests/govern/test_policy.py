@@ -190,9 +190,9 @@ def test_policies_plan_and_apply_like_every_kind(tmp_path):
 
 
 def test_the_retail_policy_lets_marketing_call_churn_risk_but_not_intent_nor_read_crm_tables():
-    from zhongtai.scenarios.retail.project import APP_ROLE, _policy
+    from zhongtai.scenarios.retail.project import APP_ROLE, policy_document
 
-    engine = PolicyEngine([PolicySpec.model_validate(_policy())])
+    engine = PolicyEngine([PolicySpec.model_validate(policy_document())])
     marketing = Principal("campaigns", ("analyst",), workspace="marketing")
     assert engine.check(marketing, "call", "churn-risk").rule == "retail_access.marketing_churn"
     assert not engine.check(marketing, "call", "intent").allowed

@@ -276,11 +276,11 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         "features.yaml": {"feature_views": views},
         "models.yaml": {"models": [model]},
         "capabilities.yaml": {"capabilities": [capability]},
-        "policies.yaml": {"policies": [_policy()]},
+        "policies.yaml": {"policies": [policy_document()]},
     }
 
 
-def _policy() -> dict[str, Any]:
+def policy_document() -> dict[str, Any]:
     """Default deny, then: the business's systems call every capability; each department works in its own
     workspace; marketing may call churn-risk and read the shared person profile, not the CRM's tables."""
     return {
