@@ -248,3 +248,27 @@ def test_a_key_made_with_the_default_role_gets_403_and_an_admin_key_may_call(run
         assert denied.status_code == 403 and "no rule grants it" in denied.json()["message"]
         allowed = client.post(path, headers={"X-API-Key": created["x"]}, json={"customer_id": 1})
         assert allowed.status_code == 404  # an admin may call: there is just no such capability here
+
+
+def test_listings_show_a_workspace_only_what_it_is_granted(tmp_path):
+    from tests.capabilities.world import build_world
+
+    world = build_world(tmp_path, f"sqlite:///{tmp_path / 'metadata.db'}", f"sqlite:///{tmp_path / 'o.db'}")
+    rules = [
+        {"name": "churn_only", "principals": ["workspace:marketing"], "actions": ["call", "read_catalog"]}
+    ]
+    rules[0]["objects"] = ["churn-risk"]
+    _apply(world.store, {"name": "marketing", "rules": rules})
+    key = world.store.access.create_key("campaigns", ["analyst"], workspace="marketing")
+    headers = {"X-API-Key": key}
+    try:
+        with TestClient(create_app(world.settings), raise_server_exceptions=False) as client:
+            listed = client.get("/v1/capabilities", headers=headers).json()["capabilities"]
+            assert [c["name"] for c in listed] == ["churn-risk"]
+            found = client.get("/v1/catalog/search", params={"q": "churn"}, headers=headers).json()["results"]
+            assert [hit["name"] for hit in found] == ["churn-risk"]
+            other = client.post("/v1/capabilities/churn-challenger/decide", headers=headers, json={})
+            assert other.status_code == 403 and "capability 'churn-challenger'" in other.json()["message"]
+    finally:
+        world.online.close()
+        world.store.close()
