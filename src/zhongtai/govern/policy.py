@@ -101,15 +101,11 @@ class PolicyEngine:
         self._patterns: list[tuple[str, str, str]] = []  # (kind, pattern, workspace)
         self._limits: list[tuple[str, LimitSpec]] = []
         self.roles: set[str] = {ADMIN_ROLE}
-        self.policies: tuple[str, ...] = ()
         self._verdicts: dict[tuple[Any, ...], Verdict] = {}
         self._placed: dict[tuple[str, str], str | None] = {}
         self._buckets: dict[Principal, tuple[Bucket, ...]] = {}
-        names = []
         for policy in policies:
-            names.append(policy.name)
             self._compile(policy)
-        self.policies = tuple(names)
 
     def _compile(self, policy: PolicySpec) -> None:
         for rule in policy.rules:
@@ -146,6 +142,8 @@ class PolicyEngine:
                     ),
                     None,
                 )
+            if len(self._placed) >= _CACHE_SIZE:  # names come from request paths: bounded like verdicts
+                self._placed.clear()
             self._placed[key] = found
         return self._placed[key]
 
