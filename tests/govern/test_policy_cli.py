@@ -49,3 +49,22 @@ def test_a_deny_rule_naming_the_cli_user_holds_for_keys_and_policy_changes(runne
     created = runner.invoke(app, ["keys", "create", "--name", "crm", "--role", "app", "--expires", "30d"])
     assert created.exit_code == 0, created.output
     assert runner.invoke(app, ["apply", str(project)]).exit_code == 0
+
+
+def test_keys_rotate_prints_a_new_key_and_the_old_one_works_through_the_grace(runner):
+    import json
+
+    from zhongtai.capabilities.keys import ApiKeys
+
+    created = runner.invoke(app, ["keys", "create", "--name", "crm", "--role", "app", "--workspace", "crm"])
+    old = created.stdout.strip().splitlines()[-1]
+    rotated = runner.invoke(app, ["keys", "rotate", "crm", "--grace", "1h"])
+    assert rotated.exit_code == 0, rotated.output
+    new = rotated.stdout.strip().splitlines()[-1]
+    keys = ApiKeys(context.store().access)
+    assert keys.check(old).name == keys.check(new).name == "crm"
+    [listed] = json.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)
+    assert listed["workspace"] == "crm" and listed["previous_until"] is not None
+    assert old not in runner.invoke(app, ["keys", "list"]).stdout
+    bad = runner.invoke(app, ["keys", "rotate", "crm", "--grace", "a day"])
+    assert bad.exit_code != 0 and "--grace: expected a duration like 90m, 24h or 30d" in bad.output
