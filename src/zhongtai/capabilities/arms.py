@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from zhongtai.capabilities.canary import ERROR, FALLBACK, OK, ArmWindow, CanaryState, ramped
 from zhongtai.capabilities.runtime import Decision, Runtime, build_runtime, serving_target
 from zhongtai.capabilities.traffic import ArmChooser, effective_policy, sticky_key
-from zhongtai.errors import ZhongtaiError
+from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.meta.time import now
 from zhongtai.spec.models import CapabilitySpec
 from zhongtai.spec.traffic import ArmSpec, ShadowSpec, TrafficSpec
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
 
 log = logging.getLogger(__name__)
+# Why a fallback answered when the arm could not (CapabilityRuntime names its own: no features, unknown entity).
+MODEL_ERROR = "model_error"
+ONLINE_UNAVAILABLE = "online_unavailable"
 
 
 class ArmedRuntime:
@@ -77,18 +80,19 @@ class ArmedRuntime:
         except ZhongtaiError as exc:
             if exc.http_status < 500:
                 raise  # the request is at fault, not the arm
-            decision = self._failed(arm.name, exc)
-        except Exception as exc:
-            decision = self._failed(arm.name, exc)
+            reason = ONLINE_UNAVAILABLE if exc.code == ErrorCode.UNAVAILABLE else MODEL_ERROR
+            decision = self._failed(arm.name, exc, reason)
+        except Exception as exc:  # a model failure is answered by the fallback, never a 5xx
+            decision = self._failed(arm.name, exc, MODEL_ERROR)
         if self.windows is not None:
-            outcome = (
-                ERROR if decision.fallback_reason == "model_error" else FALLBACK if decision.fallback else OK
-            )
+            failed = decision.fallback_reason == MODEL_ERROR
+            outcome = ERROR if failed else FALLBACK if decision.fallback else OK
             self.windows[arm.name].record(outcome, (time.perf_counter() - started) * 1000, decision.score)
         return decision
 
-    def _failed(self, arm: str, exc: Exception) -> Decision:
-        log.warning("capability %s arm %s failed: %s", self.name, arm, type(exc).__name__)
+    def _failed(self, arm: str, exc: Exception, reason: str) -> Decision:
+        if reason == MODEL_ERROR:
+            log.warning("capability %s arm %s failed: %s", self.name, arm, type(exc).__name__)
         fallback = self.spec.fallback
         return Decision(
             decision_id=str(uuid.uuid4()),
@@ -100,7 +104,7 @@ class ArmedRuntime:
             model_version=None,
             fallback=True,
             arm=arm,
-            fallback_reason="model_error",
+            fallback_reason=reason,
         )
 
     def shadow(self, inputs: Mapping[str, Any]) -> list[Decision]:

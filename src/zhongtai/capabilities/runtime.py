@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -29,6 +30,8 @@ from zhongtai.features.keys import capability_lookup, checked_entity_key
 from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressions
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.selection import select_features
+from zhongtai.meta.records import DecisionRecord, ModelVersion
+from zhongtai.meta.time import now
 from zhongtai.models.predictor import Predictor, load_predictor
 from zhongtai.spec.models import (
     CapabilitySpec,
@@ -41,7 +44,6 @@ from zhongtai.spec.models import (
 
 if TYPE_CHECKING:
     from zhongtai.lake.storage import LakeStorage
-    from zhongtai.meta.records import ModelVersion
     from zhongtai.meta.store import MetadataStore
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,35 @@ class Decision:
         if self.output:
             answer.update(self.output)
         return answer
+
+    def to_record(
+        self,
+        principal: str,
+        inputs: Mapping[str, Any],
+        latency_ms: float,
+        *,
+        at: datetime | None = None,
+        output: dict[str, Any] | None = None,
+        shadow_of: str | None = None,
+    ) -> DecisionRecord:
+        """The decision as the log keeps it (`output` replaces the decision's own, e.g. with node details)."""
+        return DecisionRecord(
+            id=self.decision_id,
+            at=at or now(),
+            capability=self.capability,
+            principal=principal,
+            model_name=self.model_name,
+            model_version=self.model_version,
+            decision=self.decision,
+            score=self.score,
+            fallback=self.fallback,
+            inputs=dict(inputs),
+            features=self.features,
+            latency_ms=latency_ms,
+            output=output if output is not None else self.output,
+            arm=self.arm,
+            shadow_of=shadow_of,
+        )
 
 
 class Runtime(Protocol):

@@ -15,9 +15,6 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from zhongtai.meta.records import DecisionRecord
-from zhongtai.meta.time import now
-
 if TYPE_CHECKING:
     from zhongtai.capabilities.arms import ArmedRuntime
     from zhongtai.capabilities.decision_log import DecisionLog
@@ -68,23 +65,6 @@ class ShadowScorer:
     def _score(self, runtime: ArmedRuntime, inputs: Mapping[str, Any], answered: str, principal: str) -> None:
         started = time.perf_counter()
         for decision in runtime.shadow(inputs):
-            self._decisions.submit(
-                DecisionRecord(
-                    id=decision.decision_id,
-                    at=now(),
-                    capability=decision.capability,
-                    principal=principal,
-                    model_name=decision.model_name,
-                    model_version=decision.model_version,
-                    decision=decision.decision,
-                    score=decision.score,
-                    fallback=decision.fallback,
-                    inputs=dict(inputs),
-                    features=decision.features,
-                    latency_ms=(time.perf_counter() - started) * 1000,
-                    output=decision.output,
-                    arm=decision.arm,
-                    shadow_of=answered,
-                )
-            )
+            latency = (time.perf_counter() - started) * 1000
+            self._decisions.submit(decision.to_record(principal, inputs, latency, shadow_of=answered))
             self.scored += 1

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -23,7 +23,6 @@ from fastapi_offline import FastAPIOffline
 from zhongtai.capabilities.canary import CanaryController
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
 from zhongtai.capabilities.keys import ApiKeys
-from zhongtai.capabilities.runtime import Decision
 from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
 from zhongtai.capabilities.shadow import ShadowScorer
 from zhongtai.config import Settings
@@ -34,6 +33,7 @@ from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.integration_routes import add_integration_routes
 from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
@@ -44,11 +44,8 @@ from zhongtai.govern.identity import Identities
 from zhongtai.govern.jwt import JwksVerifier, OidcSettings
 from zhongtai.govern.limits import Limits, open_buckets
 from zhongtai.govern.policy import LivePolicy, load_engine
-from zhongtai.govern.principal import Principal
 from zhongtai.lake.storage import LakeStorage
-from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
-from zhongtai.meta.time import now
 
 
 @dataclass
@@ -137,27 +134,6 @@ def _token_verifier(settings: Settings) -> JwksVerifier | None:
     )
 
 
-def _record(
-    decision: Decision, principal: Principal, inputs: dict[str, Any], latency_ms: float
-) -> DecisionRecord:
-    return DecisionRecord(
-        id=decision.decision_id,
-        at=now(),
-        capability=decision.capability,
-        principal=principal.name,
-        model_name=decision.model_name,
-        model_version=decision.model_version,
-        decision=decision.decision,
-        score=decision.score,
-        fallback=decision.fallback,
-        inputs=inputs,
-        features=decision.features,
-        latency_ms=latency_ms,
-        output=decision.output,
-        arm=decision.arm,
-    )
-
-
 def _add_routes(app: FastAPI) -> None:
     def gateway() -> Gateway:
         return app.state.gateway
@@ -222,7 +198,7 @@ def _add_routes(app: FastAPI) -> None:
             )
         decision = runtime.decide(inputs)
         latency_ms = (time.perf_counter() - started) * 1000
-        gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
+        gw.decisions.submit(decision.to_record(principal.name, inputs, latency_ms))
         if runtime.shadows:
             gw.shadows.submit(runtime, inputs, decision.decision_id, principal.name)
         return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
@@ -260,4 +236,11 @@ def create_app(settings: Settings) -> FastAPI:
     add_push_routes(app, json_object)
     add_model_routes(app)
     add_traffic_routes(app)
+    add_integration_routes(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The gateway app configured from the ZT_* environment: what each `zhongtai serve --workers N` process
+    builds."""
+    return create_app(Settings.from_env())

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from zhongtai.capabilities.decision_log import scrubbed
 from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.records import DecisionRecord
-from zhongtai.meta.time import now
 
 if TYPE_CHECKING:
     from zhongtai.capabilities.serving import Capabilities
@@ -125,22 +124,7 @@ class StreamDecider:
                 )
                 continue
             latency = (time.perf_counter() - started) * 1000
-            records[wanted] = DecisionRecord(
-                id=wanted,
-                at=now(),
-                capability=decision.capability,
-                principal=self._principal,
-                model_name=decision.model_name,
-                model_version=decision.model_version,
-                decision=decision.decision,
-                score=decision.score,
-                fallback=decision.fallback,
-                inputs=dict(inputs),
-                features=decision.features,
-                latency_ms=latency,
-                output=decision.output,
-                arm=decision.arm,
-            )
+            records[wanted] = decision.to_record(self._principal, inputs, latency)
             self.stats.answered += 1
             answers.append({"request_id": request_id, **decision.to_dict()})
         # Committed before anything is published or acked: a redelivery finds these and repeats them.

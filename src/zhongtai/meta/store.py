@@ -15,6 +15,7 @@ from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.meta import db
 from zhongtai.meta.access import AccessRecords, DecisionRecords
 from zhongtai.meta.features import FeatureRecords
+from zhongtai.meta.feedback import FeedbackRecords
 from zhongtai.meta.identity import IdentityRecords
 from zhongtai.meta.models import ModelRecords
 from zhongtai.meta.owner import here
@@ -136,6 +137,11 @@ class MetadataStore:
     def models(self) -> ModelRecords:
         """Model versions and aliases."""
         return ModelRecords(self._sessions)
+
+    @cached_property
+    def feedback(self) -> FeedbackRecords:
+        """Outcomes reported for logged decisions."""
+        return FeedbackRecords(self._sessions)
 
     @cached_property
     def traffic(self) -> TrafficRecords:

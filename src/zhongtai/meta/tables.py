@@ -295,6 +295,22 @@ class SqlDecision(Base):
     shadow_of: Mapped[str | None] = mapped_column(String(36), index=True)  # the answer a shadow scored beside
 
 
+class SqlFeedback(Base):
+    """An outcome reported for a logged decision: one per decision and kind (a repeat with the same value is
+    a no-op, a different value a conflict)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("decision_id", "kind", name="uq_feedback_decision_kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(String(36), index=True)
+    capability: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[dict[str, Any]]  # {"value": ...}: JSON of a boolean, number or short text
+    principal: Mapped[str] = mapped_column(String(128))
+    comment: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
 class SqlQualityRun(Base):
     """The quality results of one ingest run, keyed by the run; a version reaches them by its run id.
 

@@ -261,6 +261,13 @@ capabilities:
     explain_top: 5
     feature_groups: [churn_signals]
     write_back: {source: crm, table: churn_scores}
+    process:
+      outcomes:
+        - {outcome: HUMAN_REVIEW, min_score: 0.7}
+        - {outcome: AUTO_APPROVE, min_score: 0.0}
+      review_outcome: HUMAN_REVIEW
+      min_confidence: 0.6
+      deadline: 2d
     traffic:
       arms:
         - {name: champion, alias: champion, weight: 90}

@@ -22,6 +22,7 @@ from zhongtai.spec.base import AliasName, Description, Duration, Name, Owner, Sp
 from zhongtai.spec.candidates import CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.policy import PolicySpec
+from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 from zhongtai.spec.traffic import TrafficSpec
@@ -156,7 +157,11 @@ class FieldSpec(Spec):
         default=None, description="How a PII field lands in the lake (default `token`)."
     )
     # Free text holding PII (docs/pii.md): the lake stores the text with these kinds' spans replaced by tokens.
-    redact: list[Literal["phone", "landline", "id_card", "bank_card", "email"]] = Field(
+    redact: list[
+        Literal[
+            "phone", "landline", "id_card", "bank_card", "email", "uscc", "iban", "intl_phone", "passport"
+        ]
+    ] = Field(
         default=[],
         description="Free text mentioning PII: the lake stores it with these kinds' spans replaced by their "
         "tokens (phone, landline, id_card, bank_card, email; docs/pii.md).",
@@ -623,6 +628,9 @@ class CapabilitySpec(Spec):
         default=[], description="Read with the model's features and returned with each decision."
     )
     write_back: WriteBackSpec | None = Field(default=None, description="Where batch scoring writes.")
+    process: ProcessSpec | None = Field(
+        default=None, description="Outcomes, review outcome and deadline for process engines' decision nodes."
+    )
     traffic: TrafficSpec | None = Field(
         default=None,
         description="Arms with weights (A/B, sticky by entity key) and shadows; default: `alias` alone. "
