@@ -33,11 +33,17 @@ ENV_VARS = {
     "limits_url": "ZT_LIMITS_URL",
     "limit_per_key": "ZT_LIMIT_PER_KEY",
     "limit_per_workspace": "ZT_LIMIT_PER_WORKSPACE",
+    "max_batch_inputs": "ZT_MAX_BATCH_INPUTS",
+    "idempotency_ttl_seconds": "ZT_IDEMPOTENCY_TTL",
 }
 # Generous for a decision or a push of a few hundred rows, small enough that a hostile body costs little.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_JSON_DEPTH = 32
 DEFAULT_MAX_STRING_CHARS = 65_536
+# A batch decide answers every input before it answers at all: a few hundred keeps that well under a second.
+DEFAULT_MAX_BATCH_INPUTS = 500
+# How long a decide's Idempotency-Key gives a retry the same answer: a day covers any client's retries.
+DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class Settings:
     # Requests per minute, for every key and every workspace (0: no such limit; policies may add their own).
     limit_per_key: float = 0.0
     limit_per_workspace: float = 0.0
+    max_batch_inputs: int = DEFAULT_MAX_BATCH_INPUTS
+    idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +102,10 @@ class Settings:
             limit_per_key=_positive(env, "limit_per_key", 0.0) if env.get("ZT_LIMIT_PER_KEY") else 0.0,
             limit_per_workspace=(
                 _positive(env, "limit_per_workspace", 0.0) if env.get("ZT_LIMIT_PER_WORKSPACE") else 0.0
+            ),
+            max_batch_inputs=_positive(env, "max_batch_inputs", DEFAULT_MAX_BATCH_INPUTS),
+            idempotency_ttl_seconds=_positive(
+                env, "idempotency_ttl_seconds", DEFAULT_IDEMPOTENCY_TTL_SECONDS
             ),
         )
 

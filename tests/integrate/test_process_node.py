@@ -124,7 +124,7 @@ def test_feedback_refuses_unknown_decisions_and_conflicting_outcomes(tmp_path):
         )
         assert unknown.status_code == 404 and "not in the decision log" in unknown.json()["message"]
         bad = httpx.post(url, json={"kind": "liked", "value": True}, headers=headers)
-        assert bad.status_code == 422 and "not one of" in bad.json()["message"]
+        assert bad.status_code == 422 and "kind: Input should be 'clicked'" in bad.json()["message"]
         missing = httpx.post(
             f"{gateway.url}/v1/capabilities/churn-risk/node", json={"job_key": "x"}, headers=headers
         )

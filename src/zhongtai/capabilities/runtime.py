@@ -7,6 +7,12 @@ the predictor (the score and the explanation together), the rules, done. A capab
 with a source system's key (`input_dataset`) first reads OneID's lookup of that key to its person: one
 more online read. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green);
 `Capabilities.sync()` brings it in line with the registry (capabilities/serving.py calls it when the registry moves).
+
+What an answer holds follows the predictor's task (`Answers`): a binary model's `score` is the probability
+and `decision` the first score band it reaches; a multiclass model's `decision` is the most probable class,
+`score` its probability, and `output.classes` the three most probable classes with their probabilities; a
+regression model's `score` and `output.value` are the predicted value and `decision` the first value band
+it reaches (`value_bands`), or the value as text when the capability has none.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
 
 log = logging.getLogger(__name__)
+TOP_CLASSES = 3  # classes a multiclass answer lists, most probable first
 # Model features may be named plainly (`orders_90d`) or qualified by their view (`customer__orders_90d`,
 # `customer.orders_90d`); qualified names win, so two views may share a feature name.
 _QUALIFIERS = ("__", ".")
@@ -145,8 +152,29 @@ class Runtime(Protocol):
 
 # (capability name, stores, what it serves: an alias or `v<number>`) -> its runtime for that version.
 RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore, str], Runtime]
+
+
+def _forecast_runtime(
+    name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str
+) -> Runtime:
+    from zhongtai.capabilities.forecast_runtime import ForecastRuntime
+
+    return ForecastRuntime.build(name, store, storage, online, serves)
+
+
 # The runtime of each task not served by CapabilityRuntime, by the model's task.
-TASK_RUNTIMES: dict[str, RuntimeBuilder] = {}
+TASK_RUNTIMES: dict[str, RuntimeBuilder] = {"forecast": _forecast_runtime}
+
+
+def _recommendation(
+    name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str
+) -> Runtime:
+    from zhongtai.capabilities.recommend_runtime import RecommendRuntime
+
+    return RecommendRuntime.build(name, store, storage, online, serves)
+
+
+TASK_RUNTIMES["recommendation"] = _recommendation
 
 
 def build_runtime(
@@ -231,6 +259,60 @@ def serving_target(store: MetadataStore, name: str, serves: str | None = None) -
     return _target(capability, store.spec("models", spec.model), version)
 
 
+@dataclass(frozen=True)
+class Answers:
+    """How a capability turns its model's scores into answers, by the predictor's task (see the module
+    docstring); compiled once, shared by decide() and batch scoring."""
+
+    task: str
+    rules: tuple[tuple[float, str], ...]  # (lowest score or value, decision), highest first
+    otherwise: str  # below every rule: what the capability answers when it cannot decide
+    classes: tuple[Any, ...] = ()
+
+    @classmethod
+    def of(cls, spec: CapabilitySpec, model: Predictor) -> Answers:
+        """The answers of capability `spec` over `model`."""
+        if model.task == "regression":
+            rules = tuple((b.min_value, b.decision) for b in spec.ranked_value_bands())
+        else:
+            rules = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
+        return cls(model.task, rules, spec.fallback.decision, tuple(getattr(model, "classes", ())))
+
+    def decision_for(self, score: float) -> str:
+        """The decision of the first rule (highest first) the score or value reaches."""
+        if self.task == "regression" and not self.rules:
+            return format(score, ".6g")
+        for lowest, decision in self.rules:
+            if score >= lowest:
+                return decision
+        return self.otherwise
+
+    def one(self, scores: np.ndarray) -> tuple[str, float, dict[str, Any] | None]:
+        """Decision, score and task output of one row's scores (a class probability row for multiclass)."""
+        if self.task == "multiclass":
+            order = np.argsort(-scores, kind="stable")
+            top = [{"class": self.classes[i], "probability": float(scores[i])} for i in order[:TOP_CLASSES]]
+            return str(self.classes[order[0]]), float(scores[order[0]]), {"classes": top}
+        score = float(scores)
+        output = {"value": score} if self.task == "regression" else None
+        return self.decision_for(score), score, output
+
+    def many(self, scores: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Scores (top-class probability for multiclass) and decisions of many rows."""
+        if self.task == "multiclass":
+            chosen = np.argmax(scores, axis=1)
+            return scores.max(axis=1), [str(self.classes[i]) for i in chosen]
+        if self.task == "regression" and not self.rules:
+            return scores, [format(float(v), ".6g") for v in scores]
+        decided = np.full(len(scores), self.otherwise, dtype=object)
+        unset = np.ones(len(scores), dtype=bool)
+        for lowest, decision in self.rules:
+            hit = unset & (scores >= lowest)
+            decided[hit] = decision
+            unset &= ~hit
+        return scores, decided.tolist()
+
+
 class CapabilityRuntime:
     """One capability ready to answer: built once, then `decide()` per request (thread-safe)."""
 
@@ -269,7 +351,7 @@ class CapabilityRuntime:
         computed = [f.name for f in self._on_demand.features] if self._on_demand else []
         self._slots = resolve_features(self.features, views, computed)
         self._group_slots = resolve_features(self.group_features, views, computed)
-        self._rules = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
+        self._answers = Answers.of(spec, model)
         self._model = model
         self._online = online
         # Copied per request: cheaper than allocating and filling with NaN each time.
@@ -346,27 +428,25 @@ class CapabilityRuntime:
             if value is not None:
                 row[0, position] = _as_float(value)
         scores, explained = self._model.explain(row)
-        score, contributions = float(scores[0]), explained[0]
+        decision, score, output = self._answers.one(scores[0])
         return Decision(
             decision_id=str(uuid.uuid4()),
             capability=self.name,
-            decision=self.decision_for(score),
+            decision=decision,
             score=score,
-            factors=self._factors(contributions[:-1], used),
+            factors=self._factors(explained[0][:-1], used),
             model_name=self.model_name,
             model_version=self.model_version,
             fallback=False,
             features={**used, **groups},
             group_features=groups if self.spec.feature_groups else None,
+            output=output,
         )
 
     def decision_for(self, score: float) -> str:
-        """The decision of the first rule (highest `min_score` first) the score reaches."""
-        for min_score, decision in self._rules:
-            if score >= min_score:
-                return decision
-        # No rule covers so low a score: answer what the capability answers when it cannot decide.
-        return self.spec.fallback.decision
+        """The decision of the first rule (highest `min_score` first) the score reaches; below every rule,
+        what the capability answers when it cannot decide (a regression: by `value_bands`)."""
+        return self._answers.decision_for(score)
 
     def _factors(self, contributions: np.ndarray, used: dict[str, Any]) -> list[dict[str, Any]]:
         top = self.spec.explain_top

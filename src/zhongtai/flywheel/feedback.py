@@ -8,7 +8,7 @@ and a verdict cannot be silently overwritten.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from zhongtai.errors import ZhongtaiError
 
@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from zhongtai.meta.feedback import Feedback
     from zhongtai.meta.store import MetadataStore
 
-KINDS = ("clicked", "bought", "churned", "resolved", "verdict", "label")
+FeedbackKind = Literal["clicked", "bought", "churned", "resolved", "verdict", "label"]
+KINDS: tuple[str, ...] = get_args(FeedbackKind)
 MAX_TEXT = 200
 
 

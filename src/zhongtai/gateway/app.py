@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from zhongtai.capabilities.canary import CanaryController
@@ -31,10 +31,11 @@ from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
+from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.idempotency import Idempotency
 from zhongtai.gateway.integration_routes import add_integration_routes
-from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
@@ -45,6 +46,7 @@ from zhongtai.govern.jwt import JwksVerifier, OidcSettings
 from zhongtai.govern.limits import Limits, open_buckets
 from zhongtai.govern.policy import LivePolicy, load_engine
 from zhongtai.lake.storage import LakeStorage
+from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
 
 
@@ -64,6 +66,7 @@ class Gateway:
     watcher: RegistryWatcher
     shadows: ShadowScorer
     canaries: CanaryController
+    idempotency: Idempotency
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -98,6 +101,7 @@ class Gateway:
             watcher=watcher,
             shadows=shadows,
             canaries=canaries,
+            idempotency=Idempotency.open(settings),
         )
 
     def close(self) -> None:
@@ -178,30 +182,28 @@ def _add_routes(app: FastAPI) -> None:
     @app.post(
         "/v1/capabilities/{name}/decide",
         tags=["capabilities"],
-        responses=errors(400, 401, 403, 404, 413, 422, 429),
+        responses=errors(400, 401, 403, 404, 409, 413, 422, 429),
         openapi_extra={**SECURED, "requestBody": decide_body()},
     )
     async def decide(
         name: str, request: Request, access: Annotated[Access, allow("call", "name")]
-    ) -> JSONResponse:
+    ) -> Response:
         """Decide for one entity: the body holds the capability's input field and optional context."""
         started = time.perf_counter()
         gw = gateway()
         principal = access.principal
         runtime = gw.capabilities.get(name)
         inputs = await json_object(request)
-        if not isinstance(inputs.get("context", {}), dict):
-            raise ZhongtaiError(
-                ErrorCode.INVALID_ARGUMENT,
-                "field 'context' must be a JSON object",
-                'send {"context": {"channel": "app"}} or leave it out',
-            )
-        decision = runtime.decide(inputs)
-        latency_ms = (time.perf_counter() - started) * 1000
-        gw.decisions.submit(decision.to_record(principal.name, inputs, latency_ms))
-        if runtime.shadows:
-            gw.shadows.submit(runtime, inputs, decision.decision_id, principal.name)
-        return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
+        check_context(inputs)
+
+        def work() -> tuple[dict[str, Any], list[DecisionRecord]]:
+            decision = runtime.decide(inputs)
+            latency_ms = (time.perf_counter() - started) * 1000
+            answer = {**decision.to_dict(), "latency_ms": round(latency_ms, 3)}
+            return answer, [decision.to_record(principal.name, inputs, latency_ms)]
+
+        # Shadows are scored (after the answer) only for an answer that is new, not for a replayed one.
+        return await answer_once(gw, request, principal, runtime, f"decide {name}", inputs, work)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -215,6 +217,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.gateway = None
+            await gateway.idempotency.aclose()
             gateway.close()
             await gateway.limits.store.close()
 
@@ -229,8 +232,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
     app.state.gateway = None
     app.state.body_limits = BodyLimits.from_settings(settings)
+    app.state.max_batch_inputs = settings.max_batch_inputs
     add_error_handlers(app)
     _add_routes(app)
+    add_batch_route(app, lambda: app.state.gateway)
     add_catalog_routes(app)
     add_feature_routes(app, json_object)
     add_push_routes(app, json_object)

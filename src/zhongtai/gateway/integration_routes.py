@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.errors import ErrorCode, ZhongtaiError
-from zhongtai.flywheel.feedback import KINDS, MAX_TEXT, record_feedback
+from zhongtai.flywheel.feedback import MAX_TEXT, FeedbackKind, record_feedback
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.models_routes import documented_body, validated_body
 from zhongtai.gateway.openapi import errors
@@ -37,8 +37,10 @@ class FeedbackBody(BaseModel):
     """An outcome of the decision: its kind and value, and an optional comment."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: str = Field(description=f"One of {', '.join(KINDS)}", max_length=32)
-    value: bool | int | float | str = Field(description=f"A boolean, number or text of at most {MAX_TEXT}")
+    kind: FeedbackKind = Field(description="What happened")
+    value: StrictBool | StrictInt | StrictFloat | Annotated[str, Field(min_length=1, max_length=MAX_TEXT)] = (
+        Field(description=f"A boolean, number or text of 1 to {MAX_TEXT} characters")
+    )
     comment: str = Field(default="", max_length=2000)
 
 

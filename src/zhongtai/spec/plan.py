@@ -18,6 +18,7 @@ from zhongtai.meta.records import Change
 from zhongtai.meta.retirement import RetiredDataset
 from zhongtai.meta.store import KIND_NOUN, KIND_ORDER, MetadataStore
 from zhongtai.spec.evolution import feature_changes
+from zhongtai.spec.forecast_task import outputs_dataset
 from zhongtai.spec.identity import output_datasets
 from zhongtai.spec.models import SPEC_MODELS, spec_payload
 from zhongtai.spec.project import Project
@@ -85,6 +86,8 @@ def build_plan(project: Project, store: MetadataStore) -> Plan:
         if kind == "datasets":  # an identity declares the datasets its runs produce
             for identity in project.identities.values():
                 declared.update(output_datasets(identity))
+            for model in project.models.values():  # and a forecast model the dataset it publishes to
+                declared.update(outputs_dataset(model.name, model.forecast_settings, model.owner))
         for name in sorted(declared):
             new = declared[name]
             old = _as_today(kind, registered.get(name))
@@ -125,8 +128,8 @@ def _retiring(store: MetadataStore, name: str) -> str:
 def _as_today(kind: str, payload: dict[str, Any] | None) -> dict[str, Any] | None:
     """A stored spec re-read through today's models: settings added since it was applied take their
     defaults, so an upgrade alone never shows up as a change. A payload that no longer validates is compared
-    as stored (the plan then shows it being replaced); so is a dataset an identity produces."""
-    if payload is None or "identity" in payload:
+    as stored (the plan then shows it being replaced); so is a dataset an identity or a model produces."""
+    if payload is None or "identity" in payload or "model" in payload:
         return payload
     try:
         return spec_payload(TypeAdapter(SPEC_MODELS[kind]).validate_python(payload))

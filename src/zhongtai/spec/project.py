@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.spec.feature_checks import check_feature_specs
+from zhongtai.spec.forecast_task import outputs_dataset
 from zhongtai.spec.identity import IdentitySpec, output_datasets
 from zhongtai.spec.local_paths import matches_no_file, missing_source_path, with_absolute_paths
 from zhongtai.spec.models import (
@@ -29,6 +30,7 @@ from zhongtai.spec.models import (
     TagSpec,
 )
 from zhongtai.spec.policy import PolicySpec
+from zhongtai.spec.recommend_task import check_recommend_references
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
 
@@ -284,6 +286,14 @@ def _check_model_references(project: Project) -> list[str]:
         for source in identity.sources:
             if source.dataset not in project.datasets:
                 unknown("identities", name, "sources", source.dataset, project.datasets, "dataset")
+    for name, model in project.models.items():
+        for produced in outputs_dataset(name, model.forecast_settings, model.owner):
+            if produced in project.datasets:
+                origin = project.origins[("datasets", produced)]
+                problems.append(
+                    f"{origin} datasets.{produced}: model '{name}' publishes to a dataset of this name "
+                    "(forecast.outputs); rename one of them"
+                )
     for name, tag in project.tags.items():
         if tag.entity not in project.entities:
             unknown("tags", name, "entity", tag.entity, project.entities, "entity")
@@ -301,6 +311,7 @@ def _check_model_references(project: Project) -> list[str]:
         problems.append(f"{origin.file}:{line} {dotted}: {message}")
 
     check_feature_specs(project, report)
+    check_recommend_references(project, report)
     for name, capability in project.capabilities.items():
         if capability.model not in project.models:
             unknown("capabilities", name, "model", capability.model, project.models, "model")
@@ -310,6 +321,8 @@ def _check_model_references(project: Project) -> list[str]:
                 f"{origin} capabilities.{name}.decisions: model '{capability.model}' is {task}: "
                 "give at least one score band (decision and min_score)"
             )
+        elif problem := _answer_problem(capability, project.models[capability.model].task):
+            problems.append(f"{project.origins[('capabilities', name)]} capabilities.{name}.{problem}")
         elif capability.input_dataset is not None:
             entity = project.models[capability.model].entity
             resolved = {
@@ -345,6 +358,18 @@ def _check_policies(project: Project) -> list[str]:
         f"{origin.file}:{line or origin.line} policies.{policy}.rules.{rule}: denies manage_grants to the "
         "admin role, so no principal could change policies again; narrow its principals or actions"
     ]
+
+
+def _answer_problem(capability: CapabilitySpec, task: str) -> str | None:
+    """Score bands answer binary models, value bands regression ones; a multiclass model answers its class."""
+    if capability.value_bands and task != "regression":
+        return f"value_bands: model '{capability.model}' is {task}: value bands answer regression models"
+    if capability.decisions and task in ("multiclass_classification", "regression"):
+        instead = "value_bands" if task == "regression" else "the predicted class is the decision"
+        return (
+            f"decisions: model '{capability.model}' is {task}: score bands answer binary models ({instead})"
+        )
+    return None
 
 
 def _shown_path(spec: BaseModel, head: tuple[str, str], below: tuple[Any, ...]) -> list[str]:

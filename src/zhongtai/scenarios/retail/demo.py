@@ -13,13 +13,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from zhongtai.config import Settings
+from zhongtai.errors import ZhongtaiError
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.store import MetadataStore
 
 CAPABILITY = "churn-risk"
 MODEL = "churn"
+FORECAST_MODEL = "stock_forecast"
+RECOMMENDER = "recommender"
+RECOMMEND = "recommend"
 # Trained, reviewed and made champion in this order: a model whose outputs feed another's features first.
-MODELS = (MODEL,)
+MODELS = (FORECAST_MODEL, MODEL, RECOMMENDER)
 # The demo acts as two people, so the new model is reviewed with four eyes like any other (docs/models.md):
 # the data scientist who submits it and a reviewer who approves it and makes it champion.
 DEMO_SUBMITTER = "demo"
@@ -44,7 +48,8 @@ class DemoReport:
 
 def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> DemoReport:
     """Generate, apply, ingest, resolve persons (OneID), build and materialize features, train, have the
-    version reviewed and made champion (`promote`), score and write back."""
+    version reviewed and made champion (`promote`), publish a forecast's outputs as features (built and
+    materialized before the models after it train), score and write back."""
     from zhongtai.capabilities.batch import score_all
     from zhongtai.catalog.classify import classify_fields
     from zhongtai.features.keys import materialize_keys
@@ -54,6 +59,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
     from zhongtai.identity.run import identity_spec, run_oneid
     from zhongtai.integrate.writeback import write_back
     from zhongtai.lake.ingest import ingest
+    from zhongtai.models.outputs import publish_outputs, reading_views, refresh_views
     from zhongtai.models.train import train_model
     from zhongtai.scenarios.retail.generate import generate
     from zhongtai.scenarios.retail.project import APP_ROLE
@@ -77,24 +83,37 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         clock.done("ingest", f"{rows:,} rows in {len(datasets)} datasets")
         oneid = run_oneid(store, lake, identity_spec(store))
         clock.done("oneid", f"{oneid['records']:,} records → {oneid['persons']:,} persons")
+        # Views over a model's outputs are built once the model has published them (below).
+        later = {v for m in MODELS for v in reading_views(store, _outputs_of(store, m) or "")}
+        built = sorted(set(store.registered("feature_views")) - later)
         online = open_online_store(settings.online_url)
         try:
-            for view in store.registered("feature_views"):
+            for view in built:
                 build_view(store, lake, view)
                 materialize(store, lake, online, view)
             materialize_keys(store, lake, online)  # the CRM calls with customer_id
         finally:
             online.close()
-        clock.done("features", ", ".join(sorted(store.registered("feature_views"))))
+        clock.done("features", ", ".join(built))
         versions = {}
         for model in MODELS:
             trained = train_model(store, lake, model)
             promote(store, model, trained.version)
             versions[model] = trained
+            published = ""
+            if _outputs_of(store, model) is not None:
+                # Its outputs become features before the next model trains on them.
+                done = publish_outputs(store, lake, model)
+                online = open_online_store(settings.online_url)
+                try:
+                    views = refresh_views(store, lake, online, done.dataset)
+                finally:
+                    online.close()
+                published = f"; published to {done.dataset} v{done.dataset_version} ({', '.join(views)})"
             clock.done(
                 "train",
                 f"{model} v{trained.version}: {summary(trained.metrics)}; "
-                f"submitted as {DEMO_SUBMITTER}, approved as {DEMO_REVIEWER}, champion",
+                f"submitted as {DEMO_SUBMITTER}, approved as {DEMO_REVIEWER}, champion{published}",
             )
         version = versions[MODEL]
         validation, baseline = version.metrics["validation"], version.metrics["baseline"]
@@ -104,6 +123,9 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         clock.done("write back", f"{written:,} scores into the CRM table {target.table if target else '?'}")
         key = store.access.create_key(f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}", [APP_ROLE])
         best = max(scores.table.to_pylist(), key=lambda row: row["score"])
+        examples: dict[str, dict[str, Any]] = {CAPABILITY: {"customer_id": best["customer_id"]}}
+        examples["stock-risk"] = _riskiest_series(store, lake)
+        examples[RECOMMEND] = recommend_example(store, lake, settings.online_url)
         clock.done("api key", "created")
     finally:
         store.close()
@@ -111,7 +133,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         api_key=key,
         customer_id=best["customer_id"],
         decision=best["decision"],
-        examples={CAPABILITY: {"customer_id": best["customer_id"]}},
+        examples=examples,
         model_version=version.version,
         auc=validation["auc"],
         baseline_auc=baseline["auc"],
@@ -119,6 +141,57 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         written_back=written,
         seconds=clock.seconds,
     )
+
+
+def recommend_example(store: MetadataStore, lake: LakeStorage, online_url: str) -> dict[str, Any]:
+    """A request to `recommend` that answers personalised items: a CRM customer with orders, at the physical
+    store they bought most in (the first of the busiest few the runtime answers with items)."""
+    from zhongtai.capabilities.runtime import build_runtime
+    from zhongtai.features.online import open_online_store
+    from zhongtai.lake.offline.duckdb import DuckDBEngine
+    from zhongtai.lake.views import register_datasets
+
+    sql = (
+        "SELECT CAST(c.key AS BIGINT) AS customer_id, o.store_id, count(*) AS orders "
+        "FROM person_crosswalk c "
+        "JOIN person_crosswalk x ON x.person_id = c.person_id AND x.dataset = 'erp_orders' "
+        "JOIN erp_orders o ON CAST(o.order_id AS VARCHAR) = x.key "
+        "JOIN erp_stores s ON s.store_id = o.store_id AND s.store_format <> 'online' "
+        "WHERE c.dataset = 'crm_customers' GROUP BY ALL ORDER BY orders DESC, customer_id LIMIT 20"
+    )
+    engine = DuckDBEngine(lake)
+    try:
+        register_datasets(engine, store, sql, "the recommend example")
+        rows = engine.to_arrow(sql, "the recommend example").to_pylist()
+    finally:
+        engine.close()
+    online = open_online_store(online_url)
+    try:
+        runtime = build_runtime(RECOMMEND, store, lake, online)
+        for row in rows:
+            body = {"customer_id": row["customer_id"], "store_id": row["store_id"], "k": 5}
+            decision = runtime.decide(body)
+            if decision.output and decision.output["items"] and not decision.fallback:
+                return body
+    finally:
+        online.close()
+    raise ZhongtaiError("internal", "no customer of the demo gets recommendations", "generate more customers")
+
+
+def _outputs_of(store: MetadataStore, model: str) -> str | None:
+    from zhongtai.models.outputs import outputs_dataset
+    from zhongtai.spec.models import ModelSpec
+
+    return outputs_dataset(ModelSpec.model_validate(store.spec("models", model)))
+
+
+def _riskiest_series(store: MetadataStore, lake: LakeStorage) -> dict[str, Any]:
+    """A real product in a real store for the stock-risk curl: the one most likely to run out this week."""
+    from zhongtai.lake.reader import read_table
+
+    rows = read_table(store, lake, "stock_forecasts").to_pylist()
+    top = max(rows, key=lambda row: row["stockout_risk_7d"] or 0.0)
+    return {"product_id": top["product_id"], "store_id": top["store_id"]}
 
 
 def promote(store: MetadataStore, model: str, version: int) -> None:
