@@ -24,6 +24,15 @@ ENV_VARS = {
     "max_body_bytes": "ZT_MAX_BODY_BYTES",
     "max_json_depth": "ZT_MAX_JSON_DEPTH",
     "max_string_chars": "ZT_MAX_STRING_CHARS",
+    "oidc_jwks_url": "ZT_OIDC_JWKS_URL",
+    "oidc_issuer": "ZT_OIDC_ISSUER",
+    "oidc_audience": "ZT_OIDC_AUDIENCE",
+    "oidc_leeway_seconds": "ZT_OIDC_LEEWAY",
+    "oidc_roles_claim": "ZT_OIDC_ROLES_CLAIM",
+    "oidc_workspace_claim": "ZT_OIDC_WORKSPACE_CLAIM",
+    "limits_url": "ZT_LIMITS_URL",
+    "limit_per_key": "ZT_LIMIT_PER_KEY",
+    "limit_per_workspace": "ZT_LIMIT_PER_WORKSPACE",
     "max_batch_inputs": "ZT_MAX_BATCH_INPUTS",
     "idempotency_ttl_seconds": "ZT_IDEMPOTENCY_TTL",
     "audit_webhook": "ZT_AUDIT_WEBHOOK",
@@ -53,6 +62,18 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     max_string_chars: int = DEFAULT_MAX_STRING_CHARS
+    # OIDC bearer tokens (docs/governance.md): accepted only when the JWKS URL is set.
+    oidc_jwks_url: str = ""
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_leeway_seconds: float = 60.0
+    oidc_roles_claim: str = "roles"
+    oidc_workspace_claim: str = "workspace"
+    # Rate-limit buckets: shared through Redis when this (or else the online store's URL) is a Redis URL.
+    limits_url: str = ""
+    # Requests per minute, for every key and every workspace (0: no such limit; policies may add their own).
+    limit_per_key: float = 0.0
+    limit_per_workspace: float = 0.0
     max_batch_inputs: int = DEFAULT_MAX_BATCH_INPUTS
     idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS
     # Where the audit log's head is also posted after every append (docs/audit.md); "" for nowhere.
@@ -74,6 +95,17 @@ class Settings:
             max_body_bytes=_positive(env, "max_body_bytes", DEFAULT_MAX_BODY_BYTES),
             max_json_depth=_positive(env, "max_json_depth", DEFAULT_MAX_JSON_DEPTH),
             max_string_chars=_positive(env, "max_string_chars", DEFAULT_MAX_STRING_CHARS),
+            oidc_jwks_url=env.get("ZT_OIDC_JWKS_URL") or "",
+            oidc_issuer=env.get("ZT_OIDC_ISSUER") or "",
+            oidc_audience=env.get("ZT_OIDC_AUDIENCE") or "",
+            oidc_leeway_seconds=_positive(env, "oidc_leeway_seconds", 60.0),
+            oidc_roles_claim=env.get("ZT_OIDC_ROLES_CLAIM") or "roles",
+            oidc_workspace_claim=env.get("ZT_OIDC_WORKSPACE_CLAIM") or "workspace",
+            limits_url=env.get("ZT_LIMITS_URL") or "",
+            limit_per_key=_positive(env, "limit_per_key", 0.0) if env.get("ZT_LIMIT_PER_KEY") else 0.0,
+            limit_per_workspace=(
+                _positive(env, "limit_per_workspace", 0.0) if env.get("ZT_LIMIT_PER_WORKSPACE") else 0.0
+            ),
             max_batch_inputs=_positive(env, "max_batch_inputs", DEFAULT_MAX_BATCH_INPUTS),
             idempotency_ttl_seconds=_positive(
                 env, "idempotency_ttl_seconds", DEFAULT_IDEMPOTENCY_TTL_SECONDS

@@ -65,10 +65,29 @@ capabilities:
     input: customer_id
     decisions: [{decision: watch, min_score: 0.5}]
     fallback: {decision: new_customer}
+policies:
+  - name: test_roles
+    description: What the roles the gateway tests give their keys may do (default deny otherwise)
+    rules:
+      - {name: callers, principals: ["role:caller"], actions: [call, read_features]}
+      - {name: catalog_readers, principals: ["role:catalog"], actions: [read_catalog, read_models]}
+      - {name: modelers, principals: ["role:models"], actions: [read_models, submit, approve, promote, change_traffic]}
+      - {name: pushers, principals: ["role:push"], actions: [push_features]}
 """
 # Features in training order; the second view's are named with the view qualifier to exercise both forms.
 FEATURES = ["orders_90d", "spend_90d", "days_since_order", "customer_service__tickets_30d", "complained"]
 KNOWN_IDS = [str(1000 + i) for i in range(40)]
+
+
+def grant_test_roles(store: MetadataStore) -> None:
+    """Apply the SPECS' `test_roles` policy alone, for tests with a store of their own: default deny would
+    refuse their keys everything otherwise."""
+    import yaml
+
+    from zhongtai.meta.records import Change
+
+    [policy] = yaml.safe_load(SPECS)["policies"]
+    store.apply([Change("policies", "create", policy["name"], policy)], "test")
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """`zhongtai demo` as a newcomer runs it: ready, healthy, the printed curl answers with a decision and factors,
-and a key created from another process works at once."""
+a key created from another process with the app role works at once, one of the default role gets 403."""
 
 from __future__ import annotations
 
@@ -53,18 +53,24 @@ def test_demo_serves_the_printed_curl(tmp_path):
         assert decision["decision"] in ("retain_offer", "watch", "none")
         assert decision["factors"] and decision["model"]["name"] == "churn"
 
-        created = subprocess.run(
-            [sys.executable, "-m", "zhongtai", "keys", "create", "--name", "crm"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        key = created.stdout.strip().splitlines()[-1]
+        def create_key(*args: str) -> str:
+            created = subprocess.run(
+                [sys.executable, "-m", "zhongtai", "keys", "create", *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            return created.stdout.strip().splitlines()[-1]
+
+        # The retail policy lets its apps call; a key of the default role has no grant (default deny).
+        key = create_key("--name", "crm", "--role", "app")
         again = httpx.post(url, headers={"X-API-Key": key}, content=body)
         assert again.status_code == 200 and again.json()["decision"] == decision["decision"]
         assert httpx.post(url, headers={"X-API-Key": key + "x"}, content=body).status_code == 401
+        nogrant = httpx.post(url, headers={"X-API-Key": create_key("--name", "nogrant")}, content=body)
+        assert nogrant.status_code == 403 and "no rule grants it" in nogrant.json()["message"]
     finally:
         demo.send_signal(signal.SIGINT)
         try:

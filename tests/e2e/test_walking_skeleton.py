@@ -24,6 +24,7 @@ from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.store import MetadataStore
 from zhongtai.models.train import train_model
 from zhongtai.scenarios.retail.generate import generate
+from zhongtai.scenarios.retail.project import APP_ROLE
 from zhongtai.spec.plan import apply_plan, build_plan
 from zhongtai.spec.project import load_project
 from zhongtai.spec.references import ingest_order
@@ -121,7 +122,7 @@ def test_churn_risk_from_sources_to_decision(world):
                 pass
             assert time.monotonic() < deadline, "gateway did not become healthy"
             time.sleep(0.1)
-        key = store.access.create_key("e2e", ["caller"])
+        key = store.access.create_key("e2e", [APP_ROLE])  # the retail policy lets its apps call
         rows = scores.table.to_pylist()
         customer = max(rows, key=lambda r: r["score"])
         answer = httpx.post(

@@ -107,7 +107,7 @@ def test_the_openapi_document_types_both_decide_routes(gateway):
     decided, failed = results["items"]["anyOf"]
     assert decided["properties"]["decision"] == answer["properties"]["decision"]
     assert failed["required"] == ["index", "error"]
-    assert sorted(batch["responses"]) == ["200", "400", "401", "404", "409", "413", "422"]
+    assert sorted(batch["responses"]) == ["200", "400", "401", "403", "404", "409", "413", "422", "429"]
 
 
 def test_the_batch_limit_and_the_retention_are_settings():

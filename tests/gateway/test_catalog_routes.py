@@ -18,7 +18,7 @@ def test_catalog_over_the_gateway_needs_the_catalog_role(gateway: RunningGateway
     reader = gateway.world.store.access.create_key("steward", ["catalog"])
     with httpx.Client(base_url=gateway.url) as client:
         denied = client.get("/v1/lineage/churn-risk", headers={"X-API-Key": gateway.key})
-        assert denied.status_code == 403 and "may not read the catalog" in denied.json()["message"]
+        assert denied.status_code == 403 and "may not read_catalog" in denied.json()["message"]
         assert client.get("/v1/lineage/churn-risk").status_code == 401
         allowed = client.get("/v1/lineage/churn-risk", headers={"X-API-Key": reader})
         assert allowed.status_code == 200

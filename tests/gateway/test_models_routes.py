@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.capabilities.world import grant_test_roles
 from tests.models.conftest import register_model_spec
 from tests.models.test_review import register_versions
 from zhongtai.config import Settings
@@ -33,6 +34,7 @@ def registry_api(metadata_url, tmp_path) -> Iterator[Registry]:
     store = MetadataStore(metadata_url)
     register_model_spec(store)
     register_versions(store, 3)
+    grant_test_roles(store)
     keys = {
         "alice": store.access.create_key("alice", ["models"]),
         "bob": store.access.create_key("bob", ["admin"]),
@@ -131,8 +133,14 @@ def test_every_refusal_is_a_4xx_with_a_message(registry_api):
         "comment",
     )
     # roles: the catalog reads, a caller key does neither, and no key is a 401
-    _refusal(api.call("POST", "/v1/models/churn/versions/1/submit", "steward"), 403, "may not review models")
-    _refusal(api.call("GET", "/v1/models", "crm"), 403, "API key 'crm' may not read the model registry")
+    _refusal(
+        api.call("POST", "/v1/models/churn/versions/1/submit", "steward"), 403, "may not submit model 'churn'"
+    )
+    _refusal(
+        api.call("GET", "/v1/models", "crm"),
+        403,
+        "API key 'crm' may not read_models on any object: no rule grants it",
+    )
     _refusal(api.client.get("/v1/models"), 401, "missing API key")
     removed = api.call("DELETE", "/v1/models/churn/aliases/" + "a" * 63, "bob", params={"reason": "tidy"})
     assert removed.status_code == 200 and removed.json()["to_version"] is None

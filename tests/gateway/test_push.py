@@ -160,7 +160,7 @@ def test_a_push_needs_a_key_with_the_push_role(gateway, pusher):
     assert _post(gateway, None, "browsing", {"events": _events()}).status_code == 401
     refused = _post(gateway, gateway.key, "browsing", {"events": _events()})
     assert refused.status_code == 403
-    assert "may not push features" in refused.json()["message"]
+    assert "may not push_features" in refused.json()["message"]
 
 
 def test_metrics_export_the_freshness_of_pushed_features(gateway, pusher):

@@ -15,7 +15,7 @@ import pytest
 
 from zhongtai.capabilities.decision_log import DecisionLog
 from zhongtai.errors import ZhongtaiError
-from zhongtai.govern.audit import GENESIS, AuditEntry, AuditKind, decision_digest, key_rule, record
+from zhongtai.govern.audit import GENESIS, AuditEntry, AuditKind, decision_digest, record
 from zhongtai.govern.audit_ecs import ecs_event
 from zhongtai.govern.audit_head import read_head
 from zhongtai.govern.audit_verify import verify
@@ -96,11 +96,6 @@ def test_every_change_is_recorded_with_principal_rule_object_and_no_free_text(st
     text = " ".join(r.body for r in found)
     assert "13912345678" not in text and "first release" not in text  # comments and reasons stay out
     assert verify(store, store.audit_head.path).ok
-
-
-def test_a_key_acting_over_http_is_recorded_with_its_roles_as_the_rule():
-    assert key_rule(("reviewer", "admin")) == "role:admin+reviewer"
-    assert key_rule(()) == "role:none"
 
 
 def test_a_change_and_its_record_commit_together(store, monkeypatch):

@@ -87,7 +87,11 @@ app.command("replay")(capabilities.replay)
 app.add_typer(runs.app, name="runs", help="Experiment runs: every training attempt, compared side by side.")
 score.register(app)
 serve.register(app)
-app.add_typer(keys.app, name="keys", help="API keys for the gateway.")
+app.add_typer(
+    keys.app,
+    name="keys",
+    help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
+)
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)

@@ -60,10 +60,12 @@ def split(
     """
     from zhongtai.capabilities.traffic import effective_policy, parse_split, set_split
     from zhongtai.errors import ZhongtaiError
+    from zhongtai.govern.policy import require_cli
     from zhongtai.spec.models import CapabilitySpec
 
     store = context.store()
     who = principal()
+    require_cli(store, "change_traffic", name)  # the gateway's policy engine, for the CLI's principal
     if reset:
         if arms:
             raise ZhongtaiError(
@@ -98,9 +100,11 @@ def canary(
     with the reason recorded when one trips. Every gateway judges its own traffic every few seconds."""
     from zhongtai.capabilities.traffic import arm_of, checked_policy, effective_policy, set_split
     from zhongtai.errors import ZhongtaiError
+    from zhongtai.govern.policy import require_cli
     from zhongtai.spec.models import CapabilitySpec
 
     store = context.store()
+    require_cli(store, "change_traffic", name)
     spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
     current = effective_policy(store, spec)
     others = [a.model_dump() for a in current.arms if a.name != arm]

@@ -83,6 +83,10 @@ def apply(
             err_console.print("Nothing was changed.")
             raise typer.Exit(1)
         confirmed = True
+    if any(step.kind == "policies" for step in the_plan.steps):
+        from zhongtai.govern.policy import require_cli
+
+        require_cli(store, "manage_grants")  # asked of the policies in force, before these replace them
     apply_plan(the_plan, store, allow_delete=confirmed)
     if as_json:
         print_json({"applied": [step.to_dict() for step in the_plan.steps]})

@@ -1,6 +1,7 @@
 """The HTTP gateway: `POST /v1/capabilities/{name}/decide` and friends, as a FastAPI app.
 
-Handlers are thin: check the key, find the runtime, decide, hand the record to the decision log, answer.
+Handlers are thin: the route's one dependency (gateway/authz.py) authenticates, authorizes and rate-limits;
+the handler finds the runtime, decides, hands the record to the decision log, answers.
 Every client error is a JSON body {code, message, hint} (error_responses.py); every JSON body is read by
 request_body.py under the configured limits; a server error is a 500 with no traceback.
 This module imports FastAPI at the top on purpose: only `zhongtai serve` imports it.
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -25,9 +26,10 @@ from zhongtai.capabilities.keys import ApiKeys
 from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
 from zhongtai.capabilities.shadow import ShadowScorer
 from zhongtai.config import Settings
-from zhongtai.errors import ErrorCode
+from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import MAX_ITEMS, FeaturePush
+from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
@@ -39,6 +41,10 @@ from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.gateway.traffic_routes import add_traffic_routes
+from zhongtai.govern.identity import Identities
+from zhongtai.govern.jwt import JwksVerifier, OidcSettings
+from zhongtai.govern.limits import Limits, open_buckets
+from zhongtai.govern.policy import LivePolicy, load_engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
@@ -46,12 +52,15 @@ from zhongtai.meta.store import MetadataStore
 
 @dataclass
 class Gateway:
-    """What the app holds while serving: stores, loaded capabilities, key checks, the decision log."""
+    """What the app holds while serving: stores, loaded capabilities, identities, the policy in force, rate
+    limits, the decision log."""
 
     store: MetadataStore
     online: OnlineStore
     capabilities: Capabilities
-    keys: ApiKeys
+    identities: Identities
+    policy: LivePolicy
+    limits: Limits
     decisions: DecisionLog
     push: FeaturePush
     watcher: RegistryWatcher
@@ -74,11 +83,19 @@ class Gateway:
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
         shadows = ShadowScorer(decisions).start()
         canaries = CanaryController(capabilities, store).start()
+        policy = LivePolicy(lambda: load_engine(store), store.serving_signal, settings.serving_poll_seconds)
+        limits = Limits(
+            open_buckets(settings.limits_url or settings.online_url),
+            per_key=settings.limit_per_key,
+            per_workspace=settings.limit_per_workspace,
+        )
         return cls(
             store=store,
             online=online,
             capabilities=capabilities,
-            keys=ApiKeys(store.access),
+            identities=Identities(ApiKeys(store.access), _token_verifier(settings)),
+            policy=policy.start(),
+            limits=limits,
             decisions=decisions,
             push=push,
             watcher=watcher,
@@ -91,6 +108,7 @@ class Gateway:
         """Stop following the registry, then flush the decision log: its records must not be lost."""
         self.canaries.close()
         self.watcher.close()
+        self.policy.close()
         self.shadows.close()
         self.decisions.close()
         self.push.close()
@@ -98,13 +116,26 @@ class Gateway:
         self.store.close()
 
 
-def _presented_key(request: Request) -> str | None:
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-    return request.headers.get("x-api-key")
+def _token_verifier(settings: Settings) -> JwksVerifier | None:
+    """The OIDC token verifier when ZT_OIDC_JWKS_URL is set (then issuer and audience must be too)."""
+    if not settings.oidc_jwks_url:
+        return None
+    if not settings.oidc_issuer or not settings.oidc_audience:
+        raise ZhongtaiError(
+            ErrorCode.INVALID_CONFIG,
+            "ZT_OIDC_JWKS_URL is set but ZT_OIDC_ISSUER or ZT_OIDC_AUDIENCE is not",
+            "set both: a token is accepted only from that issuer and for that audience",
+        )
+    return JwksVerifier(
+        OidcSettings(
+            jwks_url=settings.oidc_jwks_url,
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            leeway_s=settings.oidc_leeway_seconds,
+            roles_claim=settings.oidc_roles_claim,
+            workspace_claim=settings.oidc_workspace_claim,
+        )
+    )
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -118,11 +149,13 @@ def _add_routes(app: FastAPI) -> None:
             return error_response(ErrorCode.UNAVAILABLE, "capabilities are loading")
         return JSONResponse({"status": "ok"})
 
-    @app.get("/v1/capabilities", tags=["capabilities"], responses=errors(401), openapi_extra=SECURED)
-    async def list_capabilities(request: Request) -> JSONResponse:
-        """The loaded capabilities and the model version each serves right now (it follows the registry)."""
+    @app.get(
+        "/v1/capabilities", tags=["capabilities"], responses=errors(401, 403, 429), openapi_extra=SECURED
+    )
+    async def list_capabilities(access: Annotated[Access, allow("call")]) -> JSONResponse:
+        """The capabilities the caller may call, and the model version each serves right now (it follows the
+        registry)."""
         gw = gateway()
-        gw.keys.check(_presented_key(request))
         stale = gw.capabilities.stale
         return JSONResponse(
             {
@@ -138,8 +171,9 @@ def _add_routes(app: FastAPI) -> None:
                         **({"reload_error": stale[r.name]} if r.name in stale else {}),
                     }
                     for r in gw.capabilities.runtimes()
+                    if access.allows(r.name)
                 ],
-                "not_loaded": gw.capabilities.errors,
+                "not_loaded": {n: e for n, e in gw.capabilities.errors.items() if access.allows(n)},
             }
         )
 
@@ -148,14 +182,16 @@ def _add_routes(app: FastAPI) -> None:
     @app.post(
         "/v1/capabilities/{name}/decide",
         tags=["capabilities"],
-        responses=errors(400, 401, 404, 409, 413, 422),
+        responses=errors(400, 401, 403, 404, 409, 413, 422, 429),
         openapi_extra={**SECURED, "requestBody": decide_body()},
     )
-    async def decide(name: str, request: Request) -> Response:
+    async def decide(
+        name: str, request: Request, access: Annotated[Access, allow("call", "name")]
+    ) -> Response:
         """Decide for one entity: the body holds the capability's input field and optional context."""
         started = time.perf_counter()
         gw = gateway()
-        principal = gw.keys.check(_presented_key(request))
+        principal = access.principal
         runtime = gw.capabilities.get(name)
         inputs = await json_object(request)
         check_context(inputs)
@@ -183,6 +219,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.gateway = None
             await gateway.idempotency.aclose()
             gateway.close()
+            await gateway.limits.store.close()
 
     # Swagger UI (/docs) and ReDoc (/redoc) from files in the fastapi-offline package: no CDN.
     app = FastAPIOffline(
@@ -198,13 +235,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.max_batch_inputs = settings.max_batch_inputs
     add_error_handlers(app)
     _add_routes(app)
-    add_batch_route(app, lambda: app.state.gateway, _presented_key)
-    add_catalog_routes(app, _presented_key)
-    add_feature_routes(app, _presented_key, json_object)
-    add_push_routes(app, _presented_key, json_object)
-    add_model_routes(app, _presented_key)
-    add_traffic_routes(app, _presented_key)
-    add_integration_routes(app, _presented_key)
+    add_batch_route(app, lambda: app.state.gateway)
+    add_catalog_routes(app)
+    add_feature_routes(app, json_object)
+    add_push_routes(app, json_object)
+    add_model_routes(app)
+    add_traffic_routes(app)
+    add_integration_routes(app)
     return app
 
 

@@ -18,20 +18,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.capabilities.arms import ArmedRuntime
-from zhongtai.capabilities.keys import Principal
 from zhongtai.capabilities.runtime import Runtime
 from zhongtai.errors import ErrorCode, ZhongtaiError
+from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.idempotency import HEADER
 from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.openapi import SECURED, batch_body, errors
 from zhongtai.gateway.request_body import json_object
+from zhongtai.govern.principal import Principal
 from zhongtai.meta.records import DecisionRecord
 
 if TYPE_CHECKING:
@@ -155,22 +156,22 @@ def decide_each(
     return answer, records
 
 
-def add_batch_route(
-    app: FastAPI, gateway: Callable[[], Gateway], presented_key: Callable[[Request], str | None]
-) -> None:
+def add_batch_route(app: FastAPI, gateway: Callable[[], Gateway]) -> None:
     """`POST /v1/capabilities/{name}/decide/batch` (see the module docstring)."""
 
     @app.post(
         "/v1/capabilities/{name}/decide/batch",
         tags=["capabilities"],
-        responses=errors(400, 401, 404, 409, 413, 422),
+        responses=errors(400, 401, 403, 404, 409, 413, 422, 429),
         openapi_extra={**SECURED, "requestBody": batch_body()},
     )
-    async def decide_batch(name: str, request: Request) -> Response:
+    async def decide_batch(
+        name: str, request: Request, access: Annotated[Access, allow("call", "name")]
+    ) -> Response:
         """Decide for many entities: one answer (or error) per input, in order, each logged."""
         started = time.perf_counter()
         gw = gateway()
-        principal = gw.keys.check(presented_key(request))
+        principal = access.principal
         runtime = gw.capabilities.get(name)
         body = await json_object(request)
         inputs = batch_inputs(body, request.app.state.max_batch_inputs)

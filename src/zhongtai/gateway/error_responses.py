@@ -58,7 +58,9 @@ def add_error_handlers(app: FastAPI) -> None:
     async def zhongtai_error(request: Request, exc: ZhongtaiError) -> JSONResponse:
         if exc.http_status >= 500:
             log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc.message)
-        return error_response(exc.code, exc.message, exc.hint)
+        retry_after = getattr(exc, "retry_after", None)  # a rate limit says when to come back
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return error_response(exc.code, exc.message, exc.hint, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,7 +1,7 @@
 """`POST /v1/features/online`: the latest values of online feature views for a few entities, as JSON.
 
-For systems that want the features themselves rather than a decision. Lean like the decide route: the key
-check is in memory, the views served online are known in memory (read from the metadata store on first use,
+For systems that want the features themselves rather than a decision. Lean like the decide route: the policy
+check is in memory (`read_features` on every view asked), the views served online are known in memory (read from the metadata store on first use,
 every 30 s, and when a name is not known, at most once a second, so a view applied after start works without
 a database hit per request), and the handler does one online read per entity (all views in one round trip).
 """
@@ -11,13 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import checked_entity_key
+from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.openapi import EXAMPLE_PERSONS, EXAMPLE_VIEWS, SECURED, errors
 from zhongtai.spec.models import EntitySpec
@@ -114,12 +115,8 @@ class OnlineViews:
             self._loaded_at = time.monotonic()
 
 
-def add_feature_routes(
-    app: FastAPI,
-    presented_key: Callable[[Request], str | None],
-    json_object: Callable[[Request], Awaitable[dict[str, Any]]],
-) -> None:
-    """Mount `POST /v1/features/online` (any valid API key, like decide)."""
+def add_feature_routes(app: FastAPI, json_object: Callable[[Request], Awaitable[dict[str, Any]]]) -> None:
+    """Mount `POST /v1/features/online` (`read_features` on every view asked)."""
     held: list[OnlineViews] = []
 
     def online_views(gateway: Gateway) -> OnlineViews:
@@ -132,15 +129,18 @@ def add_feature_routes(
     @app.post(
         "/v1/features/online",
         tags=["features"],
-        responses=errors(400, 401, 404, 413, 422),
+        responses=errors(400, 401, 403, 404, 413, 422, 429),
         openapi_extra={**SECURED, "requestBody": _BODY},
     )
-    async def read_online(request: Request) -> JSONResponse:
+    async def read_online(
+        request: Request, access: Annotated[Access, allow("read_features")]
+    ) -> JSONResponse:
         """The latest values of `views` for each of `entities` (a key, or a list of join-key values)."""
         gateway: Gateway = request.app.state.gateway
-        gateway.keys.check(presented_key(request))
         body = await json_object(request)
         views = _views_of(body)
+        for view in views:
+            access.require(view, "feature_views")
         keys = _keys_of(body, online_views(gateway).resolve(views))
         read = gateway.online.read
         return FeatureJSONResponse({"results": [{"entity": key, "values": read(key, views)} for key in keys]})

@@ -1,7 +1,8 @@
 """Routes for business processes: the process-engine decision node and feedback on decisions.
 
 Both read and write the metadata store, so their work runs in the thread pool, off the event loop; the decide
-route's hot path is not involved. Any valid key may call them (the key's name is the principal recorded).
+route's hot path is not involved. The decision node needs `call` on the capability; feedback needs `call` on some capability (the caller's
+name is the principal recorded).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.flywheel.feedback import MAX_TEXT, FeedbackKind, record_feedback
+from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.models_routes import documented_body, validated_body
 from zhongtai.gateway.openapi import errors
 from zhongtai.integrate.process_node import answer_job
@@ -42,20 +44,22 @@ class FeedbackBody(BaseModel):
     comment: str = Field(default="", max_length=2000)
 
 
-def add_integration_routes(app: FastAPI, presented_key: Any) -> None:
+def add_integration_routes(app: FastAPI) -> None:
     """Mount the decision node and the feedback route on the gateway."""
 
     @app.post(
         "/v1/capabilities/{name}/node",
         tags=["integration"],
-        responses=errors(400, 401, 404, 413, 422),
+        responses=errors(400, 401, 403, 404, 413, 422, 429),
         openapi_extra=documented_body(JobBody, required=True),
     )
-    async def decision_node(request: Request, name: str) -> dict[str, Any]:
+    async def decision_node(
+        request: Request, access: Annotated[Access, allow("call", "name")], name: str
+    ) -> dict[str, Any]:
         """Answer a process engine's job: outcome, confidence, reasons, model version, deadline, fallback.
         The same job key always gets the same answer and one decision record."""
         gateway = request.app.state.gateway
-        principal = gateway.keys.check(presented_key(request))
+        principal = access.principal
         runtime = gateway.capabilities.get(name)
         body = await validated_body(request, JobBody, required=True)
         if body is None:  # required bodies are never None; this keeps the type checker honest
@@ -67,15 +71,17 @@ def add_integration_routes(app: FastAPI, presented_key: Any) -> None:
     @app.post(
         "/v1/decisions/{decision_id}/feedback",
         tags=["integration"],
-        responses=errors(400, 401, 404, 409, 413, 422),
+        responses=errors(400, 401, 403, 404, 409, 413, 422, 429),
         openapi_extra=documented_body(FeedbackBody, required=True),
     )
-    async def feedback(request: Request, decision_id: str = DECISION_ID) -> dict[str, Any]:
+    async def feedback(
+        request: Request, access: Annotated[Access, allow("call")], decision_id: str = DECISION_ID
+    ) -> dict[str, Any]:
         """Report what happened after a decision (clicked, bought, churned, resolved, a reviewer's verdict).
         The same outcome twice is acknowledged once (`duplicate: true`); another value for the same kind is
         a 409."""
         gateway = request.app.state.gateway
-        principal = gateway.keys.check(presented_key(request))
+        principal = access.principal
         body = await validated_body(request, FeedbackBody, required=True)
         if body is None:
             raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")

@@ -70,19 +70,20 @@ SECURITY_SCHEMES = {
     "bearerAuth": {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API key made by `zhongtai keys create`, as `Authorization: Bearer <key>`.",
+        "description": "An API key made by `zhongtai keys create`, or an OIDC token, as `Authorization: Bearer`.",
     },
     "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
 }
 _MEANING = {
     400: "The body is not strict JSON (UTF-8, no NaN or Infinity, no lone surrogates)",
-    401: "The API key is missing, unknown or revoked",
-    403: "The API key lacks the role this route needs",
+    401: "The API key or bearer token is missing, unknown, expired or revoked",
+    403: "No policy rule grants the caller this action on this object (the body names both and the rule)",
     404: "No such capability, feature view, catalog object, model, version or alias",
     409: "The step does not fit the current state (a version's status, an unapproved version, a lost race; "
     "an Idempotency-Key used before for another request)",
     413: "The body is larger than ZT_MAX_BODY_BYTES",
     422: "A field is missing or wrong, or the body nests or runs longer than the limits",
+    429: "A rate limit of the caller's key or workspace is reached; Retry-After says when to try again",
     503: "The gateway is still loading its capabilities",
 }
 

@@ -1,25 +1,25 @@
 """Feature pushes and Prometheus metrics on the gateway.
 
-`POST /v1/features/{view}/push` needs a key with the `push` or `admin` role: it writes what decisions read.
+`POST /v1/features/{view}/push` needs `push_features` on the view: it writes what decisions read.
 `GET /metrics` is unauthenticated, as Prometheus scrapes it; it carries counts and timings, never values.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.features.freshness import exposition
+from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.openapi import EXAMPLE_PUSH, SECURED, errors
 
 if TYPE_CHECKING:
     from zhongtai.gateway.app import Gateway
 
-WRITER_ROLES = ("push", "admin")
 _ITEMS = {"type": "array", "minItems": 1, "items": {"type": "object"}}
 _PUSH_BODY = {
     "required": True,
@@ -44,20 +44,21 @@ _METRICS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def add_push_routes(app: FastAPI, presented_key: Any, json_object: Any) -> None:
+def add_push_routes(app: FastAPI, json_object: Any) -> None:
     """Mount the push endpoint and /metrics."""
 
     @app.post(
         "/v1/features/{view}/push",
         tags=["features"],
-        responses=errors(400, 401, 403, 404, 413, 422),
+        responses=errors(400, 401, 403, 404, 413, 422, 429),
         openapi_extra={**SECURED, "requestBody": _PUSH_BODY},
     )
-    async def push(view: str, request: Request) -> JSONResponse:
+    async def push(
+        view: str, request: Request, access: Annotated[Access, allow("push_features", "view")]
+    ) -> JSONResponse:
         """Events for a window view (`events`), or latest values for any other online view (`rows`)."""
         received_at = time.time()
         gateway: Gateway = request.app.state.gateway
-        gateway.keys.require(presented_key(request), WRITER_ROLES, "push features")
         body = await json_object(request)
         # The bus and the online store block: off the event loop that serves decisions.
         answer = await run_in_threadpool(gateway.push.push, view, body, received_at)

@@ -1,13 +1,13 @@
 """A capability's traffic over HTTP: the policy in force and its history, a live split, a reset.
 
-Reading and changing it needs a key with the `models` or `admin` role (the same as moving an alias); the
-principal of a change is the key's name, recorded in the change log with the reason given. Store calls run in
+Reading it needs `read_models` on the capability, changing it `change_traffic` (the policy engine decides,
+through the routes' one dependency); the principal of a change is the caller's name, recorded in the change log with the reason given. Store calls run in
 the thread pool, away from the decide path's event loop.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from zhongtai.capabilities.traffic import checked_policy, effective_policy, set_split
 from zhongtai.errors import ErrorCode, ZhongtaiError
-from zhongtai.gateway.models_routes import ACTOR_ROLES, NOTE, documented_body, validated_body
+from zhongtai.gateway.authz import Access, allow
+from zhongtai.gateway.models_routes import NOTE, documented_body, validated_body
 from zhongtai.gateway.openapi import SECURED, errors
 from zhongtai.spec.models import CapabilitySpec
 from zhongtai.spec.traffic import ArmSpec, ShadowSpec
@@ -51,35 +52,37 @@ def _state(store: MetadataStore, name: str) -> dict[str, Any]:
     }
 
 
-def add_traffic_routes(app: FastAPI, presented_key: Any) -> None:
-    """Mount /v1/capabilities/{name}/traffic on the gateway."""
+def _store(request: Request) -> MetadataStore:
+    return request.app.state.gateway.store
 
-    def actor(request: Request, doing: str) -> tuple[MetadataStore, str]:
-        gateway = request.app.state.gateway
-        principal = gateway.keys.require(presented_key(request), ACTOR_ROLES, doing)
-        return gateway.store, principal.name
+
+def add_traffic_routes(app: FastAPI) -> None:
+    """Mount /v1/capabilities/{name}/traffic on the gateway."""
 
     @app.get(
         "/v1/capabilities/{name}/traffic",
         tags=["capabilities"],
-        responses=errors(401, 403, 404, 422),
+        responses=errors(401, 403, 404, 422, 429),
         openapi_extra=SECURED,
     )
-    async def show_traffic(request: Request, name: str) -> dict[str, Any]:
+    async def show_traffic(
+        request: Request, access: Annotated[Access, allow("read_models", "name", "capabilities")], name: str
+    ) -> dict[str, Any]:
         """The traffic policy in force (live split, spec, or the alias alone) and its recent changes."""
-        store, _ = actor(request, "read traffic policies")
-        return await run_in_threadpool(_state, store, name)
+        return await run_in_threadpool(_state, _store(request), name)
 
     @app.put(
         "/v1/capabilities/{name}/traffic",
         tags=["capabilities"],
-        responses=errors(400, 401, 403, 404, 413, 422),
+        responses=errors(400, 401, 403, 404, 413, 422, 429),
         openapi_extra=documented_body(SplitBody, required=True),
     )
-    async def split_traffic(request: Request, name: str) -> dict[str, Any]:
+    async def split_traffic(
+        request: Request, access: Annotated[Access, allow("change_traffic", "name")], name: str
+    ) -> dict[str, Any]:
         """Set a live split; every gateway follows within its poll interval. Arms name an alias or a pinned
         (approved) version; the same entity keeps its arm while the weights stand."""
-        store, principal = actor(request, "change traffic")
+        store, principal = _store(request), access.principal.name
         body = await validated_body(request, SplitBody, required=True)
         if body is None:  # required bodies are never None; this keeps the type checker honest
             raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
@@ -90,12 +93,14 @@ def add_traffic_routes(app: FastAPI, presented_key: Any) -> None:
     @app.delete(
         "/v1/capabilities/{name}/traffic",
         tags=["capabilities"],
-        responses=errors(400, 401, 403, 404, 413, 422),
+        responses=errors(400, 401, 403, 404, 413, 422, 429),
         openapi_extra=documented_body(ResetBody, required=False),
     )
-    async def reset_traffic(request: Request, name: str) -> dict[str, Any]:
+    async def reset_traffic(
+        request: Request, access: Annotated[Access, allow("change_traffic", "name")], name: str
+    ) -> dict[str, Any]:
         """Drop the live split: the spec's traffic (or its alias alone) serves again."""
-        store, principal = actor(request, "change traffic")
+        store, principal = _store(request), access.principal.name
         body = await validated_body(request, ResetBody, required=False)
         await run_in_threadpool(store.spec, "capabilities", name)  # 404 for an unknown capability
         await run_in_threadpool(store.traffic.reset, name, principal, body.reason if body else "")

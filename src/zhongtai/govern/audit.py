@@ -53,6 +53,7 @@ class AuditKind(StrEnum):
     APPLY = "apply"
     KEY_CREATE = "key_create"
     KEY_REVOKE = "key_revoke"
+    KEY_ROTATE = "key_rotate"
     SUBMIT = "submit"
     APPROVE = "approve"
     REJECT = "reject"
@@ -187,11 +188,6 @@ def watch_commits(sessions: sessionmaker, on_head: Callable[[int, str], None]) -
 
     sa.event.listen(sessions, "after_commit", committed)
     sa.event.listen(sessions, "after_soft_rollback", rolled_back)
-
-
-def key_rule(roles: Iterable[str]) -> str:
-    """The rule recorded for an API key's change until policies name theirs: the key's roles."""
-    return "role:" + ("+".join(sorted(roles)) or "none")
 
 
 def _shorten(text: str) -> str:

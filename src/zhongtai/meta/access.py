@@ -6,14 +6,14 @@ import dataclasses
 import hashlib
 import secrets
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.audit import LOCAL_ADMIN, AuditEntry, AuditKind, decisions_entry, record
-from zhongtai.meta.records import ApiKey, DecisionRecord
+from zhongtai.meta.records import ActiveKey, ApiKey, DecisionRecord
 from zhongtai.meta.tables import SqlApiKey, SqlDecision
 from zhongtai.meta.time import aware, now
 
@@ -33,7 +33,16 @@ class AccessRecords:
         self._sessions = sessions
 
     def create_key(
-        self, name: str, roles: list[str], principal: str = LOCAL_ADMIN, rule: str = LOCAL_ADMIN
+        self,
+        name: str,
+        roles: list[str],
+        principal: str = LOCAL_ADMIN,
+        rule: str = LOCAL_ADMIN,
+        *,
+        owner: str | None = None,
+        workspace: str | None = None,
+        scopes: list[str] | None = None,
+        expires_at: datetime | None = None,
     ) -> str:
         """Make a new key and return it; it is shown once and stored only as its hash. Audited as done by
         `principal`, allowed by `rule`."""
@@ -45,7 +54,15 @@ class AccessRecords:
                 )
             session.add(
                 SqlApiKey(
-                    name=name, prefix=key_prefix(key), key_hash=hash_key(key), roles=roles, created_at=now()
+                    name=name,
+                    prefix=key_prefix(key),
+                    key_hash=hash_key(key),
+                    roles=roles,
+                    created_at=now(),
+                    owner=owner,
+                    workspace=workspace,
+                    scopes=scopes or None,
+                    expires_at=expires_at,
                 )
             )
             session.flush()
@@ -53,8 +70,24 @@ class AccessRecords:
             record(session, AuditEntry(AuditKind.KEY_CREATE, principal, f"key {name}", body, rule))
         return key
 
+    def rotate(
+        self, name: str, grace: timedelta, principal: str = LOCAL_ADMIN, rule: str = LOCAL_ADMIN
+    ) -> str:
+        """Give the key a new secret and return it; the old one stays valid for `grace` (then only the new).
+        Audited as done by `principal`, allowed by `rule`."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self._sessions.begin() as session:
+            row = self._active_row(session, name)
+            row.previous_hash, row.previous_until = row.key_hash, now() + grace
+            row.prefix, row.key_hash = key_prefix(key), hash_key(key)
+            session.flush()
+            body = {"name": name, "grace_s": int(grace.total_seconds())}
+            record(session, AuditEntry(AuditKind.KEY_ROTATE, principal, f"key {name}", body, rule))
+        return key
+
     def revoke(self, name: str, principal: str = LOCAL_ADMIN, rule: str = LOCAL_ADMIN) -> None:
-        """Revoke a key, audited as done by `principal`, allowed by `rule`."""
+        """Revoke the key (and a rotated-out secret still in its grace period), audited as done by
+        `principal`, allowed by `rule`."""
         with self._sessions.begin() as session:
             row = session.scalar(sa.select(SqlApiKey).where(SqlApiKey.name == name))
             if row is None:
@@ -64,18 +97,57 @@ class AccessRecords:
             body = {"name": name, "roles": list(row.roles)}
             record(session, AuditEntry(AuditKind.KEY_REVOKE, principal, f"key {name}", body, rule))
 
+    @staticmethod
+    def _active_row(session: Session, name: str) -> SqlApiKey:
+        row = session.scalar(sa.select(SqlApiKey).where(SqlApiKey.name == name))
+        if row is None:
+            raise ZhongtaiError("not_found", f"API key '{name}' does not exist", "zhongtai keys list")
+        if row.revoked_at is not None:
+            raise ZhongtaiError("conflict", f"API key '{name}' is revoked", "create a new key instead")
+        return row
+
     def keys(self) -> list[ApiKey]:
         with self._sessions() as session:
             return [
-                ApiKey(r.name, r.prefix, list(r.roles), aware(r.created_at), aware(r.revoked_at))
+                ApiKey(
+                    name=r.name,
+                    prefix=r.prefix,
+                    roles=list(r.roles),
+                    created_at=aware(r.created_at),
+                    revoked_at=aware(r.revoked_at),
+                    owner=r.owner,
+                    workspace=r.workspace,
+                    scopes=list(r.scopes) if r.scopes else None,
+                    expires_at=aware(r.expires_at),
+                    previous_until=aware(r.previous_until),
+                )
                 for r in session.scalars(sa.select(SqlApiKey).order_by(SqlApiKey.name))
             ]
 
-    def active_hashes(self) -> dict[str, tuple[str, list[str]]]:
-        """Hash -> (key name, roles) of every key not revoked: what a gateway holds in memory."""
+    def active_hashes(self) -> dict[str, ActiveKey]:
+        """Hash -> key of every key neither revoked nor expired, a rotated-out hash while its grace lasts:
+        what a gateway holds in memory (it checks the expiry times again on every request)."""
+        at = now()
         with self._sessions() as session:
             rows = session.scalars(sa.select(SqlApiKey).where(SqlApiKey.revoked_at.is_(None)))
-            return {r.key_hash: (r.name, list(r.roles)) for r in rows}
+            found: dict[str, ActiveKey] = {}
+            for r in rows:
+                expires = aware(r.expires_at)
+                if expires is not None and expires <= at:
+                    continue
+                active = ActiveKey(
+                    name=r.name,
+                    roles=tuple(r.roles),
+                    workspace=r.workspace,
+                    scopes=tuple(r.scopes or ()),
+                    expires_at=expires,
+                )
+                found[r.key_hash] = active
+                grace = aware(r.previous_until)
+                if r.previous_hash and grace is not None and grace > at:
+                    ends = grace if expires is None else min(grace, expires)
+                    found[r.previous_hash] = dataclasses.replace(active, expires_at=ends)
+            return found
 
 
 class DecisionRecords:

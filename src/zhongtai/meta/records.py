@@ -240,6 +240,22 @@ class ApiKey:
     roles: list[str]
     created_at: datetime
     revoked_at: datetime | None
+    owner: str | None = None
+    workspace: str | None = None
+    scopes: list[str] | None = None
+    expires_at: datetime | None = None
+    previous_until: datetime | None = None  # the rotated-out key works until then
+
+
+@dataclass(frozen=True)
+class ActiveKey:
+    """What a gateway keeps in memory for one valid key hash (a rotated key's old hash too)."""
+
+    name: str
+    roles: tuple[str, ...]
+    workspace: str | None
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True)

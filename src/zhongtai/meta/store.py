@@ -49,6 +49,7 @@ from zhongtai.meta.tables import (
     SqlModel,
     SqlModelAlias,
     SqlOnDemandView,
+    SqlPolicy,
     SqlSource,
     SqlTag,
 )
@@ -70,6 +71,7 @@ _KIND_TABLES: dict[str, type[SpecObject]] = {
     "feature_groups": SqlFeatureGroup,
     "models": SqlModel,
     "capabilities": SqlCapability,
+    "policies": SqlPolicy,
 }
 KIND_NOUN = {
     "sources": "source",
@@ -82,6 +84,7 @@ KIND_NOUN = {
     "feature_groups": "feature group",
     "models": "model",
     "capabilities": "capability",
+    "policies": "policy",
 }
 # Creates run in this order and deletes in the reverse, so references always point at something.
 KIND_ORDER = (
@@ -95,6 +98,7 @@ KIND_ORDER = (
     "feature_groups",
     "models",
     "capabilities",
+    "policies",
 )
 
 

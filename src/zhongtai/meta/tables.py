@@ -237,6 +237,10 @@ class SqlCapability(SpecObject, Base):
     __tablename__ = "capabilities"
 
 
+class SqlPolicy(SpecObject, Base):
+    __tablename__ = "policies"
+
+
 class SqlTrafficSplit(Base):
     """A capability's live traffic policy, set by `capabilities split` or HTTP; it overrides the spec's
     `traffic` until reset. One row per capability; every change is also in the change log."""
@@ -261,6 +265,13 @@ class SqlApiKey(Base):
     roles: Mapped[list[Any]]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    owner: Mapped[str | None] = mapped_column(String(128))
+    workspace: Mapped[str | None] = mapped_column(String(64))
+    scopes: Mapped[list[Any] | None]
+    expires_at: Mapped[datetime | None]
+    # A rotated key's previous hash stays valid until `previous_until` (the rotation's grace period).
+    previous_hash: Mapped[str | None] = mapped_column(String(64))
+    previous_until: Mapped[datetime | None]
 
 
 class SqlDecision(Base):

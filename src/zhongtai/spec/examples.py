@@ -407,4 +407,42 @@ capabilities:
     description: Products a customer may want next, on the shelf of their store
     owner: ecommerce-team
 """,
+    "policies": """\
+policies:
+  - name: retail_access
+    description: Who may call, read and govern what in the retail project
+    owner: platform-team
+    workspaces:
+      - name: crm
+        capabilities: [churn-risk]
+        datasets: [crm_*]
+        feature_views: [customer_activity]
+        feature_groups: []
+        models: [churn]
+        description: The CRM team's data, models and capabilities
+    rules:
+      - name: crm_apps_call
+        principals: [role:crm_app]
+        actions: [call, see_explanation]
+        objects: [workspace:crm]
+        description: The CRM's own systems call its capabilities
+      - name: marketing_churn
+        principals: [workspace:marketing]
+        actions: [call, read_features]
+        objects: [churn-risk, customer_activity]
+      - name: stewards_see_phones
+        principals: [role:steward]
+        actions: [read_catalog, read_dataset, "see_pii:phone"]
+      - name: no_raw_crm_for_interns
+        principals: [role:intern]
+        actions: [read_dataset]
+        objects: [workspace:crm]
+        effect: deny
+    limits:
+      - name: marketing_quota
+        principals: [workspace:marketing]
+        per_minute: 600
+        burst: 50
+        shared_by: workspace
+""",
 }

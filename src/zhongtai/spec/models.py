@@ -22,6 +22,7 @@ from zhongtai.spec.base import AliasName, Description, Duration, Name, Owner, Sp
 from zhongtai.spec.candidates import TASK_LINEAR, TASK_METRICS, CandidatesSpec
 from zhongtai.spec.forecast_task import ForecastSpec
 from zhongtai.spec.identity import IdentitySpec
+from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.recommend_task import RecommendCapabilitySpec, RecommendSpec
@@ -739,6 +740,7 @@ class ProjectFile(Spec):
     feature_groups: list[FeatureGroupSpec] = Field(default=[])
     models: list[ModelSpec] = Field(default=[])
     capabilities: list[CapabilitySpec] = Field(default=[])
+    policies: list[PolicySpec] = Field(default=[])
 
 
 def spec_payload(spec: BaseModel) -> dict[str, Any]:
@@ -757,4 +759,5 @@ SPEC_MODELS: dict[str, Any] = {
     "feature_groups": FeatureGroupSpec,
     "models": ModelSpec,
     "capabilities": CapabilitySpec,
+    "policies": PolicySpec,
 }

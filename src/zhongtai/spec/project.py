@@ -29,6 +29,7 @@ from zhongtai.spec.models import (
     SourceSpec,
     TagSpec,
 )
+from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.recommend_task import check_recommend_references
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
@@ -44,6 +45,7 @@ KINDS = (
     "feature_groups",
     "models",
     "capabilities",
+    "policies",
 )
 
 
@@ -71,6 +73,7 @@ class Project:
     feature_groups: dict[str, FeatureGroupSpec] = field(default_factory=dict)
     models: dict[str, ModelSpec] = field(default_factory=dict)
     capabilities: dict[str, CapabilitySpec] = field(default_factory=dict)
+    policies: dict[str, PolicySpec] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     lines: dict[str, dict[tuple[str | int, ...], int]] = field(default_factory=dict)
     # Not errors, but worth a look before ingest: a local folder or file a spec names that is not there yet.
@@ -242,6 +245,7 @@ def _check_references(project: Project, environ: Mapping[str, str]) -> list[str]
                 f"{origin} datasets.{name}.incremental.param: only http sources take a filter param"
             )
     problems.extend(_check_model_references(project))
+    problems.extend(_check_policies(project))
     for name, source in project.sources.items():
         origin = project.origins[("sources", name)]
         index = _index_of(project, "sources", name)
@@ -335,6 +339,25 @@ def _check_model_references(project: Project) -> list[str]:
             sql_sources = {n: s for n, s in project.sources.items() if s.type == "sql"}
             unknown("capabilities", name, "write_back", target.source, sql_sources, "SQL source")
     return problems
+
+
+def _check_policies(project: Project) -> list[str]:
+    """The project's policies together must leave someone able to manage grants: an admin locked out by a
+    deny rule could never undo it."""
+    from zhongtai.govern.policy import lockout
+
+    denied = lockout(project.policies.values())
+    if denied is None:
+        return []
+    policy, _, rule = denied.rule.partition(".")
+    origin = project.origins[("policies", policy)]
+    index = _index_of(project, "policies", policy)
+    rules = [r.name for r in project.policies[policy].rules]
+    line = line_of(project.lines[origin.file], ("policies", index, "rules", rules.index(rule)))
+    return [
+        f"{origin.file}:{line or origin.line} policies.{policy}.rules.{rule}: denies manage_grants to the "
+        "admin role, so no principal could change policies again; narrow its principals or actions"
+    ]
 
 
 def _answer_problem(capability: CapabilitySpec, task: str) -> str | None:

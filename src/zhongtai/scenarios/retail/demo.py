@@ -62,6 +62,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
     from zhongtai.models.outputs import publish_outputs, reading_views, refresh_views
     from zhongtai.models.train import train_model
     from zhongtai.scenarios.retail.generate import generate
+    from zhongtai.scenarios.retail.project import APP_ROLE
     from zhongtai.spec.plan import apply_plan, build_plan
     from zhongtai.spec.project import load_project
     from zhongtai.spec.references import ingest_order
@@ -120,7 +121,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         written = write_back(store, scores)
         target = scores.capability.write_back
         clock.done("write back", f"{written:,} scores into the CRM table {target.table if target else '?'}")
-        key = store.access.create_key(f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}", ["caller"])
+        key = store.access.create_key(f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}", [APP_ROLE])
         best = max(scores.table.to_pylist(), key=lambda row: row["score"])
         examples: dict[str, dict[str, Any]] = {CAPABILITY: {"customer_id": best["customer_id"]}}
         examples["stock-risk"] = _riskiest_series(store, lake)

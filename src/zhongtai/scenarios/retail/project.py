@@ -34,6 +34,9 @@ SQL_DATASETS = (
     ("erp", "erp_orders", schema.orders),
     ("erp", "erp_order_lines", schema.order_lines),
 )
+# The role of the retail business's own systems (the demo's key): the project's policy lets it call every
+# capability; a key of any other role calls only what a rule grants it.
+APP_ROLE = "app"
 ENTITIES = (
     {
         "name": "person",
@@ -283,7 +286,96 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         "features.yaml": {"feature_views": views},
         "models.yaml": {"models": [model]},
         "capabilities.yaml": {"capabilities": [capability]},
+        "policies.yaml": {"policies": [policy_document()]},
     }
+
+
+def policy_document() -> dict[str, Any]:
+    """Default deny, then: the business's systems call every capability; each department works in its own
+    workspace; marketing may call churn-risk and read the shared person profile, not the CRM's tables."""
+    return {
+        "name": "retail_access",
+        "owner": "platform-team",
+        "description": "Who may call, read and govern what in the retail project",
+        "workspaces": [
+            {
+                "name": "crm",
+                "description": "The CRM team: its customers, loyalty data, churn model and capability",
+                "capabilities": ["churn-risk"],
+                "datasets": ["crm_*"],
+                "models": ["churn"],
+                "feature_views": ["customer_orders", "customer_service"],
+            },
+            {
+                "name": "service",
+                "description": "The service desk: tickets and the intent capability",
+                "capabilities": ["intent*"],
+                "datasets": ["service_*"],
+                "models": ["intent*"],
+            },
+            {
+                "name": "shared",
+                "description": "What every department may read: the person profile",
+                "feature_views": ["customer_profile"],
+                "feature_groups": ["person_profile"],
+            },
+        ],
+        "rules": [
+            _rule("apps_call", [f"role:{APP_ROLE}"], ["call", "see_explanation", "read_features"]),
+            _rule(
+                "departments_own_workspace",
+                ["workspace:crm"],
+                ["call", "see_explanation", "read_features", "read_dataset", "read_catalog", "read_models"],
+                ["workspace:crm"],
+            ),
+            _rule(
+                "service_own_workspace",
+                ["workspace:service"],
+                ["call", "see_explanation", "read_dataset", "read_catalog", "read_models"],
+                ["workspace:service"],
+            ),
+            _rule("marketing_churn", ["workspace:marketing"], ["call"], ["churn-risk"]),
+            _rule(
+                "everyone_reads_shared",
+                ["workspace:crm", "workspace:service", "workspace:marketing"],
+                ["read_features", "read_catalog"],
+                ["workspace:shared"],
+            ),
+            _rule("stewards", ["role:steward"], ["read_catalog", "read_dataset", "read_models", "see_pii:*"]),
+            _rule("analysts", ["role:analyst"], ["read_catalog", "read_dataset", "read_models"]),
+            _rule(
+                "data_scientists", ["role:data_scientist"], ["train", "submit", "read_models", "read_catalog"]
+            ),
+            _rule(
+                "reviewers", ["role:model_reviewer"], ["approve", "promote", "change_traffic", "read_models"]
+            ),
+            _rule("auditors", ["role:auditor"], ["read_audit", "read_catalog"]),
+            # The department wall: whatever their roles, other departments do not read the CRM's tables.
+            {
+                **_rule(
+                    "crm_wall",
+                    ["workspace:marketing", "workspace:service"],
+                    ["read_dataset", "see_pii:*"],
+                    ["workspace:crm"],
+                ),
+                "effect": "deny",
+            },
+        ],
+        "limits": [
+            {
+                "name": "marketing_quota",
+                "principals": ["workspace:marketing"],
+                "per_minute": 6000,
+                "shared_by": "workspace",
+            }
+        ],
+    }
+
+
+def _rule(
+    name: str, principals: list[str], actions: list[str], objects: list[str] | None = None
+) -> dict[str, Any]:
+    return {"name": name, "principals": principals, "actions": actions, "objects": objects or ["*"]}
 
 
 def _sources(crm_url: str, erp_url: str) -> list[dict[str, Any]]:
