@@ -19,6 +19,7 @@ from zhongtai.cli import context
 from zhongtai.cli.app import app
 from zhongtai.govern.audit import COLUMNS, AuditRecord
 from zhongtai.govern.audit_verify import VerifyReport, verify
+from zhongtai.govern.policy import cli_principal
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
 from zhongtai.meta.time import now
@@ -302,9 +303,11 @@ def test_verify_command_exits_1_with_the_reason_last(zt_env, monkeypatch):
         out = Path(zt_env["ZT_HOME"]) / "export" / "audit.jsonl"
         assert runner.invoke(app, ["audit", "export", "--out", str(out), "--after", "1"]).exit_code == 0
         events = [json.loads(line) for line in out.read_text().splitlines()]
+        who = cli_principal().name  # the CLI acts as ZT_PRINCIPAL, or the login name
         assert [(e["event"]["sequence"], e["event"]["action"], e["user"]["name"]) for e in events] == [
-            (2, "key_create", "local-admin"),
-            (3, "key_create", "local-admin"),
+            (2, "key_create", who),
+            (3, "key_create", who),
         ]
+        assert {e["rule"]["name"] for e in events} == {"builtin.admin"}
     finally:
         context.reset()
