@@ -106,8 +106,16 @@ class Runtime(Protocol):
 
 
 RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore], Runtime]
+
+
+def _text_runtime(name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Runtime:
+    from zhongtai.capabilities.text_runtime import TextRuntime  # it imports this module
+
+    return TextRuntime.build(name, store, storage, online)
+
+
 # The runtime of each task not served by CapabilityRuntime, by the model's task.
-TASK_RUNTIMES: dict[str, RuntimeBuilder] = {}
+TASK_RUNTIMES: dict[str, RuntimeBuilder] = {"text_classification": _text_runtime}
 
 
 def build_runtime(name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Runtime:

@@ -136,19 +136,22 @@ def _decide_operation(generic: dict[str, Any], runtime: Runtime, max_chars: int)
     # Typed as the runtime checks it: the entity's declared key types, or a source dataset's key as a string.
     join_keys = runtime.input_keys
     key = _entity_key_schema(runtime.input_key_types, max_chars)
+    key_fields = {
+        runtime.input: key,
+        "context": {"type": "object", "description": "Anything the caller wants logged with the decision"},
+    }
+    # Fields a task's runtime reads besides the key (a text capability's text), as JSON schemas.
+    extra: dict[str, dict[str, Any]] = getattr(runtime, "request_fields", {})
     schema = {
         "type": "object",
-        "required": [runtime.input],
-        "properties": {
-            runtime.input: key,
-            "context": {
-                "type": "object",
-                "description": "Anything the caller wants logged with the decision",
-            },
-        },
+        "required": [runtime.input, *extra],
+        "properties": {**key_fields, **extra},
         "additionalProperties": True,
     }
-    example = {runtime.input: EXAMPLE_CUSTOMER if len(join_keys) == 1 else ["A100"] * len(join_keys)}
+    example: dict[str, Any] = {
+        runtime.input: EXAMPLE_CUSTOMER if len(join_keys) == 1 else ["A100"] * len(join_keys),
+        **{name: f"<{name}>" for name in extra},
+    }
     operation = {key: value for key, value in generic.items() if key != "parameters"}
     operation["operationId"] = f"decide_{runtime.name.replace('-', '_')}"
     operation["summary"] = f"Decide: {runtime.name}"

@@ -60,8 +60,24 @@ class Trained:
 
 Trainer = Callable[[TrainJob], Trained]
 
+
+def _lazy(module: str, function: str) -> Trainer:
+    """A trainer imported when first called: trainers import this module, and heavy libraries stay unloaded
+    until a model of their task trains."""
+
+    def train(job: TrainJob) -> Trained:
+        from importlib import import_module
+
+        trainer: Trainer = getattr(import_module(module), function)
+        return trainer(job)
+
+    return train
+
+
 # One entry per task trained outside train.py's tabular pipeline.
-TRAINERS: dict[str, Trainer] = {}
+TRAINERS: dict[str, Trainer] = {
+    "text_classification": _lazy("zhongtai.models.text", "train_text_classification"),
+}
 
 
 def trainer_for(task: str) -> Trainer | None:

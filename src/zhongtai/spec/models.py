@@ -23,6 +23,7 @@ from zhongtai.spec.candidates import CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
+from zhongtai.spec.text_task import RoutingSpec, TextSpec
 from zhongtai.spec.windows import WindowsSpec
 
 SIMPLE_TYPES = (
@@ -578,12 +579,23 @@ class ModelSpec(Spec):
     slices: list[str] = Field(
         default=[], max_length=10, description="Training-set columns the card reports metrics per value of."
     )
+    text: TextSpec | None = Field(
+        default=None, description="A text classification model's text column, languages and `other` answer."
+    )
 
     @model_validator(mode="after")
     def _some_features(self) -> ModelSpec:
         # Text, forecast and recommendation models learn from their label rows alone if need be.
         if self.task in TABULAR_TASKS and not self.feature_views and not self.feature_groups:
             raise ValueError("give feature_views or feature_groups (or both)")
+        return self
+
+    @model_validator(mode="after")
+    def _text_settings(self) -> ModelSpec:
+        if self.task == "text_classification" and self.text is None:
+            raise ValueError("text: a text_classification model needs a text block (at least its column)")
+        if self.task != "text_classification" and self.text is not None:
+            raise ValueError(f"text: only a text_classification model reads text, this one is {self.task}")
         return self
 
 
@@ -634,6 +646,9 @@ class CapabilitySpec(Spec):
         default=[], description="Read with the model's features and returned with each decision."
     )
     write_back: WriteBackSpec | None = Field(default=None, description="Where batch scoring writes.")
+    routing: RoutingSpec | None = Field(
+        default=None, description="A text model's capability: confidence, queues and escalation rules."
+    )
     description: Description = ""
     owner: Owner = None
 

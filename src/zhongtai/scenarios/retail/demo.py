@@ -19,7 +19,9 @@ from zhongtai.meta.store import MetadataStore
 CAPABILITY = "churn-risk"
 MODEL = "churn"
 # Trained, reviewed and made champion in this order: a model whose outputs feed another's features first.
-MODELS = (MODEL,)
+MODELS = (MODEL, "intent")
+# What the intent example asks, as a customer would write it in the app chat.
+INTENT_EXAMPLE = "你们的快递太慢了，订单一个星期还没到，客服也不回复，我要投诉！"
 # The demo acts as two people, so the new model is reviewed with four eyes like any other (docs/models.md):
 # the data scientist who submits it and a reviewer who approves it and makes it champion.
 DEMO_SUBMITTER = "demo"
@@ -110,7 +112,10 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         api_key=key,
         customer_id=best["customer_id"],
         decision=best["decision"],
-        examples={CAPABILITY: {"customer_id": best["customer_id"]}},
+        examples={
+            CAPABILITY: {"customer_id": best["customer_id"]},
+            "intent": {"customer_id": best["customer_id"], "text": INTENT_EXAMPLE},
+        },
         model_version=version.version,
         auc=validation["auc"],
         baseline_auc=baseline["auc"],

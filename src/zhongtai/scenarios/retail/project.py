@@ -21,6 +21,7 @@ from zhongtai.scenarios.retail.project_fields import (
     REDACT,
     SQL_NOTES,
 )
+from zhongtai.scenarios.retail.service_intent import intent_capability, intent_model
 from zhongtai.scenarios.retail.windows import STREAMS, window_views
 from zhongtai.spec.models import spec_payload
 
@@ -271,8 +272,8 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         "identity.yaml": {"identities": [spec_payload(retail_config())]},
         "tags.yaml": {"tags": tags},
         "features.yaml": {"feature_views": views},
-        "models.yaml": {"models": [model]},
-        "capabilities.yaml": {"capabilities": [capability]},
+        "models.yaml": {"models": [model, intent_model(_sql)]},
+        "capabilities.yaml": {"capabilities": [capability, intent_capability()]},
     }
 
 
