@@ -411,7 +411,7 @@ def choose_threshold(
     best = 0.0
     for threshold in np.unique(np.concatenate([in_conf, out_conf])):
         kept = float((in_correct & (in_conf >= threshold)).mean()) if in_correct.size else 0.0
-        if kept >= full - other.max_accuracy_loss:
+        if kept >= full - other.max_accuracy_loss - 1e-9:  # a loss of exactly the target is allowed
             best = float(threshold)
     kept = float((in_correct & (in_conf >= best)).mean()) if in_correct.size else 0.0
     recall = float((out_conf < best).mean()) if out_conf.size else None

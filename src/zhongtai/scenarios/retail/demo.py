@@ -21,7 +21,7 @@ MODEL = "churn"
 # Trained, reviewed and made champion in this order: a model whose outputs feed another's features first.
 MODELS = (MODEL, "intent")
 # What the intent example asks, as a customer would write it in the app chat.
-INTENT_EXAMPLE = "你们的快递太慢了，订单一个星期还没到，客服也不回复，我要投诉！"
+INTENT_EXAMPLE = "客服态度太差了，打了三次电话都没人处理，我要投诉你们！"
 # The demo acts as two people, so the new model is reviewed with four eyes like any other (docs/models.md):
 # the data scientist who submits it and a reviewer who approves it and makes it champion.
 DEMO_SUBMITTER = "demo"
