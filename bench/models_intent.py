@@ -2,7 +2,7 @@
 
     python bench/models_intent.py [--quick]
 
-Generated tickets: a retail folder is generated (scenarios.retail.generate; 20,000 customers, 3,000 with
+Generated tickets: a retail folder is generated (scenarios.retail.generate; 10,000 customers, 3,000 with
 --quick); the head is trained as the platform trains it (models/text.py: frozen MiniLM sentence vectors plus
 character n-grams, a logistic head, `other` calibrated on held-out classes) on the categories agents filed
 the OLDER finished tickets under — noisy, as agents are — and judged on the NEWEST fifth of all tickets
@@ -36,7 +36,7 @@ SEED = 7
 
 def _tickets(customers: int, folder: Path) -> dict[str, Any]:
     """Generated tickets oldest first: normalised text, agent category (None if unfiled), true intent,
-    language."""
+    detected and true language."""
     import pyarrow.parquet as pq
 
     from zhongtai.models.text_encoder import language, normalize
@@ -44,7 +44,7 @@ def _tickets(customers: int, folder: Path) -> dict[str, Any]:
 
     generate(folder, customers, seed=SEED)
     truth = {
-        row["ticket_id"]: row["intent"]
+        row["ticket_id"]: (row["intent"], row["language"])
         for row in pq.read_table(folder / "truth" / "ticket_intents.parquet").to_pylist()
     }
     records = [
@@ -58,14 +58,15 @@ def _tickets(customers: int, folder: Path) -> dict[str, Any]:
     return {
         "texts": texts,
         "category": np.array([r["category"] for r in records], dtype=object),
-        "intent": np.array([truth[r["ticket_id"]] for r in records], dtype=object),
-        "language": np.array([language(t) for t in texts], dtype=object),
+        "intent": np.array([truth[r["ticket_id"]][0] for r in records], dtype=object),
+        "language": np.array([language(t) for t in texts], dtype=object),  # as the trainer sees it
+        "true_language": np.array([truth[r["ticket_id"]][1] for r in records], dtype=object),
     }
 
 
 def ticket_figures(customers: int) -> dict[str, Any]:
     """Train on the agents' categories of the older 80%, judge on the newest 20% against the truth."""
-    from zhongtai.models.text import fit_text_model, language_accuracy
+    from zhongtai.models.text import fit_text_model, language_accuracy, language_weights
     from zhongtai.models.text_encoder import embed
     from zhongtai.models.text_head import HeadInputs
     from zhongtai.models.text_metrics import classification_metrics, majority_metrics, ngram_baseline
@@ -81,14 +82,14 @@ def ticket_figures(customers: int) -> dict[str, Any]:
     started = time.perf_counter()
     embeddings = embed(data["texts"])
     encode_s = time.perf_counter() - started
-    inputs = HeadInputs(embeddings, data["texts"], np.zeros((total, 0)))
+    inputs = HeadInputs(embeddings, data["texts"], np.zeros((total, 0)), language_weights(data["language"]))
     # Labels: the agents' categories where filed (training), the truth everywhere the head is judged.
     labels = np.where(filed, data["category"], data["intent"]).astype(object)
     labels[valid] = data["intent"][valid]
     fitted = fit_text_model(inputs, labels, train, valid, TextSpec(profile="never"), [])
     truth = data["intent"][valid]
     model = classification_metrics(truth, fitted.valid_predictions)
-    per_language = language_accuracy(fitted.valid_predictions, truth, data["language"][valid])
+    per_language = language_accuracy(fitted.valid_predictions, truth, data["true_language"][valid])
     baseline = ngram_baseline(data["texts"], labels, train, valid)
     majority = majority_metrics(labels[train], truth)
     return {
@@ -146,7 +147,7 @@ def run(quick: bool) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(2)
-    tickets = ticket_figures(3000 if quick else 20000)
+    tickets = ticket_figures(3000 if quick else 10000)
     banking = banking77_figures(quick)
     model, baseline = tickets["model"], tickets["baseline"]
     rows = [

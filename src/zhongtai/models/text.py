@@ -28,7 +28,7 @@ import numpy as np
 from zhongtai.errors import ZhongtaiError
 from zhongtai.models import text_encoder
 from zhongtai.models.artifacts import read_artifact, sibling
-from zhongtai.models.tasks import Trained, TrainJob
+from zhongtai.models.tasks import Progress, Trained, TrainJob
 from zhongtai.models.text_head import (
     MAIN_FILE,
     VOCABULARY_FILE,
@@ -84,7 +84,9 @@ def train_text_classification(job: TrainJob) -> Trained:
     )
     train, valid, split_time = time_split(rows, spec.validation.fraction)
     job.report("train", f"encoding {len(rows.texts)} texts with {text_encoder.ENCODER_NAME}")
-    inputs = HeadInputs(text_encoder.embed(rows.texts), rows.texts, rows.profile)
+    inputs = HeadInputs(
+        text_encoder.embed(rows.texts), rows.texts, rows.profile, language_weights(rows.languages)
+    )
     fitted = fit_text_model(inputs, rows.labels, train, valid, settings, rows.profile_names, job.report)
     metrics = {
         **fitted.metrics,
@@ -276,11 +278,11 @@ def fit_text_model(
     valid: np.ndarray,
     settings: TextSpec,
     profile_names: Sequence[str],
-    report: Any = None,
+    report: Progress | None = None,
 ) -> FittedText:
     """Choose the head on the newest part of the training rows, refit it on all of them, calibrate `other`
     and judge the head and the baselines on the validation rows."""
-    say = report or (lambda stage, detail: None)
+    say: Progress = report or (lambda stage, detail: None)
     train = _frequent_classes(labels, train, settings.min_class_rows)
     variants = _variants(settings, profile_names)
     chosen, tried = _choose(inputs, labels, train, variants)
@@ -422,6 +424,14 @@ def choose_threshold(
         "in_scope_accuracy_without_threshold": round(full, 4),
         "calibration_rounds": rounds,
     }
+
+
+def language_weights(languages: np.ndarray) -> np.ndarray:
+    """Row weights under which every language weighs the same in training: a minority language (English
+    tickets at a Chinese retailer) is not drowned by the majority's words. Mean weight 1."""
+    values, counts = np.unique(languages.astype(str), return_counts=True)
+    per_language = dict(zip(values.tolist(), (languages.size / (values.size * counts)).tolist(), strict=True))
+    return np.array([per_language[str(lang)] for lang in languages], dtype=np.float64)
 
 
 def language_accuracy(predicted: np.ndarray, truth: np.ndarray, languages: np.ndarray) -> dict[str, float]:

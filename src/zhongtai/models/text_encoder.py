@@ -34,7 +34,7 @@ BATCH_SIZE = 128
 MAX_TOKENS = 128
 _TOKEN = re.compile(r"\[(email|id_card|bank_card|phone):[a-z2-7]+\]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 _LETTER = re.compile(r"[^\W\d_]")
 
 _lock = threading.Lock()
@@ -114,11 +114,19 @@ def normalize(text: str) -> str:
 
 
 def language(text: str) -> str:
-    """`zh` when the text holds Chinese characters, `en` when its letters are Latin, else `unknown`."""
-    if _CJK.search(text):
+    """`zh` when Chinese characters carry the text, `en` when Latin words do, else `unknown`.
+
+    An English ticket quotes a Chinese product name (`Is the 蓝牙耳机 in stock?`) and a Chinese one an
+    English word (`我的order到了吗`): a text is Chinese when it has at least twice as many Chinese characters
+    as Latin words."""
+    chinese = len(_CJK.findall(text))
+    latin_words = len(_LATIN_WORD.findall(text))
+    if chinese and chinese >= 2 * latin_words:
         return "zh"
-    letters = _LETTER.findall(text)
-    if not letters:
-        return "en"  # digits and punctuation only: nothing says otherwise
-    latin = sum(1 for letter in letters if _LATIN.match(letter))
-    return "en" if latin * 2 >= len(letters) else "unknown"
+    if latin_words:
+        letters = len(_LETTER.findall(text)) - chinese
+        latin = sum(len(word) for word in _LATIN_WORD.findall(text))
+        return "en" if latin * 2 >= letters else "unknown"
+    if chinese:
+        return "zh"
+    return "unknown" if _LETTER.search(text) else "en"  # digits and punctuation only: nothing says otherwise

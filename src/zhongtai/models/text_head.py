@@ -40,15 +40,17 @@ MAX_ITER = 1000
 @dataclass(frozen=True)
 class HeadInputs:
     """What a head reads for a batch of texts: sentence vectors, normalised texts, profile rows (NaN:
-    missing; zero columns when the head reads no profile)."""
+    missing; zero columns when the head reads no profile), and each row's weight in training (None: 1)."""
 
     embeddings: np.ndarray
     texts: Sequence[str]
     profile: np.ndarray
+    weights: np.ndarray | None = None
 
     def take(self, rows: np.ndarray) -> HeadInputs:
         """The inputs of the given row positions."""
-        return HeadInputs(self.embeddings[rows], [self.texts[i] for i in rows], self.profile[rows])
+        weights = None if self.weights is None else self.weights[rows]
+        return HeadInputs(self.embeddings[rows], [self.texts[i] for i in rows], self.profile[rows], weights)
 
 
 @dataclass
@@ -118,9 +120,14 @@ class TextHead:
 
 
 def fit_head(
-    inputs: HeadInputs, labels: Sequence[str], *, ngrams: bool, profile: Sequence[str] = ()
+    inputs: HeadInputs,
+    labels: Sequence[str],
+    *,
+    ngrams: bool,
+    profile: Sequence[str] = (),
 ) -> TextHead:
-    """Fit the logistic head on the given blocks (`profile` names the profile columns it reads)."""
+    """Fit the logistic head on the given blocks (`profile` names the profile columns it reads), each row
+    weighed by `inputs.weights`."""
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -146,7 +153,7 @@ def fit_head(
         blocks.append(csr_matrix(standardised))
     x = hstack(blocks).tocsr()
     model = LogisticRegression(C=C, max_iter=MAX_ITER)
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=inputs.weights)
     coef = np.asarray(model.coef_, dtype=np.float64)
     intercept = np.asarray(model.intercept_, dtype=np.float64)
     if len(classes) == 2:  # scikit-learn keeps one row for two classes: make it a softmax of two
