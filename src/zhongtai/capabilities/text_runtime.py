@@ -103,13 +103,11 @@ class TextRuntime:
     @classmethod
     def build(cls, name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> TextRuntime:
         """Read the capability's specs and model version from the metadata store and load the model."""
-        from zhongtai.capabilities.runtime import _target
+        from zhongtai.capabilities.runtime import serving_target
         from zhongtai.models.text import load_text_model
 
-        spec_payload = store.spec("capabilities", name)
-        spec = CapabilitySpec.model_validate(spec_payload)
-        model_payload = store.spec("models", spec.model)
-        model_spec = ModelSpec.model_validate(model_payload)
+        spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
+        model_spec = ModelSpec.model_validate(store.spec("models", spec.model))
         routing = spec.routing or RoutingSpec()
         stored = select_features(store, model_spec.feature_views, model_spec.feature_groups).stored_views
         names = [v.name for v in stored]
@@ -130,7 +128,7 @@ class TextRuntime:
             entity,
             online,
             lookup=found[1] if found else None,
-            target=_target(spec_payload, model_payload, version),
+            target=serving_target(store, name),
         )
 
     def _warm(self) -> None:
