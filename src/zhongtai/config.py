@@ -24,11 +24,17 @@ ENV_VARS = {
     "max_body_bytes": "ZT_MAX_BODY_BYTES",
     "max_json_depth": "ZT_MAX_JSON_DEPTH",
     "max_string_chars": "ZT_MAX_STRING_CHARS",
+    "max_batch_inputs": "ZT_MAX_BATCH_INPUTS",
+    "idempotency_ttl_seconds": "ZT_IDEMPOTENCY_TTL",
 }
 # Generous for a decision or a push of a few hundred rows, small enough that a hostile body costs little.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_JSON_DEPTH = 32
 DEFAULT_MAX_STRING_CHARS = 65_536
+# A batch decide answers every input before it answers at all: a few hundred keeps that well under a second.
+DEFAULT_MAX_BATCH_INPUTS = 500
+# How long a decide's Idempotency-Key gives a retry the same answer: a day covers any client's retries.
+DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     max_string_chars: int = DEFAULT_MAX_STRING_CHARS
+    max_batch_inputs: int = DEFAULT_MAX_BATCH_INPUTS
+    idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +71,10 @@ class Settings:
             max_body_bytes=_positive(env, "max_body_bytes", DEFAULT_MAX_BODY_BYTES),
             max_json_depth=_positive(env, "max_json_depth", DEFAULT_MAX_JSON_DEPTH),
             max_string_chars=_positive(env, "max_string_chars", DEFAULT_MAX_STRING_CHARS),
+            max_batch_inputs=_positive(env, "max_batch_inputs", DEFAULT_MAX_BATCH_INPUTS),
+            idempotency_ttl_seconds=_positive(
+                env, "idempotency_ttl_seconds", DEFAULT_IDEMPOTENCY_TTL_SECONDS
+            ),
         )
 
     def describe(self) -> dict[str, str]:

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tests.capabilities.world import KNOWN_IDS, World, model_row, register_model, train_booster
-from zhongtai.capabilities.runtime import Capabilities, CapabilityRuntime
+from zhongtai.capabilities.runtime import CapabilityRuntime
+from zhongtai.capabilities.serving import Capabilities
 from zhongtai.errors import ZhongtaiError
 from zhongtai.spec.models import CapabilitySpec
 

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.capabilities.world import KNOWN_IDS, World, build_world, register_model, train_booster
-from zhongtai.capabilities.runtime import Capabilities
-from zhongtai.capabilities.serving import RegistryWatcher
+from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
 from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.plan import apply_plan, build_plan
 from zhongtai.spec.project import load_project

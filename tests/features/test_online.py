@@ -261,3 +261,24 @@ def test_overlapping_replaces_leave_the_newer_complete_set(online):
             k.decode().rsplit("@", 1)[-1] for k in online.client.scan_iter(match=f"{online.prefix}:{{*}}:*")
         }
         assert suffixes == {"3"}  # generation numbers: 1, 2 (the older run), 3 (the newer): only 3 is left
+
+
+def test_read_many_answers_in_key_order_with_none_for_missing(online):
+    keys = [entity_key([p, 7]) for p in range(1200)]  # more than one SELECT's worth of keys
+    online.write("stock", [(k, {"in_stock": i % 2 == 0}) for i, k in enumerate(keys)])
+    wanted = [keys[3], "5000|7", keys[0], keys[1199]]
+    assert online.read_many("stock", wanted) == [
+        {"in_stock": False},
+        None,
+        {"in_stock": True},
+        {"in_stock": False},
+    ]
+    assert online.read_many("stock", []) == []
+    assert len(online.read_many("stock", keys)) == 1200
+
+
+def test_read_many_follows_a_replace(online):
+    online.write("stock", [("1|7", {"on_hand": 1})])
+    assert online.read_many("stock", ["1|7"]) == [{"on_hand": 1}]
+    online.replace("stock", [("1|7", {"on_hand": 5}), ("2|7", {"on_hand": 0})])
+    assert online.read_many("stock", ["2|7", "1|7"]) == [{"on_hand": 0}, {"on_hand": 5}]

@@ -39,8 +39,10 @@ def test_decide_answers_with_score_factors_and_model(gateway, client):
         "factors",
         "model",
         "fallback",
+        "arm",
         "latency_ms",
     }
+    assert body["arm"] == "champion"  # no traffic policy: the alias serves as the only arm
     expected = float(gateway.world.booster.predict(model_row(gateway.world.rows[key]))[0])
     assert body["score"] == pytest.approx(expected)
     assert body["capability"] == "churn-risk"

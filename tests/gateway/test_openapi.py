@@ -31,7 +31,7 @@ def test_every_error_status_has_the_error_schema(doc):
     codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
     assert set(codes) == {code.value for code in ErrorCode}
     decide = doc["paths"]["/v1/capabilities/churn-risk/decide"]["post"]
-    assert sorted(decide["responses"]) == ["200", "400", "401", "404", "413", "422"]
+    assert sorted(decide["responses"]) == ["200", "400", "401", "404", "409", "413", "422"]
     push = doc["paths"]["/v1/features/{view}/push"]["post"]
     assert sorted(push["responses"]) == ["200", "400", "401", "403", "404", "413", "422"]
     for ops in doc["paths"].values():

@@ -83,3 +83,37 @@ def test_an_id_number_that_passes_luhn_is_an_id_number() -> None:
 
 def test_luhn() -> None:
     assert luhn_valid("79927398713") and not luhn_valid("79927398710") and not luhn_valid("7992x")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("统一社会信用代码：91110108551385082Q。", "uscc", "91110108551385082Q"),
+        ("IBAN GB82 WEST 1234 5698 7654 32 please", "iban", "GB82 WEST 1234 5698 7654 32"),
+        ("paid from DE89370400440532013000.", "iban", "DE89370400440532013000"),
+        ("call me on +44 20 7183 8750 tomorrow", "intl_phone", "+44 20 7183 8750"),
+        ("US office +1 650-253-0000", "intl_phone", "+1 650-253-0000"),
+        ("护照号E12345678，下周出发", "passport", "E12345678"),
+        ("passport no. EA1234567 expires soon", "passport", "EA1234567"),
+    ],
+)
+def test_codes_accounts_international_phones_and_passports_are_found(
+    text: str, kind: str, value: str
+) -> None:
+    assert _found(text) == [(kind, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "统一社会信用代码91110108551385082A",  # wrong check character
+        "IBAN GB82 WEST 1234 5698 7654 33",  # fails mod 97
+        "DE8937040044053201300",  # one character short for Germany
+        "订单号G12345678已发货",  # a passport's shape without the word
+        "E12345678",
+        "+86 138 1234 5678",  # a mainland mobile is `phone`, not `intl_phone`
+        "order SO20240101000123 amount 1299.00",
+    ],
+)
+def test_near_misses_of_the_new_kinds_are_not_spans(text: str) -> None:
+    assert not any(kind in {"uscc", "iban", "intl_phone", "passport"} for kind, _ in _found(text))

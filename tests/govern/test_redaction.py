@@ -68,3 +68,16 @@ def test_scrub_keeps_keys_and_structure() -> None:
 def test_redacted_kinds_are_read_back_from_the_tokens() -> None:
     out = redact_text(TEXT, ["phone", "landline", "bank_card"], KEYS)
     assert redacted_kinds(out) == {"phone", "bank_card"} and redacted_kinds(TEXT) == set()
+
+
+def test_codes_accounts_and_foreign_numbers_get_tokens_of_their_own_class() -> None:
+    text = "代码91110108551385082Q，账户 GB82 WEST 1234 5698 7654 32，电话 +44 20 7183 8750，护照E12345678"
+    kinds = ["uscc", "iban", "intl_phone", "passport"]
+    redacted = redact_text(text, kinds, KEYS)
+    assert re.findall(r"\[([a-z_]+):[a-z2-7]{26}\]", redacted) == ["uscc", "iban", "intl_phone", "passport"]
+    # The same number written another way is the same token (E.164; codes without spaces, upper case).
+    assert tokenize("+44 20 7183 8750", "intl_phone", KEYS) == tokenize("+442071838750", "intl_phone", KEYS)
+    assert tokenize("gb82 west 1234 5698 7654 32", "iban", KEYS) == tokenize(
+        "GB82WEST12345698765432", "iban", KEYS
+    )
+    assert scrub_text(text) == "代码[uscc]，账户 [iban]，电话 [intl_phone]，护照[passport]"

@@ -10,7 +10,7 @@ import pytest
 from zhongtai.errors import ZhongtaiError
 from zhongtai.models.artifacts import read_artifact
 from zhongtai.models.candidates import compare, plan_trials
-from zhongtai.models.predictor import LinearBinary, LinearModel, load_predictor
+from zhongtai.models.predictor import LinearModel, LinearPredictor, load_predictor
 from zhongtai.models.train import time_split, train_model
 from zhongtai.spec.models import ModelSpec
 from zhongtai.spec.project import SpecErrors, load_project
@@ -49,7 +49,7 @@ def test_an_unknown_algorithm_names_its_line_and_the_allowed_ones(tmp_path):
     assert (
         "churn.yaml:11 models.churn.candidates.algorithms.1.algorithm: unknown algorithm 'xgboost'" in message
     )
-    assert "(allowed: lightgbm, logistic)" in message
+    assert "(allowed: lightgbm, logistic, ridge)" in message
 
 
 def test_an_unknown_logistic_parameter_names_its_line_and_the_signature(tmp_path):
@@ -196,7 +196,7 @@ def test_a_logistic_winner_is_registered_as_linear_json_and_served(sqlite_store,
     assert predictor.features == tuple(FEATURES)
     split = time_split(table, "ts", "label", FEATURES, 0.2)
     scores = predictor.predict(split.valid_x)
-    assert np.allclose(scores, LinearBinary.of(stored).predict(split.valid_x))
+    assert np.allclose(scores, LinearPredictor.of(stored).predict(split.valid_x))
     from zhongtai.models.metrics import binary_metrics
 
     assert binary_metrics(split.valid_y, scores, 0.3) == version.metrics["validation"]
@@ -210,7 +210,7 @@ def test_a_logistic_winner_decides_through_the_capability_runtime(tmp_path):
 
     from tests.capabilities.world import FEATURES as WORLD_FEATURES
     from tests.capabilities.world import KNOWN_IDS, _synthetic, build_world, model_row, online_url
-    from zhongtai.capabilities.runtime import Capabilities
+    from zhongtai.capabilities.serving import Capabilities
     from zhongtai.meta.records import Change
     from zhongtai.spec.models import spec_payload
 

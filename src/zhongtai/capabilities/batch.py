@@ -1,5 +1,9 @@
 """Batch scoring: a capability's model and rules over every entity's latest offline feature values.
 
+`score` and `decision` follow the task as decide() answers them (runtime.Answers): a binary model's
+probability and score band, a multiclass model's most probable class and its probability, a regression
+model's predicted value and value band.
+
 A capability called with a source system's key (`input_dataset`) is scored per person and answered per key
 of that dataset, through OneID's crosswalk: every CRM record of a person gets the person's score, keyed and
 typed as the CRM's own customer_id, so write-back lands on the rows the CRM shows.
@@ -45,6 +49,7 @@ def score_all(
     on_progress: Callable[[str], None] | None = None,
 ) -> BatchScores:
     """Score every entity that has feature values in the latest build of any of the model's views."""
+    from zhongtai.capabilities.runtime import Answers
     from zhongtai.models.predictor import load_predictor
 
     spec = CapabilitySpec.model_validate(store.spec("capabilities", capability))
@@ -67,8 +72,11 @@ def score_all(
         if features.num_rows
         else np.empty((0, len(version.features)))
     )
-    scores = predictor.predict(matrix) if features.num_rows else np.empty(0)
-    decisions = decide_all(spec, scores)
+    scores, decisions = (
+        Answers.of(spec, predictor).many(predictor.predict(matrix))
+        if features.num_rows
+        else (np.empty(0), [])
+    )
     table = features.select(entity.join_keys).append_column("score", pa.array(scores, pa.float64()))
     table = table.append_column("decision", pa.array(decisions, pa.string()))
     found = capability_lookup(store, spec)
@@ -78,15 +86,11 @@ def score_all(
 
 
 def decide_all(spec: CapabilitySpec, scores: np.ndarray) -> list[str]:
-    """The capability's rules over many scores: the first rule (highest min_score) the score reaches."""
-    rules = spec.ranked_decisions()
-    decided = np.full(len(scores), spec.fallback.decision, dtype=object)
-    unset = np.ones(len(scores), dtype=bool)
-    for rule in rules:
-        hit = unset & (scores >= rule.min_score)
-        decided[hit] = rule.decision
-        unset &= ~hit
-    return decided.tolist()
+    """The capability's score bands over many binary scores: the first rule (highest min_score) each reaches."""
+    from zhongtai.capabilities.runtime import Answers
+
+    rules = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
+    return Answers("binary", rules, spec.fallback.decision).many(scores)[1]
 
 
 # Lake types of a source key column -> the DuckDB type the key is cast back to (anything else stays text).

@@ -7,6 +7,12 @@ the predictor (the score and the explanation together), the rules, done. A capab
 with a source system's key (`input_dataset`) first reads OneID's lookup of that key to its person: one
 more online read. `Capabilities` holds every runtime and swaps one atomically on reload (blue-green);
 `Capabilities.sync()` brings it in line with the registry (capabilities/serving.py calls it when the registry moves).
+
+What an answer holds follows the predictor's task (`Answers`): a binary model's `score` is the probability
+and `decision` the first score band it reaches; a multiclass model's `decision` is the most probable class,
+`score` its probability, and `output.classes` the three most probable classes with their probabilities; a
+regression model's `score` and `output.value` are the predicted value and `decision` the first value band
+it reaches (`value_bands`), or the value as text when the capability has none.
 """
 
 from __future__ import annotations
@@ -19,15 +25,19 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.capabilities.traffic import serving_version
+from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import capability_lookup, checked_entity_key
 from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressions
 from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.selection import select_features
+from zhongtai.meta.records import DecisionRecord, ModelVersion
+from zhongtai.meta.time import now
 from zhongtai.models.predictor import Predictor, load_predictor
 from zhongtai.spec.models import (
     CapabilitySpec,
@@ -40,10 +50,10 @@ from zhongtai.spec.models import (
 
 if TYPE_CHECKING:
     from zhongtai.lake.storage import LakeStorage
-    from zhongtai.meta.records import ModelVersion
     from zhongtai.meta.store import MetadataStore
 
 log = logging.getLogger(__name__)
+TOP_CLASSES = 3  # classes a multiclass answer lists, most probable first
 # Model features may be named plainly (`orders_90d`) or qualified by their view (`customer__orders_90d`,
 # `customer.orders_90d`); qualified names win, so two views may share a feature name.
 _QUALIFIERS = ("__", ".")
@@ -66,6 +76,8 @@ class Decision:
     # What a task answers beyond decision and score (an intent's route, a ranking's items, a forecast's
     # interval): part of the answer and of the decision log, under the same keys.
     output: dict[str, Any] | None = None
+    arm: str | None = None  # the traffic arm that answered (capabilities/arms.py sets it)
+    fallback_reason: str | None = None  # why a fallback answered: no_features, unknown_entity, model_error...
 
     def to_dict(self) -> dict[str, Any]:
         """The public answer (the model's feature values stay in the decision log)."""
@@ -78,11 +90,44 @@ class Decision:
             "model": {"name": self.model_name, "version": self.model_version},
             "fallback": self.fallback,
         }
+        if self.arm is not None:
+            answer["arm"] = self.arm
+        if self.fallback_reason is not None:
+            answer["fallback_reason"] = self.fallback_reason
         if self.group_features is not None:
             answer["features"] = self.group_features
         if self.output:
             answer.update(self.output)
         return answer
+
+    def to_record(
+        self,
+        principal: str,
+        inputs: Mapping[str, Any],
+        latency_ms: float,
+        *,
+        at: datetime | None = None,
+        output: dict[str, Any] | None = None,
+        shadow_of: str | None = None,
+    ) -> DecisionRecord:
+        """The decision as the log keeps it (`output` replaces the decision's own, e.g. with node details)."""
+        return DecisionRecord(
+            id=self.decision_id,
+            at=at or now(),
+            capability=self.capability,
+            principal=principal,
+            model_name=self.model_name,
+            model_version=self.model_version,
+            decision=self.decision,
+            score=self.score,
+            fallback=self.fallback,
+            inputs=dict(inputs),
+            features=self.features,
+            latency_ms=latency_ms,
+            output=output if output is not None else self.output,
+            arm=self.arm,
+            shadow_of=shadow_of,
+        )
 
 
 class Runtime(Protocol):
@@ -105,27 +150,45 @@ class Runtime(Protocol):
         ...
 
 
-RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore], Runtime]
-
-
-def _text_runtime(name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Runtime:
-    from zhongtai.capabilities.text_runtime import TextRuntime  # it imports this module
-
-    return TextRuntime.build(name, store, storage, online)
-
-
+# (capability name, stores, what it serves: an alias or `v<number>`) -> its runtime for that version.
+RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore, str], Runtime]
 # The runtime of each task not served by CapabilityRuntime, by the model's task.
-TASK_RUNTIMES: dict[str, RuntimeBuilder] = {"text_classification": _text_runtime}
+TASK_RUNTIMES: dict[str, RuntimeBuilder] = {}
 
 
-def build_runtime(name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Runtime:
-    """Build capability `name`'s runtime, by its model's task."""
+def _recommendation(
+    name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str
+) -> Runtime:
+    from zhongtai.capabilities.recommend_runtime import RecommendRuntime
+
+    return RecommendRuntime.build(name, store, storage, online, serves)
+
+
+TASK_RUNTIMES["recommendation"] = _recommendation
+
+
+def _text_classification(
+    name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str
+) -> Runtime:
+    from zhongtai.capabilities.text_runtime import TextRuntime
+
+    return TextRuntime.build(name, store, storage, online, serves)
+
+
+TASK_RUNTIMES["text_classification"] = _text_classification
+
+
+def build_runtime(
+    name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str | None = None
+) -> Runtime:
+    """Build capability `name`'s runtime, by its model's task, for the version `serves` names (an alias or
+    `v<number>`; the spec's alias by default). Traffic arms (capabilities/arms.py) build one per arm."""
     spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
     task = ModelSpec.model_validate(store.spec("models", spec.model)).task
     builder = TASK_RUNTIMES.get(task)
     if builder is not None:
-        return builder(name, store, storage, online)
-    return CapabilityRuntime.build(name, store, storage, online)
+        return builder(name, store, storage, online, serves or spec.alias)
+    return CapabilityRuntime.build(name, store, storage, online, serves or spec.alias)
 
 
 def resolve_features(
@@ -188,13 +251,67 @@ def _target(capability: Mapping[str, Any], model: Mapping[str, Any], version: Mo
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def serving_target(store: MetadataStore, name: str) -> str:
-    """What capability `name` would be built from now: its spec, its model's spec and the aliased version."""
+def serving_target(store: MetadataStore, name: str, serves: str | None = None) -> str:
+    """What capability `name` would be built from now for `serves` (an alias or `v<number>`; the spec's
+    alias by default): its spec, its model's spec and the version served."""
     capability = store.spec("capabilities", name)
     spec = CapabilitySpec.model_validate(capability)
-    return _target(
-        capability, store.spec("models", spec.model), store.models.by_alias(spec.model, spec.alias)
-    )
+    version = serving_version(store, spec.model, serves or spec.alias)
+    return _target(capability, store.spec("models", spec.model), version)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """How a capability turns its model's scores into answers, by the predictor's task (see the module
+    docstring); compiled once, shared by decide() and batch scoring."""
+
+    task: str
+    rules: tuple[tuple[float, str], ...]  # (lowest score or value, decision), highest first
+    otherwise: str  # below every rule: what the capability answers when it cannot decide
+    classes: tuple[Any, ...] = ()
+
+    @classmethod
+    def of(cls, spec: CapabilitySpec, model: Predictor) -> Answers:
+        """The answers of capability `spec` over `model`."""
+        if model.task == "regression":
+            rules = tuple((b.min_value, b.decision) for b in spec.ranked_value_bands())
+        else:
+            rules = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
+        return cls(model.task, rules, spec.fallback.decision, tuple(getattr(model, "classes", ())))
+
+    def decision_for(self, score: float) -> str:
+        """The decision of the first rule (highest first) the score or value reaches."""
+        if self.task == "regression" and not self.rules:
+            return format(score, ".6g")
+        for lowest, decision in self.rules:
+            if score >= lowest:
+                return decision
+        return self.otherwise
+
+    def one(self, scores: np.ndarray) -> tuple[str, float, dict[str, Any] | None]:
+        """Decision, score and task output of one row's scores (a class probability row for multiclass)."""
+        if self.task == "multiclass":
+            order = np.argsort(-scores, kind="stable")
+            top = [{"class": self.classes[i], "probability": float(scores[i])} for i in order[:TOP_CLASSES]]
+            return str(self.classes[order[0]]), float(scores[order[0]]), {"classes": top}
+        score = float(scores)
+        output = {"value": score} if self.task == "regression" else None
+        return self.decision_for(score), score, output
+
+    def many(self, scores: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Scores (top-class probability for multiclass) and decisions of many rows."""
+        if self.task == "multiclass":
+            chosen = np.argmax(scores, axis=1)
+            return scores.max(axis=1), [str(self.classes[i]) for i in chosen]
+        if self.task == "regression" and not self.rules:
+            return scores, [format(float(v), ".6g") for v in scores]
+        decided = np.full(len(scores), self.otherwise, dtype=object)
+        unset = np.ones(len(scores), dtype=bool)
+        for lowest, decision in self.rules:
+            hit = unset & (scores >= lowest)
+            decided[hit] = decision
+            unset &= ~hit
+        return scores, decided.tolist()
 
 
 class CapabilityRuntime:
@@ -235,7 +352,7 @@ class CapabilityRuntime:
         computed = [f.name for f in self._on_demand.features] if self._on_demand else []
         self._slots = resolve_features(self.features, views, computed)
         self._group_slots = resolve_features(self.group_features, views, computed)
-        self._rules = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
+        self._answers = Answers.of(spec, model)
         self._model = model
         self._online = online
         # Copied per request: cheaper than allocating and filling with NaN each time.
@@ -244,9 +361,15 @@ class CapabilityRuntime:
 
     @classmethod
     def build(
-        cls, name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore
+        cls,
+        name: str,
+        store: MetadataStore,
+        storage: LakeStorage,
+        online: OnlineStore,
+        serves: str | None = None,
     ) -> CapabilityRuntime:
-        """Read the capability's specs and model version from the metadata store and load the model."""
+        """Read the capability's specs and the version `serves` names (an alias or `v<number>`; the spec's
+        alias by default) from the metadata store and load the model."""
         spec_payload = store.spec("capabilities", name)
         spec = CapabilitySpec.model_validate(spec_payload)
         model_payload = store.spec("models", spec.model)
@@ -256,7 +379,7 @@ class CapabilityRuntime:
         )
         groups = select_features(store, [], spec.feature_groups).names if spec.feature_groups else []
         entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
-        version = store.models.by_alias(spec.model, spec.alias)
+        version = serving_version(store, spec.model, serves or spec.alias)
         if version.training_set_id is not None:
             trained = store.features.training_set(version.training_set_id).lineage
             check_trained_expressions(version, trained.get("on_demand", {}), selection.on_demand_views)
@@ -306,27 +429,25 @@ class CapabilityRuntime:
             if value is not None:
                 row[0, position] = _as_float(value)
         scores, explained = self._model.explain(row)
-        score, contributions = float(scores[0]), explained[0]
+        decision, score, output = self._answers.one(scores[0])
         return Decision(
             decision_id=str(uuid.uuid4()),
             capability=self.name,
-            decision=self.decision_for(score),
+            decision=decision,
             score=score,
-            factors=self._factors(contributions[:-1], used),
+            factors=self._factors(explained[0][:-1], used),
             model_name=self.model_name,
             model_version=self.model_version,
             fallback=False,
             features={**used, **groups},
             group_features=groups if self.spec.feature_groups else None,
+            output=output,
         )
 
     def decision_for(self, score: float) -> str:
-        """The decision of the first rule (highest `min_score` first) the score reaches."""
-        for min_score, decision in self._rules:
-            if score >= min_score:
-                return decision
-        # No rule covers so low a score: answer what the capability answers when it cannot decide.
-        return self.spec.fallback.decision
+        """The decision of the first rule (highest `min_score` first) the score reaches; below every rule,
+        what the capability answers when it cannot decide (a regression: by `value_bands`)."""
+        return self._answers.decision_for(score)
 
     def _factors(self, contributions: np.ndarray, used: dict[str, Any]) -> list[dict[str, Any]]:
         top = self.spec.explain_top
@@ -355,98 +476,3 @@ class CapabilityRuntime:
             fallback=True,
             group_features={} if self.spec.feature_groups else None,
         )
-
-
-class Capabilities:
-    """Every loaded capability runtime by name. Reads are lock-free: the whole map is swapped on change."""
-
-    def __init__(self, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> None:
-        self._store = store
-        self._storage = storage
-        self._online = online
-        self._runtimes: dict[str, Runtime] = {}
-        self.errors: dict[str, str] = {}  # capabilities not serving at all, with the reason
-        self.stale: dict[str, str] = {}  # serving an older runtime because the newer one failed to build
-
-    @classmethod
-    def load_all(cls, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> Capabilities:
-        """Build a runtime for every registered capability; one that cannot load is logged and skipped."""
-        capabilities = cls(store, storage, online)
-        runtimes = {}
-        for name in sorted(store.registered("capabilities")):
-            try:
-                runtimes[name] = build_runtime(name, store, storage, online)
-            except Exception as exc:
-                # One capability without a champion (or with a broken artifact) must not keep the others
-                # from serving; the reason is listed by GET /v1/capabilities and in the 404 hint.
-                reason = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
-                capabilities.errors[name] = reason
-                log.warning("capability %s not loaded: %s", name, reason)
-        capabilities._runtimes = runtimes
-        return capabilities
-
-    def get(self, name: str) -> Runtime:
-        """The runtime of a loaded capability; NotFound otherwise."""
-        runtime = self._runtimes.get(name)
-        if runtime is None:
-            hint = self.errors.get(name) or "list them with GET /v1/capabilities"
-            raise NotFound("capability", name, hint)
-        return runtime
-
-    def names(self) -> list[str]:
-        return sorted(self._runtimes)
-
-    def runtimes(self) -> list[Runtime]:
-        return [self._runtimes[name] for name in self.names()]
-
-    def reload(self, name: str) -> Runtime:
-        """Build (and warm) a new runtime beside the old one, then swap it in with one reference assignment.
-
-        Requests already holding the old runtime finish on it; the next ones get the new one.
-        """
-        runtime = build_runtime(name, self._store, self._storage, self._online)
-        self._runtimes = {**self._runtimes, name: runtime}
-        self.errors.pop(name, None)
-        self.stale.pop(name, None)
-        return runtime
-
-    def sync(self) -> dict[str, str]:
-        """Bring the loaded runtimes in line with the registry; returns what changed, by capability.
-
-        Only capabilities whose target moved (spec, model spec or aliased version) are rebuilt, each built
-        and warmed beside the one serving, then the whole map is swapped with one assignment, so a request
-        sees either the old runtime or the new one, never a half-built one. A rebuild that fails leaves the
-        old runtime serving (recorded in `stale`); a capability removed from the registry stops serving.
-        """
-        registered = set(self._store.registered("capabilities"))
-        runtimes = {name: r for name, r in self._runtimes.items() if name in registered}
-        changed = {name: "removed" for name in self._runtimes if name not in registered}
-        for name in sorted(registered):
-            current = runtimes.get(name)
-            try:
-                if current is not None and current.target == serving_target(self._store, name):
-                    self.stale.pop(name, None)  # the registry points back at what serves
-                    continue
-                runtime = build_runtime(name, self._store, self._storage, self._online)
-            except Exception as exc:
-                reason = exc.message if isinstance(exc, ZhongtaiError) else f"{type(exc).__name__}: {exc}"
-                if current is None:
-                    self.errors[name] = reason
-                elif self.stale.get(name) != reason:
-                    self.stale[name] = reason
-                    serving = f"{current.model_name} v{current.model_version}"
-                    log.warning("capability %s keeps serving %s: %s", name, serving, reason)
-                continue
-            runtimes[name] = runtime
-            self.errors.pop(name, None)
-            self.stale.pop(name, None)
-            was = f"v{current.model_version}" if current is not None else "nothing"
-            changed[name] = f"{runtime.model_name} v{runtime.model_version} (was {was})"
-        if changed:
-            self._runtimes = runtimes
-            for name, what in changed.items():
-                log.info("capability %s now serves %s", name, what)
-        for name in list(self.errors):
-            if name not in registered:
-                del self.errors[name]
-        return changed

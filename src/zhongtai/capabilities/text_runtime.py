@@ -84,6 +84,21 @@ class TextRuntime:
                 + " or ".join(model.languages),
             }
         }
+        # ... and the fields the answer adds (gateway/openapi.py).
+        self.output_schema = {
+            "intent": {
+                "type": "string",
+                "description": "The class, or the model's `other` under its threshold",
+            },
+            "confidence": {"type": "number", "description": "The probability of the most likely class"},
+            "top_intents": {"type": "array", "description": "The most likely classes with their probability"},
+            "route": {"type": "string", "enum": [AUTO, HUMAN_REVIEW]},
+            "queue": {"type": "string", "description": "The queue the request goes to"},
+            "escalation": {
+                "anyOf": [{"type": "string"}, {"type": "null"}],
+                "description": "The escalation rule that sent it to a person",
+            },
+        }
         self._model = model
         self._online = online
         self._profile = model.profile
@@ -101,9 +116,18 @@ class TextRuntime:
         self._warm()
 
     @classmethod
-    def build(cls, name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore) -> TextRuntime:
-        """Read the capability's specs and model version from the metadata store and load the model."""
+    def build(
+        cls,
+        name: str,
+        store: MetadataStore,
+        storage: LakeStorage,
+        online: OnlineStore,
+        serves: str | None = None,
+    ) -> TextRuntime:
+        """Read the capability's specs and the version `serves` names (an alias or `v<number>`; the spec's
+        alias by default) from the metadata store and load the model."""
         from zhongtai.capabilities.runtime import serving_target
+        from zhongtai.capabilities.traffic import serving_version
         from zhongtai.models.text import load_text_model
 
         spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
@@ -117,7 +141,7 @@ class TextRuntime:
             if view not in names
         ]
         entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
-        version = store.models.by_alias(spec.model, spec.alias)
+        version = serving_version(store, spec.model, serves or spec.alias)
         found = capability_lookup(store, spec)
         model = load_text_model(storage, version.artifact)
         return cls(
@@ -128,7 +152,7 @@ class TextRuntime:
             entity,
             online,
             lookup=found[1] if found else None,
-            target=serving_target(store, name),
+            target=serving_target(store, name, serves),
         )
 
     def _warm(self) -> None:

@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from zhongtai import __version__
 from zhongtai.cli import (
+    capabilities,
     catalog,
     datasets,
     demo,
@@ -78,6 +79,10 @@ app.add_typer(
     name="models",
     help="Model versions and cards, review (four eyes), aliases with history and rollback.",
 )
+app.add_typer(
+    capabilities.app, name="capabilities", help="Capabilities: what serves them, A/B splits changed live."
+)
+app.command("replay")(capabilities.replay)
 app.add_typer(runs.app, name="runs", help="Experiment runs: every training attempt, compared side by side.")
 score.register(app)
 serve.register(app)

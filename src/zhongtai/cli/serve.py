@@ -15,6 +15,13 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
         port: int = typer.Option(8700, "--port", min=1, max=65535, help="Port to listen on."),
+        workers: int = typer.Option(
+            1,
+            "--workers",
+            min=1,
+            max=64,
+            help="Processes serving the one port (one per core is a good start).",
+        ),
     ) -> None:
         """Serve the capabilities over HTTP: POST /v1/capabilities/{name}/decide.
 
@@ -24,5 +31,6 @@ def register(app: typer.Typer) -> None:
         """
         from zhongtai.gateway.server import serve as run
 
-        err_console.print(f"gateway on http://{host}:{port} (Ctrl+C to stop)")
-        run(context.settings(), host, port)
+        shown = f", {workers} worker processes" if workers > 1 else ""
+        err_console.print(f"gateway on http://{host}:{port}{shown} (Ctrl+C to stop)")
+        run(context.settings(), host, port, workers=workers)

@@ -23,7 +23,8 @@ from zhongtai.lake import engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import FeatureBuild
 from zhongtai.meta.store import MetadataStore
-from zhongtai.spec.models import FeatureViewSpec, duration_seconds
+from zhongtai.spec.base import duration_seconds
+from zhongtai.spec.models import FeatureViewSpec
 
 Progress = Callable[[int], None]
 BATCH_ROWS = 10_000

@@ -28,7 +28,8 @@ from zhongtai.lake.storage import LakeStorage
 from zhongtai.lake.views import register_datasets
 from zhongtai.meta.records import FeatureBuild, TrainingSet
 from zhongtai.meta.store import MetadataStore
-from zhongtai.spec.models import EntitySpec, FeatureViewSpec, ModelSpec, duration_seconds
+from zhongtai.spec.base import duration_seconds
+from zhongtai.spec.models import EntitySpec, FeatureViewSpec, ModelSpec
 
 ViewInput = tuple[FeatureViewSpec, FeatureBuild, list[str]]
 WRITE_BATCH_ROWS = 100_000

@@ -16,29 +16,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
+from zhongtai.capabilities.canary import CanaryController
 from zhongtai.capabilities.decision_log import DecisionLog, spill_path
-from zhongtai.capabilities.keys import ApiKeys, Principal
-from zhongtai.capabilities.runtime import Capabilities, Decision
-from zhongtai.capabilities.serving import RegistryWatcher
+from zhongtai.capabilities.keys import ApiKeys
+from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
+from zhongtai.capabilities.shadow import ShadowScorer
 from zhongtai.config import Settings
-from zhongtai.errors import ErrorCode, ZhongtaiError
+from zhongtai.errors import ErrorCode
 from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.catalog_routes import add_catalog_routes
+from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
-from zhongtai.gateway.json_body import FeatureJSONResponse
+from zhongtai.gateway.idempotency import Idempotency
+from zhongtai.gateway.integration_routes import add_integration_routes
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
+from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
-from zhongtai.meta.time import now
 
 
 @dataclass
@@ -52,6 +55,9 @@ class Gateway:
     decisions: DecisionLog
     push: FeaturePush
     watcher: RegistryWatcher
+    shadows: ShadowScorer
+    canaries: CanaryController
+    idempotency: Idempotency
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -66,11 +72,26 @@ class Gateway:
         # state, and one a body within the limit can reach.
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
-        return cls(store, online, capabilities, ApiKeys(store.access), decisions, push, watcher)
+        shadows = ShadowScorer(decisions).start()
+        canaries = CanaryController(capabilities, store).start()
+        return cls(
+            store=store,
+            online=online,
+            capabilities=capabilities,
+            keys=ApiKeys(store.access),
+            decisions=decisions,
+            push=push,
+            watcher=watcher,
+            shadows=shadows,
+            canaries=canaries,
+            idempotency=Idempotency.open(settings),
+        )
 
     def close(self) -> None:
         """Stop following the registry, then flush the decision log: its records must not be lost."""
+        self.canaries.close()
         self.watcher.close()
+        self.shadows.close()
         self.decisions.close()
         self.push.close()
         self.online.close()
@@ -84,26 +105,6 @@ def _presented_key(request: Request) -> str | None:
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
     return request.headers.get("x-api-key")
-
-
-def _record(
-    decision: Decision, principal: Principal, inputs: dict[str, Any], latency_ms: float
-) -> DecisionRecord:
-    return DecisionRecord(
-        id=decision.decision_id,
-        at=now(),
-        capability=decision.capability,
-        principal=principal.name,
-        model_name=decision.model_name,
-        model_version=decision.model_version,
-        decision=decision.decision,
-        score=decision.score,
-        fallback=decision.fallback,
-        inputs=inputs,
-        features=decision.features,
-        latency_ms=latency_ms,
-        output=decision.output,
-    )
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -132,6 +133,7 @@ def _add_routes(app: FastAPI) -> None:
                         "input": r.input,
                         "model": {"name": r.model_name, "version": r.model_version, "alias": r.spec.alias},
                         "decisions": [d.decision for d in r.spec.decisions],
+                        "traffic": r.describe(),
                         "loaded_at": datetime.fromtimestamp(r.loaded_at, UTC).isoformat(),
                         **({"reload_error": stale[r.name]} if r.name in stale else {}),
                     }
@@ -146,26 +148,26 @@ def _add_routes(app: FastAPI) -> None:
     @app.post(
         "/v1/capabilities/{name}/decide",
         tags=["capabilities"],
-        responses=errors(400, 401, 404, 413, 422),
+        responses=errors(400, 401, 404, 409, 413, 422),
         openapi_extra={**SECURED, "requestBody": decide_body()},
     )
-    async def decide(name: str, request: Request) -> JSONResponse:
+    async def decide(name: str, request: Request) -> Response:
         """Decide for one entity: the body holds the capability's input field and optional context."""
         started = time.perf_counter()
         gw = gateway()
         principal = gw.keys.check(_presented_key(request))
         runtime = gw.capabilities.get(name)
         inputs = await json_object(request)
-        if not isinstance(inputs.get("context", {}), dict):
-            raise ZhongtaiError(
-                ErrorCode.INVALID_ARGUMENT,
-                "field 'context' must be a JSON object",
-                'send {"context": {"channel": "app"}} or leave it out',
-            )
-        decision = runtime.decide(inputs)
-        latency_ms = (time.perf_counter() - started) * 1000
-        gw.decisions.submit(_record(decision, principal, inputs, latency_ms))
-        return FeatureJSONResponse({**decision.to_dict(), "latency_ms": round(latency_ms, 3)})
+        check_context(inputs)
+
+        def work() -> tuple[dict[str, Any], list[DecisionRecord]]:
+            decision = runtime.decide(inputs)
+            latency_ms = (time.perf_counter() - started) * 1000
+            answer = {**decision.to_dict(), "latency_ms": round(latency_ms, 3)}
+            return answer, [decision.to_record(principal.name, inputs, latency_ms)]
+
+        # Shadows are scored (after the answer) only for an answer that is new, not for a replayed one.
+        return await answer_once(gw, request, principal, runtime, f"decide {name}", inputs, work)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -179,6 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.gateway = None
+            await gateway.idempotency.aclose()
             gateway.close()
 
     # Swagger UI (/docs) and ReDoc (/redoc) from files in the fastapi-offline package: no CDN.
@@ -192,10 +195,20 @@ def create_app(settings: Settings) -> FastAPI:
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
     app.state.gateway = None
     app.state.body_limits = BodyLimits.from_settings(settings)
+    app.state.max_batch_inputs = settings.max_batch_inputs
     add_error_handlers(app)
     _add_routes(app)
+    add_batch_route(app, lambda: app.state.gateway, _presented_key)
     add_catalog_routes(app, _presented_key)
     add_feature_routes(app, _presented_key, json_object)
     add_push_routes(app, _presented_key, json_object)
     add_model_routes(app, _presented_key)
+    add_traffic_routes(app, _presented_key)
+    add_integration_routes(app, _presented_key)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The gateway app configured from the ZT_* environment: what each `zhongtai serve --workers N` process
+    builds."""
+    return create_app(Settings.from_env())

@@ -64,13 +64,13 @@ class RollbackBody(BaseModel):
     reason: str = NOTE
 
 
-def _documented(model: type[BaseModel], required: bool) -> dict[str, Any]:
+def documented_body(model: type[BaseModel], required: bool) -> dict[str, Any]:
     """The route's OpenAPI extras: the key it needs and the JSON body it reads (validated by `model`)."""
     schema = {"application/json": {"schema": model.model_json_schema()}}
     return {**SECURED, "requestBody": {"required": required, "content": schema}}
 
 
-async def _body(request: Request, model: type[Body], required: bool) -> Body | None:
+async def validated_body(request: Request, model: type[Body], required: bool) -> Body | None:
     """The body through the gateway's body reader, validated; None when an optional body is absent."""
     if (
         not required
@@ -133,13 +133,13 @@ def add_model_routes(app: FastAPI, presented_key: Any) -> None:
         "/v1/models/{name}/aliases/{alias}",
         tags=["models"],
         responses=ACT_ERRORS,
-        openapi_extra=_documented(AliasBody, required=True),
+        openapi_extra=documented_body(AliasBody, required=True),
     )
     async def set_alias(request: Request, name: str, alias: str = ALIAS) -> dict[str, Any]:
         """Point the alias at a version; a serving alias takes only an approved one (unless the spec says
         `require_approval: false`)."""
         store, principal = actor(request)
-        body = await _body(request, AliasBody, required=True)
+        body = await validated_body(request, AliasBody, required=True)
         if body is None:  # required bodies are never None; this keeps the type checker honest
             raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
         move = await _off_loop(
@@ -162,12 +162,12 @@ def add_model_routes(app: FastAPI, presented_key: Any) -> None:
         "/v1/models/{name}/aliases/{alias}/rollback",
         tags=["models"],
         responses=ACT_ERRORS,
-        openapi_extra=_documented(RollbackBody, required=False),
+        openapi_extra=documented_body(RollbackBody, required=False),
     )
     async def rollback(request: Request, name: str, alias: str = ALIAS) -> dict[str, Any]:
         """Move the alias back to the version its last move took it from, in one step."""
         store, principal = actor(request)
-        body = await _body(request, RollbackBody, required=False)
+        body = await validated_body(request, RollbackBody, required=False)
         reason = body.reason if body else ""
         move = await _off_loop(lambda: aliases.rollback(store, name, alias, principal.name, reason))
         return move.to_dict()
@@ -194,7 +194,7 @@ def _add_review_route(app: FastAPI, actor: Any, action: ModelAction) -> None:
 
     async def step(request: Request, name: str, version: int = VERSION) -> dict[str, Any]:
         store, principal = actor(request)
-        body = await _body(request, ReviewBody, required=False)
+        body = await validated_body(request, ReviewBody, required=False)
         comment = body.comment if body else ""
         done = await _off_loop(lambda: review(store, name, version, action, principal.name, comment))
         return done.to_dict()
@@ -210,5 +210,5 @@ def _add_review_route(app: FastAPI, actor: Any, action: ModelAction) -> None:
         tags=["models"],
         name=f"{action.value}_version",
         responses=ACT_ERRORS,
-        openapi_extra=_documented(ReviewBody, required=False),
+        openapi_extra=documented_body(ReviewBody, required=False),
     )(step)

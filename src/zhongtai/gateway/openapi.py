@@ -2,8 +2,9 @@
 
 Routes declare their error statuses (`errors(...)`, every one with the {code, message, hint} body) and
 whether they need a key (`SECURED`). `document()` then builds the document per request from what is loaded:
-one decide path per capability with its input field typed as `checked_entity_key` accepts it, and the body
-of the online read as one alternative per entity, naming that entity's online views. A request the document
+one decide path per capability with its input field typed as `checked_entity_key` accepts it and its answer
+typed from its spec (decision values from its score bands, the output fields its runtime declares), the same
+per capability for the batch decide, and the body of the online read as one alternative per entity, naming that entity's online views. A request the document
 calls valid is answered (2xx, or 404 for a name that is not there); one it calls invalid is a 4xx. The
 property-based test (tests/gateway/test_schemathesis.py) holds both directions.
 """
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
+from zhongtai.capabilities.runtime import CapabilityRuntime
 from zhongtai.errors import ErrorCode
 from zhongtai.features.keys import key_schema
 from zhongtai.features.push import rows_schema
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
 
 DECIDE_PATH = "/v1/capabilities/{name}/decide"
+BATCH_PATH = "/v1/capabilities/{name}/decide/batch"
 ONLINE_PATH = "/v1/features/online"
 PUSH_PATH = "/v1/features/{view}/push"
 # Examples that answer on the retail demo (`zhongtai demo`): a CRM customer, two persons (OneID) and their
@@ -46,6 +49,22 @@ EXAMPLE_PUSH = {
         }
     ]
 }
+# Both decide routes take it; its rules are gateway/idempotency.py's.
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (a UUID) per request, sent again unchanged with each retry: the retry "
+    "gets the first answer (same decision_id) and the decision is logged once. Kept ZT_IDEMPOTENCY_TTL "
+    "seconds (default 24 h); the same key with another body or route is a 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "Present when this is the kept answer of an earlier request with the same Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}, {"apiKeyHeader": []}]}
 SECURITY_SCHEMES = {
     "bearerAuth": {
@@ -60,7 +79,8 @@ _MEANING = {
     401: "The API key is missing, unknown or revoked",
     403: "The API key lacks the role this route needs",
     404: "No such capability, feature view, catalog object, model, version or alias",
-    409: "The step does not fit the current state (a version's status, an unapproved version, a lost race)",
+    409: "The step does not fit the current state (a version's status, an unapproved version, a lost race; "
+    "an Idempotency-Key used before for another request)",
     413: "The body is larger than ZT_MAX_BODY_BYTES",
     422: "A field is missing or wrong, or the body nests or runs longer than the limits",
     503: "The gateway is still loading its capabilities",
@@ -96,9 +116,16 @@ def document(app: FastAPI) -> dict[str, Any]:
     limits: BodyLimits = app.state.body_limits
     paths = doc["paths"]
     generic = paths.pop(DECIDE_PATH)["post"]
+    generic_batch = paths.pop(BATCH_PATH)["post"]
+    max_inputs: int = app.state.max_batch_inputs
     for runtime in gateway.capabilities.runtimes():
+        request = _decide_request(runtime, limits.max_string_chars)
+        answer = _answer_schema(runtime)
         paths[DECIDE_PATH.replace("{name}", runtime.name)] = {
-            "post": _decide_operation(generic, runtime, limits.max_string_chars)
+            "post": _decide_operation(generic, runtime, request, answer)
+        }
+        paths[BATCH_PATH.replace("{name}", runtime.name)] = {
+            "post": _batch_operation(generic_batch, runtime, request, answer, max_inputs)
         }
     views = _online_views(gateway.store)
     generic_push = paths[PUSH_PATH]["post"]
@@ -132,35 +159,225 @@ def decide_body() -> dict[str, Any]:
     }
 
 
-def _decide_operation(generic: dict[str, Any], runtime: Runtime, max_chars: int) -> dict[str, Any]:
-    # Typed as the runtime checks it: the entity's declared key types, or a source dataset's key as a string.
-    join_keys = runtime.input_keys
-    key = _entity_key_schema(runtime.input_key_types, max_chars)
-    key_fields = {
-        runtime.input: key,
-        "context": {"type": "object", "description": "Anything the caller wants logged with the decision"},
+def batch_body() -> dict[str, Any]:
+    """The batch decide route's body before capabilities are loaded; `document` states it per capability."""
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["inputs"],
+                    "properties": {"inputs": {"type": "array", "minItems": 1, "items": {}}},
+                    "additionalProperties": False,
+                },
+                "example": {"inputs": [{"customer_id": EXAMPLE_CUSTOMER}]},
+            }
+        },
     }
-    # Fields a task's runtime reads besides the key (a text capability's text), as JSON schemas.
-    extra: dict[str, dict[str, Any]] = getattr(runtime, "request_fields", {})
-    schema = {
+
+
+def _decide_request(runtime: Runtime, max_chars: int) -> dict[str, Any]:
+    # Typed as the runtime checks it: the entity's declared key types, or a source dataset's key as a string.
+    extra = _request_fields(runtime)
+    return {
         "type": "object",
         "required": [runtime.input, *extra],
-        "properties": {**key_fields, **extra},
+        "properties": {
+            runtime.input: _entity_key_schema(runtime.input_key_types, max_chars),
+            "context": {
+                "type": "object",
+                "description": "Anything the caller wants logged with the decision",
+            },
+            **extra,
+        },
         "additionalProperties": True,
     }
-    example: dict[str, Any] = {
-        runtime.input: EXAMPLE_CUSTOMER if len(join_keys) == 1 else ["A100"] * len(join_keys),
-        **{name: f"<{name}>" for name in extra},
-    }
+
+
+def _request_fields(runtime: Runtime) -> dict[str, Any]:
+    """Fields a task's runtime reads besides the key (a text capability's text), as JSON schemas."""
+    fields: dict[str, Any] = {}
+    for arm_runtime in _arm_runtimes(runtime):
+        fields.update(getattr(arm_runtime, "request_fields", None) or {})
+    return fields
+
+
+def _example(runtime: Runtime) -> dict[str, Any]:
+    keys = runtime.input_keys
+    example: dict[str, Any] = {runtime.input: EXAMPLE_CUSTOMER if len(keys) == 1 else ["A100"] * len(keys)}
+    return example | {name: f"<{name}>" for name in _request_fields(runtime)}
+
+
+def _decide_operation(
+    generic: dict[str, Any], runtime: Runtime, request: dict[str, Any], answer: dict[str, Any]
+) -> dict[str, Any]:
     operation = {key: value for key, value in generic.items() if key != "parameters"}
     operation["operationId"] = f"decide_{runtime.name.replace('-', '_')}"
     operation["summary"] = f"Decide: {runtime.name}"
     operation["description"] = runtime.spec.description or generic.get("description", "")
+    operation["parameters"] = [IDEMPOTENCY_PARAMETER]
+    operation["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": request, "example": _example(runtime)}},
+    }
+    operation["responses"] = {**generic["responses"], "200": _ok("The decision", answer)}
+    return operation
+
+
+def _batch_operation(
+    generic: dict[str, Any],
+    runtime: Runtime,
+    request: dict[str, Any],
+    answer: dict[str, Any],
+    max_inputs: int,
+) -> dict[str, Any]:
+    operation = {key: value for key, value in generic.items() if key != "parameters"}
+    operation["operationId"] = f"decide_batch_{runtime.name.replace('-', '_')}"
+    operation["summary"] = f"Decide in batch: {runtime.name}"
+    operation["parameters"] = [IDEMPOTENCY_PARAMETER]
+    # An input the single decide would refuse is answered in its place with an error, the others decided:
+    # so any value is a valid input here, and the typed body is the first alternative.
+    item = {
+        "anyOf": [
+            request,
+            {"description": "Anything else: answered in its place with an error, the other inputs decided"},
+        ]
+    }
+    inputs = {"type": "array", "minItems": 1, "maxItems": max_inputs, "items": item}
+    schema = {
+        "type": "object",
+        "required": ["inputs"],
+        "properties": {"inputs": inputs},
+        "additionalProperties": False,
+    }
+    example = {"inputs": [_example(runtime), _example(runtime)]}
     operation["requestBody"] = {
         "required": True,
         "content": {"application/json": {"schema": schema, "example": example}},
     }
+    index = {"type": "integer", "minimum": 0, "description": "The position of the input in `inputs`"}
+    decided = copy.deepcopy(answer)
+    decided["required"] = ["index", *decided["required"]]
+    decided["properties"] = {"index": index, **decided["properties"]}
+    failed = {
+        "type": "object",
+        "required": ["index", "error"],
+        "properties": {"index": index, "error": _ITEM_ERROR},
+        "additionalProperties": False,
+    }
+    count = {"type": "integer", "minimum": 0}
+    batch = {
+        "type": "object",
+        "required": ["capability", "results", "decided", "failed", "latency_ms"],
+        "properties": {
+            "capability": {"type": "string", "enum": [runtime.name]},
+            "results": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": max_inputs,
+                "items": {"anyOf": [decided, failed]},
+                "description": "One result per input, in the order of `inputs`",
+            },
+            "decided": {**count, "description": "How many inputs were decided (and logged)"},
+            "failed": {**count, "description": "How many inputs have an error instead"},
+            "latency_ms": {"type": "number", "description": "Time spent in the gateway on the batch"},
+        },
+    }
+    operation["responses"] = {**generic["responses"], "200": _ok("One result per input", batch)}
     return operation
+
+
+_NUMBER_OR_NULL = {"anyOf": [{"type": "number"}, {"type": "null"}]}
+_ITEM_ERROR = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"$ref": "#/components/schemas/ErrorCode"},
+        "message": {"type": "string"},
+        "hint": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+
+def _answer_schema(runtime: Runtime) -> dict[str, Any]:
+    """The decide answer of a capability, as far as its spec and runtime say what it holds."""
+    spec = runtime.spec
+    decision: dict[str, Any] = {"type": "string", "description": "The capability's answer"}
+    # A tabular runtime answers a score band's decision, or the fallback's; other tasks answer their own.
+    if spec.decisions and all(isinstance(r, CapabilityRuntime) for r in _arm_runtimes(runtime)):
+        values = [rule.decision for rule in spec.ranked_decisions()] + [spec.fallback.decision]
+        decision["enum"] = list(dict.fromkeys(values))
+    factor = {
+        "type": "object",
+        "required": ["feature", "value", "contribution"],
+        "properties": {
+            "feature": {"type": "string"},
+            "value": {"description": "The feature's value for this entity (null when missing)"},
+            "contribution": {**_NUMBER_OR_NULL, "description": "Its SHAP contribution to the raw score"},
+        },
+    }
+    properties: dict[str, Any] = {
+        "decision_id": {"type": "string", "description": "The id of the decision in the decision log"},
+        "capability": {"type": "string", "enum": [runtime.name]},
+        "decision": decision,
+        "score": {**_NUMBER_OR_NULL, "description": "The model's score (the fallback's score, if any)"},
+        "factors": {
+            "type": "array",
+            "maxItems": spec.explain_top,
+            "items": factor,
+            "description": "The top contributing features, largest |contribution| first (none on a fallback)",
+        },
+        "model": {
+            "type": "object",
+            "required": ["name", "version"],
+            "properties": {
+                "name": {"type": "string"},
+                "version": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+            },
+        },
+        "fallback": {"type": "boolean", "description": "True when the spec's fallback answered"},
+        "fallback_reason": {
+            "type": "string",
+            "description": "Why the fallback answered (no_features, unknown_entity, model_error...)",
+        },
+        "arm": {"type": "string", "description": "The traffic arm that answered"},
+        "latency_ms": {"type": "number", "description": "Time spent in the gateway"},
+    }
+    if spec.feature_groups:
+        properties["features"] = {"type": "object", "description": "The capability's feature groups"}
+    # A task's runtime may state the fields its answer adds (an intent's route, a forecast's interval).
+    for arm_runtime in _arm_runtimes(runtime):
+        properties.update(getattr(arm_runtime, "output_schema", None) or {})
+    return {
+        "type": "object",
+        "required": [
+            "decision_id",
+            "capability",
+            "decision",
+            "score",
+            "factors",
+            "model",
+            "fallback",
+            "latency_ms",
+        ],
+        "properties": properties,
+    }
+
+
+def _arm_runtimes(runtime: Runtime) -> list[Runtime]:
+    """The runtimes that may answer for a capability: each arm's under a traffic policy, or the one."""
+    arms = getattr(runtime, "arms", None)
+    return [arm_runtime for _, arm_runtime in arms] if arms is not None else [runtime]
+
+
+def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": REPLAYED_HEADER,
+        "content": {"application/json": {"schema": schema}},
+    }
 
 
 def _entity_key_schema(types: tuple[KeyType, ...], max_chars: int) -> dict[str, Any]:

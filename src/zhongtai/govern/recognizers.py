@@ -1,4 +1,5 @@
-"""Recognizers: where in a free text a mainland mobile, landline, resident ID, bank card or e-mail is written.
+"""Recognizers: where in a free text a mainland mobile, landline, resident ID, bank card, e-mail, unified social
+credit code, IBAN, international phone number or passport number is written.
 
 A span is a candidate found by a loose pattern and then validated by the same normalizers OneID uses
 (`identity/normalize/`), so what is recognized here tokenizes exactly as the PII columns do:
@@ -13,7 +14,15 @@ A span is a candidate found by a loose pattern and then validated by the same no
 - `bank_card`: 13-19 digits (groups of four allowed) with a card network's prefix and length (UnionPay 62,
   Visa 4, Mastercard 51-55 and 2221-2720, Amex 34/37, JCB 35, Discover 60/64/65, Diners 30/36/38) passing
   Luhn, and not a valid ID number;
-- `email`: an address of the shape `normalize_email` accepts (a full-width ＠ too).
+- `email`: an address of the shape `normalize_email` accepts (a full-width ＠ too);
+- `uscc`: an 18-character unified social credit code (统一社会信用代码) with a valid check character
+  (GB 32100-2015: mod 31 over the 31-character alphabet without I, O, Z, S and V);
+- `iban`: an international bank account number (groups of four allowed) of its country's length, passing
+  the ISO 13616 mod-97 check;
+- `intl_phone`: a number written with `+` and a country code other than 86, valid by libphonenumber's
+  metadata (`phonenumbers`);
+- `passport`: a mainland passport number (E or G and 8 digits, or E, a letter and 7 digits) within a few
+  characters after the word 护照 or passport: passports carry no check digit, so the word is the evidence.
 
 Precision: a number glued to letters or digits (`SO20240101000123`, `u13812345678`) or part of an amount
 (`13812345678.50`) is not a span, and every kind has a check a random digit run rarely passes (mobile
@@ -34,15 +43,21 @@ from zhongtai.identity.normalize.id_card import parse_id_card
 from zhongtai.identity.normalize.phone import normalize_phone
 from zhongtai.identity.normalize.text import fold_width
 
-TextKind = Literal["email", "id_card", "bank_card", "phone", "landline"]
+TextKind = Literal[
+    "email", "id_card", "uscc", "bank_card", "iban", "phone", "landline", "intl_phone", "passport"
+]
 KINDS: tuple[TextKind, ...] = get_args(TextKind)  # also the priority among spans of equal length
 # The PII class whose token a span gets: a landline is a phone number, and joins a phone column's token.
 TOKEN_CLASS: dict[TextKind, str] = {
     "email": "email",
     "id_card": "id_card",
+    "uscc": "uscc",
     "bank_card": "bank_card",
+    "iban": "iban",
     "phone": "phone",
     "landline": "phone",
+    "intl_phone": "intl_phone",
+    "passport": "passport",
 }
 
 IN_TEXT = "text:"  # a field's PII class when its free text holds spans: `text:phone,id_card`
@@ -69,11 +84,22 @@ _PATTERNS: dict[TextKind, re.Pattern[str]] = {
         rf"(?<![+＋]){_LEFT}(?:{_COUNTRY}[(（]?0?{_D}{{2,3}}[)）]?|[(（]0{_D}{{2,3}}[)）]|0{_D}{{2,3}})"
         rf"{_SEP}?{_D}{{3,4}}{_SEP}?{_D}{{3,4}}{_RIGHT}"
     ),
+    "uscc": re.compile(rf"{_LEFT}[0-9A-HJ-NP-RTUWXY]{{2}}[0-9]{{6}}[0-9A-HJ-NP-RTUWXY]{{10}}{_RIGHT}"),
+    "iban": re.compile(
+        rf"{_LEFT}[A-Z]{{2}}[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?{_RIGHT}"
+    ),
+    # The number is group `v`: the word before it is evidence, not part of the span.
+    "passport": re.compile(
+        rf"(?:护照|[Pp]assport|PASSPORT)[^\n]{{0,12}}?{_LEFT}(?P<v>[EeGg][0-9]{{8}}|[Ee][A-HJ-NP-Za-hj-np-z][0-9]{{7}}){_RIGHT}"
+    ),
 }
+_INTERNATIONAL = re.compile(r"[+＋]")  # libphonenumber is asked only about texts with a +
 # Every span has an @, or four digits in a row right after a separator or at the start (a span begins at a
-# boundary, and a group shorter than four is followed by a separator): most texts, order numbers like
-# SO20240101000123 included, are ruled out by this one search.
-MAYBE_PII = r"(?:^|[^A-Za-z0-9０-９])[0-9０-９]{4}|[@＠]"
+# boundary, and a group shorter than four is followed by a separator), or the head of an IBAN or a passport
+# number: most texts are ruled out by this one search (it runs in RE2 too, over whole columns).
+MAYBE_PII = (
+    r"(?:^|[^A-Za-z0-9０-９])[0-9０-９]{4}|[@＠]|[A-Z]{2}[0-9]{2}[A-Z0-9]{4}|[EeGg][A-Za-z0-9][0-9]{7}"
+)
 _MAYBE = re.compile(MAYBE_PII)
 _NOISE = re.compile(r"[ \u3000\-－]")
 # (first digits, allowed lengths) of the card networks; Chinese debit cards are mostly UnionPay 62.
@@ -100,13 +126,17 @@ def find_spans(text: str, kinds: Iterable[TextKind] = KINDS) -> list[Span]:
     if not _MAYBE.search(text):
         return []
     chosen = set(kinds)
-    wanted = [kind for kind in KINDS if kind in chosen]
+    wanted = [kind for kind in KINDS if kind in chosen and kind in _PATTERNS]
     found = [
-        Span(kind, match.start(), match.end())
+        Span(kind, match.start("v"), match.end("v"))
+        if "v" in match.groupdict()
+        else Span(kind, *match.span())
         for kind in wanted
         for match in _PATTERNS[kind].finditer(text)
-        if VALIDATE[kind](match.group())
+        if VALIDATE[kind](match.group("v") if "v" in match.groupdict() else match.group())
     ]
+    if "intl_phone" in chosen and _INTERNATIONAL.search(text):
+        found += _international_phones(text)
     found.sort(key=lambda s: (s.start, s.start - s.end, KINDS.index(s.kind)))
     spans: list[Span] = []
     for span in found:
@@ -183,10 +213,55 @@ def _id_card(value: str) -> bool:
     return len(_NOISE.sub("", value)) == 18 and parse_id_card(value) is not None
 
 
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_valid(code: str) -> bool:
+    """A unified social credit code's check character (GB 32100-2015)."""
+    code = code.upper()
+    if len(code) != 18 or any(c not in _USCC_ALPHABET for c in code):
+        return False
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(code, _USCC_WEIGHTS, strict=False))
+    return _USCC_ALPHABET[(31 - total % 31) % 31] == code[17]
+
+
+# Lengths of IBANs by country (ISO 13616 registry), for the countries a Chinese business meets most.
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AT": 20, "BE": 16, "BH": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18,
+    "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GR": 27, "HR": 21, "HU": 28, "IE": 22, "IL": 23,
+    "IS": 26, "IT": 27, "KW": 30, "KZ": 20, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31,
+    "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24,
+    "SI": 19, "SK": 24, "TR": 26, "UA": 29,
+}  # fmt: skip
+
+
+def iban_valid(value: str) -> bool:
+    """An IBAN of its country's length passing the mod-97 check."""
+    iban = value.replace(" ", "").upper()
+    if _IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban.isalnum():
+        return False
+    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    return int(digits) % 97 == 1
+
+
+def _international_phones(text: str) -> list[Span]:
+    import phonenumbers
+
+    found = []
+    for match in phonenumbers.PhoneNumberMatcher(text, "ZZ", leniency=phonenumbers.Leniency.VALID):
+        if match.number.country_code != 86 and text[match.start] in "+＋":
+            found.append(Span("intl_phone", match.start, match.end))
+    return found
+
+
 VALIDATE: dict[TextKind, Callable[[str], bool]] = {
     "email": lambda v: normalize_email(v) is not None,
     "id_card": _id_card,
+    "uscc": uscc_valid,
     "bank_card": is_bank_card,
+    "iban": iban_valid,
     "phone": _mobile,
     "landline": _landline,
+    "passport": lambda v: True,  # the word before it is the check (see the pattern)
 }

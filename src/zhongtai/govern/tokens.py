@@ -42,8 +42,10 @@ PiiClass = Literal["phone", "id_card", "email", "name", "address", "bank_card"]
 TOKEN_BYTES = 16
 DIGEST = "[a-z2-7]{26}"  # base32 of TOKEN_BYTES, unpadded
 _LEGACY_DIGEST = "[0-9a-f]{32}"  # hex, as tokens were written before base32
-TOKEN = re.compile(rf"^(phone|id_card|email|name|address|bank_card)(\??):(?:{DIGEST}|{_LEGACY_DIGEST})$")
-CANONICAL_TOKEN = rf"^(phone|id_card|email|name|address|bank_card):(?:{DIGEST}|{_LEGACY_DIGEST})$"
+# Column classes, then the classes only spans of free text take (govern/recognizers.py TOKEN_CLASS).
+_CLASSES = "phone|id_card|email|name|address|bank_card|uscc|iban|intl_phone|passport"
+TOKEN = re.compile(rf"^({_CLASSES})(\??):(?:{DIGEST}|{_LEGACY_DIGEST})$")
+CANONICAL_TOKEN = rf"^({_CLASSES}):(?:{DIGEST}|{_LEGACY_DIGEST})$"
 _CARD_NOISE = re.compile(r"[ \-]")
 
 
@@ -55,6 +57,25 @@ def _bank_card(value: str | None) -> str | None:
     return digits if digits.isascii() and digits.isdigit() and 12 <= len(digits) <= 19 else None
 
 
+def _code(value: str | None) -> str | None:
+    """A code written with letters and digits (credit code, IBAN, passport): upper case, spaces dropped."""
+    if value is None:
+        return None
+    code = _CARD_NOISE.sub("", fold(value)).upper()
+    return code if code.isascii() and code.isalnum() else None
+
+
+def _e164(value: str | None) -> str | None:
+    """An international number in E.164 (`+442071838750`), or None."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(fold(value or ""), None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 CANONICAL: dict[str, Callable[[str | None], str | None]] = {
     "phone": normalize_phone,
     "email": normalize_email,
@@ -62,6 +83,10 @@ CANONICAL: dict[str, Callable[[str | None], str | None]] = {
     "name": normalize_name,
     "address": normalize_address,
     "bank_card": _bank_card,
+    "uscc": _code,
+    "iban": _code,
+    "passport": _code,
+    "intl_phone": _e164,
 }
 
 

@@ -86,6 +86,27 @@ class DecisionRecords:
                 query = query.where(SqlDecision.capability == capability)
             return [_decision(r) for r in session.scalars(query)]
 
+    def by_ids(self, ids: list[str]) -> list[DecisionRecord]:
+        """The logged decisions among `ids` (those not logged are simply absent)."""
+        if not ids:
+            return []
+        with self._sessions() as session:
+            rows = session.scalars(sa.select(SqlDecision).where(SqlDecision.id.in_(ids)))
+            return [_decision(r) for r in rows]
+
+    def served_since(self, capability: str, since: datetime, limit: int) -> list[DecisionRecord]:
+        """The capability's answers (not shadows) logged at or after `since`, oldest first, at most `limit`."""
+        query = (
+            sa.select(SqlDecision)
+            .where(
+                SqlDecision.capability == capability, SqlDecision.at >= since, SqlDecision.shadow_of.is_(None)
+            )
+            .order_by(SqlDecision.at)
+            .limit(limit)
+        )
+        with self._sessions() as session:
+            return [_decision(r) for r in session.scalars(query)]
+
     def count(self, capability: str | None = None, since: datetime | None = None) -> int:
         with self._sessions() as session:
             query = sa.select(sa.func.count()).select_from(SqlDecision)
@@ -111,4 +132,6 @@ def _decision(row: SqlDecision) -> DecisionRecord:
         features=dict(row.features),
         latency_ms=row.latency_ms,
         output=dict(row.output) if row.output is not None else None,
+        arm=row.arm,
+        shadow_of=row.shadow_of,
     )

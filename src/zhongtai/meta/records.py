@@ -259,6 +259,8 @@ class DecisionRecord:
     features: dict[str, Any]
     latency_ms: float
     output: dict[str, Any] | None = None  # a task's answer beyond decision and score
+    arm: str | None = None  # the traffic arm that answered, or the shadow that scored
+    shadow_of: str | None = None  # a shadow's record: the id of the answer it was scored beside
 
 
 @dataclass(frozen=True)

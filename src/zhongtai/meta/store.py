@@ -15,6 +15,7 @@ from zhongtai.errors import NotFound, ZhongtaiError
 from zhongtai.meta import db
 from zhongtai.meta.access import AccessRecords, DecisionRecords
 from zhongtai.meta.features import FeatureRecords
+from zhongtai.meta.feedback import FeedbackRecords
 from zhongtai.meta.identity import IdentityRecords
 from zhongtai.meta.models import ModelRecords
 from zhongtai.meta.owner import here
@@ -50,6 +51,7 @@ from zhongtai.meta.tables import (
 )
 from zhongtai.meta.tags import TagRecords
 from zhongtai.meta.time import aware, now
+from zhongtai.meta.traffic import TrafficRecords
 
 _KIND_TABLES: dict[str, type[SpecObject]] = {
     "sources": SqlSource,
@@ -131,6 +133,16 @@ class MetadataStore:
     def models(self) -> ModelRecords:
         """Model versions and aliases."""
         return ModelRecords(self._sessions)
+
+    @cached_property
+    def feedback(self) -> FeedbackRecords:
+        """Outcomes reported for logged decisions."""
+        return FeedbackRecords(self._sessions)
+
+    @cached_property
+    def traffic(self) -> TrafficRecords:
+        """Live traffic splits of capabilities (A/B weights, shadows)."""
+        return TrafficRecords(self._sessions)
 
     @cached_property
     def training_runs(self) -> RunRecords:

@@ -237,6 +237,19 @@ class SqlCapability(SpecObject, Base):
     __tablename__ = "capabilities"
 
 
+class SqlTrafficSplit(Base):
+    """A capability's live traffic policy, set by `capabilities split` or HTTP; it overrides the spec's
+    `traffic` until reset. One row per capability; every change is also in the change log."""
+
+    __tablename__ = "traffic_splits"
+    capability: Mapped[str] = mapped_column(String(128), primary_key=True)
+    policy: Mapped[dict[str, Any]]
+    principal: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    state: Mapped[dict[str, Any] | None]  # a canary ramp's step and status
+
+
 class SqlApiKey(Base):
     """An API key: only its SHA-256 is kept; the prefix finds it without scanning every hash."""
 
@@ -267,6 +280,24 @@ class SqlDecision(Base):
     features: Mapped[dict[str, Any]]
     latency_ms: Mapped[float]
     output: Mapped[dict[str, Any] | None]  # a task's answer beyond decision and score
+    arm: Mapped[str | None] = mapped_column(String(63))  # the traffic arm (or shadow) that answered
+    shadow_of: Mapped[str | None] = mapped_column(String(36), index=True)  # the answer a shadow scored beside
+
+
+class SqlFeedback(Base):
+    """An outcome reported for a logged decision: one per decision and kind (a repeat with the same value is
+    a no-op, a different value a conflict)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("decision_id", "kind", name="uq_feedback_decision_kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(String(36), index=True)
+    capability: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[dict[str, Any]]  # {"value": ...}: JSON of a boolean, number or short text
+    principal: Mapped[str] = mapped_column(String(128))
+    comment: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(index=True)
 
 
 class SqlQualityRun(Base):

@@ -1,4 +1,8 @@
-"""LightGBM for a binary model: effective parameters (defaults under the spec's) and early-stopped training.
+"""LightGBM for a tabular model: effective parameters (defaults under the spec's) and early-stopped training.
+
+The task picks the objective: `binary`, `multiclass` (softmax over `num_class` classes) or an identity-link
+regression objective (`regression`, the default, or `regression_l1`, `huber`, `fair`), so a regression's
+tree SHAP contributions sum to the predicted value. Early stopping watches the objective's own loss.
 
 The fixed seed plus `deterministic` and `force_row_wise` make the same training set give the same model,
 byte for byte. Training uses every core (it is a batch job); serving predicts on one thread (predictor.py).
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.models.predictor import REGRESSION_OBJECTIVES
 from zhongtai.spec.candidates import LIGHTGBM_ALIASES
 
 if TYPE_CHECKING:
@@ -39,19 +44,46 @@ DEFAULT_ROUNDS = 300
 DEFAULT_PATIENCE = 30
 
 
-def effective_params(spec_params: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
+# The loss early stopping watches, by objective.
+_METRICS = {
+    "binary": "binary_logloss",
+    "multiclass": "multi_logloss",
+    "regression": "l2",
+    "regression_l1": "l1",
+    "huber": "huber",
+    "fair": "fair",
+}
+
+
+def _objective(task: str, given: str | None) -> str:
+    """The objective of a task; the spec may choose among the regression objectives only."""
+    if task == "regression":
+        allowed: tuple[str, ...] = REGRESSION_OBJECTIVES
+    else:
+        allowed = ("multiclass",) if task == "multiclass_classification" else ("binary",)
+    objective = allowed[0] if given is None else given
+    if objective not in allowed:
+        raise ZhongtaiError(
+            "invalid_spec",
+            f"params.objective is {objective!r}; a {task} model takes {' or '.join(map(repr, allowed))}",
+        )
+    return objective
+
+
+def effective_params(
+    spec_params: dict[str, Any], task: str = "binary_classification", num_class: int = 0
+) -> tuple[dict[str, Any], int, int]:
     """LightGBM parameters (defaults overridden by the spec), boosting rounds and early-stopping patience."""
     given = {LIGHTGBM_ALIASES.get(key, key): value for key, value in spec_params.items()}
-    objective = given.pop("objective", "binary")
-    if objective != "binary":
-        raise ZhongtaiError(
-            "invalid_spec", f"params.objective is {objective!r}; a binary_classification model is 'binary'"
-        )
+    objective = _objective(task, given.pop("objective", None))
     rounds = int(given.pop("num_boost_round", DEFAULT_ROUNDS))
     patience = int(given.pop("early_stopping_rounds", DEFAULT_PATIENCE))
     if rounds < 1 or patience < 1:
         raise ZhongtaiError("invalid_spec", "params.num_boost_round and early_stopping_rounds must be >= 1")
-    params = {**DEFAULT_PARAMS, "num_threads": os.cpu_count() or 1, **given}
+    by_task: dict[str, Any] = {"objective": objective, "metric": _METRICS[objective]}
+    if objective == "multiclass":
+        by_task["num_class"] = num_class
+    params = {**DEFAULT_PARAMS, **by_task, "num_threads": os.cpu_count() or 1, **given}
     return params, rounds, patience
 
 
@@ -61,14 +93,17 @@ def fit_booster(
     features: list[str],
     spec_params: dict[str, Any],
     on_round: Callable[[int, int], None] | None = None,
+    task: str = "binary_classification",
+    num_class: int = 0,
 ) -> tuple[str, int, dict[str, Any]]:
     """Train with early stopping on `valid`; the model text trimmed to the best round, that round, the params.
 
+    Labels are 0/1 (binary), class indexes 0..num_class-1 (multiclass) or values (regression).
     `on_round(done, most)` is called every 50 rounds.
     """
     import lightgbm
 
-    params, rounds, patience = effective_params(spec_params)
+    params, rounds, patience = effective_params(spec_params, task, num_class)
     train_set = lightgbm.Dataset(train[0], label=train[1], feature_name=features, params=params)
     valid_set = lightgbm.Dataset(valid[0], label=valid[1], reference=train_set)
 

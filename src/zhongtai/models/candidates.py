@@ -1,6 +1,7 @@
 """Candidate models trained on one time split and judged on one holdout; the best becomes the version.
 
-Every trial sees the same training rows and is scored on the same validation rows by the spec's metric.
+Every trial sees the same training rows and is scored on the same validation rows by the spec's metric
+(without `candidates:`, the task's own: AUC, multiclass log loss, RMSE).
 Ties go to the trial listed first, so the same seed and the same data always give the same winner. Without
 `candidates:` in the spec there is one trial: LightGBM with the spec's params (training as before).
 A budget stops new trials from starting once it is spent; the ones not started are recorded as skipped.
@@ -17,15 +18,35 @@ import numpy as np
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.models.artifacts import ARTIFACT_FILE, ARTIFACT_FORMAT
-from zhongtai.models.baselines import fit_logistic, logistic_params
+from zhongtai.models.baselines import (
+    fit_logistic,
+    fit_ridge,
+    fit_softmax,
+    logistic_params,
+    ridge_params,
+)
 from zhongtai.models.boosting import fit_booster
-from zhongtai.models.metrics import HIGHER_IS_BETTER, binary_metrics
-from zhongtai.models.predictor import LINEAR_FILE, LINEAR_FORMAT, LightGBMBinary, LinearBinary, Predictor
+from zhongtai.models.metrics import HIGHER_IS_BETTER, task_metrics
+from zhongtai.models.predictor import (
+    CLASSES_FILE,
+    LINEAR_FILE,
+    LINEAR_FORMAT,
+    MULTICLASS_FORMAT,
+    REGRESSION_FORMAT,
+    SOFTMAX_FORMAT,
+    ClassLabel,
+    LightGBMBinary,
+    LightGBMMulticlass,
+    LightGBMRegression,
+    LinearPredictor,
+    Predictor,
+    SoftmaxPredictor,
+    classes_json,
+)
+from zhongtai.spec.candidates import TASK_METRICS
 from zhongtai.spec.models import ModelSpec
 
 Report = Callable[[str, str], None]
-# The holdout figures each candidate is compared by (all of them recorded, one of them decides).
-COMPARED = ("auc", "log_loss", "brier", "average_precision")
 
 
 @dataclass(frozen=True)
@@ -38,12 +59,13 @@ class Trial:
 
 @dataclass(frozen=True)
 class Fitted:
-    """A trained trial: what it would serve, its artifact text, the effective parameters."""
+    """A trained trial: what it would serve, its artifact's files (`main` the one the version records),
+    its format, the effective parameters."""
 
     algorithm: str
     predictor: Predictor
-    artifact_text: str
-    artifact_file: str
+    files: dict[str, bytes]
+    main: str
     artifact_format: str
     params: dict[str, Any]
     best_iteration: int | None = None
@@ -72,24 +94,69 @@ def plan_trials(spec: ModelSpec) -> list[Trial]:
     return trials
 
 
+@dataclass(frozen=True)
+class Target:
+    """What the trials learn: the model's task and, for a multiclass model, its class labels by index."""
+
+    task: str = "binary_classification"
+    classes: tuple[ClassLabel, ...] = ()
+
+
 def fit_trial(
     trial: Trial,
     train: tuple[np.ndarray, np.ndarray],
     valid: tuple[np.ndarray, np.ndarray],
     features: list[str],
     on_round: Callable[[int, int], None] | None = None,
+    target: Target = Target(),
 ) -> Fitted:
-    """Train one trial; LightGBM stops early on the validation side, the logistic model has no rounds."""
+    """Train one trial; LightGBM stops early on the validation side, the linear models have no rounds."""
+    if trial.algorithm == "ridge":
+        params = ridge_params(trial.params)
+        ridge = fit_ridge(train[0], train[1], features, params)
+        text = ridge.to_json().encode("utf-8")
+        return Fitted(
+            "ridge", LinearPredictor.of(ridge), {LINEAR_FILE: text}, LINEAR_FILE, LINEAR_FORMAT, params
+        )
+    if trial.algorithm == "logistic" and target.task == "multiclass_classification":
+        params = logistic_params(trial.params)
+        softmax = fit_softmax(train[0], train[1], features, target.classes, params)
+        text = softmax.to_json().encode("utf-8")
+        predictor: Predictor = SoftmaxPredictor.of(softmax)
+        return Fitted("logistic", predictor, {LINEAR_FILE: text}, LINEAR_FILE, SOFTMAX_FORMAT, params)
     if trial.algorithm == "logistic":
         params = logistic_params(trial.params)
         model = fit_logistic(train[0], train[1], features, params)
-        return Fitted("logistic", LinearBinary.of(model), model.to_json(), LINEAR_FILE, LINEAR_FORMAT, params)
+        files = {LINEAR_FILE: model.to_json().encode("utf-8")}
+        return Fitted("logistic", LinearPredictor.of(model), files, LINEAR_FILE, LINEAR_FORMAT, params)
+    return _fit_lightgbm(trial, train, valid, features, on_round, target)
+
+
+def _fit_lightgbm(
+    trial: Trial,
+    train: tuple[np.ndarray, np.ndarray],
+    valid: tuple[np.ndarray, np.ndarray],
+    features: list[str],
+    on_round: Callable[[int, int], None] | None,
+    target: Target,
+) -> Fitted:
     import lightgbm
 
-    text, best, params = fit_booster(train, valid, features, trial.params, on_round)
+    text, best, params = fit_booster(
+        train, valid, features, trial.params, on_round, target.task, len(target.classes)
+    )
     # Judged through the very model text that would be served, trimmed to its best round.
-    predictor = LightGBMBinary(lightgbm.Booster(model_str=text), tuple(features))
-    return Fitted("lightgbm", predictor, text, ARTIFACT_FILE, ARTIFACT_FORMAT, params, best)
+    booster = lightgbm.Booster(model_str=text)
+    files = {ARTIFACT_FILE: text.encode("utf-8")}
+    if target.task == "multiclass_classification":
+        files[CLASSES_FILE] = classes_json(target.classes)
+        predictor: Predictor = LightGBMMulticlass(booster, tuple(features), target.classes)
+        return Fitted("lightgbm", predictor, files, ARTIFACT_FILE, MULTICLASS_FORMAT, params, best)
+    if target.task == "regression":
+        predictor = LightGBMRegression(booster, tuple(features))
+        return Fitted("lightgbm", predictor, files, ARTIFACT_FILE, REGRESSION_FORMAT, params, best)
+    predictor = LightGBMBinary(booster, tuple(features))
+    return Fitted("lightgbm", predictor, files, ARTIFACT_FILE, ARTIFACT_FORMAT, params, best)
 
 
 def compare(
@@ -99,10 +166,15 @@ def compare(
     features: list[str],
     report: Report,
     clock: Callable[[], float] = time.monotonic,
+    classes: tuple[ClassLabel, ...] = (),
 ) -> Comparison:
-    """Train every trial of the spec (within its budget) and keep the best by the spec's metric."""
+    """Train every trial of the spec (within its budget) and keep the best by the spec's metric.
+
+    `classes` are a multiclass model's class labels, indexed by the labels in `train` and `valid`.
+    """
     trials = plan_trials(spec)
-    metric = spec.candidates.metric if spec.candidates else "auc"
+    target = Target(spec.task, classes)
+    metric = selection_metric(spec)
     budget = spec.candidates.budget_seconds() if spec.candidates else None
     higher = HIGHER_IS_BETTER[metric]
     found = Comparison(metric)
@@ -117,7 +189,9 @@ def compare(
             report("train", f"{label} skipped (the {budget:g} s budget is spent)")
             continue
         report("train", label)
-        fitted = _judge(trial, record, (train, valid, features), spec.threshold, metric, clock, report, label)
+        fitted = _judge(
+            trial, record, (train, valid, features), target, spec.threshold, metric, clock, report, label
+        )
         score = record.get("score")
         if fitted is None or score is None:
             continue
@@ -135,10 +209,16 @@ def compare(
     return found
 
 
+def selection_metric(spec: ModelSpec) -> str:
+    """What judges the spec's candidates: `candidates.metric`, or the task's own first metric."""
+    return spec.candidates.metric if spec.candidates else TASK_METRICS[spec.task][0]
+
+
 def _judge(
     trial: Trial,
     record: dict[str, Any],
     data: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], list[str]],
+    target: Target,
     threshold: float,
     metric: str,
     clock: Callable[[], float],
@@ -151,16 +231,20 @@ def _judge(
     train, valid, features = data
     began = clock()
     try:
-        fitted = fit_trial(trial, train, valid, features, _rounds(report, label))
+        fitted = fit_trial(trial, train, valid, features, _rounds(report, label), target)
     except (ValueError, LightGBMError) as exc:
         # A library refusing a parameter combination (say, C: -1): recorded, the others go on.
         record.update(status="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
         report("train", f"{label} failed")
         return None
-    measured = binary_metrics(valid[1], fitted.predictor.predict(valid[0]), threshold)
+    scores = fitted.predictor.predict(valid[0])
+    measured = task_metrics(target.task, valid[1], scores, threshold, target.classes)
+    if measured[metric] is None:  # R² of a constant validation target: nothing to judge by
+        record.update(status="failed", error=f"{metric} is undefined on this holdout")
+        return None
     record.update(
         status="trained",
-        metrics={name: measured[name] for name in COMPARED},
+        metrics={name: measured[name] for name in TASK_METRICS[target.task]},
         score=float(measured[metric]),
         seconds=round(clock() - began, 3),
     )

@@ -4,7 +4,13 @@ A card is built once, when the version is registered, from the same holdout its 
 stored with the run that registered it (JSON in the metadata store). `render_markdown` turns it into the
 page `zhongtai models card` prints. Metrics carry percentile bootstrap intervals (200 resamples, fixed seed);
 slices small enough to mislead are flagged, never hidden. A card quotes column names and figures, never a
-row's values, except the values of the slice columns the spec names (a tier, a channel, a language).
+row's values, except the values of the slice columns the spec names (a tier, a channel, a language) and a
+multiclass model's class labels (what it answers).
+
+The figures follow the task (metrics.TASK_METRICS): a binary card has a reliability table of the
+probability; a multiclass card one of the predicted class's probability against how often it is right; a
+regression card has no calibration but a residual summary (quantiles, and the mean residual per quartile
+of the predicted value, where a bias shows).
 """
 
 from __future__ import annotations
@@ -15,14 +21,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zhongtai.errors import ZhongtaiError
-from zhongtai.models.metrics import bootstrap_intervals, brier, reliability
+from zhongtai.models.metrics import (
+    HIGHER_IS_BETTER,
+    brier,
+    reliability,
+    task_intervals,
+    task_metrics,
+)
+from zhongtai.spec.candidates import TASK_METRICS
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from zhongtai.meta.records import ModelVersion, TrainingSet
     from zhongtai.meta.store import MetadataStore
-    from zhongtai.models.predictor import Predictor
+    from zhongtai.models.predictor import ClassLabel, Predictor
     from zhongtai.spec.models import ModelSpec
 
 CARD_SCHEMA = "zhongtai-card/1"
@@ -42,6 +55,7 @@ class Holdout:
     x: np.ndarray
     y: np.ndarray
     table: pa.Table  # the same rows with every training-set column, for slices
+    classes: tuple[ClassLabel, ...] = ()  # a multiclass model's class labels, indexed by y
 
 
 def build_card(
@@ -56,14 +70,17 @@ def build_card(
     """The card of a new version.
 
     `data` describes the training data (rows, time range, split); `scored` holds holdout scores of the model,
-    the logistic baseline and the constant baseline; `comparison` the candidates and the metric that chose.
+    the linear baseline and the constant baseline; `comparison` the candidates and the metric that chose.
     """
     lineage = training_set.lineage
-    intervals = {name: bootstrap_intervals(holdout.y, s, RESAMPLES, SEED) for name, s in scored.items()}
+    task = spec.task
+    intervals = {name: task_intervals(task, holdout.y, s, RESAMPLES, SEED) for name, s in scored.items()}
     model = scored["model"]
+    names = TASK_METRICS[task]
     card: dict[str, Any] = {
         "schema": CARD_SCHEMA,
         "model": spec.name,
+        "task": task,
         "description": spec.description,
         "purpose": spec.card.purpose if spec.card else "",
         "owner": (spec.card.owner if spec.card and spec.card.owner else spec.owner) or "",
@@ -79,23 +96,70 @@ def build_card(
         "lift": {
             f"over_{base}": {
                 name: _gain(name, intervals["model"][name]["value"], intervals[base][name]["value"])
-                for name in ("auc", "log_loss", "brier", "average_precision")
+                for name in names
             }
-            for base in ("logistic_baseline", "constant_baseline")
+            for base in scored
+            if base != "model"
         },
-        "calibration": {"brier": brier(holdout.y, model), "bins": reliability(holdout.y, model)},
+        **_fit_of(task, holdout, model),
         "top_features": top_features(predictor, holdout.x),
-        "slices": {column: slice_metrics(holdout.table[column], holdout.y, model) for column in spec.slices},
+        "slices": {
+            column: slice_metrics(holdout.table[column], holdout.y, model, task) for column in spec.slices
+        },
         "bootstrap": {"resamples": RESAMPLES, "seed": SEED, "level": 0.95},
         **comparison,
     }
     return card
 
 
+def _fit_of(task: str, holdout: Holdout, model: np.ndarray) -> dict[str, Any]:
+    """How the model's scores fit the holdout: calibration (classifiers) or residuals (regression)."""
+    if task == "regression":
+        return {"residuals": residuals(holdout.y, model)}
+    if task == "multiclass_classification":
+        right = (np.argmax(model, axis=1) == holdout.y).astype(np.float64)
+        top = model.max(axis=1)
+        recall = task_metrics(task, holdout.y, model, 0.5, holdout.classes)["per_class_recall"]
+        return {
+            "classes": list(holdout.classes),
+            "per_class_recall": recall,
+            "calibration": {"brier": brier(right, top), "bins": reliability(right, top)},
+        }
+    return {"calibration": {"brier": brier(holdout.y, model), "bins": reliability(holdout.y, model)}}
+
+
+def residuals(values: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """Residuals (target − prediction) on the holdout: mean, spread, quantiles, and the mean residual per
+    quartile of the predicted value (a model biased high or low for large values shows here)."""
+    error = np.asarray(values, dtype=np.float64) - np.asarray(predicted, dtype=np.float64)
+    points = (5, 25, 50, 75, 95)
+    quantiles = np.percentile(error, points)
+    edges = np.unique(np.quantile(predicted, np.linspace(0, 1, NUMERIC_BINS + 1)))
+    which = np.clip(np.searchsorted(edges, predicted, side="right") - 1, 0, max(len(edges) - 2, 0))
+    by_prediction = []
+    for index in range(max(len(edges) - 1, 1)):
+        inside = which == index
+        if inside.any():
+            by_prediction.append(
+                {
+                    "from": float(edges[index]),
+                    "to": float(edges[min(index + 1, len(edges) - 1)]),
+                    "rows": int(inside.sum()),
+                    "mean_residual": float(error[inside].mean()),
+                }
+            )
+    return {
+        "mean": float(error.mean()),
+        "std": float(error.std()),
+        "quantiles": {f"p{p}": float(q) for p, q in zip(points, quantiles, strict=True)},
+        "by_prediction": by_prediction,
+    }
+
+
 def _gain(name: str, model: float | None, base: float | None) -> float | None:
     if model is None or base is None:
         return None
-    return model - base if name in ("auc", "average_precision") else base - model
+    return model - base if HIGHER_IS_BETTER[name] else base - model
 
 
 def top_features(predictor: Predictor, rows: np.ndarray) -> list[dict[str, Any]]:
@@ -111,8 +175,20 @@ def top_features(predictor: Predictor, rows: np.ndarray) -> list[dict[str, Any]]
     ]
 
 
-def slice_metrics(column: pa.ChunkedArray, labels: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:
+def slice_metrics(
+    column: pa.ChunkedArray, labels: np.ndarray, scores: np.ndarray, task: str = "binary_classification"
+) -> list[dict[str, Any]]:
     """Holdout figures per value of a slice column (numeric columns with many values by quartile)."""
+    if task != "binary_classification":
+        return [
+            {
+                "value": value,
+                "rows": int(inside.sum()),
+                **_task_figures(task, labels[inside], scores[inside]),
+                "small": bool(inside.sum() < SMALL_SLICE),
+            }
+            for value, inside in _groups(column)
+        ]
     from sklearn.metrics import roc_auc_score
 
     found = []
@@ -131,6 +207,18 @@ def slice_metrics(column: pa.ChunkedArray, labels: np.ndarray, scores: np.ndarra
             }
         )
     return found
+
+
+def _task_figures(task: str, labels: np.ndarray, scores: np.ndarray) -> dict[str, float | None]:
+    if task == "multiclass_classification":
+        right = np.argmax(scores, axis=1) == labels
+        return {"accuracy": float(right.mean()), "mean_confidence": float(scores.max(axis=1).mean())}
+    error = scores - labels
+    return {
+        "mean_target": float(labels.mean()),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mae": float(np.mean(np.abs(error))),
+    }
 
 
 def _groups(column: pa.ChunkedArray) -> list[tuple[str, np.ndarray]]:
@@ -166,7 +254,7 @@ def _groups(column: pa.ChunkedArray) -> list[tuple[str, np.ndarray]]:
 
 def render_markdown(card: dict[str, Any], version: int) -> str:
     """The card as a Markdown page."""
-    data, metrics = card["training_data"], card["metrics"]
+    data = card["training_data"]
     lines = [f"# Model card: {card['model']} v{version}", ""]
     lines += [f"**Purpose:** {card['purpose'] or card['description'] or '(not declared)'}  "]
     lines += [f"**Owner:** {card['owner'] or '(not declared)'}  ", f"**Algorithm:** {card['algorithm']}", ""]
@@ -183,32 +271,13 @@ def render_markdown(card: dict[str, Any], version: int) -> str:
         "",
         "## Label",
         "",
-        f"`{card['label']['column']}` (1 = positive) at `{card['label']['timestamp']}`, from:",
+        f"`{card['label']['column']}` ({_label_meaning(card)}) at `{card['label']['timestamp']}`, from:",
         "",
         "```sql",
         card["label"]["sql"].strip(),
         "```",
-        "",
-        "## Metrics on the holdout (95% bootstrap intervals)",
-        "",
-        "| metric | model | logistic baseline | constant baseline |",
-        "| --- | --- | --- | --- |",
     ]
-    for name in ("auc", "log_loss", "brier", "average_precision"):
-        cells = [_interval(metrics[m][name]) for m in ("model", "logistic_baseline", "constant_baseline")]
-        lines.append(f"| {name} | {' | '.join(cells)} |")
-    lift = card["lift"]
-    lines += ["", "Lift (positive = the model is better):", ""]
-    for base in ("logistic_baseline", "constant_baseline"):
-        gains = ", ".join(f"{k} {_number(v, signed=True)}" for k, v in lift[f"over_{base}"].items())
-        lines.append(f"- over the {base.replace('_', ' ')}: {gains}")
-    lines += ["", f"## Calibration (Brier {_number(card['calibration']['brier'])})", ""]
-    lines += ["| score bin | rows | mean score | positive rate |", "| --- | --- | --- | --- |"]
-    for b in card["calibration"]["bins"]:
-        lines.append(
-            f"| {b['from']:.1f}–{b['to']:.1f} | {b['rows']:,} | {_number(b['mean_score'])} | "
-            f"{_number(b['positive_rate'])} |"
-        )
+    lines += _metrics_markdown(card)
     lines += ["", "## Top features (mean |contribution| on the holdout)", ""]
     lines += [
         f"{i}. `{f['feature']}` {f['mean_abs_contribution']:.4f}"
@@ -217,6 +286,61 @@ def render_markdown(card: dict[str, Any], version: int) -> str:
     lines += _slices_markdown(card["slices"])
     lines += _candidates_markdown(card)
     return "\n".join(lines) + "\n"
+
+
+def _task(card: dict[str, Any]) -> str:
+    return str(card.get("task", "binary_classification"))  # cards written before tasks are binary
+
+
+def _label_meaning(card: dict[str, Any]) -> str:
+    if _task(card) == "multiclass_classification":
+        return "classes: " + ", ".join(str(c) for c in card["classes"])
+    return "a number" if _task(card) == "regression" else "1 = positive"
+
+
+def _metrics_markdown(card: dict[str, Any]) -> list[str]:
+    metrics, baselines = card["metrics"], [m for m in card["metrics"] if m != "model"]
+    lines = ["", "## Metrics on the holdout (95% bootstrap intervals)", ""]
+    lines += ["| metric | model | " + " | ".join(b.replace("_", " ") for b in baselines) + " |"]
+    lines += ["| --- | --- | " + " | ".join("---" for _ in baselines) + " |"]
+    for name in TASK_METRICS[_task(card)]:
+        cells = [_interval(metrics[m][name]) for m in ("model", *baselines)]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    lift = card["lift"]
+    lines += ["", "Lift (positive = the model is better):", ""]
+    for base in baselines:
+        gains = ", ".join(f"{k} {_number(v, signed=True)}" for k, v in lift[f"over_{base}"].items())
+        lines.append(f"- over the {base.replace('_', ' ')}: {gains}")
+    if "per_class_recall" in card:
+        lines += ["", "## Recall per class", "", "| class | recall |", "| --- | --- |"]
+        lines += [f"| {c} | {_number(r)} |" for c, r in card["per_class_recall"].items()]
+    if "residuals" in card:
+        return lines + _residuals_markdown(card["residuals"])
+    multiclass = _task(card) == "multiclass_classification"
+    lines += ["", f"## Calibration (Brier {_number(card['calibration']['brier'])})", ""]
+    if multiclass:
+        lines += ["Of the predicted class: its probability against how often it is right.", ""]
+        lines += ["| probability bin | rows | mean probability | right |", "| --- | --- | --- | --- |"]
+    else:
+        lines += ["| score bin | rows | mean score | positive rate |", "| --- | --- | --- | --- |"]
+    for b in card["calibration"]["bins"]:
+        lines.append(
+            f"| {b['from']:.1f}–{b['to']:.1f} | {b['rows']:,} | {_number(b['mean_score'])} | "
+            f"{_number(b['positive_rate'])} |"
+        )
+    return lines
+
+
+def _residuals_markdown(found: dict[str, Any]) -> list[str]:
+    lines = ["", "## Residuals (target − prediction) on the holdout", ""]
+    quantiles = ", ".join(f"{k} {_number(v, signed=True)}" for k, v in found["quantiles"].items())
+    lines += [f"- mean {_number(found['mean'], signed=True)}, std {_number(found['std'])}; {quantiles}", ""]
+    lines += ["| predicted value | rows | mean residual |", "| --- | --- | --- |"]
+    for b in found["by_prediction"]:
+        lines.append(
+            f"| {b['from']:g}–{b['to']:g} | {b['rows']:,} | {_number(b['mean_residual'], signed=True)} |"
+        )
+    return lines
 
 
 def _dataset(name: str, version: int, data: dict[str, Any]) -> str:
@@ -229,28 +353,41 @@ def _slices_markdown(slices: dict[str, list[dict[str, Any]]]) -> list[str]:
     if not slices:
         return [*lines, "(the spec names no `slices`)"]
     for column, groups in slices.items():
-        lines += [f"### {column}", "", "| value | rows | positive rate | mean score | AUC | Brier | note |"]
-        lines.append("| --- | --- | --- | --- | --- | --- | --- |")
+        figures = [k for k in (groups[0] if groups else {}) if k not in ("value", "rows", "small")]
+        heads = [_SLICE_HEADS.get(k, k) for k in figures]
+        lines += [f"### {column}", "", "| value | rows | " + " | ".join(heads) + " | note |"]
+        lines.append("| --- | --- | " + " | ".join("---" for _ in heads) + " | --- |")
         for g in groups:
             note = "small: read with care" if g["small"] else ""
-            lines.append(
-                f"| {g['value']} | {g['rows']:,} | {_number(g['positive_rate'])} | {_number(g['mean_score'])} "
-                f"| {_number(g['auc'])} | {_number(g['brier'])} | {note} |"
-            )
+            cells = " | ".join(_number(g[k]) for k in figures)
+            lines.append(f"| {g['value']} | {g['rows']:,} | {cells} | {note} |")
         lines.append("")
     return lines
 
 
+_SLICE_HEADS = {
+    "positive_rate": "positive rate",
+    "mean_score": "mean score",
+    "auc": "AUC",
+    "brier": "Brier",
+    "mean_confidence": "mean confidence",
+    "mean_target": "mean target",
+    "rmse": "RMSE",
+    "mae": "MAE",
+}
+
+
 def _candidates_markdown(card: dict[str, Any]) -> list[str]:
+    names = TASK_METRICS[_task(card)][:3]
     lines = ["", f"## Candidates (judged by {card['selection_metric']} on the same holdout)", ""]
-    lines += ["| # | algorithm | params | status | auc | log_loss | brier | winner |"]
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines += ["| # | algorithm | params | status | " + " | ".join(names) + " | winner |"]
+    lines.append("| --- | --- | --- | --- | " + " | ".join("---" for _ in names) + " | --- |")
     for i, c in enumerate(card["candidates"], 1):
         m = c.get("metrics", {})
         params = " ".join(f"{k}={v}" for k, v in sorted(c["params"].items())) or "(defaults)"
+        cells = " | ".join(_number(m.get(name)) for name in names)
         lines.append(
-            f"| {i} | {c['algorithm']} | {params} | {c['status']} | {_number(m.get('auc'))} | "
-            f"{_number(m.get('log_loss'))} | {_number(m.get('brier'))} | {'yes' if c.get('winner') else ''} |"
+            f"| {i} | {c['algorithm']} | {params} | {c['status']} | {cells} | {'yes' if c.get('winner') else ''} |"
         )
     return lines
 

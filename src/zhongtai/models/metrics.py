@@ -1,8 +1,11 @@
-"""Binary classification metrics on the validation set, for the model and for its baselines.
+"""Metrics on the validation set, for the model and for its baselines, by task.
 
-The constant baseline predicts the training positive rate for every row; the logistic baseline is a
-standardised logistic regression (models/baselines.py). A model is only worth serving if it beats both, so
-every version records them side by side, and its card adds bootstrap intervals and a reliability table.
+Binary: AUC, log loss, Brier, average precision, precision and recall at the threshold. Multiclass:
+accuracy, macro-F1 (over the classes the validation rows hold), log loss and each class's recall.
+Regression: RMSE, MAE, MAPE (over the rows whose target is not zero; None when every one is) and R².
+The constant baseline predicts the training positive rate, class shares or mean for every row; the linear
+baseline is a standardised logistic or ridge regression (models/baselines.py). A model is only worth
+serving if it beats both, so every version records them side by side, and its card adds bootstrap intervals.
 """
 
 from __future__ import annotations
@@ -11,13 +14,25 @@ from typing import Any
 
 import numpy as np
 
+from zhongtai.spec.candidates import TASK_METRICS
+
 # Keeps log loss finite when a model is certain and wrong.
 _EPSILON = 1e-15
 
 
 # What a candidate can be judged by, and which way is better.
-HIGHER_IS_BETTER = {"auc": True, "average_precision": True, "log_loss": False, "brier": False}
-_INTERVAL_METRICS = ("auc", "log_loss", "brier", "average_precision")
+HIGHER_IS_BETTER = {
+    "auc": True,
+    "average_precision": True,
+    "log_loss": False,
+    "brier": False,
+    "accuracy": True,
+    "macro_f1": True,
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+}
+_INTERVAL_METRICS = TASK_METRICS["binary_classification"]
 
 
 def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -157,3 +172,103 @@ def reliability(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> list[
             }
         )
     return table
+
+
+def multiclass_metrics(
+    labels: np.ndarray, probabilities: np.ndarray, classes: tuple[Any, ...]
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, log loss and per-class recall of class probabilities (labels: class indexes).
+
+    Macro-F1 averages the classes the labels hold (a class never seen here has no F1 to average).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    figures = _multiclass_figures(labels, probabilities, len(classes))
+    predicted = np.argmax(probabilities, axis=1)
+    recall: dict[str, float | None] = {}
+    for index, name in enumerate(classes):
+        held = labels == index
+        recall[str(name)] = float((predicted[held] == index).mean()) if held.any() else None
+    return {**figures, "per_class_recall": recall, "rows": int(labels.size)}
+
+
+def _multiclass_figures(
+    labels: np.ndarray, probabilities: np.ndarray, classes: int
+) -> dict[str, float | None]:
+    predicted = np.argmax(probabilities, axis=1)
+    chosen = np.clip(probabilities[np.arange(labels.size), labels], _EPSILON, 1.0)
+    held = np.bincount(labels, minlength=classes)
+    said = np.bincount(predicted, minlength=classes)
+    right = np.bincount(labels[predicted == labels], minlength=classes)
+    present = held > 0
+    f1 = 2 * right[present] / (held[present] + said[present])
+    return {
+        "accuracy": float((predicted == labels).mean()),
+        "macro_f1": float(f1.mean()),
+        "log_loss": float(-np.log(chosen).mean()),
+    }
+
+
+def regression_metrics(values: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """RMSE, MAE, MAPE (rows with a non-zero target only), R² (None for a constant target), rows, mean."""
+    values = np.asarray(values, dtype=np.float64)
+    figures = _regression_figures(values, np.asarray(predicted, dtype=np.float64))
+    nonzero = int((values != 0).sum())
+    return {**figures, "mape_rows": nonzero, "rows": int(values.size), "mean": float(values.mean())}
+
+
+def _regression_figures(values: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
+    error = predicted - values
+    nonzero = values != 0
+    spread = float(((values - values.mean()) ** 2).sum())
+    return {
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mae": float(np.mean(np.abs(error))),
+        "mape": float(np.mean(np.abs(error[nonzero] / values[nonzero]))) if nonzero.any() else None,
+        "r2": 1.0 - float((error**2).sum()) / spread if spread > 0 else None,
+    }
+
+
+def task_metrics(
+    task: str, labels: np.ndarray, scores: np.ndarray, threshold: float, classes: tuple[Any, ...] = ()
+) -> dict[str, Any]:
+    """The validation figures of a task's scores (probabilities, class probabilities or values)."""
+    if task == "multiclass_classification":
+        return multiclass_metrics(labels, scores, classes)
+    if task == "regression":
+        return regression_metrics(labels, scores)
+    return binary_metrics(labels, scores, threshold)
+
+
+def task_intervals(
+    task: str,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    resamples: int = 200,
+    seed: int = 42,
+    level: float = 0.95,
+) -> dict[str, dict[str, float | None]]:
+    """Point value and percentile bootstrap interval of the task's metrics (TASK_METRICS), fixed seed."""
+    if task == "binary_classification":
+        return bootstrap_intervals(labels, scores, resamples, seed, level)
+
+    def measure(rows: np.ndarray) -> dict[str, float | None]:
+        if task == "multiclass_classification":
+            return _multiclass_figures(labels[rows], scores[rows], int(scores.shape[1]))
+        return _regression_figures(labels[rows], scores[rows])
+
+    point = measure(np.arange(labels.size))
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {name: [] for name in TASK_METRICS[task]}
+    for _ in range(resamples):
+        figures = measure(rng.integers(0, labels.size, labels.size))
+        for name in draws:
+            value = figures[name]
+            if value is not None:
+                draws[name].append(value)
+    tail = (1 - level) / 2 * 100
+    found: dict[str, dict[str, float | None]] = {}
+    for name, values in draws.items():
+        low, high = (float(v) for v in np.percentile(values, [tail, 100 - tail])) if values else (None, None)
+        found[name] = {"value": point[name], "low": low, "high": high}
+    return found

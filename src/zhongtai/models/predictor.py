@@ -2,13 +2,23 @@
 
 The runtime never talks to LightGBM (or any other library) directly: it holds a `Predictor`, built once by
 `load_predictor` from a version's artifact and format, and per request calls `explain()`, which returns the
-scores and each feature's contribution in one pass. Contributions are additive in the model's raw space
-(the logit for a binary model): the per-feature columns plus the bias column (last) sum to the raw score, so
-the explanation a caller sees is exact, not an approximation of another model.
+scores and each feature's contribution in one pass. Contributions are additive in the model's raw space:
+the per-feature columns plus the bias column (last) sum to the raw score, so the explanation a caller sees
+is exact, not an approximation of another model. What the scores and the raw space are depends on the task:
 
-Formats are data only. `lightgbm-text` is LightGBM's model text (tree SHAP contributions); `linear-json` is a
-standardised linear model as JSON (contributions are coefficient × standardised deviation from the training
-mean, exact for a linear model). A new model family is one class here and one entry in `_LOADERS`.
+- `binary`: one probability of the positive class per row; the raw score is its logit.
+- `multiclass`: class probabilities, shape (rows, classes), in the order of the predictor's `classes`;
+  `explain` returns them with the contributions to the *predicted* (most probable) class's raw score, its
+  softmax logit, so "why this class" is answered exactly. Class labels (strings or integers) travel with
+  the artifact: LightGBM and the linear model know class indexes only.
+- `regression`: the predicted value; the raw score is the value itself, so contributions sum to it.
+
+Formats are data only. `lightgbm-text` is a binary LightGBM model text (tree SHAP contributions);
+`lightgbm-multiclass` is a multiclass model text plus `classes.json`; `lightgbm-regression` a regression
+model text with an identity link (so contributions sum to the value). `linear-json` is a standardised
+linear model as JSON, logistic (binary) or ridge (regression): contributions are coefficient × standardised
+deviation from the training mean, exact for a linear model. `softmax-json` is the multinomial logistic
+model, one coefficient row per class. A new model family is one class here and one entry in `_LOADERS`.
 """
 
 from __future__ import annotations
@@ -16,12 +26,19 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from zhongtai.errors import ZhongtaiError
-from zhongtai.models.artifacts import ARTIFACT_FORMAT, load_booster, read_artifact, save_text
+from zhongtai.models.artifacts import (
+    ARTIFACT_FORMAT,
+    load_booster,
+    read_artifact,
+    read_model_text,
+    save_text,
+    sibling,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,6 +50,16 @@ if TYPE_CHECKING:
 LINEAR_FORMAT = "linear-json"
 LINEAR_FILE = "model.json"
 _LINEAR_SCHEMA = "zhongtai-linear/1"
+SOFTMAX_FORMAT = "softmax-json"
+_SOFTMAX_SCHEMA = "zhongtai-softmax/1"
+MULTICLASS_FORMAT = "lightgbm-multiclass"
+REGRESSION_FORMAT = "lightgbm-regression"
+CLASSES_FILE = "classes.json"
+_CLASSES_SCHEMA = "zhongtai-classes/1"
+# LightGBM regression objectives whose prediction is the raw score (identity link): contributions sum to it.
+REGRESSION_OBJECTIVES = ("regression", "regression_l1", "huber", "fair")
+
+ClassLabel = str | int
 
 
 @runtime_checkable
@@ -41,7 +68,7 @@ class Predictor(Protocol):
 
     @property
     def task(self) -> str:
-        """What the scores mean: "binary" = the probability of the positive class."""
+        """What the scores mean: `binary`, `multiclass` or `regression` (see the module docstring)."""
         ...
 
     @property
@@ -50,7 +77,7 @@ class Predictor(Protocol):
         ...
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
-        """One score per row (rows: 2-D float64, NaN = missing)."""
+        """Scores (rows: 2-D float64, NaN = missing): one per row, or (rows, classes) for multiclass."""
         ...
 
     def explain(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +87,17 @@ class Predictor(Protocol):
 
 def _sigmoid(raw: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-raw)), dtype=np.float64)
+
+
+def _softmax(raw: np.ndarray) -> np.ndarray:
+    shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+def _predicted_class_terms(per_class: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """From contributions of shape (rows, classes, features + 1), those of each row's most probable class."""
+    chosen = np.argmax(probabilities, axis=1)
+    return np.asarray(per_class[np.arange(len(chosen)), chosen, :], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -86,8 +124,63 @@ class LightGBMBinary:
 
 
 @dataclass(frozen=True)
+class LightGBMRegression:
+    """A LightGBM regression booster (identity link) on one thread per predict."""
+
+    booster: lightgbm.Booster
+    features: tuple[str, ...]
+    task: str = "regression"
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """The predicted value, one per row."""
+        return np.asarray(self.booster.predict(rows, num_threads=1), dtype=np.float64)
+
+    def explain(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Tree SHAP contributions and the values they sum to."""
+        contributions = np.asarray(self.booster.predict(rows, pred_contrib=True, num_threads=1))
+        return contributions.sum(axis=1), contributions
+
+
+@dataclass(frozen=True)
+class LightGBMMulticlass:
+    """A LightGBM multiclass (softmax) booster and the class label of each of its indexes."""
+
+    booster: lightgbm.Booster
+    features: tuple[str, ...]
+    classes: tuple[ClassLabel, ...]
+    task: str = "multiclass"
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape (rows, classes)."""
+        return np.asarray(self.booster.predict(rows, num_threads=1), dtype=np.float64).reshape(
+            len(rows), len(self.classes)
+        )
+
+    def explain(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities, and the tree SHAP contributions to the predicted class's raw score."""
+        flat = np.asarray(self.booster.predict(rows, pred_contrib=True, num_threads=1))
+        per_class = flat.reshape(len(rows), len(self.classes), len(self.features) + 1)
+        probabilities = _softmax(per_class.sum(axis=2))
+        return probabilities, _predicted_class_terms(per_class, probabilities)
+
+
+def _refused(path: str, what: str) -> ZhongtaiError:
+    return ZhongtaiError(
+        "invalid_argument",
+        f"{path} is not a {what} model",
+        "artifacts are written by `zhongtai train`; other formats are refused",
+    )
+
+
+def _finite(path: str, *numbers: float) -> None:
+    if not all(math.isfinite(v) for v in numbers):
+        raise ZhongtaiError("invalid_argument", f"{path}: every number of the model must be finite")
+
+
+@dataclass(frozen=True)
 class LinearModel:
-    """A logistic (binary) model over standardised features, as stored in `linear-json`.
+    """A linear model over standardised features, as stored in `linear-json`: logistic for `binary` (the
+    score is the sigmoid of the sum), ridge for `regression` (the score is the sum).
 
     A missing value is replaced by the training mean (`center`), so it contributes nothing.
     """
@@ -120,11 +213,7 @@ class LinearModel:
                 task=str(body.get("task", "binary")),
             )
         except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
-            raise ZhongtaiError(
-                "invalid_argument",
-                f"{path} is not a {LINEAR_FORMAT} model",
-                "artifacts are written by `zhongtai train`; other formats are refused",
-            ) from None
+            raise _refused(path, LINEAR_FORMAT) from None
         sizes = {len(model.features), len(model.center), len(model.scale), len(model.coef)}
         numbers = (*model.center, *model.scale, *model.coef, model.intercept)
         if len(sizes) != 1 or not all(math.isfinite(v) for v in numbers) or min(model.scale, default=1) <= 0:
@@ -132,15 +221,19 @@ class LinearModel:
                 "invalid_argument",
                 f"{path}: features, center, scale and coef must be equally long, finite, with positive scales",
             )
-        if model.task != "binary":
+        if model.task not in ("binary", "regression"):
             raise ZhongtaiError(
                 "invalid_argument", f"{path}: task {model.task!r} is not served by linear models"
             )
         return model
 
 
+def _standardised(rows: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return np.asarray((np.where(np.isnan(rows), center, rows) - center) / scale, dtype=np.float64)
+
+
 @dataclass(frozen=True)
-class LinearBinary:
+class LinearPredictor:
     """A `LinearModel` ready to serve: the arrays built once."""
 
     features: tuple[str, ...]
@@ -151,7 +244,7 @@ class LinearBinary:
     task: str = "binary"
 
     @classmethod
-    def of(cls, model: LinearModel) -> LinearBinary:
+    def of(cls, model: LinearModel) -> LinearPredictor:
         """Arrays from the stored model."""
         return cls(
             model.features,
@@ -159,21 +252,131 @@ class LinearBinary:
             np.asarray(model.scale, dtype=np.float64),
             np.asarray(model.coef, dtype=np.float64),
             model.intercept,
+            model.task,
         )
 
     def _contributions(self, rows: np.ndarray) -> np.ndarray:
-        standard = (np.where(np.isnan(rows), self.center, rows) - self.center) / self.scale
-        terms = standard * self.coef
+        terms = _standardised(rows, self.center, self.scale) * self.coef
         return np.column_stack([terms, np.full(len(rows), self.intercept)])
 
+    def _scores(self, raw: np.ndarray) -> np.ndarray:
+        return raw if self.task == "regression" else _sigmoid(raw)
+
     def predict(self, rows: np.ndarray) -> np.ndarray:
-        """Probabilities of the positive class, one per row."""
-        return _sigmoid(self._contributions(rows).sum(axis=1))
+        """Probabilities of the positive class (binary) or values (regression), one per row."""
+        return self._scores(self._contributions(rows).sum(axis=1))
 
     def explain(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each coefficient times its standardised deviation from the training mean; the intercept as bias."""
         contributions = self._contributions(rows)
-        return _sigmoid(contributions.sum(axis=1)), contributions
+        return self._scores(contributions.sum(axis=1)), contributions
+
+
+@dataclass(frozen=True)
+class SoftmaxModel:
+    """A multinomial logistic model over standardised features, as stored in `softmax-json`: one row of
+    coefficients and one intercept per class, and the classes' labels."""
+
+    features: tuple[str, ...]
+    center: tuple[float, ...]
+    scale: tuple[float, ...]
+    classes: tuple[ClassLabel, ...]
+    coef: tuple[tuple[float, ...], ...]
+    intercept: tuple[float, ...]
+    task: str = "multiclass"
+
+    def to_json(self) -> str:
+        """The artifact text: a versioned JSON document, numbers and class labels only."""
+        body = {"schema": _SOFTMAX_SCHEMA, **asdict(self)}
+        return json.dumps(body, indent=2, allow_nan=False, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: bytes, path: str) -> SoftmaxModel:
+        """Parse and check an artifact; anything malformed is an error naming the file."""
+        try:
+            body = json.loads(raw)
+            if body.get("schema") != _SOFTMAX_SCHEMA:
+                raise ValueError("schema")
+            model = cls(
+                features=tuple(str(f) for f in body["features"]),
+                center=tuple(float(v) for v in body["center"]),
+                scale=tuple(float(v) for v in body["scale"]),
+                classes=checked_classes(body["classes"], path),
+                coef=tuple(tuple(float(v) for v in row) for row in body["coef"]),
+                intercept=tuple(float(v) for v in body["intercept"]),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+            raise _refused(path, SOFTMAX_FORMAT) from None
+        width = {len(model.features), len(model.center), len(model.scale), *(len(r) for r in model.coef)}
+        per_class = {len(model.classes), len(model.coef), len(model.intercept)}
+        if len(width) != 1 or len(per_class) != 1 or min(model.scale, default=1) <= 0:
+            raise ZhongtaiError(
+                "invalid_argument",
+                f"{path}: one coefficient per feature and class, one intercept per class and positive "
+                "scales are required",
+            )
+        _finite(path, *model.center, *model.scale, *model.intercept, *(v for r in model.coef for v in r))
+        return model
+
+
+@dataclass(frozen=True)
+class SoftmaxPredictor:
+    """A `SoftmaxModel` ready to serve: the arrays built once."""
+
+    features: tuple[str, ...]
+    center: np.ndarray
+    scale: np.ndarray
+    classes: tuple[ClassLabel, ...]
+    coef: np.ndarray  # (classes, features)
+    intercept: np.ndarray  # (classes,)
+    task: str = "multiclass"
+
+    @classmethod
+    def of(cls, model: SoftmaxModel) -> SoftmaxPredictor:
+        """Arrays from the stored model."""
+        return cls(
+            model.features,
+            np.asarray(model.center, dtype=np.float64),
+            np.asarray(model.scale, dtype=np.float64),
+            model.classes,
+            np.asarray(model.coef, dtype=np.float64),
+            np.asarray(model.intercept, dtype=np.float64),
+        )
+
+    def _per_class(self, rows: np.ndarray) -> np.ndarray:
+        standard = _standardised(rows, self.center, self.scale)
+        terms = standard[:, None, :] * self.coef[None, :, :]
+        bias = np.broadcast_to(self.intercept[None, :, None], (len(rows), len(self.classes), 1))
+        return np.concatenate([terms, bias], axis=2)
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape (rows, classes)."""
+        return _softmax(self._per_class(rows).sum(axis=2))
+
+    def explain(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities, and the predicted class's terms: coefficient × standardised deviation."""
+        per_class = self._per_class(rows)
+        probabilities = _softmax(per_class.sum(axis=2))
+        return probabilities, _predicted_class_terms(per_class, probabilities)
+
+
+def checked_classes(raw: Any, path: str) -> tuple[ClassLabel, ...]:
+    """Class labels as stored: at least two, distinct, all strings or all integers (never booleans)."""
+    ok = isinstance(raw, list) and len(raw) >= 2 and len(set(raw)) == len(raw)
+    kinds = {type(v) for v in raw} if isinstance(raw, list) else set()
+    if not ok or kinds not in ({str}, {int}):
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"{path}: classes must be a list of at least two distinct strings or integers",
+            "artifacts are written by `zhongtai train`; train the model again",
+        )
+    return tuple(raw)
+
+
+def classes_json(classes: tuple[ClassLabel, ...]) -> bytes:
+    """The `classes.json` sidecar of a LightGBM multiclass artifact: class labels by index."""
+    body = {"schema": _CLASSES_SCHEMA, "classes": list(classes)}
+    return json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8")
 
 
 def save_linear(storage: LakeStorage, model_name: str, model: LinearModel) -> str:
@@ -181,18 +384,71 @@ def save_linear(storage: LakeStorage, model_name: str, model: LinearModel) -> st
     return save_text(storage, model_name, LINEAR_FILE, model.to_json())
 
 
+def model_objective(text: str) -> str:
+    """The objective a LightGBM model text was trained with (`multiclass`, `regression`...), '' if none."""
+    for line in text.split("\n", 40)[:40]:
+        if line.startswith("objective="):
+            return line.removeprefix("objective=").split(" ", 1)[0]
+    return ""
+
+
 def _load_lightgbm(storage: LakeStorage, path: str) -> Predictor:
     booster = load_booster(storage, path)
     return LightGBMBinary(booster, tuple(booster.feature_name()))
 
 
+def _checked_booster(storage: LakeStorage, path: str, objectives: tuple[str, ...]) -> lightgbm.Booster:
+    import lightgbm
+
+    text = read_model_text(storage, path)
+    objective = model_objective(text)
+    if objective not in objectives:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"{path} was trained with objective {objective or '(none)'!r}, not {' or '.join(objectives)}",
+            "artifacts are written by `zhongtai train`; train the model again",
+        )
+    return lightgbm.Booster(model_str=text)
+
+
+def _load_regression(storage: LakeStorage, path: str) -> Predictor:
+    booster = _checked_booster(storage, path, REGRESSION_OBJECTIVES)
+    return LightGBMRegression(booster, tuple(booster.feature_name()))
+
+
+def _load_multiclass(storage: LakeStorage, path: str) -> Predictor:
+    booster = _checked_booster(storage, path, ("multiclass",))
+    where = sibling(path, CLASSES_FILE)
+    try:
+        body = json.loads(read_artifact(storage, where))
+        if not isinstance(body, dict) or body.get("schema") != _CLASSES_SCHEMA:
+            raise ValueError("schema")
+    except (ValueError, UnicodeDecodeError):
+        raise _refused(where, "class list of a multiclass") from None
+    classes = checked_classes(body.get("classes"), where)
+    if booster.num_model_per_iteration() != len(classes):
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"{where} names {len(classes)} classes, the model predicts {booster.num_model_per_iteration()}",
+            "train the model again",
+        )
+    return LightGBMMulticlass(booster, tuple(booster.feature_name()), classes)
+
+
 def _load_linear(storage: LakeStorage, path: str) -> Predictor:
-    return LinearBinary.of(LinearModel.from_json(read_artifact(storage, path), path))
+    return LinearPredictor.of(LinearModel.from_json(read_artifact(storage, path), path))
+
+
+def _load_softmax(storage: LakeStorage, path: str) -> Predictor:
+    return SoftmaxPredictor.of(SoftmaxModel.from_json(read_artifact(storage, path), path))
 
 
 _LOADERS: dict[str, Callable[[LakeStorage, str], Predictor]] = {
     ARTIFACT_FORMAT: _load_lightgbm,
+    MULTICLASS_FORMAT: _load_multiclass,
+    REGRESSION_FORMAT: _load_regression,
     LINEAR_FORMAT: _load_linear,
+    SOFTMAX_FORMAT: _load_softmax,
 }
 
 

@@ -60,24 +60,26 @@ class Trained:
 
 Trainer = Callable[[TrainJob], Trained]
 
-
-def _lazy(module: str, function: str) -> Trainer:
-    """A trainer imported when first called: trainers import this module, and heavy libraries stay unloaded
-    until a model of their task trains."""
-
-    def train(job: TrainJob) -> Trained:
-        from importlib import import_module
-
-        trainer: Trainer = getattr(import_module(module), function)
-        return trainer(job)
-
-    return train
-
-
 # One entry per task trained outside train.py's tabular pipeline.
-TRAINERS: dict[str, Trainer] = {
-    "text_classification": _lazy("zhongtai.models.text", "train_text_classification"),
-}
+TRAINERS: dict[str, Trainer] = {}
+
+
+def _recommendation(job: TrainJob) -> Trained:
+    from zhongtai.models.recommend import train_recommendation
+
+    return train_recommendation(job)
+
+
+TRAINERS["recommendation"] = _recommendation
+
+
+def _text_classification(job: TrainJob) -> Trained:
+    from zhongtai.models.text import train_text_classification
+
+    return train_text_classification(job)
+
+
+TRAINERS["text_classification"] = _text_classification
 
 
 def trainer_for(task: str) -> Trainer | None:

@@ -1,6 +1,10 @@
 """Train a registered model spec as one experiment run: training set → time split → baselines → candidates →
 card → artifact → version.
 
+Binary, multiclass and regression models share this pipeline; the task decides what a label may be (0/1;
+string or integer classes; finite numbers), the baselines (constant rate, class shares or mean; logistic,
+multinomial logistic or ridge), the metrics and the objective.
+
 The run is recorded `running` before any work (models/runs.py), and ends either `failed` with its error, or
 `finished` in the same transaction that registers the version (meta/runs.py), so there is no version without
 its finished run. A failed run registers nothing and leaves no artifact behind. Everything a version needs to
@@ -26,12 +30,22 @@ from zhongtai.meta.owner import here
 from zhongtai.meta.records import ModelVersion, RunOutcome, TrainingSet
 from zhongtai.meta.store import MetadataStore
 from zhongtai.models import runs
-from zhongtai.models.artifacts import save_files, save_text
-from zhongtai.models.baselines import constant_rate, fit_logistic, logistic_params
+from zhongtai.models.artifacts import save_files
+from zhongtai.models.baselines import (
+    class_prior,
+    constant_rate,
+    fit_logistic,
+    fit_ridge,
+    fit_softmax,
+    logistic_params,
+    ridge_params,
+    training_mean,
+)
 from zhongtai.models.candidates import Comparison, Fitted, compare
 from zhongtai.models.cards import Holdout, build_card
-from zhongtai.models.metrics import baseline_metrics, binary_metrics
-from zhongtai.models.predictor import LinearBinary
+from zhongtai.models.labels import binary_labels, check_side, class_indexes, regression_targets, too_few
+from zhongtai.models.metrics import task_metrics
+from zhongtai.models.predictor import ClassLabel, LinearPredictor, SoftmaxPredictor
 from zhongtai.models.tasks import Trainer, TrainJob, trainer_for
 from zhongtai.spec.models import ModelSpec
 
@@ -58,6 +72,10 @@ class Split:
     holdout: pa.Table  # the validation rows with every training-set column (slices read it)
     first_timestamp: str
     last_timestamp: str
+    # Multiclass: the label of each class index (those of the training side), and the classes only the
+    # validation side holds, with their rows (left out of validation: the model cannot answer them).
+    classes: tuple[ClassLabel, ...] = ()
+    unseen: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -140,35 +158,35 @@ def _train(
     label = lineage.get("label", spec.label.label)
     _check_slices(spec, table)
     report("split", f"{table.num_rows:,} rows by {timestamp}")
-    split = time_split(table, timestamp, label, features, spec.validation.fraction)
+    split = time_split(table, timestamp, label, features, spec.validation.fraction, spec.task)
+    if split.unseen:
+        left_out = sum(split.unseen.values())
+        report(
+            "split", f"{left_out:,} validation rows of {len(split.unseen)} class(es) training lacks: left out"
+        )
     train, valid = (split.train_x, split.train_y), (split.valid_x, split.valid_y)
-    report("baselines", "constant and logistic regression")
-    logistic = LinearBinary.of(fit_logistic(*train, features, logistic_params()))
-    rate = constant_rate(split.train_y)
+    report("baselines", BASELINES[spec.task])
+    baselines = baseline_scores(spec.task, split, features)
     report("train", f"{split.train_y.size:,} rows, {len(features)} features")
-    found = compare(spec, train, valid, features, report)
+    found = compare(spec, train, valid, features, report, classes=split.classes)
     attempt.candidates = found.records
     winner = _winner(found)
     report("evaluate", f"{split.valid_y.size:,} validation rows")
-    scored = {
-        "model": winner.predictor.predict(split.valid_x),
-        "logistic_baseline": logistic.predict(split.valid_x),
-        "constant_baseline": np.full(split.valid_y.size, rate),
-    }
-    attempt.metrics = evaluate(split, spec.threshold, scored, winner, found.metric)
+    scored = {"model": winner.predictor.predict(split.valid_x), **baselines}
+    attempt.metrics = evaluate(split, spec.threshold, scored, winner, found.metric, spec.task)
     attempt.params = winner.params
     report("card", "bootstrap intervals, calibration, top features, slices")
     card = build_card(
         spec,
         training_set,
-        {**_data_summary(table, split), "dataset_rows": _dataset_rows(store, attempt.datasets)},
-        Holdout(split.valid_x, split.valid_y, split.holdout),
+        {**_data_summary(table, split, spec.task), "dataset_rows": _dataset_rows(store, attempt.datasets)},
+        Holdout(split.valid_x, split.valid_y, split.holdout, split.classes),
         scored,
         winner.predictor,
         {"algorithm": winner.algorithm, "selection_metric": found.metric, "candidates": found.records},
     )
     report("save", f"{winner.algorithm} model as {winner.artifact_format}")
-    artifact = save_text(storage, spec.name, winner.artifact_file, winner.artifact_text)
+    artifact = save_files(storage, spec.name, winner.files, winner.main)
     attempt.artifacts = [artifact]
     report("register", spec.name)
     try:
@@ -255,17 +273,32 @@ def _dataset_rows(store: MetadataStore, datasets: dict[str, int]) -> dict[str, i
     return found
 
 
-def _data_summary(table: pa.Table, split: Split) -> dict[str, Any]:
-    return {
+def _data_summary(table: pa.Table, split: Split, task: str) -> dict[str, Any]:
+    summary: dict[str, Any] = {
         "rows": int(table.num_rows),
         "train_rows": int(split.train_y.size),
         "holdout_rows": int(split.valid_y.size),
         "first_timestamp": split.first_timestamp,
         "last_timestamp": split.last_timestamp,
         "split_timestamp": split.split_timestamp,
-        "train_positive_rate": float(split.train_y.mean()),
-        "holdout_positive_rate": float(split.valid_y.mean()),
     }
+    if task == "multiclass_classification":
+        width = len(split.classes)
+        shares = {"train": class_prior(split.train_y, width), "holdout": class_prior(split.valid_y, width)}
+        for side, share in shares.items():
+            summary[f"{side}_class_shares"] = {
+                str(c): float(v) for c, v in zip(split.classes, share, strict=True)
+            }
+        summary["unseen_classes"] = dict(split.unseen)
+    elif task == "regression":
+        summary["train_mean"], summary["holdout_mean"] = (
+            float(split.train_y.mean()),
+            float(split.valid_y.mean()),
+        )
+    else:
+        summary["train_positive_rate"] = float(split.train_y.mean())
+        summary["holdout_positive_rate"] = float(split.valid_y.mean())
+    return summary
 
 
 def _build_training_set(
@@ -276,24 +309,37 @@ def _build_training_set(
     return build_training_set(store, storage, model_name, engine=engine)
 
 
-def time_split(table: pa.Table, timestamp: str, label: str, features: list[str], fraction: float) -> Split:
+def time_split(
+    table: pa.Table,
+    timestamp: str,
+    label: str,
+    features: list[str],
+    fraction: float,
+    task: str = "binary_classification",
+) -> Split:
     """The last `fraction` of rows by label time is validation; rows sharing a timestamp stay together.
 
     Ties at the cut go to validation (or to training if that would leave training empty), so every
-    validation row is at or after every training row and no moment is split across both sides.
+    validation row is at or after every training row and no moment is split across both sides. A multiclass
+    model's classes are those of the training side; validation rows of any other class are left out and
+    counted in `unseen`.
     """
     import pyarrow.compute as pc
 
     missing = [c for c in (timestamp, label, *features) if c not in table.column_names]
     if missing:
         raise ZhongtaiError("invalid_argument", f"training set lacks columns: {', '.join(missing)}")
+    if table.num_rows == 0:
+        raise ZhongtaiError(
+            "invalid_argument", "label.sql returned no label rows", "check the label SQL and its datasets"
+        )
     if table[timestamp].null_count:
         raise ZhongtaiError("invalid_argument", f"training set has rows without a {timestamp} timestamp")
     ordered = table.take(pc.sort_indices(table, [(timestamp, "ascending")]))
     times = ordered[timestamp].to_numpy(zero_copy_only=False)
     rows = len(times)
     if rows < MIN_TRAINING_ROWS + MIN_VALIDATION_ROWS:
-        raise _too_few(f"the training set has {rows} rows")
+        raise too_few(f"the training set has {rows} rows")
     cut = min(int(rows * (1 - fraction)), rows - 1)
     first = int(np.searchsorted(times, times[cut], side="left"))
     if first == 0:
@@ -304,19 +350,31 @@ def time_split(table: pa.Table, timestamp: str, label: str, features: list[str],
             f"every label row has the same {timestamp}: a time split needs at least two moments",
         )
     x = np.column_stack([_as_float(ordered[name], name) for name in features])
-    y = _labels(ordered[label], label)
+    kept = np.ones(rows - first, dtype=bool)
+    classes: tuple[ClassLabel, ...] = ()
+    unseen: dict[str, int] = {}
+    if task == "multiclass_classification":
+        y, classes, unseen = class_indexes(ordered[label], label, first)
+        kept = y[first:] >= 0
+    elif task == "regression":
+        y = regression_targets(ordered[label], label)
+    else:
+        y = binary_labels(ordered[label], label)
+    holdout = ordered.slice(first)
     split = Split(
         train_x=x[:first],
         train_y=y[:first],
-        valid_x=x[first:],
-        valid_y=y[first:],
+        valid_x=x[first:][kept],
+        valid_y=y[first:][kept],
         split_timestamp=_iso(ordered[timestamp][first].as_py()),
-        holdout=ordered.slice(first),
+        holdout=holdout if kept.all() else holdout.filter(kept),
         first_timestamp=_iso(ordered[timestamp][0].as_py()),
         last_timestamp=_iso(ordered[timestamp][rows - 1].as_py()),
+        classes=classes,
+        unseen=unseen,
     )
-    _check_side("training", split.train_y, MIN_TRAINING_ROWS, label)
-    _check_side("validation", split.valid_y, MIN_VALIDATION_ROWS, label)
+    check_side("training", split.train_y, MIN_TRAINING_ROWS, label, task)
+    check_side("validation", split.valid_y, MIN_VALIDATION_ROWS, label, task)
     return split
 
 
@@ -335,53 +393,73 @@ def _as_float(column: pa.ChunkedArray, name: str) -> np.ndarray:
     return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
 
 
-def _labels(column: pa.ChunkedArray, name: str) -> np.ndarray:
-    import pyarrow as pa
-
-    if column.null_count:
-        raise ZhongtaiError("invalid_argument", f"label '{name}' is NULL in {column.null_count} rows")
-    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    if not np.isin(values, (0.0, 1.0)).all():
-        raise ZhongtaiError("invalid_argument", f"label '{name}' must be 0 or 1 for binary classification")
-    return values.astype(np.int64)
-
-
-def _check_side(side: str, labels: np.ndarray, minimum: int, name: str) -> None:
-    if labels.size < minimum:
-        raise _too_few(f"the {side} side of the time split has {labels.size} rows (needs {minimum})")
-    classes = np.unique(labels)
-    if classes.size < 2:
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"the {side} side of the time split has a single class ({name} is always {classes[0]})",
-            "a binary model needs positive and negative labels on both sides; check the label SQL",
-        )
-
-
-def _too_few(what: str) -> ZhongtaiError:
-    return ZhongtaiError(
-        "invalid_argument", f"too few rows to train: {what}", "widen the label window or add label rows"
-    )
-
-
 def _iso(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+# What the baselines stage trains, by task (progress text).
+BASELINES = {
+    "binary_classification": "constant and logistic regression",
+    "multiclass_classification": "class shares and multinomial logistic regression",
+    "regression": "training mean and ridge regression",
+}
+
+
+def linear_baseline(task: str) -> str:
+    """The metrics key of a task's linear baseline."""
+    return "ridge_baseline" if task == "regression" else "logistic_baseline"
+
+
+def baseline_scores(task: str, split: Split, features: list[str]) -> dict[str, np.ndarray]:
+    """Both baselines, fitted on the training side, scored on the validation side."""
+    train, rows = (split.train_x, split.train_y), split.valid_y.size
+    if task == "multiclass_classification":
+        softmax = SoftmaxPredictor.of(fit_softmax(*train, features, split.classes, logistic_params()))
+        prior = class_prior(split.train_y, len(split.classes))
+        return {
+            "logistic_baseline": softmax.predict(split.valid_x),
+            "constant_baseline": np.tile(prior, (rows, 1)),
+        }
+    if task == "regression":
+        ridge = LinearPredictor.of(fit_ridge(*train, features, ridge_params()))
+        return {
+            "ridge_baseline": ridge.predict(split.valid_x),
+            "constant_baseline": np.full(rows, training_mean(split.train_y)),
+        }
+    logistic = LinearPredictor.of(fit_logistic(*train, features, logistic_params()))
+    return {
+        "logistic_baseline": logistic.predict(split.valid_x),
+        "constant_baseline": np.full(rows, constant_rate(split.train_y)),
+    }
+
+
 def evaluate(
-    split: Split, threshold: float, scored: dict[str, np.ndarray], winner: Fitted, metric: str
+    split: Split,
+    threshold: float,
+    scored: dict[str, np.ndarray],
+    winner: Fitted,
+    metric: str,
+    task: str = "binary_classification",
 ) -> dict[str, Any]:
     """Validation metrics of the model and of both baselines, plus the split's shape and what won."""
+
+    def measured(scores: np.ndarray) -> dict[str, Any]:
+        return task_metrics(task, split.valid_y, scores, threshold, split.classes)
+
+    linear = linear_baseline(task)
     metrics: dict[str, Any] = {
-        "validation": binary_metrics(split.valid_y, scored["model"], threshold),
-        "baseline": baseline_metrics(split.valid_y, float(scored["constant_baseline"][0]), threshold),
-        "logistic_baseline": binary_metrics(split.valid_y, scored["logistic_baseline"], threshold),
+        "validation": measured(scored["model"]),
+        "baseline": measured(scored["constant_baseline"]),
+        linear: measured(scored[linear]),
         "train_rows": int(split.train_y.size),
         "validation_rows": int(split.valid_y.size),
         "split_timestamp": split.split_timestamp,
         "algorithm": winner.algorithm,
         "selection_metric": metric,
     }
+    if task == "multiclass_classification":
+        metrics["classes"] = list(split.classes)
+        metrics["unseen_classes"] = dict(split.unseen)
     if winner.best_iteration is not None:
         metrics["best_iteration"] = winner.best_iteration
     return metrics

@@ -9,7 +9,8 @@ import duckdb
 from zhongtai.errors import ZhongtaiError
 from zhongtai.lake.engine import one, quote
 from zhongtai.quality.results import RuleResult
-from zhongtai.spec.models import DatasetSpec, duration_seconds
+from zhongtai.spec.base import duration_seconds
+from zhongtai.spec.models import DatasetSpec
 from zhongtai.spec.quality import DatasetCheck
 
 

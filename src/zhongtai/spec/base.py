@@ -6,9 +6,10 @@ without importing `spec/models.py`, which imports those files.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -22,3 +23,18 @@ class Spec(BaseModel):
     """The base of every spec object: unknown keys are errors, and a validated spec never changes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+DURATION = re.compile(r"^(\d+)([smhdw])$")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration_seconds(value: str) -> int:
+    """Seconds in a duration such as `30d`, `12h`, `90m`."""
+    match = DURATION.match(value)
+    if not match:
+        raise ValueError(f'expected a duration like "30d", "12h" or "90m", got {value!r}')
+    return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+
+
+Duration = Annotated[str, AfterValidator(lambda v: (duration_seconds(v), v)[1])]

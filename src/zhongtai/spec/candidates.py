@@ -13,8 +13,32 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-ALGORITHMS = ("lightgbm", "logistic")
-CANDIDATE_METRICS = ("auc", "log_loss", "brier", "average_precision")
+from zhongtai.spec.base import duration_seconds
+
+ALGORITHMS = ("lightgbm", "logistic", "ridge")
+# The holdout figures a task's candidates can be judged by; the first is the default `metric`.
+TASK_METRICS = {
+    "binary_classification": ("auc", "log_loss", "brier", "average_precision"),
+    "multiclass_classification": ("log_loss", "accuracy", "macro_f1"),
+    "regression": ("rmse", "mae", "r2"),
+}
+# The linear algorithm of each tabular task (the other linear one does not fit it).
+TASK_LINEAR = {
+    "binary_classification": "logistic",
+    "multiclass_classification": "logistic",
+    "regression": "ridge",
+}
+CANDIDATE_METRICS = (
+    "auc",
+    "log_loss",
+    "brier",
+    "average_precision",
+    "accuracy",
+    "macro_f1",
+    "rmse",
+    "mae",
+    "r2",
+)
 MAX_TRIALS = 50
 
 # The scikit-learn spellings people bring along for LightGBM; mapped so a value never loses to a default.
@@ -71,16 +95,16 @@ def _lightgbm_params() -> list[str]:
 
 
 @cache
-def _logistic_params() -> list[str]:
-    """The keyword arguments of the installed scikit-learn's LogisticRegression."""
-    from sklearn.linear_model import LogisticRegression
+def _sklearn_params(algorithm: str) -> list[str]:
+    """The keyword arguments of the installed scikit-learn's LogisticRegression or Ridge."""
+    from sklearn.linear_model import LogisticRegression, Ridge
 
-    return sorted(inspect.signature(LogisticRegression).parameters)
+    return sorted(inspect.signature(Ridge if algorithm == "ridge" else LogisticRegression).parameters)
 
 
 def allowed_params(algorithm: str) -> list[str]:
     """The parameter names an algorithm accepts, sorted."""
-    return _lightgbm_params() if algorithm == "lightgbm" else _logistic_params()
+    return _lightgbm_params() if algorithm == "lightgbm" else _sklearn_params(algorithm)
 
 
 class CandidateSpec(BaseModel):
@@ -88,7 +112,7 @@ class CandidateSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    algorithm: str = Field(description="`lightgbm` or `logistic`.")
+    algorithm: str = Field(description="`lightgbm`, `logistic` (classification) or `ridge` (regression).")
     params: dict[str, Scalar] = Field(
         default={}, description="Parameters every trial of this algorithm uses."
     )
@@ -134,8 +158,13 @@ class CandidatesSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     algorithms: list[CandidateSpec] = Field(min_length=1, description="The algorithms to train and compare.")
-    metric: Literal["auc", "log_loss", "brier", "average_precision"] = Field(
-        default="auc", description="What judges the candidates on the holdout."
+    metric: Literal[
+        "auc", "log_loss", "brier", "average_precision", "accuracy", "macro_f1", "rmse", "mae", "r2"
+    ] = Field(
+        default="auc",
+        description="What judges the candidates on the holdout: auc, log_loss, brier or average_precision "
+        "(binary; default auc), log_loss, accuracy or macro_f1 (multiclass; default log_loss), rmse, mae "
+        "or r2 (regression; default rmse).",
     )
     budget: str | None = Field(
         default=None,
@@ -145,8 +174,6 @@ class CandidatesSpec(BaseModel):
     @field_validator("budget")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
-        from zhongtai.spec.models import duration_seconds  # spec/models.py imports this module
-
         if value is not None:
             duration_seconds(value)
         return value
@@ -160,6 +187,4 @@ class CandidatesSpec(BaseModel):
 
     def budget_seconds(self) -> float | None:
         """The budget in seconds, None without one."""
-        from zhongtai.spec.models import duration_seconds
-
         return None if self.budget is None else float(duration_seconds(self.budget))

@@ -120,6 +120,10 @@ entities:
   - name: person
     join_keys: [person_id]
     description: One human across every source system (OneID)
+  - name: product
+    join_keys: [product_id]
+    key_types: {product_id: int64}
+    description: A product of the catalogue
   - name: product_store
     join_keys: [product_id, store_id]
     key_types: {product_id: int64, store_id: int64}
@@ -189,6 +193,26 @@ feature_views:
           column: product_id
           window: 1d
           description: Distinct products seen in the last day
+  - name: customer_recent
+    entity: person
+    ttl: 3650d
+    sql: |
+      SELECT customer_id AS person_id, max(ordered_at) AS ts,
+             array_to_string(list(CAST(product_id AS VARCHAR) ORDER BY ordered_at DESC)[1:30], ',') AS recent_products
+      FROM crm_order_lines GROUP BY customer_id
+    features:
+      - {name: recent_products, type: string, description: Recent product ids (newest first)}
+    description: A customer's recent products, read by the recommender at serving
+    owner: ecommerce-team
+  - name: shelf
+    entity: product_store
+    ttl: 3d
+    sql: SELECT product_id, store_id, day AS ts, on_hand > 0 AS in_stock, stockout_risk_7d FROM shelf_status
+    features:
+      - {name: in_stock, type: bool, description: Anything on the shelf at closing}
+      - {name: stockout_risk_7d, type: float64, description: Risk of an empty shelf within the week}
+    description: Stock of a product in a store
+    owner: supply-chain-team
 """,
     "on_demand_views": """\
 on_demand_views:
@@ -245,6 +269,52 @@ models:
       owner: crm-analytics
       not_for: [credit decisions, pricing for one customer]
     slices: [marketing_opt_in]
+  - name: next_basket_value
+    task: regression
+    entity: person
+    label:
+      sql: SELECT person_id, cutoff AS ts, next_30d_spend AS label FROM spend_labels
+    feature_views: [customer_orders]
+    description: What the customer will spend in the next 30 days
+    owner: data-team
+  - name: recommender
+    task: recommendation
+    entity: person
+    label:
+      sql: SELECT customer_id AS person_id, product_id, ordered_at, quantity FROM crm_order_lines
+      timestamp: ordered_at
+    feature_views: [customer_orders]
+    validation: {split: time, fraction: 0.2}
+    recommend:
+      item: product_id
+      item_entity: product
+      weight: quantity
+      items:
+        sql: SELECT product_id, category, list_price, product_name FROM crm_products
+        category: category
+        attributes: [list_price]
+        title: product_name
+      candidates:
+        cooccurrence: 100
+        als: 100
+        popular: 50
+        neighbours: 50
+        als_factors: 32
+        als_iterations: 15
+        als_regularization: 0.05
+        als_alpha: 10.0
+      ranker:
+        num_boost_round: 150
+        learning_rate: 0.05
+        num_leaves: 31
+        min_data_in_leaf: 50
+        max_users: 20000
+      repeat: false
+      history: 30
+      recent_items: customer_recent.recent_products
+      k: 10
+    description: What a customer may buy next
+    owner: ecommerce-team
   - name: intent
     task: text_classification
     entity: person
@@ -280,8 +350,60 @@ capabilities:
     explain_top: 5
     feature_groups: [churn_signals]
     write_back: {source: crm, table: churn_scores}
+    process:
+      outcomes:
+        - {outcome: HUMAN_REVIEW, min_score: 0.7}
+        - {outcome: AUTO_APPROVE, min_score: 0.0}
+      review_outcome: HUMAN_REVIEW
+      min_confidence: 0.6
+      deadline: 2d
+    traffic:
+      arms:
+        - {name: champion, alias: champion, weight: 90}
+        - {name: challenger, weight: 10}
+        - {name: pinned, version: 3, weight: 0}
+      shadows:
+        - {name: candidate, alias: candidate, sample: 0.5}
+        - {name: old, version: 2, sample: 0.1}
+      canary:
+        arm: challenger
+        steps: [5, 25, 50, 100]
+        step_every: 30m
+        complete: hold
+        guards:
+          window: 10m
+          min_requests: 200
+          max_error_rate: 0.01
+          max_fallback_increase: 0.05
+          max_p99_ms: 20
+          max_score_psi: 0.2
     description: Churn risk of a CRM customer, with the offer to make
     owner: crm-team
+  - name: basket-value
+    model: next_basket_value
+    input: person_id
+    value_bands:
+      - {decision: vip_service, min_value: 2000}
+      - {decision: standard, min_value: 0}
+    fallback: {decision: standard}
+    description: Expected 30-day spend, and the service level it earns
+  - name: recommend
+    model: recommender
+    input: customer_id
+    input_dataset: crm_customers
+    fallback: {decision: popular}
+    recommend:
+      k: 10
+      max_k: 50
+      store_input: store_id
+      stock:
+        in_stock: shelf.in_stock
+        unknown: exclude
+        risk: shelf.stockout_risk_7d
+        demote_above: 0.5
+        drop_above: 0.9
+    description: Products a customer may want next, on the shelf of their store
+    owner: ecommerce-team
   - name: intent
     model: intent
     input: customer_id

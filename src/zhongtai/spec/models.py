@@ -18,12 +18,15 @@ from pydantic import (
     model_validator,
 )
 
-from zhongtai.spec.base import AliasName, Description, Name, Owner, Spec
-from zhongtai.spec.candidates import CandidatesSpec
+from zhongtai.spec.base import AliasName, Description, Duration, Name, Owner, Spec
+from zhongtai.spec.candidates import TASK_LINEAR, TASK_METRICS, CandidatesSpec
 from zhongtai.spec.identity import IdentitySpec
+from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
+from zhongtai.spec.recommend_task import RecommendCapabilitySpec, RecommendSpec
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 from zhongtai.spec.text_task import RoutingSpec, TextSpec
+from zhongtai.spec.traffic import TrafficSpec
 from zhongtai.spec.windows import WindowsSpec
 
 SIMPLE_TYPES = (
@@ -155,7 +158,11 @@ class FieldSpec(Spec):
         default=None, description="How a PII field lands in the lake (default `token`)."
     )
     # Free text holding PII (docs/pii.md): the lake stores the text with these kinds' spans replaced by tokens.
-    redact: list[Literal["phone", "landline", "id_card", "bank_card", "email"]] = Field(
+    redact: list[
+        Literal[
+            "phone", "landline", "id_card", "bank_card", "email", "uscc", "iban", "intl_phone", "passport"
+        ]
+    ] = Field(
         default=[],
         description="Free text mentioning PII: the lake stores it with these kinds' spans replaced by their "
         "tokens (phone, landline, id_card, bank_card, email; docs/pii.md).",
@@ -346,19 +353,6 @@ class EntitySpec(Spec):
         return tuple(self.key_types.get(key, "string") for key in self.join_keys)
 
 
-DURATION = re.compile(r"^(\d+)([smhdw])$")
-_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def duration_seconds(value: str) -> int:
-    """Seconds in a duration such as `30d`, `12h`, `90m`."""
-    match = DURATION.match(value)
-    if not match:
-        raise ValueError(f'expected a duration like "30d", "12h" or "90m", got {value!r}')
-    return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
-
-
-Duration = Annotated[str, AfterValidator(lambda v: (duration_seconds(v), v)[1])]
 FEATURE_TYPES = ("int64", "float64", "bool", "string")
 
 
@@ -579,15 +573,51 @@ class ModelSpec(Spec):
     slices: list[str] = Field(
         default=[], max_length=10, description="Training-set columns the card reports metrics per value of."
     )
+    recommend: RecommendSpec | None = Field(
+        default=None,
+        description="Items, candidates and ranker of a recommendation model (task recommendation).",
+    )
     text: TextSpec | None = Field(
         default=None, description="A text classification model's text column, languages and `other` answer."
     )
+
+    @model_validator(mode="after")
+    def _recommend_settings(self) -> ModelSpec:
+        if self.task == "recommendation" and self.recommend is None:
+            raise ValueError("task recommendation needs `recommend` (at least item and item_entity)")
+        if self.task != "recommendation" and self.recommend is not None:
+            raise ValueError(f"`recommend` is for task recommendation, not {self.task}")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_metric(cls, data: Any) -> Any:
+        # Without `candidates.metric` a tabular task is judged by its own first metric (auc, log_loss, rmse).
+        if isinstance(data, dict) and isinstance(data.get("candidates"), dict):
+            metrics = TASK_METRICS.get(data.get("task", "binary_classification"))
+            if metrics and "metric" not in data["candidates"]:
+                return {**data, "candidates": {**data["candidates"], "metric": metrics[0]}}
+        return data
 
     @model_validator(mode="after")
     def _some_features(self) -> ModelSpec:
         # Text, forecast and recommendation models learn from their label rows alone if need be.
         if self.task in TABULAR_TASKS and not self.feature_views and not self.feature_groups:
             raise ValueError("give feature_views or feature_groups (or both)")
+        if self.candidates is not None and self.task in TASK_METRICS:
+            allowed = TASK_METRICS[self.task]
+            if self.candidates.metric not in allowed:
+                raise ValueError(
+                    f"candidates.metric {self.candidates.metric!r} does not judge a {self.task} model "
+                    f"(allowed: {', '.join(allowed)})"
+                )
+            fits = ("lightgbm", TASK_LINEAR[self.task])
+            wrong = sorted({c.algorithm for c in self.candidates.algorithms} - set(fits))
+            if wrong:
+                raise ValueError(
+                    f"candidates.algorithms: {', '.join(wrong)} does not fit a {self.task} model "
+                    f"(allowed: {', '.join(fits)})"
+                )
         return self
 
     @model_validator(mode="after")
@@ -607,6 +637,13 @@ class DecisionRule(Spec):
 
     decision: str = Field(min_length=1, description="The answer given.")
     min_score: float = Field(default=0.0, ge=0, le=1, description="The lowest score that gets it.")
+
+
+class ValueBand(Spec):
+    """A regression model's predicted values at or above `min_value` get `decision`; tried highest first."""
+
+    decision: str = Field(min_length=1, description="The answer given.")
+    min_value: float = Field(allow_inf_nan=False, description="The lowest predicted value that gets it.")
 
 
 class FallbackSpec(Spec):
@@ -638,6 +675,11 @@ class CapabilitySpec(Spec):
     decisions: list[DecisionRule] = Field(
         default=[], description="Score bands and their answers (a binary model's capability needs one)."
     )
+    value_bands: list[ValueBand] = Field(
+        default=[],
+        description="A regression model's answers by predicted value; without them the decision is the value "
+        "as text.",
+    )
     fallback: FallbackSpec = Field(description="The answer when the entity has no online features.")
     explain_top: int = Field(
         default=5, ge=0, le=50, description="Top contributing features returned (0: none)."
@@ -646,6 +688,18 @@ class CapabilitySpec(Spec):
         default=[], description="Read with the model's features and returned with each decision."
     )
     write_back: WriteBackSpec | None = Field(default=None, description="Where batch scoring writes.")
+    recommend: RecommendCapabilitySpec | None = Field(
+        default=None,
+        description="k, the store field and the stock rules of a recommendation model's capability.",
+    )
+    process: ProcessSpec | None = Field(
+        default=None, description="Outcomes, review outcome and deadline for process engines' decision nodes."
+    )
+    traffic: TrafficSpec | None = Field(
+        default=None,
+        description="Arms with weights (A/B, sticky by entity key) and shadows; default: `alias` alone. "
+        "`zhongtai capabilities split` overrides it live.",
+    )
     routing: RoutingSpec | None = Field(
         default=None, description="A text model's capability: confidence, queues and escalation rules."
     )
@@ -655,6 +709,10 @@ class CapabilitySpec(Spec):
     def ranked_decisions(self) -> list[DecisionRule]:
         """The rules in the order they are tried: highest `min_score` first."""
         return sorted(self.decisions, key=lambda r: r.min_score, reverse=True)
+
+    def ranked_value_bands(self) -> list[ValueBand]:
+        """The value bands in the order they are tried: highest `min_value` first."""
+        return sorted(self.value_bands, key=lambda b: b.min_value, reverse=True)
 
 
 class TagSpec(Spec):

@@ -28,6 +28,7 @@ from zhongtai.spec.models import (
     SourceSpec,
     TagSpec,
 )
+from zhongtai.spec.recommend_task import check_recommend_references
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
 
@@ -297,6 +298,7 @@ def _check_model_references(project: Project) -> list[str]:
         problems.append(f"{origin.file}:{line} {dotted}: {message}")
 
     check_feature_specs(project, report)
+    check_recommend_references(project, report)
     for name, capability in project.capabilities.items():
         if capability.model not in project.models:
             unknown("capabilities", name, "model", capability.model, project.models, "model")
@@ -306,6 +308,8 @@ def _check_model_references(project: Project) -> list[str]:
                 f"{origin} capabilities.{name}.decisions: model '{capability.model}' is {task}: "
                 "give at least one score band (decision and min_score)"
             )
+        elif problem := _answer_problem(capability, project.models[capability.model].task):
+            problems.append(f"{project.origins[('capabilities', name)]} capabilities.{name}.{problem}")
         elif capability.input_dataset is not None:
             entity = project.models[capability.model].entity
             resolved = {
@@ -322,6 +326,18 @@ def _check_model_references(project: Project) -> list[str]:
             sql_sources = {n: s for n, s in project.sources.items() if s.type == "sql"}
             unknown("capabilities", name, "write_back", target.source, sql_sources, "SQL source")
     return problems
+
+
+def _answer_problem(capability: CapabilitySpec, task: str) -> str | None:
+    """Score bands answer binary models, value bands regression ones; a multiclass model answers its class."""
+    if capability.value_bands and task != "regression":
+        return f"value_bands: model '{capability.model}' is {task}: value bands answer regression models"
+    if capability.decisions and task in ("multiclass_classification", "regression"):
+        instead = "value_bands" if task == "regression" else "the predicted class is the decision"
+        return (
+            f"decisions: model '{capability.model}' is {task}: score bands answer binary models ({instead})"
+        )
+    return None
 
 
 def _shown_path(spec: BaseModel, head: tuple[str, str], below: tuple[Any, ...]) -> list[str]:

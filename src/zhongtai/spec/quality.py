@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from zhongtai.spec.base import duration_seconds
+
 Scalar = str | int | float | bool
 
 TRANSFORMS = ("trim", "halfwidth", "lower", "upper", "phone", "email", "date")
@@ -31,8 +33,6 @@ def _known_transform(value: str) -> str:
 
 
 def _duration(value: str) -> str:
-    from zhongtai.spec.models import duration_seconds  # models imports this module: resolve at call time
-
     duration_seconds(value)
     return value
 

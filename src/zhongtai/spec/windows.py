@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from zhongtai.spec.base import duration_seconds
+
 COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 Column = Annotated[str, Field(pattern=COLUMN_PATTERN)]
 Scalar = str | int | float | bool
@@ -27,12 +29,6 @@ Function = Literal["count", "sum", "avg", "min", "max", "distinct"]
 INTEGER_FUNCTIONS = ("count", "distinct")
 EVENT_TIME = "__zt_event_time"
 IS_EVENT = "__zt_is_event"
-
-
-def duration_seconds(value: str) -> int:
-    from zhongtai.spec.models import duration_seconds as seconds  # models imports this module
-
-    return seconds(value)
 
 
 def id_columns(event_id: str | list[str]) -> list[str]:

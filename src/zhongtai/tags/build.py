@@ -19,7 +19,8 @@ from zhongtai.lake.storage import LakeStorage
 from zhongtai.lake.views import open_datasets
 from zhongtai.meta.records import TagBuild
 from zhongtai.meta.store import MetadataStore
-from zhongtai.spec.models import EntitySpec, TagSpec, duration_seconds
+from zhongtai.spec.base import duration_seconds
+from zhongtai.spec.models import EntitySpec, TagSpec
 
 if TYPE_CHECKING:
     import duckdb

@@ -45,6 +45,11 @@ class OnlineStore(Protocol):
         """The values of one entity for several views in ONE round trip; None for a view with no values."""
         ...
 
+    def read_many(self, view: str, keys: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The values of many entities for ONE view in one round trip, in the order of `keys`; None for
+        an entity with no values (a recommender reads the stock of its candidates at one store this way)."""
+        ...
+
     def clear(self, view: str) -> None:
         """Remove every value of a view."""
         ...

@@ -34,6 +34,8 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
 
+import redis
+
 from zhongtai.connect.redis_url import DEFAULT_PREFIX, redis_client, text
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import Row, encode_values
@@ -101,9 +103,17 @@ class RedisOnlineStore:
             return {}
         for _ in range(_READ_ATTEMPTS):
             assumed = [self._generations.get(view, 0) for view in views]
-            values, live = self._values_then_generations(
-                [self.key(v, key, g) for v, g in zip(views, assumed, strict=True)], views
-            )
+            try:
+                values, live = self._values_then_generations(
+                    [self.key(v, key, g) for v, g in zip(views, assumed, strict=True)], views
+                )
+            except redis.RedisError as exc:
+                # Down, unreachable or slower than the socket timeout: the capability answers its fallback.
+                raise ZhongtaiError(
+                    "unavailable",
+                    f"the online store (Redis) did not answer: {type(exc).__name__}",
+                    "the answer is the capability's fallback until Redis is back",
+                ) from None
             current = [0 if g is None else int(g) for g in live]
             if current == assumed:
                 return {
@@ -114,6 +124,33 @@ class RedisOnlineStore:
         raise ZhongtaiError(
             "unavailable",
             f"online views {', '.join(views)} switched generations {_READ_ATTEMPTS} times during one read",
+            "retry the request",
+        )
+
+    def read_many(self, view: str, keys: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Many entities' values of one view: one MGET (and the live generation) in one round trip, with
+        the same generation check as `read`. The keys lie in many hash-tag slots: one node's client only."""
+        if not keys:
+            return []
+        for _ in range(_READ_ATTEMPTS):
+            assumed = self._generations.get(view, 0)
+            try:
+                values, live = self._values_then_generations(
+                    [self.key(view, k, assumed) for k in keys], [view]
+                )
+            except redis.RedisError as exc:  # as in read(): the capability answers its fallback
+                raise ZhongtaiError(
+                    "unavailable",
+                    f"the online store (Redis) did not answer: {type(exc).__name__}",
+                    "the answer is the capability's fallback until Redis is back",
+                ) from None
+            current = 0 if live[0] is None else int(live[0])
+            if current == assumed:
+                return [None if raw is None else json.loads(raw) for raw in values]
+            self._generations[view] = current
+        raise ZhongtaiError(
+            "unavailable",
+            f"online view {view} switched generations {_READ_ATTEMPTS} times during one read",
             "retry the request",
         )
 
@@ -185,7 +222,16 @@ def _glob_escape(text: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
+# A read that waits longer than this is answered by the fallback: a stalled Redis must not stall decisions.
+# `?socket_timeout=` and `?socket_connect_timeout=` in ZT_ONLINE_URL override them (seconds).
+TIMEOUTS = {"socket_timeout": "1.0", "socket_connect_timeout": "0.5"}
+
+
 def open_store(url: str) -> RedisOnlineStore:
-    """`redis://host:port/db`, optionally `?prefix=name` for the key prefix (default `zt`)."""
+    """`redis://host:port/db`, optionally `?prefix=name` for the key prefix (default `zt`) and socket
+    timeouts (TIMEOUTS by default)."""
+    missing = [f"{name}={seconds}" for name, seconds in TIMEOUTS.items() if f"{name}=" not in url]
+    if missing:
+        url = f"{url}{'&' if '?' in url else '?'}{'&'.join(missing)}"
     client, prefix = redis_client(url, "online store")
     return RedisOnlineStore(client, prefix)

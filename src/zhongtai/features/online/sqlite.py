@@ -21,6 +21,7 @@ from zhongtai.connect.sqlite_file import ThreadConnections, file_path
 from zhongtai.features.online.base import Row, encode_values
 
 BATCH_ROWS = 1000
+READ_KEYS = 500  # keys per SELECT of read_many: well under SQLite's limit of bound parameters
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feature_values (
     view TEXT NOT NULL,
@@ -89,6 +90,21 @@ class SqliteOnlineStore:
         for view, value in rows:
             out[view] = json.loads(value)
         return out
+
+    def read_many(self, view: str, keys: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Many entities' values of one view: one indexed SELECT per READ_KEYS keys."""
+        found: dict[str, dict[str, Any]] = {}
+        con = self._connection()
+        for start in range(0, len(keys), READ_KEYS):
+            chunk = list(keys[start : start + READ_KEYS])
+            marks = ", ".join("?" * len(chunk))
+            rows = con.execute(
+                f"SELECT entity_key, value FROM feature_values WHERE view = ? AND entity_key IN ({marks})",
+                [view, *chunk],
+            )
+            for key, value in rows:
+                found[key] = json.loads(value)
+        return [found.get(key) for key in keys]
 
     def clear(self, view: str) -> None:
         """Remove every value of a view."""

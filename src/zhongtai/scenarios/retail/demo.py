@@ -13,13 +13,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from zhongtai.config import Settings
+from zhongtai.errors import ZhongtaiError
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.store import MetadataStore
 
 CAPABILITY = "churn-risk"
 MODEL = "churn"
+RECOMMENDER = "recommender"
+RECOMMEND = "recommend"
 # Trained, reviewed and made champion in this order: a model whose outputs feed another's features first.
-MODELS = (MODEL, "intent")
+INTENT = "intent"
+MODELS = (MODEL, RECOMMENDER, INTENT)
 # What the intent example asks, as a customer would write it in the app chat.
 INTENT_EXAMPLE = "客服态度太差了，打了三次电话都没人处理，我要投诉你们！"
 # The demo acts as two people, so the new model is reviewed with four eyes like any other (docs/models.md):
@@ -105,6 +109,9 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         clock.done("write back", f"{written:,} scores into the CRM table {target.table if target else '?'}")
         key = store.access.create_key(f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}", ["caller"])
         best = max(scores.table.to_pylist(), key=lambda row: row["score"])
+        examples: dict[str, dict[str, Any]] = {CAPABILITY: {"customer_id": best["customer_id"]}}
+        examples[RECOMMEND] = recommend_example(store, lake, settings.online_url)
+        examples[INTENT] = {"customer_id": best["customer_id"], "text": INTENT_EXAMPLE}
         clock.done("api key", "created")
     finally:
         store.close()
@@ -112,10 +119,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         api_key=key,
         customer_id=best["customer_id"],
         decision=best["decision"],
-        examples={
-            CAPABILITY: {"customer_id": best["customer_id"]},
-            "intent": {"customer_id": best["customer_id"], "text": INTENT_EXAMPLE},
-        },
+        examples=examples,
         model_version=version.version,
         auc=validation["auc"],
         baseline_auc=baseline["auc"],
@@ -123,6 +127,41 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         written_back=written,
         seconds=clock.seconds,
     )
+
+
+def recommend_example(store: MetadataStore, lake: LakeStorage, online_url: str) -> dict[str, Any]:
+    """A request to `recommend` that answers personalised items: a CRM customer with orders, at the physical
+    store they bought most in (the first of the busiest few the runtime answers with items)."""
+    from zhongtai.capabilities.runtime import build_runtime
+    from zhongtai.features.online import open_online_store
+    from zhongtai.lake.offline.duckdb import DuckDBEngine
+    from zhongtai.lake.views import register_datasets
+
+    sql = (
+        "SELECT CAST(c.key AS BIGINT) AS customer_id, o.store_id, count(*) AS orders "
+        "FROM person_crosswalk c "
+        "JOIN person_crosswalk x ON x.person_id = c.person_id AND x.dataset = 'erp_orders' "
+        "JOIN erp_orders o ON CAST(o.order_id AS VARCHAR) = x.key "
+        "JOIN erp_stores s ON s.store_id = o.store_id AND s.store_format <> 'online' "
+        "WHERE c.dataset = 'crm_customers' GROUP BY ALL ORDER BY orders DESC, customer_id LIMIT 20"
+    )
+    engine = DuckDBEngine(lake)
+    try:
+        register_datasets(engine, store, sql, "the recommend example")
+        rows = engine.to_arrow(sql, "the recommend example").to_pylist()
+    finally:
+        engine.close()
+    online = open_online_store(online_url)
+    try:
+        runtime = build_runtime(RECOMMEND, store, lake, online)
+        for row in rows:
+            body = {"customer_id": row["customer_id"], "store_id": row["store_id"], "k": 5}
+            decision = runtime.decide(body)
+            if decision.output and decision.output["items"] and not decision.fallback:
+                return body
+    finally:
+        online.close()
+    raise ZhongtaiError("internal", "no customer of the demo gets recommendations", "generate more customers")
 
 
 def promote(store: MetadataStore, model: str, version: int) -> None:

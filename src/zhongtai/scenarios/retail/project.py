@@ -21,6 +21,7 @@ from zhongtai.scenarios.retail.project_fields import (
     REDACT,
     SQL_NOTES,
 )
+from zhongtai.scenarios.retail.project_recommend import recommend_documents
 from zhongtai.scenarios.retail.service_intent import intent_capability, intent_model
 from zhongtai.scenarios.retail.windows import STREAMS, window_views
 from zhongtai.spec.models import spec_payload
@@ -105,6 +106,7 @@ def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list
     }
     documents.update(_intelligence_documents())
     documents.update(entity_documents(_sql, _features))
+    documents.update(recommend_documents(_sql, documents))
     for document in documents.values():
         for dataset in document.get("datasets", []):
             if dataset["name"] in STREAMS:

@@ -1,0 +1,102 @@
+"""A capability's traffic over HTTP: the policy in force and its history, a live split, a reset.
+
+Reading and changing it needs a key with the `models` or `admin` role (the same as moving an alias); the
+principal of a change is the key's name, recorded in the change log with the reason given. Store calls run in
+the thread pool, away from the decide path's event loop.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from zhongtai.capabilities.traffic import checked_policy, effective_policy, set_split
+from zhongtai.errors import ErrorCode, ZhongtaiError
+from zhongtai.gateway.models_routes import ACTOR_ROLES, NOTE, documented_body, validated_body
+from zhongtai.gateway.openapi import SECURED, errors
+from zhongtai.spec.models import CapabilitySpec
+from zhongtai.spec.traffic import ArmSpec, ShadowSpec
+
+if TYPE_CHECKING:
+    from zhongtai.meta.store import MetadataStore
+
+
+class SplitBody(BaseModel):
+    """The new policy: arms with weights (and shadows), and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    arms: list[ArmSpec] = Field(min_length=1, max_length=10)
+    shadows: list[ShadowSpec] = Field(default=[], max_length=5)
+    reason: str = NOTE
+
+
+class ResetBody(BaseModel):
+    """Why the live split is dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = NOTE
+
+
+def _state(store: MetadataStore, name: str) -> dict[str, Any]:
+    spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
+    live = store.traffic.get(name)
+    return {
+        "capability": name,
+        "origin": "live" if live else ("spec" if spec.traffic else "alias"),
+        "policy": effective_policy(store, spec).model_dump(mode="json"),
+        "history": [{**c, "at": c["at"].isoformat()} for c in store.traffic.history(name)],
+    }
+
+
+def add_traffic_routes(app: FastAPI, presented_key: Any) -> None:
+    """Mount /v1/capabilities/{name}/traffic on the gateway."""
+
+    def actor(request: Request, doing: str) -> tuple[MetadataStore, str]:
+        gateway = request.app.state.gateway
+        principal = gateway.keys.require(presented_key(request), ACTOR_ROLES, doing)
+        return gateway.store, principal.name
+
+    @app.get(
+        "/v1/capabilities/{name}/traffic",
+        tags=["capabilities"],
+        responses=errors(401, 403, 404, 422),
+        openapi_extra=SECURED,
+    )
+    async def show_traffic(request: Request, name: str) -> dict[str, Any]:
+        """The traffic policy in force (live split, spec, or the alias alone) and its recent changes."""
+        store, _ = actor(request, "read traffic policies")
+        return await run_in_threadpool(_state, store, name)
+
+    @app.put(
+        "/v1/capabilities/{name}/traffic",
+        tags=["capabilities"],
+        responses=errors(400, 401, 403, 404, 413, 422),
+        openapi_extra=documented_body(SplitBody, required=True),
+    )
+    async def split_traffic(request: Request, name: str) -> dict[str, Any]:
+        """Set a live split; every gateway follows within its poll interval. Arms name an alias or a pinned
+        (approved) version; the same entity keeps its arm while the weights stand."""
+        store, principal = actor(request, "change traffic")
+        body = await validated_body(request, SplitBody, required=True)
+        if body is None:  # required bodies are never None; this keeps the type checker honest
+            raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+        policy = checked_policy(body.model_dump(exclude={"reason"}))
+        await run_in_threadpool(set_split, store, name, policy, principal, body.reason)
+        return await run_in_threadpool(_state, store, name)
+
+    @app.delete(
+        "/v1/capabilities/{name}/traffic",
+        tags=["capabilities"],
+        responses=errors(400, 401, 403, 404, 413, 422),
+        openapi_extra=documented_body(ResetBody, required=False),
+    )
+    async def reset_traffic(request: Request, name: str) -> dict[str, Any]:
+        """Drop the live split: the spec's traffic (or its alias alone) serves again."""
+        store, principal = actor(request, "change traffic")
+        body = await validated_body(request, ResetBody, required=False)
+        await run_in_threadpool(store.spec, "capabilities", name)  # 404 for an unknown capability
+        await run_in_threadpool(store.traffic.reset, name, principal, body.reason if body else "")
+        return await run_in_threadpool(_state, store, name)
