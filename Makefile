@@ -36,7 +36,7 @@ format: install
 # Every benchmark in sequence at its default size, each printing its table and a last JSON line (about an
 # hour on 2 cores; never part of `make test`). First every bench checks (and, as root, installs) what it
 # needs, so a missing tool stops the run in seconds, not after an hour: `make bench-check` does only that.
-BENCHES = retail_generate ingest decide feature_store stream oneid
+BENCHES = retail_generate ingest decide feature_store stream oneid models
 
 bench: bench-check
 	$(BIN)/python bench/retail_generate.py --customers 100000
@@ -45,6 +45,7 @@ bench: bench-check
 	$(BIN)/python bench/feature_store.py --no-stream
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/oneid.py --customers 20000
+	$(BIN)/python bench/models.py
 
 bench-check: install
 	@for bench in $(BENCHES); do $(BIN)/python bench/$$bench.py --check || exit 1; done

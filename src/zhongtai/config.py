@@ -26,6 +26,7 @@ ENV_VARS = {
     "max_string_chars": "ZT_MAX_STRING_CHARS",
     "max_batch_inputs": "ZT_MAX_BATCH_INPUTS",
     "idempotency_ttl_seconds": "ZT_IDEMPOTENCY_TTL",
+    "audit_webhook": "ZT_AUDIT_WEBHOOK",
 }
 # Generous for a decision or a push of a few hundred rows, small enough that a hostile body costs little.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -54,6 +55,8 @@ class Settings:
     max_string_chars: int = DEFAULT_MAX_STRING_CHARS
     max_batch_inputs: int = DEFAULT_MAX_BATCH_INPUTS
     idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS
+    # Where the audit log's head is also posted after every append (docs/audit.md); "" for nowhere.
+    audit_webhook: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +78,7 @@ class Settings:
             idempotency_ttl_seconds=_positive(
                 env, "idempotency_ttl_seconds", DEFAULT_IDEMPOTENCY_TTL_SECONDS
             ),
+            audit_webhook=(env.get("ZT_AUDIT_WEBHOOK") or "").strip(),
         )
 
     def describe(self) -> dict[str, str]:

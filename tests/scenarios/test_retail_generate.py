@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow.csv as pacsv
@@ -66,8 +66,10 @@ def test_report_counts_what_was_written(tmp_path: Path) -> None:
     assert [s for s, _ in stages] == list(STAGES)
     with sqlite3.connect(tmp_path / "systems" / "crm.db") as conn:
         assert conn.execute("select count(*) from customers").fetchone()[0] == report.rows["crm.customers"]
-    stock_rows = sum(pacsv.read_csv(p).num_rows for p in (tmp_path / "systems" / "inventory").glob("*.csv"))
+    inventory = tmp_path / "systems" / "inventory"
+    stock_rows = sum(pacsv.read_csv(p).num_rows for p in inventory.glob("stock-*.csv"))
     assert stock_rows == report.rows["inventory.stock"]
+    assert pacsv.read_csv(inventory / "promotions.csv").num_rows == report.rows["inventory.promotions"]
     tickets = (tmp_path / "systems" / "service" / "tickets.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(tickets) == report.rows["service.tickets"]
     assert report.to_dict()["project_dir"] == str(tmp_path / "project")
@@ -88,6 +90,7 @@ def test_project_folder_loads_and_matches_the_data(small: Path) -> None:
             "click_events",
             "service_tickets",
             "inventory_stock",
+            "promotion_calendar",
         ]
     )
     assert {"person", "customer", "product", "store"} <= set(project.entities)
@@ -108,6 +111,21 @@ def test_project_folder_loads_and_matches_the_data(small: Path) -> None:
     assert project.datasets["crm_customers"].declared_types()["updated_at"] == "timestamp"
     pii = {f.name: f.pii for f in project.datasets["erp_orders"].fields}
     assert pii["buyer_phone"] == "phone" and pii["shipping_address"] == "address"
+
+
+def test_stock_carries_what_is_on_order_and_the_promotion_calendar_runs_ahead(small: Path) -> None:
+    inventory = small / "systems" / "inventory"
+    stock = pacsv.read_csv(next(inventory.glob("stock-*.csv")))
+    assert stock.column_names[-1] == "on_order" and min(stock["on_order"].to_pylist()) >= 0
+    calendar = pacsv.read_csv(inventory / "promotions.csv").to_pylist()
+    by_day = {row["date"]: row for row in calendar}
+    assert max(by_day) == date(2026, 10, 31) + timedelta(days=120)  # planned four months ahead
+    assert (by_day[date(2026, 11, 11)]["promotion"], by_day[date(2026, 11, 11)]["promo_level"]) == (
+        "double11",
+        2,
+    )
+    assert by_day[date(2026, 11, 5)]["promo_level"] == 1
+    assert by_day[date(2027, 2, 8)]["festival"] == "spring_festival"  # Spring Festival 2027 is 6 February
 
 
 def test_fewer_than_one_customer_is_refused(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 A request only ever does `put_nowait`; when the queue is full (the database is slow or down) the record is
 appended to a local spill file instead. One writer thread drains the queue in batches and, whenever it has
 caught up, replays the spill file. On close everything still queued is written (or spilled): nothing blocks
-a request, nothing is lost.
+a request, nothing is lost. The sink writes each batch with one audit record holding every decision's id
+and digest (govern/audit.py), in the batch's transaction: the hash chain covers decisions off the request path.
 
 No PII is kept that callers put in a decision's inputs (or that a feature value quotes): before a record is
 written, spilled or set aside, every string in its inputs and features is scrubbed with the recognizers

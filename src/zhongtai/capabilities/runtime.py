@@ -152,8 +152,18 @@ class Runtime(Protocol):
 
 # (capability name, stores, what it serves: an alias or `v<number>`) -> its runtime for that version.
 RuntimeBuilder = Callable[[str, "MetadataStore", "LakeStorage", OnlineStore, str], Runtime]
+
+
+def _forecast_runtime(
+    name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str
+) -> Runtime:
+    from zhongtai.capabilities.forecast_runtime import ForecastRuntime
+
+    return ForecastRuntime.build(name, store, storage, online, serves)
+
+
 # The runtime of each task not served by CapabilityRuntime, by the model's task.
-TASK_RUNTIMES: dict[str, RuntimeBuilder] = {}
+TASK_RUNTIMES: dict[str, RuntimeBuilder] = {"forecast": _forecast_runtime}
 
 
 def _recommendation(

@@ -79,7 +79,11 @@ def dataset_entry(store: MetadataStore, name: str) -> Entry:
     details: dict[str, Any] = {
         "source": spec.get("source"),
         "source_type": source["type"] if source else None,
-        "produced_by": f"identity {spec['identity']}" if "identity" in spec else None,
+        "produced_by": f"identity {spec['identity']}"
+        if "identity" in spec
+        else f"model {spec['model']}"
+        if "model" in spec
+        else None,
         "location": _location(spec, current),
         "update_frequency": spec.get("update_frequency"),
         "observed_refresh_hours": _observed_hours(versions),
@@ -134,7 +138,7 @@ def entry(store: MetadataStore, kind: str, name: str) -> Entry:
 
 def _location(spec: dict[str, Any], current: Any) -> str | None:
     """Where the data comes from: the source's table, path or endpoint; a produced dataset's lake files."""
-    if "identity" in spec:
+    if "identity" in spec or "model" in spec:
         return current.files[0] if current else None
     return spec.get("table") or spec.get("path") or spec.get("endpoint") or "query"
 

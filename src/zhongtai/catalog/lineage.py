@@ -1,5 +1,5 @@
 """Lineage: source -> dataset -> feature view -> (on-demand view, feature group) -> model -> capability,
-drawn from the registered specs.
+drawn from the registered specs; a model that publishes its outputs produces a dataset in turn.
 
 Nothing runs to draw it: dataset reads come from the SQL of feature views and label definitions, parsed, the
 views an on-demand view reads from its expressions, and the rest from the references specs make to each
@@ -47,8 +47,8 @@ class Node:
 class Edge:
     upstream: Node
     downstream: Node
-    relation: str  # feeds, resolves, produces, reads, computes, groups, labels, trains, serves, looks up,
-    # writes back to
+    relation: str  # feeds, resolves, produces, reads, computes, groups, labels, moves (a forecast's
+    # exogenous input), trains, serves, looks up, writes back to
 
 
 class LineageGraph:
@@ -66,6 +66,8 @@ class LineageGraph:
         for name, spec in specs["datasets"].items():
             if "source" in spec:
                 edges.append(Edge(Node("sources", spec["source"]), Node("datasets", name), "feeds"))
+            elif "model" in spec:  # a model's published outputs (a forecast's stock-out risk)
+                edges.append(Edge(Node("models", spec["model"]), Node("datasets", name), "produces"))
             else:  # produced by an identity: its persons and crosswalk
                 edges.append(Edge(Node("identities", spec["identity"]), Node("datasets", name), "produces"))
         for name, spec in specs["identities"].items():
@@ -93,6 +95,9 @@ class LineageGraph:
         for name, spec in specs["models"].items():
             model = Node("models", name)
             edges += _reads(spec["label"]["sql"], model, specs["datasets"], relation="labels")
+            exogenous = (spec.get("forecast") or {}).get("exogenous")
+            if exogenous:  # a forecast's promotion calendar
+                edges += _reads(exogenous["sql"], model, specs["datasets"], relation="moves")
             edges += [Edge(_view_node(view, specs), model, "trains") for view in spec["feature_views"]]
             edges += [
                 Edge(Node("feature_groups", g), model, "trains") for g in spec.get("feature_groups", [])

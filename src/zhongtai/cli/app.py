@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from zhongtai import __version__
 from zhongtai.cli import (
+    audit,
     capabilities,
     catalog,
     datasets,
@@ -87,6 +88,7 @@ app.add_typer(runs.app, name="runs", help="Experiment runs: every training attem
 score.register(app)
 serve.register(app)
 app.add_typer(keys.app, name="keys", help="API keys for the gateway.")
+app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 

@@ -24,7 +24,7 @@ def settings() -> Settings:
 def store() -> MetadataStore:
     from zhongtai.meta.store import MetadataStore
 
-    return MetadataStore(settings().metadata_url)
+    return MetadataStore.from_settings(settings())
 
 
 @cache

@@ -62,10 +62,14 @@ def show(name: str, as_json: bool = JSON) -> None:
             }
         )
         return
-    origin = f"source {spec['source']}" if "source" in spec else f"identity {spec.get('identity')} (OneID)"
+    if "source" in spec:
+        origin, again = f"source {spec['source']}", f"ingest {name}"
+    elif "model" in spec:
+        origin, again = f"model {spec['model']} (its outputs)", f"models publish {spec['model']}"
+    else:
+        origin, again = f"identity {spec.get('identity')} (OneID)", "oneid run"
     console.print(f"[bold]{name}[/bold] from {origin} — {spec.get('description') or ''}")
     if current is None:
-        again = f"ingest {name}" if "source" in spec else "oneid run"
         console.print(f"never written: run `zhongtai {again}`")
     else:
         console.print(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 from rich.table import Table
 
@@ -17,7 +19,7 @@ def create(
     roles: list[str] = typer.Option(["caller"], "--role", help="A role of the key; repeat for several."),
 ) -> None:
     """Make a new API key; it is printed once, alone on the last line."""
-    key = context.store().access.create_key(name, list(roles))
+    key = context.store().access.create_key(name, list(roles), _principal())
     err_console.print(f"API key '{name}' ({', '.join(roles)}) created; store it now, it is not shown again:")
     typer.echo(key)
 
@@ -50,5 +52,12 @@ def list_keys(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
 @app.command("revoke")
 def revoke(name: str = typer.Argument(..., help="The key's name.")) -> None:
     """Revoke a key; running gateways refuse it within their refresh interval (30 s)."""
-    context.store().access.revoke(name)
+    context.store().access.revoke(name, _principal())
     console.print(f"API key '{name}' revoked")
+
+
+def _principal() -> str:
+    """Who the audit log records for a key change: ZT_PRINCIPAL, else the local administrator."""
+    from zhongtai.govern.audit import LOCAL_ADMIN
+
+    return os.environ.get("ZT_PRINCIPAL", "").strip() or LOCAL_ADMIN

@@ -1,5 +1,5 @@
 """`zhongtai train NAME` and `zhongtai models list | show | submit | approve | reject | archive | alias |
-rollback | history`.
+rollback | history | publish`.
 
 Review steps and alias moves record who acted: `ZT_PRINCIPAL` names them on the CLI.
 """
@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Column, Table
 
 from zhongtai.cli import context
-from zhongtai.cli.output import console, print_json, progress
+from zhongtai.cli.output import console, err_console, print_json, progress
 from zhongtai.errors import ZhongtaiError
 from zhongtai.meta.records import AliasMove, ModelVersion
 from zhongtai.models import registry
+
+if TYPE_CHECKING:
+    from zhongtai.models.outputs import Published
 
 app = typer.Typer(no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -28,6 +31,8 @@ _METRICS = (
     ("recall", "recall"),
     ("predicted_positive_rate", "predicted positive rate"),
     ("positive_rate", "label positive rate"),
+    ("mase", "MASE"),
+    ("coverage_80", "80% interval coverage"),
 )
 
 
@@ -200,6 +205,7 @@ def alias(
         )
     model, number = registry.version_of(store, name, version)
     _print_move(aliases.move(store, model, number, alias_name, who, reason), as_json)
+    _publish_new_champion(model, alias_name)
 
 
 @app.command("rollback")
@@ -215,6 +221,73 @@ def rollback(
     from zhongtai.models import aliases
 
     _print_move(aliases.rollback(context.store(), name, alias_name, _principal(), reason), as_json)
+    _publish_new_champion(name, alias_name)
+
+
+def _publish_new_champion(model: str, alias_name: str) -> None:
+    """A model that publishes its outputs (a forecast) publishes the new champion's at once, so the features
+    other models and rules read follow the champion (reported on stderr; --json output stays one object)."""
+    from zhongtai.models.outputs import outputs_dataset
+    from zhongtai.spec.models import ModelSpec
+
+    store = context.store()
+    if (
+        alias_name != "champion"
+        or outputs_dataset(ModelSpec.model_validate(store.spec("models", model))) is None
+    ):
+        return
+    done, written = _publish(model, alias_name, views=True)
+    err_console.print(
+        f"published {model} v{done.model_version} → {done.dataset} v{done.dataset_version}; "
+        f"views rebuilt: {', '.join(written) or 'none'}"
+    )
+
+
+def _publish(model: str, alias_name: str, views: bool) -> tuple[Published, dict[str, int]]:
+    from zhongtai.models.outputs import publish_outputs, refresh_views
+
+    store, lake = context.store(), context.lake()
+    with err_console.status(f"publishing {model}@{alias_name}"):
+        done = publish_outputs(store, lake, model, alias_name)
+    written: dict[str, int] = {}
+    if views:
+        from zhongtai.features.online import open_online_store
+
+        online = open_online_store(context.settings().online_url)
+        try:
+            with err_console.status(f"building the views over {done.dataset}"):
+                written = refresh_views(store, lake, online, done.dataset)
+        finally:
+            online.close()
+    return done, written
+
+
+@app.command("publish")
+def publish(
+    name: str = typer.Argument(
+        ..., help="The model whose outputs to publish (a forecast names its dataset)."
+    ),
+    alias_name: str = typer.Option("champion", "--alias", "-a", help="The alias whose version is published."),
+    views: bool = typer.Option(
+        True,
+        "--views/--no-views",
+        help="Build and materialize the feature views reading the dataset (default).",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Write the outputs of NAME@ALIAS (a forecast's per-series forecasts and stock-out risk) as the next
+    version of the model's outputs dataset, then build and materialize the feature views that read it, so
+    other models and rules get them as features. Moving or rolling back `champion` does this by itself."""
+    done, written = _publish(name, alias_name, views)
+    if as_json:
+        print_json({**done.to_dict(), "views": written})
+        return
+    console.print(
+        f"{done.model} v{done.model_version} → dataset {done.dataset} v{done.dataset_version} "
+        f"({done.rows:,} rows)"
+    )
+    for view, rows in written.items():
+        console.print(f"feature view {view}: built, {rows:,} entities online")
 
 
 @app.command("history")
@@ -323,9 +396,11 @@ def _named(version: int | None) -> str:
 def _metrics_table(metrics: dict[str, Any]) -> Table:
     validation, baseline = metrics.get("validation", {}), metrics.get("baseline", {})
     threshold = validation.get("threshold")
-    table = Table("validation metric", "model", "baseline", title=f"threshold {_number(threshold)}")
+    title = f"threshold {_number(threshold)}" if threshold is not None else None
+    table = Table("validation metric", "model", "baseline", title=title)
     for key, label in _METRICS:
-        table.add_row(label, _number(validation.get(key)), _number(baseline.get(key)))
+        if key in validation or key in baseline:  # a forecast has no AUC, a classifier no MASE
+            table.add_row(label, _number(validation.get(key)), _number(baseline.get(key)))
     return table
 
 

@@ -63,7 +63,7 @@ class Gateway:
     def open(cls, settings: Settings) -> Gateway:
         """Open every store and load every capability (models are loaded and warmed here, not per request);
         then follow the registry: a moved alias or changed spec is swapped in within the poll interval."""
-        store = MetadataStore(settings.metadata_url)
+        store = MetadataStore.from_settings(settings)
         online = open_online_store(settings.online_url)
         capabilities = Capabilities.load_all(store, LakeStorage(settings.lake_url), online)
         watcher = RegistryWatcher(capabilities, store.serving_signal, settings.serving_poll_seconds).start()

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.gateway.openapi import SECURED, errors
 from zhongtai.gateway.request_body import json_object
+from zhongtai.govern.audit import key_rule
 from zhongtai.models import aliases, registry
 from zhongtai.models.policy import ModelAction
 from zhongtai.models.review import REVIEW_ACTIONS, review
@@ -143,7 +144,9 @@ def add_model_routes(app: FastAPI, presented_key: Any) -> None:
         if body is None:  # required bodies are never None; this keeps the type checker honest
             raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
         move = await _off_loop(
-            lambda: aliases.move(store, name, body.version, alias, principal.name, body.reason)
+            lambda: aliases.move(
+                store, name, body.version, alias, principal.name, body.reason, key_rule(principal.roles)
+            )
         )
         return move.to_dict()
 
@@ -155,7 +158,9 @@ def add_model_routes(app: FastAPI, presented_key: Any) -> None:
     ) -> dict[str, Any]:
         """Unset the alias; recorded like any move."""
         store, principal = actor(request)
-        move = await _off_loop(lambda: aliases.remove(store, name, alias, principal.name, reason))
+        move = await _off_loop(
+            lambda: aliases.remove(store, name, alias, principal.name, reason, key_rule(principal.roles))
+        )
         return move.to_dict()
 
     @app.post(
@@ -169,7 +174,9 @@ def add_model_routes(app: FastAPI, presented_key: Any) -> None:
         store, principal = actor(request)
         body = await validated_body(request, RollbackBody, required=False)
         reason = body.reason if body else ""
-        move = await _off_loop(lambda: aliases.rollback(store, name, alias, principal.name, reason))
+        move = await _off_loop(
+            lambda: aliases.rollback(store, name, alias, principal.name, reason, key_rule(principal.roles))
+        )
         return move.to_dict()
 
     @app.get("/v1/models/{name}/history", tags=["models"], responses=READ_ERRORS, openapi_extra=SECURED)
@@ -196,7 +203,9 @@ def _add_review_route(app: FastAPI, actor: Any, action: ModelAction) -> None:
         store, principal = actor(request)
         body = await validated_body(request, ReviewBody, required=False)
         comment = body.comment if body else ""
-        done = await _off_loop(lambda: review(store, name, version, action, principal.name, comment))
+        done = await _off_loop(
+            lambda: review(store, name, version, action, principal.name, comment, key_rule(principal.roles))
+        )
         return done.to_dict()
 
     step.__doc__ = {

@@ -10,6 +10,7 @@ it is 0600 under any umask; a file an earlier version created readable by others
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import TextIO
@@ -51,3 +52,20 @@ def _tighten(path: Path) -> None:
         return
     if mode & 0o077:
         path.chmod(PRIVATE)
+
+
+def replace_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` (UTF-8) atomically: readers see the old file or the new one, never a part;
+    the new file is 0600 from its creation."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
+    try:
+        os.fchmod(descriptor, PRIVATE)
+        with os.fdopen(descriptor, "w", encoding="utf8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        draft.unlink(missing_ok=True)
+        raise
+    os.replace(draft, path)

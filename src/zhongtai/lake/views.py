@@ -33,7 +33,14 @@ def current_inputs(store: MetadataStore, sql: str, where: str) -> dict[str, Data
             )
         current = store.current_version(name)
         if current is None:
-            again = f"ingest {name}" if "source" in registered[name] else "oneid run"
+            spec = registered[name]
+            again = (
+                f"ingest {name}"
+                if "source" in spec
+                else f"models publish {spec['model']}"
+                if "model" in spec
+                else "oneid run"
+            )
             raise ZhongtaiError(
                 "not_found", f"{where}: dataset '{name}' has no version yet", f"run `zhongtai {again}`"
             )

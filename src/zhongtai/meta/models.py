@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.govern.audit import LOCAL_ADMIN, AuditEntry, AuditKind, record
 from zhongtai.meta.records import AliasMove, ModelReview, ModelStatus, ModelVersion
 from zhongtai.meta.tables import SqlAliasMove, SqlChange, SqlModelAlias, SqlModelReview, SqlModelVersion
 from zhongtai.meta.time import aware, now
@@ -121,8 +122,10 @@ class ModelRecords:
         allowed: Collection[ModelStatus] | None = None,
         check_from: bool = False,
         expected_from: int | None = None,
+        rule: str = LOCAL_ADMIN,
     ) -> AliasMove:
-        """Point the alias at `to_version` (None removes it) and append the move, in one transaction.
+        """Point the alias at `to_version` (None removes it) and append the move and its audit record
+        (allowed by `rule`), in one transaction.
 
         `allowed`: the statuses the target may have (default: any but archived). With `check_from`, the
         alias must point at `expected_from` now (None: unset): a rollback undoes a move only while it is
@@ -182,6 +185,16 @@ class ModelRecords:
                 session.flush()
             except sa.exc.IntegrityError:  # another process created the alias between our read and write
                 raise _moved_meanwhile(model, alias) from None
+            body = {
+                "model": model,
+                "alias": alias,
+                "action": action,
+                "from_version": current,
+                "to_version": to_version,
+                "move_id": move.id,
+            }
+            kind = AuditKind.ROLLBACK if action == "rollback" else AuditKind.ALIAS_MOVE
+            record(session, AuditEntry(kind, principal, f"model {model}@{alias}", body, rule))
             return _move(move)
 
     def transition(
@@ -193,8 +206,10 @@ class ModelRecords:
         to: ModelStatus,
         principal: str,
         comment: str,
+        rule: str = LOCAL_ADMIN,
     ) -> ModelVersion:
-        """Move the version from `expected` to `to` with its review record, in one transaction.
+        """Move the version from `expected` to `to` with its review record and its audit record (allowed by
+        `rule`), in one transaction.
 
         Archiving is refused while an alias points at the version, checked after the status row is held
         so an alias cannot be set on it in between.
@@ -226,18 +241,17 @@ class ModelRecords:
                         f"or `zhongtai models alias {model} --remove {pointing[0]}`",
                     )
             at = now()
-            session.add(
-                SqlModelReview(
-                    model_name=model,
-                    version=version,
-                    action=action,
-                    from_status=expected.value,
-                    to_status=to.value,
-                    principal=principal,
-                    at=at,
-                    comment=comment,
-                )
+            review = SqlModelReview(
+                model_name=model,
+                version=version,
+                action=action,
+                from_status=expected.value,
+                to_status=to.value,
+                principal=principal,
+                at=at,
+                comment=comment,
             )
+            session.add(review)
             session.add(
                 SqlChange(
                     at=at,
@@ -248,6 +262,15 @@ class ModelRecords:
                     detail={"version": version, "from": expected.value, "to": to.value},
                 )
             )
+            session.flush()
+            body = {
+                "model": model,
+                "version": version,
+                "from": expected.value,
+                "to": to.value,
+                "review_id": review.id,
+            }
+            record(session, AuditEntry(AuditKind(action), principal, f"model {model} v{version}", body, rule))
         return self.get(model, version)
 
     def reviews(self, model: str, version: int | None = None) -> list[ModelReview]:

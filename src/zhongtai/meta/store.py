@@ -6,12 +6,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.govern.audit import LOCAL_ADMIN, AuditLog, apply_entry, record, watch_commits
+from zhongtai.govern.audit_head import HeadExport, database_name, head_file
 from zhongtai.meta import db
 from zhongtai.meta.access import AccessRecords, DecisionRecords
 from zhongtai.meta.features import FeatureRecords
@@ -52,6 +55,9 @@ from zhongtai.meta.tables import (
 from zhongtai.meta.tags import TagRecords
 from zhongtai.meta.time import aware, now
 from zhongtai.meta.traffic import TrafficRecords
+
+if TYPE_CHECKING:
+    from zhongtai.config import Settings
 
 _KIND_TABLES: dict[str, type[SpecObject]] = {
     "sources": SqlSource,
@@ -95,13 +101,23 @@ KIND_ORDER = (
 class MetadataStore:
     """Everything registered: specs, dataset versions and fields, ingest runs and the change log."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, home: Path | None = None, audit_webhook: str | None = None) -> None:
+        """Open (and migrate) the store at `url`. `home` (ZT_HOME) and `audit_webhook` say where the audit
+        log's head is exported; a SQLite store exports beside its file even without them."""
         self.url = url
         self.engine = db.create_engine(url)
         db.migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.audit_head = HeadExport(head_file(url, home), audit_webhook, database_name(url))
+        watch_commits(self._sessions, self.audit_head)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MetadataStore:
+        """The store of a configuration, exporting its audit head under ZT_HOME and to ZT_AUDIT_WEBHOOK."""
+        return cls(settings.metadata_url, settings.home, settings.audit_webhook)
 
     def close(self) -> None:
+        self.audit_head.flush()
         self.engine.dispose()
 
     @cached_property
@@ -155,6 +171,11 @@ class MetadataStore:
         return AccessRecords(self._sessions)
 
     @cached_property
+    def audit(self) -> AuditLog:
+        """The hash-chained audit log (appended inside each change's own transaction)."""
+        return AuditLog(self._sessions)
+
+    @cached_property
     def decisions(self) -> DecisionRecords:
         """The decision log."""
         return DecisionRecords(self._sessions)
@@ -181,8 +202,9 @@ class MetadataStore:
         with self._sessions() as session:
             return {row.name: row.spec for row in session.scalars(declared_only(sa.select(table), table))}
 
-    def apply(self, changes: list[Change], actor: str) -> None:
-        """Apply all changes in one transaction; any failure leaves the registry as it was."""
+    def apply(self, changes: list[Change], actor: str, rule: str = LOCAL_ADMIN) -> None:
+        """Apply all changes in one transaction, with their audit record (allowed by `rule`); any failure
+        leaves the registry as it was."""
         ordered = sorted(
             changes,
             key=lambda c: (
@@ -190,6 +212,7 @@ class MetadataStore:
                 KIND_ORDER.index(c.kind) * (-1 if c.action == "delete" else 1),
             ),
         )
+        entry = apply_entry(ordered, actor, rule) if ordered else None
         with self.transaction() as session:
             for change in ordered:
                 self._apply_one(session, change)
@@ -203,6 +226,8 @@ class MetadataStore:
                         detail=change.spec or {},
                     )
                 )
+            if entry is not None:
+                record(session, entry)
 
     def _apply_one(self, session: Session, change: Change) -> None:
         table = _KIND_TABLES[change.kind]

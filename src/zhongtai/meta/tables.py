@@ -405,3 +405,26 @@ class SqlRun(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     card: Mapped[dict[str, Any] | None]  # the model card of the version it registered
+
+
+# -- the audit log (govern/audit.py) ---------------------------------------------------------------------
+
+
+class SqlAuditRecord(Base):
+    """One record of the append-only, hash-chained audit log: a change or a batch of decisions.
+
+    Every column but `hash` is text or an integer exactly as hashed (the time as canonical UTC ISO text, the
+    body as canonical JSON text), so what the database holds is what the hash covers, byte for byte. No index
+    but the key: appends stay cheap, and a plain scan of the table reads it in chain order.
+    """
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    principal: Mapped[str] = mapped_column(String(128))
+    rule: Mapped[str] = mapped_column(String(128))
+    object: Mapped[str] = mapped_column(String(256))
+    body: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,5 @@
-"""Live traffic splits in the metadata store: one row per capability, each change logged with it."""
+"""Live traffic splits in the metadata store: one row per capability, each change logged with it and
+appended to the audit log in the same transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
+from zhongtai.govern.audit import LOCAL_ADMIN, AuditEntry, AuditKind, record
 from zhongtai.meta.tables import SqlChange, SqlTrafficSplit
 from zhongtai.meta.time import aware, now
 
@@ -50,6 +52,7 @@ class TrafficRecords:
         *,
         state: dict[str, Any] | None = None,
         expected_state: dict[str, Any] | None = None,
+        rule: str = LOCAL_ADMIN,
     ) -> TrafficSplit | None:
         """Record `policy` (and a canary's `state`) as the capability's live split, with its change-log entry,
         in one transaction. With `expected_state`, only if the stored state is still that (or there is no
@@ -72,6 +75,8 @@ class TrafficRecords:
                 )
             )  # fmt: skip
             session.flush()
+            body = {"capability": capability, "action": action, "from": before, "to": policy, "state": state}
+            record(session, _traffic_entry(principal, capability, body, rule))
             return _split(row)
 
     def history(self, capability: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -88,7 +93,7 @@ class TrafficRecords:
                 for r in session.scalars(query)
             ]
 
-    def reset(self, capability: str, principal: str, reason: str) -> bool:
+    def reset(self, capability: str, principal: str, reason: str, rule: str = LOCAL_ADMIN) -> bool:
         """Drop the live split so the spec's traffic stands again; False when there was none."""
         with self._sessions.begin() as session:
             row = session.get(SqlTrafficSplit, capability, with_for_update=True)
@@ -101,7 +106,15 @@ class TrafficRecords:
                     detail={"from": dict(row.policy), "to": None, "reason": reason},
                 )
             )  # fmt: skip
+            session.flush()
+            body = {"capability": capability, "action": "reset", "from": dict(row.policy), "to": None}
+            record(session, _traffic_entry(principal, capability, body, rule))
             return True
+
+
+def _traffic_entry(principal: str, capability: str, body: dict[str, Any], rule: str) -> AuditEntry:
+    """A traffic change for the audit log: the policies from and to, never the free-text reason."""
+    return AuditEntry(AuditKind.TRAFFIC_CHANGE, principal, f"capability {capability}", body, rule)
 
 
 def _split(row: SqlTrafficSplit) -> TrafficSplit:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.audit import LOCAL_ADMIN
 from zhongtai.meta.records import AliasMove, ModelStatus, ModelVersion
 from zhongtai.models.policy import ModelAction, Target, authorize, check_principal
 from zhongtai.models.registry import DEFAULT_ALIAS, check_alias
@@ -38,21 +39,33 @@ def serving_aliases(store: MetadataStore, model: str) -> dict[str, str]:
 
 
 def move(
-    store: MetadataStore, model: str, version: int, alias: str, principal: str | None, reason: str = ""
+    store: MetadataStore,
+    model: str,
+    version: int,
+    alias: str,
+    principal: str | None,
+    reason: str = "",
+    rule: str = LOCAL_ADMIN,
 ) -> AliasMove:
     """Point `model@alias` at `version` as `principal`; refused for an archived version, and for a version
-    not approved when the alias serves and the spec requires approval."""
+    not approved when the alias serves and the spec requires approval. `rule`, the policy rule that let the
+    principal act, is kept in the audit log (so for `remove` and `rollback`)."""
     check_principal(principal)
     check_alias(alias)
     store.spec("models", model)  # an unknown model says so, rather than blaming the version
     target = store.models.get(model, version)
     allowed = _allowed(store, target, alias, f"{model}@{alias} cannot point at v{version}")
     who = authorize(principal, ModelAction.ALIAS, Target(model, version, target.status))
-    return store.models.move_alias(model, alias, version, who, reason, allowed=allowed)
+    return store.models.move_alias(model, alias, version, who, reason, allowed=allowed, rule=rule)
 
 
 def remove(
-    store: MetadataStore, model: str, alias: str, principal: str | None, reason: str = ""
+    store: MetadataStore,
+    model: str,
+    alias: str,
+    principal: str | None,
+    reason: str = "",
+    rule: str = LOCAL_ADMIN,
 ) -> AliasMove:
     """Unset `model@alias` (the version keeps its status); recorded like any move."""
     check_principal(principal)
@@ -61,7 +74,15 @@ def remove(
     current = store.models.by_alias(model, alias)
     who = authorize(principal, ModelAction.ALIAS, Target(model, current.version, current.status))
     return store.models.move_alias(
-        model, alias, None, who, reason, action="remove", check_from=True, expected_from=current.version
+        model,
+        alias,
+        None,
+        who,
+        reason,
+        action="remove",
+        check_from=True,
+        expected_from=current.version,
+        rule=rule,
     )
 
 
@@ -71,6 +92,7 @@ def rollback(
     alias: str = DEFAULT_ALIAS,
     principal: str | None = None,
     reason: str = "",
+    rule: str = LOCAL_ADMIN,
 ) -> AliasMove:
     """Move `model@alias` back to where its last move took it from, in one step recorded like any move.
 
@@ -108,6 +130,7 @@ def rollback(
         allowed=allowed,
         check_from=True,
         expected_from=last.to_version,
+        rule=rule,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.audit import LOCAL_ADMIN
 from zhongtai.meta.records import ModelReview, ModelStatus, ModelVersion
 from zhongtai.models.policy import ModelAction, Target, authorize, check_principal
 
@@ -43,8 +44,10 @@ def review(
     action: ModelAction,
     principal: str | None,
     comment: str = "",
+    rule: str = LOCAL_ADMIN,
 ) -> ModelVersion:
-    """Take one review step (`submit`, `approve`, `reject`, `archive`) as `principal`; the version after."""
+    """Take one review step (`submit`, `approve`, `reject`, `archive`) as `principal`; the version after.
+    `rule` is the policy rule that let the principal act, kept in the audit log."""
     if action not in REVIEW_ACTIONS:
         raise ZhongtaiError(
             "invalid_argument", f"'{action}' is not a review step", "submit, approve, reject or archive"
@@ -56,7 +59,7 @@ def review(
     if to is None:
         raise _refusal(found, action)
     who = authorize(principal, action, Target(model, version, found.status, submitter(store, model, version)))
-    return store.models.transition(model, version, action.value, found.status, to, who, comment)
+    return store.models.transition(model, version, action.value, found.status, to, who, comment, rule)
 
 
 def submitter(store: MetadataStore, model: str, version: int) -> str | None:

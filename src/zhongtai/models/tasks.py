@@ -60,8 +60,15 @@ class Trained:
 
 Trainer = Callable[[TrainJob], Trained]
 
+
+def _train_forecast(job: TrainJob) -> Trained:
+    from zhongtai.models.forecast import train_forecast  # statsforecast and pandas load only when used
+
+    return train_forecast(job)
+
+
 # One entry per task trained outside train.py's tabular pipeline.
-TRAINERS: dict[str, Trainer] = {}
+TRAINERS: dict[str, Trainer] = {"forecast": _train_forecast}
 
 
 def _recommendation(job: TrainJob) -> Trained:

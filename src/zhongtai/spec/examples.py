@@ -315,6 +315,27 @@ models:
       k: 10
     description: What a customer may buy next
     owner: ecommerce-team
+  - name: store_demand
+    task: forecast
+    entity: product_store
+    label:
+      sql: SELECT product_id, store_id, day AS ts, units, sold_out, on_hand, on_order FROM store_sales
+      timestamp: ts
+      label: units
+    forecast:
+      series_keys: [product_id, store_id]
+      horizon: 28
+      season_length: 7
+      frequency: daily
+      censored: sold_out
+      exogenous:
+        sql: SELECT day AS ts, promotion, promo_day FROM promotion_calendar
+        columns: [promotion, promo_day]
+      levels: [80, 95]
+      stock_risk: {stock: [on_hand, on_order], horizon: 7}
+      outputs: store_demand_forecasts
+    description: Daily units per product and store for four weeks, and the risk of a stock-out this week
+    owner: supply-chain-team
   - name: intent
     task: text_classification
     entity: person

@@ -20,6 +20,7 @@ from pydantic import (
 
 from zhongtai.spec.base import AliasName, Description, Duration, Name, Owner, Spec
 from zhongtai.spec.candidates import TASK_LINEAR, TASK_METRICS, CandidatesSpec
+from zhongtai.spec.forecast_task import ForecastSpec
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
@@ -589,6 +590,10 @@ class ModelSpec(Spec):
             raise ValueError(f"`recommend` is for task recommendation, not {self.task}")
         return self
 
+    forecast: ForecastSpec | None = Field(
+        default=None, description="task forecast: horizon, season, censoring, promotions, stock-out risk."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _task_metric(cls, data: Any) -> Any:
@@ -604,6 +609,8 @@ class ModelSpec(Spec):
         # Text, forecast and recommendation models learn from their label rows alone if need be.
         if self.task in TABULAR_TASKS and not self.feature_views and not self.feature_groups:
             raise ValueError("give feature_views or feature_groups (or both)")
+        if self.forecast is not None and self.task != "forecast":
+            raise ValueError(f"forecast settings apply to task forecast, and this model is {self.task}")
         if self.candidates is not None and self.task in TASK_METRICS:
             allowed = TASK_METRICS[self.task]
             if self.candidates.metric not in allowed:
@@ -627,6 +634,11 @@ class ModelSpec(Spec):
         if self.task != "text_classification" and self.text is not None:
             raise ValueError(f"text: only a text_classification model reads text, this one is {self.task}")
         return self
+
+    @property
+    def forecast_settings(self) -> ForecastSpec:
+        """The forecast settings, their defaults when the spec gives none."""
+        return self.forecast or ForecastSpec()
 
 
 CapabilityName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]

@@ -14,10 +14,12 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.audit import LOCAL_ADMIN
 from zhongtai.meta.records import Change
 from zhongtai.meta.retirement import RetiredDataset
 from zhongtai.meta.store import KIND_NOUN, KIND_ORDER, MetadataStore
 from zhongtai.spec.evolution import feature_changes
+from zhongtai.spec.forecast_task import outputs_dataset
 from zhongtai.spec.identity import output_datasets
 from zhongtai.spec.models import SPEC_MODELS, spec_payload
 from zhongtai.spec.project import Project
@@ -85,6 +87,8 @@ def build_plan(project: Project, store: MetadataStore) -> Plan:
         if kind == "datasets":  # an identity declares the datasets its runs produce
             for identity in project.identities.values():
                 declared.update(output_datasets(identity))
+            for model in project.models.values():  # and a forecast model the dataset it publishes to
+                declared.update(outputs_dataset(model.name, model.forecast_settings, model.owner))
         for name in sorted(declared):
             new = declared[name]
             old = _as_today(kind, registered.get(name))
@@ -125,8 +129,8 @@ def _retiring(store: MetadataStore, name: str) -> str:
 def _as_today(kind: str, payload: dict[str, Any] | None) -> dict[str, Any] | None:
     """A stored spec re-read through today's models: settings added since it was applied take their
     defaults, so an upgrade alone never shows up as a change. A payload that no longer validates is compared
-    as stored (the plan then shows it being replaced); so is a dataset an identity produces."""
-    if payload is None or "identity" in payload:
+    as stored (the plan then shows it being replaced); so is a dataset an identity or a model produces."""
+    if payload is None or "identity" in payload or "model" in payload:
         return payload
     try:
         return spec_payload(TypeAdapter(SPEC_MODELS[kind]).validate_python(payload))
@@ -134,15 +138,23 @@ def _as_today(kind: str, payload: dict[str, Any] | None) -> dict[str, Any] | Non
         return payload
 
 
-def apply_plan(plan: Plan, store: MetadataStore, actor: str = "cli", *, allow_delete: bool = False) -> None:
-    """Execute the plan's steps in one transaction.
+def apply_plan(
+    plan: Plan,
+    store: MetadataStore,
+    actor: str = "cli",
+    *,
+    allow_delete: bool = False,
+    rule: str = LOCAL_ADMIN,
+) -> None:
+    """Execute the plan's steps in one transaction, with one audit record naming `actor` and the policy
+    `rule` that let them apply it.
 
     A plan that removes objects is refused, with nothing changed, unless `allow_delete` says the caller
     confirmed the removals (a person at the prompt, or `--allow-delete` / `--yes`).
     """
     if plan.deletions and not allow_delete:
         raise deletions_refused(plan)
-    store.apply([Change(s.kind, s.action, s.name, s.spec) for s in plan.steps], actor)
+    store.apply([Change(s.kind, s.action, s.name, s.spec) for s in plan.steps], actor, rule)
 
 
 def deletions_refused(plan: Plan) -> ZhongtaiError:

@@ -39,11 +39,11 @@ def referenced_tables(sql: str, where: str) -> list[str]:
 def ingest_order(datasets: dict[str, dict]) -> list[str]:
     """Dataset names ordered so a dataset comes after those its quality checks refer to (then by name).
 
-    `datasets` maps names to spec payloads. Datasets the platform produces (an identity's) are left out:
+    `datasets` maps names to spec payloads. Datasets the platform produces (an identity's, a model's) are left out:
     they are not ingested. A reference to a dataset outside the map is ignored; a cycle is an error naming
     the datasets in it.
     """
-    datasets = {name: spec for name, spec in datasets.items() if "identity" not in spec}
+    datasets = {n: spec for n, spec in datasets.items() if "identity" not in spec and "model" not in spec}
     needs = {
         name: {
             check["references"]["dataset"]

@@ -19,11 +19,12 @@ from zhongtai.meta.store import MetadataStore
 
 CAPABILITY = "churn-risk"
 MODEL = "churn"
+FORECAST_MODEL = "stock_forecast"
 RECOMMENDER = "recommender"
 RECOMMEND = "recommend"
 # Trained, reviewed and made champion in this order: a model whose outputs feed another's features first.
 INTENT = "intent"
-MODELS = (MODEL, RECOMMENDER, INTENT)
+MODELS = (FORECAST_MODEL, MODEL, RECOMMENDER, INTENT)
 # What the intent example asks, as a customer would write it in the app chat.
 INTENT_EXAMPLE = "客服态度太差了，打了三次电话都没人处理，我要投诉你们！"
 # The demo acts as two people, so the new model is reviewed with four eyes like any other (docs/models.md):
@@ -50,7 +51,8 @@ class DemoReport:
 
 def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> DemoReport:
     """Generate, apply, ingest, resolve persons (OneID), build and materialize features, train, have the
-    version reviewed and made champion (`promote`), score and write back."""
+    version reviewed and made champion (`promote`), publish a forecast's outputs as features (built and
+    materialized before the models after it train), score and write back."""
     from zhongtai.capabilities.batch import score_all
     from zhongtai.catalog.classify import classify_fields
     from zhongtai.features.keys import materialize_keys
@@ -60,6 +62,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
     from zhongtai.identity.run import identity_spec, run_oneid
     from zhongtai.integrate.writeback import write_back
     from zhongtai.lake.ingest import ingest
+    from zhongtai.models.outputs import publish_outputs, reading_views, refresh_views
     from zhongtai.models.train import train_model
     from zhongtai.scenarios.retail.generate import generate
     from zhongtai.spec.plan import apply_plan, build_plan
@@ -82,24 +85,37 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         clock.done("ingest", f"{rows:,} rows in {len(datasets)} datasets")
         oneid = run_oneid(store, lake, identity_spec(store))
         clock.done("oneid", f"{oneid['records']:,} records → {oneid['persons']:,} persons")
+        # Views over a model's outputs are built once the model has published them (below).
+        later = {v for m in MODELS for v in reading_views(store, _outputs_of(store, m) or "")}
+        built = sorted(set(store.registered("feature_views")) - later)
         online = open_online_store(settings.online_url)
         try:
-            for view in store.registered("feature_views"):
+            for view in built:
                 build_view(store, lake, view)
                 materialize(store, lake, online, view)
             materialize_keys(store, lake, online)  # the CRM calls with customer_id
         finally:
             online.close()
-        clock.done("features", ", ".join(sorted(store.registered("feature_views"))))
+        clock.done("features", ", ".join(built))
         versions = {}
         for model in MODELS:
             trained = train_model(store, lake, model)
             promote(store, model, trained.version)
             versions[model] = trained
+            published = ""
+            if _outputs_of(store, model) is not None:
+                # Its outputs become features before the next model trains on them.
+                done = publish_outputs(store, lake, model)
+                online = open_online_store(settings.online_url)
+                try:
+                    views = refresh_views(store, lake, online, done.dataset)
+                finally:
+                    online.close()
+                published = f"; published to {done.dataset} v{done.dataset_version} ({', '.join(views)})"
             clock.done(
                 "train",
                 f"{model} v{trained.version}: {summary(trained.metrics)}; "
-                f"submitted as {DEMO_SUBMITTER}, approved as {DEMO_REVIEWER}, champion",
+                f"submitted as {DEMO_SUBMITTER}, approved as {DEMO_REVIEWER}, champion{published}",
             )
         version = versions[MODEL]
         validation, baseline = version.metrics["validation"], version.metrics["baseline"]
@@ -110,6 +126,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         key = store.access.create_key(f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}", ["caller"])
         best = max(scores.table.to_pylist(), key=lambda row: row["score"])
         examples: dict[str, dict[str, Any]] = {CAPABILITY: {"customer_id": best["customer_id"]}}
+        examples["stock-risk"] = _riskiest_series(store, lake)
         examples[RECOMMEND] = recommend_example(store, lake, settings.online_url)
         examples[INTENT] = {"customer_id": best["customer_id"], "text": INTENT_EXAMPLE}
         clock.done("api key", "created")
@@ -162,6 +179,22 @@ def recommend_example(store: MetadataStore, lake: LakeStorage, online_url: str) 
     finally:
         online.close()
     raise ZhongtaiError("internal", "no customer of the demo gets recommendations", "generate more customers")
+
+
+def _outputs_of(store: MetadataStore, model: str) -> str | None:
+    from zhongtai.models.outputs import outputs_dataset
+    from zhongtai.spec.models import ModelSpec
+
+    return outputs_dataset(ModelSpec.model_validate(store.spec("models", model)))
+
+
+def _riskiest_series(store: MetadataStore, lake: LakeStorage) -> dict[str, Any]:
+    """A real product in a real store for the stock-risk curl: the one most likely to run out this week."""
+    from zhongtai.lake.reader import read_table
+
+    rows = read_table(store, lake, "stock_forecasts").to_pylist()
+    top = max(rows, key=lambda row: row["stockout_risk_7d"] or 0.0)
+    return {"product_id": top["product_id"], "store_id": top["store_id"]}
 
 
 def promote(store: MetadataStore, model: str, version: int) -> None:

@@ -120,6 +120,9 @@ def generate(
     run.done("service", len(tickets.person), "service.tickets")
     ledger = inventory.simulate_stock(world.rng("inventory"), world.catalog, world.calendar)
     inventory.write_stock(ledger, world.catalog, world.calendar, systems / "inventory")
+    run.rows["inventory.promotions"] = inventory.write_promotions(
+        world.calendar, int(ledger.days[0]), systems / "inventory"
+    )
     run.done("inventory", ledger.rows, "inventory.stock")
     truth_rows = truth.write_truth(
         out / "truth",

@@ -9,19 +9,21 @@ record are included, so `sold` is more than the member orders in the ERP.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from zhongtai.scenarios.retail.calendar import RetailCalendar
+from zhongtai.scenarios.retail.calendar import SPRING_FESTIVAL, RetailCalendar
 from zhongtai.scenarios.retail.catalog import Catalog, category_season
 
 STOCK_DAYS = 365
 TRACKED_PRODUCTS = 100
 WARM_UP_DAYS = 28  # simulated but not written, so the first written day has a realistic shelf
 PLAN_ACCURACY = 0.6  # replenishment plans for 60% of the lift a festival actually brings
+PLANNED_DAYS = 120  # days after today the promotion calendar already holds
 
 
 @dataclass
@@ -34,6 +36,7 @@ class StockLedger:
     on_hand: np.ndarray
     sold: np.ndarray
     received: np.ndarray
+    on_order: np.ndarray  # ordered, not yet received, at closing
 
     @property
     def rows(self) -> int:
@@ -59,14 +62,15 @@ def simulate_stock(rng: np.random.Generator, catalog: Catalog, calendar: RetailC
     lead = rng.integers(2, 5, size=len(stores))[np.repeat(np.arange(len(stores)), len(products))]
     days = np.arange(first_day - WARM_UP_DAYS, calendar.n_days)
     shelf = _Shelf(base, lead, rng)
-    on_hand, sold, received = (np.zeros((len(days), len(store)), dtype=np.int64) for _ in range(3))
+    on_hand, sold, received, on_order = (np.zeros((len(days), len(store)), dtype=np.int64) for _ in range(4))
     for row, day in enumerate(days.tolist()):
         expected = base * calendar.store[day] * season[day]
         demand = rng.poisson(expected * rng.lognormal(0, 0.15, size=len(base)))
         plan = _planned_multiplier(calendar, season, day)
         received[row], sold[row], on_hand[row] = shelf.day(row, demand, plan)
+        on_order[row] = shelf.pipeline.sum(axis=0)
     keep = slice(WARM_UP_DAYS, None)
-    return StockLedger(days[keep], store, product, on_hand[keep], sold[keep], received[keep])
+    return StockLedger(days[keep], store, product, on_hand[keep], sold[keep], received[keep], on_order[keep])
 
 
 def _planned_multiplier(calendar: RetailCalendar, season: np.ndarray, day: int) -> np.ndarray:
@@ -109,7 +113,8 @@ class _Shelf:
 def write_stock(
     ledger: StockLedger, catalog: Catalog, calendar: RetailCalendar, folder: Path
 ) -> dict[str, int]:
-    """Write stock-YYYY-MM.csv files (date, store_id, product_id, on_hand, sold, replenished, stockout)."""
+    """Write stock-YYYY-MM.csv files (date, store_id, product_id, on_hand, sold, replenished, stockout,
+    on_order)."""
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("stock-*.csv"):
         stale.unlink()
@@ -130,9 +135,41 @@ def write_stock(
                 "stockout": (ledger.on_hand[rows].ravel() == 0).astype(
                     np.int8
                 ),  # 0/1: every CSV reader agrees
+                "on_order": ledger.on_order[rows].ravel(),
             }
         )
         name = f"stock-{month}.csv"
         pacsv.write_csv(table, folder / name, pacsv.WriteOptions(quoting_style="none"))
         written[name] = table.num_rows
     return written
+
+
+def write_promotions(calendar: RetailCalendar, first_day: int, folder: Path) -> int:
+    """Write promotions.csv: one row per day from the stock window's first day to PLANNED_DAYS after today
+    (date, promotion, promo_level: 1 lead-in, 2 peak day; festival: spring_festival_eve, spring_festival)."""
+    start = calendar.start + timedelta(days=first_day)
+    days = np.arange(np.datetime64(start, "D"), np.datetime64(calendar.today, "D") + PLANNED_DAYS + 1)
+    promotion = np.full(len(days), "", dtype=object)
+    level = np.zeros(len(days), dtype=np.int8)
+    for promo in calendar.promotions:
+        lead = (days >= np.datetime64(promo.start)) & (days <= np.datetime64(promo.end))
+        peak = days == np.datetime64(promo.peak)
+        promotion[lead | peak] = promo.name
+        level[lead] = np.maximum(level[lead], 1)
+        level[peak] = 2
+    festival = np.full(len(days), "", dtype=object)
+    for new_year in SPRING_FESTIVAL.values():
+        first = np.datetime64(new_year)
+        festival[(days >= first - 14) & (days < first)] = "spring_festival_eve"
+        festival[(days >= first) & (days < first + 7)] = "spring_festival"
+    table = pa.table(
+        {
+            "date": pa.array(days),
+            "promotion": pa.array(promotion.tolist(), pa.string()),
+            "promo_level": level,
+            "festival": pa.array(festival.tolist(), pa.string()),
+        }
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    pacsv.write_csv(table, folder / "promotions.csv", pacsv.WriteOptions(quoting_style="needed"))
+    return table.num_rows

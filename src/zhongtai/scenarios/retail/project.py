@@ -21,6 +21,7 @@ from zhongtai.scenarios.retail.project_fields import (
     REDACT,
     SQL_NOTES,
 )
+from zhongtai.scenarios.retail.project_forecast import forecast_documents
 from zhongtai.scenarios.retail.project_recommend import recommend_documents
 from zhongtai.scenarios.retail.service_intent import intent_capability, intent_model
 from zhongtai.scenarios.retail.windows import STREAMS, window_views
@@ -100,12 +101,15 @@ def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list
                     ["date", "store_id", "product_id"],
                     "date",
                     "daily",
-                )
+                ),
+                _calendar_dataset(),
             ]
         },
     }
     documents.update(_intelligence_documents())
     documents.update(entity_documents(_sql, _features))
+    documents.update(forecast_documents(_sql, _features))
+    # After the forecast's: the recommender reads its stock-out risk view when the project has one.
     documents.update(recommend_documents(_sql, documents))
     for document in documents.values():
         for dataset in document.get("datasets", []):
@@ -148,7 +152,8 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
             "timestamp": "ts",
             "ttl": "14d",
             "owner": "data-team",
-            "description": "Weekly snapshots of a person's orders in every channel: counts, spend, refunds, recency",
+            "description": "Weekly snapshots of a person's orders in every channel: counts over 30 to 365 days, "
+            "spend, refunds, recency, time since the first order",
             "sql": _sql("customer_orders"),
             "features": _features(
                 ("orders_30d", "int64", "orders in the 30 days before the snapshot"),
@@ -158,6 +163,9 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
                 ("refunds_90d", "int64", "refunded or returned orders in 90 days"),
                 ("days_since_last_order", "int64", "days from the last order to the snapshot"),
                 ("orders_total", "int64", "orders up to the snapshot"),
+                ("orders_180d", "int64", "orders in the 180 days before the snapshot"),
+                ("orders_365d", "int64", "orders in the 365 days before the snapshot"),
+                ("days_since_first_order", "int64", "days from the first order on record to the snapshot"),
             ),
         },
         {
@@ -392,6 +400,15 @@ def _file_dataset(
             "fields": fields,
         }
     )
+    return dataset
+
+
+def _calendar_dataset() -> dict[str, Any]:
+    """Marketing's promotion calendar: pulled whole each time, since planned days change before they come."""
+    dataset = _file_dataset(
+        "promotion_calendar", "inventory", "promotions.csv", "csv", ["date"], "date", "daily"
+    )
+    del dataset["incremental"]
     return dataset
 
 

@@ -153,6 +153,18 @@ FILE_FIELDS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("sold", "int64", None, "Units sold that day, walk-in sales included"),
         ("replenished", "int64", None, "Units received that day"),
         ("stockout", "bool", None, "1 when the day closed with nothing on the shelf, else 0"),
+        ("on_order", "int64", None, "Units ordered from suppliers and not yet received at closing"),
+    ],
+    "promotion_calendar": [
+        ("date", "date", None, "Day"),
+        (
+            "promotion",
+            "string",
+            None,
+            "The sales festival the day belongs to (618, double11, double12), if any",
+        ),
+        ("promo_level", "int32", None, "0 ordinary day, 1 lead-in of a festival, 2 its peak day"),
+        ("festival", "string", None, "spring_festival_eve (two weeks before), spring_festival (its week)"),
     ],
 }
 
@@ -182,4 +194,5 @@ DATASET_NOTES = {
     "click_events": "E-commerce clickstream (app, web, mini program), one file per month",
     "service_tickets": "Customer service tickets in Chinese and English",
     "inventory_stock": "End-of-day stock of the tracked best sellers per store, one file per month",
+    "promotion_calendar": "Marketing's promotion calendar by day, planned months ahead",
 }
