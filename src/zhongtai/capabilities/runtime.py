@@ -177,6 +177,17 @@ def _recommendation(
 TASK_RUNTIMES["recommendation"] = _recommendation
 
 
+def _text_classification(
+    name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str
+) -> Runtime:
+    from zhongtai.capabilities.text_runtime import TextRuntime
+
+    return TextRuntime.build(name, store, storage, online, serves)
+
+
+TASK_RUNTIMES["text_classification"] = _text_classification
+
+
 def build_runtime(
     name: str, store: MetadataStore, storage: LakeStorage, online: OnlineStore, serves: str | None = None
 ) -> Runtime:

@@ -110,12 +110,18 @@ def _order(label_columns: list[str], views: list[ViewInput], timestamp: str) -> 
 
 
 def build_training_set(
-    store: MetadataStore, storage: LakeStorage, model_name: str, *, engine: OfflineEngine | None = None
+    store: MetadataStore,
+    storage: LakeStorage,
+    model_name: str,
+    *,
+    engine: OfflineEngine | None = None,
+    keep: tuple[str, ...] = (),
 ) -> tuple[TrainingSet, pa.Table]:
     """Join the model's labels with the latest build of each of its feature views; save and record the result.
 
-    The table's columns are the entity's join keys, the label timestamp, the label, then every feature. The
-    join runs on `engine` (ZT_OFFLINE_ENGINE, opened by the caller), or in process on DuckDB without one.
+    The table's columns are the entity's join keys, the label timestamp, the label, the label SQL's columns
+    named in `keep` (a text model's text), then every feature. The join runs on `engine` (ZT_OFFLINE_ENGINE,
+    opened by the caller), or in process on DuckDB without one.
     """
     model = ModelSpec.model_validate(store.spec("models", model_name))
     entity = EntitySpec.model_validate(store.spec("entities", model.entity))
@@ -124,7 +130,7 @@ def build_training_set(
     with engine_or_default(engine, storage) as offline:
         where = f"model '{model_name}' labels"
         label_inputs = register_datasets(offline, store, model.label.sql, where)
-        labels = _labels_query(offline, model, entity, selection.request_fields)
+        labels = _labels_query(offline, model, entity, selection.request_fields, keep)
         table = point_in_time_join(
             offline, labels, [(v, b, entity.join_keys) for v, b in views], timestamp=model.label.timestamp
         )
@@ -167,18 +173,23 @@ def _with_on_demand(table: pa.Table, selection: FeatureSelection) -> pa.Table:
 
 
 def _labels_query(
-    offline: OfflineEngine, model: ModelSpec, entity: EntitySpec, request: dict[str, str]
+    offline: OfflineEngine,
+    model: ModelSpec,
+    entity: EntitySpec,
+    request: dict[str, str],
+    keep: tuple[str, ...] = (),
 ) -> str:
     """The label SQL reduced to join keys, a UTC timestamp, the label and the request fields on-demand
     features read (typed as declared), checked for those columns."""
     where = f"model '{model.name}' labels"
     present = offline.columns(model.label.sql, where)
-    required = [*entity.join_keys, model.label.timestamp, model.label.label, *request]
+    required = [*entity.join_keys, model.label.timestamp, model.label.label, *request, *keep]
     lacking = view_sql.missing(required, present)
     if lacking:
         fields = (
             f", and the request fields of its on-demand features ({', '.join(request)})" if request else ""
         )
+        fields += f", and the column(s) the model spec reads ({', '.join(keep)})" if keep else ""
         raise ZhongtaiError(
             "invalid_spec",
             f"{where}: the SQL's output lacks column(s) {', '.join(lacking)}",
@@ -190,6 +201,7 @@ def _labels_query(
     columns += [
         f"CAST({q(name)} AS {on_demand.DUCKDB_TYPES[kind]}) AS {q(name)}" for name, kind in request.items()
     ]
+    columns += [q(name) for name in keep if name not in request]
     return f"SELECT {', '.join(columns)} FROM ({model.label.sql}) AS label_output"
 
 

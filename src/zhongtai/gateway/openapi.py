@@ -180,23 +180,34 @@ def batch_body() -> dict[str, Any]:
 
 def _decide_request(runtime: Runtime, max_chars: int) -> dict[str, Any]:
     # Typed as the runtime checks it: the entity's declared key types, or a source dataset's key as a string.
+    extra = _request_fields(runtime)
     return {
         "type": "object",
-        "required": [runtime.input],
+        "required": [runtime.input, *extra],
         "properties": {
             runtime.input: _entity_key_schema(runtime.input_key_types, max_chars),
             "context": {
                 "type": "object",
                 "description": "Anything the caller wants logged with the decision",
             },
+            **extra,
         },
         "additionalProperties": True,
     }
 
 
+def _request_fields(runtime: Runtime) -> dict[str, Any]:
+    """Fields a task's runtime reads besides the key (a text capability's text), as JSON schemas."""
+    fields: dict[str, Any] = {}
+    for arm_runtime in _arm_runtimes(runtime):
+        fields.update(getattr(arm_runtime, "request_fields", None) or {})
+    return fields
+
+
 def _example(runtime: Runtime) -> dict[str, Any]:
     keys = runtime.input_keys
-    return {runtime.input: EXAMPLE_CUSTOMER if len(keys) == 1 else ["A100"] * len(keys)}
+    example: dict[str, Any] = {runtime.input: EXAMPLE_CUSTOMER if len(keys) == 1 else ["A100"] * len(keys)}
+    return example | {name: f"<{name}>" for name in _request_fields(runtime)}
 
 
 def _decide_operation(

@@ -80,6 +80,15 @@ def _recommendation(job: TrainJob) -> Trained:
 TRAINERS["recommendation"] = _recommendation
 
 
+def _text_classification(job: TrainJob) -> Trained:
+    from zhongtai.models.text import train_text_classification
+
+    return train_text_classification(job)
+
+
+TRAINERS["text_classification"] = _text_classification
+
+
 def trainer_for(task: str) -> Trainer | None:
     """The trainer of a task outside the tabular pipeline; None for binary, multiclass and regression."""
     return TRAINERS.get(task)

@@ -336,6 +336,25 @@ models:
       outputs: store_demand_forecasts
     description: Daily units per product and store for four weeks, and the risk of a stock-out this week
     owner: supply-chain-team
+  - name: intent
+    task: text_classification
+    entity: person
+    label:
+      sql: |
+        SELECT x.person_id, t.created_at AS ts, t.text, t.category AS label
+        FROM service_tickets t JOIN person_crosswalk x ON x.key = t.ticket_id
+        WHERE t.category IS NOT NULL
+    feature_views: [customer_orders]
+    text:
+      column: text
+      languages: [zh, en]
+      encoder: all-MiniLM-L6-v2
+      char_ngrams: true
+      profile: auto
+      min_class_rows: 5
+      other: {label: other, max_accuracy_loss: 0.03, held_out_classes: 2, rounds: 3}
+    description: What a service ticket asks for
+    owner: service-team
 """,
     "capabilities": """\
 capabilities:
@@ -406,6 +425,25 @@ capabilities:
         drop_above: 0.9
     description: Products a customer may want next, on the shelf of their store
     owner: ecommerce-team
+  - name: intent
+    model: intent
+    input: customer_id
+    input_dataset: crm_customers
+    fallback: {decision: other}
+    routing:
+      text: text
+      min_confidence: 0.5
+      top: 3
+      queues: {refund_request: refunds, complaint: care}
+      default_queue: general
+      review_queue: triage
+      feature_views: [customer_clicks]
+      escalate:
+        - name: angry_high_value
+          when: "intent = 'complaint' AND customer_orders.spend_90d >= 3000"
+          queue: vip_care
+    description: The intent of a customer's message and the queue it goes to
+    owner: service-team
 """,
     "policies": """\
 policies:

@@ -27,6 +27,7 @@ from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.recommend_task import RecommendCapabilitySpec, RecommendSpec
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
+from zhongtai.spec.text_task import RoutingSpec, TextSpec
 from zhongtai.spec.traffic import TrafficSpec
 from zhongtai.spec.windows import WindowsSpec
 
@@ -578,6 +579,9 @@ class ModelSpec(Spec):
         default=None,
         description="Items, candidates and ranker of a recommendation model (task recommendation).",
     )
+    text: TextSpec | None = Field(
+        default=None, description="A text classification model's text column, languages and `other` answer."
+    )
 
     @model_validator(mode="after")
     def _recommend_settings(self) -> ModelSpec:
@@ -622,6 +626,14 @@ class ModelSpec(Spec):
                     f"candidates.algorithms: {', '.join(wrong)} does not fit a {self.task} model "
                     f"(allowed: {', '.join(fits)})"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _text_settings(self) -> ModelSpec:
+        if self.task == "text_classification" and self.text is None:
+            raise ValueError("text: a text_classification model needs a text block (at least its column)")
+        if self.task != "text_classification" and self.text is not None:
+            raise ValueError(f"text: only a text_classification model reads text, this one is {self.task}")
         return self
 
     @property
@@ -700,6 +712,9 @@ class CapabilitySpec(Spec):
         default=None,
         description="Arms with weights (A/B, sticky by entity key) and shadows; default: `alias` alone. "
         "`zhongtai capabilities split` overrides it live.",
+    )
+    routing: RoutingSpec | None = Field(
+        default=None, description="A text model's capability: confidence, queues and escalation rules."
     )
     description: Description = ""
     owner: Owner = None

@@ -23,7 +23,10 @@ FORECAST_MODEL = "stock_forecast"
 RECOMMENDER = "recommender"
 RECOMMEND = "recommend"
 # Trained, reviewed and made champion in this order: a model whose outputs feed another's features first.
-MODELS = (FORECAST_MODEL, MODEL, RECOMMENDER)
+INTENT = "intent"
+MODELS = (FORECAST_MODEL, MODEL, RECOMMENDER, INTENT)
+# What the intent example asks, as a customer would write it in the app chat.
+INTENT_EXAMPLE = "客服态度太差了，打了三次电话都没人处理，我要投诉你们！"
 # The demo acts as two people, so the new model is reviewed with four eyes like any other (docs/models.md):
 # the data scientist who submits it and a reviewer who approves it and makes it champion.
 DEMO_SUBMITTER = "demo"
@@ -126,6 +129,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         examples: dict[str, dict[str, Any]] = {CAPABILITY: {"customer_id": best["customer_id"]}}
         examples["stock-risk"] = _riskiest_series(store, lake)
         examples[RECOMMEND] = recommend_example(store, lake, settings.online_url)
+        examples[INTENT] = {"customer_id": best["customer_id"], "text": INTENT_EXAMPLE}
         clock.done("api key", "created")
     finally:
         store.close()

@@ -115,6 +115,7 @@ def generate(
         order_numbers,
         world.calendar,
         systems / "service" / "tickets.jsonl",
+        world.rng("service-category"),
     )
     run.done("service", len(tickets.person), "service.tickets")
     ledger = inventory.simulate_stock(world.rng("inventory"), world.catalog, world.calendar)

@@ -23,6 +23,7 @@ from zhongtai.scenarios.retail.project_fields import (
 )
 from zhongtai.scenarios.retail.project_forecast import forecast_documents
 from zhongtai.scenarios.retail.project_recommend import recommend_documents
+from zhongtai.scenarios.retail.service_intent import intent_capability, intent_model
 from zhongtai.scenarios.retail.windows import STREAMS, window_views
 from zhongtai.spec.models import spec_payload
 
@@ -284,8 +285,8 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         "identity.yaml": {"identities": [spec_payload(retail_config())]},
         "tags.yaml": {"tags": tags},
         "features.yaml": {"feature_views": views},
-        "models.yaml": {"models": [model]},
-        "capabilities.yaml": {"capabilities": [capability]},
+        "models.yaml": {"models": [model, intent_model(_sql)]},
+        "capabilities.yaml": {"capabilities": [capability, intent_capability()]},
         "policies.yaml": {"policies": [policy_document()]},
     }
 

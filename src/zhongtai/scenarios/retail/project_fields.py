@@ -138,6 +138,12 @@ FILE_FIELDS: dict[str, list[tuple[str, str, str | None, str]]] = {
             "PII in it are stored as tokens",
         ),
         ("status", "string", None, "open, pending, resolved or closed"),
+        (
+            "category",
+            "string",
+            None,
+            "What the agent filed a resolved or closed ticket under (agents misfile some); empty while open",
+        ),
     ],
     "inventory_stock": [
         ("date", "date", None, "Day (watermark)"),

@@ -65,6 +65,23 @@ TICKET_PHONES = {
     "typo": 3,
 }
 TICKET_EMAILS = {"plain": 70, "case": 18, "domain_typo": 6, "fullwidth_at": 3, "spaces": 3}
+# The category an agent picks when closing a ticket: usually the request, sometimes a neighbouring one (a
+# refund asked for in a return, a late parcel filed as a status query), sometimes none at all.
+MISFILED = 0.08
+UNFILED = 0.03
+NEIGHBOURS = {
+    "order_status": ("delivery_delay", "change_address"),
+    "refund_request": ("return_item", "cancel_order", "complaint"),
+    "return_item": ("refund_request",),
+    "delivery_delay": ("order_status", "complaint"),
+    "product_inquiry": ("order_status",),
+    "complaint": ("delivery_delay", "refund_request"),
+    "account_issue": ("payment_problem",),
+    "payment_problem": ("account_issue", "refund_request"),
+    "change_address": ("order_status",),
+    "cancel_order": ("refund_request",),
+}
+DONE = ("resolved", "closed")
 
 
 @dataclass
@@ -156,8 +173,11 @@ def write_tickets(
     order_numbers: list[str],
     calendar: RetailCalendar,
     path: Path,
+    filing: np.random.Generator,
 ) -> int:
-    """Write tickets.jsonl: contact fields as typed, subject and text, no intent. Returns the ticket count."""
+    """Write tickets.jsonl: contact fields as typed, subject and text, the agent's category of a finished
+    ticket, no intent. `filing` draws the categories alone, so the other values do not depend on it.
+    Returns the ticket count."""
     path.parent.mkdir(parents=True, exist_ok=True)
     count = len(tickets.person)
     channel = _channels(rng, tickets, people, ids)
@@ -172,6 +192,7 @@ def write_tickets(
         np.where(rng.random(count) < 0.7, "resolved", "closed"),
     )
     words = _Writer(rng, people, catalog, orders, order_numbers, ids)
+    category = agent_categories(filing, tickets.intent, status)
     with path.open("w", encoding="utf-8") as out:
         for k, ticket_id in enumerate(ticket_ids(count)):
             subject, body = words.write(tickets, k, channel[k])
@@ -186,9 +207,27 @@ def write_tickets(
                 "subject": subject,
                 "text": body,
                 "status": str(status[k]),
+                "category": category[k],
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return count
+
+
+def agent_categories(rng: np.random.Generator, intent: np.ndarray, status: np.ndarray) -> list[str | None]:
+    """The category each ticket was filed under: None while open or pending, else the intent, a neighbouring
+    intent (MISFILED) or None (UNFILED)."""
+    draws = rng.random((len(intent), 3))
+    out: list[str | None] = []
+    for k, index in enumerate(intent.tolist()):
+        name = text.INTENTS[index]
+        if str(status[k]) not in DONE or draws[k, 2] < UNFILED:
+            out.append(None)
+        elif draws[k, 0] < MISFILED:
+            options = NEIGHBOURS[name]
+            out.append(options[int(draws[k, 1] * len(options))])
+        else:
+            out.append(name)
+    return out
 
 
 def _iso(seconds: int) -> str:
