@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from tests.capabilities.world import grant_test_roles
 from tests.gateway.conftest import RunningGateway, start_gateway
 from tests.models.text_world import Desk, make_desk
 from zhongtai.capabilities.runtime import build_runtime
@@ -110,6 +111,7 @@ def test_an_escalation_rule_over_an_unread_view_is_refused_at_build():
 @pytest.fixture(scope="module")
 def gateway(served) -> Iterator[RunningGateway]:
     desk, _, settings = served
+    grant_test_roles(desk.store)  # default deny: the caller role is granted by the test policy
     secret = desk.store.access.create_key("desk", ["caller"])
     world = SimpleNamespace(store=desk.store)
     running = start_gateway(dataclasses.replace(settings), world, secret)  # type: ignore[arg-type]
