@@ -20,9 +20,9 @@ ZT_HOME and measures, one server at a time on this machine:
    store, then MLflow serve, called in turn for each request by the asyncio client at 8 concurrent requests
    (wrk's Lua cannot chain two calls).
 
-The bodies of every server are the same customers, those with every model feature present (MLflow's
-DataFrame input cannot carry a missing value of a one-row request). One answer of each peer is checked
-against Zhongtai's score of the same customer. Every server started is stopped at the end, on failure too.
+The bodies of every server are the same customers (those with stored features; a missing feature is null
+for BentoML and Feast, NaN for MLflow's DataFrame). One answer of each peer is checked against Zhongtai's
+score of the same customer. Every server started is stopped at the end, on failure too.
 The last line is one JSON object.
 """
 
@@ -54,6 +54,7 @@ from load import LoadResult, WrkResult, closed_loop, open_loop, parse_wrk, wrk_s
 PEERS = BENCH / "decide_peers"
 CAPABILITY = "churn-risk"
 DECIDE = f"/v1/capabilities/{CAPABILITY}/decide"
+JSON = {"Content-Type": "application/json"}
 TARGETS = {
     "zt_rps >= 3 x bento_rps": lambda r: _ratio(r["zt_rps"], r["bento_rps"]) >= 3,
     "zt_p99_ms_at_300 <= 10 with 0 errors": lambda r: (
@@ -183,7 +184,7 @@ def run_rate(load: Load, url: str, bodies: list[str], headers: dict[str, str]) -
 
     async def run() -> LoadResult:
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        async with httpx.AsyncClient(headers=headers, timeout=10, limits=limits) as client:
+        async with httpx.AsyncClient(headers={**JSON, **headers}, timeout=10, limits=limits) as client:
 
             async def send(number: int) -> bool:
                 answer = await client.post(url, content=encoded[number % len(encoded)])
@@ -210,6 +211,7 @@ class Demo:
     scores: list[float]
     model_txt: Path
     seconds: float
+    inprocess: LoadResult  # runtime.decide() timed in this process, one thread, every customer once
 
 
 def prepare_demo(customers: int, folder: Path) -> Demo:
@@ -222,6 +224,7 @@ def prepare_demo(customers: int, folder: Path) -> Demo:
     from zhongtai.lake.storage import LakeStorage
     from zhongtai.meta.store import MetadataStore
     from zhongtai.models.artifacts import read_model_text
+    from zhongtai.models.predictor import ARTIFACT_FORMAT
     from zhongtai.scenarios.retail.demo import prepare
 
     home = folder / "home"
@@ -237,24 +240,45 @@ def prepare_demo(customers: int, folder: Path) -> Demo:
     try:
         runtime = CapabilityRuntime.build(CAPABILITY, store, lake, online)
         version = store.models.by_alias(runtime.model_name, "champion")
+        if version.artifact_format != ARTIFACT_FORMAT:
+            raise SystemExit(
+                f"the demo's champion {version.model} v{version.version} is {version.artifact_format}, not "
+                "LightGBM (its linear baseline won at this size): run with more --customers"
+            )
         model_txt = folder / "model.txt"
         model_txt.write_text(read_model_text(lake, version.artifact))
-        ids, vectors, scores = [], [], []
+        ids, vectors, scores, timed = [], [], [], []
         for raw in read_table(store, lake, "crm_customers")["customer_id"].to_pylist():
+            t0 = time.perf_counter()
             decision = runtime.decide({runtime.input: raw})
-            values = [decision.features.get(f) for f in runtime.features] if decision.features else []
-            if decision.fallback or not values or any(not isinstance(v, int | float) for v in values):
+            timed.append((time.perf_counter() - t0) * 1000)
+            if decision.fallback or not decision.features:
                 continue
             ids.append(int(raw))
-            vectors.append([float(v) for v in values])
+            vectors.append([_as_float(decision.features.get(f)) for f in runtime.features])
             scores.append(float(decision.score or 0.0))
     finally:
         online.close()
         store.close()
     if not ids:
-        raise SystemExit("no demo customer has every model feature: nothing comparable to send the peers")
-    _say(f"demo of {customers:,} customers ready in {seconds:.0f} s; {len(ids):,} with every feature")
-    return Demo(home, env, report.api_key, ids, list(runtime.features), vectors, scores, model_txt, seconds)
+        raise SystemExit("no demo customer has stored features: nothing comparable to send the peers")
+    _say(f"demo of {customers:,} customers ready in {seconds:.0f} s; {len(ids):,} with stored features")
+    inprocess = LoadResult(timed[1:], 0, sum(timed[1:]) / 1000)  # the first call pays for lazy imports
+    features = list(runtime.features)
+    return Demo(home, env, report.api_key, ids, features, vectors, scores, model_txt, seconds, inprocess)
+
+
+def _as_float(value: Any) -> float:
+    """A feature value as the model sees it (the runtime's rule): a number, else missing (NaN)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _nulls(row: list[float]) -> list[float | None]:
+    """A row for a JSON body that cannot carry NaN: a missing value as null."""
+    return [None if math.isnan(v) else v for v in row]
 
 
 def add_shadow(demo: Demo) -> int:
@@ -336,7 +360,7 @@ def feast_data(demo: Demo, folder: Path) -> Path:
         "event_timestamp": pa.array([when] * len(demo.ids), pa.timestamp("us", tz="UTC")),
     }
     for index in range(len(demo.features)):
-        columns[f"f{index}"] = pa.array([row[index] for row in demo.vectors], pa.float64())
+        columns[f"f{index}"] = pa.array([_nulls(row)[index] for row in demo.vectors], pa.float64())
     path = folder / "features.parquet"
     pq.write_table(pa.table(columns), path)
     return path
@@ -390,8 +414,14 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
     )
     result: dict[str, Any] = {"customers": args.customers, "connections": args.connections}
     began = time.perf_counter()
+    result["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
     demo = prepare_demo(args.customers, folder)
     result.update(demo_seconds=round(demo.seconds, 1), bodies=len(demo.ids), features=len(demo.features))
+    result.update(
+        inprocess_p50_ms=round(demo.inprocess.p(50), 3),
+        inprocess_p99_ms=round(demo.inprocess.p(99), 3),
+        inprocess_rps=round(demo.inprocess.rps, 1),
+    )
     zt_bodies = [json.dumps({"customer_id": i}) for i in demo.ids]
     auth = {"Authorization": f"Bearer {demo.key}"}
     zt_python = sys.executable
@@ -401,7 +431,7 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
         argv = [zt_python, "-m", "zhongtai", "serve", "--port", str(port), "--workers", str(workers)]
         servers.start(label, argv, demo.env, f"http://127.0.0.1:{port}/healthz")
         url = f"http://127.0.0.1:{port}{DECIDE}"
-        answer = httpx.post(url, content=zt_bodies[0], headers={**auth, "Content-Type": "application/json"})
+        answer = httpx.post(url, content=zt_bodies[0], headers={**auth, **JSON})
         if answer.status_code != 200 or abs(answer.json()["score"] - demo.scores[0]) > 1e-9:
             raise SystemExit(f"{label} answered {answer.status_code} unlike the in-process runtime")
         return url
@@ -418,7 +448,9 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
         _say(f"{prefix}: {figures.rps:,.0f} requests/s, p99 {figures.p(99):.2f} ms, {figures.errors} errors")
 
     def at_rate(prefix: str, url: str, bodies: list[str], headers: dict[str, str]) -> None:
-        if result[f"{prefix}_rps"] < 1.2 * args.rate:
+        # Zhongtai's run is its target, so it always runs; a peer that cannot carry the rate is not queued
+        # for a minute to prove it.
+        if prefix != "zt" and result[f"{prefix}_rps"] < 1.2 * args.rate:
             result.update(
                 {f"{prefix}_p50_ms_at_{args.rate:.0f}": None, f"{prefix}_p99_ms_at_{args.rate:.0f}": None}
             )
@@ -458,15 +490,17 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
 
     # The bare-model peers, on the same model text and feature vectors.
     peer_env = {**os.environ, "OMP_NUM_THREADS": "1", "BENTOML_HOME": str(folder / "bentoml")}
+    # `mlflow models serve` starts `uvicorn` by name: its environment's bin first on PATH.
+    peer_env["PATH"] = f"{pythons['mlflow'].parent}{os.pathsep}{os.environ.get('PATH', '')}"
     peer_env["ZT_BENCH_MODEL"] = str(demo.model_txt)
     columns = [f"f{i}" for i in range(len(demo.features))]
-    bento_bodies = [json.dumps({"rows": [v]}) for v in demo.vectors]
+    bento_bodies = [json.dumps({"rows": [_nulls(v)]}) for v in demo.vectors]
     port = free_port()
     bentoml = str(pythons["bentoml"].parent / "bentoml")
     argv = [bentoml, "serve", "bento_service:ChurnModel", "--host", "127.0.0.1", "--port", str(port)]
     servers.start("bentoml", argv, peer_env, f"http://127.0.0.1:{port}/readyz", cwd=PEERS)
     url = f"http://127.0.0.1:{port}/predict"
-    _same_score("bentoml", httpx.post(url, content=bento_bodies[0]).json()[0], demo.scores[0])
+    _same_score("bentoml", httpx.post(url, content=bento_bodies[0], headers=JSON).json()[0], demo.scores[0])
     record("bento", run_wrk(load, url, bento_bodies, {}))
     at_rate("bento", url, bento_bodies, {})
     servers.stop("bentoml")
@@ -485,8 +519,10 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
         "mlflow", [*argv, "--env-manager", "local", "-w", "1"], peer_env, f"http://127.0.0.1:{port}/ping"
     )
     mlflow_url = f"http://127.0.0.1:{port}/invocations"
+    # A missing value goes as the NaN literal (Python's JSON reader takes it): a null would make a one-row
+    # DataFrame column of objects, which LightGBM refuses.
     mlflow_bodies = [json.dumps({"dataframe_split": {"columns": columns, "data": [v]}}) for v in demo.vectors]
-    first = httpx.post(mlflow_url, content=mlflow_bodies[0], headers={"Content-Type": "application/json"})
+    first = httpx.post(mlflow_url, content=mlflow_bodies[0], headers=JSON)
     _same_score("mlflow", _mlflow_score(first.json()), demo.scores[0])
     record("mlflow", run_wrk(load, mlflow_url, mlflow_bodies, {}))
     at_rate("mlflow", mlflow_url, mlflow_bodies, {})
@@ -516,6 +552,7 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
     _say(f"stack: {stack.rps:,.0f} requests/s, p99 {stack.p(99):.2f} ms, {stack.errors} errors")
     servers.stop("feast")
     servers.stop("mlflow")
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["seconds"] = round(time.perf_counter() - began, 1)
     return result
 
@@ -553,10 +590,10 @@ def run_stack(feast_url: str, mlflow_url: str, demo: Demo, args: argparse.Namesp
                     return False
                 body = read.json()
                 found = dict(zip(body["metadata"]["feature_names"], body["results"], strict=True))
-                row = [found[c]["values"][0] for c in columns]
-                scored = await client.post(
-                    mlflow_url, json={"dataframe_split": {"columns": columns, "data": [row]}}
-                )
+                row = [math.nan if v is None else v for v in (found[c]["values"][0] for c in columns)]
+                # json.dumps writes a missing value as NaN, which MLflow reads (httpx's json= refuses it).
+                frame = json.dumps({"dataframe_split": {"columns": columns, "data": [row]}})
+                scored = await client.post(mlflow_url, content=frame, headers=JSON)
                 return scored.status_code == 200
 
             warm_until = time.perf_counter() + args.warmup
@@ -579,6 +616,7 @@ def table(result: dict[str, Any], rate: str) -> None:
         ("BentoML 1.4, bare model", "bento"),
         ("MLflow serve, bare model", "mlflow"),
         ("Feast serve + MLflow serve (Python client)", "stack"),
+        ("runtime.decide() in process, 1 thread, no HTTP", "inprocess"),
     ]
 
     def cell(key: str) -> str:
@@ -613,11 +651,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rate", type=float, default=300, help="requests/s of the fixed-rate run")
     parser.add_argument("--rate-seconds", type=float, default=60, help="length of the fixed-rate run")
-    parser.add_argument("--quick", action="store_true", help="1,000 customers, 5 s runs, 15 s at the rate")
+    parser.add_argument("--quick", action="store_true", help="5 s runs, 15 s at the rate")
     parser.add_argument("--check", action="store_true", help=CHECK_HELP)
     args = parser.parse_args()
     if args.quick:
-        args.customers, args.seconds, args.warmup, args.rate_seconds = 1000, 5, 1, 15
+        args.seconds, args.warmup, args.rate_seconds = 5, 1, 15
     pythons = check(args)
     check_only(args.check, "decide")
     wrk = command("wrk")
