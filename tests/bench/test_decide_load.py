@@ -154,3 +154,38 @@ def test_closed_loop_runs_concurrent_workers_until_the_time_is_up() -> None:
     assert result.errors == 0
     assert 15 <= result.requests <= 24
     assert all(latency >= 1.0 - 1e-9 for latency in result.latencies_ms)
+
+
+def test_raw_post_reads_length_and_chunked_answers_on_one_kept_connection() -> None:
+    """Against an in-process asyncio server: two answers (Content-Length, then chunked) on one connection."""
+    seen: list[bytes] = []
+    connections = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        for answer in (
+            b'HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n{"a":1}',
+            b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        ):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            seen.append(head.split(b"\r\n")[0] + b" " + await reader.readexactly(length))
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    async def run() -> list[tuple[int, bytes]]:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = load.RawPost(f"http://127.0.0.1:{port}/v1/x", {"Authorization": "Bearer k"})
+        try:
+            return [await client.post(b'{"id": 1}'), await client.post(b"{}")]
+        finally:
+            client.close()
+            server.close()
+
+    answers = asyncio.run(run())
+    assert answers == [(200, b'{"a":1}'), (503, b"abcde")]
+    assert seen == [b'POST /v1/x HTTP/1.1 {"id": 1}', b"POST /v1/x HTTP/1.1 {}"]
+    assert connections == 1
