@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,15 +179,24 @@ def run_wrk(load: Load, url: str, bodies: list[str], headers: dict[str, str]) ->
     return parse_wrk(wrk(load.seconds))
 
 
-def run_rate(load: Load, url: str, bodies: list[str], headers: dict[str, str]) -> LoadResult:
-    """The fixed rate from the open-loop client, each request a body in turn."""
+def run_rate(
+    load: Load, url: str, bodies: list[str], headers: dict[str, str], kinds: Counter[str]
+) -> LoadResult:
+    """The fixed rate from the open-loop client, each request a body in turn; `kinds` counts the failures
+    by kind (`HTTP 503`, `TimeoutError`...)."""
     encoded = [body.encode() for body in bodies]
 
     async def run() -> LoadResult:
         client = RawPost(url, headers, max_connections=256)
 
         async def send(number: int) -> bool:
-            status, _ = await client.post(encoded[number % len(encoded)])
+            try:
+                status, _ = await client.post(encoded[number % len(encoded)])
+            except Exception as exc:
+                kinds[type(exc).__name__] += 1
+                raise
+            if status != 200:
+                kinds[f"HTTP {status}"] += 1
             return status == 200
 
         try:
@@ -460,7 +470,9 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
                 f"{prefix}: {result[f'{prefix}_rps']:.0f} requests/s cannot carry {args.rate:.0f}/s: not run"
             )
             return
-        fixed = run_rate(load, url, bodies, headers)
+        kinds: Counter[str] = Counter()
+        fixed = run_rate(load, url, bodies, headers, kinds)
+        result[f"{prefix}_error_kinds_at_{args.rate:.0f}"] = dict(kinds)
         rate = f"{args.rate:.0f}"
         result.update(
             {

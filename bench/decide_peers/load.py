@@ -224,6 +224,8 @@ class RawPost:
     a millisecond a request) does not decide the latency it measures. Connections are opened as needed, up to
     `max_connections`, and reused; a request waits for a free one beyond that."""
 
+    IDLE_SECONDS = 2.0
+
     def __init__(
         self, url: str, headers: dict[str, str], max_connections: int = 64, timeout: float = 10
     ) -> None:
@@ -234,20 +236,32 @@ class RawPost:
             f"{k}: {v}\r\n" for k, v in every.items()
         )
         self.timeout = timeout
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.slots = asyncio.Semaphore(max_connections)
 
     async def post(self, body: bytes) -> tuple[int, bytes]:
         """Status and body of one POST; a broken connection is dropped, and the error raised."""
         async with self.slots:
-            connection = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+            connection = await self._connection()
             try:
                 answer = await asyncio.wait_for(self._exchange(connection, body), self.timeout)
             except BaseException:
                 connection[1].close()
                 raise
-            self.idle.append(connection)
+            self.idle.append((*connection, time.monotonic()))
             return answer
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """An idle connection the server has not closed, else a new one. Servers close keep-alive
+        connections idle for a few seconds (uvicorn: 5 s), so one idle for 2 s or more is not reused: a
+        request must not fail for the client's stale connection."""
+        now = time.monotonic()
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if now - since < self.IDLE_SECONDS and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection(self.host, self.port)
 
     async def _exchange(
         self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], body: bytes
@@ -271,6 +285,6 @@ class RawPost:
 
     def close(self) -> None:
         """Close every idle connection."""
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
         self.idle.clear()

@@ -189,3 +189,32 @@ def test_raw_post_reads_length_and_chunked_answers_on_one_kept_connection() -> N
     assert answers == [(200, b'{"a":1}'), (503, b"abcde")]
     assert seen == [b'POST /v1/x HTTP/1.1 {"id": 1}', b"POST /v1/x HTTP/1.1 {}"]
     assert connections == 1
+
+
+def test_raw_post_does_not_reuse_a_connection_the_server_closed() -> None:
+    """A server that closes each connection after one answer (as one does after its keep-alive timeout):
+    the next request opens a new connection instead of failing on the stale one."""
+    connections = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        head = await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0]))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def run() -> list[tuple[int, bytes]]:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        client = load.RawPost(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/", {})
+        try:
+            first = await client.post(b"{}")
+            await asyncio.sleep(0.05)  # the server's close reaches the client
+            return [first, await client.post(b"{}")]
+        finally:
+            client.close()
+            server.close()
+
+    assert asyncio.run(run()) == [(200, b"ok"), (200, b"ok")]
+    assert connections == 2
