@@ -556,7 +556,9 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
     feast = str(pythons["feast"].parent / "feast")
     argv = [feast, "-c", str(repo), "serve", "-h", "127.0.0.1", "-p", str(port), "--no-access-log"]
     servers.start("feast", argv, peer_env, f"http://127.0.0.1:{port}/health")
-    stack = run_stack(f"http://127.0.0.1:{port}/get-online-features", mlflow_url, demo, args)
+    kinds: Counter[str] = Counter()
+    stack = run_stack(f"http://127.0.0.1:{port}/get-online-features", mlflow_url, demo, args, kinds)
+    result["stack_error_kinds"] = dict(kinds)
     result.update(
         stack_rps=round(stack.rps, 1),
         stack_p50_ms=round(stack.p(50), 2),
@@ -585,7 +587,9 @@ def _same_score(peer: str, theirs: float, ours: float) -> None:
         )
 
 
-def run_stack(feast_url: str, mlflow_url: str, demo: Demo, args: argparse.Namespace) -> LoadResult:
+def run_stack(
+    feast_url: str, mlflow_url: str, demo: Demo, args: argparse.Namespace, kinds: Counter[str]
+) -> LoadResult:
     """8 (--connections) concurrent clients, each request a Feast read of the customer's features and then
     an MLflow prediction on them; a request is good when both calls answer 200."""
     names = [f"churn:f{i}" for i in range(len(demo.features))]
@@ -595,10 +599,18 @@ def run_stack(feast_url: str, mlflow_url: str, demo: Demo, args: argparse.Namesp
         feast, mlflow = RawPost(feast_url, {}), RawPost(mlflow_url, {})
 
         async def send(number: int) -> bool:
+            try:
+                return await chained(number)
+            except Exception as exc:
+                kinds[type(exc).__name__] += 1
+                raise
+
+        async def chained(number: int) -> bool:
             index = number % len(demo.ids)
             read = {"features": names, "entities": {"customer_id": [demo.ids[index]]}}
             status, answer = await feast.post(json.dumps(read).encode())
             if status != 200:
+                kinds[f"Feast HTTP {status}"] += 1
                 return False
             body = json.loads(answer)
             found = dict(zip(body["metadata"]["feature_names"], body["results"], strict=True))
@@ -606,6 +618,8 @@ def run_stack(feast_url: str, mlflow_url: str, demo: Demo, args: argparse.Namesp
             # json.dumps writes a missing value as NaN, which MLflow's reader takes.
             frame = json.dumps({"dataframe_split": {"columns": columns, "data": [row]}})
             status, _ = await mlflow.post(frame.encode())
+            if status != 200:
+                kinds[f"MLflow HTTP {status}"] += 1
             return status == 200
 
         warm_until = time.perf_counter() + args.warmup
