@@ -24,6 +24,9 @@ The bodies of every server are the same customers (those with stored features; a
 for BentoML and Feast, NaN for MLflow's DataFrame). One answer of each peer is checked against Zhongtai's
 score of the same customer. Every server started is stopped at the end, on failure too.
 The last line is one JSON object.
+
+The earlier `--url/--key` mode (loading a gateway someone else started) is gone: the peers must serve the
+very model the gateway serves, and only a demo the bench prepared itself lets it export that model.
 """
 
 from __future__ import annotations
