@@ -41,7 +41,7 @@ BENCHES = retail_generate ingest decide feature_store stream oneid models
 bench: bench-check
 	$(BIN)/python bench/retail_generate.py --customers 100000
 	$(BIN)/python bench/ingest.py --customers 100000
-	$(BIN)/python bench/decide.py --customers 5000 --requests 5000 --concurrency 8
+	$(BIN)/python bench/decide.py --customers 5000 --seconds 20 --rate 300 --rate-seconds 60
 	$(BIN)/python bench/feature_store.py --no-stream
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/oneid.py --customers 20000
