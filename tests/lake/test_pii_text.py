@@ -104,9 +104,9 @@ def test_changing_the_redacted_kinds_is_a_storage_change(desk) -> None:
     ("field", "message"),
     [
         (
-            "{name: text, redact: [phone, passport]}",
+            "{name: text, redact: [phone, ssn]}",
             r"specs\.yaml:10 datasets\.tickets\.fields\.text\.redact\.1: Input should be 'phone', "
-            "'landline', 'id_card', 'bank_card' or 'email'",
+            "'landline', 'id_card', 'bank_card', 'email', 'uscc', 'iban', 'intl_phone' or 'passport'",
         ),
         (
             "{name: text, pii: phone, redact: [phone]}",
