@@ -30,7 +30,8 @@ class RunningGateway:
         self.thread.join(30)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on now, on 127.0.0.1."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -42,7 +43,7 @@ def start_gateway(settings: Settings, world: World, key: str) -> RunningGateway:
 
     from zhongtai.gateway.app import create_app
 
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -98,3 +99,49 @@ def gateway(request, tmp_path_factory) -> Iterator[RunningGateway]:
 def client(gateway) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.url, headers={"Authorization": f"Bearer {gateway.key}"}) as opened:
         yield opened
+
+
+@contextmanager
+def workers_serving(world: World, workers: int = 2) -> Iterator[tuple[str, int]]:
+    """`zhongtai serve --workers N` in a process group of its own on the world's stores, configured only by
+    ZT_* variables as an operator would; yields its URL and the manager's pid once healthy, and stops it with SIGTERM (each worker
+    flushes its decision log) on the way out."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    s = world.settings
+    env = {
+        **os.environ,
+        "ZT_HOME": str(s.home),
+        "ZT_METADATA_URL": s.metadata_url,
+        "ZT_LAKE_URL": s.lake_url,
+        "ZT_ONLINE_URL": s.online_url,
+        "ZT_BUS_URL": s.bus_url,
+    }
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zhongtai", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                stderr = server.stderr.read().decode()[-2000:] if server.stderr else ""
+                raise RuntimeError(f"the workers did not become healthy: {stderr}")
+            time.sleep(0.2)
+        yield url, server.pid
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(60)

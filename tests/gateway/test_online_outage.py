@@ -12,15 +12,9 @@ import httpx
 import pytest
 
 from tests.capabilities.world import KNOWN_IDS, write_features
-from tests.gateway.conftest import served_world
+from tests.gateway.conftest import free_port, served_world
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _redis(port: int) -> subprocess.Popen:
@@ -41,7 +35,7 @@ def _redis(port: int) -> subprocess.Popen:
 
 
 def test_redis_stopped_and_stalled_under_load_gives_flagged_fallbacks_and_recovers(tmp_path):
-    port = _free_port()
+    port = free_port()
     server = _redis(port)
     url = f"redis://127.0.0.1:{port}/0?prefix=outage&socket_timeout=0.3"
     try:
