@@ -21,6 +21,7 @@ from zhongtai.cli import (
     ingest,
     keys,
     models,
+    monitor,
     oneid,
     project,
     quality,
@@ -93,6 +94,7 @@ app.add_typer(
     help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
 )
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
+app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 

@@ -1,0 +1,1 @@
+"""Watching capabilities in production: drift of features and scores against the training reference."""
