@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, err_console, print_json
@@ -113,15 +113,17 @@ def _print(capability: str, window: str, found: list[VersionDrift]) -> None:
             console.print(f"{head}\n[yellow]{version.missing}[/yellow]")
             continue
         report = version.report
-        console.print(f"{head} · {_verdict(report.verdict)} ({report.drifted} flagged, report {report.id})")
+        rows = report.results[0]["rows"] if report.results else 0
+        console.print(
+            f"{head} ({rows:,} distinct requests) · {_verdict(report.verdict)} "
+            f"({report.drifted} flagged, report {report.id})"
+        )
         table = Table(
-            "column", "kind", "rows", "PSI", "JS", "KS", "effect", "detectable", "missing", "verdict"
+            Column("column", no_wrap=True), "PSI", "JS", "KS", "effect", "detectable", "missing", "verdict"
         )
         for r in report.results:
             table.add_row(
                 r["name"],
-                r["kind"],
-                f"{r['rows']:,}",
                 f"{r['psi']:.4f}",
                 f"{r['js']:.4f}",
                 "-" if r["ks"] is None else f"{r['ks']:.4f}",

@@ -28,12 +28,13 @@ class ProfileEntry:
 
 @dataclass(frozen=True)
 class WindowRow:
-    """What drift reads of one logged answer: the version that gave it, its score and its feature values."""
+    """What drift reads of one logged answer: the version that gave it, its score, feature values and request."""
 
     model_name: str
     model_version: int
     score: float | None
     features: dict[str, Any]
+    inputs: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,11 @@ class DriftRecords:
         """The capability's model answers (no shadows, no fallbacks) logged in [since, until), read in pages."""
         query = (
             sa.select(
-                SqlDecision.model_name, SqlDecision.model_version, SqlDecision.score, SqlDecision.features
+                SqlDecision.model_name,
+                SqlDecision.model_version,
+                SqlDecision.score,
+                SqlDecision.features,
+                SqlDecision.inputs,
             )
             .where(
                 SqlDecision.capability == capability,
@@ -111,11 +116,12 @@ class DriftRecords:
                 SqlDecision.fallback.is_(False),
                 SqlDecision.model_version.is_not(None),
             )
+            .order_by(SqlDecision.at)
             .execution_options(yield_per=page)
         )
         with self._sessions() as session:
-            for name, version, score, features in session.execute(query):
-                yield WindowRow(name, version, score, features or {})
+            for name, version, score, features, inputs in session.execute(query):
+                yield WindowRow(name, version, score, features or {}, inputs or {})
 
     def add_report(self, report: DriftReport) -> DriftReport:
         """Store a report (its `id` is ignored); returns it with the id it got."""

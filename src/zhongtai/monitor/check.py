@@ -4,10 +4,15 @@ reference profile; each result stored as a drift report for metrics, the console
 A window can hold answers of several versions (an A/B split, a promotion mid-window): each is compared with
 its own reference, since each learnt from its own data. Shadow scores and fallbacks are left out: a shadow's
 features are its primary's, and a fallback has no model score.
+
+Each distinct request (the same inputs) counts once, with its latest answer: a customer scored fifty times in
+a window is one customer with one set of feature values, and counting him fifty times would make the window
+look fifty times surer than it is (the noise bound assumes independent rows), so noise would read as drift.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,8 +83,9 @@ def check_capability(
                 raise
             found.append(VersionDrift(model, version, len(rows), None, exc.message))
             continue
-        columns = {name: [row.features.get(name) for row in rows] for name in profile.columns}
-        results = compare(profile, columns, [row.score for row in rows], limits)
+        distinct = _latest_per_request(rows)
+        columns = {name: [row.features.get(name) for row in distinct] for name in profile.columns}
+        results = compare(profile, columns, [row.score for row in distinct], limits)
         flagged = [r for r in results if r.drifted]
         verdict = max((r.verdict for r in results), key=VERDICT_ORDER.index, default="no data")
         report = DriftReport(
@@ -98,6 +104,11 @@ def check_capability(
         )
         found.append(VersionDrift(model, version, len(rows), store.drift.add_report(report)))
     return found
+
+
+def _latest_per_request(rows: list[WindowRow]) -> list[WindowRow]:
+    latest = {json.dumps(row.inputs, sort_keys=True, default=str): row for row in rows}  # later rows win
+    return list(latest.values())
 
 
 def _by_version(

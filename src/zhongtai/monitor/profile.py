@@ -17,9 +17,11 @@ are counted as `other`. Numeric edges are quantiles of many rows, never one row'
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -40,6 +42,7 @@ EDGE_SAMPLE = 50_000
 DISCRETE_PROBE = 2_000
 
 Kind = Literal["numeric", "discrete", "categorical"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def build_profile(columns: Mapping[str, Any], scores: np.ndarray | None = None) 
     """The reference profile of `columns` (name -> a 1-D array or list of values; NaN and None are missing)
     and of the model's `scores` (1-D; a 2-D array of class probabilities is profiled by its top class's
     probability, what a multiclass capability logs as its score)."""
-    profiled = {name: profile_column(values) for name, values in columns.items()}
+    profiled = dict(zip(columns, per_column(profile_column, list(columns.values())), strict=True))
     score = None
     if scores is not None:
         values = np.asarray(scores, dtype=np.float64)
@@ -129,12 +132,23 @@ def build_profile(columns: Mapping[str, Any], scores: np.ndarray | None = None) 
     return Profile(profiled, score)
 
 
+def per_column(work: Callable[..., T], items: list[Any]) -> list[T]:
+    """`work` over the items on a thread per core: numpy lets go of the GIL inside its loops, so columns are
+    counted side by side."""
+    workers = min(os.cpu_count() or 1, len(items))
+    if workers < 2:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="zt-drift") as pool:
+        return list(pool.map(work, items))
+
+
 def profile_column(values: Any, allow_discrete: bool = True) -> ColumnProfile:
     """One column's profile; numeric when every present value is a number (or bool), else categorical."""
     numbers = as_numbers(values)
     if numbers is None:
-        return _categorical(as_text(values))
-    present = numbers[~np.isnan(numbers)]
+        return _categorical(*text_values(values))
+    gone = np.isnan(numbers)
+    present = numbers[~gone] if gone.any() else numbers
     missing = int(numbers.size - present.size)
     if allow_discrete and np.unique(present[:DISCRETE_PROBE]).size <= DISCRETE_MAX:
         distinct = np.unique(present)
@@ -144,7 +158,7 @@ def profile_column(values: Any, allow_discrete: bool = True) -> ColumnProfile:
                 "discrete", int(numbers.size), missing, found.tolist(), values=distinct.tolist()
             )
     edges = _quantile_edges(present)
-    counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=edges.size + 1)
+    counts = np.bincount(bin_of(present, edges), minlength=edges.size + 1)
     return ColumnProfile("numeric", int(numbers.size), missing, counts.tolist(), edges=edges.tolist())
 
 
@@ -160,28 +174,41 @@ def _quantile_edges(present: np.ndarray) -> np.ndarray:
     return edges[edges > sample.min()] if edges.size else edges
 
 
-def _categorical(text: np.ndarray) -> ColumnProfile:
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _categorical(text: np.ndarray, missing: np.ndarray) -> ColumnProfile:
+    present = text[~missing] if missing.any() else text
+    sample = present
+    if present.size > EDGE_SAMPLE:
+        # A value held by 1% of rows is in a sample of this size with certainty; its count is then exact.
+        sample = present[np.random.default_rng(0).integers(0, present.size, EDGE_SAMPLE)]
+    names, seen = np.unique(sample, return_counts=True)
+    candidates = names[np.argsort(-seen, kind="stable")[: 2 * TOP_K]]
+    exact = np.asarray([np.count_nonzero(present == c) for c in candidates], dtype=np.int64)
+    floor = max(MIN_CATEGORY_ROWS, MIN_CATEGORY_SHARE * text.size)
+    kept = [int(i) for i in np.argsort(-exact, kind="stable")[:TOP_K] if exact[i] >= floor]
+    counts = [int(exact[i]) for i in kept]
+    values = [str(candidates[i]) for i in kept]
+    other = int(present.size) - sum(counts)
+    return ColumnProfile(
+        "categorical", int(text.size), int(missing.sum()), counts, values=values, other=other
+    )
 
-    array = pa.array(text, type=pa.string(), from_pandas=True)
-    missing = int(array.null_count)
-    counted = pc.value_counts(array.drop_null())
-    names = counted.field("values").to_pylist()
-    numbers = counted.field("counts").to_numpy()
-    order = np.argsort(-numbers, kind="stable")
-    floor = max(MIN_CATEGORY_ROWS, MIN_CATEGORY_SHARE * len(text))
-    kept = [int(i) for i in order[:TOP_K] if numbers[i] >= floor]
-    values = [names[i] for i in kept]
-    counts = [int(numbers[i]) for i in kept]
-    other = int(numbers.sum()) - sum(counts)
-    return ColumnProfile("categorical", len(text), missing, counts, values=values, other=other)
+
+def bin_of(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each value's bin: how many edges are at or below it (`searchsorted(edges, values, "right")`, done as
+    one comparison per edge, which is several times faster for the few edges a profile has)."""
+    out = np.zeros(values.size, dtype=np.uint8 if edges.size < 255 else np.intp)
+    for edge in edges.astype(values.dtype):
+        np.add(out, values >= edge, out=out, casting="unsafe")
+    return out
 
 
 def as_numbers(values: Any) -> np.ndarray | None:
-    """The values as float64 with missing as NaN, or None when some present value is not a number."""
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
-        return values.astype(np.float64, copy=False)
+    """The values as floats (float64; a float array as it is) with missing as NaN, or None when some present
+    value is not a number."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values  # float32 stays float32: half the memory traffic of a cast, and bins cast to it
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iub":
+        return values.astype(np.float64)
     if isinstance(values, np.ndarray) and values.dtype.kind in "USO" and values.dtype.kind != "O":
         return None
     out = np.empty(len(values), dtype=np.float64)
@@ -195,10 +222,10 @@ def as_numbers(values: Any) -> np.ndarray | None:
     return out
 
 
-def as_text(values: Any) -> np.ndarray:
-    """The values as an object array of text with missing as None."""
-    out = np.empty(len(values), dtype=object)
-    for i, value in enumerate(values):
-        missing = value is None or (isinstance(value, float) and value != value)
-        out[i] = None if missing else str(value)
-    return out
+def text_values(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The values as a text array and a mask of the missing ones (None, NaN); other values as their text."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "US":
+        return values, np.zeros(values.size, dtype=bool)  # a text array has no missing values
+    missing = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in values), bool, len(values))
+    text = np.asarray(["" if gone else str(v) for v, gone in zip(values, missing, strict=True)], dtype=str)
+    return text, missing
