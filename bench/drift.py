@@ -201,6 +201,10 @@ def _report(
     print(
         f"| zhongtai {args.big_rows:,} × {args.big_columns} | {big_s:.2f} | {hits} of {args.big_columns // 10} | {false} | | |"
     )
+    for result in found.values():
+        if result.get("alerting_chunks"):
+            chunks = ", ".join(f"{c} {k}/10" for c, k in sorted(result["alerting_chunks"].items()))
+            print(f"\n{result['tool']}: current chunks alerting per column: {chunks}")
     summary |= {"zt_2m_s": round(big_s, 3), "zt_2m_hits": hits, "zt_2m_false": false}
     summary |= {"big_rows": args.big_rows, "big_columns": args.big_columns}
     print(json.dumps(summary))

@@ -59,10 +59,12 @@ def nannyml(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, lis
     )
     calculator.fit(reference)
     results = calculator.calculate(current).filter(period="analysis").to_df()
-    flagged = [c for c in columns if bool(results[c].xs("alert", axis=1, level=-1).to_numpy().any())]
+    chunks = {c: int(results[c].xs("alert", axis=1, level=-1).to_numpy().sum()) for c in columns}
+    flagged = [c for c in columns if chunks[c] > 0]
     seconds = time.perf_counter() - started
     config = ["jensen_shannon (default)", "10 chunks, any chunk alerting"]
-    return {"version": nml.__version__, "seconds": seconds, "flagged": flagged, "config": config}
+    found = {"version": nml.__version__, "seconds": seconds, "flagged": flagged, "config": config}
+    return found | {"alerting_chunks": {c: k for c, k in chunks.items() if k}}
 
 
 def main() -> None:
