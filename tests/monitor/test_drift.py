@@ -128,3 +128,14 @@ def test_thresholds_out_of_range_are_refused():
         Thresholds(min_effect=0.5)
     with pytest.raises(ZhongtaiError, match=r"alpha 2.0 must be between 0 and 1"):
         Thresholds(alpha=2.0)
+
+
+def test_logged_values_of_mixed_types_are_counted_with_their_missing():
+    reference = ["a"] * 600 + ["b"] * 400
+    profile = build_profile({"channel": reference, "visits": [1, 2, 3] * 300 + [None] * 100})
+    assert profile.columns["channel"].kind == "categorical" and profile.columns["visits"].kind == "discrete"
+    live = {"channel": ["a"] * 300 + [None] * 300 + [float("nan")] * 400, "visits": ["oops", 2.0, None] * 300}
+    results = {r.name: r for r in compare(profile, live)}
+    assert results["channel"].missing_rate == pytest.approx(0.7) and results["channel"].verdict == "major"
+    # text where numbers were profiled is a value the model could not use: not a crash, counted as missing
+    assert results["visits"].missing_rate == pytest.approx(2 / 3) and results["visits"].verdict == "major"
