@@ -1,7 +1,7 @@
 """Metrics read when Prometheus scrapes, not counted per request: the decision log's queue and spill, shadow
 work dropped, traffic weights and canary status, feature view freshness, feedback received.
 
-What comes from the metadata store is read at most once every `ttl_s` seconds (a scrape every few seconds
+What comes from the metadata store is read at most once every `ttl_s` seconds (30) (a scrape every few seconds
 from several Prometheus servers must not become a query storm); what is in memory is read every scrape.
 These are gauges of the process that answers the scrape; the decision log's queue is per worker process,
 every other figure is the same whichever worker answers.
@@ -22,6 +22,7 @@ from zhongtai.capabilities.serving import Capabilities
 from zhongtai.meta.store import MetadataStore
 from zhongtai.meta.tables import SqlFeedback
 
+QUALITY_WINDOW_DAYS = 7
 CANARY_STATUSES = ("ramping", "awaiting_approval", "promoted", "rolled_back")
 
 
@@ -40,6 +41,7 @@ class _StoreFigures:
     view_age: dict[str, float] = field(default_factory=dict)
     canaries: dict[str, str] = field(default_factory=dict)
     feedback: dict[tuple[str, str], int] = field(default_factory=dict)
+    quality: list[tuple[str, str, str, str, float]] = field(default_factory=list)  # capability arm v measure
 
 
 class PlatformCollector:
@@ -126,6 +128,15 @@ class PlatformCollector:
         for (capability, kind), count in sorted(figures.feedback.items()):
             feedback.add_metric([capability, kind], count)
         yield feedback
+        quality = GaugeMetricFamily(
+            "zt_live_quality",
+            f"Live quality of the last {QUALITY_WINDOW_DAYS} days' decisions from their feedback "
+            "(auc, precision, recall, accuracy, hit_rate, mae, mape)",
+            labels=["capability", "arm", "version", "measure"],
+        )
+        for labels_and_value in figures.quality:
+            quality.add_metric(list(labels_and_value[:4]), labels_and_value[4])
+        yield quality
 
     def _store_figures(self) -> _StoreFigures:
         with self._lock:
@@ -164,7 +175,32 @@ def read_store_figures(store: MetadataStore) -> _StoreFigures:
             )
         ).all()
     feedback = {(str(c), str(k)): int(n) for c, k, n in rows}
-    return _StoreFigures(time.monotonic(), view_age, canaries, feedback)
+    capabilities = sorted({c for c, _ in feedback})
+    return _StoreFigures(time.monotonic(), view_age, canaries, feedback, quality_figures(store, capabilities))
+
+
+def quality_figures(store: MetadataStore, capabilities: list[str]) -> list[tuple[str, str, str, str, float]]:
+    """(capability, arm, version, measure, value) of every capability with feedback, over the window."""
+    from datetime import timedelta
+
+    from zhongtai.flywheel.quality import live_quality
+    from zhongtai.meta.time import now
+
+    start = now() - timedelta(days=QUALITY_WINDOW_DAYS)
+    figures: list[tuple[str, str, str, str, float]] = []
+    for capability in capabilities:
+        try:
+            report = live_quality(store, capability, start)
+        except Exception:  # a capability removed since its feedback came: nothing to say about it
+            continue
+        for row in report.rows:
+            version = str(row.model_version) if row.model_version is not None else "fallback"
+            figures.extend(
+                (capability, row.arm, version, measure, value)
+                for measure, value in row.measures.items()
+                if value is not None
+            )
+    return figures
 
 
 def spill_figures(directory: Path) -> tuple[int, int]:
