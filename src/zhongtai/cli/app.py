@@ -18,6 +18,7 @@ from zhongtai.cli import (
     demo,
     entities,
     features,
+    flywheel,
     ingest,
     keys,
     models,
@@ -92,6 +93,7 @@ app.add_typer(
     name="keys",
     help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
 )
+app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
