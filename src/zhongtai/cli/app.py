@@ -17,6 +17,7 @@ from zhongtai.cli import (
     datasets,
     demo,
     entities,
+    export,
     features,
     ingest,
     keys,
@@ -93,6 +94,9 @@ app.add_typer(
     help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
 )
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
+app.add_typer(
+    export.app, name="export", help="Export a capability as an edge bundle that decides in process."
+)
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 
