@@ -67,6 +67,10 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise EdgeError("invalid_argument", f"{where}: 'files' must list every file of the bundle")
+    # A listed name must stay inside the bundle: a manifest cannot vouch for files elsewhere.
+    for name in files:
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise EdgeError("invalid_argument", f"{where} lists {name!r}, outside the bundle")
     for name, expected in files.items():
         _check_file(folder, str(name), expected)
     return manifest
@@ -74,9 +78,6 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 def _check_file(folder: Path, name: str, expected: Any) -> None:
     path = folder / name
-    # A listed name must stay inside the bundle: a manifest cannot vouch for files elsewhere.
-    if Path(name).is_absolute() or ".." in Path(name).parts:
-        raise EdgeError("invalid_argument", f"{folder / MANIFEST_FILE} lists {name!r}, outside the bundle")
     if not path.is_file():
         raise EdgeError("not_found", f"bundle file {path} is missing", "export the bundle again")
     if file_digest(path) != expected:
