@@ -64,10 +64,13 @@ def bundle(
         err_console.print(f"[yellow]note[/yellow] {escape(note)}", soft_wrap=True)
     console.print(
         f"[green]bundle[/green] {escape(capability)}: {escape(exported.model)} v{exported.version} "
-        f"({exported.artifact_format}) written to {escape(str(exported.path))}"
+        f"({exported.artifact_format}) written to {escape(str(exported.path))}",
+        soft_wrap=True,
     )
     size = sum((exported.path / name).stat().st_size for name in exported.files)
     console.print(f"  {len(exported.files)} files, {size / 1024:,.0f} KiB, SHA-256 of each in manifest.json")
     if exported.entities:
         console.print(f"  snapshot: {exported.known:,} of {exported.entities:,} entities with stored values")
-    console.print(f"  try: cd {escape(str(exported.path))} && python -m zhongtai_edge verify .")
+    console.print(
+        f"  try: cd {escape(str(exported.path))} && python -m zhongtai_edge verify .", soft_wrap=True
+    )
