@@ -60,7 +60,7 @@ def test_export_bundle_json_summary_and_errors(world, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["capability"], summary["version"], summary["entities"]) == ("churn-risk", 1, 0)
-    assert "manifest.json" not in summary["files"] and "model/model.txt" in summary["files"]
+    assert "manifest.json" not in summary["files"] and "model/v1/model.txt" in summary["files"]
     again = CliRunner().invoke(app, ["export", "bundle", "churn-risk", "--out", str(out)])
     assert again.exit_code == 1
     assert f"error: {out} exists and is not empty" in again.output

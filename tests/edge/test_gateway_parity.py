@@ -113,3 +113,29 @@ def test_check_says_up_to_date_then_names_the_newer_version(tmp_path, capsys):
             check_for_update(served.url, "zt_not_a_key", "churn-risk", "champion", 1)
         with pytest.raises(EdgeError, match="lists no capability 'nope' this key may call"):
             check_for_update(served.url, served.key, "nope", "champion", 1)
+
+
+def _split(world) -> None:
+    """A second version as `challenger`, and a live 50/50 split between the two aliases."""
+    from zhongtai.capabilities.traffic import checked_policy, set_split
+
+    version = register_model(world.store, world.storage, train_booster(8), alias="challenger")
+    assert version == 2
+    arms = [{"name": alias, "alias": alias, "weight": 50} for alias in ("champion", "challenger")]
+    policy = checked_policy({"arms": arms})
+    set_split(world.store, "churn-risk", policy, "test", "edge parity under a split")
+
+
+def test_under_a_split_each_entity_gets_the_arm_and_answer_the_gateway_gives(tmp_path):
+    with served_world(tmp_path, f"sqlite:///{tmp_path / 'online.db'}", prepare=_split) as served:
+        w = served.world
+        exported = export(w.store, w.storage, w.online, "churn-risk", tmp_path / "b", [*KNOWN_IDS, UNKNOWN])
+        bundle = load_bundle(exported.path)
+        assert [(a.name, a.model_version) for a in bundle.arms] == [("champion", 1), ("challenger", 2)]
+        arms = set()
+        with httpx.Client(base_url=served.url, headers={"Authorization": f"Bearer {served.key}"}) as client:
+            for key in [*KNOWN_IDS, UNKNOWN]:
+                gateway = _gateway_answer(client, {"customer_id": key})
+                assert _edge_answer(bundle, {"customer_id": key}) == gateway
+                arms.add((gateway["arm"], gateway["model"]["version"]))
+        assert {("champion", 1), ("challenger", 2)} <= arms

@@ -36,7 +36,7 @@ def bundle(
 
     store, storage = context.store(), context.lake()
     parts = bundle_parts(store, storage, capability)
-    require_cli(store, "read_models", parts.body["model"]["name"])  # the bundle carries the model itself
+    require_cli(store, "read_models", parts.main_arm["model"]["name"])  # the bundle carries the model itself
     keys = read_entities(entities) if entities is not None else []
     if keys:
         for view in parts.body["views"]:

@@ -5,7 +5,8 @@ once (the model, the compiled on-demand features, the rules); `Bundle.decide(inp
 gateway does for the version the bundle was exported with: the same checks of the entity key, the same
 fallback, score, decision and top factors. Feature values come from the caller (`views`: each feature
 view's values, as the online store holds them) or from the bundle's snapshot of the online store, read by
-entity key. A capability called with a source system's key (`input_dataset`) reads OneID's lookup of that
+entity key. Under a traffic split the bundle holds every arm and picks one per request by the same
+sticky hash of the entity key as the gateway. A capability called with a source system's key (`input_dataset`) reads OneID's lookup of that
 key from the snapshot first, as the gateway reads it from the online store.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .arms import ArmChooser, sticky_key
 from .errors import EdgeError
 from .expressions import Evaluator, cast, compile_tree
 from .keys import checked_key
@@ -108,42 +110,71 @@ class OnDemand:
         return {name: cast(evaluate(views, request), kind) for name, kind, evaluate in self.features}
 
 
+class Arm:
+    """One traffic arm of the bundle: a model version with its feature order, rules and on-demand features."""
+
+    def __init__(
+        self, body: Mapping[str, Any], views: Sequence[str], scorer: Scorer, explain_top: int
+    ) -> None:
+        self.name: str = body["name"]
+        self.model_name: str = body["model"]["name"]
+        self.model_version: int = body["model"]["version"]
+        self.features = tuple(body["features"])
+        self._slots = [tuple(s) for s in body["slots"]]
+        self.group_features = tuple(body["group_features"])
+        self._group_slots = [tuple(s) for s in body["group_slots"]]
+        classes = tuple(body["model"].get("classes", ()))
+        bands = tuple((lowest, decision) for lowest, decision in body["rules"])
+        self._rules = Rules(body["model"]["task"], bands, body["otherwise"], classes)
+        on_demand = body.get("on_demand") or {}
+        self.on_demand = OnDemand(on_demand, views) if on_demand.get("features") else None
+        self._scorer = scorer
+        self._explain_top = explain_top
+        self._template = np.full((1, len(self.features)), np.nan, dtype=np.float64)
+
+    def answer(
+        self, per_view: Sequence[Mapping[str, Any] | None], request: Mapping[str, Any]
+    ) -> tuple[str, float, list[dict[str, Any]], dict[str, Any] | None, dict[str, Any]]:
+        """Decision, score, top factors, task output and feature-group values of one entity's values."""
+        computed = self.on_demand.compute(per_view, request) if self.on_demand else {}
+        used = _values(self.features, self._slots, per_view, computed)
+        groups = _values(self.group_features, self._group_slots, per_view, computed)
+        row = self._template.copy()
+        for position, value in enumerate(used.values()):
+            if value is not None:
+                row[0, position] = _as_float(value)
+        scores, explained = self._scorer.explain(row)
+        decision, score, output = self._rules.one(scores[0])
+        factors = top_factors(explained[0][:-1], self.features, used, self._explain_top)
+        return decision, score, factors, output, groups
+
+
 class Bundle:
     """One capability ready to decide in process: built once by `load_bundle`, then `decide()` per request."""
 
     def __init__(
-        self, folder: Path, manifest: Mapping[str, Any], body: Mapping[str, Any], scorer: Scorer
+        self, folder: Path, manifest: Mapping[str, Any], body: Mapping[str, Any], arms: list[Arm]
     ) -> None:
         self.folder = folder
         self.manifest = dict(manifest)
         self.name: str = body["capability"]
-        self.arm: str = body["arm"]
-        self.model_name: str = body["model"]["name"]
-        self.model_version: int = body["model"]["version"]
         self.input: str = body["input"]
         self._input_keys = tuple(body["input_keys"])
         self._input_key_types = tuple(body["input_key_types"])
         self._join_keys = tuple(body["join_keys"])
         self._lookup: str | None = body.get("lookup")
         self.views = tuple(body["views"])
-        self.features = tuple(body["features"])
-        self._slots = [tuple(s) for s in body["slots"]]
-        self._group_features = tuple(body.get("group_features", []))
-        self._group_slots = [tuple(s) for s in body.get("group_slots", [])]
         self._has_groups = bool(body.get("feature_groups"))
         self._fallback = body["fallback"]
-        self._explain_top = int(body["explain_top"])
-        classes = tuple(body["model"].get("classes", ()))
-        self._rules = Rules(
-            body["model"]["task"], tuple((b, d) for b, d in body["rules"]), body["otherwise"], classes
-        )
-        on_demand = body.get("on_demand") or {}
-        self._on_demand = OnDemand(on_demand, self.views) if on_demand.get("features") else None
-        self._scorer = scorer
+        self.arms = arms
+        weights = [float(a["weight"]) for a in body["arms"]]
+        self._chooser = ArmChooser(self.name, weights)
+        # The heaviest arm speaks for the bundle where one version is shown (as the gateway's listing does).
+        main = arms[max(range(len(arms)), key=lambda i: weights[i])]
+        self.arm, self.model_name, self.model_version = main.name, main.model_name, main.model_version
         self._snapshot: dict[str, dict[str, Any]] | None = None
         if SNAPSHOT_FILE in manifest["files"]:
             self._snapshot = _read_json(folder / SNAPSHOT_FILE)["views"]
-        self._template = np.full((1, len(self.features)), np.nan, dtype=np.float64)
 
     @property
     def snapshot_keys(self) -> list[str]:
@@ -160,32 +191,23 @@ class Bundle:
         return checked_key(inputs.get(self.input), self.input, self._input_keys, self._input_key_types)
 
     def decide(self, inputs: Mapping[str, Any], views: ViewValues | None = None) -> dict[str, Any]:
-        """Answer one request as the gateway answers it. `views` gives each feature view's values for the
-        entity (a view missing or None: nothing stored); without it they are read from the snapshot."""
+        """Answer one request as the gateway answers it, through the arm the entity key falls in. `views`
+        gives each feature view's values for the entity (a view missing or None: nothing stored); without
+        it they are read from the snapshot."""
+        arm = self.arms[self._chooser.choose(sticky_key(inputs, self.input))]
         key = self.entity_key(inputs)
         if views is None:
             found = self._read_snapshot(key)
             if found is None:
-                return self._fallback_answer()
+                return self._fallback_answer(arm)
         else:
             found = {view: views.get(view) for view in self.views}
-        request = self._on_demand.request_values(inputs) if self._on_demand else {}
+        request = arm.on_demand.request_values(inputs) if arm.on_demand else {}
         if self.views and all(found.get(view) is None for view in self.views):
-            return self._fallback_answer()
-        per_view = [found.get(view) for view in self.views]
-        computed = self._on_demand.compute(per_view, request) if self._on_demand else {}
-        used = _values(self.features, self._slots, per_view, computed)
-        groups = _values(self._group_features, self._group_slots, per_view, computed)
-        row = self._template.copy()
-        for position, value in enumerate(used.values()):
-            if value is not None:
-                row[0, position] = _as_float(value)
-        scores, explained = self._scorer.explain(row)
-        decision, score, output = self._rules.one(scores[0])
-        answer = self._answer(
-            decision, score, top_factors(explained[0][:-1], self.features, used, self._explain_top)
-        )
-        answer["model"]["version"] = self.model_version
+            return self._fallback_answer(arm)
+        decision, score, factors, output, groups = arm.answer([found.get(v) for v in self.views], request)
+        answer = self._answer(arm, decision, score, factors)
+        answer["model"]["version"] = arm.model_version
         answer["fallback"] = False
         if self._has_groups:
             answer["features"] = groups
@@ -207,21 +229,23 @@ class Bundle:
             key = "|".join(str(entity[k]) for k in self._join_keys)
         return {view: self._snapshot.get(view, {}).get(key) for view in self.views}
 
-    def _answer(self, decision: str, score: float | None, factors: list[dict[str, Any]]) -> dict[str, Any]:
+    def _answer(
+        self, arm: Arm, decision: str, score: float | None, factors: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         return {
             "decision_id": str(uuid.uuid4()),
             "capability": self.name,
             "decision": decision,
             "score": score,
             "factors": factors,
-            "model": {"name": self.model_name, "version": None},
+            "model": {"name": arm.model_name, "version": None},
             "fallback": True,
-            "arm": self.arm,
+            "arm": arm.name,
         }
 
-    def _fallback_answer(self) -> dict[str, Any]:
+    def _fallback_answer(self, arm: Arm) -> dict[str, Any]:
         """Nothing known about the entity: the capability's fallback, without calling the model."""
-        answer = self._answer(self._fallback["decision"], self._fallback.get("score"), [])
+        answer = self._answer(arm, self._fallback["decision"], self._fallback.get("score"), [])
         if self._has_groups:
             answer["features"] = {}
         return answer
@@ -251,12 +275,14 @@ def load_bundle(folder: str | Path) -> Bundle:
     manifest = read_manifest(where)
     body = _read_json(listed(manifest, where, CAPABILITY_FILE))
     try:
-        model = body["model"]
-        paths = [listed(manifest, where, f) for f in model["files"]]
-        scorer = load_scorer(
-            paths[0], model["format"], len(body["features"]), tuple(model.get("classes", ()))
-        )
-        return Bundle(where, manifest, body, scorer)
+        arms = []
+        for arm in body["arms"]:
+            model = arm["model"]
+            path = listed(manifest, where, model["files"][0])
+            classes = tuple(model.get("classes", ()))
+            scorer = load_scorer(path, model["format"], len(arm["features"]), classes)
+            arms.append(Arm(arm, body["views"], scorer, int(body["explain_top"])))
+        return Bundle(where, manifest, body, arms)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise EdgeError(
             "invalid_argument",

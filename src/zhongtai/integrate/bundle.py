@@ -1,11 +1,13 @@
 """Export a capability as an edge bundle: a folder that decides in process with numpy and LightGBM alone.
 
-`export_bundle` writes, for the version the capability's alias serves now:
+`export_bundle` writes, for every arm of the capability's traffic policy (its alias alone by default) and the
+version each serves now:
 
-- `model/<artifact file>`: the model artifact as the registry holds it (LightGBM model text or JSON);
-- `capability.json`: the feature order and where each feature sits in the views' values, the entity key
-  rules, the score or value bands, the fallback, how many factors to explain, and each on-demand feature's
-  expression as its checked tree (so the edge needs no parser);
+- `model/v<version>/<artifact file>`: the model artifact as the registry holds it (LightGBM model text or
+  JSON);
+- `capability.json`: the entity key rules, the fallback and how many factors to explain; per arm its
+  weight, the feature order and where each feature sits in the views' values, the score or value bands,
+  and each on-demand feature's expression as its checked tree (so the edge needs no parser);
 - `snapshot.json` (with `entities`): the online values of those entities, as the gateway would read them
   (OneID's lookup too, for a capability called with a source system's key), narrowed to the features used;
 - `zhongtai_edge/`: a copy of the edge runtime (src/zhongtai/edge), so the bundle carries its own reader;
@@ -28,8 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zhongtai import __version__
+from zhongtai.capabilities.arms import serving_policy
+from zhongtai.capabilities.canary import ramped
 from zhongtai.capabilities.runtime import TASK_RUNTIMES, Answers, resolve_features
-from zhongtai.capabilities.traffic import effective_policy, serving_version
+from zhongtai.capabilities.traffic import serving_version
 from zhongtai.edge.bundle import CAPABILITY_FILE, SNAPSHOT_FILE
 from zhongtai.edge.expressions import BINARY, LOGIC, UNARY
 from zhongtai.edge.manifest import write_manifest
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from zhongtai.features.online.base import OnlineStore
+    from zhongtai.features.selection import FeatureSelection
     from zhongtai.lake.storage import LakeStorage
     from zhongtai.meta.store import MetadataStore
 
@@ -124,17 +129,10 @@ class BundleParts:
     views: tuple[FeatureViewSpec, ...]
     notes: list[str]
 
-
-def _served_arm(store: MetadataStore, spec: CapabilitySpec) -> tuple[str, str, list[str]]:
-    """The arm the bundle serves (the heaviest of the policy in force, as the gateway's listing shows it),
-    what it serves, and a note when the policy splits traffic the bundle does not."""
-    policy = effective_policy(store, spec)
-    arm = max(policy.arms, key=lambda a: a.weight)
-    notes = []
-    if len(policy.arms) > 1 or policy.shadows:
-        others = [a.name for a in policy.arms if a is not arm] + [s.name for s in policy.shadows]
-        notes.append(f"traffic is split; the bundle serves arm '{arm.name}' only (not {', '.join(others)})")
-    return arm.name, arm.serves, notes
+    @property
+    def main_arm(self) -> dict[str, Any]:
+        """The heaviest arm: it speaks for the bundle where one version is shown (as the gateway's listing)."""
+        return max(self.body["arms"], key=lambda arm: arm["weight"])
 
 
 def _on_demand_trees(selection_views: Sequence[Any], wanted: Sequence[str]) -> list[dict[str, Any]]:
@@ -147,8 +145,79 @@ def _on_demand_trees(selection_views: Sequence[Any], wanted: Sequence[str]) -> l
     ]
 
 
+def _arm_body(
+    store: MetadataStore,
+    storage: LakeStorage,
+    spec: CapabilitySpec,
+    selection: FeatureSelection,
+    groups: Sequence[str],
+    serves: str,
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """What one arm serves (`serves`: an alias or `v<number>`), as the edge reads it, and its model files."""
+    version = serving_version(store, spec.model, serves)
+    if version.training_set_id is not None:
+        trained = store.features.training_set(version.training_set_id).lineage
+        check_trained_expressions(version, trained.get("on_demand", {}), selection.on_demand_views)
+    predictor = load_predictor(storage, version.artifact, version.artifact_format)
+    answers = Answers.of(spec, predictor)
+    features, stored = list(version.features), selection.stored_views
+    wanted = [*features, *groups]
+    on_demand = OnDemandFeatures(selection.on_demand_views, wanted, [v.name for v in stored])
+    computed = [f.name for f in on_demand.features]
+    artifact_file = f"model/v{version.version}/{Path(version.artifact).name}"
+    body = {
+        "model": {
+            "name": version.model,
+            "version": version.version,
+            "task": predictor.task,
+            "format": version.artifact_format,
+            "files": [artifact_file],
+            "classes": list(getattr(predictor, "classes", ())),
+        },
+        "features": features,
+        "slots": [list(s) for s in resolve_features(features, stored, computed)],
+        "group_features": list(groups),
+        "group_slots": [list(s) for s in resolve_features(groups, stored, computed)],
+        "rules": [list(r) for r in answers.rules],
+        "otherwise": answers.otherwise,
+        "on_demand": {
+            "request": on_demand.request,
+            "features": _on_demand_trees(selection.on_demand_views, wanted),
+        },
+    }
+    return body, {artifact_file: read_artifact(storage, version.artifact)}
+
+
+def _arms(
+    store: MetadataStore,
+    storage: LakeStorage,
+    spec: CapabilitySpec,
+    selection: FeatureSelection,
+    groups: Sequence[str],
+) -> tuple[list[dict[str, Any]], dict[str, bytes], list[str]]:
+    """Every arm of the traffic policy in force, with the weights of now (a canary's current step); arms
+    serving the same version share one model file. Shadows never answer, so they are left out."""
+    policy, state = serving_policy(store, spec)
+    bodies, files, built = [], {}, {}
+    for arm in ramped(policy, state).arms:
+        if arm.serves not in built:
+            built[arm.serves] = _arm_body(store, storage, spec, selection, groups, arm.serves)
+        body, model_files = built[arm.serves]
+        bodies.append({"name": arm.name, "weight": arm.weight, **body})
+        files.update(model_files)
+    notes = []
+    if policy.canary is not None:
+        notes.append(f"canary of arm '{policy.canary.arm}': the bundle keeps the weights of its current step")
+    if policy.shadows:
+        notes.append(
+            f"shadows ({', '.join(s.name for s in policy.shadows)}) are not bundled: they never answer"
+        )
+    return bodies, files, notes
+
+
 def bundle_parts(store: MetadataStore, storage: LakeStorage, name: str) -> BundleParts:
-    """Capability `name` as the edge reads it, for the version its serving arm serves now."""
+    """Capability `name` as the edge reads it: every arm of its traffic policy, for the versions they serve
+    now."""
     spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
     model_spec = ModelSpec.model_validate(store.spec("models", spec.model))
     if model_spec.task in TASK_RUNTIMES:
@@ -162,52 +231,22 @@ def bundle_parts(store: MetadataStore, storage: LakeStorage, name: str) -> Bundl
     )
     groups = select_features(store, [], spec.feature_groups).names if spec.feature_groups else []
     entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
-    arm, serves, notes = _served_arm(store, spec)
-    version = serving_version(store, spec.model, serves)
-    if version.training_set_id is not None:
-        trained = store.features.training_set(version.training_set_id).lineage
-        check_trained_expressions(version, trained.get("on_demand", {}), selection.on_demand_views)
     found = capability_lookup(store, spec)
-    predictor = load_predictor(storage, version.artifact, version.artifact_format)
-    answers = Answers.of(spec, predictor)
-    features, stored = list(version.features), selection.stored_views
-    wanted = [*features, *groups]
-    on_demand = OnDemandFeatures(selection.on_demand_views, wanted, [v.name for v in stored])
-    computed = [f.name for f in on_demand.features]
-    artifact_file = f"model/{Path(version.artifact).name}"
+    arms, model_files, notes = _arms(store, storage, spec, selection, groups)
     body = {
         "capability": name,
-        "arm": arm,
         "input": spec.input,
         "input_keys": [spec.input] if found else list(entity.join_keys),
         "input_key_types": ["string"] if found else list(entity.join_key_types()),
         "join_keys": list(entity.join_keys),
         "lookup": found[1] if found else None,
-        "views": [v.name for v in stored],
-        "features": features,
-        "slots": [list(s) for s in resolve_features(features, stored, computed)],
-        "group_features": groups,
-        "group_slots": [list(s) for s in resolve_features(groups, stored, computed)],
+        "views": [v.name for v in selection.stored_views],
         "feature_groups": bool(spec.feature_groups),
-        "model": {
-            "name": version.model,
-            "version": version.version,
-            "task": predictor.task,
-            "format": version.artifact_format,
-            "files": [artifact_file],
-            "classes": list(getattr(predictor, "classes", ())),
-        },
-        "rules": [list(r) for r in answers.rules],
-        "otherwise": answers.otherwise,
         "fallback": {"decision": spec.fallback.decision, "score": spec.fallback.score},
         "explain_top": spec.explain_top,
-        "on_demand": {
-            "request": on_demand.request,
-            "features": _on_demand_trees(selection.on_demand_views, wanted),
-        },
+        "arms": arms,
     }
-    model_files = {artifact_file: read_artifact(storage, version.artifact)}
-    return BundleParts(body, model_files, stored, notes)
+    return BundleParts(body, model_files, selection.stored_views, notes)
 
 
 def read_entities(path: Path) -> list[tuple[str, Any]]:
@@ -246,9 +285,10 @@ def snapshot(
     body = parts.body
     lookup: str | None = body["lookup"]
     keep = {v.name: [f.name for f in v.features] for v in parts.views}
-    for index, column in body["slots"] + body["group_slots"]:
-        if index >= 0:
-            keep[body["views"][index]].append(column)
+    for arm in body["arms"]:
+        for index, column in arm["slots"] + arm["group_slots"]:
+            if index >= 0:
+                keep[body["views"][index]].append(column)
     views: dict[str, dict[str, Any]] = {view: {} for view in body["views"]}
     if lookup:
         views[lookup] = {}
@@ -331,14 +371,19 @@ def export_bundle(
             taken, known = snapshot(online, parts, entities, progress)
             (staging / SNAPSHOT_FILE).write_bytes(_json_bytes(taken, "the snapshot"))
         _copy_runtime(staging / RUNTIME_DIR)
-        model = parts.body["model"]
+        main = parts.main_arm
+        model = main["model"]
         manifest = write_manifest(
             staging,
             {
                 "capability": name,
-                "arm": parts.body["arm"],
+                "arm": main["name"],
                 "model": {"name": model["name"], "version": model["version"], "task": model["task"]},
                 "artifact_format": model["format"],
+                "arms": [
+                    {"name": a["name"], "version": a["model"]["version"], "weight": a["weight"]}
+                    for a in parts.body["arms"]
+                ],
                 "zhongtai_version": __version__,
                 "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "entities": len(entities),
