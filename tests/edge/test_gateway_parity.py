@@ -130,6 +130,10 @@ def test_under_a_split_each_entity_gets_the_arm_and_answer_the_gateway_gives(tmp
     with served_world(tmp_path, f"sqlite:///{tmp_path / 'online.db'}", prepare=_split) as served:
         w = served.world
         exported = export(w.store, w.storage, w.online, "churn-risk", tmp_path / "b", [*KNOWN_IDS, UNKNOWN])
+        assert [(a["name"], a["version"], a["weight"]) for a in exported.arms] == [
+            ("champion", 1, 50),
+            ("challenger", 2, 50),
+        ]
         bundle = load_bundle(exported.path)
         assert [(a.name, a.model_version) for a in bundle.arms] == [("champion", 1), ("challenger", 2)]
         arms = set()

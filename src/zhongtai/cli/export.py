@@ -26,8 +26,8 @@ def bundle(
     replace: bool = typer.Option(False, "--replace", help="Overwrite a bundle exported to --out before."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Write CAPABILITY's serving model version, feature order, rules and score bands, on-demand expressions,
-    fallback, a copy of the edge runtime and a manifest of SHA-256 digests into a folder that decides with
+    """Write the model version each traffic arm of CAPABILITY serves now (its alias alone by default), feature
+    order, rules and score bands, on-demand expressions, fallback, a copy of the edge runtime and a manifest of SHA-256 digests into a folder that decides with
     numpy and LightGBM alone: `python -m zhongtai_edge decide DIR '{"customer_id": ...}'` (docs/edge.md).
     """
     from zhongtai.features.online.base import open_online_store
@@ -67,6 +67,10 @@ def bundle(
         f"({exported.artifact_format}) written to {escape(str(exported.path))}",
         soft_wrap=True,
     )
+    if len(exported.arms) > 1:
+        total = sum(a["weight"] for a in exported.arms) or 1
+        shares = ", ".join(f"{a['name']} v{a['version']} {a['weight'] / total:.0%}" for a in exported.arms)
+        console.print(f"  arms: {escape(shares)} (sticky by entity key, as the gateway)")
     size = sum((exported.path / name).stat().st_size for name in exported.files)
     console.print(f"  {len(exported.files)} files, {size / 1024:,.0f} KiB, SHA-256 of each in manifest.json")
     if exported.entities:

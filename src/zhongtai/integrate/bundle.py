@@ -62,16 +62,18 @@ Progress = Callable[[int, int], None]  # (entities snapshotted, of total)
 
 @dataclass(frozen=True)
 class ExportedBundle:
-    """What `export_bundle` wrote: where, for which version, the files with their sizes and digests."""
+    """What `export_bundle` wrote: where, for which versions, the files with their digests."""
 
     path: Path
     capability: str
     model: str
-    version: int
+    version: int  # the main (heaviest) arm's
+
     artifact_format: str
     entities: int
     known: int  # entities with at least one stored value
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    arms: list[dict[str, Any]] = field(default_factory=list)  # name, version, weight
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -402,6 +404,7 @@ def export_bundle(
         entities=len(entities),
         known=known,
         files=manifest["files"],
+        arms=manifest["arms"],
         notes=parts.notes,
     )
 
