@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, err_console, print_json, progress
+
+if TYPE_CHECKING:
+    from zhongtai.integrate.bundle import ExportedBundle
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -26,17 +30,20 @@ def bundle(
     replace: bool = typer.Option(False, "--replace", help="Overwrite a bundle exported to --out before."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Write the model version each traffic arm of CAPABILITY serves now (its alias alone by default), feature
-    order, rules and score bands, on-demand expressions, fallback, a copy of the edge runtime and a manifest of SHA-256 digests into a folder that decides with
-    numpy and LightGBM alone: `python -m zhongtai_edge decide DIR '{"customer_id": ...}'` (docs/edge.md).
+    """Write the model version each traffic arm of CAPABILITY serves now (its alias alone by default),
+    feature order, rules and score bands, on-demand expressions, fallback, a copy of the edge runtime and a
+    manifest of SHA-256 digests into a folder that decides with numpy and LightGBM alone:
+    `python -m zhongtai_edge decide DIR '{"customer_id": ...}'` (docs/edge.md).
     """
     from zhongtai.features.online.base import open_online_store
     from zhongtai.govern.policy import require_cli
     from zhongtai.integrate.bundle import bundle_parts, export_bundle, read_entities
+    from zhongtai.spec.models import CapabilitySpec
 
     store, storage = context.store(), context.lake()
+    model = CapabilitySpec.model_validate(store.spec("capabilities", capability)).model
+    require_cli(store, "read_models", model)  # the bundle carries the model itself
     parts = bundle_parts(store, storage, capability)
-    require_cli(store, "read_models", parts.main_arm["model"]["name"])  # the bundle carries the model itself
     keys = read_entities(entities) if entities is not None else []
     if keys:
         for view in parts.body["views"]:
@@ -59,11 +66,16 @@ def bundle(
         online.close()
     if as_json:
         print_json(exported.to_dict())
-        return
+    else:
+        _show(exported)
+
+
+def _show(exported: ExportedBundle) -> None:
+    """The summary for people: what was written, its arms and snapshot, and how to try it."""
     for note in exported.notes:
         err_console.print(f"[yellow]note[/yellow] {escape(note)}", soft_wrap=True)
     console.print(
-        f"[green]bundle[/green] {escape(capability)}: {escape(exported.model)} v{exported.version} "
+        f"[green]bundle[/green] {escape(exported.capability)}: {escape(exported.model)} v{exported.version} "
         f"({exported.artifact_format}) written to {escape(str(exported.path))}",
         soft_wrap=True,
     )

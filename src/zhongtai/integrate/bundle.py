@@ -358,7 +358,6 @@ def export_bundle(
 ) -> ExportedBundle:
     """Write the bundle of `parts` (bundle_parts) to `out` (see the module docstring), with a snapshot of
     the online values of `entities` when given; nothing is left behind if anything fails."""
-    name = parts.body["capability"]
     out = out.expanduser().absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
@@ -373,40 +372,42 @@ def export_bundle(
             taken, known = snapshot(online, parts, entities, progress)
             (staging / SNAPSHOT_FILE).write_bytes(_json_bytes(taken, "the snapshot"))
         _copy_runtime(staging / RUNTIME_DIR)
-        main = parts.main_arm
-        model = main["model"]
-        manifest = write_manifest(
-            staging,
-            {
-                "capability": name,
-                "arm": main["name"],
-                "model": {"name": model["name"], "version": model["version"], "task": model["task"]},
-                "artifact_format": model["format"],
-                "arms": [
-                    {"name": a["name"], "version": a["model"]["version"], "weight": a["weight"]}
-                    for a in parts.body["arms"]
-                ],
-                "zhongtai_version": __version__,
-                "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "entities": len(entities),
-            },
-        )
+        manifest = write_manifest(staging, _manifest_body(parts, len(entities)))
         _publish(staging, out, replace)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
     return ExportedBundle(
         path=out,
-        capability=name,
-        model=model["name"],
-        version=model["version"],
-        artifact_format=model["format"],
+        capability=manifest["capability"],
+        model=manifest["model"]["name"],
+        version=manifest["model"]["version"],
+        artifact_format=manifest["artifact_format"],
         entities=len(entities),
         known=known,
         files=manifest["files"],
         arms=manifest["arms"],
         notes=parts.notes,
     )
+
+
+def _manifest_body(parts: BundleParts, entities: int) -> dict[str, Any]:
+    """What the manifest says of the bundle besides its files' digests."""
+    main = parts.main_arm
+    model = main["model"]
+    return {
+        "capability": parts.body["capability"],
+        "arm": main["name"],
+        "model": {"name": model["name"], "version": model["version"], "task": model["task"]},
+        "artifact_format": model["format"],
+        "arms": [
+            {"name": a["name"], "version": a["model"]["version"], "weight": a["weight"]}
+            for a in parts.body["arms"]
+        ],
+        "zhongtai_version": __version__,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "entities": entities,
+    }
 
 
 def _copy_runtime(target: Path) -> None:
