@@ -1,13 +1,15 @@
 """A loaded bundle: one capability deciding in process, with no platform behind it.
 
 `load_bundle(folder)` checks every file against the manifest's SHA-256, then builds what a decision needs
-once (the model, the compiled on-demand features, the rules); `Bundle.decide(inputs)` answers as the
-gateway does for the version the bundle was exported with: the same checks of the entity key, the same
-fallback, score, decision and top factors. Feature values come from the caller (`views`: each feature
-view's values, as the online store holds them) or from the bundle's snapshot of the online store, read by
-entity key. Under a traffic split the bundle holds every arm and picks one per request by the same
-sticky hash of the entity key as the gateway. A capability called with a source system's key (`input_dataset`) reads OneID's lookup of that
-key from the snapshot first, as the gateway reads it from the online store.
+once (the models, the compiled on-demand features, the rules); `Bundle.decide(inputs)` answers as the
+gateway does for the versions the bundle was exported with: the same checks of the entity key, the same
+fallback, score, decision and top factors. Under a traffic split the bundle holds every arm (`Arm`) and
+picks one per request by the gateway's sticky hash of the entity key.
+
+Feature values come from the caller (`views`: each feature view's values, as the online store holds them)
+or from the bundle's snapshot of the online store, read by entity key. A capability called with a source
+system's key (`input_dataset`) reads OneID's lookup of that key from the snapshot first, as the gateway
+reads it from the online store.
 """
 
 from __future__ import annotations
