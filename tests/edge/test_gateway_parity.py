@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.capabilities.world import KNOWN_IDS, register_model, train_booster
+from tests.capabilities.world import KNOWN_IDS, online_url, register_model, train_booster
 from tests.edge.world_bundle import export
 from tests.gateway.conftest import RunningGateway, served_world
 from zhongtai.edge import EdgeError, check_for_update, load_bundle
@@ -19,10 +19,11 @@ pytestmark = pytest.mark.integration
 UNKNOWN = "no-such-customer"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[RunningGateway]:
-    tmp = tmp_path_factory.mktemp("edge_gateway")
-    with served_world(tmp, f"sqlite:///{tmp / 'online.db'}") as running:
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def served(request, tmp_path_factory) -> Iterator[RunningGateway]:
+    """The churn world served by a real gateway, once per online store (the snapshot reads it too)."""
+    tmp = tmp_path_factory.mktemp(f"edge_gateway_{request.param}")
+    with online_url(request.param, tmp) as url, served_world(tmp, url) as running:
         yield running
 
 
