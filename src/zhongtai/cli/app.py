@@ -17,6 +17,7 @@ from zhongtai.cli import (
     datasets,
     demo,
     entities,
+    export,
     features,
     flywheel,
     ingest,
@@ -95,6 +96,9 @@ app.add_typer(
 )
 app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
+app.add_typer(
+    export.app, name="export", help="Export a capability as an edge bundle that decides in process."
+)
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 
