@@ -17,7 +17,9 @@ from zhongtai.cli import (
     datasets,
     demo,
     entities,
+    export,
     features,
+    flywheel,
     ingest,
     keys,
     models,
@@ -93,8 +95,12 @@ app.add_typer(
     name="keys",
     help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
 )
+app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
 app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
+app.add_typer(
+    export.app, name="export", help="Export a capability as an edge bundle that decides in process."
+)
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 

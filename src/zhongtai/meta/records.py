@@ -277,6 +277,9 @@ class DecisionRecord:
     output: dict[str, Any] | None = None  # a task's answer beyond decision and score
     arm: str | None = None  # the traffic arm that answered, or the shadow that scored
     shadow_of: str | None = None  # a shadow's record: the id of the answer it was scored beside
+    fallback_reason: str | None = (
+        None  # why a fallback answered: no_features, model_error, online_unavailable...
+    )
 
 
 @dataclass(frozen=True)

@@ -293,6 +293,7 @@ class SqlDecision(Base):
     output: Mapped[dict[str, Any] | None]  # a task's answer beyond decision and score
     arm: Mapped[str | None] = mapped_column(String(63))  # the traffic arm (or shadow) that answered
     shadow_of: Mapped[str | None] = mapped_column(String(36), index=True)  # the answer a shadow scored beside
+    fallback_reason: Mapped[str | None] = mapped_column(String(63))  # why a fallback answered
 
 
 class SqlFeedback(Base):

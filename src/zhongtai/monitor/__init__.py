@@ -1,1 +1,1 @@
-"""Watching capabilities in production: drift of features and scores against the training reference."""
+"""Monitoring: Prometheus metrics of decisions and the platform, drift of features and scores."""
