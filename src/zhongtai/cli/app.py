@@ -23,6 +23,7 @@ from zhongtai.cli import (
     ingest,
     keys,
     models,
+    monitor,
     oneid,
     project,
     quality,
@@ -96,6 +97,7 @@ app.add_typer(
 )
 app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
+app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
 app.add_typer(
     export.app, name="export", help="Export a capability as an edge bundle that decides in process."
 )
