@@ -181,6 +181,15 @@ def test_a_split_change_is_audited_naming_the_keys_principal(remote):
     )
     again = remote.ok("reviewer", "capabilities", "split", "churn-risk", "--reset")
     assert "no live split to drop" in again.stdout
+    started = remote.ok(
+        "reviewer", "capabilities", "canary", "churn-risk", "--arm", "challenger", "--steps", "10,100"
+    )
+    assert "churn-risk: canary challenger starts at 10%, steps 10,100 every 10m" in started.stdout
+    [change] = remote.audit(kind="traffic_change", limit=1)
+    assert change["principal"] == "reviewer" and change["body"]["to"]["canary"]["arm"] == "challenger"
+    early = remote("reviewer", "capabilities", "promote", "churn-risk")
+    assert early.exit_code == 1 and "churn-risk has no canary waiting for promotion" in early.stderr
+    remote.ok("reviewer", "capabilities", "split", "churn-risk", "--reset")
     waiting = remote("reviewer", "capabilities", "promote", "churn-risk")
     assert waiting.exit_code == 1 and "churn-risk has no canary waiting for promotion" in waiting.stderr
 
@@ -261,3 +270,15 @@ def test_zt_url_without_a_key_says_what_is_missing(remote):
     context.reset()
     assert result.exit_code == 1
     assert "error: ZT_URL is set but neither ZT_KEY nor ZT_TOKEN is" in result.stderr
+
+
+def test_the_same_command_on_the_store_prints_what_the_gateway_answers(remote):
+    world = remote.gateway.world
+    local = {"ZT_HOME": str(world.settings.home), "ZT_METADATA_URL": world.settings.metadata_url}
+    context.reset()
+    try:
+        result = CliRunner().invoke(app, ["keys", "list", "--json"], env={**local, "ZT_URL": ""})
+    finally:
+        context.reset()
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads(remote.ok("ops", "keys", "list", "--json").stdout)
