@@ -112,7 +112,12 @@ class Client:
             if not response.is_success:
                 response.read()
                 read_answer(response)  # raises the API's error
-            yield from response.iter_lines()
+            try:
+                yield from response.iter_lines()
+            except httpx.TransportError as exc:
+                raise ConnectionFailed(
+                    f"{call.method} {call.path}: {type(exc).__name__}; the answer broke off"
+                ) from exc
 
     @contextmanager
     def _response(self, call: Call, stream: bool) -> Iterator[httpx.Response]:
@@ -133,6 +138,8 @@ class Client:
                         f"{call.method} {call.path}: {type(exc).__name__} after {attempt + 1} tries"
                     ) from exc
             except httpx.TransportError as exc:
+                if call.safe:
+                    raise
                 raise ConnectionFailed(
                     f"{call.method} {call.path}: {type(exc).__name__}; not sent again, it may have been done"
                 ) from exc
