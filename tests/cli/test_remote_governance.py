@@ -132,6 +132,11 @@ def test_a_key_is_created_listed_rotated_and_revoked_through_the_gateway(remote)
     listed = json.loads(remote.ok("ops", "keys", "list", "--json").stdout)
     assert next(k for k in listed if k["name"] == "crm-app")["revoked_at"] is not None
 
+    itself = remote("ops", "keys", "revoke", "ops")
+    assert itself.exit_code == 1 and "error: API key 'ops' may not revoke itself" in itself.stderr
+    scoped = remote("ops", "keys", "create", "--name", "x", "--scope", "fly")
+    assert scoped.exit_code == 1 and "--scope: unknown action 'fly'" in scoped.stderr
+
     done = remote.audit(object="key crm-app")
     assert [(r["kind"], r["principal"], r["rule"]) for r in done] == [
         ("key_revoke", "ops", "builtin.admin"),
