@@ -287,3 +287,34 @@ def test_the_same_command_on_the_store_prints_what_the_gateway_answers(remote):
         context.reset()
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == json.loads(remote.ok("ops", "keys", "list", "--json").stdout)
+
+
+def test_grants_apply_on_the_store_as_the_local_admin(zt_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZT_PRINCIPAL", "alice")
+    monkeypatch.delenv("ZT_URL", raising=False)
+    document = tmp_path / "grants.yaml"
+    document.write_text(SECOND_OPINION)
+    runner = CliRunner()
+    context.reset()
+    try:
+        planned = runner.invoke(app, ["policies", "plan", str(document), "--json"])
+        assert planned.exit_code == 0, planned.output
+        assert [(s["action"], s["name"]) for s in json.loads(planned.stdout)] == [
+            ("create", "second_opinion")
+        ]
+        assert runner.invoke(app, ["policies", "apply", str(document)]).exit_code == 0
+        again = runner.invoke(app, ["policies", "apply", str(document)])
+        assert "No changes: the policies in force match the document." in again.stdout
+        [record] = context.store().audit.records(kind="apply")
+        assert (record.principal, record.object, record.rule) == (
+            "alice",
+            "policies/second_opinion",
+            "builtin.admin",
+        )
+        lockout = tmp_path / "lockout.yaml"
+        lockout.write_text(LOCKOUT)
+        refused = runner.invoke(app, ["policies", "apply", str(lockout)])
+        assert refused.exit_code == 1 and "denies manage_grants to the admin role" in refused.stderr
+        assert len(context.store().audit.records(kind="apply")) == 1
+    finally:
+        context.reset()

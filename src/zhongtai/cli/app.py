@@ -91,10 +91,19 @@ serve.register(app)
 app.add_typer(
     keys.app,
     name="keys",
-    help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
+    help="API keys for the gateway: create, rotate, revoke (policies say what they may do). "
+    "With ZT_URL and ZT_KEY set, through that gateway.",
 )
-app.add_typer(policies.app, name="policies", help="Grants: apply a `policies` document (default deny).")
-app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
+app.add_typer(
+    policies.app,
+    name="policies",
+    help="Grants: plan and apply a `policies` document (default deny); through ZT_URL when set.",
+)
+app.add_typer(
+    audit.app,
+    name="audit",
+    help="The hash-chained audit log: verify, read, export (ECS); through ZT_URL when set.",
+)
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 
