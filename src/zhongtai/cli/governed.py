@@ -23,13 +23,8 @@ from zhongtai.errors import ErrorCode, ZhongtaiError
 URL_VAR, KEY_VAR, TOKEN_VAR = "ZT_URL", "ZT_KEY", "ZT_TOKEN"
 
 
-class Governed(Protocol):
-    """What the governed commands ask of a backend. Answers are JSON-shaped dicts (the gateway's own)."""
-
-    # "the metadata store" or the gateway's URL: what the commands say they acted on.
-    where: str
-    # Whether the backend holds the store (so a command may do local follow-up work, like publishing).
-    local: bool
+class KeysBackend(Protocol):
+    """`zhongtai keys`."""
 
     def create_key(
         self,
@@ -56,6 +51,10 @@ class Governed(Protocol):
         """The revoked key."""
         ...
 
+
+class ReviewBackend(Protocol):
+    """The review steps and alias moves of `zhongtai models`."""
+
     def review(self, reference: str, version: str | None, action: str, comment: str) -> dict[str, Any]:
         """One review step; the version after (model, version, status...)."""
         ...
@@ -76,6 +75,10 @@ class Governed(Protocol):
         """Move the alias back; the move."""
         ...
 
+
+class TrafficBackend(Protocol):
+    """`zhongtai capabilities split | canary | promote`."""
+
     def split(self, capability: str, arms: list[str], reason: str) -> dict[str, Any]:
         """Set a live split from `ALIAS=WEIGHT` assignments; `{"policy": {...}, "by": principal}`."""
         ...
@@ -93,6 +96,10 @@ class Governed(Protocol):
     def promote(self, capability: str, reason: str) -> tuple[str, int]:
         """Promote the held canary; the (model, version) now champion."""
         ...
+
+
+class AuditBackend(Protocol):
+    """`zhongtai audit`."""
 
     def verify_audit(self) -> dict[str, Any]:
         """The verification report (what `audit verify --json` prints)."""
@@ -112,6 +119,10 @@ class Governed(Protocol):
         """ECS JSON lines, each ending in a newline, oldest first."""
         ...
 
+
+class GrantsBackend(Protocol):
+    """`zhongtai policies`."""
+
     def plan_policies(self, document: str, source: str) -> list[dict[str, Any]]:
         """The plan steps of a policy document; nothing written."""
         ...
@@ -119,6 +130,16 @@ class Governed(Protocol):
     def apply_policies(self, document: str, source: str) -> list[dict[str, Any]]:
         """The plan steps applied (in one audited transaction)."""
         ...
+
+
+class Governed(KeysBackend, ReviewBackend, TrafficBackend, AuditBackend, GrantsBackend, Protocol):
+    """What the governed commands ask of a backend, one small protocol per noun. Answers are JSON-shaped
+    dicts (the gateway's own), so a command prints the same whichever backend answered."""
+
+    # "the metadata store" or the gateway's URL: what the commands say they acted on.
+    where: str
+    # Whether the backend holds the store (so a command may do local follow-up work, like publishing).
+    local: bool
 
     def close(self) -> None:
         """Release what the backend holds of its own (the local store belongs to cli/context.py)."""
