@@ -318,3 +318,22 @@ def test_grants_apply_on_the_store_as_the_local_admin(zt_env, tmp_path, monkeypa
         assert len(context.store().audit.records(kind="apply")) == 1
     finally:
         context.reset()
+
+
+def test_an_edited_record_fails_verification_through_the_gateway(remote):
+    import sqlalchemy as sa
+
+    engine = remote.gateway.world.store.engine
+    edit = "UPDATE audit_log SET principal = principal || 'x' WHERE seq = 2"
+    undo = "UPDATE audit_log SET principal = substr(principal, 1, length(principal) - 1) WHERE seq = 2"
+    with engine.begin() as conn:
+        conn.execute(sa.text(edit))
+    try:
+        failed = remote("auditor", "audit", "verify")
+        assert failed.exit_code == 1
+        assert "audit log FAILED verification" in failed.stderr and "record 2" in failed.stderr
+        assert "✗ record 2" in failed.stdout
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(undo))
+    assert remote("auditor", "audit", "verify").exit_code == 0
