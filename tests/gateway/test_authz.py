@@ -44,6 +44,9 @@ EXPECTED = {
     "approve": {"admin", "reviewer"},
     "promote": {"admin", "reviewer"},
     "change_traffic": {"admin", "reviewer"},
+    "manage_keys": {"admin"},
+    "read_audit": {"admin"},
+    "manage_grants": {"admin"},
 }
 POLICY = {
     "name": "matrix",

@@ -25,6 +25,7 @@ from zhongtai.cli import (
     models,
     monitor,
     oneid,
+    policies,
     project,
     quality,
     retail,
@@ -93,10 +94,20 @@ serve.register(app)
 app.add_typer(
     keys.app,
     name="keys",
-    help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
+    help="API keys for the gateway: create, rotate, revoke (policies say what they may do). "
+    "With ZT_URL and ZT_KEY set, through that gateway.",
+)
+app.add_typer(
+    policies.app,
+    name="policies",
+    help="Grants: plan and apply a `policies` document (default deny); through ZT_URL when set.",
+)
+app.add_typer(
+    audit.app,
+    name="audit",
+    help="The hash-chained audit log: verify, read, export (ECS); through ZT_URL when set.",
 )
 app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
-app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
 app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
 app.add_typer(
     export.app, name="export", help="Export a capability as an edge bundle that decides in process."
