@@ -140,6 +140,10 @@ def test_the_score_command_names_what_is_wrong(cli, tmp_path):
     assert unknown.exit_code == 1 and "capability 'nosuch' is not registered" in unknown.output
     no_target = cli("score", "segment-of", "--write-back")
     assert no_target.exit_code == 1 and "capability 'segment-of' has no write_back target" in no_target.output
+    no_dataset = cli("score", "segment-of", "--dataset", "nosuch")
+    assert no_dataset.exit_code == 1 and "no dataset 'nosuch'" in no_dataset.output
+    both = cli("score", "segment-of", "--dataset", "customer_months", "--query", SOME)
+    assert both.exit_code == 1 and "give --dataset or --query, not both" in both.output
     bad_file = cli("score", "segment-of", "--out", str(tmp_path / "scores.xlsx"))
     assert bad_file.exit_code == 1 and "write .parquet or .csv files" in bad_file.output
     keyless = cli(
