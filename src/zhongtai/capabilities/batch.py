@@ -82,6 +82,13 @@ def score_batch(
     task = ModelSpec.model_validate(store.spec("models", spec.model)).task
     if task in TABULAR_TASKS:
         every = score_all(store, storage, capability)
+        if rows is None and write_keys(spec, every.join_keys) != every.join_keys:
+            raise ZhongtaiError(
+                "invalid_argument",
+                f"capability '{capability}' writes back by {', '.join(write_keys(spec, every.join_keys))}, "
+                f"and every entity is keyed by {', '.join(every.join_keys)}",
+                'choose rows carrying those columns with --dataset NAME or --query "SELECT ..."',
+            )
         scores = every if rows is None else _for_rows(every, rows)
         if on_progress:
             on_progress(scores.table.num_rows, scores.table.num_rows)
