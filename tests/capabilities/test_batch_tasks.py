@@ -3,11 +3,14 @@ does, is keyed as the write-back needs, and writes back idempotently; missing co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
+import pyarrow.csv as pacsv
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from tests.capabilities.recommend_shop import OUT_OF_STOCK, STORE, Shop, make_shop
 from tests.models.forecast_world import make_world
@@ -16,6 +19,8 @@ from zhongtai.capabilities import batch_tasks
 from zhongtai.capabilities.batch import score_batch
 from zhongtai.capabilities.batch_input import query_rows
 from zhongtai.capabilities.runtime import build_runtime
+from zhongtai.cli import context
+from zhongtai.cli.app import app
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.materialize import materialize
 from zhongtai.features.online.base import OnlineStore, open_online_store
@@ -108,6 +113,28 @@ def forecast(tmp_path_factory):
     yield world, online
     online.close()
     world.store.close()
+
+
+def test_the_score_command_writes_every_series_to_a_csv_file(forecast, tmp_path, monkeypatch):
+    world, _ = forecast
+    monkeypatch.setenv("ZT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ZT_METADATA_URL", world.store.url)
+    monkeypatch.setenv("ZT_LAKE_URL", world.lake.url)
+    monkeypatch.setenv("ZT_ONLINE_URL", f"sqlite:///{tmp_path / 'online.db'}")
+    context.reset()
+    out = tmp_path / "risk.csv"
+    try:
+        result = CliRunner().invoke(app, ["score", "demand-risk", "--out", str(out), "--json"])
+    finally:
+        context.reset()
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["scored"] == 12 and summary["out"]["written"] == 12
+    written = pacsv.read_csv(out)
+    assert written.num_rows == 12 and {"item_id", "store_id", "forecast_total", "run_id"} <= set(
+        written.column_names
+    )
+    assert set(written.column("run_id").to_pylist()) == {summary["out"]["run_id"]}
 
 
 def test_every_series_is_forecast_as_decide_answers(forecast):
