@@ -94,11 +94,13 @@ def test_text_rows_get_the_intent_and_route_decide_gives(desk, monkeypatch):
 
 def test_text_rows_need_the_text_and_rows_at_all(desk):
     made, online, _ = desk
-    textless = query_rows(made.store, made.lake, "SELECT ticket_id, customer_id FROM tickets")
+    sql = "SELECT DISTINCT customer_id, 'T' || customer_id AS ticket_id FROM tickets"  # unique either way
+    textless = query_rows(made.store, made.lake, sql)
     with pytest.raises(ZhongtaiError, match=r"the query has no column 'text' \(the text to classify\)"):
         score_batch(made.store, made.lake, "intent", textless, online=online)
     with pytest.raises(
-        ZhongtaiError, match=r"capability 'intent' \(text_classification\) answers the rows it is given"
+        ZhongtaiError,
+        match=r"capability 'intent' \(text_classification\) needs rows giving the texts to classify",
     ):
         score_batch(made.store, made.lake, "intent", online=online)
 
@@ -198,8 +200,21 @@ def test_recommendations_are_one_row_per_person_and_rank(shop):
             sa.text("SELECT count(*), count(DISTINCT customer_id) FROM zt_recommendations")
         ).one()
     assert tuple(stored) == (len(table), 40)
+    with pytest.raises(
+        ZhongtaiError, match=r"capability 'recommend' \(recommendation\) needs rows giving each"
+    ):
+        score_batch(shop.store, shop.lake, "recommend", online=shop.online)
     storeless = query_rows(shop.store, shop.lake, "SELECT customer_id FROM customers")
     with pytest.raises(
         ZhongtaiError, match=r"no column 'store_id' \(the store whose shelf the stock rule reads\)"
     ):
         score_batch(shop.store, shop.lake, "recommend", storeless, online=shop.online)
+
+
+def test_without_a_stock_rule_every_person_with_features_is_recommended(shop):
+    scores = score_batch(shop.store, shop.lake, "recommend-anywhere", online=shop.online)
+    persons = set(scores.table.column("customer_id").to_pylist())
+    assert len(persons) == 300 and scores.groups is not None and scores.groups.num_rows == 300
+    runtime = build_runtime("recommend-anywhere", shop.store, shop.lake, shop.online)
+    mine = [r["item"] for r in scores.table.to_pylist() if r["customer_id"] == 5]
+    assert mine == [i["item"] for i in runtime.decide({"customer_id": 5}).to_dict()["items"]]

@@ -97,15 +97,40 @@ def score_batch(
         raise ZhongtaiError("invalid_argument", f"capability '{capability}' ({task}) needs the online store")
     if task == "forecast":
         return batch_tasks.score_forecast(store, storage, online, spec, rows, on_progress)
-    if rows is None:
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"capability '{capability}' ({task}) answers the rows it is given, not every entity",
-            'choose them with --dataset NAME or --query "SELECT ..."',
-        )
     if task == "text_classification":
+        if rows is None:
+            raise _rows_needed(spec, task, "the texts to classify")
         return batch_tasks.score_text(store, storage, online, spec, rows, on_progress)
+    rows = rows or _every_person(store, storage, spec)
     return batch_tasks.score_recommendation(store, storage, online, spec, rows, on_progress)
+
+
+def _every_person(store: MetadataStore, storage: LakeStorage, spec: CapabilitySpec) -> BatchRows:
+    """Whom a recommendation answers by default: every record of its `input_dataset`, or every entity with
+    values in the latest build of its model's feature views."""
+    from zhongtai.lake.reader import read_table
+
+    if spec.recommend is not None and spec.recommend.stock is not None:
+        raise _rows_needed(spec, "recommendation", f"each person's store ({spec.recommend.store_input})")
+    found = capability_lookup(store, spec)
+    if found is not None and spec.input_dataset is not None:
+        key = found[0].source(spec.input_dataset).key
+        table = read_table(store, storage, spec.input_dataset).select([key]).rename_columns([spec.input])
+        return BatchRows(table, f"dataset '{spec.input_dataset}'")
+    model = ModelSpec.model_validate(store.spec("models", spec.model))
+    entity = EntitySpec.model_validate(store.spec("entities", model.entity))
+    if not model.feature_views and not model.feature_groups:
+        raise _rows_needed(spec, "recommendation", f"the {entity.name}s to answer")
+    table = _latest_features(store, storage, model, entity.join_keys).select(entity.join_keys)
+    return BatchRows(table, f"every {entity.name} with features")
+
+
+def _rows_needed(spec: CapabilitySpec, task: str, what: str) -> ZhongtaiError:
+    return ZhongtaiError(
+        "invalid_argument",
+        f"capability '{spec.name}' ({task}) needs rows giving {what}, not every entity",
+        'choose them with --dataset NAME or --query "SELECT ..."',
+    )
 
 
 def write_keys(spec: CapabilitySpec, keys: list[str]) -> list[str]:
