@@ -28,6 +28,7 @@ from zhongtai.capabilities.batch_input import BatchRows, require_columns, requir
 from zhongtai.capabilities.runtime import Decision
 from zhongtai.capabilities.traffic import serving_version
 from zhongtai.errors import ZhongtaiError
+from zhongtai.features.keys import capability_lookup
 from zhongtai.spec.models import CapabilitySpec, EntitySpec, ModelSpec
 from zhongtai.spec.text_task import RoutingSpec
 
@@ -52,12 +53,13 @@ def score_text(
     """The intent, confidence, route and queue of every row's text."""
     from zhongtai.capabilities.text_runtime import TextRuntime
 
+    inputs = _input_keys(store, spec)
+    keys = _checked(rows, spec, inputs)  # before the model loads: a wrong column fails at once
+    text = (spec.routing or RoutingSpec()).text
+    require_columns(rows, [text], "the text to classify")
     version = serving_version(store, spec.model, spec.alias)
     runtime = TextRuntime.build(spec.name, store, storage, online, f"v{version.version}")
-    text = (spec.routing or RoutingSpec()).text
-    keys = _checked(rows, spec, list(runtime.input_keys))
-    require_columns(rows, [text], "the text to classify")
-    requests = _requests(rows, spec.input, list(runtime.input_keys), [text])
+    requests = _requests(rows, spec.input, inputs, [text])
     answers = _answers(rows, requests, TEXT_CHUNK, runtime.decide_many, on_progress)
     columns = {
         "score": pa.array([a.score for a in answers], pa.float64()),
@@ -121,14 +123,15 @@ def score_recommendation(
     """The top-k items of every row's person (at the row's store), one output row per (person, rank)."""
     from zhongtai.capabilities.recommend_runtime import RecommendRuntime
 
-    version = serving_version(store, spec.model, spec.alias)
-    runtime = RecommendRuntime.build(spec.name, store, storage, online, f"v{version.version}")
-    groups = _checked(rows, spec, list(runtime.input_keys))
+    inputs = _input_keys(store, spec)
+    groups = _checked(rows, spec, inputs)  # before the model loads: a wrong column fails at once
     extra = []
     if spec.recommend is not None and spec.recommend.stock is not None:
         extra = [spec.recommend.store_input]
         require_columns(rows, extra, "the store whose shelf the stock rule reads")
-    requests = _requests(rows, spec.input, list(runtime.input_keys), extra)
+    version = serving_version(store, spec.model, spec.alias)
+    runtime = RecommendRuntime.build(spec.name, store, storage, online, f"v{version.version}")
+    requests = _requests(rows, spec.input, inputs, extra)
     answers = _answers(
         rows, requests, ROW_CHUNK, lambda chunk: [runtime.decide(r) for r in chunk], on_progress
     )
@@ -153,6 +156,15 @@ def score_recommendation(
     table = table.append_column("stock_risk", pa.array(fields["stock_risk"], pa.float64()))
     scored = rows.table.select(groups)
     return BatchScores(spec, [*groups, "rank"], version, table, groups=scored)
+
+
+def _input_keys(store: MetadataStore, spec: CapabilitySpec) -> list[str]:
+    """The columns a request's key comes from, as the runtimes take it: the capability's `input` for a
+    source system's key (OneID maps it), else the entity's join keys."""
+    if capability_lookup(store, spec) is not None:
+        return [spec.input]
+    model = ModelSpec.model_validate(store.spec("models", spec.model))
+    return list(EntitySpec.model_validate(store.spec("entities", model.entity)).join_keys)
 
 
 def _checked(rows: BatchRows, spec: CapabilitySpec, keys: list[str]) -> list[str]:

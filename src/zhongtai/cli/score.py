@@ -112,6 +112,8 @@ def _summary(capability: str, scores: BatchScores) -> dict[str, Any]:
         "scored": scores.table.num_rows,
         "decisions": scores.counts("decision"),
     }
+    if scores.groups is not None:  # a recommendation: rows are (person, rank)
+        summary["persons"] = scores.groups.num_rows
     routes = scores.counts("route")
     if routes:
         summary["routes"] = routes
@@ -157,10 +159,12 @@ def _preview(scores: BatchScores) -> None:
 
 def _print(summary: dict[str, Any]) -> None:
     model = summary["model"]
+    persons = f" for {summary['persons']:,} persons" if "persons" in summary else ""
     table = Table(
         "decision",
         "rows",
-        title=f"{summary['capability']}: {summary['scored']:,} scored with {model['name']} v{model['version']}",
+        title=f"{summary['capability']}: {summary['scored']:,} rows scored{persons} with "
+        f"{model['name']} v{model['version']}",
         title_justify="left",
     )
     for decision, count in summary["decisions"].items():
