@@ -168,12 +168,7 @@ def _for_rows(every: BatchScores, rows: BatchRows) -> BatchScores:
     return BatchScores(spec, out, every.model, table)
 
 
-def score_all(
-    store: MetadataStore,
-    storage: LakeStorage,
-    capability: str,
-    on_progress: Callable[[str], None] | None = None,
-) -> BatchScores:
+def score_all(store: MetadataStore, storage: LakeStorage, capability: str) -> BatchScores:
     """Score every entity that has feature values in the latest build of any of the model's views."""
     from zhongtai.capabilities.runtime import Answers
     from zhongtai.models.predictor import load_predictor
@@ -183,8 +178,6 @@ def score_all(
     entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
     version = store.models.by_alias(spec.model, spec.alias)
     features = _latest_features(store, storage, model_spec, entity.join_keys)
-    if on_progress:
-        on_progress(f"{features.num_rows:,} entities with features")
     predictor = load_predictor(storage, version.artifact, version.artifact_format)
     matrix = (
         np.column_stack(
