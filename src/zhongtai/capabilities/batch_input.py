@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.lake import engine
@@ -107,8 +106,3 @@ def require_unique(rows: BatchRows, keys: Sequence[str], hint: str) -> None:
             f"{rows.origin}: {duplicates:,} row(s) repeat a key ({', '.join(keys)}) another row has",
             hint,
         )
-
-
-def non_null(table: pa.Table, column: str) -> pa.Table:
-    """The rows whose `column` is set."""
-    return table.filter(pc.invert(pc.is_null(table.column(column))))
