@@ -18,6 +18,7 @@ from zhongtai.capabilities.batch_input import dataset_rows, query_rows
 from zhongtai.cli import context
 from zhongtai.cli.app import app
 from zhongtai.errors import ZhongtaiError
+from zhongtai.integrate.writeback import write_scores
 from zhongtai.meta.records import Change
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,8 @@ def tabular(tmp_path_factory) -> Iterator[TabularWorld]:
     tmp_path = tmp_path_factory.mktemp("batch_tabular")
     world = build_tabular_world(tmp_path)
     crm = f"sqlite:///{tmp_path / 'crm.db'}"
-    spec = world.store.spec("capabilities", "spend-band")
+    band, value = (world.store.spec("capabilities", name) for name in ("spend-band", "spend-value"))
+    by_month = {"source": "crm", "table": "spend_by_month", "keys": ["customer_id", "ts"]}
     world.store.apply(
         [
             Change("sources", "create", "crm", {"name": "crm", "type": "sql", "url": crm}),
@@ -37,8 +39,9 @@ def tabular(tmp_path_factory) -> Iterator[TabularWorld]:
                 "capabilities",
                 "update",
                 "spend-band",
-                {**spec, "write_back": {"source": "crm", "table": "spend_bands"}},
+                {**band, "write_back": {"source": "crm", "table": "spend_bands"}},
             ),
+            Change("capabilities", "update", "spend-value", {**value, "write_back": by_month}),
         ],
         "t",
     )
@@ -71,6 +74,20 @@ def test_rows_without_the_key_or_with_repeated_keys_are_refused(tabular):
         ZhongtaiError, match=r"the query has no column 'customer_id' \(the capability's entity key\)"
     ):
         score_batch(tabular.store, tabular.storage, "spend-band", keyless)
+
+
+def test_write_back_keys_are_carried_through_from_the_rows(tabular):
+    months = dataset_rows(tabular.store, tabular.storage, "customer_months")
+    scores = score_batch(tabular.store, tabular.storage, "spend-value", months)
+    assert scores.join_keys == ["customer_id", "ts"] and scores.table.num_rows == 900
+    assert scores.table.column_names == ["customer_id", "ts", "score", "decision"]
+    first, again = write_scores(tabular.store, scores), write_scores(tabular.store, scores)
+    assert (first.inserted, again.unchanged) == (900, 900)  # times compare equal once stored
+    with pytest.raises(
+        ZhongtaiError,
+        match="capability 'spend-value' writes back by customer_id, ts, and every entity is keyed",
+    ):
+        score_batch(tabular.store, tabular.storage, "spend-value")
 
 
 @pytest.mark.parametrize(

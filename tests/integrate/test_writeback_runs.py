@@ -174,3 +174,24 @@ def test_repeated_keys_are_refused_before_writing(crm):
     with pytest.raises(ZhongtaiError, match=r"the scored rows repeat a key \(customer_id\)"):
         write_scores(store, twice)
     assert not sa.inspect(engine).has_table("zt_runs")
+
+
+def test_time_keys_are_stored_as_times_and_a_rerun_finds_them_unchanged(crm):
+    store, engine = crm
+    at = [datetime(2026, 3, day, 8, 30, 15, 250_000, tzinfo=UTC) for day in (1, 2)]
+    table = pa.table(
+        {
+            "customer_id": pa.array([7, 7], pa.int64()),
+            "ts": pa.array(at, pa.timestamp("us", tz="UTC")),
+            "score": [0.9, 0.1],
+            "decision": ["retain_offer", "none"],
+        }
+    )
+    scores = BatchScores(CAPABILITY, ["customer_id", "ts"], _model(1), table)
+    first, again = write_scores(store, scores), write_scores(store, scores)
+    assert (first.inserted, again.unchanged, again.written) == (2, 2, 0)
+    stored = _rows(engine, "SELECT ts FROM zt_runs ORDER BY ts")
+    assert [str(row[0])[:26] for row in stored] == [
+        "2026-03-01 08:30:15.250000",
+        "2026-03-02 08:30:15.250000",
+    ]

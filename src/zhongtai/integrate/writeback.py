@@ -164,7 +164,10 @@ def _upsert_all(
     statement = _upsert(conn.dialect.name, table, keys)
     inserted = updated = unchanged = 0
     for start in range(0, scores.table.num_rows, BATCH_ROWS):
-        rows = [{**row, **extra} for row in scores.table.slice(start, BATCH_ROWS).to_pylist()]
+        rows = [
+            {**{k: _naive(v) for k, v in row.items()}, **extra}
+            for row in scores.table.slice(start, BATCH_ROWS).to_pylist()
+        ]
         stored = _stored(conn, table, keys, compared, rows) if exists else {}
         changed = []
         for row in rows:
@@ -193,6 +196,13 @@ def _stored(
     where = columns[0].in_([w[0] for w in wanted]) if len(keys) == 1 else sa.tuple_(*columns).in_(wanted)
     query = sa.select(*columns, *(table.c[c] for c in compared)).where(where)
     return {tuple(found[: len(keys)]): found._asdict() for found in conn.execute(query)}
+
+
+def _naive(value: Any) -> Any:
+    """A time as UTC without a zone (as every dialect's DATETIME keeps it), anything else as it is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def _same(stored: Any, new: Any) -> bool:
@@ -277,6 +287,10 @@ def _sql_type(arrow: pa.DataType, key: bool) -> sa.types.TypeEngine:
         return sa.Double()
     if pa.types.is_boolean(arrow):
         return sa.Boolean()
+    if pa.types.is_timestamp(arrow):  # microseconds kept on MySQL too, so a rerun compares equal
+        return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+    if pa.types.is_date(arrow):
+        return sa.Date()
     # Keys are indexed (MySQL needs a bounded length); values may be long (a recommendation's reason).
     return sa.String(128) if key else sa.Text()
 
