@@ -44,6 +44,8 @@ EXPECTED = {
     "approve": {"admin", "reviewer"},
     "promote": {"admin", "reviewer"},
     "change_traffic": {"admin", "reviewer"},
+    "read_dataset": {"admin"},
+    "read_audit": {"admin"},
 }
 POLICY = {
     "name": "matrix",
@@ -61,7 +63,13 @@ POLICY = {
     ],
     "limits": [{"name": "tight", "principals": ["role:limited"], "per_minute": 1, "burst": 2}],
 }
-SAMPLE = {"name": "churn", "version": "1", "alias": "champion", "view": "customer_activity"}
+SAMPLE = {
+    "name": "churn",
+    "version": "1",
+    "alias": "champion",
+    "view": "customer_activity",
+    "decision_id": "d-1",
+}
 
 
 @dataclasses.dataclass

@@ -32,6 +32,7 @@ from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
+from zhongtai.gateway.decisions_routes import add_decision_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
 from zhongtai.gateway.idempotency import Idempotency
@@ -236,12 +237,13 @@ def create_app(settings: Settings) -> FastAPI:
     add_error_handlers(app)
     _add_routes(app)
     add_batch_route(app, lambda: app.state.gateway)
-    add_catalog_routes(app)
+    add_catalog_routes(app, settings)
     add_feature_routes(app, json_object)
     add_push_routes(app, json_object)
     add_model_routes(app)
     add_traffic_routes(app)
     add_integration_routes(app)
+    add_decision_routes(app)
     return app
 
 

@@ -1,27 +1,55 @@
 """Catalog and lineage as JSON, for principals the policy lets `read_catalog` (each object judged on its own:
-a search shows only the objects the caller may read)."""
+a search shows only the objects the caller may read); a dataset's first rows for those it lets
+`read_dataset`, PII masked by class unless the policy lets them `see_pii` it (govern/masking.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.openapi import SECURED, errors
 
 if TYPE_CHECKING:
+    from zhongtai.config import Settings
     from zhongtai.meta.store import MetadataStore
 
 _ERRORS = errors(401, 403, 404, 422, 429)
+MAX_PREVIEW_ROWS = 1_000
 
 
-def add_catalog_routes(app: FastAPI) -> None:
+def add_catalog_routes(app: FastAPI, settings: Settings) -> None:
     """Mount the read-only catalog endpoints. Plain `def` handlers: they query the metadata store, which
     blocks, so FastAPI runs them in its thread pool, away from the decide path's event loop."""
+    from zhongtai.lake.storage import LakeStorage
+
+    lake = LakeStorage(settings.lake_url)
 
     def store(request: Request) -> MetadataStore:
         return request.app.state.gateway.store
+
+    @app.get("/v1/datasets/{name}/preview", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
+    def dataset_preview(
+        request: Request,
+        name: str,
+        access: Annotated[Access, allow("read_dataset", "name")],
+        limit: Annotated[int, Query(ge=1, le=MAX_PREVIEW_ROWS)] = 10,
+        version: Annotated[int | None, Query(ge=1)] = None,
+    ) -> dict[str, Any]:
+        """The first rows of a dataset version (default: current) as the caller may see them: tokens and
+        ciphertexts as the lake holds them, clear values of a PII class the caller may not see masked."""
+        from zhongtai.govern.masking import disclosure, field_classes, mask_table
+        from zhongtai.lake.reader import read_table, resolve_version
+
+        registry = store(request)
+        registry.dataset_spec(name)  # not_found before any read
+        found = resolve_version(registry, name, version)
+        classes = field_classes(registry.fields(name))
+        seen = disclosure(access.engine, access.principal, name, "datasets")
+        table = mask_table(read_table(registry, lake, name, found.version, limit), classes, seen)
+        masked = sorted(f for f, pii in classes.items() if f in table.column_names and not seen.sees(pii))
+        return {"dataset": name, "version": found.version, "masked": masked, "rows": table.to_pylist()}
 
     @app.get("/v1/catalog/search", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
     def catalog_search(

@@ -46,6 +46,7 @@ from zhongtai.spec.policy import PII_ACTION, PII_CLASSES
 if TYPE_CHECKING:
     from zhongtai.govern.policy import PolicyEngine
     from zhongtai.govern.principal import Principal
+    from zhongtai.meta.store import MetadataStore
 
 TEXT = "text"  # the class of free text: its spans are masked, each as the class its kind belongs to
 # The policy class whose `see_pii` lets a principal see a recognized span of each kind in clear.
@@ -239,3 +240,11 @@ def mask_json(value: Any, seen: Disclosure) -> Any:
 def field_classes(fields: Iterable[Any]) -> dict[str, str]:
     """The field -> PII class map of a dataset's catalog fields (declared or detected classes)."""
     return {f.name: str(f.pii) for f in fields if f.pii not in (None, "none")}
+
+
+def cli_disclosure(store: MetadataStore, obj: str = "*", kind: str | None = None) -> Disclosure:
+    """What the CLI's principal sees in clear on `obj`: a local admin sees everything, unless a policy
+    denies its name (`ZT_PRINCIPAL`) some `see_pii` class (govern/policy.py `cli_principal`)."""
+    from zhongtai.govern.policy import cli_principal, load_engine
+
+    return disclosure(load_engine(store), cli_principal(), obj, kind)
