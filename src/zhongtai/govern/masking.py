@@ -91,7 +91,7 @@ class Disclosure:
         return not self.clear.issuperset(PII_CLASSES)
 
     def sees(self, pii: str | None) -> bool:
-        """Whether values of class `pii` are shown in clear (a value of no class always is)."""
+        """Whether values of class `pii` are shown in clear (a field declared `none` always is)."""
         if pii in (None, "none"):
             return True
         if pii == TEXT:
@@ -181,12 +181,15 @@ def _mask_text_array(values: pa.Array, clear: pa.Array, seen: Disclosure) -> pa.
 
 
 def mask_table(table: pa.Table, classes: Mapping[str, str], seen: Disclosure) -> pa.Table:
-    """The table with every column of a PII class (`classes`: field -> class) that `seen` does not show
-    masked; other columns, and every column for a principal who sees all, unchanged."""
+    """The table as `seen` may see it: each column of a PII class (`classes`: field -> class) it does not
+    show masked, and every other text column (no class recorded: PII may be written inside it) masked span
+    by span; a column declared `none` is left alone, as is every column for a principal who sees all."""
     if not seen.masks_any:
         return table
     for name in table.column_names:
         pii = classes.get(name)
+        if pii is None and pa.types.is_string(table.schema.field(name).type):
+            pii = TEXT
         if pii is not None and not seen.sees(pii):
             masked = mask_array(table[name], pii, seen)
             table = table.set_column(table.schema.get_field_index(name), name, masked)
@@ -195,7 +198,7 @@ def mask_table(table: pa.Table, classes: Mapping[str, str], seen: Disclosure) ->
 
 def mask_batch(batch: pa.RecordBatch, classes: Mapping[str, str], seen: Disclosure) -> pa.RecordBatch:
     """`mask_table` for one record batch (an export streams them)."""
-    if not seen.masks_any or not any(c in classes for c in batch.schema.names):
+    if not seen.masks_any:
         return batch
     return mask_table(pa.Table.from_batches([batch]), classes, seen).combine_chunks().to_batches()[0]
 
@@ -207,6 +210,8 @@ def mask_record(row: Mapping[str, Any], classes: Mapping[str, str], seen: Disclo
 
 
 def _mask_field(value: Any, pii: str | None, seen: Disclosure) -> Any:
+    if pii == "none":
+        return value
     if value is None or pii is None or seen.sees(pii):
         return mask_json(value, seen)
     text = str(value)
@@ -238,8 +243,9 @@ def mask_json(value: Any, seen: Disclosure) -> Any:
 
 
 def field_classes(fields: Iterable[Any]) -> dict[str, str]:
-    """The field -> PII class map of a dataset's catalog fields (declared or detected classes)."""
-    return {f.name: str(f.pii) for f in fields if f.pii not in (None, "none")}
+    """The field -> PII class map of a dataset's catalog fields (declared or detected classes; `none` where
+    the spec says a field is not personal data)."""
+    return {f.name: str(f.pii) for f in fields if f.pii is not None}
 
 
 def cli_disclosure(store: MetadataStore, obj: str = "*", kind: str | None = None) -> Disclosure:
