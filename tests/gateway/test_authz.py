@@ -69,6 +69,7 @@ SAMPLE = {
     "alias": "champion",
     "view": "customer_activity",
     "decision_id": "d-1",
+    "person_id": "P1",
 }
 
 

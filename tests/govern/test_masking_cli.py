@@ -1,6 +1,6 @@
 """Masking through the CLI: a local admin sees clear values, but a CLI user a policy denies `see_pii`
 (named by ZT_PRINCIPAL) gets masks in `datasets preview`, `datasets export`, `oneid explain` and
-`oneid person`."""
+`oneid person`; and the gateway's OneID routes over the same lake, for a reader and a steward key."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ policies:
   - name: pii_guard
     rules:
       - {name: audrey_sees_no_pii, principals: ["key:audrey"], actions: ["see_pii:*"], effect: deny}
+      - {name: readers, principals: ["role:reader"], actions: [read_dataset]}
+      - {name: stewards, principals: ["role:steward"], actions: ["see_pii:*"]}
 """
 PHONE, MASKED = "13800000001", "138****0001"
 
@@ -139,3 +141,34 @@ def test_oneid_explain_and_person_mask_for_a_denied_cli_user_only(runner, monkey
     assert seen["golden"]["name"] == name and shown["golden"]["name"] == name[0] + "*"
     assert "crm:1" in shown["records"]
     assert PHONE not in json.dumps(shown, ensure_ascii=False)
+
+
+def test_the_gateway_oneid_routes_mask_for_a_reader_and_not_for_a_steward(runner):
+    import httpx
+
+    from tests.gateway.conftest import start_gateway
+    from zhongtai.config import Settings
+
+    store = context.store()
+    keys = {
+        "reader": store.access.create_key("rita", ["reader"]),
+        "steward": store.access.create_key("stan", ["reader", "steward"]),
+    }
+    running = start_gateway(Settings.from_env(), None, keys["reader"])  # type: ignore[arg-type]
+    try:
+
+        def get(who: str, path: str, **params: str) -> dict:
+            headers = {"Authorization": f"Bearer {keys[who]}"}
+            answer = httpx.get(running.url + path, params=params, headers=headers, timeout=120)
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        pair = {"a": "crm:1", "b": "orders:O1-0"}
+        masked, clear = (get(who, "/v1/oneid/person/explain", **pair) for who in ("reader", "steward"))
+        assert {k["rule"]: k["value"] for k in masked["deterministic"]}["phone+name"] == MASKED
+        assert {k["rule"]: k["value"] for k in clear["deterministic"]}["phone+name"] == PHONE
+        path = f"/v1/oneid/person/persons/{clear['person_a']}"
+        assert get("reader", path)["golden"]["phone"] == MASKED
+        assert get("steward", path)["golden"]["phone"] == PHONE
+    finally:
+        running.stop()

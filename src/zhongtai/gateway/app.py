@@ -38,6 +38,7 @@ from zhongtai.gateway.features_routes import add_feature_routes
 from zhongtai.gateway.idempotency import Idempotency
 from zhongtai.gateway.integration_routes import add_integration_routes
 from zhongtai.gateway.models_routes import add_model_routes
+from zhongtai.gateway.oneid_routes import add_oneid_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
@@ -244,6 +245,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_traffic_routes(app)
     add_integration_routes(app)
     add_decision_routes(app)
+    add_oneid_routes(app, settings)
     return app
 
 
