@@ -67,16 +67,31 @@ _PROTECTED = rf"{TOKEN.pattern}|^enc:[0-9a-f]{{8}}:"  # tokens and ciphertexts: 
 _NON_DIGIT = r"[^0-9]"
 _NON_ALNUM = r"[^0-9A-Za-z]"
 _WIDE_DIGITS = str.maketrans("０１２３４５６７８９＠", "0123456789@")
-_RULES: dict[str, tuple[str | None, str, str, str]] = {
-    # class: (characters dropped before masking, pattern, replacement, fallback)
-    "phone": (_NON_DIGIT, r"^(?:0086|86)?([0-9]{3})[0-9]*([0-9]{4})$", r"\1****\2", "****"),
-    "id_card": (_NON_ALNUM, r"^([0-9A-Za-z]{4})[0-9A-Za-z]*([0-9A-Za-z]{4})$", r"\1**********\2", "****"),
-    "email": (None, r"^\s*([^@\s])[^@]*@(.+?)\s*$", r"\1***@\2", "***"),
-    "name": (None, r"^\s*(\S).*$", r"\1*", "*"),
-    "address": (None, r"^\s*(.{6}).+$", r"\1****", "****"),
-    "bank_card": (_NON_DIGIT, r"^[0-9]*([0-9]{4})$", r"****\1", "****"),
-    "code": (_NON_ALNUM, r"^[0-9A-Za-z]*([0-9A-Za-z]{4})$", r"****\1", "****"),
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A class's mask: drop `dropped` characters (surrounding spaces for all), then keep `head` leading
+    and `tail` trailing characters around a fixed run of stars, or show only `short` when fewer than
+    `head + tail + 1` characters are left (every hidden character hides at least one)."""
+
+    dropped: str | None
+    head: int
+    stars: str
+    tail: int
+    short: str
+
+
+_RULES: dict[str, _Rule] = {
+    "phone": _Rule(_NON_DIGIT, 3, "****", 4, "****"),
+    "id_card": _Rule(_NON_ALNUM, 4, "*" * 10, 4, "****"),
+    "name": _Rule(None, 1, "*", 0, "*"),
+    "address": _Rule(None, 6, "****", 0, "****"),
+    "bank_card": _Rule(_NON_DIGIT, 0, "****", 4, "****"),
+    "code": _Rule(_NON_ALNUM, 0, "****", 4, "****"),
 }
+_EMAIL = r"^\s*([^@\s])[^@]*@(.+?)\s*$"
+_COUNTRY_PREFIX = (("86", 13), ("0086", 15))  # a mainland number written with its country code
 
 
 @dataclass(frozen=True)
@@ -121,13 +136,20 @@ def mask_value(value: str, pii: str) -> str:
     """The mask of one clear value of class `pii` (free text: its spans masked)."""
     if pii == TEXT or pii.startswith(IN_TEXT):
         return mask_text(value, NOTHING)
+    if pii == "email":
+        masked, count = re.subn(_EMAIL, r"\1***@\2", value.replace("＠", "@"), count=1)
+        return masked if count else "***"
     rule = _RULES.get(pii, _RULES["code"])
-    dropped, pattern, replacement, fallback = rule
-    cleaned = value.translate(_WIDE_DIGITS)
-    if dropped is not None:
-        cleaned = re.sub(dropped, "", cleaned)
-    masked, count = re.subn(pattern, replacement, cleaned, count=1, flags=re.DOTALL)
-    return masked if count else fallback
+    cleaned = value.translate(_WIDE_DIGITS).strip()
+    if rule.dropped is not None:
+        cleaned = re.sub(rule.dropped, "", cleaned)
+    if pii == "phone":
+        for prefix, length in _COUNTRY_PREFIX:
+            if len(cleaned) == length and cleaned.startswith(prefix):
+                cleaned = cleaned[len(prefix) :]
+    if len(cleaned) <= rule.head + rule.tail:
+        return rule.short
+    return cleaned[: rule.head] + rule.stars + (cleaned[len(cleaned) - rule.tail :] if rule.tail else "")
 
 
 def mask_text(text: str, seen: Disclosure) -> str:
@@ -155,11 +177,26 @@ def mask_array(values: pa.Array | pa.ChunkedArray, pii: str, seen: Disclosure = 
     protected = pc.fill_null(pc.match_substring_regex(values, _PROTECTED), True)
     if pii == TEXT or pii.startswith(IN_TEXT):
         return _mask_text_array(values, pc.invert(protected), seen)
-    dropped, pattern, replacement, fallback = _RULES.get(pii, _RULES["code"])
-    cleaned = values if dropped is None else pc.replace_substring_regex(_fold_digits(values), dropped, "")
-    fits = pc.fill_null(pc.match_substring_regex(cleaned, pattern), False)
-    kept = pc.replace_substring_regex(cleaned, pattern, replacement, max_replacements=1)
-    return pc.if_else(protected, values, pc.if_else(fits, kept, fallback))
+    if pii == "email":
+        fits = pc.fill_null(pc.match_substring_regex(values, _EMAIL), False)
+        kept = pc.replace_substring_regex(values, _EMAIL, r"\1***@\2", max_replacements=1)
+        return pc.if_else(protected, values, pc.if_else(fits, kept, "***"))
+    rule = _RULES.get(pii, _RULES["code"])
+    cleaned = pc.utf8_trim_whitespace(_fold_digits(values))
+    if rule.dropped is not None:
+        cleaned = pc.replace_substring_regex(cleaned, rule.dropped, "")
+    length = pc.utf8_length(cleaned)
+    if pii == "phone":
+        for prefix, size in _COUNTRY_PREFIX:
+            prefixed = pc.and_(pc.equal(length, size), pc.starts_with(cleaned, prefix))
+            cleaned = pc.if_else(prefixed, pc.utf8_slice_codeunits(cleaned, len(prefix)), cleaned)
+        length = pc.utf8_length(cleaned)
+    parts = [pc.utf8_slice_codeunits(cleaned, 0, rule.head), rule.stars]
+    if rule.tail:
+        parts.append(pc.utf8_slice_codeunits(cleaned, -rule.tail))
+    kept = pc.binary_join_element_wise(*parts, "")
+    masked = pc.if_else(pc.greater(length, rule.head + rule.tail), kept, rule.short)
+    return pc.if_else(protected, values, masked)
 
 
 def _fold_digits(values: pa.Array) -> pa.Array:
