@@ -4,6 +4,7 @@ allowed `see_explanation` gets at all)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -125,6 +126,15 @@ def test_an_analyst_previews_masked_phones_and_a_steward_clear_ones(served):
     clear = {r["id"]: r for r in steward.json()["rows"]}
     assert str(clear[1]["mobile"]) == PHONE and clear[1]["full_name"] == "张伟"
     assert steward.json()["masked"] == []
+
+
+def test_an_export_streams_every_row_masked_for_an_analyst_clear_for_a_steward(served):
+    analyst = _get(served, "analyst", "/v1/datasets/crm_contacts/export")
+    steward = _get(served, "steward", "/v1/datasets/crm_contacts/export")
+    assert analyst.status_code == 200 and analyst.headers["content-type"] == "application/x-ndjson"
+    rows = [json.loads(line) for line in analyst.text.splitlines()]
+    assert sorted(r["mobile"] for r in rows) == [MASKED_PHONE, "139****1111"]
+    assert PHONE not in analyst.text and PHONE in steward.text
 
 
 def test_the_crm_wall_masks_even_a_steward_of_another_department(served):
