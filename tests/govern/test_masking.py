@@ -12,6 +12,7 @@ from zhongtai.govern.masking import (
     Disclosure,
     disclosure,
     mask_array,
+    mask_batch,
     mask_json,
     mask_record,
     mask_table,
@@ -115,3 +116,14 @@ def test_the_retail_policy_masks_phones_for_an_analyst_and_not_for_a_steward() -
     # The CRM wall denies see_pii to other departments whatever their roles.
     walled = disclosure(engine, Principal("mkt", ("steward",), workspace="marketing"), "crm_customers")
     assert walled == NOTHING
+
+
+def test_a_batch_is_masked_column_by_column_even_when_empty() -> None:
+    schema = pa.schema([("mobile", pa.int64()), ("amount", pa.float64())])
+    empty = mask_batch(pa.RecordBatch.from_pylist([], schema=schema), {"mobile": "phone"}, NOTHING)
+    assert empty.num_rows == 0 and empty.schema.field("mobile").type == pa.string()
+    batch = pa.RecordBatch.from_pylist([{"mobile": 13812345678, "amount": 1.5}], schema=schema)
+    assert mask_batch(batch, {"mobile": "phone"}, NOTHING).to_pylist() == [
+        {"mobile": "138****5678", "amount": 1.5}
+    ]
+    assert mask_batch(batch, {"mobile": "none"}, NOTHING).to_pylist()[0]["mobile"] == 13812345678

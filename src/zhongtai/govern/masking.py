@@ -223,13 +223,10 @@ def mask_table(table: pa.Table, classes: Mapping[str, str], seen: Disclosure) ->
     by span; a column declared `none` is left alone, as is every column for a principal who sees all."""
     if not seen.masks_any:
         return table
-    for name in table.column_names:
-        pii = classes.get(name)
-        if pii is None and pa.types.is_string(table.schema.field(name).type):
-            pii = TEXT
-        if pii is not None and not seen.sees(pii):
-            masked = mask_array(table[name], pii, seen)
-            table = table.set_column(table.schema.get_field_index(name), name, masked)
+    for position, field in enumerate(table.schema):
+        masked = _masked_column(field, table[field.name], classes, seen)
+        if masked is not None:
+            table = table.set_column(position, field.name, masked)
     return table
 
 
@@ -237,7 +234,23 @@ def mask_batch(batch: pa.RecordBatch, classes: Mapping[str, str], seen: Disclosu
     """`mask_table` for one record batch (an export streams them)."""
     if not seen.masks_any:
         return batch
-    return mask_table(pa.Table.from_batches([batch]), classes, seen).combine_chunks().to_batches()[0]
+    names, arrays = batch.schema.names, []
+    for field, column in zip(batch.schema, batch.columns, strict=True):
+        masked = _masked_column(field, column, classes, seen)
+        arrays.append(column if masked is None else masked)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _masked_column(
+    field: pa.Field, column: pa.Array | pa.ChunkedArray, classes: Mapping[str, str], seen: Disclosure
+) -> pa.Array | None:
+    """The column masked for `seen`, or None when it shows as it is."""
+    pii = classes.get(field.name)
+    if pii is None and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+        pii = TEXT
+    if pii is None or seen.sees(pii):
+        return None
+    return mask_array(column, pii, seen)
 
 
 def mask_record(row: Mapping[str, Any], classes: Mapping[str, str], seen: Disclosure) -> dict[str, Any]:
