@@ -172,3 +172,55 @@ def test_the_gateway_oneid_routes_mask_for_a_reader_and_not_for_a_steward(runner
         assert get("steward", path)["golden"]["phone"] == PHONE
     finally:
         running.stop()
+
+
+DENY_POLICY = """\
+policies:
+  - name: log_guard
+    rules:
+      - name: audrey_sees_no_pii_nor_why
+        principals: ["key:audrey"]
+        actions: ["see_pii:phone", see_explanation]
+        effect: deny
+"""
+
+
+def test_the_decision_log_masks_and_drops_the_explanation_for_a_denied_cli_user(
+    zt_env, tmp_path, monkeypatch
+):
+    import uuid
+    from datetime import UTC, datetime
+
+    from zhongtai.meta.records import DecisionRecord
+
+    context.reset()
+    project = tmp_path / "policy"
+    project.mkdir()
+    (project / "policies.yaml").write_text(DENY_POLICY)
+    cli = CliRunner()
+    assert cli.invoke(app, ["apply", str(project)]).exit_code == 0
+    decision_id = str(uuid.uuid4())
+    record = DecisionRecord(
+        id=decision_id,
+        at=datetime.now(UTC),
+        capability="churn-risk",
+        principal="crm",
+        model_name="churn",
+        model_version=1,
+        decision="watch",
+        score=0.4,
+        fallback=False,
+        inputs={"customer_id": "7", "note": f"call {PHONE}"},
+        features={"orders_90d": 3, "contact": PHONE},
+        latency_ms=1.0,
+    )
+    context.store().decisions.append([record])
+    clear = json.loads(_as(cli, monkeypatch, "alice", ["decisions", "show", decision_id, "--json"]).stdout)
+    masked = json.loads(_as(cli, monkeypatch, "audrey", ["decisions", "show", decision_id, "--json"]).stdout)
+    assert clear["inputs"]["note"] == f"call {PHONE}" and clear["explanation"]["features"]["contact"] == PHONE
+    assert masked["inputs"]["note"] == f"call {MASKED}" and "explanation" not in masked
+    listed = _as(cli, monkeypatch, "audrey", ["decisions", "list", "--json"]).stdout
+    assert [d["id"] for d in json.loads(listed)] == [decision_id] and PHONE not in listed
+    missing = cli.invoke(app, ["decisions", "show", "nope"])
+    assert missing.exit_code != 0 and "no decision 'nope' is in the log" in missing.output
+    context.reset()

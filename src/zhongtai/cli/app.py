@@ -15,6 +15,7 @@ from zhongtai.cli import (
     capabilities,
     catalog,
     datasets,
+    decisions,
     demo,
     entities,
     features,
@@ -93,6 +94,7 @@ app.add_typer(
     name="keys",
     help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
 )
+app.add_typer(decisions.app, name="decisions", help="The decision log, masked for the reader.")
 app.add_typer(pii.app, name="pii", help="Field encryption keys: rotate, re-encrypt the lake, retire.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")

@@ -1,30 +1,23 @@
 """The decision log, read back: `GET /v1/decisions/{id}` and `GET /v1/decisions` (newest first).
 
-Reading the log is `read_audit` on the decision's capability. What a decision shows is masked for the
-reader, not for the caller who made it: text in its inputs and output (already scrubbed of recognized PII
-when written, docs/pii.md) and its feature values are masked span by span for every PII class the reader
-may not `see_pii` on the capability (govern/masking.py). Its explanation — the feature values the model
-was given — is rendered only for a reader the policy lets `see_explanation` on the capability; for anyone
-else the key is absent, not emptied.
+Reading the log is `read_audit` on the decision's capability; each decision is rendered for the reader by
+`capabilities/decision_view.py`: masked by the reader's `see_pii`, its explanation only with
+`see_explanation`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 
+from zhongtai.capabilities.decision_view import KIND, decision_view
 from zhongtai.errors import ZhongtaiError
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.openapi import SECURED, errors
-from zhongtai.govern.masking import disclosure, mask_json
-
-if TYPE_CHECKING:
-    from zhongtai.meta.records import DecisionRecord
 
 _ERRORS = errors(401, 403, 404, 422, 429)
 MAX_LISTED = 200
-_KIND = "capabilities"
 
 
 def add_decision_routes(app: FastAPI) -> None:
@@ -39,8 +32,8 @@ def add_decision_routes(app: FastAPI) -> None:
         found = request.app.state.gateway.store.decisions.by_ids([decision_id])
         if not found:
             raise ZhongtaiError("not_found", f"no decision '{decision_id}' is in the log", None)
-        access.require(found[0].capability, _KIND)
-        return rendered(found[0], access)
+        access.require(found[0].capability, KIND)
+        return decision_view(found[0], access.engine, access.principal)
 
     @app.get("/v1/decisions", tags=["decisions"], responses=_ERRORS, openapi_extra=SECURED)
     def decision_list(
@@ -51,30 +44,11 @@ def add_decision_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """The newest decisions (of one capability), among those whose capability the caller may read."""
         if capability is not None:
-            access.require(capability, _KIND)
+            access.require(capability, KIND)
         recent = request.app.state.gateway.store.decisions.recent(capability, limit)
-        shown = [rendered(r, access) for r in recent if access.allows(r.capability, _KIND)]
+        shown = [
+            decision_view(r, access.engine, access.principal)
+            for r in recent
+            if access.allows(r.capability, KIND)
+        ]
         return {"decisions": shown}
-
-
-def rendered(record: DecisionRecord, access: Access) -> dict[str, Any]:
-    """A decision record as `access.principal` may see it: masked, with its explanation only when allowed."""
-    seen = disclosure(access.engine, access.principal, record.capability, _KIND)
-    body: dict[str, Any] = {
-        "id": record.id,
-        "at": record.at.isoformat(),
-        "capability": record.capability,
-        "principal": record.principal,
-        "model": {"name": record.model_name, "version": record.model_version},
-        "decision": record.decision,
-        "score": record.score,
-        "fallback": record.fallback,
-        "arm": record.arm,
-        "shadow_of": record.shadow_of,
-        "latency_ms": record.latency_ms,
-        "inputs": mask_json(record.inputs, seen),
-        "output": mask_json(record.output, seen),
-    }
-    if access.engine.check(access.principal, "see_explanation", record.capability, _KIND).allowed:
-        body["explanation"] = {"features": mask_json(record.features, seen)}
-    return body
