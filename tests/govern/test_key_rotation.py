@@ -136,3 +136,21 @@ def test_rotate_reencrypt_then_retire_through_the_cli(runner) -> None:
     # Tokens do not change with the encryption key: an unchanged source adds no version.
     assert runner.invoke(app, ["ingest", "crm"]).exit_code == 0
     assert context.store().current_version("crm").version == 2  # type: ignore[union-attr]
+
+
+@pytest.mark.integration
+def test_a_failed_reencryption_leaves_the_version_and_the_lake_as_they_were(runner, monkeypatch) -> None:
+    import zhongtai.lake.rekey as rekey
+
+    _run(runner, "pii", "rotate")
+    before = set(context.lake().fs.find(context.lake().path()))
+
+    def broken(values, keys):
+        raise ZhongtaiError("pii_decrypt_failed", "a value does not authenticate")
+
+    monkeypatch.setattr(rekey, "reencrypt_array", broken)
+    failed = runner.invoke(app, ["pii", "reencrypt", "crm"])
+    assert failed.exit_code != 0 and "a value does not authenticate" in failed.output
+    assert context.store().current_version("crm").version == 1  # type: ignore[union-attr]
+    assert set(context.lake().fs.find(context.lake().path())) == before  # nothing staged is left behind
+    assert _names() == NAMES

@@ -174,6 +174,25 @@ def test_the_gateway_oneid_routes_mask_for_a_reader_and_not_for_a_steward(runner
         running.stop()
 
 
+def test_retiring_a_key_counts_the_ciphertexts_of_the_current_oneid_run(runner, monkeypatch):
+    old_id = _as(runner, monkeypatch, "alice", ["pii", "rotate", "--json"])
+    old = json.loads(old_id.stdout)["previous"]
+    _as(runner, monkeypatch, "alice", ["pii", "reencrypt"])
+    keys = json.loads(_as(runner, monkeypatch, "alice", ["pii", "keys", "--json"]).stdout)["keys"]
+    where = next(k["where"] for k in keys if k["key_id"] == old)
+    # The datasets were re-encrypted; OneID's sealed names wait for its next run.
+    assert where and all(place.startswith("OneID run person/") for place in where)
+    refused = runner.invoke(app, ["pii", "retire", old])
+    assert refused.exit_code != 0
+    assert f"{sum(where.values()):,} ciphertexts in the lake are still encrypted under PII key {old}" in (
+        refused.output
+    )
+    _as(runner, monkeypatch, "alice", ["oneid", "run"])
+    assert json.loads(_as(runner, monkeypatch, "alice", ["pii", "retire", old, "--json"]).stdout) == {
+        "retired": old
+    }
+
+
 DENY_POLICY = """\
 policies:
   - name: log_guard
