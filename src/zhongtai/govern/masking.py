@@ -24,6 +24,7 @@ compute functions (RE2), free text in Python only where a cheap RE2 search says 
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -117,6 +118,11 @@ class Disclosure:
 
 
 EVERYTHING = Disclosure(frozenset(PII_CLASSES))
+_SEE_PII = tuple((pii, f"{PII_ACTION}:{pii}") for pii in PII_CLASSES)
+_MEMO: weakref.WeakKeyDictionary[PolicyEngine, dict[tuple[Any, ...], Disclosure]] = (
+    weakref.WeakKeyDictionary()
+)
+_MEMO_SIZE = 65_536
 NOTHING = Disclosure(frozenset())
 
 
@@ -124,12 +130,19 @@ def disclosure(
     engine: PolicyEngine, principal: Principal, obj: str = "*", kind: str | None = None
 ) -> Disclosure:
     """What `principal` sees in clear on object `obj` (of `kind`; datasets by default): one `see_pii:CLASS`
-    verdict per class, each memoized by the engine, so this is a handful of dict lookups."""
-    return Disclosure(
-        frozenset(
-            pii for pii in PII_CLASSES if engine.check(principal, f"{PII_ACTION}:{pii}", obj, kind).allowed
-        )
-    )
+    verdict per class, memoized per engine (a reloaded policy is a new engine), so a repeated read of the
+    same object by the same principal is one dict lookup."""
+    memo = _MEMO.get(engine)
+    if memo is None:
+        memo = _MEMO.setdefault(engine, {})
+    key = (principal, obj, kind)
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= _MEMO_SIZE:  # object names come from requests: bounded like the engine's verdicts
+            memo.clear()
+        allowed = (pii for pii, action in _SEE_PII if engine.check(principal, action, obj, kind).allowed)
+        found = memo[key] = Disclosure(frozenset(allowed))
+    return found
 
 
 def mask_value(value: str, pii: str) -> str:
@@ -281,6 +294,8 @@ def mask_json(value: Any, seen: Disclosure) -> Any:
     if isinstance(value, str):
         return mask_text(value, seen)
     if isinstance(value, dict):
+        if all(_untouched(item) for item in value.values()):
+            return value  # feature values: numbers and flags, nothing to copy
         return {key: mask_json(item, seen) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [mask_json(item, seen) for item in value]
@@ -290,6 +305,12 @@ def mask_json(value: Any, seen: Disclosure) -> Any:
         masked = mask_text(text, seen)
         return value if masked == text else masked
     return value
+
+
+def _untouched(value: Any) -> bool:
+    """A value `mask_json` never changes: a float, flag, null or an integer too short to be a number of PII."""
+    kind = type(value)
+    return kind is float or value is None or kind is bool or (kind is int and value < 10**10)
 
 
 def field_classes(fields: Iterable[Any]) -> dict[str, str]:
