@@ -47,6 +47,7 @@ EXPECTED = {
     "manage_keys": {"admin"},
     "read_audit": {"admin"},
     "manage_grants": {"admin"},
+    "read_dataset": {"admin"},
 }
 POLICY = {
     "name": "matrix",
@@ -64,7 +65,14 @@ POLICY = {
     ],
     "limits": [{"name": "tight", "principals": ["role:limited"], "per_minute": 1, "burst": 2}],
 }
-SAMPLE = {"name": "churn", "version": "1", "alias": "champion", "view": "customer_activity"}
+SAMPLE = {
+    "name": "churn",
+    "version": "1",
+    "alias": "champion",
+    "view": "customer_activity",
+    "decision_id": "d-1",
+    "person_id": "P1",
+}
 
 
 @dataclasses.dataclass

@@ -15,6 +15,7 @@ from zhongtai.cli import (
     capabilities,
     catalog,
     datasets,
+    decisions,
     demo,
     entities,
     export,
@@ -26,6 +27,7 @@ from zhongtai.cli import (
     monitor,
     oneid,
     policies,
+    pii,
     project,
     quality,
     retail,
@@ -112,6 +114,8 @@ app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features a
 app.add_typer(
     export.app, name="export", help="Export a capability as an edge bundle that decides in process."
 )
+app.add_typer(decisions.app, name="decisions", help="The decision log, masked for the reader.")
+app.add_typer(pii.app, name="pii", help="Field encryption keys: rotate, re-encrypt the lake, retire.")
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 
