@@ -56,7 +56,7 @@ def score_all(
     model_spec = ModelSpec.model_validate(store.spec("models", spec.model))
     entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
     version = store.models.by_alias(spec.model, spec.alias)
-    features = _latest_features(store, storage, model_spec, entity.join_keys)
+    features = latest_features(store, storage, model_spec, entity.join_keys)
     if on_progress:
         on_progress(f"{features.num_rows:,} entities with features")
     predictor = load_predictor(storage, version.artifact, version.artifact_format)
@@ -120,7 +120,7 @@ def _by_input_key(
         con.close()
 
 
-def _latest_features(
+def latest_features(
     store: MetadataStore, storage: LakeStorage, model: ModelSpec, join_keys: list[str]
 ) -> pa.Table:
     """Per entity, each view's newest row within its TTL of the view's newest timestamp, joined by key, and
