@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 from tests.gateway.conftest import RunningGateway, served_world
 from zhongtai.cli import context
 from zhongtai.cli.app import app
+from zhongtai.govern.audit import LOCAL_ADMIN
 from zhongtai.meta.records import Change
 
 pytestmark = pytest.mark.integration
@@ -181,6 +182,7 @@ def test_a_split_change_is_audited_naming_the_keys_principal(remote):
     assert "churn-risk: champion 100% (set by reviewer" in done.stdout
     [change] = remote.audit(kind="traffic_change", limit=1)
     assert change["principal"] == "reviewer" and change["object"] == "capability churn-risk"
+    assert change["rule"] not in ("", LOCAL_ADMIN)  # the policy rule that allowed the key, not the CLI's
     assert (
         "live split dropped" in remote.ok("reviewer", "capabilities", "split", "churn-risk", "--reset").stdout
     )
@@ -192,6 +194,7 @@ def test_a_split_change_is_audited_naming_the_keys_principal(remote):
     assert "churn-risk: canary challenger starts at 10%, steps 10,100 every 10m" in started.stdout
     [change] = remote.audit(kind="traffic_change", limit=1)
     assert change["principal"] == "reviewer" and change["body"]["to"]["canary"]["arm"] == "challenger"
+    assert change["rule"] not in ("", LOCAL_ADMIN)
     early = remote("reviewer", "capabilities", "promote", "churn-risk")
     assert early.exit_code == 1 and "churn-risk has no canary waiting for promotion" in early.stderr
     remote.ok("reviewer", "capabilities", "split", "churn-risk", "--reset")

@@ -31,6 +31,7 @@ def start_canary(
     complete: str,
     principal: str,
     reason: str = "",
+    rule: str = LOCAL_ADMIN,
 ) -> TrafficSpec:
     """Make a guarded ramp of `arm` (an alias, or `vN`) the capability's live traffic; the guards are the
     policy in force's, or the defaults."""
@@ -43,7 +44,7 @@ def start_canary(
         "shadows": [s.model_dump() for s in current.shadows],
         "canary": {"arm": arm, "steps": steps, "step_every": every, "complete": complete, "guards": guards},
     }
-    return set_split(store, capability, checked_policy(body), principal, reason or f"canary of {arm}")
+    return set_split(store, capability, checked_policy(body), principal, reason or f"canary of {arm}", rule)
 
 
 def promote_canary(

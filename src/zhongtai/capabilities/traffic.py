@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from zhongtai.errors import NotFound, ZhongtaiError
+from zhongtai.govern.audit import LOCAL_ADMIN
 from zhongtai.meta.records import ModelStatus
 from zhongtai.spec.models import CapabilitySpec, ModelSpec
 from zhongtai.spec.traffic import ArmSpec, TrafficSpec
@@ -128,11 +129,19 @@ def check_servable(store: MetadataStore, spec: CapabilitySpec, policy: TrafficSp
 
 
 def set_split(
-    store: MetadataStore, capability: str, policy: TrafficSpec, principal: str, reason: str = ""
+    store: MetadataStore,
+    capability: str,
+    policy: TrafficSpec,
+    principal: str,
+    reason: str = "",
+    rule: str = LOCAL_ADMIN,
 ) -> TrafficSpec:
     """Make `policy` the capability's live traffic after checking that every arm can serve; every gateway
-    follows within its poll interval. The change is recorded (who, why, from, to) in the change log."""
+    follows within its poll interval. The change is recorded (who, why, from, to, the rule that allowed
+    it) in the change log and the audit log."""
     spec = CapabilitySpec.model_validate(store.spec("capabilities", capability))
     check_servable(store, spec, policy)
-    store.traffic.set(capability, policy.model_dump(mode="json", exclude_defaults=True), principal, reason)
+    store.traffic.set(
+        capability, policy.model_dump(mode="json", exclude_defaults=True), principal, reason, rule=rule
+    )
     return policy

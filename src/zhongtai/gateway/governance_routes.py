@@ -419,7 +419,16 @@ def _add_canary_routes(app: FastAPI) -> None:
             raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
         store, who = _store(request), access.principal.name
         policy = await run_in_threadpool(
-            start, store, name, body.arm, body.steps, body.every, body.complete, who, body.reason
+            start,
+            store,
+            name,
+            body.arm,
+            body.steps,
+            body.every,
+            body.complete,
+            who,
+            body.reason,
+            access.rule(name),
         )
         return {"capability": name, "policy": policy.model_dump(mode="json")}
 

@@ -87,7 +87,7 @@ def add_traffic_routes(app: FastAPI) -> None:
         if body is None:  # required bodies are never None; this keeps the type checker honest
             raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
         policy = checked_policy(body.model_dump(exclude={"reason"}))
-        await run_in_threadpool(set_split, store, name, policy, principal, body.reason)
+        await run_in_threadpool(set_split, store, name, policy, principal, body.reason, access.rule(name))
         return await run_in_threadpool(_state, store, name)
 
     @app.delete(
@@ -103,5 +103,6 @@ def add_traffic_routes(app: FastAPI) -> None:
         store, principal = _store(request), access.principal.name
         body = await validated_body(request, ResetBody, required=False)
         await run_in_threadpool(store.spec, "capabilities", name)  # 404 for an unknown capability
-        await run_in_threadpool(store.traffic.reset, name, principal, body.reason if body else "")
+        reason = body.reason if body else ""
+        await run_in_threadpool(store.traffic.reset, name, principal, reason, access.rule(name))
         return await run_in_threadpool(_state, store, name)
