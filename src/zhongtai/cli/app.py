@@ -29,6 +29,7 @@ from zhongtai.cli import (
     quality,
     retail,
     runs,
+    scheduler,
     score,
     serve,
     sources,
@@ -100,6 +101,9 @@ app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify,
 app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
 app.add_typer(
     export.app, name="export", help="Export a capability as an edge bundle that decides in process."
+)
+app.add_typer(
+    scheduler.app, name="scheduler", help="Scheduled jobs: run them (leased, once each), list, trigger."
 )
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
