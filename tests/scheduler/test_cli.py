@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from zhongtai.cli import context
 from zhongtai.cli.app import app
+from zhongtai.meta.store import MetadataStore
 
 pytestmark = pytest.mark.integration
 
@@ -102,3 +106,41 @@ def test_sigterm_stops_the_process(project, zt_env):
     rest = child.stderr.read()
     assert child.wait(timeout=60) == 0, "".join(lines) + rest
     assert "SIGTERM, stopping after the running job" in rest and "scheduler: stopped" in rest
+
+
+def test_serve_runs_the_scheduler_in_the_background(project, zt_env):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, **zt_env, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    command = ["serve", "--port", str(port), "--scheduler", "--project", str(project)]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "zhongtai", *command], env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stderr is not None
+    lines = []
+    for line in child.stderr:
+        lines.append(line)
+        if "pull_contacts: succeeded" in line:
+            break
+    assert _healthy(f"http://127.0.0.1:{port}/healthz", child), "".join(lines)
+    child.send_signal(signal.SIGTERM)
+    rest = child.stderr.read()
+    assert child.wait(timeout=60) == 0, "".join(lines) + rest
+    store = MetadataStore(f"sqlite:///{Path(zt_env['ZT_HOME']) / 'metadata.db'}")
+    try:
+        assert [r.status for r in store.jobs.runs("pull_contacts")] == ["succeeded"]
+    finally:
+        store.close()
+
+
+def _healthy(url: str, child: subprocess.Popen) -> bool:
+    """Wait for the gateway to answer while its process lives (the job may finish before it listens)."""
+    for _ in range(600):
+        if child.poll() is not None:
+            return False
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return False

@@ -148,3 +148,19 @@ class Scheduler:
 
 def _lease(job: ScheduleSpec) -> timedelta:
     return timedelta(seconds=duration_seconds(job.lease))
+
+
+def in_background(scheduler: Scheduler, poll: float = 30.0) -> Callable[[], None]:
+    """Run the scheduler in a daemon thread of this process (`zhongtai serve --scheduler`); the function
+    returned stops it, waiting for a running job to finish so its run is recorded and its lease released."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=scheduler.serve, args=(stop, poll), name="zhongtai-scheduler", daemon=True
+    )
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join()
+
+    return halt
