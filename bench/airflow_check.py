@@ -34,13 +34,16 @@ schedules:
 # Run inside Airflow's environment: load the folder, report what Airflow saw.
 LOAD = """
 import json, sys
-from airflow.models.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+try:  # Airflow 3.1 and later
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:
+    from airflow.models.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
 print(json.dumps({
     "import_errors": {str(k): str(v)[-400:] for k, v in bag.import_errors.items()},
     "dags": {
         dag_id: {
-            "schedule": str(getattr(dag, "timetable", None).summary if getattr(dag, "timetable", None) else None),
+            "schedule": repr(dag.timetable),
             "tasks": {t.task_id: t.bash_command for t in dag.tasks},
         }
         for dag_id, dag in bag.dags.items()
@@ -72,20 +75,23 @@ def main() -> None:
         export = [sys.executable, "-m", "zhongtai", "export", "airflow", "-p", str(root / "p")]
         subprocess.run([*export, "--out", str(dags / "zhongtai.py")], check=True)
         env = {"AIRFLOW_HOME": str(root / "airflow"), "PATH": "/usr/bin:/bin"}
-        loaded = subprocess.run(
-            [str(python), "-c", LOAD, str(dags)], check=True, capture_output=True, text=True, env=env
-        )
+        loaded = subprocess.run([str(python), "-c", LOAD, str(dags)], capture_output=True, text=True, env=env)
+        if loaded.returncode != 0:
+            sys.exit(f"Airflow could not load the DAG folder:\n{loaded.stderr[-3000:]}")
     seen = json.loads(loaded.stdout.strip().splitlines()[-1])
-    expected = {
-        "zhongtai_nightly_orders": {"nightly_orders": "zhongtai ingest orders"},
-        "zhongtai_flywheel": {"flywheel": "zhongtai flywheel check"},
-        "zhongtai_escalate": {"escalate": "zhongtai review escalate --to churn=lead"},
+    expected = {  # DAG id: (what its timetable's repr holds, its one task and command)
+        "zhongtai_nightly_orders": ("expression='0 2 * * *'", {"nightly_orders": "zhongtai ingest orders"}),
+        "zhongtai_flywheel": ("delta=datetime.timedelta(days=1)", {"flywheel": "zhongtai flywheel check"}),
+        "zhongtai_escalate": (
+            "delta=datetime.timedelta(seconds=300)",
+            {"escalate": "zhongtai review escalate --to churn=lead"},
+        ),
     }
     problems = [f"import error: {e}" for e in seen["import_errors"].values()]
-    for dag_id, tasks in expected.items():
+    for dag_id, (schedule, tasks) in expected.items():
         got = seen["dags"].get(dag_id)
-        if got is None or got["tasks"] != tasks:
-            problems.append(f"{dag_id}: expected tasks {tasks}, Airflow saw {got}")
+        if got is None or got["tasks"] != tasks or schedule not in got["schedule"]:
+            problems.append(f"{dag_id}: expected {schedule} and tasks {tasks}, Airflow saw {got}")
     for problem in problems:
         print(problem, file=sys.stderr)
     print(json.dumps({"airflow": AIRFLOW[0], "dags": seen["dags"], "problems": problems}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -106,3 +107,21 @@ def test_a_failure_records_its_kind_and_never_its_message(store):
     assert (run.status, run.error_kind) == ("failed", "ValueError")
     assert "13800138000" not in repr(run)
     assert store.jobs.leases()["hourly"].owner is None  # released: the next due run may go
+
+
+def test_a_long_run_keeps_its_lease(store):
+    job = ScheduleSpec(name="slow", job="flywheel", every="1h", lease="3s")
+    seen: dict[str, object] = {}
+
+    def slow(_job: ScheduleSpec) -> None:
+        first = store.jobs.leases()["slow"].expires_at
+        for _ in range(200):  # until the keeper has renewed (every third of the 3s lease)
+            if store.jobs.leases()["slow"].expires_at != first:
+                break
+            time.sleep(0.05)
+        seen["renewed"] = store.jobs.leases()["slow"].expires_at != first
+        seen["rival"] = Scheduler({"slow": job}, store.jobs, lambda _j: None, owner="rival").tick(SLOT)
+
+    [outcome] = Scheduler({"slow": job}, store.jobs, slow, owner="holder").tick(SLOT)
+    assert outcome.status == "succeeded"
+    assert seen == {"renewed": True, "rival": []}

@@ -141,7 +141,12 @@ class Scheduler:
     def _keep_lease(self, job: ScheduleSpec, finished: threading.Event) -> None:
         ttl = _lease(job)
         while not finished.wait(ttl.total_seconds() / 3):
-            if not self.records.renew(job.name, self.owner, ttl):
+            try:
+                kept = self.records.renew(job.name, self.owner, ttl)
+            except Exception as exc:  # the store away for a moment: try again at the next third
+                self._say(f"{job.name}: lease renewal failed ({error_kind(exc)})")
+                continue
+            if not kept:
                 self._say(f"{job.name}: lease lost to another scheduler")
                 return
 
