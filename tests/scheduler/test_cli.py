@@ -144,3 +144,14 @@ def _healthy(url: str, child: subprocess.Popen) -> bool:
         except httpx.TransportError:
             time.sleep(0.1)
     return False
+
+
+def test_two_scheduler_processes_run_a_due_job_once(project, zt_env):
+    env = {**os.environ, **zt_env, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    command = [sys.executable, "-m", "zhongtai", "scheduler", "run", "--once", "--project", str(project)]
+    children = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [child.communicate(timeout=300)[0] for child in children]
+    assert [child.returncode for child in children] == [0, 0], outputs
+    assert sorted("pull_contacts: succeeded" in out for out in outputs) == [False, True], outputs
+    [run] = json.loads(zt("scheduler", "runs", "--json").stdout)
+    assert (run["job"], run["status"]) == ("pull_contacts", "succeeded")
