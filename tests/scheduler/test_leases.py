@@ -125,3 +125,14 @@ def test_a_long_run_keeps_its_lease(store):
     [outcome] = Scheduler({"slow": job}, store.jobs, slow, owner="holder").tick(SLOT)
     assert outcome.status == "succeeded"
     assert seen == {"renewed": True, "rival": []}
+
+
+def test_a_job_held_elsewhere_is_looked_at_again_after_the_poll(store):
+    jobs = {"hourly": ScheduleSpec(name="hourly", job="flywheel", every="1h")}
+    scheduler = Scheduler(jobs, store.jobs, lambda _job: None, owner="me")
+    at = SLOT + timedelta(minutes=5)
+    assert store.jobs.claim("hourly", "other", SLOT, HOUR)
+    assert scheduler.tick(at) == []
+    assert scheduler.next_wake(at, 30) == at + timedelta(seconds=30)
+    store.jobs.release("hourly", "other", SLOT)
+    assert scheduler.next_wake(at, 30) == SLOT + HOUR

@@ -99,10 +99,13 @@ class Scheduler:
             )
         return self._execute(job, slot, "manual")
 
-    def next_wake(self, at: datetime) -> datetime:
-        """When the soonest job is due next (its own due time if it has not run yet)."""
+    def next_wake(self, at: datetime, poll: float) -> datetime:
+        """When the soonest job is due next. Called right after a tick, a job due but not done is held by
+        another scheduler: look again after `poll` rather than at once."""
         done = {job: lease.done_slot for job, lease in self.records.leases().items()}
-        return min((upcoming(job, done.get(name), at) for name, job in self.jobs.items()), default=at)
+        later = at + timedelta(seconds=poll)
+        wakes = (upcoming(job, done.get(name), at) for name, job in self.jobs.items())
+        return min((wake if wake > at else later for wake in wakes), default=later)
 
     def serve(self, stop: threading.Event, poll: float = 30.0) -> None:
         """Tick until `stop` is set; sleeps until the next due time, but at most `poll` seconds, since another
@@ -110,7 +113,7 @@ class Scheduler:
         while not stop.is_set():
             try:
                 self.tick()
-                wait = (self.next_wake(now()) - now()).total_seconds()
+                wait = (self.next_wake(now(), poll) - now()).total_seconds()
             except Exception as exc:  # the store unreachable for a moment must not end the scheduler
                 self._say(f"scheduler: tick failed ({error_kind(exc)}); trying again")
                 wait = poll
