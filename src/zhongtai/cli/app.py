@@ -33,6 +33,7 @@ from zhongtai.cli import (
     quality,
     retail,
     runs,
+    scheduler,
     score,
     serve,
     sources,
@@ -118,6 +119,9 @@ app.add_typer(
 )
 app.add_typer(decisions.app, name="decisions", help="The decision log, masked for the reader.")
 app.add_typer(pii.app, name="pii", help="Field encryption keys: rotate, re-encrypt the lake, retire.")
+app.add_typer(
+    scheduler.app, name="scheduler", help="Scheduled jobs: run them (leased, once each), list, trigger."
+)
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 

@@ -1,4 +1,4 @@
-"""`zhongtai export bundle`: a capability as a self-contained folder that decides in process (the edge)."""
+"""`zhongtai export`: a capability as a self-contained bundle (the edge); schedules as an Airflow DAG."""
 
 from __future__ import annotations
 
@@ -90,3 +90,23 @@ def _show(exported: ExportedBundle) -> None:
     console.print(
         f"  try: cd {escape(str(exported.path))} && python -m zhongtai_edge verify .", soft_wrap=True
     )
+
+
+@app.command("airflow")
+def airflow(
+    out: Path = typer.Option(..., "--out", help="The DAG file to write, e.g. dags/zhongtai.py."),
+    folder: Path = typer.Option(
+        Path("."), "--project", "-p", envvar="ZT_PROJECT", help="The project folder declaring `schedules`."
+    ),
+    command: str = typer.Option(
+        "zhongtai", "--command", help="How Airflow's workers run the CLI, e.g. '/opt/zt/bin/zhongtai'."
+    ),
+) -> None:
+    """Write the project's schedules as an Airflow DAG file: one DAG per job, one BashOperator task each,
+    running the job's `zhongtai` command on its schedule (docs/scheduler.md)."""
+    from zhongtai.scheduler.airflow import write_dag
+    from zhongtai.scheduler.jobs import declared_jobs
+
+    jobs = declared_jobs(folder)
+    write_dag(jobs, out, command)
+    console.print(f"wrote {len(jobs)} DAG{'s' if len(jobs) != 1 else ''} to {escape(str(out))}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
 import typer
 
 from zhongtai.cli import context
@@ -22,6 +26,16 @@ def register(app: typer.Typer) -> None:
             max=64,
             help="Processes serving the one port (one per core is a good start).",
         ),
+        scheduler: bool = typer.Option(
+            False, "--scheduler", help="Also run the project's scheduled jobs in a background thread."
+        ),
+        project: Path = typer.Option(
+            Path("."),
+            "--project",
+            "-p",
+            envvar="ZT_PROJECT",
+            help="With --scheduler: the folder declaring them.",
+        ),
     ) -> None:
         """Serve the capabilities over HTTP: POST /v1/capabilities/{name}/decide.
 
@@ -32,5 +46,24 @@ def register(app: typer.Typer) -> None:
         from zhongtai.gateway.server import serve as run
 
         shown = f", {workers} worker processes" if workers > 1 else ""
+        halt = _start_scheduler(project) if scheduler else None  # a bad schedule fails before serving
         err_console.print(f"gateway on http://{host}:{port}{shown} (Ctrl+C to stop)")
-        run(context.settings(), host, port, workers=workers)
+        try:
+            run(context.settings(), host, port, workers=workers)
+        finally:
+            if halt is not None:
+                halt()
+
+
+def _start_scheduler(folder: Path) -> Callable[[], None]:
+    """The scheduler in a background thread; leases keep replicas that all pass --scheduler from running a
+    job twice."""
+    from zhongtai.cli.scheduler import build_scheduler
+    from zhongtai.scheduler.runner import in_background
+
+    scheduler = build_scheduler(folder)
+    # uvicorn re-raises SIGTERM once it has shut down; a no-op handler under its own lets `serve` return, so
+    # the scheduler's running job finishes and is recorded instead of dying with the process.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
+    err_console.print(f"scheduler in the background: {len(scheduler.jobs)} jobs")
+    return in_background(scheduler)

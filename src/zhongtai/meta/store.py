@@ -22,6 +22,7 @@ from zhongtai.meta.drift import DriftRecords
 from zhongtai.meta.features import FeatureRecords
 from zhongtai.meta.feedback import FeedbackRecords
 from zhongtai.meta.identity import IdentityRecords
+from zhongtai.meta.jobs import JobRecords
 from zhongtai.meta.models import ModelRecords
 from zhongtai.meta.owner import here
 from zhongtai.meta.quality import QualityRecords
@@ -195,6 +196,11 @@ class MetadataStore:
     def drift(self) -> DriftRecords:
         """Reference profiles of model versions and drift reports of capabilities."""
         return DriftRecords(self._sessions)
+
+    @cached_property
+    def jobs(self) -> JobRecords:
+        """Leases and runs of scheduled jobs (scheduler/)."""
+        return JobRecords(self._sessions)
 
     def spec(self, kind: str, name: str) -> dict[str, Any]:
         """One registered object's spec payload; NotFound names the kind."""

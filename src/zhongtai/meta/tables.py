@@ -494,3 +494,33 @@ class SqlAlert(Base):
     last_raised_at: Mapped[datetime]
     notified_at: Mapped[datetime | None]
     raised: Mapped[int] = mapped_column(Integer)
+
+
+# -- scheduler (scheduler/) -------------------------------------------------------------------------------
+
+
+class SqlJobLease(Base):
+    """Which scheduler holds a job, until when, for which due run; claimed by compare-and-set (meta/jobs.py)."""
+
+    __tablename__ = "job_leases"
+    job: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(128))  # None: nobody holds it
+    expires_at: Mapped[datetime | None]
+    slot: Mapped[datetime | None]  # the due time of the run held (or last held)
+    done_slot: Mapped[datetime | None]  # the due time of the newest run that finished, well or not
+
+
+class SqlJobRun(Base):
+    """One run of a scheduled job. `error_kind` is an error code or exception type, never a message."""
+
+    __tablename__ = "job_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(128))
+    slot: Mapped[datetime]
+    owner: Mapped[str] = mapped_column(String(128))
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule | manual
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed | abandoned
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    error_kind: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)

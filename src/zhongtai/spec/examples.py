@@ -485,4 +485,28 @@ policies:
         burst: 50
         shared_by: workspace
 """,
+    "schedules": """\
+schedules:
+  - name: nightly_orders
+    job: ingest
+    target: crm_orders
+    cron: "0 2 * * *"
+    lease: 30m
+    description: Pull the day's orders after the CRM's nightly close
+    owner: data-team
+  - name: refresh_customer_orders
+    job: materialize
+    target: customer_orders
+    every: 6h
+  - name: churn_drift
+    job: drift
+    target: churn-risk
+    every: 1d
+    args: ["--window", "1d"]
+  - name: churn_scores
+    job: score
+    target: churn-risk
+    cron: "30 3 * * 1"
+    write_back: true
+""",
 }

@@ -26,6 +26,7 @@ from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.recommend_task import RecommendCapabilitySpec, RecommendSpec
+from zhongtai.spec.schedule import ScheduleSpec
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 from zhongtai.spec.text_task import RoutingSpec, TextSpec
 from zhongtai.spec.traffic import TrafficSpec
@@ -799,6 +800,7 @@ class ProjectFile(Spec):
     models: list[ModelSpec] = Field(default=[])
     capabilities: list[CapabilitySpec] = Field(default=[])
     policies: list[PolicySpec] = Field(default=[])
+    schedules: list[ScheduleSpec] = Field(default=[])
 
 
 def spec_payload(spec: BaseModel) -> dict[str, Any]:
@@ -818,4 +820,5 @@ SPEC_MODELS: dict[str, Any] = {
     "models": ModelSpec,
     "capabilities": CapabilitySpec,
     "policies": PolicySpec,
+    "schedules": ScheduleSpec,
 }

@@ -31,6 +31,7 @@ from zhongtai.spec.models import (
 )
 from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.recommend_task import check_recommend_references
+from zhongtai.spec.schedule import TARGET_KIND, ScheduleSpec
 from zhongtai.spec.secrets import env_references
 from zhongtai.spec.yaml_lines import line_of, load_with_lines
 
@@ -46,6 +47,7 @@ KINDS = (
     "models",
     "capabilities",
     "policies",
+    "schedules",  # read by the scheduler from the folder; not registered by apply (docs/scheduler.md)
 )
 
 
@@ -74,6 +76,7 @@ class Project:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     capabilities: dict[str, CapabilitySpec] = field(default_factory=dict)
     policies: dict[str, PolicySpec] = field(default_factory=dict)
+    schedules: dict[str, ScheduleSpec] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     lines: dict[str, dict[tuple[str | int, ...], int]] = field(default_factory=dict)
     # Not errors, but worth a look before ingest: a local folder or file a spec names that is not there yet.
@@ -246,6 +249,7 @@ def _check_references(project: Project, environ: Mapping[str, str]) -> list[str]
             )
     problems.extend(_check_model_references(project))
     problems.extend(_check_policies(project))
+    problems.extend(_check_schedules(project))
     for name, source in project.sources.items():
         origin = project.origins[("sources", name)]
         index = _index_of(project, "sources", name)
@@ -381,6 +385,27 @@ def _shown_path(spec: BaseModel, head: tuple[str, str], below: tuple[Any, ...]) 
         is_named = isinstance(part, int) and isinstance(node, dict) and "name" in node
         shown.append(str(node["name"]) if is_named else str(part))
     return shown
+
+
+def _check_schedules(project: Project) -> list[str]:
+    """A job's target must be declared in the project, as the kind its job type works on."""
+    problems = []
+    for name, job in project.schedules.items():
+        kind = TARGET_KIND[job.job]
+        if kind is None or job.target is None or job.target in project.objects(kind):
+            continue
+        origin = project.origins[("schedules", name)]
+        line = (
+            line_of(
+                project.lines[origin.file], ("schedules", _index_of(project, "schedules", name), "target")
+            )
+            or origin.line
+        )
+        known = ", ".join(sorted(project.objects(kind))) or "none declared"
+        problems.append(
+            f"{origin.file}:{line} schedules.{name}.target: unknown {kind} entry '{job.target}' (known: {known})"
+        )
+    return problems
 
 
 def _index_of(project: Project, kind: str, name: str) -> int:
