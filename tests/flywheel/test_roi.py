@@ -19,7 +19,7 @@ from tests.flywheel.test_quality import _await_logged, _env
 from tests.gateway.conftest import RunningGateway, served_world
 from zhongtai.errors import ZhongtaiError
 from zhongtai.flywheel.roi import attribute, parse_values, roi_report
-from zhongtai.flywheel.usage import CallGroup, OutcomeGroup
+from zhongtai.flywheel.usage import CallGroup, OutcomeGroup, call_groups, outcome_groups
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
 from zhongtai.meta.time import now
@@ -146,6 +146,41 @@ def test_reuse_is_drawn_from_the_specs(tmp_path):
             "kind": "model", "name": "churn", "models": [], "capabilities": both, "calls": 10, "reuse": 1,
         },
     }  # fmt: skip
+
+
+@pytest.mark.integration
+def test_an_outcome_naming_an_item_converts_only_when_the_item_was_answered(logged):
+    at = now() - timedelta(minutes=5)
+    answered = {"items": [{"product_id": "P1"}, {"product_id": "P2"}]}
+    records = [
+        DecisionRecord(
+            id=str(uuid.uuid4()),
+            at=at,
+            capability="churn-risk",
+            principal="shop",
+            model_name="churn",
+            model_version=1,
+            decision="personalised",
+            score=None,
+            fallback=False,
+            inputs={},
+            features={},
+            latency_ms=1.0,
+            output=answered,
+        )
+        for _ in range(4)
+    ]
+    logged.decisions.append(records)
+    for record, (kind, item) in zip(
+        records, [("bought", "P2"), ("bought", "P9"), ("clicked", "P1"), ("clicked", True)], strict=True
+    ):
+        logged.feedback.add(record.id, "churn-risk", kind, item, "shop")
+    window = (at - timedelta(seconds=1), None)  # MariaDB keeps whole seconds
+    calls = [g for g in call_groups(logged, *window) if g.principal == "shop"]
+    outcomes = [o for o in outcome_groups(logged, *window) if o.decision == "personalised"]
+    spec = CapabilitySpec.model_validate(logged.spec("capabilities", "churn-risk"))
+    found = attribute(logged, "churn-risk", spec, "recommendation", calls, outcomes, window)
+    assert found == {"clicks": 2, "conversions": 1, "click_share": 0.5, "conversion_share": 0.25}
 
 
 def test_values_are_capability_outcome_and_amount():
