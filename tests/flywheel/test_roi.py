@@ -190,6 +190,8 @@ def test_values_are_capability_outcome_and_amount():
     }
     with pytest.raises(ZhongtaiError, match=r"--value: 'churn-risk=120' is not CAPABILITY:OUTCOME=AMOUNT"):
         parse_values(["churn-risk=120"], "--value")
+    with pytest.raises(ZhongtaiError, match=r"--value: 'c:retained=9{400}' is not CAPABILITY:OUTCOME=AMOUNT"):
+        parse_values(["c:retained=" + "9" * 400], "--value")  # a number no float holds
 
 
 @pytest.mark.integration
@@ -272,6 +274,7 @@ def test_the_report_over_the_api_and_the_cli(served, monkeypatch):
         report = client.get("/v1/reports/roi", params={"since": "1d", "value": "churn-risk:retained=120"})
         bad = client.get("/v1/reports/roi", params={"since": "lately"})
         unknown = client.get("/v1/reports/roi", params={"value": "churn-risk:auto=1"})
+        nowhere = client.get("/v1/reports/roi", params={"value": "nope:retained=1"})
     caller = httpx.get(
         f"{served.url}/v1/reports/roi", headers={"Authorization": f"Bearer {served.key}"}, timeout=10
     )
@@ -284,6 +287,7 @@ def test_the_report_over_the_api_and_the_cli(served, monkeypatch):
     assert churn["value"] == {"retained": 120.0 * (len(flagged) - 1)}
     assert bad.status_code == 422 and "since" in bad.text
     assert unknown.status_code == 422 and "has no outcome 'auto'" in unknown.json()["message"]
+    assert nowhere.status_code == 404 and "no capability 'nope'" in nowhere.json()["message"]
     assert caller.status_code == 403 and "read_models" in caller.json()["message"]
 
     for name, value in _env(served).items():

@@ -50,7 +50,8 @@ NOT_MEASURABLE = {
 }
 TRUE_TEXT = frozenset({"true", "yes", "1", "clicked", "bought", "resolved", "churned"})
 FALSE_TEXT = frozenset({"false", "no", "0"})
-_VALUE = re.compile(r"^(?P<capability>[^:=\s]+):(?P<outcome>[a-z_]+)=(?P<amount>[0-9]+(\.[0-9]+)?)$")
+VALUE_PATTERN = r"^[^:=\s]+:[a-z_]+=[0-9]{1,15}(\.[0-9]{1,6})?$"
+_VALUE = re.compile(r"^(?P<capability>[^:=\s]+):(?P<outcome>[a-z_]+)=(?P<amount>[0-9]{1,15}(\.[0-9]{1,6})?)$")
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ class RoiReport:
 
 
 def parse_values(texts: Iterable[str], where: str) -> dict[tuple[str, str], float]:
-    """`CAPABILITY:OUTCOME=AMOUNT` texts as {(capability, outcome): amount}; invalid_argument naming `where`."""
+    """`CAPABILITY:OUTCOME=AMOUNT` texts (an amount of up to 15 digits and 6 decimals) as
+    {(capability, outcome): amount}; invalid_argument naming `where` otherwise."""
     values: dict[tuple[str, str], float] = {}
     for text in texts:
         match = _VALUE.match(text.strip())
@@ -125,15 +127,15 @@ def roi_report(
     visible: Callable[[str, str], bool] = lambda name, kind: True,
 ) -> RoiReport:
     """The ROI report of the decisions made in [since, until) for every registered capability `visible`
-    allows (`visible(name, kind)`); invalid_argument when a value names an unknown capability or outcome."""
+    allows (`visible(name, kind)`); not_found when a value names an unknown capability, invalid_argument
+    when it names an outcome the capability's task has not."""
     specs = {
         name: CapabilitySpec.model_validate(spec)
         for name, spec in store.registered("capabilities").items()
         if visible(name, "capabilities")
     }
-    tasks = {
-        name: str(store.registered("models").get(s.model, {}).get("task", "")) for name, s in specs.items()
-    }
+    models = store.registered("models")
+    tasks = {name: str(models.get(s.model, {}).get("task", "")) for name, s in specs.items()}
     _check_values(values or {}, tasks)
     calls: dict[str, list[CallGroup]] = defaultdict(list)
     for group in call_groups(store, since, until):
@@ -156,16 +158,16 @@ def _check_values(values: dict[tuple[str, str], float], tasks: dict[str, str]) -
     for capability, outcome in values:
         if capability not in tasks:
             raise ZhongtaiError(
-                "invalid_argument",
-                f"--value {capability}:{outcome}: no capability {capability!r} in the report",
-                "zhongtai capabilities list",
+                "not_found",
+                f"value {capability}:{outcome}: no capability {capability!r} in the report",
+                "zhongtai catalog search TEXT finds the registered capabilities",
             )
         allowed = VALUED.get(tasks[capability], ())
         if outcome not in allowed:
             task = tasks[capability] or "an unknown task"
             raise ZhongtaiError(
                 "invalid_argument",
-                f"--value {capability}:{outcome}: {capability} ({task}) has no outcome {outcome!r}",
+                f"value {capability}:{outcome}: {capability} ({task}) has no outcome {outcome!r}",
                 f"outcomes with a value: {', '.join(allowed) or 'none for this task'}",
             )
 

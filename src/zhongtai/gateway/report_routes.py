@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
+from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.flywheel.quality import window_start
-from zhongtai.flywheel.roi import parse_values, roi_report
+from zhongtai.flywheel.roi import VALUE_PATTERN, parse_values, roi_report
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.openapi import SECURED, errors
 
@@ -23,7 +24,10 @@ def add_report_routes(app: FastAPI) -> None:
     """Mount the report routes."""
 
     @app.get(
-        "/v1/reports/roi", tags=["monitoring"], responses=errors(401, 403, 422, 429), openapi_extra=SECURED
+        "/v1/reports/roi",
+        tags=["monitoring"],
+        responses=errors(401, 403, 404, 422, 429),
+        openapi_extra=SECURED,
     )
     async def roi(
         request: Request,
@@ -35,11 +39,10 @@ def add_report_routes(app: FastAPI) -> None:
             ),
         ] = "30d",
         value: Annotated[
-            list[str],
+            list[Annotated[str, StringConstraints(pattern=VALUE_PATTERN, max_length=200)]],
             Query(
                 description="An assumed value of one outcome, CAPABILITY:OUTCOME=AMOUNT "
                 "(e.g. churn-risk:retained=120); repeatable.",
-                max_length=50,
             ),
         ] = [],  # noqa: B006 - FastAPI copies query defaults
     ) -> dict[str, Any]:
