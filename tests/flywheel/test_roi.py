@@ -183,6 +183,7 @@ def test_an_outcome_naming_an_item_converts_only_when_the_item_was_answered(logg
     assert found == {"clicks": 2, "conversions": 1, "click_share": 0.5, "conversion_share": 0.25}
 
 
+@pytest.mark.unit
 def test_values_are_capability_outcome_and_amount():
     assert parse_values(["churn-risk:retained=120", "intent:auto=3.5"], "--value") == {
         ("churn-risk", "retained"): 120.0,
@@ -216,6 +217,7 @@ def _outcome(kind: str, value: Any, n: int, route: str | None = None) -> Outcome
     return OutcomeGroup("c", "refund", False, route, kind, value, n)
 
 
+@pytest.mark.unit
 def test_intent_routing_counts_tickets_handled_without_a_person_and_resolved():
     spec = CapabilitySpec.model_validate(
         {"name": "c", "model": "m", "input": "x", "fallback": {"decision": "other"}}
@@ -232,6 +234,7 @@ def test_intent_routing_counts_tickets_handled_without_a_person_and_resolved():
     }  # fmt: skip
 
 
+@pytest.mark.unit
 def test_recommendation_conversions_and_a_forecast_claims_nothing():
     spec = CapabilitySpec.model_validate(
         {"name": "c", "model": "m", "input": "x", "fallback": {"decision": "popular"}}
