@@ -31,6 +31,7 @@ from zhongtai.cli import (
     policies,
     project,
     quality,
+    report,
     retail,
     runs,
     scheduler,
@@ -113,6 +114,7 @@ app.add_typer(
 )
 app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
 app.add_typer(alerts.app, name="alerts", help="Alerts from canaries and drift checks, and their receivers.")
+app.add_typer(report.app, name="report", help="Reports for sponsors: ROI of capabilities and reuse.")
 app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
 app.add_typer(
     export.app, name="export", help="Export a capability as an edge bundle that decides in process."

@@ -44,6 +44,7 @@ from zhongtai.gateway.oneid_routes import add_oneid_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.quality_routes import add_quality_routes
+from zhongtai.gateway.report_routes import add_report_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.govern.audit_head import head_file
@@ -258,6 +259,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_push_routes(app, json_object)
     add_metrics_route(app)
     add_quality_routes(app)
+    add_report_routes(app)
     add_model_routes(app)
     add_traffic_routes(app)
     add_integration_routes(app)
