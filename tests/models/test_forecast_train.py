@@ -129,6 +129,16 @@ def test_a_censoring_column_the_rows_lack_is_named(tmp_path):
         world.store.close()
 
 
+def test_ingesting_a_models_outputs_is_refused_naming_the_model(world):
+    from zhongtai.lake.ingest import ingest
+
+    with pytest.raises(
+        ZhongtaiError, match="dataset 'demand_forecasts' is produced by model 'demand'"
+    ) as raised:
+        ingest(world.store, world.lake, "demand_forecasts")
+    assert raised.value.hint == "run `zhongtai models publish demand` to publish a new version"
+
+
 def test_publishing_before_a_champion_is_refused(world):
     with pytest.raises(ZhongtaiError, match="champion"):
         publish_outputs(world.store, world.lake, "demand")

@@ -86,11 +86,7 @@ def ingest(
     started = time.perf_counter()
     spec_payload, source_payload = store.dataset_spec(name)
     if source_payload is None:
-        raise ZhongtaiError(
-            "invalid_argument",
-            f"dataset '{name}' is produced by OneID (identity '{spec_payload.get('identity')}'), not ingested",
-            "run `zhongtai oneid run` to publish a new version",
-        )
+        raise _produced(name, spec_payload)
     dataset = DatasetSpec.model_validate(spec_payload)
     protected = protections(dataset)
     if protected and pii_keys is None:
@@ -504,3 +500,18 @@ def _parse_watermark(current: DatasetVersion | None, column: str | None) -> obje
     if logical.startswith("float"):
         return float(text)
     return text
+
+
+def _produced(name: str, spec_payload: dict[str, Any]) -> ZhongtaiError:
+    """The error for ingesting a dataset the platform produces itself: by OneID, or by a model's outputs."""
+    if spec_payload.get("model"):
+        return ZhongtaiError(
+            "invalid_argument",
+            f"dataset '{name}' is produced by model '{spec_payload['model']}', not ingested",
+            f"run `zhongtai models publish {spec_payload['model']}` to publish a new version",
+        )
+    return ZhongtaiError(
+        "invalid_argument",
+        f"dataset '{name}' is produced by OneID (identity '{spec_payload.get('identity')}'), not ingested",
+        "run `zhongtai oneid run` to publish a new version",
+    )
