@@ -26,6 +26,7 @@ from zhongtai.cli import (
     project,
     quality,
     retail,
+    review,
     runs,
     score,
     serve,
@@ -94,6 +95,7 @@ app.add_typer(
     help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
 )
 app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
+app.add_typer(review.app, name="review", help="The review queue: decisions routed to a person, and verdicts.")
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)

@@ -42,6 +42,7 @@ from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.quality_routes import add_quality_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
+from zhongtai.gateway.review_routes import add_review_routes
 from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.govern.identity import Identities
 from zhongtai.govern.jwt import JwksVerifier, OidcSettings
@@ -253,6 +254,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_push_routes(app, json_object)
     add_metrics_route(app)
     add_quality_routes(app)
+    add_review_routes(app)
     add_model_routes(app)
     add_traffic_routes(app)
     add_integration_routes(app)

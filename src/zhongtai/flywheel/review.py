@@ -1,0 +1,148 @@
+"""The review queue: decisions routed to a person, worked by reviewers, their verdicts fed back as labels.
+
+Items are made when the decision is logged (meta/review.py); this module is what the gateway and the CLI
+share: a reviewer's view of an item with its decision's explanation, masked by what the reader may see; the
+checks on a verdict before it is written; and the escalation of overdue items a scheduler or
+`zhongtai review escalate` runs.
+
+Masking: the decision log already holds no PII (it is scrubbed before it is written). The explanation — the
+feature values the model saw and the node's reasons — is shown only to a principal allowed `see_explanation`
+on the capability; others see the feature names without their values. Free text left in the inputs is
+scrubbed again on the way out (idempotent), so an older record cannot leak what the recognizers now find.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.redaction import scrub
+from zhongtai.meta.review import VERDICTS, ReviewItem
+from zhongtai.meta.time import now
+
+if TYPE_CHECKING:
+    from zhongtai.meta.records import DecisionRecord
+    from zhongtai.meta.store import MetadataStore
+
+MAX_VALUE = 200  # as feedback values (flywheel/feedback.py)
+MAX_COMMENT = 1000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A reviewer's verdict: `accept` the answer, or `correct` it with the right class or value."""
+
+    verdict: str
+    value: str | None = None
+    comment: str = ""
+
+    def checked(self) -> Verdict:
+        """The verdict, or `invalid_argument` naming what is wrong with it (never quoting the comment)."""
+        if self.verdict not in VERDICTS:
+            raise ZhongtaiError("invalid_argument", f"verdict must be one of {', '.join(VERDICTS)}")
+        if self.verdict == "correct" and not (
+            self.value and len(self.value.strip()) and len(self.value) <= MAX_VALUE
+        ):
+            raise ZhongtaiError(
+                "invalid_argument",
+                f"a correction needs a value of 1 to {MAX_VALUE} characters: the right class",
+                'e.g. {"verdict": "correct", "value": "refund"}',
+            )
+        if self.verdict == "accept" and self.value is not None:
+            raise ZhongtaiError(
+                "invalid_argument",
+                "an accept takes no value",
+                "to give another class, send verdict `correct`",
+            )
+        if len(self.comment) > MAX_COMMENT:
+            raise ZhongtaiError(
+                "invalid_argument", f"comment holds {len(self.comment)} characters (at most {MAX_COMMENT})"
+            )
+        return self
+
+
+def resolve(
+    store: MetadataStore, decision_id: str, verdict: Verdict, principal: str, rule: str
+) -> tuple[ReviewItem, bool]:
+    """Resolve an item with a checked verdict; its feedback, status and audit record commit together.
+    Returns the item and whether this call resolved it (False: the same verdict was given before)."""
+    checked = verdict.checked()
+    return store.review.resolve(
+        decision_id, checked.verdict, checked.value, principal, rule, scrub(checked.comment)
+    )
+
+
+def explanation(decision: DecisionRecord, may_see: bool) -> dict[str, Any]:
+    """What a reviewer reads about a decision: the answer, its inputs (scrubbed) and, when `may_see`, the
+    feature values and reasons behind it (otherwise the feature names only)."""
+    output = dict(decision.output or {})
+    node = output.get("node")
+    if isinstance(node, dict) and not may_see:
+        output["node"] = {k: v for k, v in node.items() if k != "reasons"}
+    body: dict[str, Any] = {
+        "decision_id": decision.id,
+        "at": decision.at.isoformat(),
+        "capability": decision.capability,
+        "decision": decision.decision,
+        "score": decision.score,
+        "model": {"name": decision.model_name, "version": decision.model_version},
+        "arm": decision.arm,
+        "fallback": decision.fallback,
+        "fallback_reason": decision.fallback_reason,
+        "inputs": scrub(decision.inputs),
+        "output": scrub(output),
+        "explained": may_see,
+    }
+    if may_see:
+        body["features"] = scrub(decision.features)
+    else:
+        body["feature_names"] = sorted(decision.features)
+    return body
+
+
+def item_detail(store: MetadataStore, decision_id: str, may_see: bool) -> dict[str, Any]:
+    """An item with its decision's explanation (masked unless `may_see`); `not_found` when there is none."""
+    item = store.review.get(decision_id)
+    if item is None:
+        raise ZhongtaiError(
+            "not_found",
+            f"review item {decision_id} does not exist",
+            "items are the decisions routed to human review; list them with `zhongtai review list`",
+        )
+    (decision,) = store.decisions.by_ids([decision_id]) or (None,)
+    body = item.to_dict()
+    body["overdue"] = item.overdue(now())
+    body["decision"] = explanation(decision, may_see) if decision is not None else None
+    return body
+
+
+def escalation_targets(pairs: Iterable[str]) -> dict[str, str]:
+    """`QUEUE=ASSIGNEE` pairs as a mapping, or `invalid_argument` naming the pair at fault."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        queue, sep, assignee = pair.partition("=")
+        if not sep or not queue.strip() or not assignee.strip():
+            raise ZhongtaiError(
+                "invalid_argument",
+                f"escalation target {pair!r} is not QUEUE=ASSIGNEE",
+                "e.g. vip_care=lead.li",
+            )
+        found[queue.strip()] = assignee.strip()
+    return found
+
+
+def escalate_overdue(
+    store: MetadataStore,
+    principal: str,
+    rule: str,
+    targets: Mapping[str, str] | None = None,
+    at: datetime | None = None,
+    capabilities: tuple[str, ...] | None = None,
+) -> list[ReviewItem]:
+    """Escalate every open or assigned item past its deadline (at `at`, default now; of `capabilities`,
+    default all), handing each to its queue's target when `targets` names one; audited as one record. A
+    scheduler calls this periodically."""
+    return store.review.escalate(at or now(), targets or {}, principal, rule, capabilities)
