@@ -32,13 +32,11 @@ def _engine() -> tuple[MetadataStore, Principal, PolicyEngine]:
 
 
 def _item(store: MetadataStore, decision_id: str) -> ReviewItem:
-    from zhongtai.errors import ZhongtaiError
+    from zhongtai.meta.review import missing_item
 
     item = store.review.get(decision_id)
     if item is None:
-        raise ZhongtaiError(
-            "not_found", f"review item {decision_id} does not exist", "zhongtai review list shows the queue"
-        )
+        raise missing_item(decision_id)
     return item
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.redaction import scrub
-from zhongtai.meta.review import VERDICTS, ReviewItem
+from zhongtai.meta.review import VERDICTS, ReviewItem, missing_item
 from zhongtai.meta.time import now
 
 if TYPE_CHECKING:
@@ -64,14 +64,40 @@ class Verdict:
         return self
 
 
+def outcomes(verdict: Verdict, answer: str | None, binary: bool) -> dict[str, Any]:
+    """The feedback a verdict is: `verdict` (`accept`, or the right class) and the training `label` (the
+    class that was right). A binary capability's answer (`watch`) is not a truth live quality can read, so an
+    accept there is the verdict alone (read as true) and a correction labels the value given."""
+    if verdict.verdict == "correct":
+        return {"verdict": verdict.value, "label": verdict.value}
+    if binary or answer is None:
+        return {"verdict": "accept"}
+    return {"verdict": "accept", "label": answer}
+
+
+def _binary(store: MetadataStore, capability: str) -> bool:
+    from zhongtai.errors import NotFound
+    from zhongtai.spec.models import CapabilitySpec, ModelSpec
+
+    try:
+        spec = CapabilitySpec.model_validate(store.spec("capabilities", capability))
+        return ModelSpec.model_validate(store.spec("models", spec.model)).task == "binary_classification"
+    except NotFound:  # a capability removed since: its answers are labelled as classes
+        return False
+
+
 def resolve(
     store: MetadataStore, decision_id: str, verdict: Verdict, principal: str, rule: str
 ) -> tuple[ReviewItem, bool]:
     """Resolve an item with a checked verdict; its feedback, status and audit record commit together.
     Returns the item and whether this call resolved it (False: the same verdict was given before)."""
     checked = verdict.checked()
+    (decision,) = store.decisions.by_ids([decision_id]) or (None,)
+    if decision is None:
+        raise missing_item(decision_id)
+    feedback = outcomes(checked, decision.decision, _binary(store, decision.capability))
     return store.review.resolve(
-        decision_id, checked.verdict, checked.value, principal, rule, scrub(checked.comment)
+        decision_id, checked.verdict, checked.value, feedback, principal, rule, scrub(checked.comment)
     )
 
 
@@ -107,11 +133,7 @@ def item_detail(store: MetadataStore, decision_id: str, may_see: bool) -> dict[s
     """An item with its decision's explanation (masked unless `may_see`); `not_found` when there is none."""
     item = store.review.get(decision_id)
     if item is None:
-        raise ZhongtaiError(
-            "not_found",
-            f"review item {decision_id} does not exist",
-            "items are the decisions routed to human review; list them with `zhongtai review list`",
-        )
+        raise missing_item(decision_id)
     (decision,) = store.decisions.by_ids([decision_id]) or (None,)
     body = item.to_dict()
     body["overdue"] = item.overdue(now())

@@ -20,7 +20,7 @@ from zhongtai.flywheel.review import Verdict, escalate_overdue, item_detail, res
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.models_routes import documented_body, validated_body
 from zhongtai.gateway.openapi import SECURED, errors
-from zhongtai.meta.review import ReviewFilter, ReviewItem, ReviewStatus
+from zhongtai.meta.review import ReviewFilter, ReviewItem, ReviewStatus, missing_item
 from zhongtai.meta.time import now
 
 READ_ERRORS = errors(401, 403, 404, 422, 429)
@@ -113,9 +113,7 @@ async def _item(request: Request, access: Access, decision_id: str) -> ReviewIte
     random)."""
     item = await run_in_threadpool(request.app.state.gateway.store.review.get, decision_id)
     if item is None:
-        raise ZhongtaiError(
-            "not_found", f"review item {decision_id} does not exist", "GET /v1/review/items lists the queue"
-        )
+        raise missing_item(decision_id)
     access.require(item.capability)
     return item
 

@@ -6,8 +6,7 @@ capability's answer routed `human_review` (its `queue`), or a process-node answe
 capability's review outcome (`node.route`). Items are created by `DecisionRecords.append` in the batch's own
 transaction (`new_items`), so every logged review decision has its item, atomically, and off the request path.
 
-A resolve writes the verdict as feedback (`verdict`, and `label` with the class the reviewer says is right) in
-the same transaction as the item's status, with its audit record: an item is never done without its
+A resolve writes the verdict as feedback (flywheel/review.py says which outcomes) in the same transaction as the item's status, with its audit record: an item is never done without its
 feedback, nor the feedback without the item done. Audit bodies hold ids, names and statuses only, never the
 comment or any free text.
 """
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.audit import AuditEntry, AuditKind, record
 from zhongtai.meta.records import DecisionRecord
-from zhongtai.meta.tables import SqlDecision, SqlFeedback, SqlReviewItem
+from zhongtai.meta.tables import SqlFeedback, SqlReviewItem
 from zhongtai.meta.time import aware, now
 
 REVIEW_ROUTE = "human_review"
@@ -126,7 +125,8 @@ def new_items(decisions: Iterable[DecisionRecord]) -> list[dict[str, Any]]:
     return rows
 
 
-def _missing(decision_id: str) -> ZhongtaiError:
+def missing_item(decision_id: str) -> ZhongtaiError:
+    """The `not_found` of an id without a review item."""
     return ZhongtaiError(
         "not_found",
         f"review item {decision_id} does not exist",
@@ -195,11 +195,18 @@ class ReviewRecords:
             return _item(row)
 
     def resolve(
-        self, decision_id: str, verdict: str, value: Any, principal: str, rule: str, comment: str = ""
+        self,
+        decision_id: str,
+        verdict: str,
+        value: Any,
+        outcomes: Mapping[str, Any],
+        principal: str,
+        rule: str,
+        comment: str = "",
     ) -> tuple[ReviewItem, bool]:
         """Resolve an item with `accept` (the answer was right) or `correct` (`value` is the right class),
-        writing `verdict` and `label` feedback with it; returns the item and whether this call resolved it
-        (False: the same verdict again). Another verdict on a resolved item is a conflict."""
+        writing `outcomes` (feedback kind → value) with it; returns the item and whether this call resolved
+        it (False: the same verdict again). Another verdict on a resolved item is a conflict."""
         with self._sessions.begin() as session:
             row = _locked(session, decision_id)
             if row.status == ReviewStatus.DONE:
@@ -210,9 +217,6 @@ class ReviewRecords:
                     f"review item {decision_id} was already resolved ({row.verdict}) by {row.resolved_by}",
                     "a verdict is final; a wrong one is corrected as feedback on a new decision",
                 )
-            answer = session.scalar(sa.select(SqlDecision.decision).where(SqlDecision.id == decision_id))
-            label = value if verdict == "correct" else answer
-            outcomes = {"verdict": value if verdict == "correct" else "accept", "label": label}
             _add_feedback(session, row, outcomes, principal, comment)
             at = now()
             row.status, row.resolved_at, row.resolved_by = str(ReviewStatus.DONE), at, principal
@@ -261,12 +265,12 @@ class ReviewRecords:
 def _locked(session: Session, decision_id: str) -> SqlReviewItem:
     row = session.get(SqlReviewItem, decision_id, with_for_update=True)
     if row is None:
-        raise _missing(decision_id)
+        raise missing_item(decision_id)
     return row
 
 
 def _add_feedback(
-    session: Session, row: SqlReviewItem, outcomes: dict[str, Any], principal: str, comment: str
+    session: Session, row: SqlReviewItem, outcomes: Mapping[str, Any], principal: str, comment: str
 ) -> None:
     """The verdict's feedback rows; a decision that already has the same outcome keeps it, another one is
     a conflict (its feedback came before the review, e.g. over POST .../feedback)."""
