@@ -11,10 +11,11 @@ import pytest
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.flywheel.review import Verdict, escalate_overdue, escalation_targets, resolve
-from zhongtai.meta.records import DecisionRecord
+from zhongtai.meta.records import Change, DecisionRecord
 from zhongtai.meta.review import DEFAULT_SLA, ReviewFilter, ReviewStatus, review_queue
 from zhongtai.meta.store import MetadataStore
 from zhongtai.meta.time import now
+from zhongtai.spec.models import CapabilitySpec, spec_payload
 
 pytestmark = pytest.mark.integration
 
@@ -177,6 +178,22 @@ def test_overdue_items_are_escalated_to_their_queues_target(store):
     # An escalated item is still worked: claimed and resolved.
     assert store.review.assign(vip.id, "lead.li", "lead.li", "r").status == ReviewStatus.ESCALATED
     assert resolve(store, vip.id, Verdict("accept"), "lead.li", "r")[0].status == ReviewStatus.DONE
+
+
+def test_a_capabilitys_review_spec_sets_the_sla_and_the_escalation_targets(store):
+    spec = {
+        "name": "claims", "model": "claims", "input": "claim_id", "fallback": {"decision": "review"},
+        "review": {"sla": "30m", "escalate_to": {"billing": "billing.lead"}},
+    }  # fmt: skip
+    store.apply(
+        [Change("capabilities", "create", "claims", spec_payload(CapabilitySpec.model_validate(spec)))], "t"
+    )
+    claim, other = _review("billing", "claims"), _review("billing", "intent")
+    store.decisions.append([claim, other])
+    assert store.review.get(claim.id).deadline - claim.at == timedelta(minutes=30)
+    assert store.review.get(other.id).deadline - other.at == DEFAULT_SLA
+    escalated = escalate_overdue(store, "scheduler", "r", at=now() + DEFAULT_SLA * 2)
+    assert {i.decision_id: i.assignee for i in escalated} == {claim.id: "billing.lead", other.id: None}
 
 
 def test_a_bad_escalation_target_is_named():

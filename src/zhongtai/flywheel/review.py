@@ -165,6 +165,16 @@ def escalate_overdue(
     capabilities: tuple[str, ...] | None = None,
 ) -> list[ReviewItem]:
     """Escalate every open or assigned item past its deadline (at `at`, default now; of `capabilities`,
-    default all), handing each to its queue's target when `targets` names one; audited as one record. A
-    scheduler calls this periodically."""
-    return store.review.escalate(at or now(), targets or {}, principal, rule, capabilities)
+    default all), handing each to its queue's target: `targets` (queue → reviewer) first, else the
+    capability's `review.escalate_to`; audited as one record. A scheduler calls this periodically."""
+    given = dict(targets or {})
+    declared: dict[str, dict[str, str]] = {}
+    for name, spec in store.registered("capabilities").items():
+        escalate_to = (spec.get("review") or {}).get("escalate_to")
+        if isinstance(escalate_to, dict):
+            declared[name] = escalate_to
+
+    def target(capability: str, queue: str) -> str | None:
+        return given.get(queue) or declared.get(capability, {}).get(queue)
+
+    return store.review.escalate(at or now(), target, principal, rule, capabilities)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.audit import LOCAL_ADMIN, AuditEntry, AuditKind, decisions_entry, record
 from zhongtai.meta.records import ActiveKey, ApiKey, DecisionRecord
-from zhongtai.meta.review import new_items
+from zhongtai.meta.review import new_items, with_deadlines
 from zhongtai.meta.tables import SqlApiKey, SqlDecision, SqlReviewItem
 from zhongtai.meta.time import aware, now
 
@@ -170,7 +170,7 @@ class DecisionRecords:
             # A bulk insert (one executemany), not the unit of work: the writer thread's throughput is the log's.
             session.execute(sa.insert(SqlDecision), [dict(d.__dict__) for d in batch])
             if items := new_items(batch):
-                session.execute(sa.insert(SqlReviewItem), items)
+                session.execute(sa.insert(SqlReviewItem), with_deadlines(session, items))
             record(session, entry)
         return len(batch)
 

@@ -13,7 +13,7 @@ comment or any free text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.audit import AuditEntry, AuditKind, record
 from zhongtai.meta.records import DecisionRecord
-from zhongtai.meta.tables import SqlFeedback, SqlReviewItem
+from zhongtai.meta.tables import SqlCapability, SqlFeedback, SqlReviewItem
 from zhongtai.meta.time import aware, now
+from zhongtai.spec.base import duration_seconds
 
 REVIEW_ROUTE = "human_review"
 DEFAULT_QUEUE = "triage"
@@ -98,19 +99,20 @@ def review_queue(decision: DecisionRecord) -> str | None:
     return None
 
 
-def _deadline(decision: DecisionRecord) -> datetime:
-    """The process node's own deadline when it gave one, else the default SLA from the decision's time."""
+def _node_deadline(decision: DecisionRecord) -> datetime | None:
+    """The process node's own deadline, when it gave one."""
     node = (decision.output or {}).get("node")
     if isinstance(node, dict) and isinstance(node.get("deadline"), str):
         try:
             return aware(datetime.fromisoformat(node["deadline"]))
         except ValueError:
-            pass  # a malformed deadline in an old record: the default applies
-    return aware(decision.at) + DEFAULT_SLA
+            return None  # a malformed deadline in an old record: the SLA applies
+    return None
 
 
 def new_items(decisions: Iterable[DecisionRecord]) -> list[dict[str, Any]]:
-    """The review-item rows of a batch of decisions (for `DecisionRecords.append`'s transaction)."""
+    """The review-item rows of a batch of decisions; `deadline` is None where the capability's SLA applies
+    (`with_deadlines` sets it, in `DecisionRecords.append`'s transaction)."""
     rows = []
     for decision in decisions:
         queue = review_queue(decision)
@@ -118,11 +120,30 @@ def new_items(decisions: Iterable[DecisionRecord]) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "decision_id": decision.id, "capability": decision.capability, "queue": queue[:128],
-                    "status": str(ReviewStatus.OPEN), "assignee": None, "created_at": decision.at,
-                    "deadline": _deadline(decision),
+                    "status": str(ReviewStatus.OPEN), "assignee": None, "created_at": aware(decision.at),
+                    "deadline": _node_deadline(decision),
                 }
             )  # fmt: skip
     return rows
+
+
+def with_deadlines(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with every missing deadline set from their capability's `review.sla` (DEFAULT_SLA without
+    one); read once per batch, and only for a batch with review items."""
+    names = {r["capability"] for r in rows if r["deadline"] is None}
+    slas: dict[str, timedelta] = {}
+    if names:
+        query = sa.select(SqlCapability.name, SqlCapability.spec).where(SqlCapability.name.in_(names))
+        for name, spec in session.execute(query):
+            sla = ((spec or {}).get("review") or {}).get("sla")
+            if isinstance(sla, str):
+                slas[name] = timedelta(seconds=duration_seconds(sla))
+    return [
+        r
+        if r["deadline"] is not None
+        else {**r, "deadline": r["created_at"] + slas.get(r["capability"], DEFAULT_SLA)}
+        for r in rows
+    ]
 
 
 def missing_item(decision_id: str) -> ZhongtaiError:
@@ -199,7 +220,7 @@ class ReviewRecords:
         decision_id: str,
         verdict: str,
         value: Any,
-        outcomes: Mapping[str, Any],
+        outcomes: dict[str, Any],
         principal: str,
         rule: str,
         comment: str = "",
@@ -234,14 +255,13 @@ class ReviewRecords:
     def escalate(
         self,
         at: datetime,
-        targets: Mapping[str, str],
+        target: Callable[[str, str], str | None],
         principal: str,
         rule: str,
         capabilities: tuple[str, ...] | None = None,
     ) -> list[ReviewItem]:
         """Mark every open or assigned item past its deadline (of `capabilities`, default all) escalated,
-        handing it to its queue's target in `targets` (queue → assignee) when there is one; one audit
-        record lists them."""
+        handing it to `target(capability, queue)` when that names someone; one audit record lists them."""
         waiting = [str(ReviewStatus.OPEN), str(ReviewStatus.ASSIGNED)]
         with self._sessions.begin() as session:
             query = sa.select(SqlReviewItem).where(
@@ -252,7 +272,7 @@ class ReviewRecords:
             rows = list(session.scalars(query.order_by(SqlReviewItem.deadline).with_for_update()))
             for row in rows:
                 row.status = str(ReviewStatus.ESCALATED)
-                row.assignee = targets.get(row.queue, row.assignee)
+                row.assignee = target(row.capability, row.queue) or row.assignee
             if rows:
                 body = {
                     "items": [r.decision_id for r in rows],
@@ -270,7 +290,7 @@ def _locked(session: Session, decision_id: str) -> SqlReviewItem:
 
 
 def _add_feedback(
-    session: Session, row: SqlReviewItem, outcomes: Mapping[str, Any], principal: str, comment: str
+    session: Session, row: SqlReviewItem, outcomes: dict[str, Any], principal: str, comment: str
 ) -> None:
     """The verdict's feedback rows; a decision that already has the same outcome keeps it, another one is
     a conflict (its feedback came before the review, e.g. over POST .../feedback)."""
