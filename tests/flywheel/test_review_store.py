@@ -121,6 +121,51 @@ def test_claim_once_then_resolve_into_feedback_once(store):
     assert all("13912345678" not in r.body for r in store.audit.records(object_contains=decision.id))
 
 
+def test_two_reviewers_claiming_at_once_one_wins(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    decision = _review()
+    store.decisions.append([decision])
+
+    def claim(who: str) -> str:
+        try:
+            return store.review.assign(decision.id, who, who, "r").assignee or ""
+        except ZhongtaiError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(claim, [f"r{i}" for i in range(6)]))
+    [winner] = [a for a in answers if not a.startswith("review item")]
+    assert answers.count(f"review item {decision.id} is assigned to {winner}") == 5
+    assert store.review.get(decision.id).assignee == winner
+    assert len(store.audit.records(kind="review_assign", object_contains=decision.id)) == 1
+    taken = store.review.assign(decision.id, "lead", "lead", "r", take_over=True)
+    assert (taken.assignee, taken.status) == ("lead", ReviewStatus.ASSIGNED)
+
+
+def test_two_resolves_at_once_give_one_verdict(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    decision = _review()
+    store.decisions.append([decision])
+
+    def verdict(value: str) -> str:
+        try:
+            return "new" if resolve(store, decision.id, Verdict("correct", value), value, "r")[1] else "same"
+        except ZhongtaiError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(verdict, ["refund", "refund", "delivery", "delivery"]))
+    item = store.review.get(decision.id)
+    assert answers.count("new") == 1 and answers.count("same") == 1
+    assert answers.count(f"review item {decision.id} was already resolved (correct) by {item.value}") == 2
+    assert {f.kind: f.value for f in store.feedback.of_decision(decision.id)} == {
+        "verdict": item.value,
+        "label": item.value,
+    }
+
+
 def test_an_accept_labels_the_answer_and_respects_earlier_feedback(store):
     first, second = _review(), _review()
     store.decisions.append([first, second])

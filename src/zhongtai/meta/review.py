@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhongtai.errors import ZhongtaiError
@@ -196,22 +197,28 @@ class ReviewRecords:
         """Give a pending item to `assignee`; unless `take_over`, an item someone else holds is a conflict
         (two reviewers claiming at once: one wins). Claiming one's own item again changes nothing."""
         with self._sessions.begin() as session:
-            row = _locked(session, decision_id)
-            if row.status == ReviewStatus.DONE:
-                raise ZhongtaiError("conflict", f"review item {decision_id} is already resolved")
-            if row.assignee == assignee:
-                return _item(row)
-            if row.assignee is not None and not take_over:
+            # The first statement is the conditional write, so the database decides a race on every
+            # backend (a read first would let two SQLite or PostgreSQL transactions both see it free).
+            won = _take(session, decision_id, assignee, take_over)
+            row = session.get(SqlReviewItem, decision_id)
+            if row is None:
+                raise missing_item(decision_id)
+            if not won:
+                if row.status == ReviewStatus.DONE:
+                    raise ZhongtaiError("conflict", f"review item {decision_id} is already resolved")
+                if row.assignee == assignee:
+                    return _item(row)
                 raise ZhongtaiError(
                     "conflict",
                     f"review item {decision_id} is assigned to {row.assignee}",
                     "an item is taken by one reviewer; a lead can reassign it",
                 )
-            previous = row.assignee
-            row.assignee = assignee
-            if row.status == ReviewStatus.OPEN:
-                row.status = str(ReviewStatus.ASSIGNED)
-            body = {"capability": row.capability, "queue": row.queue, "assignee": assignee, "from": previous}
+            body = {
+                "capability": row.capability,
+                "queue": row.queue,
+                "assignee": assignee,
+                "take_over": take_over,
+            }
             record(session, AuditEntry(AuditKind.REVIEW_ASSIGN, principal, decision_id, body, rule))
             return _item(row)
 
@@ -228,23 +235,29 @@ class ReviewRecords:
         """Resolve an item with `accept` (the answer was right) or `correct` (`value` is the right class),
         writing `outcomes` (feedback kind → value) with it; returns the item and whether this call resolved
         it (False: the same verdict again). Another verdict on a resolved item is a conflict."""
-        with self._sessions.begin() as session:
-            row = _locked(session, decision_id)
-            if row.status == ReviewStatus.DONE:
-                if row.verdict == verdict and (row.value or {}).get("value") == value:
-                    return _item(row), False
-                raise ZhongtaiError(
-                    "conflict",
-                    f"review item {decision_id} was already resolved ({row.verdict}) by {row.resolved_by}",
-                    "a verdict is final; a wrong one is corrected as feedback on a new decision",
-                )
-            _add_feedback(session, row, outcomes, principal, comment)
-            at = now()
-            row.status, row.resolved_at, row.resolved_by = str(ReviewStatus.DONE), at, principal
-            row.verdict, row.value = verdict, {"value": value}
-            body = {"capability": row.capability, "queue": row.queue, "verdict": verdict}
-            record(session, AuditEntry(AuditKind.REVIEW_RESOLVE, principal, decision_id, body, rule))
-            return _item(row), True
+        try:
+            with self._sessions.begin() as session:
+                row = _locked(session, decision_id)
+                if row.status == ReviewStatus.DONE:
+                    if row.verdict == verdict and (row.value or {}).get("value") == value:
+                        return _item(row), False
+                    raise ZhongtaiError(
+                        "conflict",
+                        f"review item {decision_id} was already resolved ({row.verdict}) by {row.resolved_by}",
+                        "a verdict is final; a wrong one is corrected as feedback on a new decision",
+                    )
+                _add_feedback(session, row, outcomes, principal, comment)
+                row.status, row.resolved_at, row.resolved_by = str(ReviewStatus.DONE), now(), principal
+                row.verdict, row.value = verdict, {"value": value}
+                body = {"capability": row.capability, "queue": row.queue, "verdict": verdict}
+                record(session, AuditEntry(AuditKind.REVIEW_RESOLVE, principal, decision_id, body, rule))
+                return _item(row), True
+        except IntegrityError:  # feedback of the same kind came in over the feedback route meanwhile
+            raise ZhongtaiError(
+                "conflict",
+                f"decision {decision_id} got feedback while its review item was resolved",
+                "resolve it again: the verdict is checked against that feedback",
+            ) from None
 
     def capabilities(self) -> list[str]:
         """The capabilities that have review items, by name."""
@@ -282,8 +295,27 @@ class ReviewRecords:
             return [_item(r) for r in rows]
 
 
+def _take(session: Session, decision_id: str, assignee: str, take_over: bool) -> bool:
+    """Set the assignee of a pending item held by no one (or by anyone, with `take_over`) in one UPDATE;
+    whether it changed."""
+    table = SqlReviewItem
+    held = table.assignee.is_(None) | (table.assignee != assignee) if take_over else table.assignee.is_(None)
+    status = sa.case((table.status == str(ReviewStatus.OPEN), str(ReviewStatus.ASSIGNED)), else_=table.status)
+    update = (
+        sa.update(table)
+        .where(table.decision_id == decision_id, table.status != str(ReviewStatus.DONE), held)
+        .values(assignee=assignee, status=status)
+    )
+    return bool(session.execute(update).rowcount)  # type: ignore[attr-defined]
+
+
 def _locked(session: Session, decision_id: str) -> SqlReviewItem:
-    row = session.get(SqlReviewItem, decision_id, with_for_update=True)
+    """The item, write-locked for the transaction: a write that changes nothing comes first, so on SQLite
+    the transaction holds the database's write lock before it reads (no stale read to fail on later) and
+    on PostgreSQL and MySQL the row's lock."""
+    touch = sa.update(SqlReviewItem).where(SqlReviewItem.decision_id == decision_id)
+    session.execute(touch.values(status=SqlReviewItem.status))
+    row = session.get(SqlReviewItem, decision_id)
     if row is None:
         raise missing_item(decision_id)
     return row
