@@ -110,8 +110,7 @@ def show(
     store, principal, engine = _engine()
     item = _item(store, decision_id)
     engine.require(principal, "review", item.capability)
-    may_see = engine.check(principal, "see_explanation", item.capability).allowed
-    detail = item_detail(store, decision_id, may_see)
+    detail = item_detail(store, decision_id, engine, principal)
     if as_json:
         print_json(detail)
         return

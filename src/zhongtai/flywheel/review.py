@@ -5,10 +5,9 @@ share: a reviewer's view of an item with its decision's explanation, masked by w
 checks on a verdict before it is written; and the escalation of overdue items a scheduler or
 `zhongtai review escalate` runs.
 
-Masking: the decision log already holds no PII (it is scrubbed before it is written). The explanation — the
-feature values the model saw and the node's reasons — is shown only to a principal allowed `see_explanation`
-on the capability; others see the feature names without their values. Free text left in the inputs is
-scrubbed again on the way out (idempotent), so an older record cannot leak what the recognizers now find.
+Masking: a decision is rendered as the decision log shows it to its reader (capabilities/decision_view.py):
+inputs, output and feature values masked for every PII class the reader may not `see_pii`, and the
+explanation (the feature values, and here a process node's reasons too) only with `see_explanation`.
 """
 
 from __future__ import annotations
@@ -24,7 +23,8 @@ from zhongtai.meta.review import VERDICTS, ReviewItem, missing_item
 from zhongtai.meta.time import now
 
 if TYPE_CHECKING:
-    from zhongtai.meta.records import DecisionRecord
+    from zhongtai.govern.policy import PolicyEngine
+    from zhongtai.govern.principal import Principal
     from zhongtai.meta.store import MetadataStore
 
 MAX_VALUE = 200  # as feedback values (flywheel/feedback.py)
@@ -101,43 +101,25 @@ def resolve(
     )
 
 
-def explanation(decision: DecisionRecord, may_see: bool) -> dict[str, Any]:
-    """What a reviewer reads about a decision: the answer, its inputs (scrubbed) and, when `may_see`, the
-    feature values and reasons behind it (otherwise the feature names only)."""
-    output = dict(decision.output or {})
-    node = output.get("node")
-    if isinstance(node, dict) and not may_see:
-        output["node"] = {k: v for k, v in node.items() if k != "reasons"}
-    body: dict[str, Any] = {
-        "decision_id": decision.id,
-        "at": decision.at.isoformat(),
-        "capability": decision.capability,
-        "decision": decision.decision,
-        "score": decision.score,
-        "model": {"name": decision.model_name, "version": decision.model_version},
-        "arm": decision.arm,
-        "fallback": decision.fallback,
-        "fallback_reason": decision.fallback_reason,
-        "inputs": scrub(decision.inputs),
-        "output": scrub(output),
-        "explained": may_see,
-    }
-    if may_see:
-        body["features"] = scrub(decision.features)
-    else:
-        body["feature_names"] = sorted(decision.features)
-    return body
+def item_detail(
+    store: MetadataStore, decision_id: str, engine: PolicyEngine, principal: Principal
+) -> dict[str, Any]:
+    """An item with its decision as `principal` may see it (capabilities/decision_view.py: masked by
+    `see_pii`, the feature values only with `see_explanation`, and then the node's reasons too)."""
+    from zhongtai.capabilities.decision_view import decision_view
 
-
-def item_detail(store: MetadataStore, decision_id: str, may_see: bool) -> dict[str, Any]:
-    """An item with its decision's explanation (masked unless `may_see`); `not_found` when there is none."""
     item = store.review.get(decision_id)
     if item is None:
         raise missing_item(decision_id)
     (decision,) = store.decisions.by_ids([decision_id]) or (None,)
     body = item.to_dict()
     body["overdue"] = item.overdue(now())
-    body["decision"] = explanation(decision, may_see) if decision is not None else None
+    view = decision_view(decision, engine, principal) if decision is not None else None
+    node = (view or {}).get("output", {}) or {}
+    if view is not None and "explanation" not in view and isinstance(node.get("node"), dict):
+        # A node's reasons name the factors and their contributions: the explanation by other words.
+        view["output"] = {**node, "node": {k: v for k, v in node["node"].items() if k != "reasons"}}
+    body["decision"] = view
     return body
 
 

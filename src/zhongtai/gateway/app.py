@@ -32,18 +32,22 @@ from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
+from zhongtai.gateway.decisions_routes import add_decision_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.governance_routes import add_governance_routes
 from zhongtai.gateway.idempotency import Idempotency
 from zhongtai.gateway.integration_routes import add_integration_routes
 from zhongtai.gateway.metrics_routes import add_metrics_route
 from zhongtai.gateway.models_routes import add_model_routes
+from zhongtai.gateway.oneid_routes import add_oneid_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.quality_routes import add_quality_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.gateway.review_routes import add_review_routes
 from zhongtai.gateway.traffic_routes import add_traffic_routes
+from zhongtai.govern.audit_head import head_file
 from zhongtai.govern.identity import Identities
 from zhongtai.govern.jwt import JwksVerifier, OidcSettings
 from zhongtai.govern.limits import Limits, open_buckets
@@ -249,7 +253,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_error_handlers(app)
     _add_routes(app)
     add_batch_route(app, lambda: app.state.gateway)
-    add_catalog_routes(app)
+    add_catalog_routes(app, settings)
     add_feature_routes(app, json_object)
     add_push_routes(app, json_object)
     add_metrics_route(app)
@@ -258,6 +262,9 @@ def create_app(settings: Settings) -> FastAPI:
     add_model_routes(app)
     add_traffic_routes(app)
     add_integration_routes(app)
+    add_governance_routes(app, head_file(settings.metadata_url, settings.home))
+    add_decision_routes(app)
+    add_oneid_routes(app, settings)
     return app
 
 

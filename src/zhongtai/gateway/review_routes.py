@@ -46,7 +46,8 @@ class ReviewItemBody(BaseModel):
 
 
 class ReviewItemDetail(ReviewItemBody):
-    """An item with its decision's explanation (feature values only for callers allowed see_explanation)."""
+    """An item with its decision as the caller may see it: masked by see_pii, its `explanation` (feature
+    values) only with see_explanation."""
 
     overdue: bool
     decision: dict[str, Any] | None
@@ -162,11 +163,10 @@ def add_review_routes(app: FastAPI) -> None:
     async def show_item(
         request: Request, access: Annotated[Access, allow("review")], decision_id: str
     ) -> ReviewItemDetail:
-        """One item with its decision's explanation, masked by what the caller may see."""
-        item = await _item(request, access, decision_id)
-        may_see = access.engine.check(access.principal, "see_explanation", item.capability).allowed
+        """One item with its decision, masked by what the caller may see."""
+        await _item(request, access, decision_id)
         store = request.app.state.gateway.store
-        detail = await run_in_threadpool(item_detail, store, decision_id, may_see)
+        detail = await run_in_threadpool(item_detail, store, decision_id, access.engine, access.principal)
         return ReviewItemDetail.model_validate(detail)
 
     @app.post(
