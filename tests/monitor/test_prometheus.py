@@ -79,7 +79,7 @@ def test_the_alert_rules_and_example_config_pass_promtool():
         text=True,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 9 rules found" in checked.stdout
+    assert "SUCCESS: 10 rules found" in checked.stdout
 
 
 def test_a_real_prometheus_scrapes_the_gateway_and_answers_promql(served, tmp_path):

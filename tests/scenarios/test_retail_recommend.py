@@ -27,7 +27,17 @@ def test_the_specs_validate_and_read_stock_at_the_store():
     assert stock["risk"] is None
 
 
-def test_the_forecasts_risk_demotes_when_the_project_has_its_view():
+def test_the_forecasts_next_day_risk_drops_and_demotes_when_the_project_has_its_view():
     others = {"forecast.yaml": {"feature_views": [{"name": RISK_FEATURE.split(".")[0]}]}}
     stock = _stock(recommend_documents(lambda name: "SELECT 1", others))
-    assert stock["risk"] == "stock_risk.stockout_risk_7d" and stock["demote_above"] == 0.5
+    assert stock["risk"] == "stock_risk.stockout_risk_1d"
+    assert (stock["demote_above"], stock["drop_above"]) == (0.0001, 0.0005)
+
+
+def test_the_risk_view_publishes_the_next_day_risk_the_rule_reads():
+    from zhongtai.scenarios.retail.project import _features, _sql
+    from zhongtai.scenarios.retail.project_forecast import forecast_documents
+
+    (view,) = forecast_documents(_sql, _features)["forecast.yaml"]["feature_views"]
+    assert RISK_FEATURE.split(".")[1] in {f["name"] for f in view["features"]}
+    assert "stockout_risk_1d" in view["sql"]

@@ -121,7 +121,7 @@ def _every_person(store: MetadataStore, storage: LakeStorage, spec: CapabilitySp
     entity = EntitySpec.model_validate(store.spec("entities", model.entity))
     if not model.feature_views and not model.feature_groups:
         raise _rows_needed(spec, "recommendation", f"the {entity.name}s to answer")
-    table = _latest_features(store, storage, model, entity.join_keys).select(entity.join_keys)
+    table = latest_features(store, storage, model, entity.join_keys).select(entity.join_keys)
     return BatchRows(table, f"every {entity.name} with features")
 
 
@@ -177,7 +177,7 @@ def score_all(store: MetadataStore, storage: LakeStorage, capability: str) -> Ba
     model_spec = ModelSpec.model_validate(store.spec("models", spec.model))
     entity = EntitySpec.model_validate(store.spec("entities", model_spec.entity))
     version = store.models.by_alias(spec.model, spec.alias)
-    features = _latest_features(store, storage, model_spec, entity.join_keys)
+    features = latest_features(store, storage, model_spec, entity.join_keys)
     predictor = load_predictor(storage, version.artifact, version.artifact_format)
     matrix = (
         np.column_stack(
@@ -239,7 +239,7 @@ def _by_input_key(
         con.close()
 
 
-def _latest_features(
+def latest_features(
     store: MetadataStore, storage: LakeStorage, model: ModelSpec, join_keys: list[str]
 ) -> pa.Table:
     """Per entity, each view's newest row within its TTL of the view's newest timestamp, joined by key, and

@@ -6,7 +6,8 @@ process watches its own traffic: `ArmWindow` keeps, per arm, the outcome, decide
 requests (appends only, on the request path; nothing else happens there). `CanaryController` judges the
 windows every few seconds off the loop (`judge`), and writes a step, a rollback or the completion with a
 compare-and-set on the state, so two processes reaching the same verdict record it once. A rollback is
-recorded in the change log with its reason and logged as an alert.
+recorded in the change log with its reason and raised as an alert (`CanaryRolledBack`, monitor/alerts.py),
+resolved when a later canary of the capability completes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from zhongtai.capabilities.arms import ArmedRuntime
     from zhongtai.capabilities.serving import Capabilities
     from zhongtai.meta.store import MetadataStore
+    from zhongtai.monitor.alerts import AlertCenter
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +160,9 @@ def judge(canary: CanarySpec, state: CanaryState, windows: dict[str, ArmWindow],
     return Verdict("complete", f"last step held for {canary.step_every} over {count} requests")
 
 
-def advance(store: MetadataStore, runtime: ArmedRuntime, at: datetime) -> Verdict | None:
+def advance(
+    store: MetadataStore, runtime: ArmedRuntime, at: datetime, alerts: AlertCenter | None = None
+) -> Verdict | None:
     """Judge one capability's canary and record the verdict (compare-and-set on its state); None when it is
     not ramping here."""
     policy, state, windows = runtime.policy, runtime.canary_state, runtime.windows
@@ -177,7 +181,7 @@ def advance(store: MetadataStore, runtime: ArmedRuntime, at: datetime) -> Verdic
         new = replace(state, since=at, status=PROMOTED, reason=verdict.reason)
     else:
         new = replace(state, since=at, status=AWAITING_APPROVAL, reason=verdict.reason)
-    store.traffic.set(
+    moved = store.traffic.set(
         runtime.name,
         runtime.policy_body,
         CONTROLLER,
@@ -186,7 +190,22 @@ def advance(store: MetadataStore, runtime: ArmedRuntime, at: datetime) -> Verdic
         state=new.to_json(),
         expected_state=state.to_json(),
     )
+    # Only the process whose compare-and-set won tells people; the others saw the same verdict.
+    if moved is not None and alerts is not None and verdict.action in ("rollback", "complete"):
+        _alert(alerts, runtime.name, policy.canary.arm, verdict)
     return verdict
+
+
+def _alert(alerts: AlertCenter, capability: str, arm: str, verdict: Verdict) -> None:
+    from zhongtai.monitor.alert_rules import canary_alert
+
+    try:
+        if verdict.action == "rollback":
+            alerts.fire([canary_alert(capability, arm, verdict.reason)])
+        else:
+            alerts.resolve([canary_alert(capability, arm)])
+    except Exception:  # the ramp is decided and recorded; a failing alert store must not undo that
+        log.exception("canary %s of %s: the alert could not be recorded", arm, capability)
 
 
 def _promote(store: MetadataStore, runtime: ArmedRuntime, arm: str, reason: str) -> None:
@@ -202,9 +221,16 @@ def _promote(store: MetadataStore, runtime: ArmedRuntime, arm: str, reason: str)
 class CanaryController:
     """Judges every ramping canary of the loaded capabilities every `interval` seconds, in a daemon thread."""
 
-    def __init__(self, capabilities: Capabilities, store: MetadataStore, interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        capabilities: Capabilities,
+        store: MetadataStore,
+        interval: float = 2.0,
+        alerts: AlertCenter | None = None,
+    ) -> None:
         self._capabilities = capabilities
         self._store = store
+        self._alerts = alerts
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="zhongtai-canary", daemon=True)
@@ -224,7 +250,7 @@ class CanaryController:
         found = {}
         for runtime in self._capabilities.runtimes():
             try:
-                verdict = advance(self._store, runtime, now())
+                verdict = advance(self._store, runtime, now(), self._alerts)
             except Exception:
                 log.exception(
                     "canary of %s: the verdict could not be recorded; judged again next round", runtime.name

@@ -5,7 +5,10 @@ A request carries the entity key (or a source system's key that OneID maps to th
 round trip, plus the OneID lookup), classifies the text with the loaded head (the encoder is the shared,
 preloaded one), and routes the answer by the capability's `routing:` block: `human_review` when the
 confidence is under `min_confidence`, the text is out of scope (`other`) or an escalation rule over the
-person's features holds, `auto` otherwise; the queue follows. The answer's fields (intent, confidence, top
+person's features holds, `auto` otherwise; the queue follows. A rule reads the person's stored features as
+`view.feature` (another model's published outputs among them: `churn_scores.churn_score`) and the person's
+tags as `tags.<tag>` (true when the person carries it), read in the same round trip from the tags' online
+view. The answer's fields (intent, confidence, top
 intents, route, queue, escalation) are the decision's `output`. A person unknown online is still answered,
 from the text alone.
 
@@ -29,7 +32,8 @@ from zhongtai.features.online.base import OnlineStore, entity_key
 from zhongtai.features.selection import select_features
 from zhongtai.spec.expressions import Reference, parse_expression
 from zhongtai.spec.models import CapabilitySpec, EntitySpec, FeatureViewSpec, KeyType, ModelSpec
-from zhongtai.spec.text_task import RoutingSpec
+from zhongtai.spec.text_task import TAGS, RoutingSpec
+from zhongtai.tags.online import online_view
 
 if TYPE_CHECKING:
     from zhongtai.capabilities.runtime import Decision
@@ -58,6 +62,7 @@ class TextRuntime:
         *,
         lookup: str | None = None,
         target: str = "",
+        tags: Sequence[str] = (),
     ) -> None:
         from zhongtai.capabilities.runtime import resolve_features
 
@@ -71,6 +76,9 @@ class TextRuntime:
         self.model_version: int | None = version.version
         self.join_keys = tuple(entity.join_keys)
         self.views = tuple(v.name for v in views)
+        # The tags' online view is read beside the feature views when a rule reads `tags.<tag>`.
+        reads_tags = any(_reads_tags(rule.when) for rule in self.routing.escalate)
+        self._read_views = (*self.views, online_view(entity.name)) if reads_tags else self.views
         self._lookup = (lookup,) if lookup else None
         self.input_keys = (self.input,) if lookup else self.join_keys
         self.input_key_types: tuple[KeyType, ...] = ("string",) if lookup else entity.join_key_types()
@@ -107,7 +115,12 @@ class TextRuntime:
             (
                 rule.name,
                 rule.queue,
-                _compile(rule.when, self.views, f"capabilities.{self.name}.routing.escalate[{i}].when"),
+                _compile(
+                    rule.when,
+                    self._read_views,
+                    f"capabilities.{self.name}.routing.escalate[{i}].when",
+                    tags if reads_tags else None,
+                ),
             )
             for i, rule in enumerate(self.routing.escalate)
         ]
@@ -144,6 +157,11 @@ class TextRuntime:
         version = serving_version(store, spec.model, serves or spec.alias)
         found = capability_lookup(store, spec)
         model = load_text_model(storage, version.artifact)
+        tags = [
+            tag
+            for tag, payload in store.registered("tags").items()
+            if payload.get("entity") == model_spec.entity
+        ]
         return cls(
             spec,
             version,
@@ -153,10 +171,15 @@ class TextRuntime:
             online,
             lookup=found[1] if found else None,
             target=serving_target(store, name, serves),
+            tags=tags,
         )
 
     def _warm(self) -> None:
-        """One classification before the first request: the encoder and the n-gram transform load lazily."""
+        """One classification before the first request: the encoder and the n-gram transform load lazily
+        (the encoder once per process, shared by every text capability), on one torch thread."""
+        from zhongtai.models.text_encoder import pin_for_serving
+
+        pin_for_serving()
         self._model.classify(["warm up"], np.full((1, len(self._profile)), np.nan))
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
@@ -230,22 +253,23 @@ class TextRuntime:
         return text
 
     def _person_values(self, key: str) -> list[Mapping[str, Any] | None]:
-        """The person's values of every view read (None per view when unknown online)."""
-        if not self.views:
+        """The person's values of every view read, the tags' last when a rule reads them (None per view
+        when unknown online)."""
+        if not self._read_views:
             return []
         if self._lookup is not None:
             entity = self._online.read(key, self._lookup)[self._lookup[0]]
             if entity is None:  # a key OneID has not seen: the text alone answers
-                return [None] * len(self.views)
+                return [None] * len(self._read_views)
             key = entity_key([entity[k] for k in self.join_keys])
-        found = self._online.read(key, self.views)
-        return [found.get(view) for view in self.views]
+        found = self._online.read(key, self._read_views)
+        return [found.get(view) for view in self._read_views]
 
     def _route(
         self, intent: str, confidence: float, per_view: Sequence[Mapping[str, Any] | None]
     ) -> dict[str, Any]:
         answer = {"intent": intent, "confidence": confidence}
-        values = per_view if per_view else [None] * len(self.views)
+        values = per_view if per_view else [None] * len(self._read_views)
         for name, queue, when in self._escalations:
             if when(values, answer) is True:
                 return {**answer, "route": HUMAN_REVIEW, "queue": queue, "escalation": name}
@@ -255,14 +279,23 @@ class TextRuntime:
         return {**answer, "route": AUTO, "queue": queue, "escalation": None}
 
 
-def _compile(text: str, views: Sequence[str], where: str) -> Evaluator:
+def _reads_tags(text: str) -> bool:
+    from zhongtai.spec.expressions import references
+
+    return any(ref.view == TAGS for ref in references(parse_expression(text)))
+
+
+def _compile(text: str, views: Sequence[str], where: str, tags: Sequence[str] | None = None) -> Evaluator:
     """An escalation rule compiled once: `intent` and `confidence` bare, the person's features as
-    `view.feature` of the views the runtime reads."""
+    `view.feature` of the views the runtime reads, and with `tags` (the entity's registered tags; the tags'
+    online view is then the last of `views`) `tags.<tag>`."""
     try:
         tree = parse_expression(text)
     except ValueError as exc:
         raise ZhongtaiError("invalid_spec", f"{where}: {exc}") from exc
     positions = {view: i for i, view in enumerate(views)}
+    if tags is not None:
+        positions[TAGS] = len(views) - 1
 
     def resolve(ref: Reference) -> Evaluator:
         name = ref.name
@@ -274,6 +307,12 @@ def _compile(text: str, views: Sequence[str], where: str) -> Evaluator:
                     f"use {' or '.join(ANSWER_FIELDS)}, or view.feature of {', '.join(views) or 'a view'}",
                 )
             return lambda values, answer: answer.get(name)
+        if ref.view == TAGS and tags is not None and name not in tags:
+            raise ZhongtaiError(
+                "invalid_spec",
+                f"{where}: no tag '{name}' is registered for this capability's entity",
+                f"use one of {', '.join(sorted(tags)) or '(none registered)'}, or apply the tag first",
+            )
         if ref.view not in positions:
             raise ZhongtaiError(
                 "invalid_spec",

@@ -109,6 +109,7 @@ class LineageGraph:
                 Edge(Node("feature_groups", g), capability, "serves") for g in spec.get("feature_groups", [])
             ]
             edges += _lookups(spec, capability, specs)
+            edges += _rule_reads(spec, capability, specs)
             if spec.get("write_back"):
                 edges.append(
                     Edge(capability, Node("sources", spec["write_back"]["source"]), "writes back to")
@@ -196,6 +197,29 @@ def _lookups(spec: dict[str, Any], capability: Node, specs: dict[str, dict[str, 
         and any(s.dataset == spec["input_dataset"] for s in identity.sources)
         and identity.crosswalk_dataset in specs["datasets"]
     ]  # fmt: skip
+
+
+def _rule_reads(spec: dict[str, Any], capability: Node, specs: dict[str, dict[str, Any]]) -> list[Edge]:
+    """What a capability's own rules read besides its model: a recommender's stock views (in stock, the
+    forecast's risk), a text capability's routing views and the views and tags its escalation rules name
+    (the churn model's published scores, `tags.high_value`)."""
+    from zhongtai.spec.expressions import parse_expression, references
+    from zhongtai.spec.text_task import TAGS
+
+    stock = (spec.get("recommend") or {}).get("stock") or {}
+    routing = spec.get("routing") or {}
+    views = dict.fromkeys(str(stock[f]).partition(".")[0] for f in ("in_stock", "risk") if stock.get(f))
+    views.update(dict.fromkeys(routing.get("feature_views", [])))
+    tags: dict[str, None] = {}
+    for rule in routing.get("escalate", []):
+        try:
+            found = references(parse_expression(rule["when"]))
+        except ValueError:
+            continue
+        views.update(dict.fromkeys(r.view for r in found if r.view not in (None, TAGS)))
+        tags.update(dict.fromkeys(r.name for r in found if r.view == TAGS))
+    edges = [Edge(_view_node(v, specs), capability, "reads") for v in views if v is not None]
+    return edges + [Edge(Node("tags", t), capability, "reads") for t in tags if t in specs["tags"]]
 
 
 def _view_node(view: str, specs: dict[str, dict[str, Any]]) -> Node:

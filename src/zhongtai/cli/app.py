@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from zhongtai import __version__
 from zhongtai.cli import (
+    alerts,
     audit,
     capabilities,
     catalog,
@@ -112,6 +113,7 @@ app.add_typer(
 )
 app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
 app.add_typer(review.app, name="review", help="The review queue: decisions routed to a person, and verdicts.")
+app.add_typer(alerts.app, name="alerts", help="Alerts from canaries and drift checks, and their receivers.")
 app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
 app.add_typer(
     export.app, name="export", help="Export a capability as an edge bundle that decides in process."

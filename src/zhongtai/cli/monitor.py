@@ -48,6 +48,7 @@ def drift(
     limits = Thresholds(min_effect=min_effect, major_effect=max(MAJOR_EFFECT, min_effect), alpha=alpha)
     while True:
         found = _check(capability, span, limits)
+        _raise_alerts(capability, found)
         if as_json:
             print_json([v.to_dict() for v in found])
         else:
@@ -56,6 +57,21 @@ def drift(
             return
         err_console.print(f"[dim]next check in {every} (Ctrl-C stops)[/dim]")
         time.sleep(interval.total_seconds())
+
+
+def _raise_alerts(capability: str, found: list[VersionDrift]) -> None:
+    """Drifted features fire `FeatureDrift` alerts (sent where ZT_ALERT_RECEIVERS says); features back in line
+    resolve theirs."""
+    from zhongtai.monitor.alert_rules import drift_alerts
+    from zhongtai.monitor.alerts import AlertCenter
+
+    firing, cleared = drift_alerts(capability, found)
+    center = AlertCenter.from_environment(context.store())
+    failed = [d for d in [*center.fire(firing), *center.resolve(cleared)] if not d.ok]
+    for delivery in failed:
+        err_console.print(
+            f"[yellow]alert {delivery.group} not delivered to {delivery.receiver}: {delivery.error}[/yellow]"
+        )
 
 
 @app.command("reports")

@@ -250,6 +250,7 @@ class Bundle:
         answer = self._answer(arm, self._fallback["decision"], self._fallback.get("score"), [])
         if self._has_groups:
             answer["features"] = {}
+        answer["fallback_reason"] = "unknown_entity"  # as the gateway says why
         return answer
 
 

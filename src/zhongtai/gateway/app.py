@@ -55,6 +55,7 @@ from zhongtai.govern.policy import LivePolicy, load_engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
+from zhongtai.monitor.alerts import AlertCenter
 from zhongtai.monitor.metrics import DecisionObserver, MeteredDecisionLog
 from zhongtai.monitor.metrics_collect import PlatformCollector, ProcessState, arms_of, feature_views
 
@@ -94,7 +95,7 @@ class Gateway:
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
         shadows = ShadowScorer(decisions).start()
-        canaries = CanaryController(capabilities, store).start()
+        canaries = CanaryController(capabilities, store, alerts=AlertCenter.from_environment(store)).start()
         policy = LivePolicy(lambda: load_engine(store), store.serving_signal, settings.serving_poll_seconds)
         limits = Limits(
             open_buckets(settings.limits_url or settings.online_url),

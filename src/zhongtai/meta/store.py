@@ -17,6 +17,7 @@ from zhongtai.govern.audit import LOCAL_ADMIN, AuditLog, apply_entry, record, wa
 from zhongtai.govern.audit_head import HeadExport, database_name, head_file
 from zhongtai.meta import db
 from zhongtai.meta.access import AccessRecords, DecisionRecords
+from zhongtai.meta.alerts import AlertRecords
 from zhongtai.meta.drift import DriftRecords
 from zhongtai.meta.features import FeatureRecords
 from zhongtai.meta.feedback import FeedbackRecords
@@ -165,6 +166,11 @@ class MetadataStore:
     def feedback(self) -> FeedbackRecords:
         """Outcomes reported for logged decisions."""
         return FeedbackRecords(self._sessions)
+
+    @cached_property
+    def alerts(self) -> AlertRecords:
+        """Alerts raised and whether receivers were told (monitor/alerts.py)."""
+        return AlertRecords(self._sessions)
 
     @cached_property
     def traffic(self) -> TrafficRecords:

@@ -493,3 +493,22 @@ class SqlDriftReport(Base):
     results: Mapped[list[Any]]  # one ColumnDrift dict per column, the score last
     thresholds: Mapped[dict[str, Any]]
     __table_args__ = (Index("ix_drift_reports_capability_at", "capability", "at"),)
+
+
+class SqlAlert(Base):
+    """One alert (a name and labels) and where it stands: firing or resolved, and when receivers were last told,
+    so a repeated raise is not sent again before the repeat interval."""
+
+    __tablename__ = "alerts"
+    fingerprint: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    labels: Mapped[dict[str, Any]]
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    last_raised_at: Mapped[datetime]
+    notified_at: Mapped[datetime | None]
+    raised: Mapped[int] = mapped_column(Integer)

@@ -28,6 +28,8 @@ from zhongtai.models.metrics import (
     task_intervals,
     task_metrics,
 )
+from zhongtai.models.task_cards import KIND as TASK_CARD
+from zhongtai.models.task_cards import render_task_markdown
 from zhongtai.spec.candidates import TASK_METRICS
 
 if TYPE_CHECKING:
@@ -254,6 +256,8 @@ def _groups(column: pa.ChunkedArray) -> list[tuple[str, np.ndarray]]:
 
 def render_markdown(card: dict[str, Any], version: int) -> str:
     """The card as a Markdown page."""
+    if card.get("kind") == TASK_CARD:
+        return render_task_markdown(card, version)
     data = card["training_data"]
     lines = [f"# Model card: {card['model']} v{version}", ""]
     lines += [f"**Purpose:** {card['purpose'] or card['description'] or '(not declared)'}  "]

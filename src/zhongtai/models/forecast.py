@@ -53,6 +53,7 @@ class SeriesRows:
     stock: np.ndarray | None
     combinations: list[dict[str, Any]]  # exogenous values of each combination index (index 0: ordinary)
     datasets: dict[str, int]
+    shelf: np.ndarray | None = None  # the first stock column alone at the forecast date: what is on the shelf
 
 
 def train_forecast(job: TrainJob) -> Trained:
@@ -114,7 +115,7 @@ def read_series(job: TrainJob, settings: ForecastSpec, entity: EntitySpec) -> Se
     from zhongtai.lake.views import register_datasets
 
     spec = job.spec
-    keys = _series_keys(spec, settings, entity)
+    _series_keys(spec, settings, entity)  # a bad key list fails before any SQL runs
     where = f"model '{spec.name}' labels"
     with engine_or_default(job.engine, job.storage) as offline:
         datasets = register_datasets(offline, job.store, spec.label.sql, where)
@@ -124,8 +125,22 @@ def read_series(job: TrainJob, settings: ForecastSpec, entity: EntitySpec) -> Se
             place = f"model '{spec.name}' forecast.exogenous.sql"
             datasets |= register_datasets(offline, job.store, settings.exogenous.sql, place)
             calendar = offline.to_arrow(settings.exogenous.sql, place)
+    return series_rows(spec, entity, labels, calendar, datasets)
+
+
+def series_rows(
+    spec: ModelSpec,
+    entity: EntitySpec,
+    labels: pa.Table,
+    calendar: pa.Table | None,
+    datasets: dict[str, int] | None = None,
+) -> SeriesRows:
+    """The label rows (the columns `label.sql` selects) and the exogenous calendar laid out as the panel the
+    trainer fits: what `read_series` does after its SQL, for rows that come from elsewhere (a bench)."""
+    settings = spec.forecast_settings
+    keys = _series_keys(spec, settings, entity)
     frame = _label_frame(spec, settings, keys, labels)
-    return _panel(spec, settings, keys, frame, calendar, datasets)
+    return _panel(spec, settings, keys, frame, calendar, datasets or {})
 
 
 def _series_keys(spec: ModelSpec, settings: ForecastSpec, entity: EntitySpec) -> list[str]:
@@ -235,6 +250,7 @@ def _panel(
     _check_lengths(spec, settings, values, days)
     heads = daily.groupby(keys, sort=True).tail(1)  # each series' newest day: its stock at the forecast date
     stock_position = heads[stock].sum(axis=1, min_count=len(stock)).to_numpy() if stock else None
+    shelf = heads["stock_0"].to_numpy(dtype=np.float64) if stock else None
     combination, combinations = _exogenous(spec, settings, calendar, first, days + settings.horizon)
     panel = Panel(
         values,
@@ -246,7 +262,7 @@ def _panel(
         related(combinations),
     )
     key_values = {k: heads[k].to_numpy() for k in keys}
-    return SeriesRows(panel, key_values, stock_position, combinations, datasets)
+    return SeriesRows(panel, key_values, stock_position, combinations, datasets, shelf)
 
 
 def _check_lengths(spec: ModelSpec, settings: ForecastSpec, values: np.ndarray, days: int) -> None:
@@ -343,6 +359,12 @@ def outputs(
         arrays["stock"] = stock
         risk = exceedance(total, found.sum_dispersion, np.floor(np.nan_to_num(stock, nan=0.0)))
         arrays["risk"] = np.where(np.isfinite(stock), risk, np.nan)
+    if rows.shelf is not None:
+        # The shelf is empty at the next day's close when that day's demand reaches what is on it (an arrival
+        # that day can only help, so this is the risk before deliveries): P(demand >= shelf) = P(demand > shelf - 1).
+        shelf = rows.shelf.astype(np.float64)
+        next_day = exceedance(found.mean[:, 0], found.dispersion, np.floor(np.nan_to_num(shelf, nan=0.0)) - 1)
+        arrays["risk_1d"] = np.where(np.isfinite(shelf), next_day, np.nan)
     return arrays
 
 
@@ -433,6 +455,8 @@ def outputs_table(storage: LakeStorage, spec: ModelSpec, version: ModelVersion) 
     if "risk" in arrays:
         columns["stock_position"] = pa.array(arrays["stock"], pa.float64(), from_pandas=True)
         columns[f"stockout_risk_{days}d"] = pa.array(arrays["risk"], pa.float64(), from_pandas=True)
+    if "risk_1d" in arrays and days != 1:  # a one-day risk horizon published it already
+        columns["stockout_risk_1d"] = pa.array(arrays["risk_1d"], pa.float64(), from_pandas=True)
     columns["model"] = pa.array([spec.name] * rows, pa.string())
     columns["model_version"] = pa.array([version.version] * rows, pa.int64())
     return pa.table(columns)

@@ -186,7 +186,9 @@ def decompose(panel: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if denominator > 0:
             lifts[code], seen[code] = float(adjusted[:, days_of][both].sum() / denominator), True
     for code in np.flatnonzero(~seen)[1:] if len(lifts) > 1 else []:
-        borrowed = [lifts[c] for c in (panel.related[code] if code < len(panel.related) else ()) if seen[c]]
+        # A related combination may lie beyond this panel's calendar (a backtest's panel ends earlier).
+        related = panel.related[code] if code < len(panel.related) else ()
+        borrowed = [lifts[c] for c in related if c < len(lifts) and seen[c]]
         if borrowed:
             lifts[code] = float(np.mean(borrowed))
     return profile, lifts, adjusted / lifts[combination]

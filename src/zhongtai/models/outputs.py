@@ -1,12 +1,15 @@
 """Model outputs as features: a serving version's outputs published as a versioned lake dataset, then the
 feature views over that dataset built and materialized like any other.
 
-The mechanism, for every task that publishes (a forecast's stock-out risk now, churn scores later):
-- the model spec names its outputs dataset (`forecast.outputs`); declaring the model declares the dataset
+The mechanism, for every task that publishes (a forecast's stock-out risk, a binary model's scores such as
+churn's):
+- the model spec names its outputs dataset (`forecast.outputs`, or `outputs` of a binary model); declaring
+  the model declares the dataset
   (spec/plan.py shows it, with `model:` as its origin, like an identity's datasets), so catalog lineage
   runs dataset -> model -> outputs dataset -> feature view -> capability;
 - `publish_outputs` reads the version an alias points at (champion by default) from its artifact, as it was
-  trained (no refit), and writes it through the lake's own API (lake/produced.py) as the dataset's next
+  trained (no refit; a binary model scores every entity's newest features with it, as batch scoring does),
+  and writes it through the lake's own API (lake/produced.py) as the dataset's next
   version; every row carries the model's name and version, so any value a view serves says where it came
   from;
 - `refresh_views` builds and materializes the feature views that read the dataset, so the online store, the
@@ -34,21 +37,67 @@ if TYPE_CHECKING:
 
 # By task: the outputs dataset a spec names (None: it publishes nothing) and the table of a version's outputs.
 OutputsOf = Callable[[ModelSpec], str | None]
-OutputsTable = Callable[["LakeStorage", ModelSpec, "ModelVersion"], "pa.Table"]
+OutputsTable = Callable[["MetadataStore", "LakeStorage", ModelSpec, "ModelVersion"], "pa.Table"]
 
 
 def _forecast_dataset(spec: ModelSpec) -> str | None:
     return spec.forecast_settings.outputs
 
 
-def _forecast_table(storage: LakeStorage, spec: ModelSpec, version: ModelVersion) -> pa.Table:
+def _forecast_table(
+    store: MetadataStore, storage: LakeStorage, spec: ModelSpec, version: ModelVersion
+) -> pa.Table:
     from zhongtai.models.forecast import outputs_table
 
     return outputs_table(storage, spec, version)
 
 
+def _scores_dataset(spec: ModelSpec) -> str | None:
+    return spec.outputs
+
+
+def _scores_table(
+    store: MetadataStore, storage: LakeStorage, spec: ModelSpec, version: ModelVersion
+) -> pa.Table:
+    """Every entity with features in the newest build of the model's views, scored by `version`: the
+    join keys, then SCORE_COLUMNS."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+    import pyarrow as pa
+
+    from zhongtai.capabilities.batch import latest_features
+    from zhongtai.models.predictor import load_predictor
+    from zhongtai.spec.models import EntitySpec
+
+    entity = EntitySpec.model_validate(store.spec("entities", spec.entity))
+    features = latest_features(store, storage, spec, entity.join_keys)
+    rows = features.num_rows
+    matrix = np.column_stack(
+        [
+            features.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+            if name in features.column_names
+            else np.full(rows, np.nan)
+            for name in version.features
+        ]
+    )
+    predictor = load_predictor(storage, version.artifact, version.artifact_format)
+    scores = predictor.predict(matrix) if rows else np.empty(0)
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    table = features.select(entity.join_keys)
+    for name, values, kind in (
+        ("scored_at", [now] * rows, pa.timestamp("us")),
+        ("score", np.asarray(scores, dtype=np.float64), pa.float64()),
+        ("model", [spec.name] * rows, pa.string()),
+        ("model_version", [version.version] * rows, pa.int64()),
+    ):
+        table = table.append_column(name, pa.array(values, kind))
+    return table
+
+
 PUBLISHERS: dict[str, tuple[OutputsOf, OutputsTable]] = {
     "forecast": (_forecast_dataset, _forecast_table),
+    "binary_classification": (_scores_dataset, _scores_table),
 }
 
 
@@ -84,10 +133,11 @@ def publish_outputs(
         raise ZhongtaiError(
             "invalid_argument",
             f"model '{model}' publishes no outputs",
-            "a forecast model names its dataset in forecast.outputs (docs/models.md#model-outputs-as-features)",
+            "a forecast model names its dataset in forecast.outputs, a binary model in outputs "
+            "(docs/models.md#model-outputs-as-features)",
         )
     version = store.models.by_alias(model, alias)
-    table = PUBLISHERS[spec.task][1](storage, spec, version)
+    table = PUBLISHERS[spec.task][1](store, storage, spec, version)
     number = write_produced(store, storage, dataset, table)
     return Published(model, version.version, dataset, number, table.num_rows)
 

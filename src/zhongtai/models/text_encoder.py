@@ -75,6 +75,17 @@ def encoder() -> SentenceTransformer:
         return _encoder
 
 
+def pin_for_serving() -> None:
+    """One torch thread for the encoder from now on in this process: a request's text is a batch of one,
+    which several threads only slow down (they contend with the gateway's own threads and each other on a
+    busy machine). Serving calls it when a text capability loads; training keeps torch's default, because
+    encoding thousands of texts does use the cores."""
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
 def embed(texts: Sequence[str]) -> np.ndarray:
     """Unit-length sentence vectors (rows, 384) of normalised texts, encoded in batches."""
     if not texts:

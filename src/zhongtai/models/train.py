@@ -46,6 +46,7 @@ from zhongtai.models.cards import Holdout, build_card
 from zhongtai.models.labels import binary_labels, check_side, class_indexes, regression_targets, too_few
 from zhongtai.models.metrics import task_metrics
 from zhongtai.models.predictor import ClassLabel, LinearPredictor, SoftmaxPredictor
+from zhongtai.models.task_cards import task_card
 from zhongtai.models.tasks import Trainer, TrainJob, trainer_for
 from zhongtai.monitor.profile import PROFILE_FILE
 from zhongtai.monitor.reference import training_profile, with_profile
@@ -231,6 +232,8 @@ def _register_task(
         attempt.datasets = dict(trained.datasets)
         store.training_runs.note_training_set(run_id, trained.training_set.id, attempt.datasets)
     attempt.metrics, attempt.params = trained.metrics, trained.params
+    report("card", f"{spec.task}: the spec's declarations and the held-out figures")
+    card = trained.card or task_card(spec, trained.metrics, trained.params)
     report("save", f"{spec.task} model as {trained.artifact_format}")
     artifact = save_files(storage, spec.name, trained.files, trained.main)
     attempt.artifacts = [artifact]
@@ -245,7 +248,7 @@ def _register_task(
             trained.metrics,
             trained.training_set.id if trained.training_set is not None else None,
             code_version(),
-            within=store.training_runs.completion(run_id, attempt.outcome(trained.card)),
+            within=store.training_runs.completion(run_id, attempt.outcome(card)),
         )
     except BaseException:
         storage.remove(artifact.rsplit("/", 1)[0])

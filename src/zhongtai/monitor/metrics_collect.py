@@ -42,6 +42,10 @@ class _StoreFigures:
     canaries: dict[str, str] = field(default_factory=dict)
     feedback: dict[tuple[str, str], int] = field(default_factory=dict)
     quality: list[tuple[str, str, str, str, float]] = field(default_factory=list)  # capability arm v measure
+    drift: list[tuple[str, str, str, float]] = field(
+        default_factory=list
+    )  # capability version feature effect
+    drifted: list[tuple[str, str, float]] = field(default_factory=list)  # capability version features drifted
 
 
 class PlatformCollector:
@@ -137,6 +141,22 @@ class PlatformCollector:
         for labels_and_value in figures.quality:
             quality.add_metric(list(labels_and_value[:4]), labels_and_value[4])
         yield quality
+        effect = GaugeMetricFamily(
+            "zt_drift_effect",
+            "Drift effect (PSI beyond sampling noise) of a feature or the score in the latest drift check",
+            labels=["capability", "version", "feature"],
+        )
+        for capability, version, feature, value in figures.drift:
+            effect.add_metric([capability, version, feature], value)
+        yield effect
+        drifted = GaugeMetricFamily(
+            "zt_drift_features_drifted",
+            "Features flagged (drift or major) in the latest drift check of a model version",
+            labels=["capability", "version"],
+        )
+        for capability, version, flagged in figures.drifted:
+            drifted.add_metric([capability, version], flagged)
+        yield drifted
 
     def _store_figures(self) -> _StoreFigures:
         with self._lock:
@@ -176,7 +196,34 @@ def read_store_figures(store: MetadataStore) -> _StoreFigures:
         ).all()
     feedback = {(str(c), str(k)): int(n) for c, k, n in rows}
     capabilities = sorted({c for c, _ in feedback})
-    return _StoreFigures(time.monotonic(), view_age, canaries, feedback, quality_figures(store, capabilities))
+    effects, drifted = drift_figures(store)
+    return _StoreFigures(
+        time.monotonic(), view_age, canaries, feedback, quality_figures(store, capabilities), effects, drifted
+    )
+
+
+def drift_figures(
+    store: MetadataStore,
+) -> tuple[list[tuple[str, str, str, float]], list[tuple[str, str, float]]]:
+    """Per capability and model version, the latest drift check's effect per feature and its drifted count."""
+    effects: list[tuple[str, str, str, float]] = []
+    drifted: list[tuple[str, str, float]] = []
+    seen: set[tuple[str, int]] = set()
+    for capability in store.registered("capabilities"):
+        for report in store.drift.reports(
+            capability, 10
+        ):  # newest first: the first per version is its latest
+            if (capability, report.model_version) in seen:
+                continue
+            seen.add((capability, report.model_version))
+            version = str(report.model_version)
+            drifted.append((capability, version, float(report.drifted)))
+            effects.extend(
+                (capability, version, str(r["name"]), float(r["effect"]))
+                for r in report.results
+                if r.get("effect") is not None
+            )
+    return effects, drifted
 
 
 def quality_figures(store: MetadataStore, capabilities: list[str]) -> list[tuple[str, str, str, str, float]]:

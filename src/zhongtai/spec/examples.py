@@ -269,6 +269,7 @@ models:
       owner: crm-analytics
       not_for: [credit decisions, pricing for one customer]
     slices: [marketing_opt_in]
+    outputs: churn_model_scores
   - name: next_basket_value
     task: regression
     entity: person

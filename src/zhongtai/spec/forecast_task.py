@@ -42,12 +42,14 @@ class ExogenousSpec(Spec):
 
 
 class StockRiskSpec(Spec):
-    """The stock-out risk of each series: P(demand over the risk horizon > stock on hand + arriving)."""
+    """The stock-out risk of each series: P(demand over the risk horizon > stock on hand + arriving), and
+    P(the next day's demand empties the shelf)."""
 
     stock: list[str] = Field(
         min_length=1,
         description="Columns of the label SQL summed into the stock position at the forecast date "
-        "(units on hand, units ordered and arriving).",
+        "(units on hand, units ordered and arriving); the first is what is on the shelf now, which the "
+        "next day's risk (`stockout_risk_1d`) is measured against.",
     )
     horizon: int = Field(default=7, ge=1, le=90, description="Days the risk looks ahead.")
 
@@ -120,6 +122,18 @@ def output_columns(settings: ForecastSpec) -> list[tuple[str, str, str]]:
             (f"forecast_{days}d_hi_{level}", "float64", f"Upper end of its {level}% prediction interval"),
         ]
     if settings.stock_risk is not None:
+        next_day = (
+            []
+            if days == 1
+            else [
+                (
+                    "stockout_risk_1d",
+                    "float64",
+                    "P(demand the day after the forecast date empties the shelf: reaches the first stock "
+                    "column, before any delivery), 0..1",
+                )
+            ]
+        )
         columns += [
             ("stock_position", "float64", "Stock on hand plus arriving at the forecast date"),
             (
@@ -127,6 +141,7 @@ def output_columns(settings: ForecastSpec) -> list[tuple[str, str, str]]:
                 "float64",
                 f"P(demand over the {days} days after the forecast date > stock position), 0..1",
             ),
+            *next_day,
         ]
     columns += [
         ("model", "string", "The forecast model that produced the row"),

@@ -20,7 +20,7 @@ from pydantic import (
 
 from zhongtai.spec.base import AliasName, Description, Duration, Name, Owner, Spec
 from zhongtai.spec.candidates import TASK_LINEAR, TASK_METRICS, CandidatesSpec
-from zhongtai.spec.forecast_task import ForecastSpec
+from zhongtai.spec.forecast_task import ForecastSpec, outputs_dataset
 from zhongtai.spec.identity import IdentitySpec
 from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.process import ProcessSpec
@@ -583,6 +583,12 @@ class ModelSpec(Spec):
     text: TextSpec | None = Field(
         default=None, description="A text classification model's text column, languages and `other` answer."
     )
+    outputs: Name | None = Field(
+        default=None,
+        description="task binary_classification: the lake dataset `zhongtai models publish` writes every "
+        "entity's score to (join keys, score, scored_at, model, model_version); a feature view over it "
+        "makes the score a feature other capabilities read. A forecast names its own in forecast.outputs.",
+    )
 
     @model_validator(mode="after")
     def _recommend_settings(self) -> ModelSpec:
@@ -613,6 +619,11 @@ class ModelSpec(Spec):
             raise ValueError("give feature_views or feature_groups (or both)")
         if self.forecast is not None and self.task != "forecast":
             raise ValueError(f"forecast settings apply to task forecast, and this model is {self.task}")
+        if self.outputs is not None and self.task != "binary_classification":
+            raise ValueError(
+                f"outputs: only a binary_classification model publishes its scores, this one is {self.task}"
+                + (" (a forecast names its dataset in forecast.outputs)" if self.task == "forecast" else "")
+            )
         if self.candidates is not None and self.task in TASK_METRICS:
             allowed = TASK_METRICS[self.task]
             if self.candidates.metric not in allowed:
@@ -641,6 +652,31 @@ class ModelSpec(Spec):
     def forecast_settings(self) -> ForecastSpec:
         """The forecast settings, their defaults when the spec gives none."""
         return self.forecast or ForecastSpec()
+
+
+# The columns a binary model publishes besides the entity's join keys: (name, type, description).
+SCORE_COLUMNS = (
+    ("scored_at", "timestamp", "When the published version scored the entity's newest features (UTC)"),
+    ("score", "float64", "The model's probability of the positive class, 0..1"),
+    ("model", "string", "The model that produced the row"),
+    ("model_version", "int64", "Its version: the row's lineage"),
+)
+
+
+def published_dataset(model: ModelSpec) -> dict[str, dict]:
+    """The dataset a model publishes its outputs to (a binary model's scores, a forecast's forecasts), as a
+    registered spec payload: no source, `model` names the producer. Declared by declaring the model."""
+    if model.outputs is None:
+        return outputs_dataset(model.name, model.forecast_settings, model.owner)
+    return {
+        model.outputs: {
+            "name": model.outputs,
+            "model": model.name,
+            "description": f"Scores of model '{model.name}' per entity (`zhongtai models publish`)",
+            **({"owner": model.owner} if model.owner else {}),
+            "fields": [{"name": n, "type": t, "description": d} for n, t, d in SCORE_COLUMNS],
+        }
+    }
 
 
 CapabilityName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]

@@ -19,9 +19,8 @@ from zhongtai.meta.records import Change
 from zhongtai.meta.retirement import RetiredDataset
 from zhongtai.meta.store import KIND_NOUN, KIND_ORDER, MetadataStore
 from zhongtai.spec.evolution import feature_changes
-from zhongtai.spec.forecast_task import outputs_dataset
 from zhongtai.spec.identity import output_datasets
-from zhongtai.spec.models import SPEC_MODELS, spec_payload
+from zhongtai.spec.models import SPEC_MODELS, published_dataset, spec_payload
 from zhongtai.spec.project import Project
 
 
@@ -87,8 +86,8 @@ def build_plan(project: Project, store: MetadataStore) -> Plan:
         if kind == "datasets":  # an identity declares the datasets its runs produce
             for identity in project.identities.values():
                 declared.update(output_datasets(identity))
-            for model in project.models.values():  # and a forecast model the dataset it publishes to
-                declared.update(outputs_dataset(model.name, model.forecast_settings, model.owner))
+            for model in project.models.values():  # and a model the dataset it publishes to
+                declared.update(published_dataset(model))
         for name in sorted(declared):
             new = declared[name]
             old = _as_today(kind, registered.get(name))

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ValidationError
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.spec.feature_checks import check_feature_specs
-from zhongtai.spec.forecast_task import outputs_dataset
 from zhongtai.spec.identity import IdentitySpec, output_datasets
 from zhongtai.spec.local_paths import matches_no_file, missing_source_path, with_absolute_paths
 from zhongtai.spec.models import (
@@ -28,6 +27,7 @@ from zhongtai.spec.models import (
     ProjectFile,
     SourceSpec,
     TagSpec,
+    published_dataset,
 )
 from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.recommend_task import check_recommend_references
@@ -287,12 +287,12 @@ def _check_model_references(project: Project) -> list[str]:
             if source.dataset not in project.datasets:
                 unknown("identities", name, "sources", source.dataset, project.datasets, "dataset")
     for name, model in project.models.items():
-        for produced in outputs_dataset(name, model.forecast_settings, model.owner):
+        for produced in published_dataset(model):
             if produced in project.datasets:
                 origin = project.origins[("datasets", produced)]
                 problems.append(
                     f"{origin} datasets.{produced}: model '{name}' publishes to a dataset of this name "
-                    "(forecast.outputs); rename one of them"
+                    "(outputs or forecast.outputs); rename one of them"
                 )
     for name, tag in project.tags.items():
         if tag.entity not in project.entities:

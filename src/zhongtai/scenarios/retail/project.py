@@ -23,7 +23,7 @@ from zhongtai.scenarios.retail.project_fields import (
 )
 from zhongtai.scenarios.retail.project_forecast import forecast_documents
 from zhongtai.scenarios.retail.project_recommend import recommend_documents
-from zhongtai.scenarios.retail.service_intent import intent_capability, intent_model
+from zhongtai.scenarios.retail.service_intent import CHURN_SCORES, intent_capability, intent_model
 from zhongtai.scenarios.retail.windows import STREAMS, window_views
 from zhongtai.spec.models import spec_payload
 
@@ -234,6 +234,23 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         },
         # customer_profile features: the marketing consent and the registration channel of the person
         "slices": ["marketing_opt_in", "registered_in_store"],
+        # Its champion's scores, published after each promotion, are a feature (the view churn_scores)
+        # that the intent capability's routing reads.
+        "outputs": CHURN_SCORES,
+    }
+    scores_view = {
+        "name": CHURN_SCORES,
+        "entity": "person",
+        "timestamp": "ts",
+        "ttl": "30d",
+        "owner": "data-team",
+        "description": "The published scores of model 'churn': each person's risk of placing no order in the "
+        "next 90 days",
+        "sql": _sql("churn_scores"),
+        "features": _features(
+            ("churn_score", "float64", "probability of no order in the next 90 days, 0..1"),
+            ("model_version", "int64", "the version of 'churn' that published the score"),
+        ),
     }
     capability = {
         "name": "churn-risk",
@@ -284,7 +301,7 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
     return {
         "identity.yaml": {"identities": [spec_payload(retail_config())]},
         "tags.yaml": {"tags": tags},
-        "features.yaml": {"feature_views": views},
+        "features.yaml": {"feature_views": [*views, scores_view]},
         "models.yaml": {"models": [model, intent_model(_sql)]},
         "capabilities.yaml": {"capabilities": [capability, intent_capability()]},
         "policies.yaml": {"policies": [policy_document()]},

@@ -65,6 +65,7 @@ def forecast_documents(
             ("forecast_7d_hi_80", "float64", "upper end of the 80% interval of those units"),
             ("stock_position", "float64", "units on hand plus arriving at the forecast date"),
             ("stockout_risk_7d", "float64", "probability that the week's demand exceeds the stock position"),
+            ("stockout_risk_1d", "float64", "probability that the next day's demand empties the shelf"),
             ("model_version", "int64", f"the version of '{MODEL}' that published the row"),
         ),
     }

@@ -1,6 +1,7 @@
 """The intent model and capability of the retail project: the customer-service desk's intent classifier,
 trained on the categories agents filed finished tickets under, with the writer's profile joined through
-OneID, and routed so that an angry high-value customer reaches a person."""
+OneID, and routed so that an angry high-value customer reaches a person: the churn model's published score
+(the view `churn_scores`) and the person's tags (`high_value`) feed the first escalation rule."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from zhongtai.scenarios.retail.service_text import INTENTS
+
+CHURN_SCORES = "churn_scores"  # the view over the churn model's published scores (project.py)
 
 MODEL = "intent"
 CAPABILITY = "intent"
@@ -26,6 +29,13 @@ QUEUES = {
 }
 # A person spending this much in 90 days is among the retailer's best customers (about the top tenth).
 HIGH_VALUE_SPEND_90D = 3000
+# A high-value customer whose churn score reaches the churn-risk capability's `watch` band is one the
+# retailer cannot afford to lose: their complaint goes to a person at once. (High-value customers score low:
+# at 800 customers none of the 49 tagged reaches 0.6, the `retain_offer` band.)
+AT_RISK_CHURN_SCORE = 0.4
+HIGH_VALUE_TAG = "high_value"
+VIP_QUEUE = "vip"
+AT_RISK_RULE = "angry_high_value_at_risk"
 
 
 def intent_model(sql: Callable[[str], str]) -> dict[str, Any]:
@@ -70,7 +80,15 @@ def intent_capability() -> dict[str, Any]:
             "queues": QUEUES,
             "default_queue": "general",
             "review_queue": "triage",
+            # The churn model's published scores, read for the first rule (the model's own views are read anyway).
+            "feature_views": [CHURN_SCORES],
             "escalate": [
+                {
+                    "name": AT_RISK_RULE,
+                    "when": f"intent = 'complaint' AND {CHURN_SCORES}.churn_score >= {AT_RISK_CHURN_SCORE} "
+                    f"AND tags.{HIGH_VALUE_TAG}",
+                    "queue": VIP_QUEUE,
+                },
                 {
                     "name": "angry_high_value",
                     "when": f"intent = 'complaint' AND customer_orders.spend_90d >= {HIGH_VALUE_SPEND_90D}",
