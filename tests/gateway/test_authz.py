@@ -44,6 +44,7 @@ EXPECTED = {
     "approve": {"admin", "reviewer"},
     "promote": {"admin", "reviewer"},
     "change_traffic": {"admin", "reviewer"},
+    "review": {"admin", "reviewer"},
     "manage_keys": {"admin"},
     "read_audit": {"admin"},
     "manage_grants": {"admin"},
@@ -58,7 +59,7 @@ POLICY = {
         {
             "name": "reviewers",
             "principals": ["role:reviewer"],
-            "actions": ["read_models", "approve", "promote", "change_traffic"],
+            "actions": ["read_models", "approve", "promote", "change_traffic", "review"],
         },
         {"name": "pushers", "principals": ["role:pusher"], "actions": ["push_features"]},
         {"name": "limited", "principals": ["role:limited"], "actions": ["call"]},

@@ -46,6 +46,7 @@ from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.quality_routes import add_quality_routes
 from zhongtai.gateway.report_routes import add_report_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
+from zhongtai.gateway.review_routes import add_review_routes
 from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.govern.audit_head import head_file
 from zhongtai.govern.identity import Identities
@@ -260,6 +261,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_metrics_route(app)
     add_quality_routes(app)
     add_report_routes(app)
+    add_review_routes(app)
     add_model_routes(app)
     add_traffic_routes(app)
     add_integration_routes(app)

@@ -62,6 +62,9 @@ class AuditKind(StrEnum):
     ROLLBACK = "rollback"
     TRAFFIC_CHANGE = "traffic_change"
     DECISIONS = "decisions"
+    REVIEW_ASSIGN = "review_assign"
+    REVIEW_RESOLVE = "review_resolve"
+    REVIEW_ESCALATE = "review_escalate"
 
 
 @dataclass(frozen=True)

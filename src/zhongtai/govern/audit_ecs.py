@@ -29,6 +29,9 @@ _CATEGORIES: dict[str, tuple[list[str], list[str]]] = {
     AuditKind.ROLLBACK: _CHANGE,
     AuditKind.TRAFFIC_CHANGE: _CHANGE,
     AuditKind.DECISIONS: (["api"], ["access"]),
+    AuditKind.REVIEW_ASSIGN: (["configuration"], ["change"]),
+    AuditKind.REVIEW_RESOLVE: (["configuration"], ["change"]),
+    AuditKind.REVIEW_ESCALATE: (["configuration"], ["change"]),
 }
 
 

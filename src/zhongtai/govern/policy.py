@@ -41,6 +41,7 @@ ACTION_KIND = {
     "call": "capabilities",
     "see_explanation": "capabilities",
     "change_traffic": "capabilities",
+    "review": "capabilities",
     "read_dataset": "datasets",
     PII_ACTION: "datasets",
     "read_features": "feature_views",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from zhongtai.capabilities.decision_log import scrubbed
 from zhongtai.meta.records import DecisionRecord
+from zhongtai.meta.review import REVIEW_ROUTE as HUMAN_REVIEW
 from zhongtai.meta.time import now
 from zhongtai.spec.base import duration_seconds
 from zhongtai.spec.process import ProcessSpec
@@ -85,8 +86,10 @@ def answer_job(
     started = now()
     decision = replace(runtime.decide(inputs), decision_id=wanted)
     confidence = confidence_of(decision)
+    review = outcome_of(process, decision, confidence) == process.review_outcome
     node = {
         "business_key": business_key,
+        "route": HUMAN_REVIEW if review else "auto",  # what makes it a review item (meta/review.py)
         "reasons": _reasons(decision.factors),
         "confidence": confidence,
         "deadline": (started + timedelta(seconds=duration_seconds(process.deadline))).isoformat(),

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.audit import LOCAL_ADMIN, AuditEntry, AuditKind, decisions_entry, record
 from zhongtai.meta.records import ActiveKey, ApiKey, DecisionRecord
-from zhongtai.meta.tables import SqlApiKey, SqlDecision
+from zhongtai.meta.review import new_items, with_deadlines
+from zhongtai.meta.tables import SqlApiKey, SqlDecision, SqlReviewItem
 from zhongtai.meta.time import aware, now
 
 KEY_PREFIX = "zt_"
@@ -156,7 +157,8 @@ class DecisionRecords:
 
     def append(self, decisions: Iterable[DecisionRecord]) -> int:
         """Write a batch of decisions in one transaction with its audit record (each decision's id and
-        digest); returns how many. Times are kept in UTC, as the digests read them."""
+        digest) and the review items of those routed to a person (meta/review.py); returns how many. Times
+        are kept in UTC, as the digests read them."""
         batch = [
             dataclasses.replace(d, at=aware(d.at).astimezone(UTC)) if isinstance(d.at, datetime) else d
             for d in decisions
@@ -167,6 +169,8 @@ class DecisionRecords:
         with self._sessions.begin() as session:
             # A bulk insert (one executemany), not the unit of work: the writer thread's throughput is the log's.
             session.execute(sa.insert(SqlDecision), [dict(d.__dict__) for d in batch])
+            if items := new_items(batch):
+                session.execute(sa.insert(SqlReviewItem), with_deadlines(session, items))
             record(session, entry)
         return len(batch)
 

@@ -36,6 +36,7 @@ from zhongtai.meta.records import (
     NewVersion,
 )
 from zhongtai.meta.retirement import RetiredDatasets, declared_only, retire
+from zhongtai.meta.review import ReviewRecords
 from zhongtai.meta.runs import RunRecords
 from zhongtai.meta.tables import (
     SpecObject,
@@ -156,6 +157,11 @@ class MetadataStore:
     def models(self) -> ModelRecords:
         """Model versions and aliases."""
         return ModelRecords(self._sessions)
+
+    @cached_property
+    def review(self) -> ReviewRecords:
+        """Decisions routed to human review, waiting for a verdict."""
+        return ReviewRecords(self._sessions)
 
     @cached_property
     def feedback(self) -> FeedbackRecords:

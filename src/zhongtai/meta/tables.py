@@ -312,6 +312,24 @@ class SqlFeedback(Base):
     at: Mapped[datetime] = mapped_column(index=True)
 
 
+class SqlReviewItem(Base):
+    """A decision routed to human review, waiting in its capability's queue (one item per decision, keyed
+    by the decision's id). `verdict` and `value` are set once, when a reviewer resolves it."""
+
+    __tablename__ = "review_items"
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    capability: Mapped[str] = mapped_column(String(128), index=True)
+    queue: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | assigned | escalated | done
+    assignee: Mapped[str | None] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime]
+    deadline: Mapped[datetime] = mapped_column(index=True)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    verdict: Mapped[str | None] = mapped_column(String(16))  # accept | correct
+    value: Mapped[dict[str, Any] | None]  # {"value": ...}: the class a correction names
+
+
 class SqlQualityRun(Base):
     """The quality results of one ingest run, keyed by the run; a version reaches them by its run id.
 

@@ -379,6 +379,9 @@ capabilities:
       review_outcome: HUMAN_REVIEW
       min_confidence: 0.6
       deadline: 2d
+    review:
+      sla: 8h
+      escalate_to: {triage: crm.lead}
     traffic:
       arms:
         - {name: champion, alias: champion, weight: 90}

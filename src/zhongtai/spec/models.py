@@ -26,6 +26,7 @@ from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.recommend_task import RecommendCapabilitySpec, RecommendSpec
+from zhongtai.spec.review import ReviewSpec
 from zhongtai.spec.schedule import ScheduleSpec
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
 from zhongtai.spec.text_task import RoutingSpec, TextSpec
@@ -759,6 +760,9 @@ class CapabilitySpec(Spec):
     )
     routing: RoutingSpec | None = Field(
         default=None, description="A text model's capability: confidence, queues and escalation rules."
+    )
+    review: ReviewSpec | None = Field(
+        default=None, description="Its review queue: the items' deadline (SLA) and escalation targets."
     )
     description: Description = ""
     owner: Owner = None

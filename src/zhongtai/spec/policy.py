@@ -32,6 +32,7 @@ ACTIONS = (
     "read_audit",
     "read_catalog",
     "read_models",
+    "review",
 )
 PII_CLASSES = ("phone", "id_card", "email", "name", "address", "bank_card")
 PII_ACTION = "see_pii"
@@ -85,7 +86,7 @@ class RuleSpec(Spec):
         min_length=1,
         description="What they may do: call, read_dataset, read_features, push_features, see_pii:CLASS, "
         "see_explanation, train, submit, approve, promote, change_traffic, manage_keys, manage_grants, "
-        "read_audit, read_catalog, read_models, or `*`.",
+        "read_audit, read_catalog, read_models, review (work a capability's review queue), or `*`.",
     )
     objects: list[ObjectRef] = Field(
         default=["*"],

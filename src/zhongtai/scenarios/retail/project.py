@@ -368,6 +368,7 @@ def policy_document() -> dict[str, Any]:
                 "reviewers", ["role:model_reviewer"], ["approve", "promote", "change_traffic", "read_models"]
             ),
             _rule("auditors", ["role:auditor"], ["read_audit", "read_catalog"]),
+            _rule("case_reviewers", ["role:case_reviewer"], ["review", "see_explanation"]),
             # The department wall: whatever their roles, other departments do not read the CRM's tables.
             {
                 **_rule(
