@@ -95,7 +95,11 @@ app.add_typer(
     name="keys",
     help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
 )
-app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
+app.add_typer(
+    flywheel.app,
+    name="flywheel",
+    help="The data flywheel: live quality from feedback, retrain runs (check, history, approve).",
+)
 app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
 app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
 app.add_typer(

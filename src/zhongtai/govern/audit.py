@@ -62,6 +62,9 @@ class AuditKind(StrEnum):
     ROLLBACK = "rollback"
     TRAFFIC_CHANGE = "traffic_change"
     DECISIONS = "decisions"
+    FLYWHEEL_TRIGGER = "flywheel_trigger"  # a retrain run started, with the trigger's evidence
+    FLYWHEEL_STEP = "flywheel_step"  # a run moved on, with the step's evidence
+    FLYWHEEL_APPROVE = "flywheel_approve"  # a second principal let a challenger serve
 
 
 @dataclass(frozen=True)

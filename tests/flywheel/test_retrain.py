@@ -1,0 +1,303 @@
+"""The retrain flywheel on the small churn world: a trigger by new labels trains a challenger that is compared,
+replayed, approved by a second principal, shadowed, ramped and promoted; a worse challenger is discarded with
+the reason; a champion below the quality floor is rolled back; drift triggers; one run per model, one
+process per run.
+
+The challenger is trained by a real LightGBM fit on fresh synthetic rows (the world has no lake datasets for
+the feature store to build a training set from). The canary's ramp is judged by the gateway's canary
+controller on live traffic; here its verdict is recorded through the same store call the controller makes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tests.capabilities.world import FEATURES, World, _synthetic, build_world
+from zhongtai.capabilities.canary import AWAITING_APPROVAL, ROLLED_BACK, CanaryState
+from zhongtai.errors import ZhongtaiError
+from zhongtai.flywheel.retrain import approve, check, history
+from zhongtai.meta.drift import DriftReport
+from zhongtai.meta.flywheel import FlywheelRecords
+from zhongtai.meta.records import Change, DecisionRecord, ModelVersion
+from zhongtai.meta.time import now
+from zhongtai.models import aliases
+from zhongtai.models.artifacts import ARTIFACT_FORMAT, save_booster
+from zhongtai.models.policy import ModelAction
+from zhongtai.models.review import review
+
+pytestmark = pytest.mark.integration
+
+POLICY: dict[str, Any] = {
+    "triggers": {"new_labels": 100, "quality": {"measure": "auc", "floor": 0.6, "min_decisions": 50}},
+    "holdout": "1d",
+    "min_improvement": -0.05,
+    "min_holdout": 50,
+    "shadow": {"window": "0s"},
+    "canary": {"arm": "challenger", "steps": [50, 100], "step_every": "1s"},
+}
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    built = build_world(tmp_path, f"sqlite:///{tmp_path / 'meta.db'}", f"sqlite:///{tmp_path / 'online.db'}")
+    _set_policy(built, POLICY)
+    yield built
+    built.online.close()
+    built.store.close()
+
+
+def _set_policy(world: World, policy: dict[str, Any]) -> None:
+    spec = {**world.store.spec("models", "churn"), "retrain": policy}
+    world.store.apply([Change("models", "update", "churn", spec)], "test")
+
+
+def _log(
+    world: World, version: int, booster: Any, rows: int = 200, seed: int = 3, inverted: bool = False
+) -> None:
+    """Answered decisions of `version` with their logged features and a churned outcome each (the outcome
+    drawn as the world's churn is, or the opposite with `inverted`)."""
+    x, y = _synthetic(np.random.default_rng(seed), rows)
+    scores = booster.predict(x)
+    at = now() - timedelta(minutes=30)
+    records = [
+        DecisionRecord(
+            id=uuid.uuid4().hex,
+            at=at,
+            capability="churn-risk",
+            principal="test",
+            model_name="churn",
+            model_version=version,
+            decision="watch" if s >= 0.3 else "none",
+            score=float(s),
+            fallback=False,
+            inputs={"customer_id": str(i)},
+            features=dict(zip(FEATURES, map(float, row), strict=True)),
+            latency_ms=1.0,
+            arm="champion",
+        )
+        for i, (row, s) in enumerate(zip(x, scores, strict=True))
+    ]
+    world.store.decisions.append(records)
+    for record, label in zip(records, y, strict=True):
+        world.store.feedback.add(record.id, "churn-risk", "churned", bool(label) != inverted, "crm")
+
+
+def _trainer(world: World, shuffled: bool = False):
+    """Train a challenger on fresh rows (labels shuffled for a deliberately bad one) and register it."""
+
+    def train(model: str) -> ModelVersion:
+        import lightgbm
+
+        rng = np.random.default_rng(21)
+        x, y = _synthetic(rng, 3000)
+        if shuffled:
+            y = rng.permutation(y)
+        params = {
+            "objective": "binary",
+            "num_leaves": 8,
+            "learning_rate": 0.2,
+            "verbose": -1,
+            "num_threads": 1,
+        }
+        booster = lightgbm.train(params, lightgbm.Dataset(x, label=y, feature_name=FEATURES), 25)
+        artifact = save_booster(world.storage, model, booster)
+        return world.store.models.register(model, artifact, ARTIFACT_FORMAT, FEATURES, {}, {}, None, "test")
+
+    return train
+
+
+def _step(world: World, trainer=None, principal: str = "scheduler") -> tuple[str | None, str]:
+    [outcome] = [
+        o for o in check(world.store, world.storage, principal, "churn", trainer) if o.state != "rolled_back"
+    ]
+    return outcome.state, outcome.reason
+
+
+def _finish_canary(world: World, status: str, reason: str) -> None:
+    """Record the canary controller's verdict on the ramp as the controller does (compare-and-set)."""
+    split = world.store.traffic.get("churn-risk")
+    assert split is not None and split.state is not None
+    done = CanaryState(1, now(), status, reason).to_json()
+    world.store.traffic.set(
+        "churn-risk", split.policy, "canary-controller", reason, state=done, expected_state=split.state
+    )
+
+
+def test_new_labels_train_a_challenger_that_is_judged_approved_ramped_and_promoted(world):
+    trainer = _trainer(world)
+    assert _step(world, trainer) == (None, "no trigger fired")
+    _log(world, 1, world.booster)
+    states = [_step(world, trainer)[0] for _ in range(5)]
+    assert states == ["triggered", "trained", "compared", "replayed", "awaiting_approval"]
+    assert _step(world, trainer) == (None, "awaiting_approval: waiting")
+    [run] = history(world.store, "churn")
+    with pytest.raises(
+        ZhongtaiError, match=r"scheduler triggered flywheel run \w+ and may not approve it too"
+    ):
+        approve(world.store, run.id, "scheduler")
+    approve(world.store, run.id, "alice")
+    assert _step(world, trainer)[0] == "shadowing"
+    shadows = world.store.traffic.get("churn-risk").policy["shadows"]
+    assert shadows == [{"name": "challenger-shadow", "version": 2}]
+    assert _step(world, trainer)[0] == "canary"
+    assert _step(world, trainer) == (None, "canary: waiting")  # the controller is still ramping
+    _finish_canary(world, AWAITING_APPROVAL, "last step held for 1s over 120 requests")
+    assert _step(world, trainer)[0] == "promoted"
+    assert world.store.models.by_alias("churn", "champion").version == 2
+    assert world.store.traffic.get("churn-risk") is None  # the spec's traffic stands again
+
+    [run] = history(world.store, "churn")
+    assert [s["state"] for s in run.steps] == [
+        "triggered", "trained", "compared", "replayed", "awaiting_approval", "approved", "shadowing", "canary",
+        "promoted",
+    ]  # fmt: skip
+    assert not run.open and run.champion_version == 1 and run.challenger_version == 2
+    trigger, compared, replayed = run.steps[0]["evidence"], run.steps[2]["evidence"], run.steps[3]["evidence"]
+    assert trigger["kind"] == "new_labels" and trigger["labelled"] == 200
+    assert compared["holdout_decisions"] == 200 and compared["challenger"]["auc"] > 0.6
+    assert compared["champion"]["version"] == 1 and compared["challenger"]["version"] == 2
+    assert replayed["replayed"] == 200 and 0 <= replayed["agreement"] <= 1
+    found = world.store.audit.records(limit=None, newest_first=False)
+    kinds = [r.kind for r in found if r.kind.startswith("flywheel")]
+    assert (
+        kinds == ["flywheel_trigger"] + ["flywheel_step"] * 4 + ["flywheel_approve"] + ["flywheel_step"] * 3
+    )
+
+
+def test_a_worse_challenger_is_discarded_with_the_reason(world):
+    _set_policy(world, {**POLICY, "min_improvement": 0.0})
+    _log(world, 1, world.booster)
+    trainer = _trainer(world, shuffled=True)
+    states = [_step(world, trainer) for _ in range(3)]
+    assert [s for s, _ in states] == ["triggered", "trained", "discarded"]
+    assert "improvement" in states[2][1] and "below min_improvement 0.0" in states[2][1]
+    [run] = history(world.store, "churn")
+    assert not run.open and run.steps[-1]["evidence"]["improvement"] < 0
+    assert world.store.models.by_alias("churn", "champion").version == 1
+    assert _step(world, trainer) == (None, "no trigger fired")  # no new labels since that run
+
+
+def test_a_canary_rolled_back_discards_the_challenger_and_clears_its_split(world):
+    _set_policy(world, {**POLICY, "require_approval": False})
+    spec = {**world.store.spec("models", "churn"), "require_approval": False}
+    world.store.apply([Change("models", "update", "churn", spec)], "test")
+    _log(world, 1, world.booster)
+    trainer = _trainer(world)
+    states = [_step(world, trainer)[0] for _ in range(6)]
+    assert states == ["triggered", "trained", "compared", "replayed", "shadowing", "canary"]
+    _finish_canary(world, ROLLED_BACK, "error rate 5.0% > 1.0% over 120 requests")
+    state, reason = _step(world, trainer)
+    assert (state, reason) == (
+        "discarded",
+        "the canary rolled back: error rate 5.0% > 1.0% over 120 requests",
+    )
+    assert world.store.traffic.get("churn-risk") is None
+    assert world.store.models.by_alias("churn", "champion").version == 1
+
+
+def test_a_champion_below_the_quality_floor_is_rolled_back(world):
+    trainer = _trainer(world)
+    v2 = trainer("churn").version
+    for version in (1, v2):
+        review(world.store, "churn", version, ModelAction.SUBMIT, "bob")
+        review(world.store, "churn", version, ModelAction.APPROVE, "alice")
+    aliases.move(world.store, "churn", v2, "champion", "alice", "promoted by hand")
+    _set_policy(world, {**POLICY, "triggers": {"quality": {"floor": 0.6, "min_decisions": 50}}})
+    _log(world, v2, world.booster, inverted=True)  # its answers turned out the other way round
+    [outcome] = [
+        o for o in check(world.store, world.storage, "scheduler", "churn") if o.state == "rolled_back"
+    ]
+    assert outcome.reason.startswith("live auc 0.") and outcome.reason.endswith("below the floor 0.6")
+    assert world.store.models.by_alias("churn", "champion").version == 1
+    [run] = history(world.store, "churn")
+    assert run.state == "rolled_back" and run.steps[0]["evidence"]["to_version"] == 1
+    last = aliases.history(world.store, "churn", "champion")[-1]
+    assert last.action == "rollback" and last.principal == "scheduler"
+
+
+def test_drift_above_the_threshold_triggers_a_run(world):
+    _set_policy(world, {**POLICY, "triggers": {"drift": {"max_share_drifted": 0.3}}})
+    assert _step(world) == (None, "no trigger fired")
+    at = now()
+    results = [
+        {"column": f, "verdict": "drift" if i < 2 else "ok"} for i, f in enumerate([*FEATURES, "score"])
+    ]
+    world.store.drift.add_report(
+        DriftReport(
+            id=0, capability="churn-risk", model_name="churn", model_version=1, at=at,
+            window_start=at - timedelta(hours=1), window_end=at, decisions=500, verdict="drift", drifted=2,
+            results=results, thresholds={},
+        )
+    )  # fmt: skip
+    assert _step(world) == ("triggered", "trigger: drift")
+    [run] = history(world.store, "churn")
+    assert run.trigger["share_drifted"] == pytest.approx(2 / 6, abs=1e-4)
+
+
+def test_one_open_run_per_model_and_one_process_per_run(world):
+    _log(world, 1, world.booster)
+    assert _step(world)[0] == "triggered"
+    records = FlywheelRecords(world.store)
+    [run] = history(world.store, "churn")
+    assert (
+        records.start(run.__class__(**{**run.__dict__, "id": "other"})) is None
+    )  # the model has one open run
+    assert records.claim(run.id, "process-a") and not records.claim(run.id, "process-b")
+    assert _step(world) == (None, "another process is advancing this run")
+    records.release(run.id, "process-a")
+    assert records.claim(run.id, "process-b")
+
+
+def test_a_policy_on_a_model_that_is_not_binary_is_refused():
+    from pydantic import ValidationError
+
+    from zhongtai.spec.models import ModelSpec
+
+    with pytest.raises(ValidationError, match="retrain policies judge binary classification models"):
+        ModelSpec.model_validate(
+            {"name": "spend", "task": "regression", "entity": "customer", "label": {"sql": "SELECT 1"},
+             "feature_views": ["v"], "retrain": {"triggers": {"new_labels": 10}}}
+        )  # fmt: skip
+    with pytest.raises(ValidationError, match="give at least one trigger"):
+        ModelSpec.model_validate(
+            {"name": "churn", "entity": "customer", "label": {"sql": "SELECT 1"}, "feature_views": ["v"],
+             "retrain": {"triggers": {}}}
+        )  # fmt: skip
+
+
+def test_the_cli_shows_the_timeline_and_approves(world, monkeypatch):
+    from zhongtai.cli.app import app
+
+    s = world.settings
+    env = {"ZT_HOME": str(s.home), "ZT_METADATA_URL": s.metadata_url, "ZT_LAKE_URL": s.lake_url,
+           "ZT_ONLINE_URL": s.online_url, "ZT_BUS_URL": s.bus_url, "ZT_PRINCIPAL": "scheduler"}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    _log(world, 1, world.booster)
+    trainer = _trainer(world)
+    for _ in range(5):
+        _step(world, trainer)
+    runner = CliRunner()
+    [run] = history(world.store, "churn")
+    refused = runner.invoke(app, ["flywheel", "approve", run.id])
+    assert refused.exit_code != 0 and "may not approve it too" in refused.output
+    monkeypatch.setenv("ZT_PRINCIPAL", "alice")
+    approved = runner.invoke(app, ["flywheel", "approve", run.id])
+    assert approved.exit_code == 0, approved.output
+    checked = runner.invoke(app, ["flywheel", "check", "--model", "churn", "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)[0]["state"] == "shadowing"
+    shown = runner.invoke(app, ["flywheel", "history", "churn"])
+    assert shown.exit_code == 0, shown.output
+    for state in ("triggered", "compared", "approved", "shadowing"):
+        assert state in shown.output
+    assert "holdout_decisions=200" in shown.output
