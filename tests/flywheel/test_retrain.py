@@ -301,3 +301,38 @@ def test_the_cli_shows_the_timeline_and_approves(world, monkeypatch):
     for state in ("triggered", "compared", "approved", "shadowing"):
         assert state in shown.output
     assert "holdout_decisions=200" in shown.output
+
+
+def test_live_quality_well_below_the_validation_measure_triggers_a_run(world):
+    artifact = save_booster(world.storage, "churn", world.booster)
+    card = {"validation": {"auc": 0.99}}  # what the champion's validation promised
+    v2 = world.store.models.register(
+        "churn", artifact, ARTIFACT_FORMAT, FEATURES, {}, card, None, "t"
+    ).version
+    world.store.models.set_alias("churn", v2, "champion")
+    _set_policy(world, {**POLICY, "triggers": {"quality": {"drop": 0.1, "min_decisions": 50}}})
+    assert _step(world) == (None, "no trigger fired")  # no labelled decision of v2 yet
+    _log(world, v2, world.booster)
+    assert _step(world) == ("triggered", "trigger: quality_drop")
+    [run] = history(world.store, "churn")
+    assert (
+        run.trigger["validation"] == 0.99 and run.trigger["value"] < 0.89 and run.trigger["decisions"] == 200
+    )
+
+
+def test_a_schedule_triggers_once_per_period(world):
+    _set_policy(world, {**POLICY, "triggers": {"every": "1h"}})
+    assert _step(world) == (None, "no trigger fired")  # the champion is seconds old
+    _set_policy(world, {**POLICY, "triggers": {"every": "0s"}})
+    assert _step(world) == ("triggered", "trigger: schedule")
+
+
+def test_a_policy_that_cannot_be_read_is_reported_by_a_round_and_refused_for_its_model(world):
+    spec = {**world.store.spec("capabilities", "churn-challenger"), "alias": "champion"}
+    world.store.apply([Change("capabilities", "update", "churn-challenger", spec)], "test")
+    [outcome] = check(world.store, world.storage, "scheduler")
+    assert outcome.state is None and "2 capabilities serve its champion" in outcome.reason
+    with pytest.raises(
+        ZhongtaiError, match="2 capabilities serve its champion, so its retrain policy cannot tell"
+    ):
+        check(world.store, world.storage, "scheduler", "churn")

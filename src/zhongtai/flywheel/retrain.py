@@ -28,7 +28,7 @@ from zhongtai.capabilities.canary import RAMPING, CanaryState
 from zhongtai.capabilities.replay import replay
 from zhongtai.capabilities.traffic import check_servable, effective_policy, set_split
 from zhongtai.errors import ZhongtaiError
-from zhongtai.flywheel.retrain_policy import Policy, below_floor, compare, policies, trigger
+from zhongtai.flywheel.retrain_policy import Policy, below_floor, compare, read_policy, trigger
 from zhongtai.meta.flywheel import FlywheelRecords, FlywheelRun, LostLease, Step
 from zhongtai.meta.owner import here
 from zhongtai.meta.records import ModelStatus
@@ -80,16 +80,34 @@ def check(
     train = trainer or _default_trainer(store, storage)
     records = FlywheelRecords(store)
     done = []
-    for policy in policies(store, model):
-        rolled = _floor(store, records, policy, principal)
-        if rolled is not None:
-            done.append(rolled)
-        run = records.open_run(policy.model.name)
-        if run is None:
-            done.append(_start(store, records, policy, principal))
-        else:
-            done.append(_advance(store, storage, records, policy, run, principal, train))
+    for name in [model] if model is not None else sorted(store.registered("models")):
+        try:
+            policy = read_policy(store, name, required=model is not None)
+        except ZhongtaiError as exc:
+            if model is not None:
+                raise
+            done.append(Outcome(name, None, None, f"retrain policy not usable: {exc.message}"))
+            continue
+        if policy is not None:
+            done.extend(_check_one(store, storage, records, policy, principal, train))
     return done
+
+
+def _check_one(
+    store: MetadataStore,
+    storage: LakeStorage,
+    records: FlywheelRecords,
+    policy: Policy,
+    principal: str,
+    train: Trainer,
+) -> list[Outcome]:
+    rolled = _floor(store, records, policy, principal)
+    run = records.open_run(policy.model.name)
+    if run is None:
+        step = _start(store, records, policy, principal)
+    else:
+        step = _advance(store, storage, records, policy, run, principal, train)
+    return [step] if rolled is None else [rolled, step]
 
 
 def approve(store: MetadataStore, run_id: str, principal: str, comment: str = "") -> FlywheelRun:
@@ -131,12 +149,13 @@ def _default_trainer(store: MetadataStore, storage: LakeStorage) -> Trainer:
 
 
 def _new_run(
-    policy: Policy, principal: str, state: str, reason: str, evidence: dict[str, Any]
+    policy: Policy, principal: str, state: str, reason: str, evidence: dict[str, Any], champion: int
 ) -> FlywheelRun:
+    """A run as it starts: open when triggered, closed at once when it records a floor rollback."""
     at = now()
     return FlywheelRun(
         id=uuid.uuid4().hex[:16], model_name=policy.model.name, capability=policy.capability.name,
-        state=state, reason=reason, trigger=evidence, champion_version=None, challenger_version=None,
+        state=state, reason=reason, trigger=evidence, champion_version=champion, challenger_version=None,
         triggered_by=principal, created_at=at, updated_at=at, open=state == TRIGGERED,
         steps=[{"state": state, "at": at.isoformat(), "principal": principal, "reason": reason,
                 "evidence": evidence}],
@@ -150,17 +169,11 @@ def _start(store: MetadataStore, records: FlywheelRecords, policy: Policy, princ
     if fired is None:
         return Outcome(name, None, None, "no trigger fired")
     champion = store.models.by_alias(name, "champion").version
-    run = _new_run(policy, principal, TRIGGERED, f"trigger: {fired['kind']}", fired)
-    started = records.start(_with_champion(run, champion))
+    run = _new_run(policy, principal, TRIGGERED, f"trigger: {fired['kind']}", fired, champion)
+    started = records.start(run)
     if started is None:
         return Outcome(name, None, None, "another process started a run first")
     return Outcome(name, started.id, TRIGGERED, started.reason)
-
-
-def _with_champion(run: FlywheelRun, version: int) -> FlywheelRun:
-    from dataclasses import replace
-
-    return replace(run, champion_version=version)
 
 
 def _floor(store: MetadataStore, records: FlywheelRecords, policy: Policy, principal: str) -> Outcome | None:
@@ -177,11 +190,23 @@ def _floor(store: MetadataStore, records: FlywheelRecords, policy: Policy, princ
         moved = aliases.rollback(store, name, "champion", principal, f"flywheel: {reason}")
     except ZhongtaiError as exc:
         run = _new_run(
-            policy, principal, FLOOR_BREACHED, f"{reason}; rollback refused: {exc.message}", breach
+            policy,
+            principal,
+            FLOOR_BREACHED,
+            f"{reason}; rollback refused: {exc.message}",
+            breach,
+            breach["version"],
         )
     else:
-        run = _new_run(policy, principal, ROLLED_BACK, reason, {**breach, "to_version": moved.to_version})
-    started = records.start(_with_champion(run, breach["version"]))
+        run = _new_run(
+            policy,
+            principal,
+            ROLLED_BACK,
+            reason,
+            {**breach, "to_version": moved.to_version},
+            breach["version"],
+        )
+    started = records.start(run)
     return Outcome(name, started.id if started else None, run.state, run.reason)
 
 

@@ -47,22 +47,18 @@ class Policy:
         return now() - timedelta(seconds=duration_seconds(self.retrain.holdout))
 
 
-def policies(store: MetadataStore, model: str | None = None) -> list[Policy]:
-    """The registered models with a retrain policy (or one model, which must have one)."""
-    names = [model] if model is not None else sorted(store.registered("models"))
-    found = []
-    for name in names:
-        spec = ModelSpec.model_validate(store.spec("models", name))
-        if spec.retrain is None:
-            if model is not None:
-                raise ZhongtaiError(
-                    "invalid_argument",
-                    f"model '{name}' has no retrain policy",
-                    "add a `retrain:` block to its spec (docs/flywheel.md#retrain-policy)",
-                )
-            continue
-        found.append(Policy(spec, spec.retrain, _capability(store, spec)))
-    return found
+def read_policy(store: MetadataStore, model: str, required: bool = True) -> Policy | None:
+    """The model's retrain policy; None when it has none and `required` is false (refused otherwise)."""
+    spec = ModelSpec.model_validate(store.spec("models", model))
+    if spec.retrain is not None:
+        return Policy(spec, spec.retrain, _capability(store, spec))
+    if not required:
+        return None
+    raise ZhongtaiError(
+        "invalid_argument",
+        f"model '{model}' has no retrain policy",
+        "add a `retrain:` block to its spec (docs/flywheel.md#retrain-policy)",
+    )
 
 
 def _capability(store: MetadataStore, spec: ModelSpec) -> CapabilitySpec:
