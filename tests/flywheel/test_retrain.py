@@ -11,6 +11,7 @@ controller on live traffic; here its verdict is recorded through the same store 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -336,3 +337,39 @@ def test_a_policy_that_cannot_be_read_is_reported_by_a_round_and_refused_for_its
         ZhongtaiError, match="2 capabilities serve its champion, so its retrain policy cannot tell"
     ):
         check(world.store, world.storage, "scheduler", "churn")
+
+
+@pytest.fixture
+def pg_world(tmp_path: Path, pg_url: str) -> Iterator[World]:
+    built = build_world(tmp_path, pg_url, f"sqlite:///{tmp_path / 'online.db'}")
+    _set_policy(built, POLICY)
+    yield built
+    built.online.close()
+    built.store.close()
+
+
+def test_two_processes_checking_at_once_train_one_challenger_on_postgresql(pg_world):
+    world = pg_world
+    _log(world, 1, world.booster)
+    assert _step(world)[0] == "triggered"
+    training, other_done = threading.Event(), threading.Event()
+    real = _trainer(world)
+    calls: list[str] = []
+
+    def slow_train(model: str) -> ModelVersion:
+        calls.append(model)
+        training.set()
+        other_done.wait(timeout=60)  # hold the lease until the other checker has tried
+        return real(model)
+
+    outcomes: dict[str, Any] = {}
+    first = threading.Thread(target=lambda: outcomes.update(a=_step(world, slow_train)))
+    first.start()
+    assert training.wait(timeout=60)
+    outcomes["b"] = _step(world, slow_train)
+    other_done.set()
+    first.join(timeout=120)
+    assert outcomes == {"a": ("trained", "trained v2"), "b": (None, "another process is advancing this run")}
+    assert calls == ["churn"]
+    [run] = history(world.store, "churn")
+    assert [s["state"] for s in run.steps] == ["triggered", "trained"]
