@@ -385,7 +385,7 @@ def _after_canary(
     if split is None or split.state is None:
         return Step(DISCARDED, "the canary's live split was removed", {}, principal, closes=True)
     state = CanaryState.from_json(split.state)
-    evidence = {"canary": split.state}
+    evidence = {"canary": {k: v for k, v in split.state.items() if k != "reason"}}  # the reason: below
     if state.status == RAMPING:
         return None
     if state.status in (CANARY_DONE, CANARY_PROMOTED):
