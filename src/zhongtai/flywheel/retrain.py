@@ -83,13 +83,13 @@ def check(
     for name in [model] if model is not None else sorted(store.registered("models")):
         try:
             policy = read_policy(store, name, required=model is not None)
+            if policy is not None:
+                done.extend(_check_one(store, storage, records, policy, principal, train))
         except ZhongtaiError as exc:
             if model is not None:
                 raise
-            done.append(Outcome(name, None, None, f"retrain policy not usable: {exc.message}"))
-            continue
-        if policy is not None:
-            done.extend(_check_one(store, storage, records, policy, principal, train))
+            # One model's broken policy or registry must not stop the round for the others.
+            done.append(Outcome(name, None, None, f"not checked: {exc.message}"))
     return done
 
 
