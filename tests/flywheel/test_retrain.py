@@ -3,8 +3,8 @@ replayed, approved by a second principal, shadowed, ramped and promoted; a worse
 the reason; a champion below the quality floor is rolled back; drift triggers; one run per model, one
 process per run.
 
-The challenger is trained by a real LightGBM fit on fresh synthetic rows (the world has no lake datasets for
-the feature store to build a training set from). The canary's ramp is judged by the gateway's canary
+The challenger is trained by the platform's training (models/train.py) on a fresh synthetic training set
+handed over (the world has no lake datasets for the feature store to build one from). The canary's ramp is judged by the gateway's canary
 controller on live traffic; here its verdict is recorded through the same store call the controller makes.
 """
 
@@ -14,7 +14,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,13 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.flywheel.retrain import approve, check, history
 from zhongtai.meta.drift import DriftReport
 from zhongtai.meta.flywheel import FlywheelRecords
-from zhongtai.meta.records import Change, DecisionRecord, ModelVersion
+from zhongtai.meta.records import Change, DecisionRecord, ModelVersion, TrainingSet
 from zhongtai.meta.time import now
 from zhongtai.models import aliases
 from zhongtai.models.artifacts import ARTIFACT_FORMAT, save_booster
 from zhongtai.models.policy import ModelAction
 from zhongtai.models.review import review
+from zhongtai.models.train import train_model
 
 pytestmark = pytest.mark.integration
 
@@ -93,25 +94,32 @@ def _log(
 
 
 def _trainer(world: World, shuffled: bool = False):
-    """Train a challenger on fresh rows (labels shuffled for a deliberately bad one) and register it."""
+    """The platform's training (models/train.py) on a fresh training set of the churn features; labels
+    shuffled for a deliberately bad challenger. The training set is handed over because the world has no
+    lake datasets for the feature store to join."""
 
     def train(model: str) -> ModelVersion:
-        import lightgbm
+        import pyarrow as pa
 
         rng = np.random.default_rng(21)
         x, y = _synthetic(rng, 3000)
         if shuffled:
             y = rng.permutation(y)
-        params = {
-            "objective": "binary",
-            "num_leaves": 8,
-            "learning_rate": 0.2,
-            "verbose": -1,
-            "num_threads": 1,
-        }
-        booster = lightgbm.train(params, lightgbm.Dataset(x, label=y, feature_name=FEATURES), 25)
-        artifact = save_booster(world.storage, model, booster)
-        return world.store.models.register(model, artifact, ARTIFACT_FORMAT, FEATURES, {}, {}, None, "test")
+        months = rng.integers(0, 12, len(y))
+        table = pa.table(
+            {
+                "customer_id": pa.array([str(i) for i in range(len(y))]),
+                "ts": pa.array(
+                    [datetime(2026, 1 + m, 1, tzinfo=UTC) for m in months], pa.timestamp("us", "UTC")
+                ),
+                "label": pa.array(y.astype(np.int64)),
+                **{name: pa.array(x[:, i]) for i, name in enumerate(FEATURES)},
+            }
+        )
+        lineage = {"features": FEATURES, "join_keys": ["customer_id"], "timestamp": "ts", "label": "label",
+                   "datasets": {}, "feature_views": {"customer_activity": 1, "customer_service": 1}}  # fmt: skip
+        training = TrainingSet(str(uuid.uuid4()), model, datetime.now(UTC), table.num_rows, [], lineage)
+        return train_model(world.store, world.storage, model, training=(training, table))
 
     return train
 
@@ -164,6 +172,7 @@ def test_new_labels_train_a_challenger_that_is_judged_approved_ramped_and_promot
     assert not run.open and run.champion_version == 1 and run.challenger_version == 2
     trigger, compared, replayed = run.steps[0]["evidence"], run.steps[2]["evidence"], run.steps[3]["evidence"]
     assert trigger["kind"] == "new_labels" and trigger["labelled"] == 200
+    assert run.steps[1]["evidence"]["version"] == 2 and run.steps[1]["evidence"]["validation"]["auc"] > 0.6
     assert compared["holdout_decisions"] == 200 and compared["challenger"]["auc"] > 0.6
     assert compared["champion"]["version"] == 1 and compared["challenger"]["version"] == 2
     assert replayed["replayed"] == 200 and 0 <= replayed["agreement"] <= 1
