@@ -256,6 +256,12 @@ def test_a_champion_below_the_quality_floor_is_rolled_back(world):
     last = aliases.history(world.store, "churn", "champion")[-1]
     assert last.action == "rollback" and last.principal == "scheduler"
 
+    _log(world, 1, world.booster, inverted=True)  # the version rolled back to turns out badly too
+    [again] = [o for o in check(world.store, world.storage, "scheduler", "churn") if o.state]
+    assert again.state == "floor_breached" and "where the flywheel rolled back to" in again.reason
+    assert world.store.models.by_alias("churn", "champion").version == 1  # no flip back: a person decides
+    assert [o.state for o in check(world.store, world.storage, "scheduler", "churn")] == [None]  # said once
+
 
 def test_drift_above_the_threshold_triggers_a_run(world):
     _set_policy(world, {**POLICY, "triggers": {"drift": {"max_share_drifted": 0.3}}})

@@ -186,26 +186,23 @@ def _floor(store: MetadataStore, records: FlywheelRecords, policy: Policy, princ
     if any(r.state == FLOOR_BREACHED and r.champion_version == breach["version"] for r in latest):
         return None  # already recorded that this champion cannot be rolled back
     reason = f"live {breach['measure']} {breach['value']} below the floor {breach['floor']}"
-    try:
-        moved = aliases.rollback(store, name, "champion", principal, f"flywheel: {reason}")
-    except ZhongtaiError as exc:
-        run = _new_run(
-            policy,
-            principal,
-            FLOOR_BREACHED,
-            f"{reason}; rollback refused: {exc.message}",
-            breach,
-            breach["version"],
+    if any(r.state == ROLLED_BACK and r.trigger.get("to_version") == breach["version"] for r in latest):
+        # Rolling back again would flip back to the version just rolled back from: a person decides.
+        refused = (
+            f"{reason}; v{breach['version']} is where the flywheel rolled back to: not rolled back again"
         )
+        run = _new_run(policy, principal, FLOOR_BREACHED, refused, breach, breach["version"])
     else:
-        run = _new_run(
-            policy,
-            principal,
-            ROLLED_BACK,
-            reason,
-            {**breach, "to_version": moved.to_version},
-            breach["version"],
-        )
+        try:
+            moved = aliases.rollback(store, name, "champion", principal, f"flywheel: {reason}")
+        except ZhongtaiError as exc:
+            if store.models.by_alias(name, "champion").version != breach["version"]:
+                return None  # another process rolled it back first
+            refused = f"{reason}; rollback refused: {exc.message}"
+            run = _new_run(policy, principal, FLOOR_BREACHED, refused, breach, breach["version"])
+        else:
+            evidence = {**breach, "to_version": moved.to_version}
+            run = _new_run(policy, principal, ROLLED_BACK, reason, evidence, breach["version"])
     started = records.start(run)
     return Outcome(name, started.id if started else None, run.state, run.reason)
 
