@@ -113,7 +113,11 @@ app.add_typer(
     name="audit",
     help="The hash-chained audit log: verify, read, export (ECS); through ZT_URL when set.",
 )
-app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
+app.add_typer(
+    flywheel.app,
+    name="flywheel",
+    help="The data flywheel: live quality from feedback, retrain runs (check, history, approve).",
+)
 app.add_typer(review.app, name="review", help="The review queue: decisions routed to a person, and verdicts.")
 app.add_typer(alerts.app, name="alerts", help="Alerts from canaries and drift checks, and their receivers.")
 app.add_typer(report.app, name="report", help="Reports for sponsors: ROI of capabilities and reuse.")

@@ -65,6 +65,9 @@ class AuditKind(StrEnum):
     REVIEW_ASSIGN = "review_assign"
     REVIEW_RESOLVE = "review_resolve"
     REVIEW_ESCALATE = "review_escalate"
+    FLYWHEEL_TRIGGER = "flywheel_trigger"  # a retrain run started, with the trigger's evidence
+    FLYWHEEL_STEP = "flywheel_step"  # a run moved on, with the step's evidence
+    FLYWHEEL_APPROVE = "flywheel_approve"  # a second principal let a challenger serve
 
 
 @dataclass(frozen=True)

@@ -542,3 +542,27 @@ class SqlJobRun(Base):
     finished_at: Mapped[datetime | None]
     error_kind: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+
+class SqlFlywheelRun(Base):
+    """One flywheel run of a model (flywheel/retrain.py): its state, its steps with their evidence, and the
+    lease of the process advancing it. `open_model` is the model's name while the run is open (NULL once it
+    ends), so a model has at most one open run."""
+
+    __tablename__ = "flywheel_runs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(128))
+    capability: Mapped[str] = mapped_column(String(128))
+    open_model: Mapped[str | None] = mapped_column(String(128), unique=True)
+    state: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    trigger: Mapped[dict[str, Any]]
+    champion_version: Mapped[int | None] = mapped_column(Integer)
+    challenger_version: Mapped[int | None] = mapped_column(Integer)
+    triggered_by: Mapped[str] = mapped_column(String(128))
+    steps: Mapped[list[Any]]  # {state, at, principal, evidence} per step, oldest first
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    __table_args__ = (Index("ix_flywheel_runs_model_created", "model_name", "created_at"),)

@@ -270,6 +270,24 @@ models:
       not_for: [credit decisions, pricing for one customer]
     slices: [marketing_opt_in]
     outputs: churn_model_scores
+    retrain:
+      capability: churn-risk
+      triggers:
+        drift: {max_share_drifted: 0.3}
+        quality: {measure: auc, drop: 0.05, floor: 0.6, min_decisions: 200}
+        new_labels: 1000
+        every: 30d
+      holdout: 14d
+      min_improvement: 0.01
+      min_holdout: 200
+      shadow: {window: 1d, sample: 0.5}
+      canary:
+        arm: challenger
+        steps: [10, 50, 100]
+        step_every: 1h
+        complete: hold
+        guards: {window: 30m, min_requests: 200, max_error_rate: 0.01, max_fallback_increase: 0.05, max_p99_ms: 30, max_score_psi: 0.2}
+      require_approval: true
   - name: next_basket_value
     task: regression
     entity: person

@@ -26,6 +26,7 @@ from zhongtai.spec.policy import PolicySpec
 from zhongtai.spec.process import ProcessSpec
 from zhongtai.spec.quality import DatasetCheck, FieldCheck, Transforms
 from zhongtai.spec.recommend_task import RecommendCapabilitySpec, RecommendSpec
+from zhongtai.spec.retrain import RetrainSpec
 from zhongtai.spec.review import ReviewSpec
 from zhongtai.spec.schedule import ScheduleSpec
 from zhongtai.spec.secrets import is_reference_only, literal_url_password, looks_secret
@@ -602,6 +603,18 @@ class ModelSpec(Spec):
     forecast: ForecastSpec | None = Field(
         default=None, description="task forecast: horizon, season, censoring, promotions, stock-out risk."
     )
+    retrain: RetrainSpec | None = Field(
+        default=None,
+        description="When the model retrains and how a challenger earns promotion (binary classification).",
+    )
+
+    @model_validator(mode="after")
+    def _retrain_task(self) -> ModelSpec:
+        if self.retrain is not None and self.task != "binary_classification":
+            raise ValueError(
+                f"retrain policies judge binary classification models, and this model is {self.task}"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod
