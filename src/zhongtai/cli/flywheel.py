@@ -57,11 +57,11 @@ def check(
     """Evaluate the retrain policies and advance each open run by one step: roll back a champion below its
     quality floor, start a run when a trigger fires, or train, compare, replay, shadow, ramp and promote.
     Safe to run every minute from a scheduler, from several processes at once."""
-    from zhongtai.cli.models import _principal
+    from zhongtai.cli.governed_local import named_principal
     from zhongtai.flywheel.retrain import check as run_check
 
     with err_console.status("checking retrain policies (a triggered run trains a challenger)"):
-        done = run_check(context.store(), context.lake(), _principal(), model)
+        done = run_check(context.store(), context.lake(), named_principal(), model)
     if as_json:
         print_json([o.to_dict() for o in done])
         return
@@ -106,10 +106,10 @@ def approve(
 ) -> None:
     """Approve a run's challenger to serve live traffic (its shadow and canary), as a principal other than
     the one who triggered it (four eyes)."""
-    from zhongtai.cli.models import _principal
+    from zhongtai.cli.governed_local import named_principal
     from zhongtai.flywheel.retrain import approve as approve_run
 
-    done = approve_run(context.store(), run, _principal(), comment)
+    done = approve_run(context.store(), run, named_principal(), comment)
     console.print(f"{done.model_name} v{done.challenger_version} approved: the next check starts its shadow")
 
 
