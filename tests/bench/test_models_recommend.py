@@ -58,8 +58,10 @@ def test_the_risk_keeps_the_item_that_empties_tomorrow_out_of_the_top():
         x, (rng.random(40) > 0.5).astype(float), [20, 20], [f"f{i}" for i in range(10)], {}, 2
     )
     history = {0: History.of(np.array([1]), np.array([0.0]))}
+    # The forecast's risk on the evening of day 1: product 6 is the one whose shelf empties tomorrow.
+    risks = {1: np.where(np.arange(16) == 6, 1.0, 0.0)}
     with_risk, without = bench._out_of_stock_next_day(
-        model, booster, history, {0: np.array([2])}, np.array([0]), _Ledger(), 1, settings,
+        model, booster, history, {0: np.array([2])}, np.array([0]), _Ledger(), risks, settings,
         ItemTable.none(16), 1e6,
     )  # fmt: skip
     assert with_risk["today_out"] == without["today_out"] == 0  # product 5 is never shown
