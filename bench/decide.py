@@ -240,7 +240,7 @@ def prepare_demo(customers: int, folder: Path) -> Demo:
     from zhongtai.meta.store import MetadataStore
     from zhongtai.models.artifacts import read_model_text
     from zhongtai.models.predictor import ARTIFACT_FORMAT
-    from zhongtai.scenarios.retail.demo import prepare
+    from zhongtai.scenarios.retail.demo import MODEL, prepare
 
     home = folder / "home"
     # Only ZT_HOME: a ZT_METADATA_URL or ZT_ONLINE_URL of the caller must not receive the bench's demo.
@@ -253,12 +253,16 @@ def prepare_demo(customers: int, folder: Path) -> Demo:
     lake = LakeStorage(settings.lake_url)
     online = open_online_store(settings.online_url)
     try:
-        runtime = CapabilityRuntime.build(CAPABILITY, store, lake, online)
-        version = store.models.by_alias(runtime.model_name, "champion")
+        version = store.models.by_alias(MODEL, "champion")
         if version.artifact_format != ARTIFACT_FORMAT:
+            _say(
+                f"  the champion {MODEL} v{version.version} is {version.artifact_format}: training LightGBM alone"
+            )
+            version = lightgbm_champion(store, lake, settings.home / "demo" / "retail" / "project")
+        runtime = CapabilityRuntime.build(CAPABILITY, store, lake, online)
+        if runtime.model_version != version.version:
             raise SystemExit(
-                f"the demo's champion {version.model} v{version.version} is {version.artifact_format}, not "
-                "LightGBM (its linear baseline won at this size): run with more --customers"
+                f"the capability serves v{runtime.model_version}, not the champion v{version.version}"
             )
         model_txt = folder / "model.txt"
         model_txt.write_text(read_model_text(lake, version.artifact))
@@ -281,6 +285,35 @@ def prepare_demo(customers: int, folder: Path) -> Demo:
     inprocess = LoadResult(timed[1:], 0, sum(timed[1:]) / 1000)  # the first call pays for lazy imports
     features = list(runtime.features)
     return Demo(home, env, report.api_key, ids, features, vectors, scores, model_txt, seconds, inprocess)
+
+
+def lightgbm_champion(store: Any, lake: Any, project_dir: Path) -> Any:
+    """Make a LightGBM version the churn champion: the model spec's candidates narrowed to LightGBM in the
+    demo's project (its linear baseline can win on a small demo, and the peers serve LightGBM model text),
+    applied, trained, reviewed and aliased as the demo does. The same seed gives the same world."""
+    import yaml
+
+    from zhongtai.models.predictor import ARTIFACT_FORMAT
+    from zhongtai.models.train import train_model
+    from zhongtai.scenarios.retail.demo import MODEL, promote
+    from zhongtai.spec.plan import apply_plan, build_plan
+    from zhongtai.spec.project import load_project
+
+    path = project_dir / "models.yaml"
+    document = yaml.safe_load(path.read_text())
+    for model in document["models"]:
+        if model["name"] == MODEL and model.get("candidates"):
+            algorithms = model["candidates"]["algorithms"]
+            model["candidates"]["algorithms"] = [a for a in algorithms if a["algorithm"] == "lightgbm"]
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    apply_plan(build_plan(load_project(project_dir), store), store, actor="bench")
+    trained = train_model(store, lake, MODEL)
+    if trained.artifact_format != ARTIFACT_FORMAT:
+        raise SystemExit(
+            f"{MODEL} v{trained.version} trained as {trained.artifact_format}, not LightGBM text"
+        )
+    promote(store, MODEL, trained.version)
+    return trained
 
 
 def _as_float(value: Any) -> float:

@@ -421,12 +421,32 @@ class CapabilityRuntime:
         top factors."""
         key = self.entity_key(inputs)
         if self._lookup is not None:
-            entity = self._online.read(key, self._lookup)[self._lookup[0]]
-            if entity is None:  # a key OneID has not seen (or not yet materialized)
+            entity = self._entity_of(self._online.read(key, self._lookup))
+            if entity is None:
                 return self._fallback()
-            key = entity_key([entity[k] for k in self.join_keys])
+            key = entity
+        return self._decided(inputs, self._online.read(key, self.views))
+
+    async def decide_async(self, inputs: Mapping[str, Any]) -> Decision:
+        """`decide` for the event loop: the online reads are awaited (`read_async`), the rest is the same."""
+        key = self.entity_key(inputs)
+        if self._lookup is not None:
+            entity = self._entity_of(await self._online.read_async(key, self._lookup))
+            if entity is None:
+                return self._fallback()
+            key = entity
+        found = await self._online.read_async(key, self.views) if self.views else {}
+        return self._decided(inputs, found)
+
+    def _entity_of(self, found: Mapping[str, Mapping[str, Any] | None]) -> str | None:
+        """The entity key OneID's lookup maps the input to; None for a key it has not seen (or not yet
+        materialized)."""
+        entity = found[self._lookup[0]] if self._lookup else None
+        return None if entity is None else entity_key([entity[k] for k in self.join_keys])
+
+    def _decided(self, inputs: Mapping[str, Any], found: Mapping[str, Mapping[str, Any] | None]) -> Decision:
+        """The decision on the online values read for the request."""
         request = self._on_demand.request_values(inputs) if self._on_demand else {}
-        found = self._online.read(key, self.views)
         # Nothing stored about the entity: the fallback. (A model of request fields only has no views to miss.)
         if self.views and all(values is None for values in found.values()):
             return self._fallback()
