@@ -143,7 +143,7 @@ class ArmedRuntime:
             if spec.sample < 1 and random.random() >= spec.sample:
                 continue
             try:
-                decision = runtime.decide(inputs)
+                decision = _unexplained(runtime, inputs)
             except Exception:
                 continue
             scored.append(dataclasses.replace(decision, decision_id=str(uuid.uuid4()), arm=spec.name))
@@ -158,6 +158,20 @@ class ArmedRuntime:
             {"shadow": s.name, "serves": s.serves, "version": r.model_version, "sample": s.sample}
             for s, r in self.shadows
         ]
+
+
+@runtime_checkable
+class UnexplainedRuntime(Protocol):
+    """A runtime that can decide without contributions (CapabilityRuntime): how a shadow is scored."""
+
+    def decide_unexplained(self, inputs: Mapping[str, Any]) -> Decision: ...
+
+
+def _unexplained(runtime: Runtime, inputs: Mapping[str, Any]) -> Decision:
+    """A shadow's decision: without factors where the runtime can skip them (the log keeps none)."""
+    if isinstance(runtime, UnexplainedRuntime):
+        return runtime.decide_unexplained(inputs)
+    return runtime.decide(inputs)
 
 
 def _awaitable(runtime: Runtime) -> Callable[[Mapping[str, Any]], Awaitable[Decision]]:

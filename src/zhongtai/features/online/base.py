@@ -2,7 +2,7 @@
 
 As Feast's `online_read` / `online_read_async`, the read the gateway makes per decision comes in a sync and an
 async form: batch scoring, materialization checks and tests call `read`; the gateway's event loop awaits
-`read_async`, so a slow or stalled store delays only the requests that wait for it.
+`read_async`, so a slow or stalled network store delays only the requests that wait for it.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ class OnlineStore(Protocol):
         ...
 
     async def read_async(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
-        """`read` for the event loop: the same answer and errors, and the loop never waits on the store
-        (Redis through its asyncio client, SQLite in a small pool of reader threads)."""
+        """`read` for the event loop: the same answer and errors, and the loop never waits on a network store
+        (Redis through its asyncio client; SQLite's local read runs on the loop, see its module)."""
         ...
 
     def read_many(self, view: str, keys: Sequence[str]) -> list[dict[str, Any] | None]:
