@@ -38,6 +38,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,6 +60,18 @@ PEERS = BENCH / "decide_peers"
 CAPABILITY = "churn-risk"
 DECIDE = f"/v1/capabilities/{CAPABILITY}/decide"
 JSON = {"Content-Type": "application/json"}
+# The figures the JSON line always holds (null when the run stopped before taking them).
+FIGURES = (
+    "zt_rps",
+    "zt_p99_ms",
+    "zt_p99_ms_at_300",
+    "zt_errors",
+    "zt_shadow_rps",
+    "zt_2workers_rps",
+    "bento_rps",
+    "mlflow_rps",
+    "stack_rps",
+)
 TARGETS = {
     "zt_rps >= 3 x bento_rps": lambda r: _ratio(r["zt_rps"], r["bento_rps"]) >= 3,
     "zt_p99_ms_at_300 <= 10 with 0 errors": lambda r: (
@@ -455,12 +468,15 @@ def versions(pythons: dict[str, Path], wrk: str) -> dict[str, str]:
     return found
 
 
-def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, servers: Servers) -> dict:
-    """Every measurement of the run, one server at a time; the JSON line's figures."""
+def measure(
+    args: argparse.Namespace, pythons: dict[str, Path], folder: Path, servers: Servers, result: dict[str, Any]
+) -> None:
+    """Every measurement of the run, one server at a time, into `result` (the JSON line's figures) as each
+    is taken, so a run cut short still reports what it measured."""
     load = Load(
         command("wrk"), args.connections, 2, args.seconds, args.warmup, args.rate, args.rate_seconds, folder
     )
-    result: dict[str, Any] = {"customers": args.customers, "connections": args.connections}
+    result.update(customers=args.customers, connections=args.connections)
     began = time.perf_counter()
     result["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
     demo = prepare_demo(args.customers, folder)
@@ -604,9 +620,7 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
     _say(f"stack: {stack.rps:,.0f} requests/s, p99 {stack.p(99):.2f} ms, {stack.errors} errors")
     servers.stop("feast")
     servers.stop("mlflow")
-    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["seconds"] = round(time.perf_counter() - began, 1)
-    return result
 
 
 def _mlflow_score(body: Any) -> float:
@@ -700,9 +714,11 @@ def table(result: dict[str, Any], rate: str) -> None:
             f"{cell(f'{prefix}_errors_at_{rate}'):>8}"
         )
     print(
-        f"load: {result['load_generator']}; {result['versions']['cores']} cores shared by the servers and the "
-        f"load; {result['bodies']:,} different customers cycled"
+        f"load: {result['load_generator']}; {os.cpu_count()} cores shared by the servers and the "
+        f"load; {result.get('bodies') or 0:,} different customers cycled"
     )
+    if "error" in result:
+        print(f"the run stopped early: {result['error']}")
     for name, met in result["targets"].items():
         print(f"target {name}: {'met' if met else 'NOT met'}")
 
@@ -722,21 +738,36 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup, args.rate_seconds = 5, 1, 15
-    pythons = check(args)
-    check_only(args.check, "decide")
-    wrk = command("wrk")
-    with tempfile.TemporaryDirectory(prefix="zt-bench-decide-") as name:
-        servers = Servers(Path(name))
-        try:
-            result = measure(args, pythons, Path(name), servers)
-        finally:
-            servers.stop_all()
+    # The JSON line is printed whatever happens: a stage that fails is named in `error`, and every figure
+    # taken before it is there (the ones not taken are null).
+    result: dict[str, Any] = dict.fromkeys(FIGURES)
+    result["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    pythons: dict[str, Path] = {}
+    try:
+        pythons = check(args)
+        check_only(args.check, "decide")
+        with tempfile.TemporaryDirectory(prefix="zt-bench-decide-") as name:
+            servers = Servers(Path(name))
+            try:
+                measure(args, pythons, Path(name), servers, result)
+            finally:
+                servers.stop_all()
+    except SystemExit as exc:
+        if args.check and exc.code in (0, None):
+            raise  # --check: everything is there; stop as asked
+        result["error"] = str(exc.code)
+        _say(f"stopped: {exc.code}")
+    except Exception as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        _say(f"failed: {result['error']}")
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["load_generator"] = (
         f"wrk, 2 threads, {args.connections} connections, {args.seconds} s after {args.warmup} s warm-up; "
         f"{args.rate:.0f}/s open loop (asyncio streams) for {args.rate_seconds:.0f} s; "
         f"the stack: asyncio streams, {args.connections} concurrent (closed loop)"
     )
-    result["versions"] = versions(pythons, wrk)
+    if len(pythons) == 3:
+        result["versions"] = versions(pythons, shutil.which("wrk") or "wrk")
     result["targets"] = {name: bool(test(result)) for name, test in TARGETS.items()}
     table(result, f"{args.rate:.0f}")
     print(json.dumps(result))
