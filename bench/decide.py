@@ -5,7 +5,10 @@
 
 The bench prepares the demo (`zhongtai demo`'s preparation: the retail scenario of --customers customers,
 ingested, features built, the churn model trained, reviewed and made champion, an API key) in a throwaway
-ZT_HOME and measures, one server at a time on this machine:
+ZT_HOME. The peers serve LightGBM model text, so when the demo's champion is its linear baseline (it can win
+on a small demo) the bench narrows the churn spec's candidates to LightGBM, applies it, trains, reviews and
+makes that version champion: the world is the same for the same --customers. Then it measures, one server at
+a time on this machine:
 
 1. Zhongtai, `zhongtai serve` in a process of its own, one worker: full decisions (auth, online features,
    predict with contributions, rules, log) under wrk, 8 keep-alive connections for --seconds after a warm-up,
@@ -23,7 +26,8 @@ ZT_HOME and measures, one server at a time on this machine:
 The bodies of every server are the same customers (those with stored features; a missing feature is null
 for BentoML and Feast, NaN for MLflow's DataFrame). One answer of each peer is checked against Zhongtai's
 score of the same customer. Every server started is stopped at the end, on failure too.
-The last line is one JSON object.
+The last line is always one JSON object: a stage that failed is named in `error`, the figures taken before
+it are kept and the others are null.
 
 The earlier `--url/--key` mode (loading a gateway someone else started) is gone: the peers must serve the
 very model the gateway serves, and only a demo the bench prepared itself lets it export that model.
