@@ -9,6 +9,7 @@ This module imports FastAPI at the top on purpose: only `zhongtai serve` imports
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -212,6 +213,10 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = Gateway.open(settings)
+        # What startup loaded (models, libraries, specs: ~600k objects) lives as long as the process; frozen,
+        # the cyclic collector never walks it again. Unfrozen, each full collection walked it all, a pause of
+        # seconds on a busy machine that every request in flight waited for (the p99 of a fixed-rate run).
+        gc.freeze()
         app.state.gateway = gateway
         try:
             yield
