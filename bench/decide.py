@@ -5,7 +5,10 @@
 
 The bench prepares the demo (`zhongtai demo`'s preparation: the retail scenario of --customers customers,
 ingested, features built, the churn model trained, reviewed and made champion, an API key) in a throwaway
-ZT_HOME and measures, one server at a time on this machine:
+ZT_HOME. The peers serve LightGBM model text, so when the demo's champion is its linear baseline (it can win
+on a small demo) the bench narrows the churn spec's candidates to LightGBM, applies it, trains, reviews and
+makes that version champion: the world is the same for the same --customers. Then it measures, one server at
+a time on this machine:
 
 1. Zhongtai, `zhongtai serve` in a process of its own, one worker: full decisions (auth, online features,
    predict with contributions, rules, log) under wrk, 8 keep-alive connections for --seconds after a warm-up,
@@ -23,7 +26,8 @@ ZT_HOME and measures, one server at a time on this machine:
 The bodies of every server are the same customers (those with stored features; a missing feature is null
 for BentoML and Feast, NaN for MLflow's DataFrame). One answer of each peer is checked against Zhongtai's
 score of the same customer. Every server started is stopped at the end, on failure too.
-The last line is one JSON object.
+The last line is always one JSON object: a stage that failed is named in `error`, the figures taken before
+it are kept and the others are null.
 
 The earlier `--url/--key` mode (loading a gateway someone else started) is gone: the peers must serve the
 very model the gateway serves, and only a demo the bench prepared itself lets it export that model.
@@ -38,6 +42,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,6 +64,18 @@ PEERS = BENCH / "decide_peers"
 CAPABILITY = "churn-risk"
 DECIDE = f"/v1/capabilities/{CAPABILITY}/decide"
 JSON = {"Content-Type": "application/json"}
+# The figures the JSON line always holds (null when the run stopped before taking them).
+FIGURES = (
+    "zt_rps",
+    "zt_p99_ms",
+    "zt_p99_ms_at_300",
+    "zt_errors",
+    "zt_shadow_rps",
+    "zt_2workers_rps",
+    "bento_rps",
+    "mlflow_rps",
+    "stack_rps",
+)
 TARGETS = {
     "zt_rps >= 3 x bento_rps": lambda r: _ratio(r["zt_rps"], r["bento_rps"]) >= 3,
     "zt_p99_ms_at_300 <= 10 with 0 errors": lambda r: (
@@ -240,7 +257,7 @@ def prepare_demo(customers: int, folder: Path) -> Demo:
     from zhongtai.meta.store import MetadataStore
     from zhongtai.models.artifacts import read_model_text
     from zhongtai.models.predictor import ARTIFACT_FORMAT
-    from zhongtai.scenarios.retail.demo import prepare
+    from zhongtai.scenarios.retail.demo import MODEL, prepare
 
     home = folder / "home"
     # Only ZT_HOME: a ZT_METADATA_URL or ZT_ONLINE_URL of the caller must not receive the bench's demo.
@@ -253,12 +270,16 @@ def prepare_demo(customers: int, folder: Path) -> Demo:
     lake = LakeStorage(settings.lake_url)
     online = open_online_store(settings.online_url)
     try:
-        runtime = CapabilityRuntime.build(CAPABILITY, store, lake, online)
-        version = store.models.by_alias(runtime.model_name, "champion")
+        version = store.models.by_alias(MODEL, "champion")
         if version.artifact_format != ARTIFACT_FORMAT:
+            _say(
+                f"  the champion {MODEL} v{version.version} is {version.artifact_format}: training LightGBM alone"
+            )
+            version = lightgbm_champion(store, lake, settings.home / "demo" / "retail" / "project")
+        runtime = CapabilityRuntime.build(CAPABILITY, store, lake, online)
+        if runtime.model_version != version.version:
             raise SystemExit(
-                f"the demo's champion {version.model} v{version.version} is {version.artifact_format}, not "
-                "LightGBM (its linear baseline won at this size): run with more --customers"
+                f"the capability serves v{runtime.model_version}, not the champion v{version.version}"
             )
         model_txt = folder / "model.txt"
         model_txt.write_text(read_model_text(lake, version.artifact))
@@ -281,6 +302,35 @@ def prepare_demo(customers: int, folder: Path) -> Demo:
     inprocess = LoadResult(timed[1:], 0, sum(timed[1:]) / 1000)  # the first call pays for lazy imports
     features = list(runtime.features)
     return Demo(home, env, report.api_key, ids, features, vectors, scores, model_txt, seconds, inprocess)
+
+
+def lightgbm_champion(store: Any, lake: Any, project_dir: Path) -> Any:
+    """Make a LightGBM version the churn champion: the model spec's candidates narrowed to LightGBM in the
+    demo's project (its linear baseline can win on a small demo, and the peers serve LightGBM model text),
+    applied, trained, reviewed and aliased as the demo does. The same seed gives the same world."""
+    import yaml
+
+    from zhongtai.models.predictor import ARTIFACT_FORMAT
+    from zhongtai.models.train import train_model
+    from zhongtai.scenarios.retail.demo import MODEL, promote
+    from zhongtai.spec.plan import apply_plan, build_plan
+    from zhongtai.spec.project import load_project
+
+    path = project_dir / "models.yaml"
+    document = yaml.safe_load(path.read_text())
+    for model in document["models"]:
+        if model["name"] == MODEL and model.get("candidates"):
+            algorithms = model["candidates"]["algorithms"]
+            model["candidates"]["algorithms"] = [a for a in algorithms if a["algorithm"] == "lightgbm"]
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    apply_plan(build_plan(load_project(project_dir), store), store, actor="bench")
+    trained = train_model(store, lake, MODEL)
+    if trained.artifact_format != ARTIFACT_FORMAT:
+        raise SystemExit(
+            f"{MODEL} v{trained.version} trained as {trained.artifact_format}, not LightGBM text"
+        )
+    promote(store, MODEL, trained.version)
+    return trained
 
 
 def _as_float(value: Any) -> float:
@@ -422,12 +472,15 @@ def versions(pythons: dict[str, Path], wrk: str) -> dict[str, str]:
     return found
 
 
-def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, servers: Servers) -> dict:
-    """Every measurement of the run, one server at a time; the JSON line's figures."""
+def measure(
+    args: argparse.Namespace, pythons: dict[str, Path], folder: Path, servers: Servers, result: dict[str, Any]
+) -> None:
+    """Every measurement of the run, one server at a time, into `result` (the JSON line's figures) as each
+    is taken, so a run cut short still reports what it measured."""
     load = Load(
         command("wrk"), args.connections, 2, args.seconds, args.warmup, args.rate, args.rate_seconds, folder
     )
-    result: dict[str, Any] = {"customers": args.customers, "connections": args.connections}
+    result.update(customers=args.customers, connections=args.connections)
     began = time.perf_counter()
     result["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
     demo = prepare_demo(args.customers, folder)
@@ -571,9 +624,7 @@ def measure(args: argparse.Namespace, pythons: dict[str, Path], folder: Path, se
     _say(f"stack: {stack.rps:,.0f} requests/s, p99 {stack.p(99):.2f} ms, {stack.errors} errors")
     servers.stop("feast")
     servers.stop("mlflow")
-    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["seconds"] = round(time.perf_counter() - began, 1)
-    return result
 
 
 def _mlflow_score(body: Any) -> float:
@@ -667,9 +718,11 @@ def table(result: dict[str, Any], rate: str) -> None:
             f"{cell(f'{prefix}_errors_at_{rate}'):>8}"
         )
     print(
-        f"load: {result['load_generator']}; {result['versions']['cores']} cores shared by the servers and the "
-        f"load; {result['bodies']:,} different customers cycled"
+        f"load: {result['load_generator']}; {os.cpu_count()} cores shared by the servers and the "
+        f"load; {result.get('bodies') or 0:,} different customers cycled"
     )
+    if "error" in result:
+        print(f"the run stopped early: {result['error']}")
     for name, met in result["targets"].items():
         print(f"target {name}: {'met' if met else 'NOT met'}")
 
@@ -689,21 +742,36 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup, args.rate_seconds = 5, 1, 15
-    pythons = check(args)
-    check_only(args.check, "decide")
-    wrk = command("wrk")
-    with tempfile.TemporaryDirectory(prefix="zt-bench-decide-") as name:
-        servers = Servers(Path(name))
-        try:
-            result = measure(args, pythons, Path(name), servers)
-        finally:
-            servers.stop_all()
+    # The JSON line is printed whatever happens: a stage that fails is named in `error`, and every figure
+    # taken before it is there (the ones not taken are null).
+    result: dict[str, Any] = dict.fromkeys(FIGURES)
+    result["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    pythons: dict[str, Path] = {}
+    try:
+        pythons = check(args)
+        check_only(args.check, "decide")
+        with tempfile.TemporaryDirectory(prefix="zt-bench-decide-") as name:
+            servers = Servers(Path(name))
+            try:
+                measure(args, pythons, Path(name), servers, result)
+            finally:
+                servers.stop_all()
+    except SystemExit as exc:
+        if args.check and exc.code in (0, None):
+            raise  # --check: everything is there; stop as asked
+        result["error"] = str(exc.code)
+        _say(f"stopped: {exc.code}")
+    except Exception as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        _say(f"failed: {result['error']}")
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["load_generator"] = (
         f"wrk, 2 threads, {args.connections} connections, {args.seconds} s after {args.warmup} s warm-up; "
         f"{args.rate:.0f}/s open loop (asyncio streams) for {args.rate_seconds:.0f} s; "
         f"the stack: asyncio streams, {args.connections} concurrent (closed loop)"
     )
-    result["versions"] = versions(pythons, wrk)
+    if len(pythons) == 3:
+        result["versions"] = versions(pythons, shutil.which("wrk") or "wrk")
     result["targets"] = {name: bool(test(result)) for name, test in TARGETS.items()}
     table(result, f"{args.rate:.0f}")
     print(json.dumps(result))

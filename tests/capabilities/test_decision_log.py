@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 import uuid
 
@@ -66,6 +67,7 @@ def test_a_full_queue_spills_to_the_file_which_is_replayed(store, tmp_path):
     records = [_record(i) for i in range(10)]
     for record in records:
         log.submit(record)
+    log.flush_spill()  # the spill thread appends them
     assert log.spilled == 7
     assert len(spill.read_text().splitlines()) == 7
     assert store.decisions.count() == 0
@@ -134,3 +136,43 @@ def test_a_record_the_store_can_never_take_is_set_aside_not_retried_forever(stor
     rejected = spill.with_name("decisions.rejected.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in rejected] == [bad.id]
     assert not spill.exists()
+
+
+class _Refusing:
+    """A store that is down."""
+
+    def append(self, decisions):
+        raise ConnectionError("database is down")
+
+
+def test_each_process_spills_to_a_file_of_its_own(tmp_path):
+    assert spill_path(tmp_path) != spill_path(tmp_path, pid=1)
+    assert spill_path(tmp_path).name == f"decisions.{os.getpid()}.jsonl"
+
+
+def test_the_spill_of_a_process_that_is_gone_is_adopted_and_replayed(store, tmp_path):
+    # A process whose store was down left its decisions in its own spill file, then exited.
+    gone = DecisionLog(_Refusing(), spill_path(tmp_path, pid=999_999_991), maxsize=1)
+    records = [_record(i) for i in range(3)]
+    for record in records:
+        gone.submit(record)
+    gone.close(timeout_s=1)
+    assert list((tmp_path / "spill").glob("decisions.999999991.*"))  # still there: never written
+
+    log = DecisionLog(store.decisions, spill_path(tmp_path), interval_s=0.05).start()
+    _wait_for(lambda: store.decisions.count() == 3)
+    log.close()
+    assert {r.id for r in store.decisions.recent(limit=10)} == {r.id for r in records}
+    assert sorted(p.name for p in (tmp_path / "spill").iterdir()) == []
+
+
+def test_the_spill_of_a_live_process_is_left_to_it(store, tmp_path):
+    alive = DecisionLog(_Refusing(), spill_path(tmp_path, pid=999_999_992), maxsize=1)
+    alive.submit(_record(1))
+    alive.submit(_record(2))  # spilled by its spill thread; its lock is held while it lives
+    alive.flush_spill()
+    log = DecisionLog(store.decisions, spill_path(tmp_path), interval_s=0.05).start()
+    log.close()
+    assert store.decisions.count() == 0
+    assert len(spill_path(tmp_path, pid=999_999_992).read_text().splitlines()) == 1
+    alive.close(timeout_s=1)

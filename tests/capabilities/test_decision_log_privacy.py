@@ -81,6 +81,7 @@ def test_spilled_and_replayed_decisions_hold_no_pii(store, tmp_path) -> None:
     log = DecisionLog(store.decisions, spill, maxsize=1)  # not started: the second record spills
     log.submit(_record())
     log.submit(_record())
+    log.flush_spill()
     assert log.spilled == 1 and _no_pii(spill.read_text(encoding="utf8"))
     log.start()
     deadline = time.monotonic() + 10

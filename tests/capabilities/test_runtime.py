@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -212,3 +213,24 @@ def test_decide_reads_keys_as_the_entity_declares_them(world):
         assert runtime.decide({"customer_id": sent}).score == direct.score
     with pytest.raises(ZhongtaiError, match="customer_id"):
         runtime.decide({"customer_id": "12a"})
+
+
+def test_decide_async_and_unexplained_answer_as_decide(world):
+    import asyncio
+
+    runtime = _runtime(world)
+    for key in KNOWN_IDS[:5]:
+        body = {"customer_id": key}
+        decided = runtime.decide(body)
+        awaited = asyncio.run(runtime.decide_async(body))
+        assert awaited == dataclasses.replace(decided, decision_id=awaited.decision_id)
+        unexplained = runtime.decide_unexplained(body)  # what a shadow is scored with: a plain predict
+        assert (unexplained.decision, unexplained.features) == (decided.decision, decided.features)
+        assert unexplained.score == pytest.approx(decided.score, abs=1e-12)
+        assert unexplained.factors == [] and decided.factors
+    assert asyncio.run(runtime.decide_async({"customer_id": 999_999_999})).fallback is True
+    direct = runtime.decide({"customer_id": KNOWN_IDS[0]})
+    source = _called_with_source_key(world)
+    mapped = asyncio.run(source.decide_async({"crm_key": "C-7"}))
+    assert mapped.fallback is False and mapped.score == pytest.approx(direct.score, abs=1e-12)
+    assert asyncio.run(source.decide_async({"crm_key": "C-unknown"})).fallback is True

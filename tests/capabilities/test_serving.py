@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -46,7 +47,11 @@ def test_a_moved_alias_is_served_after_one_poll_and_nothing_else_is_rebuilt(serv
         other.models.set_alias("churn", v2, "champion")
     finally:
         other.close()
+    frozen = gc.get_freeze_count()
     assert watcher.check() == {"churn-risk": "churn v2 (was v1)"}
+    # The new runtime is kept out of the cyclic collector's walks, as startup's objects are.
+    assert gc.get_freeze_count() > frozen
+    gc.unfreeze()  # the other tests' objects go back to the collector
     assert _served_version(capabilities) == 2
     assert capabilities.get("churn-risk").target != before.target
     # The old runtime still answers for a request that held it: it was replaced, not torn down.

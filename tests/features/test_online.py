@@ -282,3 +282,24 @@ def test_read_many_follows_a_replace(online):
     assert online.read_many("stock", ["1|7"]) == [{"on_hand": 1}]
     online.replace("stock", [("1|7", {"on_hand": 5}), ("2|7", {"on_hand": 0})])
     assert online.read_many("stock", ["2|7", "1|7"]) == [{"on_hand": 0}, {"on_hand": 5}]
+
+
+def test_read_async_answers_as_read_does(online):
+    import asyncio
+
+    online.write("spend", [("1", {"total": 10.5})])
+    online.write("profile", [("1", {"tier": "金卡"})])
+
+    async def reads() -> list:
+        try:
+            return [
+                await online.read_async("1", ["spend", "profile"]),
+                await online.read_async("404", ["spend"]),
+                await online.read_async("1", []),
+            ]
+        finally:
+            await online.aclose()
+
+    assert asyncio.run(reads()) == [online.read("1", ["spend", "profile"]), {"spend": None}, {}]
+    # A second event loop (another server, another test) reads with a client of its own.
+    assert asyncio.run(reads())[0] == {"spend": {"total": 10.5}, "profile": {"tier": "金卡"}}

@@ -71,4 +71,6 @@ def test_decision_spill_and_rejected_files_are_private(tmp_path, umask) -> None:
     log = DecisionLog(_Refusing(), spill_path(tmp_path), maxsize=1)
     log.submit(record)
     log.submit(record)  # the queue is full: spilled
-    assert _modes(spill_path(tmp_path).parent) == {"decisions.jsonl": 0o600}
+    log.flush_spill()
+    spill = spill_path(tmp_path)
+    assert _modes(spill.parent) == {spill.name: 0o600, spill.with_suffix(".lock").name: 0o600}

@@ -9,6 +9,7 @@ one hash.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -16,8 +17,8 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from zhongtai.capabilities.canary import ERROR, FALLBACK, OK, ArmWindow, CanaryState, ramped
 from zhongtai.capabilities.runtime import Decision, Runtime, build_runtime, serving_target
@@ -36,6 +37,13 @@ log = logging.getLogger(__name__)
 # Why a fallback answered when the arm could not (CapabilityRuntime names its own: no features, unknown entity).
 MODEL_ERROR = "model_error"
 ONLINE_UNAVAILABLE = "online_unavailable"
+
+
+@runtime_checkable
+class AsyncRuntime(Protocol):
+    """A runtime whose decide can await its online reads (CapabilityRuntime): the ability is a method."""
+
+    async def decide_async(self, inputs: Mapping[str, Any]) -> Decision: ...
 
 
 class ArmedRuntime:
@@ -69,6 +77,7 @@ class ArmedRuntime:
         self.model_version = main.model_version
         self.loaded_at = max(r.loaded_at for _, r in [*arms, *shadows])
         self._chooser = ArmChooser(self.name, [arm.weight for arm, _ in arms])
+        self._decide_async = [_awaitable(runtime) for _, runtime in arms]
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
         """Answer through the arm the entity key falls in; the decision names the arm. A model that fails
@@ -77,20 +86,39 @@ class ArmedRuntime:
         started = time.perf_counter()
         try:
             decision = dataclasses.replace(runtime.decide(inputs), arm=arm.name)
-        except ZhongtaiError as exc:
-            if exc.http_status < 500:
-                raise  # the request is at fault, not the arm
-            reason = ONLINE_UNAVAILABLE if exc.code == ErrorCode.UNAVAILABLE else MODEL_ERROR
-            decision = self._failed(arm.name, exc, reason)
-        except Exception as exc:  # a model failure is answered by the fallback, never a 5xx
-            decision = self._failed(arm.name, exc, MODEL_ERROR)
+        except Exception as exc:
+            decision = self._failed(arm.name, exc)
+        return self._recorded(arm.name, decision, started)
+
+    async def decide_async(self, inputs: Mapping[str, Any]) -> Decision:
+        """`decide` for the event loop: an arm whose runtime reads asynchronously (`decide_async`) is awaited
+        on the loop; any other task's runtime (forecast, recommendation, text: more CPU than I/O) decides in
+        a worker thread. Either way the loop never waits on the online store."""
+        chosen = self._chooser.choose(sticky_key(inputs, self.input))
+        arm = self.arms[chosen][0]
+        started = time.perf_counter()
+        try:
+            decided = await self._decide_async[chosen](inputs)
+            decision = dataclasses.replace(decided, arm=arm.name)
+        except Exception as exc:
+            decision = self._failed(arm.name, exc)
+        return self._recorded(arm.name, decision, started)
+
+    def _recorded(self, arm: str, decision: Decision, started: float) -> Decision:
+        """The decision, counted in the arm's canary window while a canary ramps."""
         if self.windows is not None:
             failed = decision.fallback_reason == MODEL_ERROR
             outcome = ERROR if failed else FALLBACK if decision.fallback else OK
-            self.windows[arm.name].record(outcome, (time.perf_counter() - started) * 1000, decision.score)
+            self.windows[arm].record(outcome, (time.perf_counter() - started) * 1000, decision.score)
         return decision
 
-    def _failed(self, arm: str, exc: Exception, reason: str) -> Decision:
+    def _failed(self, arm: str, exc: Exception) -> Decision:
+        """The fallback answer of an arm that failed; a request at fault (a 4xx) is raised as it is."""
+        if isinstance(exc, ZhongtaiError) and exc.http_status < 500:
+            raise exc  # the request is at fault, not the arm
+        unavailable = isinstance(exc, ZhongtaiError) and exc.code == ErrorCode.UNAVAILABLE
+        # A model failure (anything but the online store's outage) is answered by the fallback, never a 5xx.
+        reason = ONLINE_UNAVAILABLE if unavailable else MODEL_ERROR
         if reason == MODEL_ERROR:
             log.warning("capability %s arm %s failed: %s", self.name, arm, type(exc).__name__)
         fallback = self.spec.fallback
@@ -115,7 +143,7 @@ class ArmedRuntime:
             if spec.sample < 1 and random.random() >= spec.sample:
                 continue
             try:
-                decision = runtime.decide(inputs)
+                decision = _unexplained(runtime, inputs)
             except Exception:
                 continue
             scored.append(dataclasses.replace(decision, decision_id=str(uuid.uuid4()), arm=spec.name))
@@ -130,6 +158,32 @@ class ArmedRuntime:
             {"shadow": s.name, "serves": s.serves, "version": r.model_version, "sample": s.sample}
             for s, r in self.shadows
         ]
+
+
+@runtime_checkable
+class UnexplainedRuntime(Protocol):
+    """A runtime that can decide without contributions (CapabilityRuntime): how a shadow is scored."""
+
+    def decide_unexplained(self, inputs: Mapping[str, Any]) -> Decision: ...
+
+
+def _unexplained(runtime: Runtime, inputs: Mapping[str, Any]) -> Decision:
+    """A shadow's decision: without factors where the runtime can skip them (the log keeps none)."""
+    if isinstance(runtime, UnexplainedRuntime):
+        return runtime.decide_unexplained(inputs)
+    return runtime.decide(inputs)
+
+
+def _awaitable(runtime: Runtime) -> Callable[[Mapping[str, Any]], Awaitable[Decision]]:
+    """The runtime's decide for the event loop: its own `decide_async`, else `decide` in a worker thread."""
+    if isinstance(runtime, AsyncRuntime):
+        return runtime.decide_async
+    decide = runtime.decide
+
+    async def in_thread(inputs: Mapping[str, Any]) -> Decision:
+        return await asyncio.to_thread(decide, inputs)
+
+    return in_thread
 
 
 def serving_policy(store: MetadataStore, spec: CapabilitySpec) -> tuple[TrafficSpec, CanaryState | None]:

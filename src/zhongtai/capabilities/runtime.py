@@ -39,6 +39,7 @@ from zhongtai.features.selection import select_features
 from zhongtai.meta.records import DecisionRecord, ModelVersion
 from zhongtai.meta.time import now
 from zhongtai.models.predictor import Predictor, load_predictor
+from zhongtai.models.single_row import single_row
 from zhongtai.spec.models import (
     CapabilitySpec,
     EntitySpec,
@@ -400,7 +401,7 @@ class CapabilityRuntime:
             trained = store.features.training_set(version.training_set_id).lineage
             check_trained_expressions(version, trained.get("on_demand", {}), selection.on_demand_views)
         found = capability_lookup(store, spec)
-        model = load_predictor(storage, version.artifact, version.artifact_format)
+        model = single_row(load_predictor(storage, version.artifact, version.artifact_format))
         return cls(
             spec,
             version,
@@ -427,12 +428,45 @@ class CapabilityRuntime:
         top factors."""
         key = self.entity_key(inputs)
         if self._lookup is not None:
-            entity = self._online.read(key, self._lookup)[self._lookup[0]]
-            if entity is None:  # a key OneID has not seen (or not yet materialized)
+            entity = self._entity_of(self._online.read(key, self._lookup))
+            if entity is None:
                 return self._fallback()
-            key = entity_key([entity[k] for k in self.join_keys])
+            key = entity
+        return self._decided(inputs, self._online.read(key, self.views))
+
+    async def decide_async(self, inputs: Mapping[str, Any]) -> Decision:
+        """`decide` for the event loop: the online reads are awaited (`read_async`), the rest is the same."""
+        key = self.entity_key(inputs)
+        if self._lookup is not None:
+            entity = self._entity_of(await self._online.read_async(key, self._lookup))
+            if entity is None:
+                return self._fallback()
+            key = entity
+        found = await self._online.read_async(key, self.views) if self.views else {}
+        return self._decided(inputs, found)
+
+    def decide_unexplained(self, inputs: Mapping[str, Any]) -> Decision:
+        """`decide` without contributions (no factors): what a shadow is scored with, as the decision log
+        keeps no factors and a plain predict costs a fraction of one with contributions."""
+        key = self.entity_key(inputs)
+        if self._lookup is not None:
+            entity = self._entity_of(self._online.read(key, self._lookup))
+            if entity is None:
+                return self._fallback()
+            key = entity
+        return self._decided(inputs, self._online.read(key, self.views), explain=False)
+
+    def _entity_of(self, found: Mapping[str, Mapping[str, Any] | None]) -> str | None:
+        """The entity key OneID's lookup maps the input to; None for a key it has not seen (or not yet
+        materialized)."""
+        entity = found[self._lookup[0]] if self._lookup else None
+        return None if entity is None else entity_key([entity[k] for k in self.join_keys])
+
+    def _decided(
+        self, inputs: Mapping[str, Any], found: Mapping[str, Mapping[str, Any] | None], explain: bool = True
+    ) -> Decision:
+        """The decision on the online values read for the request (its factors when `explain`)."""
         request = self._on_demand.request_values(inputs) if self._on_demand else {}
-        found = self._online.read(key, self.views)
         # Nothing stored about the entity: the fallback. (A model of request fields only has no views to miss.)
         if self.views and all(values is None for values in found.values()):
             return self._fallback()
@@ -444,14 +478,18 @@ class CapabilityRuntime:
         for position, value in enumerate(used.values()):
             if value is not None:
                 row[0, position] = _as_float(value)
-        scores, explained = self._model.explain(row)
+        if explain:
+            scores, explained = self._model.explain(row)
+            factors = self._factors(explained[0][:-1], used)
+        else:
+            scores, factors = self._model.predict(row), []
         decision, score, output = self._answers.one(scores[0])
         return Decision(
             decision_id=str(uuid.uuid4()),
             capability=self.name,
             decision=decision,
             score=score,
-            factors=self._factors(explained[0][:-1], used),
+            factors=factors,
             model_name=self.model_name,
             model_version=self.model_version,
             fallback=False,

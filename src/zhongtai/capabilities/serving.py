@@ -12,6 +12,7 @@ within `interval` plus the time to load the model.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -117,6 +118,9 @@ class Capabilities:
             changed[name] = f"{runtime.model_name} v{runtime.model_version} (was {was})"
         if changed:
             self._runtimes = runtimes
+            # The new runtimes live until the next change: out of the cyclic collector's walks, as startup's
+            # objects are (gateway/app.py); the replaced ones are freed by their reference counts.
+            gc.freeze()
             for name, what in changed.items():
                 log.info("capability %s now serves %s", name, what)
         for name in list(self.errors):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Request
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 REPLAYED = "Idempotent-Replayed"
 # A route's work: its answer, and the records of its decisions (logged once the answer is kept).
-Work = Callable[[], tuple[dict[str, Any], list[DecisionRecord]]]
+Work = Callable[[], Awaitable[tuple[dict[str, Any], list[DecisionRecord]]]]
 
 
 def check_context(inputs: dict[str, Any]) -> None:
@@ -75,7 +75,7 @@ async def answer_once(
         earlier = await gw.idempotency.recall(claim) if batch else gw.idempotency.cached(claim)
         if earlier is not None:
             return _replayed(earlier)
-    answer, records = await run_in_threadpool(work) if batch else work()
+    answer, records = await work()
     response = FeatureJSONResponse(answer)
     if claim is not None:
         earlier = await gw.idempotency.keep(claim, bytes(response.body))
@@ -182,6 +182,6 @@ def add_batch_route(app: FastAPI, gateway: Callable[[], Gateway]) -> None:
             runtime,
             f"batch {name}",
             body,
-            lambda: decide_each(runtime, principal, inputs, started),
+            lambda: run_in_threadpool(decide_each, runtime, principal, inputs, started),
             batch=True,
         )

@@ -1,4 +1,9 @@
-"""The online store protocol and the registry that picks a backend by URL scheme (lazy imports)."""
+"""The online store protocol and the registry that picks a backend by URL scheme (lazy imports).
+
+As Feast's `online_read` / `online_read_async`, the read the gateway makes per decision comes in a sync and an
+async form: batch scoring, materialization checks and tests call `read`; the gateway's event loop awaits
+`read_async`, so a slow or stalled network store delays only the requests that wait for it.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +50,11 @@ class OnlineStore(Protocol):
         """The values of one entity for several views in ONE round trip; None for a view with no values."""
         ...
 
+    async def read_async(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """`read` for the event loop: the same answer and errors, and the loop never waits on a network store
+        (Redis through its asyncio client; SQLite's local read runs on the loop, see its module)."""
+        ...
+
     def read_many(self, view: str, keys: Sequence[str]) -> list[dict[str, Any] | None]:
         """The values of many entities for ONE view in one round trip, in the order of `keys`; None for
         an entity with no values (a recommender reads the stock of its candidates at one store this way)."""
@@ -55,6 +65,10 @@ class OnlineStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    async def aclose(self) -> None:
+        """Release what `read_async` holds on the event loop (before `close`, from the loop)."""
+        ...
 
 
 def encode_values(values: dict[str, Any] | str) -> str:

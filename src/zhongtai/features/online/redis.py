@@ -27,12 +27,14 @@ newest complete generation wins and the other run's generation is deleted by whi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
@@ -61,9 +63,13 @@ log = logging.getLogger(__name__)
 class RedisOnlineStore:
     """Latest feature values in Redis (see the module docstring)."""
 
-    def __init__(self, client: Any, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(self, client: Any, async_url: str, prefix: str = DEFAULT_PREFIX) -> None:
         self.client = client
         self.prefix = prefix
+        # The asyncio client (read_async) is opened on first use from this URL: the sync client's, without
+        # the prefix parameter redis-py does not know.
+        self._async_url = async_url
+        self._async: tuple[asyncio.AbstractEventLoop, Any] | None = None
         self._live_key = f"{prefix}:generations"
         self._sequence_key = f"{prefix}:generation_sequence"
         self._generations: dict[str, int] = {}
@@ -104,28 +110,47 @@ class RedisOnlineStore:
         for _ in range(_READ_ATTEMPTS):
             assumed = [self._generations.get(view, 0) for view in views]
             try:
-                values, live = self._values_then_generations(
-                    [self.key(v, key, g) for v, g in zip(views, assumed, strict=True)], views
-                )
+                values, live = self._values_then_generations(self._keys(key, views, assumed), views)
             except redis.RedisError as exc:
-                # Down, unreachable or slower than the socket timeout: the capability answers its fallback.
-                raise ZhongtaiError(
-                    "unavailable",
-                    f"the online store (Redis) did not answer: {type(exc).__name__}",
-                    "the answer is the capability's fallback until Redis is back",
-                ) from None
-            current = [0 if g is None else int(g) for g in live]
-            if current == assumed:
-                return {
-                    view: None if raw is None else json.loads(raw)
-                    for view, raw in zip(views, values, strict=True)
-                }
-            self._generations.update(zip(views, current, strict=True))
-        raise ZhongtaiError(
-            "unavailable",
-            f"online views {', '.join(views)} switched generations {_READ_ATTEMPTS} times during one read",
-            "retry the request",
-        )
+                raise _unavailable(exc) from None
+            found = self._checked(views, assumed, values, live)
+            if found is not None:
+                return found
+        raise _switched(views)
+
+    async def read_async(self, key: str, views: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """`read` through the asyncio client: the same round trip and generation check, awaited."""
+        if not views:
+            return {}
+        for _ in range(_READ_ATTEMPTS):
+            assumed = [self._generations.get(view, 0) for view in views]
+            try:
+                values, live = await self._values_then_generations_async(
+                    self._keys(key, views, assumed), views
+                )
+            except (redis.RedisError, OSError) as exc:
+                raise _unavailable(exc) from None
+            found = self._checked(views, assumed, values, live)
+            if found is not None:
+                return found
+        raise _switched(views)
+
+    def _keys(self, key: str, views: Sequence[str], generations: Sequence[int]) -> list[str]:
+        return [self.key(v, key, g) for v, g in zip(views, generations, strict=True)]
+
+    def _checked(
+        self, views: Sequence[str], assumed: list[int], values: list, live: list
+    ) -> dict[str, dict[str, Any] | None] | None:
+        """The values by view when the generations read are the ones assumed; else None, the cache updated
+        (the caller reads again)."""
+        current = [0 if g is None else int(g) for g in live]
+        if current == assumed:
+            return {
+                view: None if raw is None else json.loads(raw)
+                for view, raw in zip(views, values, strict=True)
+            }
+        self._generations.update(zip(views, current, strict=True))
+        return None
 
     def read_many(self, view: str, keys: Sequence[str]) -> list[dict[str, Any] | None]:
         """Many entities' values of one view: one MGET (and the live generation) in one round trip, with
@@ -139,11 +164,7 @@ class RedisOnlineStore:
                     [self.key(view, k, assumed) for k in keys], [view]
                 )
             except redis.RedisError as exc:  # as in read(): the capability answers its fallback
-                raise ZhongtaiError(
-                    "unavailable",
-                    f"the online store (Redis) did not answer: {type(exc).__name__}",
-                    "the answer is the capability's fallback until Redis is back",
-                ) from None
+                raise _unavailable(exc) from None
             current = 0 if live[0] is None else int(live[0])
             if current == assumed:
                 return [None if raw is None else json.loads(raw) for raw in values]
@@ -175,6 +196,39 @@ class RedisOnlineStore:
 
     def close(self) -> None:
         self.client.close()
+
+    async def aclose(self) -> None:
+        """Close the asyncio client's connections (the sync client is closed by `close`)."""
+        if self._async is not None:
+            client, self._async = self._async[1], None
+            await client.aclose()
+
+    def _async_client(self) -> Any:
+        """The asyncio client of the running loop. Its connections belong to the loop that opened them, so a
+        new loop (a test's, a restarted server's) gets a client of its own."""
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            import redis.asyncio
+
+            self._async = (loop, redis.asyncio.Redis.from_url(self._async_url))
+        return self._async[1]
+
+    async def _values_then_generations_async(
+        self, keys: list[str], views: Sequence[str]
+    ) -> tuple[list, list]:
+        """`_values_then_generations` on a pooled asyncio connection: both commands in one write, two reads."""
+        pool = self._async_client().connection_pool
+        conn = await pool.get_connection()
+        try:
+            await conn.send_packed_command(
+                conn.pack_commands([("MGET", *keys), ("HMGET", self._live_key, *views)])
+            )
+            return await conn.read_response(), await conn.read_response()
+        except BaseException:
+            await conn.disconnect()  # never hand a half-read answer to the next caller
+            raise
+        finally:
+            await pool.release(conn)
 
     def _values_then_generations(self, keys: list[str], views: Sequence[str]) -> tuple[list, list]:
         """MGET then HMGET in one round trip, sent on a pooled connection directly (a pipeline object costs
@@ -218,6 +272,23 @@ class RedisOnlineStore:
         self.client.srem(self._generations_of(view), generation)
 
 
+def _unavailable(exc: BaseException) -> ZhongtaiError:
+    # Down, unreachable or slower than the socket timeout: the capability answers its fallback.
+    return ZhongtaiError(
+        "unavailable",
+        f"the online store (Redis) did not answer: {type(exc).__name__}",
+        "the answer is the capability's fallback until Redis is back",
+    )
+
+
+def _switched(views: Sequence[str]) -> ZhongtaiError:
+    return ZhongtaiError(
+        "unavailable",
+        f"online views {', '.join(views)} switched generations {_READ_ATTEMPTS} times during one read",
+        "retry the request",
+    )
+
+
 def _glob_escape(text: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", text)
 
@@ -234,4 +305,6 @@ def open_store(url: str) -> RedisOnlineStore:
     if missing:
         url = f"{url}{'&' if '?' in url else '?'}{'&'.join(missing)}"
     client, prefix = redis_client(url, "online store")
-    return RedisOnlineStore(client, prefix)
+    parts = urlsplit(url)
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "prefix"])
+    return RedisOnlineStore(client, urlunsplit(parts._replace(query=query)), prefix)
