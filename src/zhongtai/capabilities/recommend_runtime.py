@@ -99,6 +99,17 @@ class RecommendRuntime:
         self._online = online
         self._item_int = item_type == "int64"
         self._stock = stock
+        # The OpenAPI document lists these beside the key (gateway/openapi.py): the store, a join key the
+        # request must carry when stock is looked at, and `k`, which it may leave out.
+        self.request_keys: dict[str, KeyType] = {self.settings.store_input: stock.store_type} if stock else {}
+        self.optional_request_fields = {
+            "k": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": self.settings.max_k,
+                "description": f"How many items (default {self.settings.k})",
+            }
+        }
         read = [
             *recommender.person_features,
             *([recommender.recent_items] if recommender.recent_items else []),

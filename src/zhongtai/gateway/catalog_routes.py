@@ -13,7 +13,7 @@ from zhongtai.gateway.openapi import SECURED, errors
 if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
 
-_ERRORS = errors(401, 403, 404, 422, 429)
+_ERRORS = errors(401, 403, 404, 409, 422, 429)
 
 
 def add_catalog_routes(app: FastAPI) -> None:

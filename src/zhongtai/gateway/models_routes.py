@@ -43,6 +43,14 @@ NOTE = Field(default="", max_length=2000)
 VERSION = Path(ge=1, le=2**31 - 1)
 # The alias as `check_alias` takes it, so the document calls valid only what a move can accept.
 ALIAS = Path(pattern=registry.ALIAS_PATTERN.pattern)
+# A moment as RFC 3339 writes it (`format: date-time`), the offset optional (none means UTC): read as a string
+# with its pattern, since the parser a datetime parameter gets would also take a bare number of seconds.
+AT = Query(
+    default=None,
+    pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$",
+    json_schema_extra={"format": "date-time"},
+)
 READ_ERRORS = errors(401, 403, 404, 422, 429)
 ACT_ERRORS = errors(400, 401, 403, 404, 409, 413, 422, 429)
 Body = TypeVar("Body", bound=BaseModel)
@@ -198,20 +206,32 @@ def add_model_routes(app: FastAPI) -> None:
         request: Request,
         access: Annotated[Access, allow("read_models", "name")],
         name: str,
-        alias: str | None = None,
-        at: datetime | None = None,
+        alias: str | None = Query(default=None, pattern=registry.ALIAS_PATTERN.pattern),
+        at: str | None = AT,
     ) -> dict[str, Any]:
         """Every alias move (from, to, who, when, why), oldest first; with `at`, where each alias pointed
         at that moment (no offset means UTC)."""
         store = _store(request)
         if at is not None:
-            when = at
+            when = _moment(at)
             found = await _off_loop(lambda: aliases.aliases_at(store, name, when))
             if alias is not None:
                 found = {a: v for a, v in found.items() if a == alias}
-            return {"model": name, "at": at.isoformat(), "aliases": found}
+            return {"model": name, "at": when.isoformat(), "aliases": found}
         moves = await _off_loop(lambda: aliases.history(store, name, alias))
         return {"model": name, "moves": [m.to_dict() for m in moves]}
+
+
+def _moment(text: str) -> datetime:
+    """The `at` parameter as a datetime; a day its month does not have (02-30) is a 422."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ZhongtaiError(
+            ErrorCode.INVALID_ARGUMENT,
+            "query parameter 'at' is not a date and time",
+            "send an RFC 3339 time such as 2026-03-03T12:00:00+08:00",
+        ) from None
 
 
 def _add_review_route(app: FastAPI, action: ModelAction) -> None:
