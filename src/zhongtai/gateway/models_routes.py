@@ -43,13 +43,13 @@ NOTE = Field(default="", max_length=2000)
 VERSION = Path(ge=1, le=2**31 - 1)
 # The alias as `check_alias` takes it, so the document calls valid only what a move can accept.
 ALIAS = Path(pattern=registry.ALIAS_PATTERN.pattern)
-# A moment as RFC 3339 writes it (`format: date-time`), the offset optional (none means UTC): read as a string
-# with its pattern, since the parser a datetime parameter gets would also take a bare number of seconds.
+# A moment as ISO 8601 writes it, seconds and offset optional (no offset means UTC): read as a string with
+# its pattern, since the parser a datetime parameter gets would also take a bare number of seconds.
 AT = Query(
     default=None,
-    pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$",
-    json_schema_extra={"format": "date-time"},
+    pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$",
+    description="A moment such as 2026-12-01T10:00 or 2026-12-01T10:00:00+08:00 (no offset means UTC)",
 )
 READ_ERRORS = errors(401, 403, 404, 422, 429)
 ACT_ERRORS = errors(400, 401, 403, 404, 409, 413, 422, 429)
@@ -230,7 +230,7 @@ def _moment(text: str) -> datetime:
         raise ZhongtaiError(
             ErrorCode.INVALID_ARGUMENT,
             "query parameter 'at' is not a date and time",
-            "send an RFC 3339 time such as 2026-03-03T12:00:00+08:00",
+            "send a time such as 2026-12-01T10:00 or 2026-12-01T10:00:00+08:00",
         ) from None
 
 
