@@ -21,10 +21,13 @@ from pathlib import Path
 
 _TOKEN = re.compile(r"[0-9A-Za-z@._+\-]{5,}")
 _CJK = re.compile(r"[\u4e00-\u9fff]{2,}")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _KEY_SHAPE = re.compile(r"^zt_[A-Za-z0-9_\-]{40,}$")
 # The classes whose values are looked for; an address is free-form, a `text:` field is free text.
 CLASSES = ("phone", "email", "id_card", "name", "bank_card")
 _ADDRESS_FORMS = ("先生", "女士", "小姐")
+# Metadata columns that keep what callers send as free text, scrubbed by the recognizers.
+FREE_TEXT = {("decisions", "inputs"), ("feedback", "comment")}
 TEXT_SUFFIXES = {".json", ".jsonl", ".txt", ".log", ".yaml", ".yml", ".csv", ".lock"}
 
 
@@ -50,6 +53,9 @@ class Needles:
 class Finding:
     where: str  # file:line, or metadata table.column row id
     kind: str  # the PII class or the secret's label; never the value
+    # A name inside free text a caller chose to have kept (a decision's inputs, a feedback comment): the
+    # recognizers that scrub those find phones, e-mails, ID and card numbers, not names.
+    free_text_name: bool = False
 
 
 def source_values(store: object) -> Needles:
@@ -81,7 +87,9 @@ def source_values(store: object) -> Needles:
 
 
 def scan_line(line: str, needles: Needles) -> Iterator[str]:
-    """The kinds of needle in one line of text."""
+    """The kinds of needle in one line of text (JSON's `\\uXXXX` escapes read as the characters they are)."""
+    if "\\u" in line:
+        line = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), line)
     for token in _TOKEN.findall(line):
         token = token.strip(".-")
         if token in needles.values:
@@ -148,7 +156,8 @@ def scan_sqlite(path: Path, needles: Needles, label: str) -> list[Finding]:
                 for column, value in zip(columns, values, strict=True):
                     if isinstance(value, str) and value:
                         for kind in dict.fromkeys(scan_line(value, needles)):
-                            found.append(Finding(f"{label} {table}.{column} rowid {rowid}", kind))
+                            free = kind == "name" and (table, column) in FREE_TEXT
+                            found.append(Finding(f"{label} {table}.{column} rowid {rowid}", kind, free))
     finally:
         connection.close()
     return found

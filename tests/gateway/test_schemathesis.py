@@ -126,3 +126,17 @@ def test_the_node_documents_each_capabilitys_inputs_and_checks_them_on_every_att
     missing = httpx.post(url, json={**job, "inputs": {}}, headers=headers)
     assert missing.status_code == 422 and "customer_id" in missing.json()["message"], missing.text
     assert httpx.post(url, json=job, headers=headers).json()["repeated"] is True
+
+
+def test_a_recommenders_k_is_a_json_integer_15_0_included_and_null_means_the_default():
+    from types import SimpleNamespace
+
+    from zhongtai.capabilities.recommend_runtime import RecommendRuntime
+    from zhongtai.errors import ZhongtaiError
+    from zhongtai.spec.recommend_task import RecommendCapabilitySpec
+
+    runtime = SimpleNamespace(settings=RecommendCapabilitySpec(k=10, max_k=50))
+    assert RecommendRuntime._k(runtime, 15.0) == 15 and RecommendRuntime._k(runtime, None) == 10
+    for wrong in (15.5, 0, 51, True, "5"):
+        with pytest.raises(ZhongtaiError, match="field 'k' must be a whole number from 1 to 50"):
+            RecommendRuntime._k(runtime, wrong)

@@ -104,10 +104,11 @@ class RecommendRuntime:
         self.request_keys: dict[str, KeyType] = {self.settings.store_input: stock.store_type} if stock else {}
         self.optional_request_fields = {
             "k": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": self.settings.max_k,
-                "description": f"How many items (default {self.settings.k})",
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": self.settings.max_k},
+                    {"type": "null"},
+                ],
+                "description": f"How many items (default {self.settings.k}, also when null)",
             }
         }
         read = [
@@ -205,6 +206,8 @@ class RecommendRuntime:
     def _k(self, value: Any) -> int:
         if value is None:
             return self.settings.k
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON does not tell 15 from 15.0
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= self.settings.max_k:
             raise ZhongtaiError(
                 "invalid_argument",
