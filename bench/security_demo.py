@@ -206,12 +206,18 @@ def hostile_requests(demo: Demo, admin: str, needles: Needles) -> dict[str, int]
             content = body if isinstance(body, str) else (None if body is None else json.dumps(body))
             sent = {"Content-Type": "application/json", **headers}
             statuses[label] = client.request(method, url, headers=sent, content=content).status_code
-        # Feedback on a real decision, its comment naming the customer.
+        # Feedback on a real decision, its comment naming the customer; taken once the decision is logged.
         decided = client.post(churn, headers=app, json={"customer_id": 100005}).json()
         feedback = f"{demo.url}/v1/decisions/{decided.get('decision_id', 'none')}/feedback"
-        statuses["pii in feedback"] = client.post(
-            feedback, headers=app, json={"kind": "churned", "value": True, "comment": free}
-        ).status_code
+        deadline = time.monotonic() + 30
+        while True:
+            sent = client.post(
+                feedback, headers=app, json={"kind": "churned", "value": True, "comment": free}
+            )
+            if sent.status_code != 404 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        statuses["pii in feedback"] = sent.status_code
     return statuses
 
 

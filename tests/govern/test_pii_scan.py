@@ -60,6 +60,7 @@ def test_the_demo_leaves_no_pii_and_no_key_where_none_may_be(flow):
     assert len(needles.values) > 300 and len(needles.names) > 100
     assert {k for k in needles.values.values()} >= {"phone", "email", "id_card"}
     assert all(status < 500 for status in hostile.values()), hostile
+    assert hostile["pii in feedback"] == 200 and hostile["pii in context"] == 200, hostile
     assert ingests[0] != 0  # the row whose birth date is a phone number fails its ingest
     logs = [p for p in _logs(folder) if p.name not in ("demo.out", "keys-create.out")]
     assert any(p.name == "demo.err" for p in logs)
