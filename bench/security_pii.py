@@ -28,7 +28,7 @@ CLASSES = ("phone", "email", "id_card", "name", "bank_card")
 _ADDRESS_FORMS = ("先生", "女士", "小姐")
 # Metadata columns that keep what callers send as free text, scrubbed by the recognizers.
 FREE_TEXT = {("decisions", "inputs"), ("feedback", "comment")}
-TEXT_SUFFIXES = {".json", ".jsonl", ".txt", ".log", ".yaml", ".yml", ".csv", ".lock"}
+TEXT_SUFFIXES = {".json", ".jsonl", ".txt", ".log", ".out", ".err", ".yaml", ".yml", ".csv", ".lock"}
 
 
 @dataclass
