@@ -46,7 +46,9 @@ def _unaudited(self: Any, decisions: Iterable[DecisionRecord]) -> int:
 
 
 def _anyone(action: str) -> Any:
-    def anyone(request: Request) -> Access:
+    # async as the guard is: a plain function would be run in FastAPI's thread pool, one more thread the
+    # operating system schedules for this process on a busy machine (a share the governed one lacks).
+    async def anyone(request: Request) -> Access:
         return Access(ANYONE, action, request.app.state.gateway.policy.engine)
 
     return anyone
