@@ -43,6 +43,10 @@ EXPECTED = {
     "approve": {"admin", "reviewer"},
     "promote": {"admin", "reviewer"},
     "change_traffic": {"admin", "reviewer"},
+    "manage_keys": {"admin"},
+    "read_audit": {"admin"},
+    "manage_grants": {"admin"},
+    "read_dataset": {"admin"},
 }
 POLICY = {
     "name": "matrix",
@@ -60,7 +64,14 @@ POLICY = {
     ],
     "limits": [{"name": "tight", "principals": ["role:limited"], "per_minute": 1, "burst": 2}],
 }
-SAMPLE = {"name": "churn", "version": "1", "alias": "champion", "view": "customer_activity"}
+SAMPLE = {
+    "name": "churn",
+    "version": "1",
+    "alias": "champion",
+    "view": "customer_activity",
+    "decision_id": "d-1",
+    "person_id": "P1",
+}
 
 
 class Signer(Protocol):
