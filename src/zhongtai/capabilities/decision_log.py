@@ -104,6 +104,10 @@ class DecisionLog:
         except queue.Full:
             self._write_spill([record])
 
+    def pending(self) -> int:
+        """Decisions waiting in the queue (for metrics)."""
+        return self._queue.qsize()
+
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop the writer and write everything still queued or spilled."""
         self._stop.set()

@@ -127,6 +127,7 @@ class Decision:
             output=output if output is not None else self.output,
             arm=self.arm,
             shadow_of=shadow_of,
+            fallback_reason=self.fallback_reason,
         )
 
 
@@ -361,6 +362,11 @@ class CapabilityRuntime:
         self._on_demand = OnDemandFeatures(on_demand_views, wanted, self.views) if on_demand_views else None
         computed = [f.name for f in self._on_demand.features] if self._on_demand else []
         self._slots = resolve_features(self.features, views, computed)
+        # Which view each feature comes from, for the missing-feature metrics (monitor/metrics.py).
+        self.feature_views = {
+            f: self.views[i] if i >= 0 else "on_demand"
+            for f, (i, _) in zip(self.features, self._slots, strict=True)
+        }
         self._group_slots = resolve_features(self.group_features, views, computed)
         self._answers = Answers.of(spec, model)
         self._model = model
@@ -485,4 +491,5 @@ class CapabilityRuntime:
             model_version=None,
             fallback=True,
             group_features={} if self.spec.feature_groups else None,
+            fallback_reason="unknown_entity",
         )

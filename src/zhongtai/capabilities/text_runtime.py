@@ -161,39 +161,55 @@ class TextRuntime:
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
         """Answer one request: the person's features -> class probabilities -> `other` threshold -> route."""
+        return self.decide_many([inputs])[0]
+
+    def decide_many(self, requests: Sequence[Mapping[str, Any]]) -> list[Decision]:
+        """Answer many requests with one classification of all their texts (batch scoring's chunks)."""
         from zhongtai.capabilities.runtime import Decision
 
-        text = self._text(inputs)
-        key = checked_entity_key(inputs.get(self.input), self.input, self.input_keys, self.input_key_types)
-        per_view = self._person_values(key)
-        profile = np.full((1, len(self._profile)), np.nan)
-        used: dict[str, Any] = {}
-        for position, (feature, (index, column)) in enumerate(zip(self._profile, self._slots, strict=True)):
-            values = per_view[index]
-            value = None if values is None else values.get(column)
-            used[feature] = value
-            profile[0, position] = _as_float(value)
-        proba = self._model.classify([text], profile)[0]
-        order = np.argsort(-proba, kind="stable")
-        best, confidence = str(self._classes[order[0]]), float(proba[order[0]])
-        intent = best if confidence >= self._model.threshold else self._model.other
-        output = self._route(intent, confidence, per_view)
-        output["top_intents"] = [
-            {"intent": str(self._classes[i]), "confidence": round(float(proba[i]), 4)}
-            for i in order[: self.routing.top]
-        ]
-        return Decision(
-            decision_id=str(uuid.uuid4()),
-            capability=self.name,
-            decision=intent,
-            score=confidence,
-            factors=[],
-            model_name=self.model_name,
-            model_version=self.model_version,
-            fallback=False,
-            features=used,
-            output=output,
-        )
+        texts = [self._text(inputs) for inputs in requests]
+        profile = np.full((len(requests), len(self._profile)), np.nan)
+        read, used = [], []
+        for row, inputs in enumerate(requests):
+            key = checked_entity_key(
+                inputs.get(self.input), self.input, self.input_keys, self.input_key_types
+            )
+            per_view = self._person_values(key)
+            values: dict[str, Any] = {}
+            for position, (feature, (index, column)) in enumerate(
+                zip(self._profile, self._slots, strict=True)
+            ):
+                found = per_view[index]
+                value = None if found is None else found.get(column)
+                values[feature] = value
+                profile[row, position] = _as_float(value)
+            read.append(per_view)
+            used.append(values)
+        answers = []
+        for proba, per_view, values in zip(self._model.classify(texts, profile), read, used, strict=True):
+            order = np.argsort(-proba, kind="stable")
+            best, confidence = str(self._classes[order[0]]), float(proba[order[0]])
+            intent = best if confidence >= self._model.threshold else self._model.other
+            output = self._route(intent, confidence, per_view)
+            output["top_intents"] = [
+                {"intent": str(self._classes[i]), "confidence": round(float(proba[i]), 4)}
+                for i in order[: self.routing.top]
+            ]
+            answers.append(
+                Decision(
+                    decision_id=str(uuid.uuid4()),
+                    capability=self.name,
+                    decision=intent,
+                    score=confidence,
+                    factors=[],
+                    model_name=self.model_name,
+                    model_version=self.model_version,
+                    fallback=False,
+                    features=values,
+                    output=output,
+                )
+            )
+        return answers
 
     def _text(self, inputs: Mapping[str, Any]) -> str:
         field = self.routing.text

@@ -15,13 +15,19 @@ from zhongtai.cli import (
     capabilities,
     catalog,
     datasets,
+    decisions,
     demo,
     entities,
+    export,
     features,
+    flywheel,
     ingest,
     keys,
     models,
+    monitor,
     oneid,
+    pii,
+    policies,
     project,
     quality,
     retail,
@@ -90,9 +96,26 @@ serve.register(app)
 app.add_typer(
     keys.app,
     name="keys",
-    help="API keys for the gateway: create, rotate, revoke (policies say what they may do).",
+    help="API keys for the gateway: create, rotate, revoke (policies say what they may do). "
+    "With ZT_URL and ZT_KEY set, through that gateway.",
 )
-app.add_typer(audit.app, name="audit", help="The hash-chained audit log: verify, read, export (ECS).")
+app.add_typer(
+    policies.app,
+    name="policies",
+    help="Grants: plan and apply a `policies` document (default deny); through ZT_URL when set.",
+)
+app.add_typer(
+    audit.app,
+    name="audit",
+    help="The hash-chained audit log: verify, read, export (ECS); through ZT_URL when set.",
+)
+app.add_typer(flywheel.app, name="flywheel", help="The data flywheel: live quality from feedback.")
+app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
+app.add_typer(
+    export.app, name="export", help="Export a capability as an edge bundle that decides in process."
+)
+app.add_typer(decisions.app, name="decisions", help="The decision log, masked for the reader.")
+app.add_typer(pii.app, name="pii", help="Field encryption keys: rotate, re-encrypt the lake, retire.")
 app.add_typer(retail.app, name="retail", help="The retail reference scenario.")
 demo.register(app)
 

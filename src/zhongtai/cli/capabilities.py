@@ -1,4 +1,8 @@
-"""`zhongtai capabilities`: what serves each capability, and its traffic split changed live."""
+"""`zhongtai capabilities`: what serves each capability, and its traffic split changed live.
+
+`split`, `canary` and `promote` act on the metadata store, or with `ZT_URL` through that gateway as
+`ZT_KEY`'s principal (cli/governed.py); they print the same either way.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ import typer
 from rich.table import Table
 
 from zhongtai.cli import context
+from zhongtai.cli.governed import backend
 from zhongtai.cli.output import console, print_json
-from zhongtai.models.runs import principal
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -58,30 +62,24 @@ def split(
     The same person keeps the same arm while the weights stand (a hash of the entity key). The split stands
     until `--reset` or the next split; shadows of the policy in force are kept.
     """
-    from zhongtai.capabilities.traffic import effective_policy, parse_split, set_split
     from zhongtai.errors import ZhongtaiError
-    from zhongtai.govern.policy import require_cli
-    from zhongtai.spec.models import CapabilitySpec
 
-    store = context.store()
-    who = principal()
-    require_cli(store, "change_traffic", name)  # the gateway's policy engine, for the CLI's principal
     if reset:
         if arms:
             raise ZhongtaiError(
                 "invalid_argument", "--reset takes no arms", f"zhongtai capabilities split {name} --reset"
             )
-        found = store.traffic.reset(name, who, reason)
+        found = backend().reset_split(name, reason)
         console.print(f"{name}: live split dropped" if found else f"{name}: no live split to drop")
         return
     if not arms:
         raise ZhongtaiError(
             "invalid_argument", "give the arms and their weights", "e.g. champion=90 challenger=10"
         )
-    spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
-    policy = set_split(store, name, parse_split(arms, effective_policy(store, spec)), who, reason)
-    shares = ", ".join(f"{a.name} {a.weight / sum(x.weight for x in policy.arms):.0%}" for a in policy.arms)
-    console.print(f"{name}: {shares} (set by {who}; gateways follow within seconds)")
+    done = backend().split(name, arms, reason)
+    weights = [arm["weight"] for arm in done["policy"]["arms"]]
+    shares = ", ".join(f"{arm['name']} {arm['weight'] / sum(weights):.0%}" for arm in done["policy"]["arms"])
+    console.print(f"{name}: {shares} (set by {done['by']}; gateways follow within seconds)")
 
 
 @app.command("canary")
@@ -98,36 +96,16 @@ def canary(
     """Start a guarded canary ramp of one arm: its share steps up while error rate, fallback rate, p99 and
     score shift hold (guards: the spec's `traffic.canary.guards`, or the defaults), and drops to 0 at once
     with the reason recorded when one trips. Every gateway judges its own traffic every few seconds."""
-    from zhongtai.capabilities.traffic import arm_of, checked_policy, effective_policy, set_split
     from zhongtai.errors import ZhongtaiError
-    from zhongtai.govern.policy import require_cli
-    from zhongtai.spec.models import CapabilitySpec
 
-    store = context.store()
-    require_cli(store, "change_traffic", name)
-    spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
-    current = effective_policy(store, spec)
-    others = [a.model_dump() for a in current.arms if a.name != arm]
-    guards = current.canary.guards.model_dump() if current.canary else {}
     try:
         percents = [float(p) for p in steps.split(",") if p.strip()]
     except ValueError:
         raise ZhongtaiError(
             "invalid_argument", f"--steps {steps!r}: give percents like 5,25,50,100"
         ) from None
-    body = {
-        "arms": [*others, {**arm_of(arm), "weight": 0}],
-        "shadows": [s.model_dump() for s in current.shadows],
-        "canary": {
-            "arm": arm,
-            "steps": percents,
-            "step_every": every,
-            "complete": complete,
-            "guards": guards,
-        },
-    }
-    policy = set_split(store, name, checked_policy(body), principal(), reason or f"canary of {arm}")
-    first = policy.canary.steps[0] if policy.canary else 0
+    policy = backend().canary(name, arm, percents, every, complete, reason)
+    first = policy["canary"]["steps"][0] if policy.get("canary") else 0
     console.print(f"{name}: canary {arm} starts at {first:g}%, steps {steps} every {every}")
 
 
@@ -138,26 +116,8 @@ def promote(
 ) -> None:
     """Promote a canary that completed its ramp and waits (`complete: hold`): champion moves to the canary
     arm's version (four eyes apply as for any alias move) and the live split is dropped."""
-    from zhongtai.capabilities.canary import AWAITING_APPROVAL
-    from zhongtai.capabilities.traffic import effective_policy, serving_version
-    from zhongtai.errors import ZhongtaiError
-    from zhongtai.models import aliases
-    from zhongtai.spec.models import CapabilitySpec
-
-    store = context.store()
-    spec = CapabilitySpec.model_validate(store.spec("capabilities", name))
-    live = store.traffic.get(name)
-    policy = effective_policy(store, spec)
-    if live is None or policy.canary is None or (live.state or {}).get("status") != AWAITING_APPROVAL:
-        raise ZhongtaiError(
-            "conflict", f"{name} has no canary waiting for promotion", f"zhongtai capabilities traffic {name}"
-        )
-    arm = next(a for a in policy.arms if a.name == policy.canary.arm)
-    version = serving_version(store, spec.model, arm.serves).version
-    who = principal()
-    aliases.move(store, spec.model, version, "champion", who, reason or f"canary {arm.name} promoted")
-    store.traffic.reset(name, who, reason or "canary promoted")
-    console.print(f"{name}: champion is now {spec.model} v{version}; the live split is dropped")
+    model, version = backend().promote(name, reason)
+    console.print(f"{name}: champion is now {model} v{version}; the live split is dropped")
 
 
 @app.command("replay")

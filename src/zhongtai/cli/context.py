@@ -43,7 +43,11 @@ def offline_engine() -> ResolutionEngine:
 
 
 def reset() -> None:
-    """Forget opened stores (tests run several commands with different ZT_HOMEs in one process)."""
+    """Forget opened stores and the governed commands' backend (tests run several commands with different
+    ZT_HOMEs, or ZT_URLs, in one process)."""
+    from zhongtai.cli import governed
+
+    governed.reset()
     if store.cache_info().currsize:
         store().close()
     if offline_engine.cache_info().currsize:

@@ -111,11 +111,14 @@ def preview(
     version: int | None = typer.Option(None, "--version", "-v", help="A past version (default: current)."),
     as_json: bool = JSON,
 ) -> None:
-    """The first rows of a dataset version."""
+    """The first rows of a dataset version, PII masked by class unless the policy lets the CLI's principal
+    see it (a local admin does; `ZT_PRINCIPAL` names whom a deny rule may hold back, docs/pii.md)."""
+    from zhongtai.govern.masking import cli_disclosure, field_classes, mask_table
     from zhongtai.lake.reader import read_table
 
-    table = read_table(context.store(), context.lake(), name, version, limit)
-    rows = table.to_pylist()
+    store = context.store()
+    table = read_table(store, context.lake(), name, version, limit)
+    rows = mask_table(table, field_classes(store.fields(name)), cli_disclosure(store, name)).to_pylist()
     if as_json:
         print_json(rows)
         return
@@ -136,13 +139,19 @@ def export(
     force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
     as_json: bool = JSON,
 ) -> None:
-    """Write a dataset version to one file, PII as `datasets preview` shows it (tokens, never clear values).
+    """Write a dataset version to one file, PII as `datasets preview` shows it (tokens stay tokens; clear
+    values of a class the CLI's principal may not see are masked).
 
     The file appears whole or not at all (written beside it, then renamed)."""
+    from functools import partial
+
+    from zhongtai.govern.masking import cli_disclosure, field_classes, mask_batch
     from zhongtai.lake.export import export_dataset
 
     store = context.store()
     store.dataset_spec(name)  # an unknown name fails before any work starts
+    seen = cli_disclosure(store, name)
+    masking = partial(mask_batch, classes=field_classes(store.fields(name)), seen=seen)
     current = store.current_version(name) if version is None else store.version(name, version)
     with progress() as bar:
         task = bar.add_task(name, total=current.rows if current else None, detail="")
@@ -155,6 +164,7 @@ def export(
             version=version,
             force=force,
             on_progress=lambda rows: bar.update(task, advance=rows),
+            transform=masking if seen.masks_any else None,
         )
     if as_json:
         print_json(exported.to_dict())

@@ -1,12 +1,12 @@
 """`zhongtai train NAME` and `zhongtai models list | show | submit | approve | reject | archive | alias |
 rollback | history | publish`.
 
-Review steps and alias moves record who acted: `ZT_PRINCIPAL` names them on the CLI.
+Review steps and alias moves record who acted: `ZT_PRINCIPAL` names them on the metadata store; with
+`ZT_URL` they go through that gateway as `ZT_KEY`'s principal (cli/governed.py), so four eyes compares keys.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +14,10 @@ import typer
 from rich.table import Column, Table
 
 from zhongtai.cli import context
+from zhongtai.cli.governed import backend
 from zhongtai.cli.output import console, err_console, print_json, progress
 from zhongtai.errors import ZhongtaiError
-from zhongtai.meta.records import AliasMove, ModelVersion
+from zhongtai.meta.records import ModelVersion
 from zhongtai.models import registry
 
 if TYPE_CHECKING:
@@ -147,25 +148,27 @@ REASON = typer.Option("", "--reason", "-m", help="Why: kept in the alias history
 
 @app.command("submit")
 def submit(reference: str = REFERENCE, version: str | None = VERSION, comment: str = COMMENT) -> None:
-    """Submit a registered version for review (as ZT_PRINCIPAL); another principal approves or rejects it."""
+    """Submit a registered version for review (as ZT_PRINCIPAL, or ZT_KEY's with ZT_URL); another
+    principal approves or rejects it."""
     _review(reference, version, "submit", comment)
 
 
 @app.command("approve")
 def approve(reference: str = REFERENCE, version: str | None = VERSION, comment: str = COMMENT) -> None:
-    """Approve a version pending review (as ZT_PRINCIPAL, who must not be its submitter: four eyes)."""
+    """Approve a version pending review (as ZT_PRINCIPAL, or ZT_KEY's with ZT_URL), who must not be its
+    submitter: four eyes."""
     _review(reference, version, "approve", comment)
 
 
 @app.command("reject")
 def reject(reference: str = REFERENCE, version: str | None = VERSION, comment: str = COMMENT) -> None:
-    """Reject a version pending review (as ZT_PRINCIPAL); a rejected version never serves."""
+    """Reject a version pending review (as ZT_PRINCIPAL, or ZT_KEY's with ZT_URL); a rejected version never serves."""
     _review(reference, version, "reject", comment)
 
 
 @app.command("archive")
 def archive(reference: str = REFERENCE, version: str | None = VERSION, comment: str = COMMENT) -> None:
-    """Retire a version (as ZT_PRINCIPAL); refused while an alias points at it."""
+    """Retire a version (as ZT_PRINCIPAL, or ZT_KEY's with ZT_URL); refused while an alias points at it."""
     _review(reference, version, "archive", comment)
 
 
@@ -180,14 +183,12 @@ def alias(
     reason: str = REASON,
     as_json: bool = JSON,
 ) -> None:
-    """Point NAME@ALIAS at VERSION (as ZT_PRINCIPAL), or unset it with --remove.
+    """Point NAME@ALIAS at VERSION (as ZT_PRINCIPAL, or ZT_KEY's with ZT_URL), or unset it with --remove.
 
     Every move is kept (`models history`). A serving alias (champion, the spec's serving_aliases, any alias
     a capability serves) takes only an approved version unless the spec says `require_approval: false`.
     Running gateways serve the moved alias within ZT_SERVING_POLL seconds (default 1), on their own."""
-    from zhongtai.models import aliases
-
-    store, who = context.store(), _principal()
+    governed = backend()
     if remove is not None:
         if version is not None or alias_name is not None:
             raise ZhongtaiError(
@@ -195,7 +196,7 @@ def alias(
                 "--remove takes only the model",
                 f"zhongtai models alias {name} --remove ALIAS",
             )
-        _print_move(aliases.remove(store, name, remove, who, reason), as_json)
+        _print_move(governed.remove_alias(name, remove, reason), as_json)
         return
     if ":" in name and alias_name is None:
         version, alias_name = None, version
@@ -203,9 +204,9 @@ def alias(
         raise ZhongtaiError(
             "invalid_argument", "give the version and the alias", "zhongtai models alias churn 3 champion"
         )
-    model, number = registry.version_of(store, name, version)
-    _print_move(aliases.move(store, model, number, alias_name, who, reason), as_json)
-    _publish_new_champion(model, alias_name)
+    move = governed.move_alias(name, version, alias_name, reason)
+    _print_move(move, as_json)
+    _publish_new_champion(move["model"], alias_name)
 
 
 @app.command("rollback")
@@ -215,21 +216,23 @@ def rollback(
     reason: str = REASON,
     as_json: bool = JSON,
 ) -> None:
-    """Move NAME@ALIAS back to the version its last move took it from (as ZT_PRINCIPAL).
+    """Move NAME@ALIAS back to the version its last move took it from (as ZT_PRINCIPAL, or ZT_KEY's with
+    ZT_URL).
 
     One step, recorded like any move; running it twice undoes the rollback."""
-    from zhongtai.models import aliases
-
-    _print_move(aliases.rollback(context.store(), name, alias_name, _principal(), reason), as_json)
+    _print_move(backend().rollback(name, alias_name, reason), as_json)
     _publish_new_champion(name, alias_name)
 
 
 def _publish_new_champion(model: str, alias_name: str) -> None:
     """A model that publishes its outputs (a forecast) publishes the new champion's at once, so the features
-    other models and rules read follow the champion (reported on stderr; --json output stays one object)."""
+    other models and rules read follow the champion (reported on stderr; --json output stays one object).
+    Through a gateway the lake is not at hand: `zhongtai models publish` runs where it is."""
     from zhongtai.models.outputs import outputs_dataset
     from zhongtai.spec.models import ModelSpec
 
+    if not backend().local:
+        return
     store = context.store()
     if (
         alias_name != "champion"
@@ -343,25 +346,8 @@ def history(
 
 
 def _review(reference: str, version: str | None, action: str, comment: str) -> None:
-    from zhongtai.models.policy import ModelAction
-    from zhongtai.models.review import review
-
-    store = context.store()
-    model, number = registry.version_of(store, reference, version)
-    found = review(store, model, number, ModelAction(action), _principal(), comment)
-    console.print(f"{model} v{number} is {found.status.value.replace('_', ' ')}")
-
-
-def _principal() -> str:
-    """Who acts on the CLI, until principals come from the governance layer: ZT_PRINCIPAL, required."""
-    principal = os.environ.get("ZT_PRINCIPAL", "").strip()
-    if not principal:
-        raise ZhongtaiError(
-            "unauthorized",
-            "ZT_PRINCIPAL is not set: review steps and alias moves record who acted",
-            "set it to your name, e.g. `ZT_PRINCIPAL=alice zhongtai models submit churn 3`",
-        )
-    return principal
+    found = backend().review(reference, version, action, comment)
+    console.print(f"{found['model']} v{found['version']} is {found['status'].replace('_', ' ')}")
 
 
 def _moment(text: str) -> datetime:
@@ -375,18 +361,16 @@ def _moment(text: str) -> datetime:
         ) from None
 
 
-def _print_move(move: AliasMove, as_json: bool) -> None:
+def _print_move(move: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print_json(
-            {
-                **registry.show(context.store(), move.model, move.to_version or move.from_version),
-                "move": move.to_dict(),
-            }
-        )
+        shown = backend().show_version(move["model"], move["to_version"] or move["from_version"])
+        print_json({**shown, "move": move})
         return
-    target = f"v{move.to_version}" if move.to_version is not None else "unset"
-    was = f"v{move.from_version}" if move.from_version is not None else "unset"
-    console.print(f"{move.model}@{move.alias} → {target} (was {was}; {move.action} by {move.principal})")
+    target = f"v{move['to_version']}" if move["to_version"] is not None else "unset"
+    was = f"v{move['from_version']}" if move["from_version"] is not None else "unset"
+    console.print(
+        f"{move['model']}@{move['alias']} → {target} (was {was}; {move['action']} by {move['principal']})"
+    )
 
 
 def _named(version: int | None) -> str:

@@ -103,6 +103,36 @@ def stats(
     _print_untrainable(found["untrainable_levels"])
 
 
+@app.command("person")
+def person(
+    person_id: str = typer.Argument(..., help="A OneID person id."),
+    name: str | None = IDENTITY,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """A person's golden record and the source records resolved into it, PII masked by class unless the
+    policy lets the CLI's principal see it (docs/pii.md)."""
+    from zhongtai.govern.masking import cli_disclosure, field_classes
+    from zhongtai.identity.golden import person_record
+    from zhongtai.identity.run import identity_spec
+
+    store = context.store()
+    config = identity_spec(store, name)
+    seen = cli_disclosure(store, config.golden_dataset)
+    found = person_record(
+        store, context.lake(), config, person_id, field_classes(store.fields(config.golden_dataset)), seen
+    )
+    if as_json:
+        print_json(found)
+        return
+    table = Table("field", "value", title=f"person {escape(person_id)} ({len(found['records'])} records)")
+    for key, value in found["golden"].items():
+        if value is not None:
+            table.add_row(key, escape(str(value)))
+    console.print(table)
+    for record in found["records"]:
+        console.print(f"  {escape(record)}")
+
+
 @app.command("materialize")
 def materialize(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Write the current crosswalk online as a lookup (source key -> person) for every capability called
@@ -133,13 +163,18 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Why two records are (or are not) the same person: shared keys, per-comparison evidence and, for two
-    persons, what keeps them apart (records that cannot be one person, two names in characters)."""
+    persons, what keeps them apart (records that cannot be one person, two names in characters). Shared
+    keys are masked by class unless the policy lets the CLI's principal see them (docs/pii.md)."""
+    from zhongtai.govern.masking import cli_disclosure
     from zhongtai.identity.explain import explain as explain_pair
+    from zhongtai.identity.explain import masked
     from zhongtai.identity.run import current_run, identity_spec
 
     store = context.store()
-    location = current_run(store, identity_spec(store, name).name).location
+    config = identity_spec(store, name)
+    location = current_run(store, config.name).location
     found = explain_pair(context.lake(), location, record_a, record_b)
+    found = masked(found, cli_disclosure(store, config.golden_dataset))
     if as_json:
         print_json(found)
         return

@@ -2,6 +2,8 @@
 
 Every decide gets an Idempotency-Key (a random UUID unless the caller gives one), made once per call and
 sent unchanged with each retry, so the gateway answers a retry with the first answer and logs it once.
+A governing call that changes something (a key made, a policy applied) has no such key: it is marked not
+`safe`, and sent again only when it never left (a refused connection), not when its answer was lost.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from zhongtai.client.retry import parse_retry_after
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 USER_AGENT = f"zhongtai-client/{__version__}"
+# The failures after which a request surely never reached the gateway: the only ones after which a call that
+# is not `safe` is sent again.
+NEVER_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class Call:
     path: str
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    # Whether sending it twice does what sending it once does (a read, or a decide with its key).
+    safe: bool = True
 
 
 def default_headers(key: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -62,6 +70,114 @@ def batch_call(capability: str, inputs: Iterable[Mapping[str, Any]], idempotency
 CAPABILITIES = Call("GET", "/v1/capabilities")
 
 
+def create_key_call(
+    name: str,
+    roles: Iterable[str],
+    *,
+    workspace: str | None,
+    owner: str | None,
+    scopes: Iterable[str],
+    expires: str | None,
+) -> Call:
+    """`POST /v1/keys`: the answer holds the secret, once."""
+    body = {"name": name, "roles": list(roles), "scopes": list(scopes)}
+    body |= {k: v for k, v in (("workspace", workspace), ("owner", owner), ("expires", expires)) if v}
+    return Call("POST", "/v1/keys", body, safe=False)
+
+
+KEYS = Call("GET", "/v1/keys")
+
+
+def rotate_key_call(name: str, grace: str) -> Call:
+    """`POST /v1/keys/{name}/rotate`: a new secret, the old one valid for `grace`."""
+    return Call("POST", f"/v1/keys/{_segment(name, 'name')}/rotate", {"grace": grace}, safe=False)
+
+
+def revoke_key_call(name: str) -> Call:
+    """`DELETE /v1/keys/{name}` (revoking twice revokes once)."""
+    return Call("DELETE", f"/v1/keys/{_segment(name, 'name')}")
+
+
+def review_call(model: str, version: int, action: str, comment: str) -> Call:
+    """`POST /v1/models/{model}/versions/{version}/{action}`: submit, approve, reject or archive."""
+    path = f"/v1/models/{_segment(model, 'model')}/versions/{int(version)}/{_segment(action, 'action')}"
+    return Call("POST", path, {"comment": comment}, safe=False)
+
+
+def model_versions_call(model: str | None) -> Call:
+    """`GET /v1/models`: every version (of one model) with status and aliases."""
+    return Call("GET", "/v1/models", params={"model": model} if model else {})
+
+
+def version_call(model: str, version: int) -> Call:
+    """`GET /v1/models/{model}/versions/{version}`: metrics, aliases and review steps."""
+    return Call("GET", f"/v1/models/{_segment(model, 'model')}/versions/{int(version)}")
+
+
+def alias_call(model: str, alias: str, version: int | None, reason: str) -> Call:
+    """`PUT` (point at `version`) or `DELETE` (unset, when `version` is None) `/v1/models/{model}/aliases/{alias}`."""
+    path = f"/v1/models/{_segment(model, 'model')}/aliases/{_segment(alias, 'alias')}"
+    if version is None:
+        return Call("DELETE", path, params={"reason": reason} if reason else {}, safe=False)
+    return Call("PUT", path, {"version": int(version), "reason": reason}, safe=False)
+
+
+def rollback_call(model: str, alias: str, reason: str) -> Call:
+    """`POST /v1/models/{model}/aliases/{alias}/rollback`."""
+    path = f"/v1/models/{_segment(model, 'model')}/aliases/{_segment(alias, 'alias')}/rollback"
+    return Call("POST", path, {"reason": reason}, safe=False)
+
+
+def traffic_call(capability: str) -> Call:
+    """`GET /v1/capabilities/{capability}/traffic`: the policy in force and its recent changes."""
+    return Call("GET", f"{_capability_path(capability)}/traffic")
+
+
+def split_call(capability: str, policy: Mapping[str, Any] | None, reason: str) -> Call:
+    """`PUT` a live split (`policy`: arms and shadows) or, with None, `DELETE` it."""
+    path = f"{_capability_path(capability)}/traffic"
+    if policy is None:
+        return Call("DELETE", path, {"reason": reason}, safe=False)
+    return Call("PUT", path, {**policy, "reason": reason}, safe=False)
+
+
+def canary_call(
+    capability: str, arm: str, steps: Iterable[float], every: str, complete: str, reason: str
+) -> Call:
+    """`POST /v1/capabilities/{capability}/traffic/canary`: a guarded ramp of one arm."""
+    body = {"arm": arm, "steps": list(steps), "every": every, "complete": complete, "reason": reason}
+    return Call("POST", f"{_capability_path(capability)}/traffic/canary", body, safe=False)
+
+
+def promote_call(capability: str, reason: str) -> Call:
+    """`POST /v1/capabilities/{capability}/traffic/promote`: the held canary becomes champion."""
+    return Call("POST", f"{_capability_path(capability)}/traffic/promote", {"reason": reason}, safe=False)
+
+
+AUDIT_VERIFY = Call("GET", "/v1/audit/verify")
+
+
+def audit_records_call(
+    kind: str | None, principal: str | None, object_contains: str | None, limit: int
+) -> Call:
+    """`GET /v1/audit/records`: newest first, every filter given applied."""
+    given = {"kind": kind, "principal": principal, "object": object_contains}
+    return Call("GET", "/v1/audit/records", params={k: v for k, v in given.items() if v} | {"limit": limit})
+
+
+def audit_export_call(after: int) -> Call:
+    """`GET /v1/audit/export`: ECS JSON lines, streamed."""
+    return Call(
+        "GET", "/v1/audit/export", params={"after": after}, headers={"Accept": "application/x-ndjson"}
+    )
+
+
+def policies_call(document: str, source: str, apply: bool) -> Call:
+    """`POST /v1/policies/plan` or `/apply` with a `policies` YAML document."""
+    body = {"document": document, "source": source}
+    return Call("POST", f"/v1/policies/{'apply' if apply else 'plan'}", body, safe=not apply)
+
+
 def read_answer(response: httpx.Response) -> tuple[Any, bool]:
     """The JSON body of a successful answer and whether it was replayed; the API's error raised otherwise."""
     if response.is_success:
@@ -77,6 +193,12 @@ def _capability_path(capability: str) -> str:
     if not capability:
         raise ValueError("capability must name a capability, e.g. 'churn-risk'")
     return f"/v1/capabilities/{quote(capability, safe='')}"
+
+
+def _segment(value: str, what: str) -> str:
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    return quote(value, safe="")
 
 
 def _idempotent(key: str | None) -> dict[str, str]:

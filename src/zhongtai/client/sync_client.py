@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from zhongtai.client.answers import BatchResult, CapabilityInfo, Decision
-from zhongtai.client.calls import CAPABILITIES, Call, batch_call, decide_call, default_headers, read_answer
+from zhongtai.client.calls import (
+    CAPABILITIES,
+    NEVER_SENT,
+    Call,
+    batch_call,
+    decide_call,
+    default_headers,
+    read_answer,
+)
 from zhongtai.client.errors import ConnectionFailed
+from zhongtai.client.governance import Governance
 from zhongtai.client.retry import RETRY_ERRORS, RETRY_STATUSES, Retry
 
 
@@ -71,6 +81,12 @@ class Client:
         body, _ = self._send(CAPABILITIES)
         return [CapabilityInfo.from_json(item) for item in body["capabilities"]]
 
+    @property
+    def governance(self) -> Governance:
+        """Governing calls (keys, review steps, aliases, traffic, audit, grants): `zt.governance.keys()`.
+        They need a key whose roles the policies grant `manage_keys`, `approve`... (docs/sdk.md)."""
+        return Governance(self._send, self._lines)
+
     def close(self) -> None:
         """Close the connections."""
         self._http.close()
@@ -87,23 +103,56 @@ class Client:
         self.close()
 
     def _send(self, call: Call) -> tuple[Any, bool]:
-        attempt = 0
-        while True:
+        with self._response(call, stream=False) as response:
+            return read_answer(response)
+
+    def _lines(self, call: Call) -> Iterator[str]:
+        """The answer's body line by line, as it arrives (a long export never sits in memory)."""
+        with self._response(call, stream=True) as response:
+            if not response.is_success:
+                response.read()
+                read_answer(response)  # raises the API's error
             try:
-                response = self._http.request(
-                    call.method, call.path, json=call.body, headers=dict(call.headers)
-                )
-            except RETRY_ERRORS as exc:
+                yield from response.iter_lines()
+            except httpx.TransportError as exc:
+                raise ConnectionFailed(
+                    f"{call.method} {call.path}: {type(exc).__name__}; the answer broke off"
+                ) from exc
+
+    @contextmanager
+    def _response(self, call: Call, stream: bool) -> Iterator[httpx.Response]:
+        """The answer once a try is not to be retried: a success, an error that will not change, or the
+        last retry's. A call that is not `safe` is sent again only when it never left."""
+        attempt = 0
+        retried = RETRY_ERRORS if call.safe else NEVER_SENT
+        while True:
+            request = self._http.build_request(
+                call.method, call.path, json=call.body, headers=dict(call.headers), params=dict(call.params)
+            )
+            try:
+                response = self._http.send(request, stream=stream)
+            except retried as exc:
                 wait = self._retry.wait(attempt)
                 if wait is None:
                     raise ConnectionFailed(
                         f"{call.method} {call.path}: {type(exc).__name__} after {attempt + 1} tries"
                     ) from exc
+            except httpx.TransportError as exc:
+                if call.safe:
+                    raise
+                raise ConnectionFailed(
+                    f"{call.method} {call.path}: {type(exc).__name__}; not sent again, it may have been done"
+                ) from exc
             else:
-                if response.status_code not in RETRY_STATUSES:
-                    return read_answer(response)
-                wait = self._retry.wait(attempt, response.headers.get("retry-after"))
+                wait = None
+                if response.status_code in RETRY_STATUSES:
+                    wait = self._retry.wait(attempt, response.headers.get("retry-after"))
                 if wait is None:
-                    return read_answer(response)
+                    try:
+                        yield response
+                    finally:
+                        response.close()
+                    return
+                response.close()
             time.sleep(wait)
             attempt += 1

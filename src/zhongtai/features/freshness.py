@@ -4,7 +4,7 @@ Freshness is the time from the moment the bus took an event (or the push API rec
 features were written to the online store, i.e. readable by a decision. For live events that is their event
 time; replayed history keeps its original event time, so the bus's clock is the honest start.
 Metrics are created on first use (no import-time registration) in prometheus-client's default registry,
-which both the gateway's `/metrics` and the consumer's own endpoint expose.
+which both the gateway's `/metrics` (monitor/metrics.py) and the consumer's own endpoint expose.
 """
 
 from __future__ import annotations
@@ -45,11 +45,3 @@ def observe_freshness(view: str, path: str, seconds: list[float]) -> None:
     histogram = metrics().freshness.labels(view=view, path=path)
     for value in seconds:
         histogram.observe(max(value, 0.0))
-
-
-def exposition() -> tuple[bytes, str]:
-    """The default registry in the Prometheus text format, and its content type."""
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    metrics()
-    return generate_latest(), CONTENT_TYPE_LATEST

@@ -32,15 +32,21 @@ from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
+from zhongtai.gateway.decisions_routes import add_decision_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
+from zhongtai.gateway.governance_routes import add_governance_routes
 from zhongtai.gateway.idempotency import Idempotency
 from zhongtai.gateway.integration_routes import add_integration_routes
+from zhongtai.gateway.metrics_routes import add_metrics_route
 from zhongtai.gateway.models_routes import add_model_routes
+from zhongtai.gateway.oneid_routes import add_oneid_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
+from zhongtai.gateway.quality_routes import add_quality_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.gateway.traffic_routes import add_traffic_routes
+from zhongtai.govern.audit_head import head_file
 from zhongtai.govern.identity import Identities
 from zhongtai.govern.jwt import JwksVerifier, OidcSettings
 from zhongtai.govern.limits import Limits, open_buckets
@@ -48,6 +54,8 @@ from zhongtai.govern.policy import LivePolicy, load_engine
 from zhongtai.lake.storage import LakeStorage
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.meta.store import MetadataStore
+from zhongtai.monitor.metrics import DecisionObserver, MeteredDecisionLog
+from zhongtai.monitor.metrics_collect import PlatformCollector, ProcessState, arms_of, feature_views
 
 
 @dataclass
@@ -67,6 +75,7 @@ class Gateway:
     shadows: ShadowScorer
     canaries: CanaryController
     idempotency: Idempotency
+    metrics: PlatformCollector
 
     @classmethod
     def open(cls, settings: Settings) -> Gateway:
@@ -76,7 +85,9 @@ class Gateway:
         online = open_online_store(settings.online_url)
         capabilities = Capabilities.load_all(store, LakeStorage(settings.lake_url), online)
         watcher = RegistryWatcher(capabilities, store.serving_signal, settings.serving_poll_seconds).start()
-        decisions = DecisionLog(store.decisions, spill_path(settings.home)).start()
+        decisions = MeteredDecisionLog(store.decisions, spill_path(settings.home))
+        decisions.observer = DecisionObserver(lambda name: feature_views(capabilities, name))
+        decisions.start()
         # A push carries at most one row or event per KiB of the body limit: a count the OpenAPI document can
         # state, and one a body within the limit can reach.
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
@@ -102,6 +113,11 @@ class Gateway:
             shadows=shadows,
             canaries=canaries,
             idempotency=Idempotency.open(settings),
+            metrics=PlatformCollector(
+                store,
+                spill_path(settings.home).parent,
+                ProcessState(decisions.pending, lambda: shadows.dropped, lambda: arms_of(capabilities)),
+            ),
         )
 
     def close(self) -> None:
@@ -236,12 +252,17 @@ def create_app(settings: Settings) -> FastAPI:
     add_error_handlers(app)
     _add_routes(app)
     add_batch_route(app, lambda: app.state.gateway)
-    add_catalog_routes(app)
+    add_catalog_routes(app, settings)
     add_feature_routes(app, json_object)
     add_push_routes(app, json_object)
+    add_metrics_route(app)
+    add_quality_routes(app)
     add_model_routes(app)
     add_traffic_routes(app)
     add_integration_routes(app)
+    add_governance_routes(app, head_file(settings.metadata_url, settings.home))
+    add_decision_routes(app)
+    add_oneid_routes(app, settings)
     return app
 
 

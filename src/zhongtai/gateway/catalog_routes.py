@@ -1,24 +1,35 @@
 """Catalog and lineage as JSON, for principals the policy lets `read_catalog` (each object judged on its own:
-a search shows only the objects the caller may read)."""
+a search shows only the objects the caller may read); a dataset's first rows for those it lets
+`read_dataset`, PII masked by class unless the policy lets them `see_pii` it (govern/masking.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import StreamingResponse
 
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.openapi import SECURED, errors
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from zhongtai.config import Settings
+    from zhongtai.govern.masking import Disclosure
+    from zhongtai.lake.storage import LakeStorage
     from zhongtai.meta.store import MetadataStore
 
-_ERRORS = errors(401, 403, 404, 409, 422, 429)
+_ERRORS = errors(401, 403, 404, 422, 429)
+# A name several kinds share is a 409 listing them (catalog/lineage.py).
+_NAME_ERRORS = errors(401, 403, 404, 409, 422, 429)
+MAX_PREVIEW_ROWS = 1_000
 
 
-def add_catalog_routes(app: FastAPI) -> None:
+def add_catalog_routes(app: FastAPI, settings: Settings) -> None:
     """Mount the read-only catalog endpoints. Plain `def` handlers: they query the metadata store, which
     blocks, so FastAPI runs them in its thread pool, away from the decide path's event loop."""
+    _add_dataset_routes(app, settings)
 
     def store(request: Request) -> MetadataStore:
         return request.app.state.gateway.store
@@ -35,7 +46,7 @@ def add_catalog_routes(app: FastAPI) -> None:
         found = search(store(request), q)
         return {"query": q, "results": [h for h in found if access.allows(h["name"], kind_of.get(h["kind"]))]}
 
-    @app.get("/v1/catalog/{name}", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
+    @app.get("/v1/catalog/{name}", tags=["catalog"], responses=_NAME_ERRORS, openapi_extra=SECURED)
     def catalog_show(
         request: Request, name: str, access: Annotated[Access, allow("read_catalog")]
     ) -> dict[str, Any]:
@@ -48,7 +59,7 @@ def add_catalog_routes(app: FastAPI) -> None:
         access.require(node.name, node.kind)
         return entry(registry, node.kind, node.name).to_dict()
 
-    @app.get("/v1/lineage/{name}", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
+    @app.get("/v1/lineage/{name}", tags=["catalog"], responses=_NAME_ERRORS, openapi_extra=SECURED)
     def lineage(
         request: Request, name: str, access: Annotated[Access, allow("read_catalog")]
     ) -> dict[str, Any]:
@@ -59,3 +70,82 @@ def add_catalog_routes(app: FastAPI) -> None:
         node = graph.find(name)
         access.require(node.name, node.kind)
         return graph.describe(name)
+
+
+def _add_dataset_routes(app: FastAPI, settings: Settings) -> None:
+    """A dataset's rows, previewed or exported whole, masked for the caller (`read_dataset`)."""
+    from zhongtai.lake.storage import LakeStorage
+
+    lake = LakeStorage(settings.lake_url)
+
+    def store(request: Request) -> MetadataStore:
+        return request.app.state.gateway.store
+
+    @app.get(
+        "/v1/datasets/{name}/export",
+        tags=["catalog"],
+        responses=_ERRORS,
+        openapi_extra=SECURED,
+        response_class=StreamingResponse,
+    )
+    def dataset_export(
+        request: Request,
+        name: str,
+        access: Annotated[Access, allow("read_dataset", "name")],
+        version: Annotated[int | None, Query(ge=1)] = None,
+    ) -> StreamingResponse:
+        """Every row of a dataset version (default: current) as JSON lines, streamed, masked as the preview is."""
+        from zhongtai.govern.masking import disclosure, field_classes
+        from zhongtai.lake.reader import resolve_version
+
+        registry = store(request)
+        registry.dataset_spec(name)  # not_found before any read
+        found = resolve_version(registry, name, version)
+        classes = field_classes(registry.fields(name))
+        seen = disclosure(access.engine, access.principal, name, "datasets")
+        lines = _json_lines(registry, lake, name, found.version, classes, seen)
+        return StreamingResponse(lines, media_type="application/x-ndjson")
+
+    @app.get("/v1/datasets/{name}/preview", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
+    def dataset_preview(
+        request: Request,
+        name: str,
+        access: Annotated[Access, allow("read_dataset", "name")],
+        limit: Annotated[int, Query(ge=1, le=MAX_PREVIEW_ROWS)] = 10,
+        version: Annotated[int | None, Query(ge=1)] = None,
+    ) -> dict[str, Any]:
+        """The first rows of a dataset version (default: current) as the caller may see them: tokens and
+        ciphertexts as the lake holds them, clear values of a PII class the caller may not see masked."""
+        from zhongtai.govern.masking import disclosure, field_classes, mask_table
+        from zhongtai.lake.reader import read_table, resolve_version
+
+        registry = store(request)
+        registry.dataset_spec(name)  # not_found before any read
+        found = resolve_version(registry, name, version)
+        classes = field_classes(registry.fields(name))
+        seen = disclosure(access.engine, access.principal, name, "datasets")
+        table = mask_table(read_table(registry, lake, name, found.version, limit), classes, seen)
+        masked = sorted(f for f, pii in classes.items() if f in table.column_names and not seen.sees(pii))
+        return {"dataset": name, "version": found.version, "masked": masked, "rows": table.to_pylist()}
+
+
+def _json_lines(
+    registry: MetadataStore,
+    lake: LakeStorage,
+    name: str,
+    version: int,
+    classes: dict[str, str],
+    seen: Disclosure,
+) -> Iterator[bytes]:
+    """The version's rows as JSON lines, one masked batch at a time (the response streams them)."""
+    import json
+
+    from zhongtai.govern.masking import mask_batch
+    from zhongtai.lake.reader import open_version
+
+    with open_version(registry, lake, name, version) as (_, reader):
+        for batch in reader:
+            rows = mask_batch(batch, classes, seen).to_pylist()
+            if rows:
+                text = "\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in rows)
+                yield (text + "\n").encode()

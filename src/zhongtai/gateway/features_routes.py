@@ -4,6 +4,9 @@ For systems that want the features themselves rather than a decision. Lean like 
 check is in memory (`read_features` on every view asked), the views served online are known in memory (read from the metadata store on first use,
 every 30 s, and when a name is not known, at most once a second, so a view applied after start works without
 a database hit per request), and the handler does one online read per entity (all views in one round trip).
+A caller the policy does not let `see_pii` a class on a view gets that class masked in the view's text
+values (and in integers that are phone, ID or card numbers), span by span (govern/masking.py); for a
+caller who sees every class the values go out as read, untouched.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from zhongtai.features.keys import checked_entity_key
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.openapi import EXAMPLE_PERSONS, EXAMPLE_VIEWS, SECURED, errors
+from zhongtai.govern.masking import disclosure, mask_json
 from zhongtai.spec.models import EntitySpec
 
 if TYPE_CHECKING:
@@ -143,7 +147,15 @@ def add_feature_routes(app: FastAPI, json_object: Callable[[Request], Awaitable[
             access.require(view, "feature_views")
         keys = _keys_of(body, online_views(gateway).resolve(views))
         read = gateway.online.read
-        return FeatureJSONResponse({"results": [{"entity": key, "values": read(key, views)} for key in keys]})
+        found = [read(key, views) for key in keys]
+        engine, principal = access.engine, access.principal
+        seen_on = [(view, disclosure(engine, principal, view, "feature_views")) for view in views]
+        masked = [(view, seen) for view, seen in seen_on if seen.masks_any]
+        for values in found if masked else ():
+            for view, seen in masked:
+                values[view] = mask_json(values[view], seen)
+        results = [{"entity": key, "values": values} for key, values in zip(keys, found, strict=True)]
+        return FeatureJSONResponse({"results": results})
 
 
 def _views_of(body: dict[str, Any]) -> list[str]:

@@ -1,8 +1,5 @@
-"""Feature pushes and Prometheus metrics on the gateway.
-
-`POST /v1/features/{view}/push` needs `push_features` on the view: it writes what decisions read.
-`GET /metrics` is unauthenticated, as Prometheus scrapes it; it carries counts and timings, never values.
-"""
+"""Feature pushes on the gateway: `POST /v1/features/{view}/push` needs `push_features` on the view: it
+writes what decisions read."""
 
 from __future__ import annotations
 
@@ -10,10 +7,9 @@ import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from zhongtai.features.freshness import exposition
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.openapi import EXAMPLE_PUSH, SECURED, errors
 
@@ -36,16 +32,10 @@ _PUSH_BODY = {
         }
     },
 }
-_METRICS: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "Prometheus text exposition",
-        "content": {"text/plain": {"schema": {"type": "string"}}},
-    }
-}
 
 
 def add_push_routes(app: FastAPI, json_object: Any) -> None:
-    """Mount the push endpoint and /metrics."""
+    """Mount the push endpoint."""
 
     @app.post(
         "/v1/features/{view}/push",
@@ -63,9 +53,3 @@ def add_push_routes(app: FastAPI, json_object: Any) -> None:
         # The bus and the online store block: off the event loop that serves decisions.
         answer = await run_in_threadpool(gateway.push.push, view, body, received_at)
         return JSONResponse(answer)
-
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse, responses=_METRICS)
-    async def prometheus() -> Response:
-        """Prometheus metrics: feature freshness, pushes and anything else registered in this process."""
-        body, content_type = exposition()
-        return Response(body, media_type=content_type)

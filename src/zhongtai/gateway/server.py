@@ -29,6 +29,10 @@ def serve(
 
     # In-flight requests get `timeout_graceful_shutdown` seconds after a signal; then the lifespan shutdown.
     if workers > 1:
+        from zhongtai.monitor.metrics import prepare_multiprocess
+
+        # Each worker counts into files of one directory, so /metrics on any of them sums them all.
+        prepare_multiprocess(settings.home, port)
         uvicorn.run(
             "zhongtai.gateway.app:app_from_environment",
             factory=True,

@@ -215,6 +215,9 @@ def apply_entry(changes: Iterable[Change], actor: str, rule: str = LOCAL_ADMIN) 
 def decision_digest(decision: DecisionRecord) -> str:
     """SHA-256 of one decision as the decisions table keeps it (time in UTC), so an edited row is caught."""
     fields = dict(decision.__dict__)
+    # Records logged before decisions kept a fallback reason were digested without the field.
+    if fields.get("fallback_reason") is None:
+        fields.pop("fallback_reason", None)
     fields["at"] = timestamp(decision.at) if isinstance(decision.at, datetime) else decision.at
     return hashlib.sha256(canonical(fields).encode()).hexdigest()
 

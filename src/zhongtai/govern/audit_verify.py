@@ -19,10 +19,10 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.audit import GENESIS, AuditKind, AuditRecord, decision_digest
@@ -80,6 +80,20 @@ class VerifyReport:
             self.findings.append(finding)
         else:
             self.more_findings += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as `audit verify --json` prints it and the gateway answers it."""
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "decisions": self.decisions,
+            "head": None if self.head is None else {"seq": self.head.seq, "hash": self.head.hash},
+            "head_file": str(self.head_path) if self.head_path else None,
+            "findings": [asdict(f) | {"line": f.line()} for f in self.findings],
+            "more_findings": self.more_findings,
+            "notes": self.notes,
+            "summary": self.summary(),
+        }
 
     def summary(self) -> str:
         """The one-line verdict: why it failed (the first problem and how many there are), or what passed."""

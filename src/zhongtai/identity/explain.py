@@ -1,5 +1,8 @@
 """Why two records are (or are not) one person: shared deterministic keys and Splink's per-comparison
-evidence (the comparison level and its Bayes factor), from the current run's records and trained model."""
+evidence (the comparison level and its Bayes factor), from the current run's records and trained model.
+
+Only the shared keys quote values (a phone, an e-mail, an ID number); `masked` masks them for a reader the
+policy does not let `see_pii` their class on the identity's golden dataset (govern/masking.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +15,17 @@ import pyarrow.compute as pc
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.keys import PiiKeys, load_keys
+from zhongtai.govern.masking import Disclosure, mask_record
 from zhongtai.identity.conflicts import kept_apart
 from zhongtai.identity.deterministic import shared_keys
 from zhongtai.identity.inputs import open_sealed
 from zhongtai.identity.probabilistic import PROFILE_COLUMNS
 from zhongtai.identity.run import read_output
 from zhongtai.lake.storage import LakeStorage
+from zhongtai.spec.identity import GOLDEN_FIELDS
+
+# The PII class of each attribute a shared key names (`phone`, `phone+name`, `email (shared)`).
+ATTRIBUTE_CLASS = {name: pii for name, _, pii in GOLDEN_FIELDS if pii}
 
 
 def explain(storage: LakeStorage, location: str, record_a: str, record_b: str) -> dict[str, Any]:
@@ -50,6 +58,18 @@ def explain(storage: LakeStorage, location: str, record_a: str, record_b: str) -
     if person_a != person_b:
         found["kept_apart"] = _kept_apart(records, crosswalk, person_a, person_b)
     return found
+
+
+def masked(found: dict[str, Any], seen: Disclosure) -> dict[str, Any]:
+    """An explanation as `seen` may see it: each shared key's value masked by its attribute's class."""
+    if not seen.masks_any:
+        return found
+    keys = []
+    for key in found["deterministic"]:
+        attribute = key["rule"].replace("+", " ").split(" ")[0]
+        classes = {"value": ATTRIBUTE_CLASS[attribute]} if attribute in ATTRIBUTE_CLASS else {}
+        keys.append(mask_record(key, classes, seen))
+    return {**found, "deterministic": keys}
 
 
 def _kept_apart(records: pa.Table, crosswalk: pa.Table, person_a: str | None, person_b: str | None) -> dict:

@@ -6,12 +6,17 @@ value (updated_at), then the smallest record id so ties resolve the same way eve
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 if TYPE_CHECKING:
+    from zhongtai.govern.masking import Disclosure
+    from zhongtai.identity.config import OneIDConfig
     from zhongtai.lake.offline import OfflineEngine
+    from zhongtai.lake.storage import LakeStorage
+    from zhongtai.meta.store import MetadataStore
 
 GOLDEN_FIELDS = (
     "name", "name_pinyin", "gender", "birth_date", "phone", "email", "id_card", "national_id",
@@ -37,3 +42,42 @@ def golden_sql(records: str, crosswalk: str) -> str:
 def golden_records(engine: OfflineEngine, records: str, crosswalk: str) -> pa.Table:
     """The golden record of every person (`records` and `crosswalk` name tables on `engine`)."""
     return engine.to_arrow(golden_sql(records, crosswalk), "golden records")
+
+
+def person_record(
+    store: MetadataStore,
+    storage: LakeStorage,
+    config: OneIDConfig,
+    person_id: str,
+    classes: Mapping[str, str],
+    seen: Disclosure,
+) -> dict[str, Any]:
+    """One person's golden record from the current run (names and addresses sealed in the run opened in
+    memory) and the ids of the records resolved into it, with every field of a class `seen` does not show
+    masked (govern/masking.py): the mask is all that leaves, never the clear value beside it."""
+    import pyarrow.compute as pc
+
+    from zhongtai.config import Settings
+    from zhongtai.errors import ZhongtaiError
+    from zhongtai.govern.keys import load_keys
+    from zhongtai.govern.masking import mask_record
+    from zhongtai.identity.inputs import open_sealed
+    from zhongtai.identity.run import current_run, read_output
+
+    location = current_run(store, config.name).location
+    persons = read_output(storage, location, "persons")
+    found = persons.filter(pc.equal(persons["person_id"], person_id))
+    if found.num_rows == 0:
+        raise ZhongtaiError(
+            "not_found",
+            f"person '{person_id}' is not in the current OneID run of '{config.name}'",
+            f"zhongtai datasets preview {config.golden_dataset} lists persons",
+        )
+    [golden] = open_sealed(found, lambda: load_keys(Settings.from_env().home)).to_pylist()
+    crosswalk = read_output(storage, location, "crosswalk")
+    members = crosswalk.filter(pc.equal(crosswalk["person_id"], person_id))
+    return {
+        "person_id": person_id,
+        "golden": mask_record(golden, classes, seen),
+        "records": sorted(members["record_id"].to_pylist()),
+    }

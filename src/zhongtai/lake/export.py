@@ -1,7 +1,8 @@
 """Writing a dataset version out of the lake as one Parquet, CSV or JSON-lines file.
 
 The rows are the ones `datasets preview` shows (lake/reader.py): PII fields as the lake stores them (tokens,
-encrypted copies), never decrypted. The file appears whole or not at all: rows are streamed into a
+encrypted copies), never decrypted, and clear values masked for the reader by the caller's `transform`
+(govern/masking.py). The file appears whole or not at all: rows are streamed into a
 temporary file beside the target, which is renamed onto it when complete; a failure or Ctrl-C removes it.
 """
 
@@ -69,8 +70,10 @@ def export_dataset(
     version: int | None = None,
     force: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
 ) -> Exported:
-    """Write the version (default: current) of a dataset to `out`; an existing file only with `force`."""
+    """Write the version (default: current) of a dataset to `out`; an existing file only with `force`.
+    `transform` rewrites each batch before it is written (masking by role, govern/masking.py)."""
     fmt = export_format(out, file_format)
     if out.exists() and not force:
         raise ZhongtaiError("conflict", f"{out} already exists", "pass --force to replace it")
@@ -79,8 +82,9 @@ def export_dataset(
     temporary = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}.tmp"
     rows = 0
     try:
-        with open_version(store, storage, name, version, json_lines=fmt == "jsonl") as (found, reader):
-            for written in _write(fmt, temporary, reader):
+        engine_json = fmt == "jsonl" and transform is None
+        with open_version(store, storage, name, version, json_lines=engine_json) as (found, reader):
+            for written in _write(fmt, temporary, _transformed(reader, transform), engine_json):
                 rows += written
                 if on_progress is not None:
                     on_progress(written)
@@ -90,13 +94,35 @@ def export_dataset(
     return Exported(name, found.version, rows, str(out), fmt)
 
 
-def _write(fmt: str, path: Path, reader: pa.RecordBatchReader) -> Iterator[int]:
+def _transformed(
+    reader: pa.RecordBatchReader, transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None
+) -> pa.RecordBatchReader:
+    """The reader, or one yielding each of its batches transformed (schema from the first batch)."""
+    if transform is None:
+        return reader
+    batches = (transform(batch) for batch in reader)
+    first = next(batches, None)
+    if first is None:
+        empty = transform(pa.RecordBatch.from_pylist([], schema=reader.schema))
+        return pa.RecordBatchReader.from_batches(empty.schema, [])
+    return pa.RecordBatchReader.from_batches(first.schema, _chain(first, batches))
+
+
+def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield first
+    yield from rest
+
+
+def _write(fmt: str, path: Path, reader: pa.RecordBatchReader, engine_json: bool = True) -> Iterator[int]:
     """Stream the batches into `path`, yielding each batch's row count once it is written."""
-    if fmt == "jsonl":  # the engine made each row one JSON text (17x faster than json.dumps per row)
+    if fmt == "jsonl":
         with path.open("w", encoding="utf-8") as handle:
             for batch in reader:
                 if batch.num_rows:
-                    handle.write("\n".join(batch.column(0).to_pylist()) + "\n")
+                    # The engine made each row one JSON text (17x faster than json.dumps per row), unless
+                    # the batches were transformed after it read them.
+                    lines = batch.column(0).to_pylist() if engine_json else _json_lines(batch)
+                    handle.write("\n".join(lines) + "\n")
                 yield batch.num_rows
     elif fmt == "parquet":
         import pyarrow.parquet as pq
@@ -113,6 +139,10 @@ def _write(fmt: str, path: Path, reader: pa.RecordBatchReader) -> Iterator[int]:
             for batch in reader:
                 writer.write_batch(_flat(batch, flat))
                 yield batch.num_rows
+
+
+def _json_lines(batch: pa.RecordBatch) -> list[str]:
+    return [json.dumps(row, ensure_ascii=False, default=_json) for row in batch.to_pylist()]
 
 
 def _flat_schema(schema: pa.Schema) -> pa.Schema:

@@ -237,4 +237,5 @@ def _decision(row: SqlDecision) -> DecisionRecord:
         output=dict(row.output) if row.output is not None else None,
         arm=row.arm,
         shadow_of=row.shadow_of,
+        fallback_reason=row.fallback_reason,
     )

@@ -10,8 +10,29 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from zhongtai.meta.tables import SqlFeedback
+from zhongtai.meta.tables import SqlDecision, SqlFeedback
 from zhongtai.meta.time import aware, now
+
+
+@dataclass(frozen=True)
+class LabelledDecision:
+    """A logged answer with the outcomes reported for it, by kind."""
+
+    decision_id: str
+    at: datetime
+    model_version: int | None
+    arm: str | None
+    decision: str
+    score: float | None
+    output: dict[str, Any] | None
+    outcomes: dict[str, Any]
+
+    def outcome(self, kinds: tuple[str, ...]) -> Any:
+        """The value of the first of `kinds` this decision has an outcome of (None if none)."""
+        for kind in kinds:
+            if kind in self.outcomes:
+                return self.outcomes[kind]
+        return None
 
 
 @dataclass(frozen=True)
@@ -70,6 +91,33 @@ class FeedbackRecords:
                 sa.select(SqlFeedback).where(SqlFeedback.decision_id == decision_id).order_by(SqlFeedback.id)
             )
             return [_feedback(r) for r in session.scalars(query)]
+
+    def labelled(
+        self, capability: str, since: datetime, until: datetime | None = None
+    ) -> list[LabelledDecision]:
+        """The capability's answers (not shadows) made in [since, until) that have feedback, with it."""
+        query = (
+            sa.select(
+                SqlDecision.id, SqlDecision.at, SqlDecision.model_version, SqlDecision.arm, SqlDecision.decision,
+                SqlDecision.score, SqlDecision.output, SqlFeedback.kind, SqlFeedback.value,
+            )
+            .join(SqlFeedback, SqlFeedback.decision_id == SqlDecision.id)
+            .where(SqlDecision.capability == capability, SqlDecision.at >= since, SqlDecision.shadow_of.is_(None))
+            .order_by(SqlDecision.at, SqlFeedback.id)
+        )  # fmt: skip
+        if until is not None:
+            query = query.where(SqlDecision.at < until)
+        found: dict[str, LabelledDecision] = {}
+        with self._sessions() as session:
+            for row in session.execute(query.execution_options(yield_per=10_000)):
+                item = found.get(row.id)
+                if item is None:
+                    item = found[row.id] = LabelledDecision(
+                        row.id, aware(row.at), row.model_version, row.arm, row.decision, row.score,
+                        dict(row.output) if row.output is not None else None, {},
+                    )  # fmt: skip
+                item.outcomes[row.kind] = row.value.get("value")
+        return list(found.values())
 
 
 def _feedback(row: SqlFeedback) -> Feedback:

@@ -246,6 +246,21 @@ class ApiKey:
     expires_at: datetime | None = None
     previous_until: datetime | None = None  # the rotated-out key works until then
 
+    def to_dict(self) -> dict[str, Any]:
+        """The key as listings show it (CLI `--json`, the gateway): never a secret, only its prefix."""
+        return {
+            "name": self.name,
+            "prefix": self.prefix,
+            "roles": list(self.roles),
+            "workspace": self.workspace,
+            "owner": self.owner,
+            "scopes": list(self.scopes or ()),
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "previous_until": self.previous_until.isoformat() if self.previous_until else None,
+        }
+
 
 @dataclass(frozen=True)
 class ActiveKey:
@@ -277,6 +292,9 @@ class DecisionRecord:
     output: dict[str, Any] | None = None  # a task's answer beyond decision and score
     arm: str | None = None  # the traffic arm that answered, or the shadow that scored
     shadow_of: str | None = None  # a shadow's record: the id of the answer it was scored beside
+    fallback_reason: str | None = (
+        None  # why a fallback answered: no_features, model_error, online_unavailable...
+    )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from zhongtai.govern.audit import LOCAL_ADMIN, AuditLog, apply_entry, record, wa
 from zhongtai.govern.audit_head import HeadExport, database_name, head_file
 from zhongtai.meta import db
 from zhongtai.meta.access import AccessRecords, DecisionRecords
+from zhongtai.meta.drift import DriftRecords
 from zhongtai.meta.features import FeatureRecords
 from zhongtai.meta.feedback import FeedbackRecords
 from zhongtai.meta.identity import IdentityRecords
@@ -183,6 +184,11 @@ class MetadataStore:
     def decisions(self) -> DecisionRecords:
         """The decision log."""
         return DecisionRecords(self._sessions)
+
+    @cached_property
+    def drift(self) -> DriftRecords:
+        """Reference profiles of model versions and drift reports of capabilities."""
+        return DriftRecords(self._sessions)
 
     def spec(self, kind: str, name: str) -> dict[str, Any]:
         """One registered object's spec payload; NotFound names the kind."""

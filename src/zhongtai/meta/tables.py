@@ -293,6 +293,7 @@ class SqlDecision(Base):
     output: Mapped[dict[str, Any] | None]  # a task's answer beyond decision and score
     arm: Mapped[str | None] = mapped_column(String(63))  # the traffic arm (or shadow) that answered
     shadow_of: Mapped[str | None] = mapped_column(String(36), index=True)  # the answer a shadow scored beside
+    fallback_reason: Mapped[str | None] = mapped_column(String(63))  # why a fallback answered
 
 
 class SqlFeedback(Base):
@@ -439,3 +440,38 @@ class SqlAuditRecord(Base):
     body: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# -- drift (monitor/) ------------------------------------------------------------------------------------
+
+
+class SqlReferenceProfile(Base):
+    """Where a model version's reference profile is (monitor/profile.py): written in the transaction that
+    registers the version, so a version has its profile row from its first moment or never."""
+
+    __tablename__ = "reference_profiles"
+    model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    features: Mapped[list[Any]]  # the profiled feature names
+    created_at: Mapped[datetime]
+
+
+class SqlDriftReport(Base):
+    """One drift check of a capability's decisions in a window against a model version's reference."""
+
+    __tablename__ = "drift_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    capability: Mapped[str] = mapped_column(String(128))
+    model_name: Mapped[str] = mapped_column(String(128))
+    model_version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    decisions: Mapped[int] = mapped_column(BigInteger)
+    verdict: Mapped[str] = mapped_column(String(16))  # the worst column's: ok | drift | major | no data
+    drifted: Mapped[int] = mapped_column(Integer)  # columns flagged
+    results: Mapped[list[Any]]  # one ColumnDrift dict per column, the score last
+    thresholds: Mapped[dict[str, Any]]
+    __table_args__ = (Index("ix_drift_reports_capability_at", "capability", "at"),)

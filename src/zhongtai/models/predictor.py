@@ -30,6 +30,12 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+# The link functions and the linear models' terms are the edge runtime's (an exported bundle scores with
+# the same code the gateway does; zhongtai/edge imports nothing of the platform).
+from zhongtai.edge.scoring import predicted_class_terms as _predicted_class_terms
+from zhongtai.edge.scoring import sigmoid as _sigmoid
+from zhongtai.edge.scoring import softmax as _softmax
+from zhongtai.edge.scoring import standardised as _standardised
 from zhongtai.errors import ZhongtaiError
 from zhongtai.models.artifacts import (
     ARTIFACT_FORMAT,
@@ -83,21 +89,6 @@ class Predictor(Protocol):
     def explain(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores, and contributions of shape (rows, features + 1) with the bias last, in raw-score space."""
         ...
-
-
-def _sigmoid(raw: np.ndarray) -> np.ndarray:
-    return np.asarray(1.0 / (1.0 + np.exp(-raw)), dtype=np.float64)
-
-
-def _softmax(raw: np.ndarray) -> np.ndarray:
-    shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
-    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True), dtype=np.float64)
-
-
-def _predicted_class_terms(per_class: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """From contributions of shape (rows, classes, features + 1), those of each row's most probable class."""
-    chosen = np.argmax(probabilities, axis=1)
-    return np.asarray(per_class[np.arange(len(chosen)), chosen, :], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -226,10 +217,6 @@ class LinearModel:
                 "invalid_argument", f"{path}: task {model.task!r} is not served by linear models"
             )
         return model
-
-
-def _standardised(rows: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return np.asarray((np.where(np.isnan(rows), center, rows) - center) / scale, dtype=np.float64)
 
 
 @dataclass(frozen=True)

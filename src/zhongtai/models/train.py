@@ -47,6 +47,8 @@ from zhongtai.models.labels import binary_labels, check_side, class_indexes, reg
 from zhongtai.models.metrics import task_metrics
 from zhongtai.models.predictor import ClassLabel, LinearPredictor, SoftmaxPredictor
 from zhongtai.models.tasks import Trainer, TrainJob, trainer_for
+from zhongtai.monitor.profile import PROFILE_FILE
+from zhongtai.monitor.reference import training_profile, with_profile
 from zhongtai.spec.models import ModelSpec
 
 if TYPE_CHECKING:
@@ -186,7 +188,10 @@ def _train(
         {"algorithm": winner.algorithm, "selection_metric": found.metric, "candidates": found.records},
     )
     report("save", f"{winner.algorithm} model as {winner.artifact_format}")
-    artifact = save_files(storage, spec.name, winner.files, winner.main)
+    # The drift reference (monitor/): saved beside the model, recorded with the version.
+    reference = training_profile(features, [split.train_x, split.valid_x], scored["model"])
+    files = {**winner.files, PROFILE_FILE: reference.to_json()}
+    artifact = save_files(storage, spec.name, files, winner.main)
     attempt.artifacts = [artifact]
     report("register", spec.name)
     try:
@@ -199,7 +204,9 @@ def _train(
             attempt.metrics,
             training_set.id,
             code_version(),
-            within=store.training_runs.completion(run_id, attempt.outcome(card)),
+            within=with_profile(
+                reference, spec.name, artifact, store.training_runs.completion(run_id, attempt.outcome(card))
+            ),
         )
     except BaseException:
         storage.remove(artifact.rsplit("/", 1)[0])  # no version points at it: do not leave it behind

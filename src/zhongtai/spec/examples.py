@@ -442,6 +442,7 @@ capabilities:
         - name: angry_high_value
           when: "intent = 'complaint' AND customer_orders.spend_90d >= 3000"
           queue: vip_care
+    write_back: {source: crm, table: ticket_intents, keys: [ticket_id]}
     description: The intent of a customer's message and the queue it goes to
     owner: service-team
 """,

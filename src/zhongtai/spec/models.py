@@ -671,6 +671,13 @@ class WriteBackSpec(Spec):
 
     source: Name = Field(description="A SQL source to write into.")
     table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="The table written.")
+    keys: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]] | None = Field(
+        default=None,
+        min_length=1,
+        description="The table's key columns, carried through from the scored rows: one row per key, "
+        "upserted. By default the capability's entity key(s) (a recommendation adds `rank`); name another "
+        "unique column when one entity has several rows, e.g. `[ticket_id]` for intents of tickets.",
+    )
 
 
 class CapabilitySpec(Spec):
