@@ -1,22 +1,23 @@
 """The authorization matrix: every route of the gateway's route table × every role, plus no credentials, an
 expired token, a token for another audience and a revoked key; each cell's allow or deny asserted.
 
-The routes come from the app itself, and each names its action on its one dependency (gateway/authz.py):
-a new route without that dependency, or with an action this table does not know, fails
+The table and the judge live in bench/security_matrix.py, shared with the security bench. The routes come
+from the app itself, and each names its action on its one dependency (gateway/authz.py): a new route without
+that dependency, or with an action the table does not know, fails
 `test_every_route_is_public_or_declares_its_action`. Served in process (ASGI) over an empty store, so an
-allowed cell may well be a 404 or a 422; what it must never be is a 401 or a 403.
+allowed cell may well be a 404 or a 422; what it must never be is a 401, a 403 or a 5xx.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import importlib.util
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -25,154 +26,64 @@ from zhongtai.cli import context
 from zhongtai.cli.keys import app as keys_cli
 from zhongtai.config import Settings
 from zhongtai.gateway.app import create_app
-from zhongtai.gateway.authz import Guard
-from zhongtai.meta.records import Change
-from zhongtai.meta.store import MetadataStore
 
 pytestmark = pytest.mark.integration
 
-# Probes, metrics and the API documentation: no credential, and nothing in them names a customer.
-PUBLIC = {"/healthz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc"}
-ROLES = ("admin", "app", "steward", "modeler", "reviewer", "pusher", "caller")
-EXPECTED = {
-    "call": {"admin", "app"},
-    "read_features": {"admin", "app"},
-    "push_features": {"admin", "pusher"},
-    "read_catalog": {"admin", "steward"},
-    "read_models": {"admin", "steward", "modeler", "reviewer"},
-    "submit": {"admin", "modeler"},
-    "approve": {"admin", "reviewer"},
-    "promote": {"admin", "reviewer"},
-    "change_traffic": {"admin", "reviewer"},
-    "review": {"admin", "reviewer"},
-    "manage_keys": {"admin"},
-    "read_audit": {"admin"},
-    "manage_grants": {"admin"},
-    "read_dataset": {"admin"},
-}
-POLICY = {
-    "name": "matrix",
-    "rules": [
-        {"name": "apps", "principals": ["role:app"], "actions": ["call", "read_features"]},
-        {"name": "stewards", "principals": ["role:steward"], "actions": ["read_catalog", "read_models"]},
-        {"name": "modelers", "principals": ["role:modeler"], "actions": ["read_models", "submit"]},
-        {
-            "name": "reviewers",
-            "principals": ["role:reviewer"],
-            "actions": ["read_models", "approve", "promote", "change_traffic", "review"],
-        },
-        {"name": "pushers", "principals": ["role:pusher"], "actions": ["push_features"]},
-        {"name": "limited", "principals": ["role:limited"], "actions": ["call"]},
-    ],
-    "limits": [{"name": "tight", "principals": ["role:limited"], "per_minute": 1, "burst": 2}],
-}
-SAMPLE = {
-    "name": "churn",
-    "version": "1",
-    "alias": "champion",
-    "view": "customer_activity",
-    "decision_id": "d-1",
-    "person_id": "P1",
-}
+
+def _load_matrix() -> ModuleType:
+    # The table lives beside the security bench, which counts the same cells (bench/security.py).
+    path = Path(__file__).resolve().parents[2] / "bench" / "security_matrix.py"
+    spec = importlib.util.spec_from_file_location("security_matrix", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["security_matrix"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
-@dataclasses.dataclass
-class Served:
-    client: TestClient
-    store: MetadataStore
-    credentials: dict[str, str]
-
-
-def _apply(store: MetadataStore, policy: dict[str, Any], action: str = "create") -> None:
-    from zhongtai.spec.models import spec_payload
-    from zhongtai.spec.policy import PolicySpec
-
-    store.apply(
-        [Change("policies", action, policy["name"], spec_payload(PolicySpec.model_validate(policy)))], "test"
-    )
+matrix = _load_matrix()
+_apply = matrix.apply_policy
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[Served]:
+def served(tmp_path_factory) -> Iterator[matrix.Served]:
     home = tmp_path_factory.mktemp("authz")
     signing = SigningKey("rsa-1")
-    with served_jwks(Jwks(signing)) as jwks_url:
-        settings = dataclasses.replace(
-            Settings.from_env({"ZT_HOME": str(home)}),
-            oidc_jwks_url=jwks_url,
-            oidc_issuer=ISSUER,
-            oidc_audience=AUDIENCE,
-            serving_poll_seconds=0.1,
-        )
-        store = MetadataStore(settings.metadata_url)
-        _apply(store, POLICY)
-        credentials = {role: store.access.create_key(role, [role]) for role in (*ROLES, "limited")}
-        credentials["revoked key"] = store.access.create_key("revoked", ["admin"])
-        store.access.revoke("revoked")
-        credentials["admin token"] = signing.token({"roles": ["admin"]})
-        credentials["expired token"] = signing.token({"roles": ["admin"], "exp": int(time.time()) - 3600})
-        credentials["wrong audience"] = signing.token({"roles": ["admin"], "aud": "another-service"})
-        credentials["unknown role token"] = signing.token({"roles": ["wizard"]})
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-            yield Served(client, store, credentials)
-        store.close()
-
-
-def _routes(app: Any) -> list[tuple[APIRoute, Guard | None]]:
-    found = []
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            guards = [d.call for d in route.dependant.dependencies if isinstance(d.call, Guard)]
-            found.append((route, guards[0] if len(guards) == 1 else None))
-    return found
-
-
-def _call(client: TestClient, route: APIRoute, credential: str | None) -> Any:
-    path = route.path
-    for param, value in SAMPLE.items():
-        path = path.replace("{" + param + "}", value)
-    [method] = route.methods
-    headers = {"Authorization": f"Bearer {credential}"} if credential else {}
-    params = {"q": "churn"} if path.endswith("/search") else {}
-    body = {"json": {}} if method in ("POST", "PUT") else {}
-    return client.request(method, path, headers=headers, params=params, **body)
+    with (
+        served_jwks(Jwks(signing)) as jwks_url,
+        matrix.served(home, signing, jwks_url, ISSUER, AUDIENCE) as s,
+    ):
+        yield s
 
 
 def test_every_route_is_public_or_declares_its_action(served):
-    routes = _routes(served.client.app)
-    assert len(routes) >= 15
-    for route, guard in routes:
-        if route.path in PUBLIC:
-            assert guard is None, f"{route.path} is public but declares {guard and guard.action}"
-            continue
-        assert guard is not None, f"{route.path} has no policy dependency (gateway/authz.py allow)"
-        assert guard.action in EXPECTED, f"{route.path}: action {guard.action} is not in the matrix"
+    assert len(matrix.routes(served.client.app)) >= 15
+    assert matrix.undeclared(served.client.app) == []
 
 
 def test_the_matrix_of_routes_and_roles(served):
-    cells = 0
-    for route, guard in _routes(served.client.app):
-        if guard is None:
-            continue
-        for role in ROLES:
-            answer = _call(served.client, route, served.credentials[role])
-            where = (
-                f"{sorted(route.methods)[0]} {route.path} as {role}: {answer.status_code} {answer.text[:200]}"
-            )
-            if role in EXPECTED[guard.action]:
-                assert answer.status_code not in (401, 403, 500), where
-            else:
-                assert answer.status_code == 403, where
-                body = answer.json()
-                assert body["code"] == "forbidden" and guard.action in body["message"], where
-            cells += 1
-        answer = _call(served.client, route, served.credentials["admin token"])
-        assert answer.status_code not in (401, 403, 500), f"{route.path} as an admin token: {answer.text}"
-        for bad in ("expired token", "wrong audience", "revoked key", None):
-            answer = _call(served.client, route, served.credentials[bad] if bad else None)
-            assert answer.status_code == 401, f"{route.path} with {bad or 'no credentials'}: {answer.text}"
-            cells += 1
-    assert cells >= 15 * (len(ROLES) + 4)
+    found = matrix.run(served.client, served.credentials)
+    assert found.failures == []
+    assert found.routes >= 15
+    assert found.cells == found.routes * (len(matrix.ROLES) + 1 + len(matrix.REFUSED))
+
+
+def test_a_route_without_its_guard_is_a_finding(served):
+    # The matrix can fail: a guarded route whose dependency is swapped for one that lets anyone in.
+    from zhongtai.gateway.authz import Access
+    from zhongtai.govern.principal import Principal
+
+    app = served.client.app
+    route, guard = next((r, g) for r, g in matrix.routes(app) if g is not None and g.action == "read_models")
+    engine = app.state.gateway.policy.engine
+    app.dependency_overrides[guard] = lambda: Access(Principal("anyone", ("admin",)), guard.action, engine)
+    try:
+        found = matrix.run(served.client, served.credentials)
+    finally:
+        app.dependency_overrides.clear()
+    assert any(f.startswith(f"GET {route.path} with no credentials: ") for f in found.failures)
+    assert any(f"{route.path} as caller: denied, yet" in f for f in found.failures)
 
 
 def test_a_deny_names_action_object_and_rule_and_never_the_credential(served):

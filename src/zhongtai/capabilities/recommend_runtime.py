@@ -99,6 +99,18 @@ class RecommendRuntime:
         self._online = online
         self._item_int = item_type == "int64"
         self._stock = stock
+        # The OpenAPI document lists these beside the key (gateway/openapi.py): the store, a join key the
+        # request must carry when stock is looked at, and `k`, which it may leave out.
+        self.request_keys: dict[str, KeyType] = {self.settings.store_input: stock.store_type} if stock else {}
+        self.optional_request_fields = {
+            "k": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": self.settings.max_k},
+                    {"type": "null"},
+                ],
+                "description": f"How many items (default {self.settings.k}, also when null)",
+            }
+        }
         read = [
             *recommender.person_features,
             *([recommender.recent_items] if recommender.recent_items else []),
@@ -194,6 +206,8 @@ class RecommendRuntime:
     def _k(self, value: Any) -> int:
         if value is None:
             return self.settings.k
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON does not tell 15 from 15.0
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= self.settings.max_k:
             raise ZhongtaiError(
                 "invalid_argument",

@@ -126,8 +126,9 @@ class LineageGraph:
             )
         if len(matches) > 1:
             options = ", ".join(f"{_slug(n.kind)}:{n.name}" for n in matches)
+            # A conflict, not a bad request: the name is well formed, the registry holds several such objects.
             raise ZhongtaiError(
-                "invalid_argument", f"'{name}' names several objects: {options}", "say which one"
+                "conflict", f"'{name}' names several objects: {options}", f"ask for one: {options}"
             )
         return matches[0]
 

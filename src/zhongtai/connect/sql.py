@@ -245,7 +245,16 @@ def _stream(
             )
         if names is not None:
             names.extend(keys)
-        yield from result.partitions(dataset.batch_rows)
+        try:
+            yield from result.partitions(dataset.batch_rows)
+        except (TypeError, ValueError) as exc:
+            # A value its column's type cannot convert (SQLite keeps any value in any column, a number in a
+            # DATE): named by kind, never quoted, since the value may be personal.
+            raise SourceError(
+                f"{where}: a row holds a value its column's declared type cannot read ({type(exc).__name__})",
+                "find the value that does not fit its column's type in the source and fix it, or read the "
+                "table through a `query` that CASTs the column",
+            ) from None
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(f"{where}: query failed: {_reason(exc, conn.engine)}") from None
 

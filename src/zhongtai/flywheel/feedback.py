@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.redaction import scrub_text
 
 if TYPE_CHECKING:
     from zhongtai.meta.feedback import Feedback
@@ -44,6 +45,9 @@ def record_feedback(
         raise ZhongtaiError(
             "invalid_argument", f"decision {decision_id} is a shadow's: it was never answered"
         )
+    # The comment is kept as the decision log keeps inputs: with the phones, e-mails, ID and card numbers
+    # the recognizers find in it replaced by their kind (govern/redaction.py).
+    comment = scrub_text(comment) if comment else comment
     found, new = store.feedback.add(decision_id, logged.capability, kind, value, principal, comment)
     if not new and found.value != value:
         raise ZhongtaiError(

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
 
 _ERRORS = errors(401, 403, 404, 422, 429)
+# A name several kinds share is a 409 listing them (catalog/lineage.py).
+_NAME_ERRORS = errors(401, 403, 404, 409, 422, 429)
 MAX_PREVIEW_ROWS = 1_000
 
 
@@ -44,7 +46,7 @@ def add_catalog_routes(app: FastAPI, settings: Settings) -> None:
         found = search(store(request), q)
         return {"query": q, "results": [h for h in found if access.allows(h["name"], kind_of.get(h["kind"]))]}
 
-    @app.get("/v1/catalog/{name}", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
+    @app.get("/v1/catalog/{name}", tags=["catalog"], responses=_NAME_ERRORS, openapi_extra=SECURED)
     def catalog_show(
         request: Request, name: str, access: Annotated[Access, allow("read_catalog")]
     ) -> dict[str, Any]:
@@ -57,7 +59,7 @@ def add_catalog_routes(app: FastAPI, settings: Settings) -> None:
         access.require(node.name, node.kind)
         return entry(registry, node.kind, node.name).to_dict()
 
-    @app.get("/v1/lineage/{name}", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
+    @app.get("/v1/lineage/{name}", tags=["catalog"], responses=_NAME_ERRORS, openapi_extra=SECURED)
     def lineage(
         request: Request, name: str, access: Annotated[Access, allow("read_catalog")]
     ) -> dict[str, Any]:

@@ -43,6 +43,21 @@ NOTE = Field(default="", max_length=2000)
 VERSION = Path(ge=1, le=2**31 - 1)
 # The alias as `check_alias` takes it, so the document calls valid only what a move can accept.
 ALIAS = Path(pattern=registry.ALIAS_PATTERN.pattern)
+# A moment as ISO 8601 writes it, seconds and offset optional (no offset means UTC): read as a string with
+# its pattern, since the parser a datetime parameter gets would also take a bare number of seconds. The
+# pattern holds exactly the real dates (month lengths, leap days) of years 1000 to 9998, so whatever it
+# calls valid parses, and no offset can carry a moment out of the years Python counts.
+_YEAR = r"([1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+_LEAP_YEAR = r"([1-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26])00)"
+_MONTH_DAY = (
+    r"((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"
+)
+_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"
+AT = Query(
+    default=None,
+    pattern=f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29){_TIME}$",
+    description="A moment such as 2026-12-01T10:00 or 2026-12-01T10:00:00+08:00 (no offset means UTC)",
+)
 READ_ERRORS = errors(401, 403, 404, 422, 429)
 ACT_ERRORS = errors(400, 401, 403, 404, 409, 413, 422, 429)
 Body = TypeVar("Body", bound=BaseModel)
@@ -198,18 +213,18 @@ def add_model_routes(app: FastAPI) -> None:
         request: Request,
         access: Annotated[Access, allow("read_models", "name")],
         name: str,
-        alias: str | None = None,
-        at: datetime | None = None,
+        alias: str | None = Query(default=None, pattern=registry.ALIAS_PATTERN.pattern),
+        at: str | None = AT,
     ) -> dict[str, Any]:
         """Every alias move (from, to, who, when, why), oldest first; with `at`, where each alias pointed
         at that moment (no offset means UTC)."""
         store = _store(request)
         if at is not None:
-            when = at
+            when = datetime.fromisoformat(at)  # the pattern admits only what parses
             found = await _off_loop(lambda: aliases.aliases_at(store, name, when))
             if alias is not None:
                 found = {a: v for a, v in found.items() if a == alias}
-            return {"model": name, "at": at.isoformat(), "aliases": found}
+            return {"model": name, "at": when.isoformat(), "aliases": found}
         moves = await _off_loop(lambda: aliases.history(store, name, alias))
         return {"model": name, "moves": [m.to_dict() for m in moves]}
 

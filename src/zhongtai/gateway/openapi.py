@@ -4,7 +4,7 @@ Routes declare their error statuses (`errors(...)`, every one with the {code, me
 whether they need a key (`SECURED`). `document()` then builds the document per request from what is loaded:
 one decide path per capability with its input field typed as `checked_entity_key` accepts it and its answer
 typed from its spec (decision values from its score bands, the output fields its runtime declares), the same
-per capability for the batch decide, and the body of the online read as one alternative per entity, naming that entity's online views. A request the document
+per capability for the batch decide and the decision node (its job's `inputs`), and the body of the online read as one alternative per entity, naming that entity's online views. A request the document
 calls valid is answered (2xx, or 404 for a name that is not there); one it calls invalid is a 4xx. The
 property-based test (tests/gateway/test_schemathesis.py) holds both directions.
 """
@@ -33,9 +33,11 @@ DECIDE_PATH = "/v1/capabilities/{name}/decide"
 BATCH_PATH = "/v1/capabilities/{name}/decide/batch"
 ONLINE_PATH = "/v1/features/online"
 PUSH_PATH = "/v1/features/{view}/push"
-# Examples that answer on the retail demo (`zhongtai demo`): a CRM customer, two persons (OneID) and their
+NODE_PATH = "/v1/capabilities/{name}/node"
+# Examples that answer on the retail demo (`zhongtai demo`): a CRM customer, a store, two persons (OneID) and their
 # online views, a product of the clickstream window view.
 EXAMPLE_CUSTOMER = 100005
+EXAMPLE_STORE = 107
 EXAMPLE_PERSONS = ["P0000000001", "P0000000002"]
 EXAMPLE_VIEWS = ["customer_orders", "customer_profile"]
 EXAMPLE_PUSH = {
@@ -118,12 +120,16 @@ def document(app: FastAPI) -> dict[str, Any]:
     paths = doc["paths"]
     generic = paths.pop(DECIDE_PATH)["post"]
     generic_batch = paths.pop(BATCH_PATH)["post"]
+    generic_node = paths.pop(NODE_PATH)["post"]
     max_inputs: int = app.state.max_batch_inputs
     for runtime in gateway.capabilities.runtimes():
         request = _decide_request(runtime, limits.max_string_chars)
         answer = _answer_schema(runtime)
         paths[DECIDE_PATH.replace("{name}", runtime.name)] = {
             "post": _decide_operation(generic, runtime, request, answer)
+        }
+        paths[NODE_PATH.replace("{name}", runtime.name)] = {
+            "post": _node_operation(generic_node, runtime, request)
         }
         paths[BATCH_PATH.replace("{name}", runtime.name)] = {
             "post": _batch_operation(generic_batch, runtime, request, answer, max_inputs)
@@ -180,7 +186,8 @@ def batch_body() -> dict[str, Any]:
 
 def _decide_request(runtime: Runtime, max_chars: int) -> dict[str, Any]:
     # Typed as the runtime checks it: the entity's declared key types, or a source dataset's key as a string.
-    extra = _request_fields(runtime)
+    extra = _request_fields(runtime, max_chars)
+    optional = _request_fields(runtime, max_chars, "optional_request_fields")
     return {
         "type": "object",
         "required": [runtime.input, *extra],
@@ -190,24 +197,32 @@ def _decide_request(runtime: Runtime, max_chars: int) -> dict[str, Any]:
                 "type": "object",
                 "description": "Anything the caller wants logged with the decision",
             },
+            **optional,
             **extra,
         },
         "additionalProperties": True,
     }
 
 
-def _request_fields(runtime: Runtime) -> dict[str, Any]:
-    """Fields a task's runtime reads besides the key (a text capability's text), as JSON schemas."""
+def _request_fields(runtime: Runtime, max_chars: int, kind: str = "request_fields") -> dict[str, Any]:
+    """Fields a task's runtime reads besides the key (a text capability's text, a recommender's store), as
+    JSON schemas: the required ones, or with `kind="optional_request_fields"` those a request may leave out."""
     fields: dict[str, Any] = {}
     for arm_runtime in _arm_runtimes(runtime):
-        fields.update(getattr(arm_runtime, "request_fields", None) or {})
+        fields.update(getattr(arm_runtime, kind, None) or {})
+        if kind == "request_fields":
+            keys = getattr(arm_runtime, "request_keys", None) or {}
+            fields.update({name: _entity_key_schema((t,), max_chars) for name, t in keys.items()})
     return fields
 
 
 def _example(runtime: Runtime) -> dict[str, Any]:
     keys = runtime.input_keys
     example: dict[str, Any] = {runtime.input: EXAMPLE_CUSTOMER if len(keys) == 1 else ["A100"] * len(keys)}
-    return example | {name: f"<{name}>" for name in _request_fields(runtime)}
+    for arm_runtime in _arm_runtimes(runtime):
+        example |= {name: f"<{name}>" for name in getattr(arm_runtime, "request_fields", None) or {}}
+        example |= {name: EXAMPLE_STORE for name in getattr(arm_runtime, "request_keys", None) or {}}
+    return example
 
 
 def _decide_operation(
@@ -223,6 +238,16 @@ def _decide_operation(
         "content": {"application/json": {"schema": request, "example": _example(runtime)}},
     }
     operation["responses"] = {**generic["responses"], "200": _ok("The decision", answer)}
+    return operation
+
+
+def _node_operation(generic: dict[str, Any], runtime: Runtime, request: dict[str, Any]) -> dict[str, Any]:
+    """The decision node of one capability: its job's `inputs` are that capability's decide body."""
+    operation = {key: value for key, value in generic.items() if key != "parameters"}
+    operation["operationId"] = f"decision_node_{runtime.name.replace('-', '_')}"
+    operation["summary"] = f"Decision node: {runtime.name}"
+    operation["requestBody"] = body = copy.deepcopy(generic["requestBody"])
+    body["content"]["application/json"]["schema"]["properties"]["inputs"] = request
     return operation
 
 

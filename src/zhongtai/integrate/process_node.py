@@ -79,12 +79,14 @@ def answer_job(
     answer again, with `repeated: true`."""
     process = runtime.spec.process or DEFAULT
     wanted = job_decision_id(runtime.name, job_key)
+    started = now()
+    # Decided before the log is asked, though a job seen before discards it: inputs the capability refuses
+    # are refused on every attempt, never answered with an earlier job's answer.
+    decision = replace(runtime.decide(inputs), decision_id=wanted)
     (logged,) = store.decisions.by_ids([wanted]) or (None,)
     if logged is not None:
         node = (logged.output or {}).get("node", {})
         return _answer(process, logged, job_key, node.get("business_key", business_key), node, True)
-    started = now()
-    decision = replace(runtime.decide(inputs), decision_id=wanted)
     confidence = confidence_of(decision)
     review = outcome_of(process, decision, confidence) == process.review_outcome
     node = {
