@@ -39,7 +39,6 @@ def test_a_short_simulation_recovers_through_the_flywheel(tmp_path: Path) -> Non
     )
     assert "day  3" in printed and "promotion" in printed
     runs = json.loads(_run(env, "flywheel", "history", "churn", "--json"))
-    runs = runs["runs"] if isinstance(runs, dict) else runs
     promoted = [r for r in runs if r["state"] == "promoted"]
     assert promoted, [r["state"] for r in runs]
     first = promoted[-1]  # newest first: the first promotion is the last in the list

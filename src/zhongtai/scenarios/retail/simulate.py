@@ -6,8 +6,8 @@ served split: champion, shadow, canary), every answer and shadow score is logged
 day, and each outcome (churned or not, from simulate_world's truth) is posted as feedback that evening. Then
 the day's drift check runs on that day's answers (`monitor/check.py`, window = the simulated day) and the
 flywheel (`flywheel/retrain.py`) is stepped until it waits; a run awaiting approval is approved by the second
-principal. The challenger trains with the platform's training on the demo's training set plus the simulated
-days' labelled decisions (their logged features), so it sees the new behaviour.
+principal. The challenger trains with the platform's training on the last simulated days' labelled
+decisions (their logged features; simulate_train.py), so it sees the new behaviour.
 
 Time: the simulated days are laid out so the last one ends when the simulation starts, so every logged
 decision lies in the past and in the flywheel's holdout. The flywheel's shadow and canary windows are read
