@@ -28,7 +28,7 @@ import numpy as np
 from zhongtai.capabilities.arms import build_armed
 from zhongtai.capabilities.canary import RAMPING, advance
 from zhongtai.errors import ZhongtaiError
-from zhongtai.flywheel.retrain import AWAITING, approve, check
+from zhongtai.flywheel.retrain import AWAITING, Trainer, approve, check
 from zhongtai.meta.records import Change, DecisionRecord
 from zhongtai.meta.time import now
 from zhongtai.monitor.check import check_capability
@@ -104,12 +104,12 @@ class Day:
 
 @dataclass
 class Simulation:
-    """The running simulation's state: its stores, customers, the labelled rows the challenger learns from."""
+    """The running simulation's state: its stores, day 1's midnight, its customers, and the labelled rows the
+    challenger learns from."""
 
     store: MetadataStore
     storage: LakeStorage
     online: OnlineStore
-    plan: Plan
     start: datetime
     people: list[Customer]
     rng: np.random.Generator
@@ -130,7 +130,7 @@ def simulate(
     runtime = build_armed(CAPABILITY, store, storage, online)
     people = customers(store, online, runtime, scored, plan.sample, plan.hunters, rng)
     start = now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=plan.days)
-    sim = Simulation(store, storage, online, plan, start, people, rng)
+    sim = Simulation(store, storage, online, start, people, rng)
     on_event(0, f"{len(people)} customers decided a day; {sum(c.hunter for c in people)} coupon hunters")
     train = trainer(store, storage, MODEL, sim.rows)
     for number in range(1, plan.days + 1):
@@ -223,7 +223,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
     return round(float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives)), 4)
 
 
-def _evening(sim: Simulation, day: Day, note: Callable[[str], None], train: Any) -> None:
+def _evening(sim: Simulation, day: Day, note: Callable[[str], None], train: Trainer) -> None:
     """The day's drift check, then flywheel steps until it waits; a run awaiting approval is approved."""
     closes = sim.start + timedelta(days=day.day)
     checked = check_capability(sim.store, sim.storage, CAPABILITY, timedelta(days=1), until=closes)
