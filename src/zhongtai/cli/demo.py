@@ -69,6 +69,8 @@ def demo(
         report = prepare(settings, customers, seed, on_stage)
     err_console.print(f"ready in {time.perf_counter() - started:.0f} s")
     if plan is not None:
+        if live:
+            err_console.print("[yellow]--live needs the gateway: a simulation does not serve[/yellow]")
         _simulate(settings, plan)
         return
     curl = "\n".join(
