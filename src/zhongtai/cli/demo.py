@@ -15,6 +15,7 @@ from zhongtai.config import Settings
 
 if TYPE_CHECKING:
     from zhongtai.features.streaming import StreamConsumer
+    from zhongtai.scenarios.retail.simulate import Plan
 
 STAGES = ("generate", "apply", "ingest", "oneid", "features", "train", "write back", "api key")
 
@@ -34,11 +35,26 @@ def demo(
     rate: float = typer.Option(
         200.0, "--rate", min=1, help="With --live: click events published per second."
     ),
+    simulate_days: int = typer.Option(
+        0,
+        "--simulate-days",
+        min=0,
+        help="Instead of serving: live this many simulated days of churn decisions, with a promotion that "
+        "shifts behaviour, drift checks and the retrain flywheel; prints a timeline and writes "
+        "simulation.png (docs/retail.md#simulation).",
+    ),
+    shift_day: int = typer.Option(
+        12, "--shift-day", min=1, help="With --simulate-days: the promotion's day."
+    ),
+    sample: int = typer.Option(
+        400, "--sample", min=50, help="With --simulate-days: customers decided each simulated day."
+    ),
 ) -> None:
     """Generate the retail systems, ingest, resolve persons (OneID), build features, train, write scores back,
-    then serve decisions."""
+    then serve decisions (or, with --simulate-days, live simulated days through the retrain flywheel)."""
     from zhongtai.scenarios.retail.demo import prepare
 
+    plan = _plan(simulate_days, shift_day, sample, seed)
     started = time.perf_counter()
     settings = context.settings()
     err_console.print(f"Zhongtai demo in [bold]{settings.home}[/bold] (ZT_HOME), {customers:,} customers")
@@ -52,6 +68,11 @@ def demo(
 
         report = prepare(settings, customers, seed, on_stage)
     err_console.print(f"ready in {time.perf_counter() - started:.0f} s")
+    if plan is not None:
+        if live:
+            err_console.print("[yellow]--live needs the gateway: a simulation does not serve[/yellow]")
+        _simulate(settings, plan)
+        return
     curl = "\n".join(
         f"curl -s -X POST http://127.0.0.1:{port}/v1/capabilities/{capability}/decide "
         f"-H 'Authorization: Bearer {report.api_key}' -H 'Content-Type: application/json' "
@@ -129,4 +150,48 @@ def live_consumer(settings: Settings) -> StreamConsumer:
         group="demo",
         consumer="demo-live",
         policy=FlushPolicy(events=5000, seconds=5.0),
+    )
+
+
+def _plan(days: int, shift_day: int, sample: int, seed: int) -> Plan | None:
+    """The simulation asked for (checked before the demo is prepared), or None."""
+    from zhongtai.scenarios.retail.simulate import Plan
+
+    return Plan(days=days, shift_day=shift_day, sample=sample, seed=seed) if days else None
+
+
+def _simulate(settings: Settings, plan: Plan) -> None:
+    """Live the simulated days on the prepared demo, printing each event as it happens, then the per-day
+    table and the chart."""
+    from zhongtai.features.online import open_online_store
+    from zhongtai.lake.storage import LakeStorage
+    from zhongtai.meta.store import MetadataStore
+    from zhongtai.scenarios.retail.simulate import simulate
+    from zhongtai.scenarios.retail.simulate_chart import write_chart
+
+    started = time.perf_counter()
+    err_console.print(
+        f"simulating {plan.days} days, {plan.sample} customers a day, a promotion on day {plan.shift_day}"
+    )
+
+    def on_event(day: int, text: str) -> None:
+        console.print(f"day {day:>2} [{time.perf_counter() - started:5.0f} s]  {text}", soft_wrap=True)
+
+    store, online = MetadataStore(settings.metadata_url), open_online_store(settings.online_url)
+    try:
+        days = simulate(store, LakeStorage(settings.lake_url), online, plan, on_event)
+    finally:
+        online.close()
+        store.close()
+    console.print("day  live AUC  drift share")
+    for day in days:
+        auc = "   -" if day.auc is None else f"{day.auc:.3f}"
+        drift = "   -" if day.drift_share is None else f"{day.drift_share:.2f}"
+        console.print(f"{day.day:>3}  {auc:>8}  {drift:>11}")
+    chart = write_chart(
+        settings.home / "simulation.png", [d.auc for d in days], [d.drift_share for d in days], plan.shift_day
+    )
+    err_console.print(
+        f"chart: {chart} (blue: live AUC, orange: drift share, red: the promotion); "
+        f"timeline: zhongtai flywheel history; done in {time.perf_counter() - started:.0f} s"
     )
