@@ -51,7 +51,7 @@ def retail(tmp_path, pg_url, mariadb_url):
 def test_ingest_everything_then_exactly_the_changes(retail, tmp_path):
     report, store, lake, crm, erp = retail
     # OneID publishes the person datasets and the stock forecast its outputs: they are not ingested
-    produced = {"person_golden", "person_crosswalk", "stock_forecasts"}
+    produced = {"person_golden", "person_crosswalk", "stock_forecasts", "churn_scores"}
     assert set(store.registered("datasets")) == set(DATASETS) | produced
     assert set(ingest_order(store.registered("datasets"))) == set(DATASETS)
     for name in ingest_order(store.registered("datasets")):

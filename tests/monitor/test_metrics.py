@@ -61,7 +61,13 @@ def test_decisions_fallbacks_and_missing_features_are_exported(served):
         return sample(text, name, **labels) - sample(before, name, **labels)
 
     assert grew("zt_decision_latency_seconds_count", capability="churn-risk", arm="champion") == 12
-    assert sum(grew("zt_decisions_total", capability="churn-risk", outcome=o) for o in _outcomes(text)) == 12
+    assert (
+        sum(
+            grew("zt_decisions_total", capability="churn-risk", arm="champion", outcome=o)
+            for o in _outcomes(text)
+        )
+        == 12
+    )
     reason = unknown["fallback_reason"]
     assert grew("zt_decision_fallbacks_total", capability="churn-risk", reason=reason) == 1
     assert grew("zt_feature_values_missing_total", capability="churn-risk", view="customer_service") >= 2
