@@ -39,11 +39,14 @@ def _fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+TEST_PII_SECRET = "zhongtai-test-master-secret-0123456789abcdef"
+
+
 @pytest.fixture(autouse=True)
 def _pii_master_secret(monkeypatch) -> None:
     """Every test protects PII under a fixed test secret, so no test writes a key file into ~/.zhongtai
     (tests of the key file itself remove the variable)."""
-    monkeypatch.setenv("ZT_PII_KEY", "zhongtai-test-master-secret-0123456789abcdef")
+    monkeypatch.setenv("ZT_PII_KEY", TEST_PII_SECRET)
 
 
 @pytest.fixture

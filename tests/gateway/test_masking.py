@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from tests.capabilities.world import World
+from tests.conftest import TEST_PII_SECRET
 from tests.gateway.conftest import RunningGateway, served_world
-from zhongtai.govern.keys import PiiKeys
+from zhongtai.govern.keys import load_keys
 from zhongtai.lake.ingest import ingest
 from zhongtai.meta.records import DecisionRecord
 from zhongtai.scenarios.retail.project import policy_document
@@ -39,8 +40,8 @@ datasets:
     path: contacts.csv
     primary_key: [id]
     fields:
-      - {name: mobile, pii: phone, storage: clear}
-      - {name: full_name, pii: name, storage: clear}
+      - {name: mobile, pii: phone, storage: encrypted}
+      - {name: full_name, pii: name, storage: encrypted}
       - {name: email, pii: email, storage: clear}
 feature_views:
   - name: customer_contact
@@ -53,11 +54,10 @@ policies:
     rules:
       - {name: readers, principals: ["role:reader"], actions: [read_features, read_audit]}
 """
-KEYS = PiiKeys.from_secret(b"gateway masking test secret 0123456789abcdef")
 
 
 def _prepare(world: World, keys: dict[str, str]) -> None:
-    """The contacts dataset (clear phones, names, e-mails), the retail policy, an online text feature and a
+    """The contacts dataset (phones and names stored encrypted as the retail project does, e-mails clear), the retail policy, an online text feature and a
     logged decision, then one key per role."""
     root = Path(world.storage.url).parent
     drop = root / "drop"
@@ -68,7 +68,12 @@ def _prepare(world: World, keys: dict[str, str]) -> None:
     retail = yaml.safe_dump({"policies": [policy_document()]}, allow_unicode=True)
     (folder / "retail_policy.yaml").write_text(retail, encoding="utf-8")
     apply_plan(build_plan(load_project(folder), world.store), world.store)
-    ingest(world.store, world.storage, "crm_contacts", pii_keys=KEYS)
+    ingest(
+        world.store,
+        world.storage,
+        "crm_contacts",
+        pii_keys=load_keys(world.settings.home, {"ZT_PII_KEY": TEST_PII_SECRET}),
+    )
     world.online.write("customer_contact", [("1000", {"contact_phone": f"tel {PHONE}"})])
     world.store.decisions.append([_decision()])
     keys["analyst"] = world.store.access.create_key("ana", ["analyst", "reader"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Column, Table
@@ -113,11 +114,15 @@ def preview(
 ) -> None:
     """The first rows of a dataset version, PII masked by class unless the policy lets the CLI's principal
     see it (a local admin does; `ZT_PRINCIPAL` names whom a deny rule may hold back, docs/pii.md)."""
+    from zhongtai.govern.clear_copies import open_table
+    from zhongtai.govern.keys import load_keys
     from zhongtai.govern.masking import cli_disclosure, field_classes, mask_table
     from zhongtai.lake.reader import read_table
 
     store = context.store()
-    table = read_table(store, context.lake(), name, version, limit)
+    table = open_table(
+        read_table(store, context.lake(), name, version, limit), lambda: load_keys(context.settings().home)
+    )
     rows = mask_table(table, field_classes(store.fields(name)), cli_disclosure(store, name)).to_pylist()
     if as_json:
         print_json(rows)
@@ -145,13 +150,20 @@ def export(
     The file appears whole or not at all (written beside it, then renamed)."""
     from functools import partial
 
+    from zhongtai.govern.clear_copies import open_batch
+    from zhongtai.govern.keys import load_keys
     from zhongtai.govern.masking import cli_disclosure, field_classes, mask_batch
     from zhongtai.lake.export import export_dataset
 
     store = context.store()
     store.dataset_spec(name)  # an unknown name fails before any work starts
     seen = cli_disclosure(store, name)
-    masking = partial(mask_batch, classes=field_classes(store.fields(name)), seen=seen)
+    mask = partial(mask_batch, classes=field_classes(store.fields(name)), seen=seen)
+    keys = partial(load_keys, context.settings().home)
+
+    def masking(batch: Any) -> Any:
+        return mask(open_batch(batch, keys))
+
     current = store.current_version(name) if version is None else store.version(name, version)
     with progress() as bar:
         task = bar.add_task(name, total=current.rows if current else None, detail="")
@@ -164,7 +176,7 @@ def export(
             version=version,
             force=force,
             on_progress=lambda rows: bar.update(task, advance=rows),
-            transform=masking if seen.masks_any else None,
+            transform=masking,
         )
     if as_json:
         print_json(exported.to_dict())

@@ -4,6 +4,7 @@ a search shows only the objects the caller may read); a dataset's first rows for
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -13,9 +14,10 @@ from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.openapi import SECURED, errors
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from zhongtai.config import Settings
+    from zhongtai.govern.keys import PiiKeys
     from zhongtai.govern.masking import Disclosure
     from zhongtai.lake.storage import LakeStorage
     from zhongtai.meta.store import MetadataStore
@@ -95,6 +97,7 @@ def _add_dataset_routes(app: FastAPI, settings: Settings) -> None:
         version: Annotated[int | None, Query(ge=1)] = None,
     ) -> StreamingResponse:
         """Every row of a dataset version (default: current) as JSON lines, streamed, masked as the preview is."""
+        from zhongtai.govern.keys import load_keys
         from zhongtai.govern.masking import disclosure, field_classes
         from zhongtai.lake.reader import resolve_version
 
@@ -103,7 +106,9 @@ def _add_dataset_routes(app: FastAPI, settings: Settings) -> None:
         found = resolve_version(registry, name, version)
         classes = field_classes(registry.fields(name))
         seen = disclosure(access.engine, access.principal, name, "datasets")
-        lines = _json_lines(registry, lake, name, found.version, classes, seen)
+        lines = _json_lines(
+            registry, lake, name, found.version, classes, seen, partial(load_keys, settings.home)
+        )
         return StreamingResponse(lines, media_type="application/x-ndjson")
 
     @app.get("/v1/datasets/{name}/preview", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
@@ -114,8 +119,11 @@ def _add_dataset_routes(app: FastAPI, settings: Settings) -> None:
         limit: Annotated[int, Query(ge=1, le=MAX_PREVIEW_ROWS)] = 10,
         version: Annotated[int | None, Query(ge=1)] = None,
     ) -> dict[str, Any]:
-        """The first rows of a dataset version (default: current) as the caller may see them: tokens and
-        ciphertexts as the lake holds them, clear values of a PII class the caller may not see masked."""
+        """The first rows of a dataset version (default: current) as the caller may see them: a field stored
+        encrypted shown from its copy, decrypted, tokens as the lake holds them, and clear values of a PII
+        class the caller may not see masked."""
+        from zhongtai.govern.clear_copies import open_table
+        from zhongtai.govern.keys import load_keys
         from zhongtai.govern.masking import disclosure, field_classes, mask_table
         from zhongtai.lake.reader import read_table, resolve_version
 
@@ -124,7 +132,8 @@ def _add_dataset_routes(app: FastAPI, settings: Settings) -> None:
         found = resolve_version(registry, name, version)
         classes = field_classes(registry.fields(name))
         seen = disclosure(access.engine, access.principal, name, "datasets")
-        table = mask_table(read_table(registry, lake, name, found.version, limit), classes, seen)
+        table = read_table(registry, lake, name, found.version, limit)
+        table = mask_table(open_table(table, partial(load_keys, settings.home)), classes, seen)
         masked = sorted(f for f, pii in classes.items() if f in table.column_names and not seen.sees(pii))
         return {"dataset": name, "version": found.version, "masked": masked, "rows": table.to_pylist()}
 
@@ -136,16 +145,18 @@ def _json_lines(
     version: int,
     classes: dict[str, str],
     seen: Disclosure,
+    keys: Callable[[], PiiKeys],
 ) -> Iterator[bytes]:
     """The version's rows as JSON lines, one masked batch at a time (the response streams them)."""
     import json
 
+    from zhongtai.govern.clear_copies import open_batch
     from zhongtai.govern.masking import mask_batch
     from zhongtai.lake.reader import open_version
 
     with open_version(registry, lake, name, version) as (_, reader):
         for batch in reader:
-            rows = mask_batch(batch, classes, seen).to_pylist()
+            rows = mask_batch(open_batch(batch, keys), classes, seen).to_pylist()
             if rows:
                 text = "\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in rows)
                 yield (text + "\n").encode()

@@ -1,8 +1,8 @@
 """Writing a dataset version out of the lake as one Parquet, CSV or JSON-lines file.
 
-The rows are the ones `datasets preview` shows (lake/reader.py): PII fields as the lake stores them (tokens,
-encrypted copies), never decrypted, and clear values masked for the reader by the caller's `transform`
-(govern/masking.py). The file appears whole or not at all: rows are streamed into a
+The rows are the ones `datasets preview` shows, as the caller's `transform` makes them: tokens as the lake
+stores them, a field stored encrypted from its decrypted copy (govern/clear_copies.py), and clear values
+masked for the reader (govern/masking.py). The file appears whole or not at all: rows are streamed into a
 temporary file beside the target, which is renamed onto it when complete; a failure or Ctrl-C removes it.
 """
 

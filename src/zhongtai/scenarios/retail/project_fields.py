@@ -172,7 +172,7 @@ FILE_FIELDS: dict[str, list[tuple[str, str, str | None, str]]] = {
 # tokens only: OneID joins on them by equality, which tokens keep (equal canonical values, equal tokens),
 # and no feature needs them in clear. Names and addresses are compared fuzzily (pinyin, Jaro-Winkler,
 # street keys), which needs the text: their tokens stay in the field and the clear value is kept
-# encrypted beside it for OneID to decrypt in memory.
+# encrypted beside it for OneID to decrypt in memory (and for a steward's preview, govern/clear_copies.py).
 PII_STORAGE = {"name": "encrypted", "address": "encrypted"}
 
 # Free text in which customers write PII (用手机号13812345678注册的): stored with those spans as tokens, the
