@@ -59,6 +59,15 @@ def test_a_key_created_later_works_at_once_and_unknown_keys_reload_at_most_20_ti
     assert 1 <= keys.reloads - reloads <= 10
 
 
+def test_a_key_made_just_after_a_reload_works_on_its_first_request_and_is_not_remembered_unknown(store):
+    keys = ApiKeys(store.access)  # the real clock: the check waits out the rest of the reload interval
+    with pytest.raises(ZhongtaiError, match="unknown or revoked API key"):
+        keys.check("zt_guess")  # a reload, now
+    key = store.access.create_key("erp", ["caller"])  # within the 50 ms that follow
+    assert keys.check(key).name == "erp"
+    assert keys.check(key).name == "erp"
+
+
 def test_a_revoked_key_is_refused_once_the_map_is_refreshed(store):
     clock = Clock()
     key = store.access.create_key("bpm", ["caller"])

@@ -65,10 +65,18 @@ class ApiKeys:
             return found
         digest = hash_key(key or "")
         stale = self._clock() - self._loaded_at > self._max_age_s
-        self._reload(self._max_age_s if stale else self._min_reload_s)
+        reloaded = self._reload(self._max_age_s if stale else self._min_reload_s)
         found = self._valid(digest)
+        if found is None and not reloaded:
+            # The map was loaded less than `min_reload_s` ago, perhaps just before this key was made: wait out
+            # the rest of the interval (under 50 ms, off the event loop) and look once more, so a new key works
+            # on its first request and is never remembered as unknown from a map older than itself.
+            time.sleep(max(0.0, self._min_reload_s - (self._clock() - self._loaded_at)))
+            reloaded = self._reload(self._min_reload_s)
+            found = self._valid(digest)
         if found is None:
-            self._remember_unknown(digest)
+            if reloaded:
+                self._remember_unknown(digest)
             raise _unknown()
         return found
 
