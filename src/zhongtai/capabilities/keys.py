@@ -23,6 +23,7 @@ from zhongtai.govern.principal import Principal
 from zhongtai.meta.access import hash_key
 from zhongtai.meta.records import ActiveKey
 
+MAX_WAIT_S = 0.05  # the longest a check waits for the reload interval to pass
 UNKNOWN_CACHE_SIZE = 10_000
 
 
@@ -68,15 +69,16 @@ class ApiKeys:
         reloaded = self._reload(self._max_age_s if stale else self._min_reload_s)
         found = self._valid(digest)
         if found is None and not reloaded:
-            # The map was loaded less than `min_reload_s` ago, perhaps just before this key was made: wait out
-            # the rest of the interval (under 50 ms, off the event loop) and look once more, so a new key works
-            # on its first request and is never remembered as unknown from a map older than itself.
-            time.sleep(max(0.0, self._min_reload_s - (self._clock() - self._loaded_at)))
-            reloaded = self._reload(self._min_reload_s)
-            found = self._valid(digest)
+            # The map was loaded a moment ago, perhaps just before this key was made (the request that made
+            # it reloaded it): wait out the rest of a short interval (off the event loop) and look once more,
+            # so a new key works on its first request instead of being remembered as unknown.
+            remaining = self._min_reload_s - (self._clock() - self._loaded_at)
+            if remaining <= MAX_WAIT_S:
+                time.sleep(max(0.0, remaining))
+                self._reload(self._min_reload_s)
+                found = self._valid(digest)
         if found is None:
-            if reloaded:
-                self._remember_unknown(digest)
+            self._remember_unknown(digest)
             raise _unknown()
         return found
 
