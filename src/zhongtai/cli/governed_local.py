@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from zhongtai.cli import context
 from zhongtai.errors import ErrorCode, ZhongtaiError
+from zhongtai.spec.base import duration
 
 if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
@@ -50,7 +50,7 @@ class LocalGoverned:
     ) -> dict[str, Any]:
         from zhongtai.meta.time import now
 
-        expires_at = now() + _duration(expires) if expires else None
+        expires_at = now() + duration(expires, "--expires") if expires else None
         store, who, rule = self._manager("manage_keys")
         secret = store.access.create_key(
             name, roles, who, rule, owner=owner, workspace=workspace, scopes=scopes, expires_at=expires_at
@@ -60,7 +60,7 @@ class LocalGoverned:
 
     def rotate_key(self, name: str, grace: str) -> dict[str, Any]:
         store, who, rule = self._manager("manage_keys")
-        secret = store.access.rotate(name, _duration(grace), who, rule)
+        secret = store.access.rotate(name, duration(grace, "--grace"), who, rule)
         listed = store.access.keys()
         return {"key": next(k.to_dict() for k in listed if k.name == name), "secret": secret}
 
@@ -204,9 +204,3 @@ def named_principal() -> str:
             "set it to your name, e.g. `ZT_PRINCIPAL=alice zhongtai models submit churn 3`",
         )
     return principal
-
-
-def _duration(value: str) -> timedelta:
-    from zhongtai.spec.base import duration_seconds
-
-    return timedelta(seconds=duration_seconds(value))

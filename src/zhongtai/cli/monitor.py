@@ -12,6 +12,7 @@ from rich.table import Column, Table
 
 from zhongtai.cli import context
 from zhongtai.cli.output import console, err_console, print_json
+from zhongtai.spec.base import duration
 
 if TYPE_CHECKING:
     from zhongtai.monitor.check import VersionDrift
@@ -39,8 +40,8 @@ def drift(
     noise, and the verdict (ok, drift, major). Each check is stored (see `zhongtai monitor reports`)."""
     from zhongtai.monitor.drift import MAJOR_EFFECT, Thresholds
 
-    span = _duration(window, "--window")
-    interval = _duration(every, "--every") if every is not None else None
+    span = duration(window, "--window")
+    interval = duration(every, "--every") if every is not None else None
     if interval is not None and interval < timedelta(minutes=1):
         from zhongtai.errors import ZhongtaiError
 
@@ -154,15 +155,3 @@ def _print(capability: str, window: str, found: list[VersionDrift]) -> None:
 def _verdict(verdict: str) -> str:
     style = _VERDICT_STYLE.get(verdict, "")
     return f"[{style}]{verdict}[/{style}]" if style else verdict
-
-
-def _duration(value: str, option: str) -> timedelta:
-    from zhongtai.errors import ZhongtaiError
-    from zhongtai.spec.base import duration_seconds
-
-    try:
-        return timedelta(seconds=duration_seconds(value))
-    except ValueError:
-        raise ZhongtaiError(
-            "invalid_argument", f"{option} {value!r}: give a duration like 7d, 24h or 90m"
-        ) from None

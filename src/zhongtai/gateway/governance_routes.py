@@ -11,7 +11,6 @@ blocks, so every call runs in the thread pool, away from the decide path's event
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -25,6 +24,7 @@ from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.models_routes import NOTE, documented_body, validated_body
 from zhongtai.gateway.openapi import SECURED, errors
 from zhongtai.govern.principal import Principal
+from zhongtai.spec.base import duration
 from zhongtai.spec.policy import ACTIONS, PII_ACTION, PII_CLASSES
 
 if TYPE_CHECKING:
@@ -185,12 +185,6 @@ def _one_key(store: MetadataStore, name: str) -> dict[str, Any]:
     return next(k.to_dict() for k in listed if k.name == name)
 
 
-def _duration(value: str) -> timedelta:
-    from zhongtai.spec.base import duration_seconds
-
-    return timedelta(seconds=duration_seconds(value))
-
-
 def add_governance_routes(app: FastAPI, head_path: Path | None) -> None:
     """Mount /v1/keys, /v1/audit, /v1/policies and the canary routes; `head_path` is where this store's
     audit head is exported (what verify compares the log's tail with)."""
@@ -229,7 +223,7 @@ def _add_key_routes(app: FastAPI) -> None:
             raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
         access.require(body.name)
         store, who, rule = _store(request), access.principal.name, access.rule(body.name)
-        expires_at = now() + _duration(body.expires) if body.expires else None
+        expires_at = now() + duration(body.expires, "expires") if body.expires else None
 
         def create() -> dict[str, Any]:
             secret = store.access.create_key(
@@ -270,7 +264,7 @@ def _add_key_routes(app: FastAPI) -> None:
         store, who, rule = _store(request), access.principal.name, access.rule(name)
 
         def rotate() -> dict[str, Any]:
-            secret = store.access.rotate(name, _duration(body.grace), who, rule)
+            secret = store.access.rotate(name, duration(body.grace, "grace"), who, rule)
             return {"key": _one_key(store, name), "secret": secret}
 
         return await run_in_threadpool(rotate)

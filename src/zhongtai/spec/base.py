@@ -7,6 +7,7 @@ without importing `spec/models.py`, which imports those files.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -35,6 +36,23 @@ def duration_seconds(value: str) -> int:
     if not match:
         raise ValueError(f'expected a duration like "30d", "12h" or "90m", got {value!r}')
     return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+
+
+def duration(value: str, where: str) -> timedelta:
+    """A duration given on a command line or in a request (`7d`); invalid_argument naming `where` (the
+    option or field) when it is not one."""
+    from zhongtai.errors import ZhongtaiError
+
+    try:
+        return timedelta(seconds=duration_seconds(value))
+    except ValueError:
+        raise ZhongtaiError(
+            "invalid_argument", f"{where} {value!r}: give a duration like 7d, 24h or 90m"
+        ) from None
+    except OverflowError:
+        raise ZhongtaiError(
+            "invalid_argument", f"{where} {value!r} is longer than any calendar holds"
+        ) from None
 
 
 Duration = Annotated[str, AfterValidator(lambda v: (duration_seconds(v), v)[1])]
