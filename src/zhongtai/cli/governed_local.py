@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from zhongtai.cli import context
 from zhongtai.errors import ErrorCode, ZhongtaiError
-from zhongtai.spec.base import duration
+from zhongtai.govern import key_admin
 
 if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
@@ -48,21 +48,15 @@ class LocalGoverned:
         scopes: list[str],
         expires: str | None,
     ) -> dict[str, Any]:
-        from zhongtai.meta.time import now
-
-        expires_at = now() + duration(expires, "--expires") if expires else None
         store, who, rule = self._manager("manage_keys")
-        secret = store.access.create_key(
-            name, roles, who, rule, owner=owner, workspace=workspace, scopes=scopes, expires_at=expires_at
-        )
-        listed = store.access.keys()
-        return {"key": next(k.to_dict() for k in listed if k.name == name), "secret": secret}
+        return key_admin.create_key(
+            store, name, roles, who, rule, owner=owner, workspace=workspace, scopes=scopes, expires=expires,
+            where="--expires",
+        )  # fmt: skip
 
     def rotate_key(self, name: str, grace: str) -> dict[str, Any]:
         store, who, rule = self._manager("manage_keys")
-        secret = store.access.rotate(name, duration(grace, "--grace"), who, rule)
-        listed = store.access.keys()
-        return {"key": next(k.to_dict() for k in listed if k.name == name), "secret": secret}
+        return key_admin.rotate_key(store, name, grace, who, rule, where="--grace")
 
     def keys(self) -> list[dict[str, Any]]:
         listed = self._manager("manage_keys")[0].access.keys()
@@ -70,9 +64,7 @@ class LocalGoverned:
 
     def revoke_key(self, name: str) -> dict[str, Any]:
         store, who, rule = self._manager("manage_keys")
-        store.access.revoke(name, who, rule)
-        listed = store.access.keys()
-        return next(k.to_dict() for k in listed if k.name == name)
+        return key_admin.revoke_key(store, name, who, rule)
 
     def review(self, reference: str, version: str | None, action: str, comment: str) -> dict[str, Any]:
         from zhongtai.models import registry

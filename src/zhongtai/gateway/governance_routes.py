@@ -23,8 +23,8 @@ from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.models_routes import NOTE, documented_body, validated_body
 from zhongtai.gateway.openapi import SECURED, errors
+from zhongtai.govern import key_admin
 from zhongtai.govern.principal import Principal
-from zhongtai.spec.base import duration
 from zhongtai.spec.policy import ACTIONS, PII_ACTION, PII_CLASSES
 
 if TYPE_CHECKING:
@@ -180,11 +180,6 @@ def _store(request: Request) -> MetadataStore:
     return request.app.state.gateway.store
 
 
-def _one_key(store: MetadataStore, name: str) -> dict[str, Any]:
-    listed = store.access.keys()
-    return next(k.to_dict() for k in listed if k.name == name)
-
-
 def add_governance_routes(app: FastAPI, head_path: Path | None) -> None:
     """Mount /v1/keys, /v1/audit, /v1/policies and the canary routes; `head_path` is where this store's
     audit head is exported (what verify compares the log's tail with)."""
@@ -216,29 +211,24 @@ def _add_key_routes(app: FastAPI) -> None:
     )
     async def create_key(request: Request, access: Annotated[Access, allow("manage_keys")]) -> Any:
         """Make an API key; its secret is in this answer and nowhere else, ever."""
-        from zhongtai.meta.time import now
 
         body = await validated_body(request, KeyCreate, required=True)
         if body is None:  # required bodies are never None; this keeps the type checker honest
             raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
         access.require(body.name)
         store, who, rule = _store(request), access.principal.name, access.rule(body.name)
-        expires_at = now() + duration(body.expires, "expires") if body.expires else None
-
-        def create() -> dict[str, Any]:
-            secret = store.access.create_key(
-                body.name,
-                list(body.roles),
-                who,
-                rule,
-                owner=body.owner,
-                workspace=body.workspace,
-                scopes=list(body.scopes),
-                expires_at=expires_at,
-            )
-            return {"key": _one_key(store, body.name), "secret": secret}
-
-        return await run_in_threadpool(create)
+        return await run_in_threadpool(
+            key_admin.create_key,
+            store,
+            body.name,
+            list(body.roles),
+            who,
+            rule,
+            owner=body.owner,
+            workspace=body.workspace,
+            scopes=list(body.scopes),
+            expires=body.expires,
+        )
 
     @app.get(
         "/v1/keys", tags=["governance"], response_model=KeyList, responses=READ_ERRORS, openapi_extra=SECURED
@@ -262,12 +252,7 @@ def _add_key_routes(app: FastAPI) -> None:
         _not_itself(access.principal, name, "rotate")
         body = await validated_body(request, KeyRotate, required=False) or KeyRotate()
         store, who, rule = _store(request), access.principal.name, access.rule(name)
-
-        def rotate() -> dict[str, Any]:
-            secret = store.access.rotate(name, duration(body.grace, "grace"), who, rule)
-            return {"key": _one_key(store, name), "secret": secret}
-
-        return await run_in_threadpool(rotate)
+        return await run_in_threadpool(key_admin.rotate_key, store, name, body.grace, who, rule)
 
     @app.delete(
         "/v1/keys/{name}",
@@ -282,12 +267,7 @@ def _add_key_routes(app: FastAPI) -> None:
         """Revoke the key (and a rotated-out secret in its grace); gateways refuse it within 30 s."""
         _not_itself(access.principal, name, "revoke")
         store, who, rule = _store(request), access.principal.name, access.rule(name)
-
-        def revoke() -> dict[str, Any]:
-            store.access.revoke(name, who, rule)
-            return _one_key(store, name)
-
-        return await run_in_threadpool(revoke)
+        return await run_in_threadpool(key_admin.revoke_key, store, name, who, rule)
 
 
 def _add_audit_routes(app: FastAPI, head_path: Path | None) -> None:
