@@ -11,7 +11,8 @@ import pytest
 from tests.capabilities.world import KNOWN_IDS, build_world, register_model, train_booster
 from tests.gateway.conftest import served_world
 from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
-from zhongtai.capabilities.traffic import ArmChooser, effective_policy, parse_split, set_split
+from zhongtai.capabilities.traffic import effective_policy, parse_split, set_split
+from zhongtai.edge.arms import ArmChooser
 from zhongtai.errors import ZhongtaiError
 from zhongtai.spec.models import CapabilitySpec
 from zhongtai.spec.traffic import TrafficSpec

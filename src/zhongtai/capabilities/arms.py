@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from zhongtai.capabilities.canary import ERROR, FALLBACK, OK, ArmWindow, CanaryState, ramped
 from zhongtai.capabilities.runtime import Decision, Runtime, build_runtime, serving_target
-from zhongtai.capabilities.traffic import ArmChooser, effective_policy, sticky_key
+from zhongtai.capabilities.traffic import effective_policy
+from zhongtai.edge.arms import ArmChooser, sticky_key  # one choice: a bundle picks the gateway's arm
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.meta.time import now
 from zhongtai.spec.models import CapabilitySpec

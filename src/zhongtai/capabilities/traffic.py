@@ -2,17 +2,14 @@
 
 The policy in force is the live split recorded in the metadata store (`zhongtai capabilities split`, or HTTP)
 when there is one, else the capability spec's `traffic`, else one arm named after the spec's `alias`. The arm
-of a request is chosen by a keyed hash of its entity key: the same person lands in the same arm for as long
-as the weights stand, in every gateway process, with no state to share. Changing weights moves only the
+of a request is chosen by a keyed hash of its entity key (edge/arms.py): the same person lands in the same
+arm for as long as the weights stand, in every gateway process and edge bundle, with no state to share. Changing weights moves only the
 people whose hash falls between the old and the new boundaries.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +25,6 @@ if TYPE_CHECKING:
     from zhongtai.meta.records import ModelVersion
     from zhongtai.meta.store import MetadataStore
 
-_HASH_SPACE = 2**64
 _VERSION = re.compile(r"^v([1-9][0-9]{0,9})$")
 _ASSIGNMENT = re.compile(r"^([a-z][a-z0-9_-]{0,62})=([0-9]+(?:\.[0-9]+)?)$")
 
@@ -47,29 +43,6 @@ def serving_version(store: MetadataStore, model: str, serves: str) -> ModelVersi
     """The version an arm serves: `v<number>` pins one, anything else is an alias."""
     pinned = _VERSION.match(serves)
     return store.models.get(model, int(pinned.group(1))) if pinned else store.models.by_alias(model, serves)
-
-
-class ArmChooser:
-    """Sticky weighted choice: a keyed 64-bit hash of the entity key against cumulative weight bounds."""
-
-    def __init__(self, salt: str, weights: Sequence[float]) -> None:
-        total = float(sum(weights))
-        running, bounds = 0.0, []
-        for weight in weights[:-1]:
-            running += weight
-            bounds.append(int(running / total * _HASH_SPACE))
-        self._bounds = bounds
-        self._salt = salt.encode() + b"\x00"
-
-    def choose(self, key: str) -> int:
-        """The index of the arm for `key`: always the same for the same key and weights."""
-        digest = hashlib.blake2b(self._salt + key.encode(), digest_size=8).digest()
-        return bisect_right(self._bounds, int.from_bytes(digest, "big"))
-
-
-def sticky_key(inputs: Mapping[str, Any], field: str) -> str:
-    """The text hashed to choose an arm: the request's entity key in a canonical JSON form."""
-    return json.dumps(inputs.get(field), sort_keys=True, default=str, ensure_ascii=False)
 
 
 def parse_split(assignments: Sequence[str], current: TrafficSpec) -> TrafficSpec:
