@@ -3,8 +3,8 @@
 The policy in force is the live split recorded in the metadata store (`zhongtai capabilities split`, or HTTP)
 when there is one, else the capability spec's `traffic`, else one arm named after the spec's `alias`. The arm
 of a request is chosen by a keyed hash of its entity key (edge/arms.py): the same person lands in the same
-arm for as long as the weights stand, in every gateway process and edge bundle, with no state to share. Changing weights moves only the
-people whose hash falls between the old and the new boundaries.
+arm for as long as the weights stand, in every gateway process and edge bundle, with no state to share.
+Changing weights moves only the people whose hash falls between the old and the new boundaries.
 """
 
 from __future__ import annotations
