@@ -13,9 +13,13 @@ from typing import Any
 
 from .errors import EdgeError
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_INT64_TEXT = re.compile(r"[+-]?0*[0-9]{1,18}")
-_BLANK = re.compile("[ \t\n\r\f\v\u00a0\u3000]*")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# As text, an int64 key has at most 18 significant digits: every such string fits, so the rule is a pattern
+# (the same one the platform's OpenAPI document states) rather than a range check after parsing.
+INT64_TEXT = re.compile(r"[+-]?0*[0-9]{1,18}")
+# What counts as blank, spelled out so that the OpenAPI pattern and this check agree character for character.
+SPACES = " \t\n\r\f\v\u00a0\u3000"
+_BLANK = re.compile(f"[{SPACES}]*")
 _KINDS = {float: "a decimal number", dict: "an object", list: "a list", bool: "a boolean"}
 
 
@@ -31,7 +35,7 @@ def checked_key(value: Any, field: str, join_keys: Sequence[str], key_types: Seq
                 hint,
             )
         return "|".join(
-            _part(part, f"{field}[{i}]", join_keys[i], key_types[i], hint) for i, part in enumerate(value)
+            key_part(part, f"{field}[{i}]", join_keys[i], key_types[i], hint) for i, part in enumerate(value)
         )
     if len(join_keys) > 1 and value is not None:
         raise EdgeError(
@@ -39,10 +43,11 @@ def checked_key(value: Any, field: str, join_keys: Sequence[str], key_types: Seq
             f"field '{field}' must be a list of {len(join_keys)} values ({', '.join(join_keys)})",
             hint,
         )
-    return _part(value, field, join_keys[0], key_types[0], hint)
+    return key_part(value, field, join_keys[0], key_types[0], hint)
 
 
-def _part(value: Any, where: str, join_key: str, key_type: str, hint: str) -> str:
+def key_part(value: Any, where: str, join_key: str, key_type: str, hint: str) -> str:
+    """One join key's value in its canonical text (the platform's features/keys.py checks with it too)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON has one kind of number: 103216.0 is the integer 103216
     if value is None:
@@ -51,7 +56,7 @@ def _part(value: Any, where: str, join_key: str, key_type: str, hint: str) -> st
         got = _KINDS.get(type(value), "another kind of value")
         problem = f"must be {'an integer' if key_type == 'int64' else 'a string or an integer'}, not {got}"
     elif isinstance(value, int):
-        if not _INT64_MIN <= value <= _INT64_MAX:
+        if not INT64_MIN <= value <= INT64_MAX:
             problem = "is out of the int64 range"
         else:
             return str(value)
@@ -59,7 +64,7 @@ def _part(value: Any, where: str, join_key: str, key_type: str, hint: str) -> st
         problem = "is blank"
     elif key_type == "string":
         return value
-    elif not _INT64_TEXT.fullmatch(value):
+    elif not INT64_TEXT.fullmatch(value):
         problem = "must be an integer or a string of at most 18 digits"
     else:
         return str(int(value))

@@ -18,10 +18,11 @@ materialize after a build.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from zhongtai.edge.errors import EdgeError
+from zhongtai.edge.keys import INT64_MAX, INT64_MIN, INT64_TEXT, SPACES, key_part
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.online.base import OnlineStore
 from zhongtai.meta.store import MetadataStore
@@ -32,15 +33,7 @@ if TYPE_CHECKING:
     from zhongtai.lake.storage import LakeStorage
 
 BATCH_ROWS = 50_000
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# As text, an int64 key has at most 18 significant digits: every such string fits, so the rule is a pattern
-# (the same one the OpenAPI document states) rather than a range check after parsing.
-_INT64_TEXT = re.compile(r"[+-]?0*[0-9]{1,18}")
-# What counts as blank, spelled out so that the OpenAPI pattern and this check agree character for character.
-_SPACES = " \t\n\r\f\v\u00a0\u3000"
-_BLANK = re.compile(f"[{_SPACES}]*")
 _STRING: KeyType = "string"
-_KINDS = {float: "a decimal number", dict: "an object", list: "a list", bool: "a boolean"}
 
 
 def checked_entity_key(
@@ -80,30 +73,11 @@ def checked_entity_key(
 
 
 def _key_part(value: Any, where: str, join_key: str, key_type: KeyType, hint: str) -> str:
-    if isinstance(value, float) and value.is_integer():
-        # JSON has one kind of number: 103216.0 is the integer 103216 (JSON Schema says so too), and finds
-        # what 103216 finds rather than missing it as the text "103216.0".
-        value = int(value)
-    if value is None:
-        problem = "is required"
-    elif isinstance(value, bool) or not isinstance(value, int | str):
-        got = _KINDS.get(type(value), "another kind of value")
-        problem = f"must be {'an integer' if key_type == 'int64' else 'a string or an integer'}, not {got}"
-    elif isinstance(value, int):
-        if not INT64_MIN <= value <= INT64_MAX:
-            problem = "is out of the int64 range"
-        else:
-            return str(value)
-    elif _BLANK.fullmatch(value):
-        problem = "is blank"
-    elif key_type == "string":
-        return value
-    elif not _INT64_TEXT.fullmatch(value):
-        problem = "must be an integer or a string of at most 18 digits"
-    else:
-        return str(int(value))
-    declared = f" (join key {join_key} is declared {key_type})" if key_type != "string" else ""
-    raise ZhongtaiError("invalid_argument", f"field '{where}' {problem}{declared}", hint)
+    # The edge runtime holds the one check, so a bundle refuses and writes keys exactly as the gateway does.
+    try:
+        return key_part(value, where, join_key, key_type, hint)
+    except EdgeError as exc:
+        raise ZhongtaiError(exc.code, exc.message, exc.hint) from None
 
 
 def key_schema(key_type: KeyType, max_chars: int) -> dict[str, Any]:
@@ -111,9 +85,9 @@ def key_schema(key_type: KeyType, max_chars: int) -> dict[str, Any]:
     integer: dict[str, Any] = {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX}
     text: dict[str, Any]
     if key_type == "int64":
-        text = {"type": "string", "pattern": f"^{_INT64_TEXT.pattern}$"}
+        text = {"type": "string", "pattern": f"^{INT64_TEXT.pattern}$"}
     else:
-        text = {"type": "string", "maxLength": max_chars, "pattern": f"[^{_SPACES}]"}
+        text = {"type": "string", "maxLength": max_chars, "pattern": f"[^{SPACES}]"}
     return {"anyOf": [integer, text]}
 
 
