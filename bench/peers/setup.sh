@@ -7,26 +7,4 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="$(cd "$here/.." && pwd)/.venv-peers"
-requirements="$here/requirements.txt"
-python="${PYTHON:-python3}"
-
-"$python" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=...)")'
-
-if [ ! -x "$venv/bin/python" ]; then
-    "$python" -m venv "$venv"
-    # Keep the whole environment out of git without touching the project's .gitignore.
-    printf '*\n' > "$venv/.gitignore"
-    "$venv/bin/python" -m pip install --quiet --upgrade pip==26.3
-fi
-
-stamp="$venv/.requirements.sha256"
-wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
-    "$venv/bin/python" -m pip install --quiet --requirement "$requirements"
-    "$venv/bin/python" -m pip check
-    printf '%s\n' "$wanted" > "$stamp"
-fi
-
-echo "peer environment: $venv"
-echo "python: $venv/bin/python"
+exec bash "$here/../peer_env.sh" "$here/../.venv-peers" "$here/requirements.txt" peer
