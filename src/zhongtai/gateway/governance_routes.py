@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.gateway.authz import Access, allow
-from zhongtai.gateway.models_routes import NOTE, documented_body, validated_body
+from zhongtai.gateway.models_routes import NOTE, documented_body, required_body, validated_body
 from zhongtai.gateway.openapi import SECURED, errors
 from zhongtai.govern import key_admin
 from zhongtai.govern.principal import Principal
@@ -212,9 +212,7 @@ def _add_key_routes(app: FastAPI) -> None:
     async def create_key(request: Request, access: Annotated[Access, allow("manage_keys")]) -> Any:
         """Make an API key; its secret is in this answer and nowhere else, ever."""
 
-        body = await validated_body(request, KeyCreate, required=True)
-        if body is None:  # required bodies are never None; this keeps the type checker honest
-            raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+        body = await required_body(request, KeyCreate)
         access.require(body.name)
         store, who, rule = _store(request), access.principal.name, access.rule(body.name)
         return await run_in_threadpool(
@@ -346,9 +344,7 @@ def _add_policy_route(app: FastAPI, applying: bool) -> None:
     async def grants(request: Request, access: Access = guard) -> Any:
         from zhongtai.govern.grants import apply_policies, plan_policies
 
-        body = await validated_body(request, PolicyDocument, required=True)
-        if body is None:  # required bodies are never None; this keeps the type checker honest
-            raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+        body = await required_body(request, PolicyDocument)
         store, who = _store(request), access.principal.name
         rule = access.engine.may_ever(access.principal, "manage_grants").rule
         if applying:
@@ -388,9 +384,7 @@ def _add_canary_routes(app: FastAPI) -> None:
         """Start a guarded canary ramp of one arm; every gateway steps it up while its guards hold."""
         from zhongtai.capabilities.ramp import start_canary as start
 
-        body = await validated_body(request, CanaryBody, required=True)
-        if body is None:  # required bodies are never None; this keeps the type checker honest
-            raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+        body = await required_body(request, CanaryBody)
         store, who = _store(request), access.principal.name
         policy = await run_in_threadpool(
             start,

@@ -13,11 +13,10 @@ from fastapi import FastAPI, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 from starlette.concurrency import run_in_threadpool
 
-from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.flywheel.feedback import MAX_TEXT, FeedbackKind, record_feedback
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.decide_routes import check_context
-from zhongtai.gateway.models_routes import documented_body, validated_body
+from zhongtai.gateway.models_routes import documented_body, required_body
 from zhongtai.gateway.openapi import errors
 from zhongtai.integrate.process_node import answer_job
 
@@ -62,9 +61,7 @@ def add_integration_routes(app: FastAPI) -> None:
         gateway = request.app.state.gateway
         principal = access.principal
         runtime = gateway.capabilities.get(name)
-        body = await validated_body(request, JobBody, required=True)
-        if body is None:  # required bodies are never None; this keeps the type checker honest
-            raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+        body = await required_body(request, JobBody)
         check_context(body.inputs)  # as the decide route checks it: the job's inputs are a decide body
         return await run_in_threadpool(
             answer_job, gateway.store, runtime, body.job_key, body.business_key, body.inputs, principal.name
@@ -84,9 +81,7 @@ def add_integration_routes(app: FastAPI) -> None:
         a 409."""
         gateway = request.app.state.gateway
         principal = access.principal
-        body = await validated_body(request, FeedbackBody, required=True)
-        if body is None:
-            raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+        body = await required_body(request, FeedbackBody)
         found, new = await run_in_threadpool(
             record_feedback, gateway.store, decision_id, body.kind, body.value, principal.name, body.comment
         )

@@ -112,6 +112,14 @@ async def validated_body(request: Request, model: type[Body], required: bool) ->
         ) from None
 
 
+async def required_body(request: Request, model: type[Body]) -> Body:
+    """A body the route cannot do without, validated (an absent one is a 4xx from the body reader)."""
+    body = await validated_body(request, model, required=True)
+    if body is None:  # validated_body only answers None for an optional body
+        raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+    return body
+
+
 T = TypeVar("T")
 
 
@@ -163,9 +171,7 @@ def add_model_routes(app: FastAPI) -> None:
         """Point the alias at a version; a serving alias takes only an approved one (unless the spec says
         `require_approval: false`)."""
         store, principal = _store(request), access.principal
-        body = await validated_body(request, AliasBody, required=True)
-        if body is None:  # required bodies are never None; this keeps the type checker honest
-            raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+        body = await required_body(request, AliasBody)
         move = await _off_loop(
             lambda: aliases.move(
                 store, name, body.version, alias, principal.name, body.reason, access.rule(name)

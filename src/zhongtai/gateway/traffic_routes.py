@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.capabilities.traffic import checked_policy, effective_policy, set_split
-from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.gateway.authz import Access, allow
-from zhongtai.gateway.models_routes import NOTE, documented_body, validated_body
+from zhongtai.gateway.models_routes import NOTE, documented_body, required_body, validated_body
 from zhongtai.gateway.openapi import SECURED, errors
 from zhongtai.spec.models import CapabilitySpec
 from zhongtai.spec.traffic import ArmSpec, ShadowSpec
@@ -83,9 +82,7 @@ def add_traffic_routes(app: FastAPI) -> None:
         """Set a live split; every gateway follows within its poll interval. Arms name an alias or a pinned
         (approved) version; the same entity keeps its arm while the weights stand."""
         store, principal = _store(request), access.principal.name
-        body = await validated_body(request, SplitBody, required=True)
-        if body is None:  # required bodies are never None; this keeps the type checker honest
-            raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "the body is required")
+        body = await required_body(request, SplitBody)
         policy = checked_policy(body.model_dump(exclude={"reason"}))
         await run_in_threadpool(set_split, store, name, policy, principal, body.reason, access.rule(name))
         return await run_in_threadpool(_state, store, name)
