@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from zhongtai.capabilities.traffic import serving_version
+from zhongtai.edge.rules import Rules, top_factors
 from zhongtai.errors import ZhongtaiError
 from zhongtai.features.keys import capability_lookup, checked_entity_key
 from zhongtai.features.on_demand import OnDemandFeatures, check_trained_expressions
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
     from zhongtai.meta.store import MetadataStore
 
 log = logging.getLogger(__name__)
-TOP_CLASSES = 3  # classes a multiclass answer lists, most probable first
 # Model features may be named plainly (`orders_90d`) or qualified by their view (`customer__orders_90d`,
 # `customer.orders_90d`); qualified names win, so two views may share a feature name.
 _QUALIFIERS = ("__", ".")
@@ -273,53 +273,30 @@ def serving_target(store: MetadataStore, name: str, serves: str | None = None) -
 
 
 @dataclass(frozen=True)
-class Answers:
+class Answers(Rules):
     """How a capability turns its model's scores into answers, by the predictor's task (see the module
-    docstring); compiled once, shared by decide() and batch scoring."""
-
-    task: str
-    rules: tuple[tuple[float, str], ...]  # (lowest score or value, decision), highest first
-    otherwise: str  # below every rule: what the capability answers when it cannot decide
-    classes: tuple[Any, ...] = ()
+    docstring); compiled once, shared by decide() and batch scoring. One request's answer is the edge
+    runtime's (edge/rules.py), so a bundle answers as the gateway does; many rows are answered here."""
 
     @classmethod
     def of(cls, spec: CapabilitySpec, model: Predictor) -> Answers:
         """The answers of capability `spec` over `model`."""
         if model.task == "regression":
-            rules = tuple((b.min_value, b.decision) for b in spec.ranked_value_bands())
+            bands = tuple((b.min_value, b.decision) for b in spec.ranked_value_bands())
         else:
-            rules = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
-        return cls(model.task, rules, spec.fallback.decision, tuple(getattr(model, "classes", ())))
-
-    def decision_for(self, score: float) -> str:
-        """The decision of the first rule (highest first) the score or value reaches."""
-        if self.task == "regression" and not self.rules:
-            return format(score, ".6g")
-        for lowest, decision in self.rules:
-            if score >= lowest:
-                return decision
-        return self.otherwise
-
-    def one(self, scores: np.ndarray) -> tuple[str, float, dict[str, Any] | None]:
-        """Decision, score and task output of one row's scores (a class probability row for multiclass)."""
-        if self.task == "multiclass":
-            order = np.argsort(-scores, kind="stable")
-            top = [{"class": self.classes[i], "probability": float(scores[i])} for i in order[:TOP_CLASSES]]
-            return str(self.classes[order[0]]), float(scores[order[0]]), {"classes": top}
-        score = float(scores)
-        output = {"value": score} if self.task == "regression" else None
-        return self.decision_for(score), score, output
+            bands = tuple((r.min_score, r.decision) for r in spec.ranked_decisions())
+        return cls(model.task, bands, spec.fallback.decision, tuple(getattr(model, "classes", ())))
 
     def many(self, scores: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """Scores (top-class probability for multiclass) and decisions of many rows."""
         if self.task == "multiclass":
             chosen = np.argmax(scores, axis=1)
             return scores.max(axis=1), [str(self.classes[i]) for i in chosen]
-        if self.task == "regression" and not self.rules:
+        if self.task == "regression" and not self.bands:
             return scores, [format(float(v), ".6g") for v in scores]
         decided = np.full(len(scores), self.otherwise, dtype=object)
         unset = np.ones(len(scores), dtype=bool)
-        for lowest, decision in self.rules:
+        for lowest, decision in self.bands:
             hit = unset & (scores >= lowest)
             decided[hit] = decision
             unset &= ~hit
@@ -504,18 +481,7 @@ class CapabilityRuntime:
         return self._answers.decision_for(score)
 
     def _factors(self, contributions: np.ndarray, used: dict[str, Any]) -> list[dict[str, Any]]:
-        top = self.spec.explain_top
-        if top == 0:
-            return []
-        order = np.argsort(-np.abs(contributions), kind="stable")[:top]
-        return [
-            {
-                "feature": self.features[i],
-                "value": used[self.features[i]],
-                "contribution": float(contributions[i]),
-            }
-            for i in order
-        ]
+        return top_factors(contributions, self.features, used, self.spec.explain_top)
 
     def _fallback(self) -> Decision:
         """No online values for the entity: the spec's fallback answer, without calling the model."""

@@ -180,7 +180,7 @@ def _arm_body(
         "slots": [list(s) for s in resolve_features(features, stored, computed)],
         "group_features": list(groups),
         "group_slots": [list(s) for s in resolve_features(groups, stored, computed)],
-        "rules": [list(r) for r in answers.rules],
+        "rules": [list(r) for r in answers.bands],
         "otherwise": answers.otherwise,
         "on_demand": {
             "request": on_demand.request,
