@@ -26,7 +26,7 @@ _INF = math.inf
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _key(value: Any) -> tuple[int, Any]:
+def sort_key(value: Any) -> tuple[int, Any]:
     # NaN sorts above every number and equals itself.
     return (1, 0.0) if value != value else (0, value)
 
@@ -34,7 +34,7 @@ def _key(value: Any) -> tuple[int, Any]:
 def _compare(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     def compare(a: Any, b: Any) -> bool:
         if a != a or b != b:
-            return op(_key(a), _key(b))
+            return op(sort_key(a), sort_key(b))
         return op(a, b)
 
     return compare
@@ -134,20 +134,20 @@ def compile_tree(node: Any, resolve: Resolve) -> Evaluator:
     kind = node.get("op")
     args = [compile_tree(a, resolve) for a in node.get("args", [])]
     if kind in BINARY and len(args) == 2:
-        return _strict2(BINARY[kind], *args)
+        return strict2(BINARY[kind], *args)
     if kind in UNARY and len(args) == 1:
-        return _strict1(UNARY[kind], args[0])
+        return strict1(UNARY[kind], args[0])
     if kind in LOGIC and len(args) == 2:
-        return _logic(kind == "And", *args)
+        return logic(kind == "And", *args)
     if kind == "Is" and len(args) == 1:
         inner = args[0]
         return lambda views, request: inner(views, request) is None
     if kind in VARIADIC and args:
-        return _variadic(kind, args)
+        return variadic(kind, args)
     raise EdgeError("invalid_argument", f"on-demand expression operator {kind!r} is not known at the edge")
 
 
-def _strict1(op: Callable[[Any], Any], a: Evaluator) -> Evaluator:
+def strict1(op: Callable[[Any], Any], a: Evaluator) -> Evaluator:
     def run(views: Views, request: Mapping[str, Any]) -> Any:
         value = a(views, request)
         return None if value is None else op(value)
@@ -155,7 +155,7 @@ def _strict1(op: Callable[[Any], Any], a: Evaluator) -> Evaluator:
     return run
 
 
-def _strict2(op: Callable[[Any, Any], Any], a: Evaluator, b: Evaluator) -> Evaluator:
+def strict2(op: Callable[[Any, Any], Any], a: Evaluator, b: Evaluator) -> Evaluator:
     def run(views: Views, request: Mapping[str, Any]) -> Any:
         left = a(views, request)
         if left is None:
@@ -166,7 +166,7 @@ def _strict2(op: Callable[[Any, Any], Any], a: Evaluator, b: Evaluator) -> Evalu
     return run
 
 
-def _logic(is_and: bool, a: Evaluator, b: Evaluator) -> Evaluator:
+def logic(is_and: bool, a: Evaluator, b: Evaluator) -> Evaluator:
     # Three-valued: AND is FALSE if either side is, OR is TRUE if either side is, otherwise NULL wins.
     decisive = not is_and
 
@@ -192,7 +192,7 @@ def _case(node: Mapping[str, Any], resolve: Resolve) -> Evaluator:
         for condition, value in branches:
             test = condition(views, request)
             if subject is not None:
-                test = None if test is None or against is None else _key(test) == _key(against)
+                test = None if test is None or against is None else sort_key(test) == sort_key(against)
             if test:
                 return value(views, request)
         return otherwise(views, request) if otherwise is not None else None
@@ -200,7 +200,7 @@ def _case(node: Mapping[str, Any], resolve: Resolve) -> Evaluator:
     return run
 
 
-def _variadic(kind: str, args: list[Evaluator]) -> Evaluator:
+def variadic(kind: str, args: list[Evaluator]) -> Evaluator:
     def values(views: Views, request: Mapping[str, Any]) -> list[Any]:
         return [arg(views, request) for arg in args]
 
@@ -211,14 +211,16 @@ def _variadic(kind: str, args: list[Evaluator]) -> Evaluator:
 
         def nullif(views: Views, request: Mapping[str, Any]) -> Any:
             left, right = a(views, request), b(views, request)
-            return None if left is not None and right is not None and _key(left) == _key(right) else left
+            return (
+                None if left is not None and right is not None and sort_key(left) == sort_key(right) else left
+            )
 
         return nullif
     pick = max if kind == "Greatest" else min
 
     def extreme(views: Views, request: Mapping[str, Any]) -> Any:
         present = [v for v in values(views, request) if v is not None]
-        return pick(present, key=_key) if present else None
+        return pick(present, key=sort_key) if present else None
 
     return extreme
 

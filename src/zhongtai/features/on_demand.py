@@ -10,12 +10,24 @@ NULLs, math functions that answer NaN or ±inf instead of raising, DOUBLE -> BIG
 
 from __future__ import annotations
 
-import math
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+# The operators' semantics (NULLs, division by zero, comparisons across kinds) are the edge runtime's, so a
+# bundle computes what the gateway does.
+from zhongtai.edge.expressions import (
+    BINARY,
+    UNARY,
+    Evaluator,
+    Views,
+    cast,
+    logic,
+    sort_key,
+    strict1,
+    strict2,
+    variadic,
+)
 from zhongtai.errors import ZhongtaiError
 from zhongtai.spec.expressions import Reference, parse_expression, to_duckdb
 from zhongtai.spec.models import OnDemandViewSpec
@@ -30,104 +42,7 @@ if TYPE_CHECKING:
 
 # What a compiled expression reads: the values of each stored view (None when the entity has none) and
 # the request fields.
-Views = Sequence[Mapping[str, Any] | None]
-Evaluator = Callable[[Views, Mapping[str, Any]], Any]
 DUCKDB_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR"}
-_INF = math.inf
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _key(value: Any) -> tuple[int, Any]:
-    # NaN sorts above every number and equals itself, as in DuckDB.
-    return (1, 0.0) if value != value else (0, value)
-
-
-def _compare(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
-    # The plain comparison unless a NaN is involved (x != x only for NaN); tuples only on that rare path.
-    def compare(a: Any, b: Any) -> bool:
-        if a != a or b != b:
-            return op(_key(a), _key(b))
-        return op(a, b)
-
-    return compare
-
-
-def _divide(a: Any, b: Any) -> float:
-    if b:
-        return float(a) / b  # a float64 division, as DuckDB's
-    a, b = float(a), float(b)
-    if b == 0.0:
-        if a == 0.0 or a != a:
-            return math.nan
-        return math.copysign(_INF, a) * math.copysign(1.0, b)
-    return a / b
-
-
-def _pow(a: Any, b: Any) -> float:
-    a, b = float(a), float(b)
-    try:
-        return math.pow(a, b)
-    except ValueError:
-        if a == 0.0:  # C's pow: ±0 to a negative power is ±infinity (the sign kept for odd integers)
-            odd = b.is_integer() and b % 2 == 1
-            return math.copysign(_INF, a) if odd else _INF
-        return math.nan  # a negative base to a fractional power
-    except OverflowError:
-        return _INF if a > 0 or (b.is_integer() and b % 2 == 0) else -_INF
-
-
-def _ln(a: Any) -> float:
-    a = float(a)
-    if a == 0.0:
-        return -_INF
-    return math.nan if a < 0 else math.log(a)
-
-
-def _exp(a: Any) -> float:
-    try:
-        return math.exp(float(a))
-    except OverflowError:
-        return _INF
-
-
-def _sqrt(a: Any) -> float:
-    a = float(a)
-    return math.nan if a < 0 else math.sqrt(a)
-
-
-def _floor(a: Any) -> float:
-    a = float(a)
-    return float(math.floor(a)) if math.isfinite(a) else a
-
-
-def _ceil(a: Any) -> float:
-    a = float(a)
-    return float(math.ceil(a)) if math.isfinite(a) else a
-
-
-_BINARY: dict[str, Callable[[Any, Any], Any]] = {
-    "Add": operator.add,
-    "Sub": operator.sub,
-    "Mul": operator.mul,
-    "Div": _divide,
-    "Pow": _pow,
-    "EQ": _compare(operator.eq),
-    "NEQ": _compare(operator.ne),
-    "LT": _compare(operator.lt),
-    "LTE": _compare(operator.le),
-    "GT": _compare(operator.gt),
-    "GTE": _compare(operator.ge),
-}
-_UNARY: dict[str, Callable[[Any], Any]] = {
-    "Neg": operator.neg,
-    "Not": operator.not_,
-    "Abs": abs,
-    "Ln": _ln,
-    "Exp": _exp,
-    "Sqrt": _sqrt,
-    "Floor": _floor,
-    "Ceil": _ceil,
-}
 Resolve = Callable[[Reference], Evaluator]
 
 
@@ -143,16 +58,16 @@ def compile_expression(tree: exp.Expr, resolve: Resolve) -> Evaluator:
         return lambda views, request: constant
     if isinstance(tree, exp.Paren):
         return compile_expression(tree.this, resolve)
-    if kind in _BINARY:
-        return _strict2(
-            _BINARY[kind],
+    if kind in BINARY:
+        return strict2(
+            BINARY[kind],
             compile_expression(tree.this, resolve),
             compile_expression(tree.expression, resolve),
         )
-    if kind in _UNARY:
-        return _strict1(_UNARY[kind], compile_expression(tree.this, resolve))
+    if kind in UNARY:
+        return strict1(UNARY[kind], compile_expression(tree.this, resolve))
     if isinstance(tree, exp.And | exp.Or):
-        return _logic(
+        return logic(
             isinstance(tree, exp.And),
             compile_expression(tree.this, resolve),
             compile_expression(tree.expression, resolve),
@@ -178,41 +93,6 @@ def _literal(node: exp.Expr) -> Any:
     return int(node.this) if node.this.isdigit() else float(node.this)
 
 
-def _strict1(op: Callable[[Any], Any], a: Evaluator) -> Evaluator:
-    def run(views: Views, request: Mapping[str, Any]) -> Any:
-        value = a(views, request)
-        return None if value is None else op(value)
-
-    return run
-
-
-def _strict2(op: Callable[[Any, Any], Any], a: Evaluator, b: Evaluator) -> Evaluator:
-    def run(views: Views, request: Mapping[str, Any]) -> Any:
-        left = a(views, request)
-        if left is None:
-            return None
-        right = b(views, request)
-        return None if right is None else op(left, right)
-
-    return run
-
-
-def _logic(is_and: bool, a: Evaluator, b: Evaluator) -> Evaluator:
-    # Three-valued: AND is FALSE if either side is, OR is TRUE if either side is, otherwise NULL wins.
-    decisive = not is_and
-
-    def run(views: Views, request: Mapping[str, Any]) -> Any:
-        left = a(views, request)
-        if left is not None and bool(left) is decisive:
-            return decisive
-        right = b(views, request)
-        if right is not None and bool(right) is decisive:
-            return decisive
-        return None if left is None or right is None else not decisive
-
-    return run
-
-
 def _case(node: exp.Expr, resolve: Resolve) -> Evaluator:
     from sqlglot import exp
 
@@ -234,7 +114,7 @@ def _case(node: exp.Expr, resolve: Resolve) -> Evaluator:
         for condition, value in branches:
             test = condition(views, request)
             if subject is not None:
-                test = None if test is None or against is None else _key(test) == _key(against)
+                test = None if test is None or against is None else sort_key(test) == sort_key(against)
             if test:
                 return value(views, request)
         return otherwise(views, request) if otherwise is not None else None
@@ -243,40 +123,7 @@ def _case(node: exp.Expr, resolve: Resolve) -> Evaluator:
 
 
 def _variadic(node: exp.Expr, args: list[Evaluator]) -> Evaluator:
-    kind = type(node).__name__
-
-    def values(views: Views, request: Mapping[str, Any]) -> list[Any]:
-        return [arg(views, request) for arg in args]
-
-    if kind == "Coalesce":
-        return lambda views, request: next((v for v in values(views, request) if v is not None), None)
-    if kind == "Nullif":
-        a, b = args
-
-        def nullif(views: Views, request: Mapping[str, Any]) -> Any:
-            left, right = a(views, request), b(views, request)
-            return None if left is not None and right is not None and _key(left) == _key(right) else left
-
-        return nullif
-    pick = max if kind == "Greatest" else min
-
-    def extreme(views: Views, request: Mapping[str, Any]) -> Any:
-        present = [v for v in values(views, request) if v is not None]
-        return pick(present, key=_key) if present else None
-
-    return extreme
-
-
-def cast(value: Any, kind: str) -> Any:
-    """The value as the feature's declared type, as DuckDB's TRY_CAST would give it."""
-    if value is None:
-        return None
-    if kind == "float64":
-        return float(value)
-    if kind == "int64":
-        number = round(value) if isinstance(value, float) and math.isfinite(value) else value
-        return number if isinstance(number, int) and _INT64_MIN <= number <= _INT64_MAX else None
-    return bool(value)
+    return variadic(type(node).__name__, args)
 
 
 _REQUEST_TYPES: dict[str, tuple[type, ...]] = {
