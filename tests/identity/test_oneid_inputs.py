@@ -40,6 +40,18 @@ def test_clear_columns_are_tokenized_where_another_source_keeps_tokens() -> None
     assert plans["shop"] == SourcePlan(tokenize={"tel": "phone"})  # e-mail is clear everywhere: left clear
 
 
+def test_an_encrypted_joinable_column_joins_on_its_token_and_is_never_decrypted() -> None:
+    # Phones kept encrypted for a steward's preview: OneID joins on the token the field keeps, so no clear
+    # phone reaches the records or golden records; a clear phone elsewhere is tokenized to match it.
+    schemas = {
+        "crm": _schema(full_name="encrypted", mobile="encrypted"),
+        "shop": _schema(buyer="clear", tel="clear", mail="clear"),
+    }
+    plans = plan_inputs(CONFIG, schemas, {"crm": {"full_name": "name", "mobile": "phone"}, "shop": {}})
+    assert plans["crm"] == SourcePlan(decrypt=("full_name",))
+    assert plans["shop"] == SourcePlan(tokenize={"tel": "phone"})
+
+
 def test_a_fuzzily_compared_attribute_stored_as_tokens_is_an_error() -> None:
     schemas = {"crm": _schema(full_name="token", mobile="token"), "shop": _schema(buyer="clear")}
     with pytest.raises(

@@ -3,6 +3,7 @@
 Deterministic keys join on tokens: an attribute stored as a token-only column in any source (`phone`,
 `email`, `id_card`, and any id) is compared as tokens everywhere, so the clear or encrypted columns of other
 sources mapped to it are tokenized here the same way the lake does it (HMAC over the canonical form).
+An encrypted column of a joinable attribute joins on the token its field keeps; it is never decrypted.
 Names, addresses and the other fuzzily compared attributes need the clear text: their columns must be
 clear or `storage: encrypted`, and encrypted ones are decrypted in memory only (OneID holds the key);
 a token-only column there is an error that says which field to declare encrypted.
@@ -81,7 +82,9 @@ def plan_inputs(
                     f"declare `storage: encrypted` on field {column} of dataset {source.dataset}, so OneID "
                     "can decrypt it in memory",
                 )
-            if kind == "token":
+            # An encrypted joinable column keeps its token in the field itself: join on that, so the clear
+            # value is never decrypted into records or golden records.
+            if kind == "token" or (kind == "encrypted" and attribute in JOINABLE):
                 tokenized.setdefault(attribute, classes[source.dataset].get(column, attribute))
     plans = {}
     for source in config.sources:

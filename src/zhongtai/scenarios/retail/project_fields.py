@@ -168,12 +168,14 @@ FILE_FIELDS: dict[str, list[tuple[str, str, str | None, str]]] = {
     ],
 }
 
-# How the lake stores each PII class of the scenario (docs/pii.md). Phones, e-mails and ID numbers are
-# tokens only: OneID joins on them by equality, which tokens keep (equal canonical values, equal tokens),
-# and no feature needs them in clear. Names and addresses are compared fuzzily (pinyin, Jaro-Winkler,
-# street keys), which needs the text: their tokens stay in the field and the clear value is kept
-# encrypted beside it for OneID to decrypt in memory (and for a steward's preview, govern/clear_copies.py).
-PII_STORAGE = {"name": "encrypted", "address": "encrypted"}
+# How the lake stores each PII class of the scenario (docs/pii.md). E-mails and ID numbers are tokens only:
+# OneID joins on them by equality, which tokens keep (equal canonical values, equal tokens), and no feature
+# needs them in clear. Phones join on their tokens too, but a service desk must be able to call back: the
+# clear number is kept encrypted beside the token, for a steward's preview (govern/clear_copies.py); OneID
+# never decrypts it. Names and addresses are compared fuzzily (pinyin, Jaro-Winkler, street keys), which
+# needs the text: their tokens stay in the field and the clear value is kept encrypted beside it for OneID
+# to decrypt in memory.
+PII_STORAGE = {"name": "encrypted", "address": "encrypted", "phone": "encrypted"}
 
 # Free text in which customers write PII (用手机号13812345678注册的): stored with those spans as tokens, the
 # same tokens as the contact fields, so a phone quoted in a ticket still joins (docs/pii.md).
