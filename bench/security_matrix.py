@@ -48,6 +48,7 @@ EXPECTED = {
     "read_audit": {"admin"},
     "manage_grants": {"admin"},
     "read_dataset": {"admin"},
+    "whoami": set(ROLES),
 }
 POLICY = {
     "name": "matrix",

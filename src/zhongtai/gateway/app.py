@@ -32,6 +32,7 @@ from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
+from zhongtai.gateway.console_files import add_console
 from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
 from zhongtai.gateway.decisions_routes import add_decision_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
@@ -39,6 +40,7 @@ from zhongtai.gateway.features_routes import add_feature_routes
 from zhongtai.gateway.governance_routes import add_governance_routes
 from zhongtai.gateway.idempotency import Idempotency
 from zhongtai.gateway.integration_routes import add_integration_routes
+from zhongtai.gateway.me_routes import add_me_route
 from zhongtai.gateway.metrics_routes import add_metrics_route
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.oneid_routes import add_oneid_routes
@@ -274,6 +276,8 @@ def create_app(settings: Settings) -> FastAPI:
     add_governance_routes(app, head_file(settings.metadata_url, settings.home))
     add_decision_routes(app)
     add_oneid_routes(app, settings)
+    add_me_route(app)
+    add_console(app)
     return app
 
 

@@ -36,6 +36,9 @@ ADMIN_ROLE = "admin"
 BUILTIN_ADMIN = "builtin.admin"
 DEFAULT_DENY = "default-deny"
 SCOPE_RULE = "key-scopes"
+# Reading one's own identity and grants (`GET /v1/me`): every authenticated principal may, whatever the rules.
+SELF_ACTION = "whoami"
+BUILTIN_SELF = "builtin.self"
 # The kind of object each action is about (read_catalog takes the kind it is given).
 ACTION_KIND = {
     "call": "capabilities",
@@ -179,6 +182,8 @@ class PolicyEngine:
         return verdict
 
     def _ever(self, principal: Principal, action: str) -> Verdict:
+        if action == SELF_ACTION:
+            return Verdict(True, BUILTIN_SELF, f"{principal.describe()} may read their own grants")
         scoped = self._scope_denial(principal, action, f"{action} on any object")
         if scoped is not None:
             return scoped
