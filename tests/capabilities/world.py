@@ -69,7 +69,8 @@ policies:
   - name: test_roles
     description: What the roles the gateway tests give their keys may do (default deny otherwise)
     rules:
-      - {name: callers, principals: ["role:caller"], actions: [call, read_features]}
+      - {name: callers, principals: ["role:caller"], actions: [call, see_explanation, read_features]}
+      - {name: bare_callers, principals: ["role:bare"], actions: [call]}
       - {name: catalog_readers, principals: ["role:catalog"], actions: [read_catalog, read_models]}
       - {name: modelers, principals: ["role:models"], actions: [read_models, submit, approve, promote, change_traffic]}
       - {name: pushers, principals: ["role:push"], actions: [push_features]}

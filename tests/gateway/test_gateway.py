@@ -85,6 +85,24 @@ def test_a_key_created_after_start_works_at_once(gateway):
     assert response.status_code == 200, response.text
 
 
+def test_a_caller_not_allowed_explanations_gets_answers_without_factors(gateway):
+    # role:bare may call but not see_explanation: the factors (feature names and values) and the node's
+    # reasons are withheld in every answer, single, batch and process node; the decision itself is the same.
+    key = gateway.world.store.access.create_key(f"bare-{uuid.uuid4().hex[:6]}", ["bare"])
+    headers = {"Authorization": f"Bearer {key}"}
+    entity = {"customer_id": KNOWN_IDS[5]}
+    single = httpx.post(f"{gateway.url}{DECIDE}", json=entity, headers=headers).json()
+    assert single["factors"] == [] and single["fallback"] is False
+    batch = httpx.post(f"{gateway.url}{DECIDE}/batch", json={"inputs": [entity]}, headers=headers).json()
+    assert batch["results"][0]["factors"] == [] and batch["decided"] == 1
+    job = {"job_key": f"job-{uuid.uuid4().hex[:6]}", "business_key": "order-1", "inputs": entity}
+    node = httpx.post(f"{gateway.url}/v1/capabilities/churn-risk/node", json=job, headers=headers)
+    assert node.status_code == 200, node.text
+    assert node.json()["reasons"] == []
+    caller = {"Authorization": f"Bearer {gateway.key}"}
+    assert len(httpx.post(f"{gateway.url}{DECIDE}", json=entity, headers=caller).json()["factors"]) == 3
+
+
 def test_unknown_capability_is_404(client):
     body = _error(client.post("/v1/capabilities/nope/decide", json={"customer_id": "1"}), 404, "not_found")
     assert "capability 'nope' is not registered" in body["message"]

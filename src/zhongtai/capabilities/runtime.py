@@ -80,14 +80,15 @@ class Decision:
     arm: str | None = None  # the traffic arm that answered (capabilities/arms.py sets it)
     fallback_reason: str | None = None  # why a fallback answered: no_features, unknown_entity, model_error...
 
-    def to_dict(self) -> dict[str, Any]:
-        """The public answer (the model's feature values stay in the decision log)."""
+    def to_dict(self, explained: bool = True) -> dict[str, Any]:
+        """The public answer (the model's feature values stay in the decision log); its factors only when
+        `explained` (the caller may `see_explanation`), else an empty list."""
         answer = {
             "decision_id": self.decision_id,
             "capability": self.capability,
             "decision": self.decision,
             "score": self.score,
-            "factors": self.factors,
+            "factors": self.factors if explained else [],
             "model": {"name": self.model_name, "version": self.model_version},
             "fallback": self.fallback,
         }

@@ -30,7 +30,7 @@ from zhongtai.config import Settings
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.features.online.base import OnlineStore, open_online_store
 from zhongtai.features.push import MAX_ITEMS, FeaturePush
-from zhongtai.gateway.authz import Access, allow
+from zhongtai.gateway.authz import EXPLAIN, Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.console_files import add_console
 from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
@@ -217,11 +217,12 @@ def _add_routes(app: FastAPI) -> None:
         runtime = gw.capabilities.get(name)
         inputs = await json_object(request)
         check_context(inputs)
+        explained = access.may(EXPLAIN, name)
 
         async def work() -> tuple[dict[str, Any], list[DecisionRecord]]:
             decision = await runtime.decide_async(inputs)
             latency_ms = (time.perf_counter() - started) * 1000
-            answer = {**decision.to_dict(), "latency_ms": round(latency_ms, 3)}
+            answer = {**decision.to_dict(explained), "latency_ms": round(latency_ms, 3)}
             return answer, [decision.to_record(principal.name, inputs, latency_ms)]
 
         # Shadows are scored (after the answer) only for an answer that is new, not for a replayed one.

@@ -23,6 +23,9 @@ from zhongtai.govern.identity import presented_credential
 from zhongtai.govern.policy import PolicyEngine
 from zhongtai.govern.principal import Principal
 
+# A decision's factors name the features that drove it and their values: only for a caller allowed this.
+EXPLAIN = "see_explanation"
+
 
 @dataclass(frozen=True)
 class Access:
@@ -35,6 +38,11 @@ class Access:
     def allows(self, obj: str, kind: str | None = None) -> bool:
         """Whether the principal may do the route's action to `obj` (a listing keeps only these)."""
         return self.engine.check(self.principal, self.action, obj, kind).allowed
+
+    def may(self, action: str, obj: str, kind: str | None = None) -> bool:
+        """Whether the principal may also do `action` to `obj` (what an answer may include, such as the
+        explanation of a decision, beyond what the route's action allowed)."""
+        return self.engine.check(self.principal, action, obj, kind).allowed
 
     def rule(self, obj: str, kind: str | None = None) -> str:
         """The rule that allows the route's action on `obj` (what the audit log records)."""

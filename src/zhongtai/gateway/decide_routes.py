@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from zhongtai.capabilities.arms import ArmedRuntime
 from zhongtai.capabilities.runtime import Runtime
 from zhongtai.errors import ErrorCode, ZhongtaiError
-from zhongtai.gateway.authz import Access, allow
+from zhongtai.gateway.authz import EXPLAIN, Access, allow
 from zhongtai.gateway.idempotency import HEADER
 from zhongtai.gateway.json_body import FeatureJSONResponse
 from zhongtai.gateway.openapi import SECURED, batch_body, errors
@@ -118,9 +118,10 @@ def batch_inputs(body: dict[str, Any], max_inputs: int) -> list[Any]:
 
 
 def decide_each(
-    runtime: Runtime, principal: Principal, inputs: list[Any], started: float
+    runtime: Runtime, principal: Principal, inputs: list[Any], started: float, explained: bool = True
 ) -> tuple[dict[str, Any], list[DecisionRecord]]:
-    """Decide every input in order; an input that fails is reported in its place, the others answered."""
+    """Decide every input in order; an input that fails is reported in its place, the others answered
+    (with their factors only when `explained`)."""
     results: list[dict[str, Any]] = []
     records: list[DecisionRecord] = []
     for index, item in enumerate(inputs):
@@ -144,7 +145,7 @@ def decide_each(
             results.append({"index": index, "error": failure.to_dict()})
             continue
         latency_ms = (time.perf_counter() - item_started) * 1000
-        results.append({"index": index, **decision.to_dict(), "latency_ms": round(latency_ms, 3)})
+        results.append({"index": index, **decision.to_dict(explained), "latency_ms": round(latency_ms, 3)})
         records.append(decision.to_record(principal.name, item, latency_ms))
     answer = {
         "capability": runtime.name,
@@ -182,6 +183,8 @@ def add_batch_route(app: FastAPI, gateway: Callable[[], Gateway]) -> None:
             runtime,
             f"batch {name}",
             body,
-            lambda: run_in_threadpool(decide_each, runtime, principal, inputs, started),
+            lambda: run_in_threadpool(
+                decide_each, runtime, principal, inputs, started, access.may(EXPLAIN, name)
+            ),
             batch=True,
         )

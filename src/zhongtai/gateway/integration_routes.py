@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.flywheel.feedback import MAX_TEXT, FeedbackKind, record_feedback
-from zhongtai.gateway.authz import Access, allow
+from zhongtai.gateway.authz import EXPLAIN, Access, allow
 from zhongtai.gateway.decide_routes import check_context
 from zhongtai.gateway.models_routes import documented_body, required_body
 from zhongtai.gateway.openapi import errors
@@ -63,9 +63,11 @@ def add_integration_routes(app: FastAPI) -> None:
         runtime = gateway.capabilities.get(name)
         body = await required_body(request, JobBody)
         check_context(body.inputs)  # as the decide route checks it: the job's inputs are a decide body
-        return await run_in_threadpool(
+        answer = await run_in_threadpool(
             answer_job, gateway.store, runtime, body.job_key, body.business_key, body.inputs, principal.name
         )
+        # The reasons are the top factors in words: kept with the job, shown only to who may see them.
+        return answer if access.may(EXPLAIN, name) else {**answer, "reasons": []}
 
     @app.post(
         "/v1/decisions/{decision_id}/feedback",
