@@ -41,7 +41,7 @@ def demo(
         min=0,
         help="Instead of serving: live this many simulated days of churn decisions, with a promotion that "
         "shifts behaviour, drift checks and the retrain flywheel; prints a timeline and writes "
-        "simulation.png (docs/retail.md#simulation).",
+        "simulation.svg (docs/retail.md#simulation).",
     ),
     shift_day: int = typer.Option(
         12, "--shift-day", min=1, help="With --simulate-days: the promotion's day."
@@ -189,7 +189,7 @@ def _simulate(settings: Settings, plan: Plan) -> None:
         drift = "   -" if day.drift_share is None else f"{day.drift_share:.2f}"
         console.print(f"{day.day:>3}  {auc:>8}  {drift:>11}")
     chart = write_chart(
-        settings.home / "simulation.png", [d.auc for d in days], [d.drift_share for d in days], plan.shift_day
+        settings.home / "simulation.svg", [d.auc for d in days], [d.drift_share for d in days], plan.shift_day
     )
     err_console.print(
         f"chart: {chart} (blue: live AUC, orange: drift share, red: the promotion); "

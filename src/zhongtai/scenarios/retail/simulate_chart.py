@@ -1,92 +1,87 @@
-"""The simulation's chart: live AUC and drift share per simulated day, as a PNG written with the standard
-library (zlib and struct), since neither matplotlib nor Pillow is a dependency.
+"""The simulation's chart: live AUC and drift share per simulated day, as an SVG written with the standard
+library (neither matplotlib nor Pillow is a dependency; SVG carries its text, so the chart is labelled).
 
 Both series share the 0..1 axis: AUC in blue, the drift share (the checked columns flagged) in orange, a
-grey grid line every 0.1 and a red vertical line on the promotion's day. The legend is the CLI's (the chart
-carries no text: drawing glyphs would need a font).
+grey grid line every 0.1 labelled on the left, the days labelled below, and a red vertical line on the
+promotion's day; a title and a legend name them.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Sequence
-from itertools import pairwise
 from pathlib import Path
+from xml.sax.saxutils import escape
 
-WIDTH, HEIGHT, MARGIN = 900, 420, 30
-WHITE, GRID, AXIS = (255, 255, 255), (225, 225, 225), (80, 80, 80)
-AUC_COLOUR, DRIFT_COLOUR, SHIFT_COLOUR = (31, 119, 180), (255, 127, 14), (214, 39, 40)
-Colour = tuple[int, int, int]
+WIDTH, HEIGHT = 900, 440
+LEFT, RIGHT, TOP, BOTTOM = 50, 20, 60, 50
+AUC_COLOUR, DRIFT_COLOUR, SHIFT_COLOUR = "#1f77b4", "#ff7f0e", "#d62728"
+GRID, AXIS, INK = "#e1e1e1", "#505050", "#333333"
 
 
-class Canvas:
-    """An RGB raster with thick lines, written out as a PNG."""
+def _text(x: float, y: float, words: str, anchor: str = "start", size: int = 12, colour: str = INK) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{colour}" text-anchor="{anchor}" '
+        f'font-family="sans-serif">{escape(words)}</text>'
+    )
 
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
-        self.pixels = bytearray(bytes(WHITE) * width * height)
 
-    def dot(self, x: int, y: int, colour: Colour, size: int = 1) -> None:
-        """A square of `size` pixels around (x, y), clipped to the canvas."""
-        for dx in range(-(size // 2), size - size // 2):
-            for dy in range(-(size // 2), size - size // 2):
-                px, py = x + dx, y + dy
-                if 0 <= px < self.width and 0 <= py < self.height:
-                    at = (py * self.width + px) * 3
-                    self.pixels[at : at + 3] = bytes(colour)
+def _line(x0: float, y0: float, x1: float, y1: float, colour: str, width: float = 1) -> str:
+    return (
+        f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="{colour}" '
+        f'stroke-width="{width}"/>'
+    )
 
-    def line(self, start: tuple[int, int], end: tuple[int, int], colour: Colour, size: int = 1) -> None:
-        """A straight line (stepped along its longer axis)."""
-        (x0, y0), (x1, y1) = start, end
-        steps = max(abs(x1 - x0), abs(y1 - y0), 1)
-        for i in range(steps + 1):
-            self.dot(round(x0 + (x1 - x0) * i / steps), round(y0 + (y1 - y0) * i / steps), colour, size)
 
-    def png(self) -> bytes:
-        """The canvas as PNG bytes (8-bit RGB, no filter)."""
-        row = self.width * 3
-        raw = b"".join(b"\x00" + bytes(self.pixels[y * row : (y + 1) * row]) for y in range(self.height))
+def chart_svg(auc: Sequence[float | None], drift: Sequence[float | None], shift_day: int) -> str:
+    """The chart as an SVG document (day 1 first; a day without a value is skipped, its neighbours
+    joined)."""
+    days = max(len(auc), len(drift), 2)
 
-        def chunk(kind: bytes, body: bytes) -> bytes:
-            return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    def x(day: int) -> float:
+        return LEFT + (day - 1) * (WIDTH - LEFT - RIGHT) / (days - 1)
 
-        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)
-        return (
-            b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw, 9))
-            + chunk(b"IEND", b"")
-        )
+    def y(value: float) -> float:
+        return HEIGHT - BOTTOM - min(max(value, 0.0), 1.0) * (HEIGHT - TOP - BOTTOM)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}">',
+        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
+        _text(LEFT, 24, f"Retail churn flywheel: {days} simulated days", size=15),
+    ]
+    for tenth in range(11):
+        parts.append(_line(LEFT, y(tenth / 10), WIDTH - RIGHT, y(tenth / 10), GRID))
+        parts.append(_text(LEFT - 6, y(tenth / 10) + 4, f"{tenth / 10:.1f}", anchor="end", size=11))
+    step = max(1, round(days / 15))
+    for day in range(1, days + 1, step):
+        parts.append(_text(x(day), HEIGHT - BOTTOM + 16, str(day), anchor="middle", size=11))
+    parts.append(_text((LEFT + WIDTH - RIGHT) / 2, HEIGHT - 12, "simulated day", anchor="middle"))
+    parts.append(_line(LEFT, y(0), WIDTH - RIGHT, y(0), AXIS, 2))
+    parts.append(_line(LEFT, y(0), LEFT, y(1), AXIS, 2))
+    if 1 <= shift_day <= days:
+        parts.append(_line(x(shift_day), y(0), x(shift_day), y(1), SHIFT_COLOUR, 2))
+        parts.append(_text(x(shift_day) + 4, y(1) + 12, f"promotion (day {shift_day})", colour=SHIFT_COLOUR))
+    for series, colour in ((drift, DRIFT_COLOUR), (auc, AUC_COLOUR)):
+        points = [(x(day), y(value)) for day, value in enumerate(series, 1) if value is not None]
+        if len(points) > 1:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="3"/>')
+        parts.extend(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}"/>' for px, py in points)
+    legend = WIDTH - RIGHT - 260
+    for offset, (colour, label) in enumerate(
+        ((AUC_COLOUR, "live AUC"), (DRIFT_COLOUR, "drift share (columns flagged)"))
+    ):
+        parts.append(_line(legend, 40 + offset * 16, legend + 24, 40 + offset * 16, colour, 3))
+        parts.append(_text(legend + 30, 44 + offset * 16, label))
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
 
 
 def write_chart(
     path: Path, auc: Sequence[float | None], drift: Sequence[float | None], shift_day: int
 ) -> Path:
-    """Draw AUC and drift share per day (day 1 first; a day without a value is skipped, its neighbours joined)
-    and write the PNG atomically."""
-    canvas = Canvas(WIDTH, HEIGHT)
-    days = max(len(auc), len(drift), 2)
-
-    def x(day: int) -> int:
-        return MARGIN + round((day - 1) * (WIDTH - 2 * MARGIN) / (days - 1))
-
-    def y(value: float) -> int:
-        return HEIGHT - MARGIN - round(min(max(value, 0.0), 1.0) * (HEIGHT - 2 * MARGIN))
-
-    for tenth in range(11):
-        canvas.line((MARGIN, y(tenth / 10)), (WIDTH - MARGIN, y(tenth / 10)), GRID)
-    canvas.line((MARGIN, y(0)), (WIDTH - MARGIN, y(0)), AXIS, 2)
-    canvas.line((MARGIN, y(0)), (MARGIN, y(1)), AXIS, 2)
-    if 1 <= shift_day <= days:
-        canvas.line((x(shift_day), y(0)), (x(shift_day), y(1)), SHIFT_COLOUR, 2)
-    for series, colour in ((drift, DRIFT_COLOUR), (auc, AUC_COLOUR)):
-        points = [(x(day), y(value)) for day, value in enumerate(series, 1) if value is not None]
-        for start, end in pairwise(points):
-            canvas.line(start, end, colour, 3)
-        for point in points:
-            canvas.dot(*point, colour, 7)
+    """Write the chart (`chart_svg`) to `path` atomically."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(canvas.png())
+    partial.write_text(chart_svg(auc, drift, shift_day), encoding="utf-8")
     partial.replace(path)
     return path
