@@ -8,6 +8,8 @@ import { addStrings, getLocale, missingStrings, setLocale, t } from "./lib/i18n.
 import { clear, errorBox, h, loading } from "./lib/ui.js";
 
 const root = document.getElementById("app");
+// What the sign-in page promises, one line per area: a newcomer sees what is inside before having a key.
+const TOUR = ["overview", "data", "person", "models", "capabilities", "decisions", "monitoring", "review", "audit"];
 const state = { me: null, pages: [], current: null };
 
 // For the tests and the curious: which strings a locale lacks, and which pages loaded.
@@ -56,7 +58,12 @@ function loginView(message) {
   h("p", { class: "muted", id: "credential-hint" }, t("app.credential.hint")),
   message ? h("div", { class: "error", role: "alert" }, message) : null,
   h("button", { type: "submit", class: "primary" }, t("app.login")));
-  clear(root, h("div", { class: "login-wrap" }, h("div", { class: "topright" }, localeButton()), form));
+  const tour = h("aside", { class: "tour" },
+    h("h2", {}, t("app.tour")),
+    h("ul", {}, TOUR.map((k) => h("li", {}, h("strong", {}, t(`app.tour.${k}`)), " — ", t(`app.tour.${k}.what`)))),
+    h("p", { class: "muted" }, t("app.nokey"), " ", h("code", {}, "zhongtai keys create --name NAME --role admin")));
+  clear(root, h("div", { class: "login-wrap" }, h("div", { class: "topright" }, localeButton()),
+    h("div", { class: "login-box" }, form, tour)));
   input.focus();
 }
 
