@@ -97,6 +97,37 @@ class AlertRecords:
         with self._sessions() as session:
             return [_row(r) for r in session.scalars(query)]
 
+    def get(self, fingerprint: str) -> AlertRow | None:
+        """One alert by its fingerprint, if it was ever raised."""
+        with self._sessions() as session:
+            row = session.get(SqlAlert, fingerprint)
+            return _row(row) if row is not None else None
+
+    def page(
+        self,
+        status: str | None,
+        capabilities: list[str] | None,
+        unlabelled: bool,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[AlertRow], int]:
+        """One page of alerts, the latest raised first, and how many the filters select: of `status` (any when
+        None), about one of `capabilities` (by their `capability` label; any when None), and, with
+        `unlabelled`, also those about no capability."""
+        label = SqlAlert.labels["capability"].as_string()
+        query = sa.select(SqlAlert)
+        if status is not None:
+            query = query.where(SqlAlert.status == status)
+        if capabilities is not None:
+            about = label.in_(capabilities)
+            query = query.where(sa.or_(about, label.is_(None)) if unlabelled else about)
+        elif not unlabelled:
+            query = query.where(label.is_not(None))
+        with self._sessions() as session:
+            total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+            ordered = query.order_by(SqlAlert.last_raised_at.desc(), SqlAlert.fingerprint)
+            return [_row(r) for r in session.scalars(ordered.offset(offset).limit(limit))], int(total)
+
 
 def _row(row: SqlAlert) -> AlertRow:
     return AlertRow(
