@@ -7,12 +7,16 @@ approval, a review item past its deadline and a dataset never refreshed though i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 
 from tests.capabilities.world import FEATURES, World, _synthetic
+from tests.gateway.conftest import RunningGateway, served_world
 from zhongtai.meta.flywheel import FlywheelRecords, FlywheelRun, Step
 from zhongtai.meta.records import Change, DecisionRecord
 from zhongtai.meta.time import now
@@ -172,3 +176,29 @@ def _champion_with_profile_pending(world: World) -> int:
     ).version
     review(world.store, "churn", version, ModelAction.SUBMIT, "modeler")
     return version
+
+
+@dataclass
+class Served:
+    """The monitored world behind a real gateway, what it holds, and a key per role the tests sign in with:
+    admin; caller (no read_models); narrow (read_models on churn-challenger alone); models (read_models and
+    change_traffic); catalog (read_models, no change_traffic)."""
+
+    running: RunningGateway
+    monitored: Monitored
+    keys: dict[str, str]
+
+
+@contextmanager
+def served_monitoring(tmp_path: Path) -> Iterator[Served]:
+    """Build the world, fill it with `prepare`, serve it, and make the keys."""
+    found: list[Monitored] = []
+    online = f"sqlite:///{tmp_path / 'online.db'}"
+    with served_world(
+        tmp_path, online, key=("ops", ["admin"]), prepare=lambda w: found.append(prepare(w))
+    ) as running:
+        access = running.world.store.access
+        keys = {"admin": running.key}
+        for role in ("caller", "narrow", "models", "catalog"):
+            keys[role] = access.create_key(f"monitoring-{role}", [role])
+        yield Served(running, found[0], keys)
