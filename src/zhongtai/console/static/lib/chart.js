@@ -69,7 +69,7 @@ function yAxis(svg, ticks, y, width, format) {
 // A line chart of series over time. series: [{ name, points: [{ x: Date|ISO text|ms, y: number|null }] }];
 // guides: [{ y, label }] drawn as dashed lines (thresholds); yFormat formats a value for the axis and tips.
 // xPad (ms) widens the time axis around a single moment (a day's point wants half a day either side).
-export function lineChart({ series, title = "", width = 640, height = 220, yFormat = (v) => fmt.number(v), guides = [],
+export function lineChart({ series, title = "", width = 860, height = 260, yFormat = (v) => fmt.number(v), guides = [],
   yMin, xPad = 3600_000 }) {
   const svg = frame(width, height, title);
   const all = series.flatMap((se) => se.points.map((p) => ({ x: new Date(p.x).getTime(), y: p.y })))
@@ -113,14 +113,14 @@ export function lineChart({ series, title = "", width = 640, height = 220, yForm
 }
 
 // A bar chart. bars: [{ label, value, tone? }] (tone picks a colour: ok, warn, bad; the palette otherwise).
-export function barChart({ bars, title = "", width = 640, height = 200, yFormat = (v) => fmt.number(v) }) {
+export function barChart({ bars, title = "", width = 860, height = 180, yFormat = (v) => fmt.number(v) }) {
   const svg = frame(width, height, title);
   if (!bars.length) return svg;
   const yTicks = niceTicks(0, Math.max(...bars.map((b) => Number(b.value) || 0), 1));
   const top = yTicks[yTicks.length - 1];
   const y = (v) => height - MARGIN.bottom - (v / top) * (height - MARGIN.top - MARGIN.bottom);
   yAxis(svg, yTicks, y, width, yFormat);
-  const slot = (width - MARGIN.left - MARGIN.right) / bars.length;
+  const slot = Math.min((width - MARGIN.left - MARGIN.right) / bars.length, 120); // a few bars stay bars
   const tones = { ok: "#137333", warn: "#b06000", bad: "#c5221f" };
   bars.forEach((b, i) => {
     const value = Number(b.value) || 0;

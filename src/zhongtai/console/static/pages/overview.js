@@ -200,7 +200,7 @@ export const page = {
       totals(caps, data.attention),
       h("section", { class: "panel" }, h("h2", {}, t("overview.attention")), attentionList(data.attention)),
       h("section", { class: "panel" }, h("h2", {}, t("overview.capabilities")), capabilityTable(caps),
-        caps.length ? h("div", { class: "chart-box", id: "calls-chart" }, barChart({
+        caps.length ? h("div", { class: "chart-box", id: "calls-chart" }, h("h3", {}, t("overview.callschart")), barChart({
           title: t("overview.callschart"),
           bars: caps.map((c) => ({ label: c.capability, value: c.calls,
             tone: c.drift && c.drift.verdict === "major" ? "bad" : c.drift && c.drift.verdict === "drift" ? "warn" : undefined })),
