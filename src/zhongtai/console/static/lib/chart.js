@@ -66,7 +66,8 @@ function yAxis(svg, ticks, y, width, format) {
   }
 }
 
-// A line chart of series over time. series: [{ name, points: [{ x: Date|ISO text|ms, y: number|null }] }];
+// A line chart of series over time. series: [{ name, points: [{ x: Date|ISO text|ms, y: number|null,
+// flagged?: bool, note?: text }] }] — a flagged point is drawn larger and ringed, its note added to its tip;
 // guides: [{ y, label }] drawn as dashed lines (thresholds); yFormat formats a value for the axis and tips.
 // xPad (ms) widens the time axis around a single moment (a day's point wants half a day either side).
 export function lineChart({ series, title = "", width = 860, height = 260, yFormat = (v) => fmt.number(v), guides = [],
@@ -98,15 +99,17 @@ export function lineChart({ series, title = "", width = 860, height = 260, yForm
   }
   series.forEach((se, i) => {
     const colour = se.colour || PALETTE[i % PALETTE.length];
-    const points = se.points.map((p) => ({ x: new Date(p.x).getTime(), y: p.y }))
+    const points = se.points.map((p) => ({ ...p, x: new Date(p.x).getTime() }))
       .filter((p) => Number.isFinite(p.x) && p.y !== null && p.y !== undefined).sort((a, b) => a.x - b.x);
     if (points.length > 1) {
       svg.append(s("polyline", { fill: "none", stroke: colour, "stroke-width": 2, "data-series": se.name,
         points: points.map((p) => `${x(p.x).toFixed(1)},${y(Number(p.y)).toFixed(1)}`).join(" ") }));
     }
     for (const p of points) {
-      svg.append(s("circle", { cx: x(p.x), cy: y(Number(p.y)), r: 3.5, fill: colour, "data-series": se.name },
-        s("title", {}, `${se.name}: ${yFormat(Number(p.y))} · ${fmt.datetime(p.x)}`)));
+      const tip = `${se.name}: ${yFormat(Number(p.y))} · ${fmt.datetime(p.x)}${p.note ? ` · ${p.note}` : ""}`;
+      svg.append(s("circle", { cx: x(p.x), cy: y(Number(p.y)), r: p.flagged ? 5.5 : 3.5, fill: colour,
+        stroke: p.flagged ? "#101828" : null, "stroke-width": p.flagged ? 2 : null, "data-series": se.name,
+        "data-flagged": p.flagged ? "true" : null }, s("title", {}, tip)));
     }
   });
   return svg;

@@ -55,10 +55,15 @@ async function driftSection(capability) {
     ].filter((g) => typeof g.y === "number") : [];
     const series = names.map((name) => ({
       name: name === "score" ? t("monitoring.score") : name,
-      points: reports.map((r) => ({ x: r.window_end, y: (r.results.find((c) => c.name === name) || {})[metric] ?? null })),
+      points: reports.map((r) => {
+        const column = r.results.find((c) => c.name === name) || {};
+        const flagged = column.verdict === "drift" || column.verdict === "major";
+        return { x: r.window_end, y: column[metric] ?? null, flagged, note: column.verdict ? t(`monitoring.verdict.${column.verdict === "no data" ? "nodata" : column.verdict}`) : "" };
+      }),
     }));
-    clear(chartBox, lineChart({ series, guides, title: t("monitoring.drift.chart", { metric: t(`monitoring.metric.${metric}`) }),
-      yFormat: (v) => fmt.number(v, 2) }), legend(series.map((se) => se.name)));
+    const title = t("monitoring.drift.chart", { metric: t(`monitoring.metric.${metric}`) });
+    clear(chartBox, h("p", { class: "muted" }, title), lineChart({ series, guides, title, yFormat: (v) => fmt.number(v, 2) }),
+      legend(series.map((se) => se.name)));
   }
   draw();
   const latest = reports[0];
@@ -170,7 +175,8 @@ function alertsSection(capability, ctx) {
     { label: t("monitoring.col.status"), render: (a) => badge(t(`monitoring.alert.${a.status}`), a.status === "firing" ? "bad" : "ok") },
     { label: t("monitoring.col.severity"), render: (a) => badge(SEVERITIES.includes(a.severity) ? t(`monitoring.severity.${a.severity}`) : a.severity,
       a.severity === "critical" ? "bad" : a.severity === "info" ? "info" : "warn") },
-    { label: t("monitoring.col.alert"), render: (a) => h("div", { class: "cell-wrap", title: a.description }, a.summary,
+    { label: t("monitoring.col.alert"), render: (a) => h("div", { class: "cell-wrap", title: a.description },
+      capability || !a.capability ? a.summary : h("a", { href: `#/monitoring/${encodeURIComponent(a.capability)}` }, a.summary),
       h("div", { class: "muted small" }, Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(" · "))) },
     { label: t("monitoring.col.since"), render: (a) => fmt.datetime(a.starts_at) },
     { label: t("monitoring.col.ended"), render: (a) => fmt.datetime(a.ends_at) },
@@ -204,7 +210,7 @@ export const page = {
     en: {
       "monitoring.heading": "Monitoring", "monitoring.all": "All capabilities", "monitoring.pick": "Capability",
       "monitoring.drift": "Drift", "monitoring.drift.none": "No drift check of this capability yet (`zhongtai monitor drift`).",
-      "monitoring.drift.chart": "{metric} per feature over time", "monitoring.drift.latest": "Latest check {at}, {version}",
+      "monitoring.drift.chart": "{metric} per feature over time (ringed: flagged)", "monitoring.drift.latest": "Latest check {at}, {version}",
       "monitoring.drift.history": "Every check", "monitoring.metric": "Measure", "monitoring.metric.effect": "Effect",
       "monitoring.metric.psi": "PSI", "monitoring.metric.js": "JS distance", "monitoring.guide.drift": "drift line",
       "monitoring.guide.major": "major line", "monitoring.score": "model score",
@@ -236,7 +242,7 @@ export const page = {
     zh: {
       "monitoring.heading": "监控", "monitoring.all": "全部能力", "monitoring.pick": "能力",
       "monitoring.drift": "数据漂移", "monitoring.drift.none": "该能力尚未做过漂移检测（`zhongtai monitor drift`）。",
-      "monitoring.drift.chart": "各特征的{metric}随时间变化", "monitoring.drift.latest": "最近一次检测 {at}，{version}",
+      "monitoring.drift.chart": "各特征的{metric}随时间变化（带圈的点为判定漂移）", "monitoring.drift.latest": "最近一次检测 {at}，{version}",
       "monitoring.drift.history": "全部检测记录", "monitoring.metric": "指标", "monitoring.metric.effect": "效应量",
       "monitoring.metric.psi": "PSI", "monitoring.metric.js": "JS 距离", "monitoring.guide.drift": "漂移线",
       "monitoring.guide.major": "严重线", "monitoring.score": "模型分数",
