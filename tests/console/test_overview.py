@@ -90,7 +90,9 @@ def test_monitoring_charts_drift_quality_and_the_flywheel_timeline(browser, serv
     assert "major" in page.inner_text("#drift-latest tr[data-feature=spend_90d]")
     tips = page.eval_on_selector_all("#drift-chart circle[data-series=spend_90d] title", "els => els.length")
     assert tips == len(BATCHES)
-    flagged = page.eval_on_selector_all("#drift-chart circle[data-flagged]", "els => els.map(e => e.dataset.series)")
+    flagged = page.eval_on_selector_all(
+        "#drift-chart circle[data-flagged]", "els => els.map(e => e.dataset.series)"
+    )
     assert flagged == ["spend_90d", "spend_90d"]  # the two later checks; the first found nothing
     page.click("button[data-metric=psi]")
     page.wait_for_selector("#drift-chart svg[aria-label^='PSI']")
