@@ -142,6 +142,11 @@ def test_a_firing_alert_resolves_once_by_whom_change_traffic_allows(served):
     done = _post(served, "models", path)
     assert done.status_code == 200 and done.json()["alert"]["status"] == "resolved"
     assert done.json()["alert"]["ends_at"] is not None
+    audit = served.running.world.store.audit.records(kind="alert_resolve")
+    assert [(r.principal, r.rule, r.object) for r in audit] == [
+        ("monitoring-models", "test_roles.modelers", "alert CanaryRolledBack")
+    ]
+    assert alert.fingerprint in audit[0].body
     again = _post(served, "models", path)
     assert again.status_code == 409 and again.json()["code"] == "conflict"
     assert _post(served, "models", "/v1/alerts/" + "0" * 32 + "/resolve").status_code == 404

@@ -113,11 +113,13 @@ def add_monitoring_routes(app: FastAPI) -> None:
         access: Annotated[Access, allow("change_traffic")],
         fingerprint: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
     ) -> dict[str, Any]:
-        """Mark a firing alert resolved by hand (its condition was dealt with); the receivers are told, as
-        with `zhongtai alerts resolve`. 409 when it is not firing."""
+        """Mark a firing alert resolved by hand (its condition was dealt with), recorded in the audit log
+        (`alert_resolve`); the receivers are told, as with `zhongtai alerts resolve`. 409 when it is not
+        firing."""
         store = _store(request)
         row = store.alerts.get(fingerprint)
         if row is None:
             raise missing_alert(fingerprint)
-        access.require(row.labels.get("capability", "*"), "capabilities")
-        return resolve_alert(store, row)
+        target = row.labels.get("capability", "*")
+        access.require(target, "capabilities")
+        return resolve_alert(store, row, access.principal.name, access.rule(target, "capabilities"))

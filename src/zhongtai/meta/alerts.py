@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
+from zhongtai.govern.audit import AuditEntry, record
 from zhongtai.meta.tables import SqlAlert
 from zhongtai.meta.time import aware
 
@@ -72,14 +73,17 @@ class AlertRecords:
             session.flush()
             return _row(row), news
 
-    def resolve(self, fingerprint: str, at: datetime) -> AlertRow | None:
-        """Mark a firing alert resolved; the row, or None when it was not firing (nothing to tell)."""
+    def resolve(self, fingerprint: str, at: datetime, audit: AuditEntry | None = None) -> AlertRow | None:
+        """Mark a firing alert resolved (with `audit` recorded in the same transaction: a person's doing);
+        the row, or None when it was not firing (nothing to tell, nothing recorded)."""
         with self._sessions.begin() as session:
             row = session.get(SqlAlert, fingerprint, with_for_update=True)
             if row is None or row.status != "firing":
                 return None
             row.status, row.ends_at = "resolved", at
             session.flush()
+            if audit is not None:
+                record(session, audit)
             return _row(row)
 
     def notified(self, fingerprints: list[str], at: datetime) -> None:

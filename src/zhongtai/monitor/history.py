@@ -71,17 +71,13 @@ def missing_alert(fingerprint: str) -> ZhongtaiError:
     )
 
 
-def resolve_alert(store: MetadataStore, row: AlertRow) -> dict[str, Any]:
-    """Mark a firing alert resolved by hand (its condition was dealt with) and tell the receivers, as
-    `zhongtai alerts resolve` does; conflict when it is not firing."""
-    if row.status != "firing":
-        raise ZhongtaiError(
-            "conflict", f"alert {row.fingerprint} is {row.status}, not firing", "only a firing alert resolves"
-        )
+def resolve_alert(store: MetadataStore, row: AlertRow, principal: str, rule: str) -> dict[str, Any]:
+    """Mark a firing alert resolved by hand (its condition was dealt with), audited with `principal` and the
+    policy `rule` that allowed it, and tell the receivers; conflict when it is not firing."""
     alert = Alert(row.name, row.labels, row.severity, row.summary, row.description)
-    deliveries = AlertCenter.from_environment(store).resolve([alert])
-    resolved = store.alerts.get(row.fingerprint)
-    return {
-        "alert": alert_body(resolved if resolved is not None else row),
-        "told": [d.to_dict() for d in deliveries],
-    }
+    resolved, deliveries = AlertCenter.from_environment(store).resolve_by(alert, principal, rule)
+    if resolved is None:
+        raise ZhongtaiError(
+            "conflict", f"alert {row.fingerprint} is not firing", "only a firing alert resolves"
+        )
+    return {"alert": alert_body(resolved), "told": [d.to_dict() for d in deliveries]}
