@@ -123,3 +123,16 @@ def test_runs_and_drift_checks_page_newest_first(store):
 def test_a_promised_refresh_reads_as_hours():
     assert [promised_hours(v) for v in ("hourly", "Daily", "weekly", "6h", "90m")] == [1, 24, 168, 6, 1.5]
     assert promised_hours("when the CRM team feels like it") is None and promised_hours(None) is None
+
+
+def test_a_canary_its_guard_rolled_back_needs_attention(store):
+    policy = {"arms": [{"name": "champion", "alias": "champion"}, {"name": "cand", "version": 2}],
+              "canary": {"arm": "cand", "steps": [5, 50]}}  # fmt: skip
+    since = now().isoformat()
+    state = {"step": 0, "since": since, "status": "rolled_back", "reason": "error rate 12% above 5%"}
+    store.traffic.set("a", policy, "canary-controller", "guard tripped", state=state)
+    [tripped] = overview(store, now() - timedelta(hours=1), everything).attention["canaries"]
+    assert tripped == {"capability": "a", "arm": "cand", "reason": "error rate 12% above 5%", "since": since}
+    assert overview(store, now() - timedelta(hours=1), only("b")).attention["canaries"] == []
+    a = overview(store, now() - timedelta(hours=1), everything).capabilities[0]
+    assert a.canary is not None and a.canary["status"] == "rolled_back"
