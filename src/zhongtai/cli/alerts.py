@@ -75,7 +75,8 @@ def resolve(
     name: str = typer.Argument(..., help="The alert's name, e.g. CanaryRolledBack."),
     label: list[str] = typer.Option([], "--label", help="KEY=VALUE of the alert's labels (repeat for each)."),
 ) -> None:
-    """Mark a firing alert resolved by hand (its condition was dealt with); receivers are told."""
+    """Mark a firing alert resolved by hand (its condition was dealt with), recorded in the audit log;
+    receivers are told."""
     from zhongtai.errors import ZhongtaiError
     from zhongtai.monitor.alert_formats import Alert
     from zhongtai.monitor.alerts import AlertCenter
@@ -94,7 +95,10 @@ def resolve(
             f"no firing alert {name} with labels {labels or '{}'}",
             "`zhongtai alerts list` shows the firing ones with their labels",
         )
-    deliveries = center.resolve([alert])
+    from zhongtai.govern.audit import LOCAL_ADMIN
+    from zhongtai.govern.policy import cli_principal
+
+    _, deliveries = center.resolve_by(alert, cli_principal().name, LOCAL_ADMIN)
     told = (
         ", ".join(f"{d.receiver} {'ok' if d.ok else 'failed'}" for d in deliveries)
         or "no receiver configured"

@@ -88,17 +88,23 @@ def call_groups(store: MetadataStore, since: datetime, until: datetime | None = 
 
 
 def latency_percentiles(
-    store: MetadataStore, capability: str, calls: int, since: datetime, until: datetime | None = None
+    store: MetadataStore,
+    capability: str,
+    calls: int,
+    since: datetime,
+    until: datetime | None = None,
+    shares: tuple[tuple[str, float], ...] = (("p50_ms", 0.50), ("p95_ms", 0.95)),
 ) -> dict[str, float | None]:
-    """Nearest-rank p50 and p95 of the capability's answer latency in the window (None without calls)."""
-    found: dict[str, float | None] = {"p50_ms": None, "p95_ms": None}
+    """Nearest-rank percentiles (p50 and p95 unless `shares` names others) of the capability's answer
+    latency in the window (None without calls)."""
+    found: dict[str, float | None] = {name: None for name, _ in shares}
     if calls <= 0:
         return found
     base = _window(sa.select(SqlDecision.latency_ms), since, until).where(
         SqlDecision.capability == capability
     )
     with store.transaction() as session:
-        for name, share in (("p50_ms", 0.50), ("p95_ms", 0.95)):
+        for name, share in shares:
             rank = max(math.ceil(share * calls) - 1, 0)
             query = base.order_by(SqlDecision.latency_ms).limit(1).offset(rank)
             value = session.scalar(query)

@@ -43,6 +43,7 @@ from zhongtai.gateway.integration_routes import add_integration_routes
 from zhongtai.gateway.me_routes import add_me_route
 from zhongtai.gateway.metrics_routes import add_metrics_route
 from zhongtai.gateway.models_routes import add_model_routes
+from zhongtai.gateway.monitoring_routes import add_monitoring_routes
 from zhongtai.gateway.oneid_routes import add_oneid_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
 from zhongtai.gateway.push_routes import add_push_routes
@@ -276,6 +277,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_integration_routes(app)
     add_governance_routes(app, head_file(settings.metadata_url, settings.home))
     add_decision_routes(app)
+    add_monitoring_routes(app)
     add_oneid_routes(app, settings)
     add_me_route(app)
     add_console(app)

@@ -68,6 +68,7 @@ class AuditKind(StrEnum):
     FLYWHEEL_TRIGGER = "flywheel_trigger"  # a retrain run started, with the trigger's evidence
     FLYWHEEL_STEP = "flywheel_step"  # a run moved on, with the step's evidence
     FLYWHEEL_APPROVE = "flywheel_approve"  # a second principal let a challenger serve
+    ALERT_RESOLVE = "alert_resolve"  # a person marked a firing alert resolved
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
+from zhongtai.govern.audit import AuditEntry, record
 from zhongtai.meta.tables import SqlAlert
 from zhongtai.meta.time import aware
 
@@ -72,14 +73,17 @@ class AlertRecords:
             session.flush()
             return _row(row), news
 
-    def resolve(self, fingerprint: str, at: datetime) -> AlertRow | None:
-        """Mark a firing alert resolved; the row, or None when it was not firing (nothing to tell)."""
+    def resolve(self, fingerprint: str, at: datetime, audit: AuditEntry | None = None) -> AlertRow | None:
+        """Mark a firing alert resolved (with `audit` recorded in the same transaction: a person's doing);
+        the row, or None when it was not firing (nothing to tell, nothing recorded)."""
         with self._sessions.begin() as session:
             row = session.get(SqlAlert, fingerprint, with_for_update=True)
             if row is None or row.status != "firing":
                 return None
             row.status, row.ends_at = "resolved", at
             session.flush()
+            if audit is not None:
+                record(session, audit)
             return _row(row)
 
     def notified(self, fingerprints: list[str], at: datetime) -> None:
@@ -96,6 +100,37 @@ class AlertRecords:
             query = query.where(SqlAlert.status == status)
         with self._sessions() as session:
             return [_row(r) for r in session.scalars(query)]
+
+    def get(self, fingerprint: str) -> AlertRow | None:
+        """One alert by its fingerprint, if it was ever raised."""
+        with self._sessions() as session:
+            row = session.get(SqlAlert, fingerprint)
+            return _row(row) if row is not None else None
+
+    def page(
+        self,
+        status: str | None,
+        capabilities: list[str] | None,
+        unlabelled: bool,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[AlertRow], int]:
+        """One page of alerts, the latest raised first, and how many the filters select: of `status` (any when
+        None), about one of `capabilities` (by their `capability` label; any when None), and, with
+        `unlabelled`, also those about no capability."""
+        label = SqlAlert.labels["capability"].as_string()
+        query = sa.select(SqlAlert)
+        if status is not None:
+            query = query.where(SqlAlert.status == status)
+        if capabilities is not None:
+            about = label.in_(capabilities)
+            query = query.where(sa.or_(about, label.is_(None)) if unlabelled else about)
+        elif not unlabelled:
+            query = query.where(label.is_not(None))
+        with self._sessions() as session:
+            total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+            ordered = query.order_by(SqlAlert.last_raised_at.desc(), SqlAlert.fingerprint)
+            return [_row(r) for r in session.scalars(ordered.offset(offset).limit(limit))], int(total)
 
 
 def _row(row: SqlAlert) -> AlertRow:

@@ -140,6 +140,20 @@ class DriftRecords:
         with self._sessions() as session:
             return [_report(r) for r in session.scalars(query.limit(limit))]
 
+    def page(self, capability: str, offset: int = 0, limit: int = 50) -> tuple[list[DriftReport], int]:
+        """One page of a capability's stored reports, newest first, and how many it has in all."""
+        where = SqlDriftReport.capability == capability
+        query = (
+            sa.select(SqlDriftReport)
+            .where(where)
+            .order_by(SqlDriftReport.at.desc(), SqlDriftReport.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        with self._sessions() as session:
+            total = session.scalar(sa.select(sa.func.count()).select_from(SqlDriftReport).where(where)) or 0
+            return [_report(r) for r in session.scalars(query)], int(total)
+
 
 def _report(row: SqlDriftReport) -> DriftReport:
     return DriftReport(

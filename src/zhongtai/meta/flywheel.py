@@ -117,6 +117,18 @@ class FlywheelRecords:
         with self._store.transaction() as session:
             return [_run(row) for row in session.scalars(query)]
 
+    def page(
+        self, models: list[str], capability: str | None = None, offset: int = 0, limit: int = 50
+    ) -> tuple[list[FlywheelRun], int]:
+        """One page of the runs of `models` (of one capability), newest first, and how many there are."""
+        query = sa.select(SqlFlywheelRun).where(SqlFlywheelRun.model_name.in_(models))
+        if capability is not None:
+            query = query.where(SqlFlywheelRun.capability == capability)
+        with self._store.transaction() as session:
+            total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+            ordered = query.order_by(SqlFlywheelRun.created_at.desc(), SqlFlywheelRun.id)
+            return [_run(row) for row in session.scalars(ordered.offset(offset).limit(limit))], int(total)
+
     def claim(self, run_id: str, owner: str) -> bool:
         """Take the run's lease for `owner`; False when another process holds it."""
         at = now()

@@ -20,6 +20,7 @@ from typing import Any
 
 from zhongtai.config import mask_url
 from zhongtai.errors import ZhongtaiError
+from zhongtai.govern.audit import AuditEntry, AuditKind
 from zhongtai.meta.alerts import AlertRow
 from zhongtai.meta.store import MetadataStore
 from zhongtai.meta.time import now
@@ -116,6 +117,17 @@ class AlertCenter:
             if (row := self._store.alerts.resolve(alert.fingerprint, at)) is not None
         ]
         return self._send(notices)
+
+    def resolve_by(self, alert: Alert, principal: str, rule: str) -> tuple[AlertRow | None, list[Delivery]]:
+        """Resolve one alert by hand: recorded in the audit log (who, the rule that allowed it, the alert's
+        fingerprint and labels) in the transaction of the change; the receivers are told. (None, []) when
+        it was not firing."""
+        body = {"fingerprint": alert.fingerprint, "name": alert.name, "labels": alert.labels}
+        entry = AuditEntry(AuditKind.ALERT_RESOLVE, principal, f"alert {alert.name}", body, rule)
+        row = self._store.alerts.resolve(alert.fingerprint, now(), entry)
+        if row is None:
+            return None, []
+        return row, self._send([Notice(_alert(row), RESOLVED, row.starts_at, row.ends_at)])
 
     def _send(self, notices: list[Notice]) -> list[Delivery]:
         groups: dict[tuple[str, str], list[Notice]] = {}
