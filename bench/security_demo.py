@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from security_pii import Needles
 
+_CONSOLE = re.compile(r"\(admin key: (zt_[A-Za-z0-9_\-]+)\)")
 _CURL = re.compile(r"^curl -s -X POST (\S+) -H 'Authorization: Bearer (\S+)' -H '[^']*' -d '(.*)'$")
 
 
@@ -133,7 +134,11 @@ def start_demo(processes: Processes, customers: int) -> Demo:
         raise SystemExit(f"zhongtai demo printed no curl this bench can read: {printed}")
     key = found[0].group(2)
     seconds = time.perf_counter() - started
-    return Demo(home, url, key, [(m.group(1), m.group(3)) for m in found], seconds, {key: "api key (demo)"})
+    secrets = {key: "api key (demo)"}
+    for line in printed.read_text().splitlines():
+        if (console := _CONSOLE.search(line)) is not None:
+            secrets[console.group(1)] = "api key (demo console)"
+    return Demo(home, url, key, [(m.group(1), m.group(3)) for m in found], seconds, secrets)
 
 
 def run_curls(demo: Demo) -> list[int]:

@@ -86,9 +86,9 @@ def test_the_scan_finds_a_value_and_a_key_and_says_where_but_not_what(flow, tmp_
         ("leaky.log:4", "api key (demo)"),
         ("leaky.log:5", "name"),
     ]
-    # The demo's own stdout prints the key in its curls, on purpose: the scan does see it there.
+    # The demo's own stdout prints the keys in its curls and its console line, on purpose: the scan sees them.
     printed = security_pii.scan_files([folder / "demo.out"], needles, folder)
-    assert {f.kind for f in printed} == {"api key (demo)"}
+    assert {f.kind for f in printed} == {"api key (demo)", "api key (demo console)"}
 
 
 def test_a_source_value_its_column_type_cannot_read_is_a_source_error_that_quotes_no_value(tmp_path):

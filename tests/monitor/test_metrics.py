@@ -134,6 +134,15 @@ def test_a_shadow_that_answers_otherwise_counts_as_a_disagreement_with_its_score
     assert _value("zt_decision_latency_seconds_count", **labels) == 0
 
 
+def test_a_declared_arm_exports_its_latency_buckets_before_any_decision():
+    # A gateway declares every serving arm at start: a scrape before the first decision has its buckets.
+    labels = {"capability": "declared-test", "arm": "challenger"}
+    assert REGISTRY.get_sample_value("zt_decision_latency_seconds_count", labels) is None
+    DecisionObserver().declare("declared-test", ["challenger"])
+    assert REGISTRY.get_sample_value("zt_decision_latency_seconds_count", labels) == 0
+    assert REGISTRY.get_sample_value("zt_decision_latency_seconds_bucket", {**labels, "le": "+Inf"}) == 0
+
+
 def test_outcome_labels_are_bounded_per_capability():
     observer = DecisionObserver()
     for i in range(MAX_OUTCOMES + 5):

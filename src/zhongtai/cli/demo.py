@@ -89,8 +89,14 @@ def demo(
     stop = threading.Event()
 
     def on_ready() -> None:
-        err_console.print(f"gateway on http://127.0.0.1:{port} (GET /healthz; Ctrl+C to stop). Try:")
+        err_console.print(
+            f"gateway on http://127.0.0.1:{port} (GET /healthz; Ctrl+C to stop). Try the curls, then the console:"
+        )
         console.print(curl, soft_wrap=True)
+        # The admin key goes to stdout with the curls' app key, never to the log-bound stderr.
+        console.print(
+            f"# console: http://127.0.0.1:{port}/console/ (admin key: {report.console_key})", soft_wrap=True
+        )
         if live:
             _start_live(settings, stop, rate, port)
 

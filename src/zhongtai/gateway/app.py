@@ -94,6 +94,8 @@ class Gateway:
         watcher = RegistryWatcher(capabilities, store.serving_signal, settings.serving_poll_seconds).start()
         decisions = MeteredDecisionLog(store.decisions, spill_path(settings.home))
         decisions.observer = DecisionObserver(lambda name: feature_views(capabilities, name))
+        for runtime in capabilities.runtimes():
+            decisions.observer.declare(runtime.name, [arm.name for arm, _ in runtime.arms])
         decisions.start()
         # A push carries at most one row or event per KiB of the body limit: a count the OpenAPI document can
         # state, and one a body within the limit can reach.

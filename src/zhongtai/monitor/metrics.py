@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -92,6 +92,12 @@ class DecisionObserver:
         self._views: dict[tuple[str, int | None], Mapping[str, str]] = {}
         self._outcomes: dict[str, set[str]] = {}
         self._answers: dict[str, tuple[str, float | None]] = {}
+
+    def declare(self, capability: str, arms: Iterable[str]) -> None:
+        """Start each arm's latency histogram at zero, so a scrape (and a dashboard's rate over it) sees
+        every serving capability from the start, not a series missing until its first decision."""
+        for arm in arms:
+            self._metrics.latency.labels(capability, arm)
 
     def observe(self, record: DecisionRecord) -> None:
         """Count one decision (an answer or a shadow)."""

@@ -38,6 +38,7 @@ Stage = Callable[[str, str], None]  # (stage, detail)
 @dataclass
 class DemoReport:
     api_key: str
+    console_key: str  # an admin's, to sign in to the console with (the app key sees only what apps may)
     customer_id: int
     decision: str
     examples: dict[str, dict[str, Any]]  # capability -> a request body that answers with real data
@@ -59,6 +60,7 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
     from zhongtai.features.materialize import materialize
     from zhongtai.features.offline import build_view
     from zhongtai.features.online import open_online_store
+    from zhongtai.govern.policy import ADMIN_ROLE
     from zhongtai.identity.run import identity_spec, run_oneid
     from zhongtai.integrate.writeback import write_back
     from zhongtai.lake.ingest import ingest
@@ -125,17 +127,20 @@ def prepare(settings: Settings, customers: int, seed: int, on_stage: Stage) -> D
         written = write_back(store, scores)
         target = scores.capability.write_back
         clock.done("write back", f"{written:,} scores into the CRM table {target.table if target else '?'}")
-        key = store.access.create_key(f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}", [APP_ROLE])
+        stamp = f"{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+        key = store.access.create_key(f"demo-{stamp}", [APP_ROLE])
+        console_key = store.access.create_key(f"demo-console-{stamp}", [ADMIN_ROLE])
         best = max(scores.table.to_pylist(), key=lambda row: row["score"])
         examples: dict[str, dict[str, Any]] = {CAPABILITY: {"customer_id": best["customer_id"]}}
         examples["stock-risk"] = _riskiest_series(store, lake)
         examples[RECOMMEND] = recommend_example(store, lake, settings.online_url)
         examples[INTENT] = intent_example(store, lake, settings.online_url)
-        clock.done("api key", "created")
+        clock.done("api key", "created: an app's for the curls, an admin's for the console")
     finally:
         store.close()
     return DemoReport(
         api_key=key,
+        console_key=console_key,
         customer_id=best["customer_id"],
         decision=best["decision"],
         examples=examples,
