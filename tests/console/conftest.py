@@ -47,9 +47,10 @@ def console(tmp_path_factory) -> Iterator[Console]:
         yield Console(running, keys)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless."""
+    """Debian's Chromium, headless; per module, as Playwright's sync API holds an event loop on the main
+    thread while it runs, and the tests after the console's need `asyncio.run` there."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
