@@ -11,6 +11,8 @@ blocks, so every call runs in the thread pool, away from the decide path's event
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -180,6 +182,21 @@ def _store(request: Request) -> MetadataStore:
     return request.app.state.gateway.store
 
 
+def _utc(moment: datetime | None, name: str) -> datetime | None:
+    """A moment in UTC (one without a zone is taken as UTC); a 422 for one UTC cannot hold (year 1 east
+    of Greenwich)."""
+    if moment is None:
+        return None
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ZhongtaiError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"query parameter '{name}' is out of range",
+            "give a moment after year 1",
+        ) from None
+
+
 def add_governance_routes(app: FastAPI, head_path: Path | None) -> None:
     """Mount /v1/keys, /v1/audit, /v1/policies and the canary routes; `head_path` is where this store's
     audit head is exported (what verify compares the log's tail with)."""
@@ -297,10 +314,25 @@ def _add_audit_routes(app: FastAPI, head_path: Path | None) -> None:
         kind: str | None = Query(default=None, max_length=64),
         principal: str | None = Query(default=None, max_length=200),
         object: str | None = Query(default=None, max_length=200),
+        since: Annotated[datetime | None, Query(description="Records at or after this moment.")] = None,
+        until: Annotated[datetime | None, Query(description="Records before this moment.")] = None,
+        offset: int = Query(default=0, ge=0, le=10_000_000, description="Matching records skipped."),
         limit: int = Query(default=50, ge=1, le=10_000),
     ) -> Any:
-        """Recent records, newest first, matching every filter given (object by substring)."""
-        found = await run_in_threadpool(_store(request).audit.records, kind, principal, object or None, limit)
+        """Recent records, newest first, matching every filter given (object by substring); `offset` and
+        `limit` page through them."""
+        found = await run_in_threadpool(
+            partial(
+                _store(request).audit.records,
+                kind,
+                principal,
+                object or None,
+                limit,
+                since=_utc(since, "since"),
+                until=_utc(until, "until"),
+                offset=offset,
+            )
+        )
         return {"records": [r.to_dict() for r in found]}
 
     @app.get(
