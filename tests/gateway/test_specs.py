@@ -130,10 +130,20 @@ def test_roles_without_apply_specs_are_refused(served):
     with httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {caller}"}) as client:
         for answer in (
             client.post("/v1/specs/plan", json={"document": COMPOSED}),
+            client.post("/v1/specs/impact", json={"document": COMPOSED}),
             client.post("/v1/specs/apply", json={"document": COMPOSED}),
-            client.get("/v1/specs/capabilities/churn-risk"),
         ):
             assert answer.status_code == 403 and "apply_specs" in answer.json()["message"]
+        for answer in (client.get("/v1/specs/capabilities/churn-risk"), client.get("/v1/specs/capabilities")):
+            assert answer.status_code == 403 and "read_models" in answer.json()["message"]
+
+
+def test_the_registered_capabilities_are_listed_with_their_specs(admin):
+    listed = admin.get("/v1/specs/capabilities").json()["capabilities"]
+    names = [c["name"] for c in listed]
+    assert {"churn-risk", "churn-challenger"} <= set(names) and names == sorted(names)
+    risk = next(c for c in listed if c["name"] == "churn-risk")
+    assert risk["spec"] == admin.get("/v1/specs/capabilities/churn-risk").json()["spec"]
 
 
 def test_the_audit_log_pages_and_filters_by_time(admin):

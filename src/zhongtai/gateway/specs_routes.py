@@ -2,8 +2,9 @@
 client) becomes the same spec change `zhongtai plan` / `zhongtai apply` make, audited, and goes back to the
 git repository of specs as YAML.
 
-Every route needs `apply_specs` (the policy engine decides, through the routes' one dependency); applying
-also asks it of each object the document names. A change is audited naming the caller's principal and the
+Planning, replaying and applying need `apply_specs` (the policy engine decides, through the routes' one
+dependency); applying also asks it of each object the document names. Reading a registered capability's
+spec (listing, YAML export) needs `read_models` on it, as reading its traffic does. A change is audited naming the caller's principal and the
 rule that allowed it (spec/documents.py, the package function). The store blocks: every call runs in the
 thread pool. Serving follows the registry (capabilities/serving.py), so an applied capability answers on
 every gateway within the poll interval.
@@ -71,6 +72,15 @@ class Impacts(BaseModel):
     impacts: list[Impact]
 
 
+class RegisteredCapability(BaseModel):
+    name: str
+    spec: dict[str, Any]
+
+
+class RegisteredCapabilities(BaseModel):
+    capabilities: list[RegisteredCapability]
+
+
 class ExportedSpec(BaseModel):
     """A registered spec, and the YAML document that declares it for the repository of specs."""
 
@@ -117,6 +127,25 @@ def add_spec_routes(app: FastAPI, settings: Settings) -> None:
         return {"since": since.isoformat(), "impacts": impacts}
 
     @app.get(
+        "/v1/specs/capabilities",
+        tags=["specs"],
+        response_model=RegisteredCapabilities,
+        responses=errors(401, 403, 422, 429),
+        openapi_extra=SECURED,
+    )
+    async def list_capability_specs(request: Request, access: Annotated[Access, allow("read_models")]) -> Any:
+        """Every registered capability the caller may read, with its spec, by name: loaded or not (what
+        `GET /v1/capabilities` lists is what serves, for callers)."""
+        registered = await run_in_threadpool(_store(request).registered, "capabilities")
+        return {
+            "capabilities": [
+                {"name": name, "spec": spec}
+                for name, spec in sorted(registered.items())
+                if access.allows(name, "capabilities")
+            ]
+        }
+
+    @app.get(
         "/v1/specs/capabilities/{name}",
         tags=["specs"],
         response_model=ExportedSpec,
@@ -125,7 +154,7 @@ def add_spec_routes(app: FastAPI, settings: Settings) -> None:
     )
     async def export_capability(
         request: Request,
-        access: Annotated[Access, allow("apply_specs", "name", "capabilities")],
+        access: Annotated[Access, allow("read_models", "name", "capabilities")],
         name: str,
     ) -> Any:
         """The capability's registered spec, and as the YAML a project file holds (`zhongtai plan` of that
