@@ -158,3 +158,14 @@ def test_the_audit_log_pages_and_filters_by_time(admin):
     before = admin.get("/v1/audit/records", params={"until": newest, "limit": 1000}).json()["records"]
     assert [r["seq"] for r in before] == [r["seq"] for r in everything[1:]]
     assert admin.get("/v1/audit/records", params={"since": "0001-01-01T00:00:00+05:00"}).status_code == 422
+
+
+def test_the_policies_in_force_read_as_a_document_that_plans_as_no_change(served, admin):
+    answer = admin.get("/v1/policies").json()
+    assert [p["name"] for p in answer["policies"]] == ["test_roles"]
+    assert yaml.safe_load(answer["document"]) == {"policies": answer["policies"]}
+    planned = admin.post("/v1/policies/plan", json={"document": answer["document"]}).json()
+    assert planned["steps"] == []
+    running, caller = served
+    refused = httpx.get(f"{running.url}/v1/policies", headers={"Authorization": f"Bearer {caller}"})
+    assert refused.status_code == 403 and "manage_grants" in refused.json()["message"]

@@ -134,6 +134,11 @@ class PolicyDocument(BaseModel):
     source: str = Field(default="policies.yaml", min_length=1, max_length=200)
 
 
+class PoliciesInForce(BaseModel):
+    policies: list[dict[str, Any]]
+    document: str
+
+
 class PlanStepOut(BaseModel):
     kind: str
     action: str
@@ -366,6 +371,21 @@ def _add_audit_routes(app: FastAPI, head_path: Path | None) -> None:
 
 
 def _add_policy_routes(app: FastAPI) -> None:
+    @app.get(
+        "/v1/policies",
+        tags=["governance"],
+        response_model=PoliciesInForce,
+        responses=READ_ERRORS,
+        openapi_extra=SECURED,
+    )
+    async def policies_in_force(request: Request, access: Annotated[Access, allow("manage_grants")]) -> Any:
+        """The policies in force (rules, workspaces, limits), and as the `policies` document to edit and
+        plan again."""
+        from zhongtai.govern.grants import policies_document
+
+        payloads, text = await run_in_threadpool(policies_document, _store(request))
+        return {"policies": payloads, "document": text}
+
     for applying in (False, True):
         _add_policy_route(app, applying)
 
