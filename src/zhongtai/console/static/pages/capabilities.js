@@ -5,6 +5,7 @@
 
 import { api } from "../lib/api.js";
 import { fmt, t } from "../lib/i18n.js";
+import { planSteps } from "../lib/plan.js";
 import { badge, clear, confirmDialog, errorBox, h, kv, loading, show, toast } from "../lib/ui.js";
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -49,10 +50,7 @@ export const page = {
       "capabilities.explain": "Top factors returned", "capabilities.arms": "Traffic split (optional)",
       "capabilities.arms.hint": "Without arms, the alias takes all the traffic.", "capabilities.arms.kept": "Its shadows and canary are kept as they are.",
       "capabilities.valuebands": "Its value bands are kept as they are.", "capabilities.plan": "Show the plan",
-      "capabilities.plan.heading": "Plan", "capabilities.plan.none": "No change: the registry already holds this spec.",
-      "capabilities.plan.create": "create", "capabilities.plan.update": "update", "capabilities.plan.delete": "delete",
-      "capabilities.plan.path": "Field", "capabilities.plan.old": "Now", "capabilities.plan.new": "After",
-      "capabilities.plan.breaking": "Breaking", "capabilities.plan.additive": "Additive", "capabilities.plan.note": "Note",
+      "capabilities.plan.heading": "Plan",
       "capabilities.document": "Spec document", "capabilities.apply": "Apply", "capabilities.apply.title": "Apply this plan?",
       "capabilities.apply.body": "{count} change(s) to {name}, in one transaction, recorded in the audit log under your name.",
       "capabilities.apply.done": "Applied: {name} serves within seconds.", "capabilities.stale": "The form changed since the plan: show the plan again.",
@@ -97,10 +95,7 @@ export const page = {
       "capabilities.explain": "返回的主要因素个数", "capabilities.arms": "流量分配（可选）",
       "capabilities.arms.hint": "不设分支时，全部流量走该别名。", "capabilities.arms.kept": "其影子分支和金丝雀设置保持不变。",
       "capabilities.valuebands": "其数值区间保持不变。", "capabilities.plan": "查看变更计划",
-      "capabilities.plan.heading": "变更计划", "capabilities.plan.none": "无变更：注册表中已是此规格。",
-      "capabilities.plan.create": "新建", "capabilities.plan.update": "修改", "capabilities.plan.delete": "删除",
-      "capabilities.plan.path": "字段", "capabilities.plan.old": "当前", "capabilities.plan.new": "变更后",
-      "capabilities.plan.breaking": "不兼容", "capabilities.plan.additive": "新增", "capabilities.plan.note": "说明",
+      "capabilities.plan.heading": "变更计划",
       "capabilities.document": "规格文档", "capabilities.apply": "应用", "capabilities.apply.title": "应用此变更计划？",
       "capabilities.apply.body": "对 {name} 的 {count} 项变更将在一个事务中完成，并以你的名义记入审计日志。",
       "capabilities.apply.done": "已应用：{name} 将在数秒内开始服务。", "capabilities.stale": "计划生成后表单已改动，请重新查看变更计划。",
@@ -470,17 +465,7 @@ async function composer(root, ctx, name) {
     clear(result,
       h("section", { class: "panel", id: "plan-result" },
         h("h2", {}, t("capabilities.plan.heading")),
-        steps.length ? steps.map((step) => h("div", { class: "plan-step", dataset: { action: step.action } },
-          h("p", {}, badge(t(`capabilities.plan.${step.action}`), step.action === "create" ? "ok" : step.action === "delete" ? "bad" : "warn"), " ",
-            h("strong", {}, step.name)),
-          step.changes.length ? h("table", { class: "data diff" },
-            h("thead", {}, h("tr", {}, [t("capabilities.plan.path"), t("capabilities.plan.old"), t("capabilities.plan.new")].map((c) => h("th", { scope: "col" }, c)))),
-            h("tbody", {}, step.changes.map((c) => h("tr", {}, h("td", {}, h("code", {}, c.path)),
-              h("td", { class: "del" }, h("code", {}, JSON.stringify(c.old))), h("td", { class: "add" }, h("code", {}, JSON.stringify(c.new)))))))
-            : null,
-          [["breaking", "bad"], ["additive", "ok"], ["notes", "info"]].map(([key, tone]) => step[key].map((note) =>
-            h("p", {}, badge(t(`capabilities.plan.${key === "notes" ? "note" : key}`), tone), " ", note)))))
-          : h("p", { class: "muted" }, t("capabilities.plan.none")),
+        planSteps(steps),
         steps.length ? h("button", { type: "button", class: "primary", id: "apply", onclick: () => apply(spec, steps, document) }, t("capabilities.apply")) : null),
       impactPanel(impact, spec),
       h("section", { class: "panel" }, h("h2", {}, t("capabilities.document")), h("pre", { id: "document" }, document)));
