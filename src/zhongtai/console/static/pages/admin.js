@@ -13,7 +13,7 @@ const MEMBER_KINDS = ["capabilities", "datasets", "feature_views", "feature_grou
 export const page = {
   id: "admin",
   order: 90,
-  icon: "⚿",
+  icon: "⚒",
   title: { en: "Admin", zh: "管理" },
   needs: ["manage_keys", "manage_grants"],
   strings: {
@@ -32,7 +32,7 @@ export const page = {
       "admin.keys.secret.note": "The gateway keeps only its hash.",
       "admin.keys.rotate.title": "Rotate {name}?", "admin.keys.rotate.body": "A new secret is made; the old one keeps working for:",
       "admin.keys.revoke.title": "Revoke {name}?", "admin.keys.revoke.body": "Every caller using this key is refused within 30 seconds. This cannot be undone.",
-      "admin.keys.revoked.done": "{name} is revoked.", "admin.keys.none": "No API key yet.",
+      "admin.keys.revoked.done": "{name} is revoked.", "admin.keys.own": "signed in with it", "admin.keys.none": "No API key yet.",
       "admin.grants.rules": "Rules in force", "admin.grants.policy": "Policy", "admin.grants.rule": "Rule",
       "admin.grants.effect": "Effect", "admin.grants.principals": "Who", "admin.grants.actions": "May", "admin.grants.objects": "On",
       "admin.grants.limits": "Rate limits", "admin.grants.limit": "Limit", "admin.grants.perminute": "Per minute", "admin.grants.burst": "Burst",
@@ -61,7 +61,7 @@ export const page = {
       "admin.keys.secret.note": "网关只保存它的哈希值。",
       "admin.keys.rotate.title": "轮换 {name}？", "admin.keys.rotate.body": "将生成新密钥；旧密钥在以下时长内仍可使用：",
       "admin.keys.revoke.title": "吊销 {name}？", "admin.keys.revoke.body": "使用此密钥的调用方将在 30 秒内被拒绝。此操作无法撤销。",
-      "admin.keys.revoked.done": "{name} 已吊销。", "admin.keys.none": "还没有 API 密钥。",
+      "admin.keys.revoked.done": "{name} 已吊销。", "admin.keys.own": "当前登录所用", "admin.keys.none": "还没有 API 密钥。",
       "admin.grants.rules": "生效中的规则", "admin.grants.policy": "策略", "admin.grants.rule": "规则",
       "admin.grants.effect": "效果", "admin.grants.principals": "主体", "admin.grants.actions": "可执行", "admin.grants.objects": "对象",
       "admin.grants.limits": "限流", "admin.grants.limit": "限流规则", "admin.grants.perminute": "每分钟", "admin.grants.burst": "突发上限",
@@ -85,7 +85,7 @@ export const page = {
         h("a", { href: `#/admin/${name}`, class: name === tab ? "active" : null, "aria-current": name === tab ? "page" : null, dataset: { tab: name } },
           t(`admin.tab.${name}`)))),
       body);
-    if (tab === "keys") return keys(body);
+    if (tab === "keys") return keys(body, ctx.me);
     const policies = await api("/v1/policies");
     if (tab === "grants") return grants(body, policies);
     return workspaces(body, policies);
@@ -96,13 +96,13 @@ export const page = {
 
 const list = (value) => value.split(",").map((s) => s.trim()).filter(Boolean);
 
-async function keys(root) {
+async function keys(root, me) {
   const secretBox = h("div", { id: "secret" });
   const tableBox = h("div", { id: "keys-table" }, loading());
   const draw = async () => {
     try {
       const { keys: found } = await api("/v1/keys");
-      clear(tableBox, found.length ? keyTable(found, secretBox, draw) : h("p", { class: "muted" }, t("admin.keys.none")));
+      clear(tableBox, found.length ? keyTable(found, secretBox, draw, me) : h("p", { class: "muted" }, t("admin.keys.none")));
     } catch (err) { clear(tableBox, errorBox(err, draw)); }
   };
   clear(root, createForm(secretBox, draw), secretBox, tableBox);
@@ -159,7 +159,9 @@ function status(key) {
   return badge(t("admin.keys.active"), "ok");
 }
 
-function keyTable(found, secretBox, redraw) {
+function keyTable(found, secretBox, redraw, me) {
+  // The key signed in here may not rotate or revoke itself (the API refuses: its caller could be locked out).
+  const own = (key) => me.via === "key" && me.name === key.name;
   const columns = [t("admin.keys.name"), t("admin.keys.prefix"), t("admin.keys.roles"), t("admin.keys.workspace"),
     t("admin.keys.owner"), t("admin.keys.scopes"), t("admin.keys.created"), t("admin.keys.expiry"), t("admin.keys.status"), t("admin.keys.actions")];
   const out = h("div");
@@ -172,7 +174,7 @@ function keyTable(found, secretBox, redraw) {
       h("td", { title: key.created_at }, fmt.datetime(key.created_at)),
       h("td", {}, key.expires_at ? fmt.datetime(key.expires_at) : t("admin.keys.never")),
       h("td", {}, status(key)),
-      h("td", {}, key.revoked_at ? null : h("div", { class: "row" },
+      h("td", {}, key.revoked_at ? null : own(key) ? h("span", { class: "muted" }, t("admin.keys.own")) : h("div", { class: "row" },
         h("button", { type: "button", class: "rotate", onclick: () => act(async () => {
           const grace = h("input", { value: "24h", pattern: "\\d{1,4}[smhdw]", "aria-label": t("admin.keys.rotate.body"), class: "narrow" });
           const ok = await confirmDialog(t("admin.keys.rotate.title", { name: key.name }),

@@ -14,7 +14,7 @@ const KINDS = ["apply", "key_create", "key_revoke", "key_rotate", "submit", "app
 export const page = {
   id: "audit",
   order: 80,
-  icon: "⛓",
+  icon: "✔",
   title: { en: "Audit", zh: "审计" },
   needs: ["read_audit"],
   strings: {

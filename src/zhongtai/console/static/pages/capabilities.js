@@ -38,7 +38,7 @@ export const page = {
       "capabilities.try": "Try it", "capabilities.try.context": "Context (JSON object, optional)", "capabilities.try.send": "Decide",
       "capabilities.try.answer": "Answer", "capabilities.try.decision": "Decision", "capabilities.try.score": "Score",
       "capabilities.try.version": "Model version", "capabilities.try.arm": "Arm", "capabilities.try.fallback": "Fallback",
-      "capabilities.try.latency": "Latency", "capabilities.try.id": "Decision id", "capabilities.try.badjson": "The context is not a JSON object.",
+      "capabilities.try.latency": "Latency", "capabilities.try.raw": "The whole answer (JSON)", "capabilities.try.id": "Decision id", "capabilities.try.badjson": "The context is not a JSON object.",
       "capabilities.try.unloaded": "This capability does not serve on this gateway yet.",
       "capabilities.spec": "Spec", "capabilities.export": "Download YAML", "capabilities.edit": "Edit in the composer",
       "capabilities.composer.new": "Compose a new capability", "capabilities.composer.edit": "Edit {name}",
@@ -51,7 +51,7 @@ export const page = {
       "capabilities.arms.hint": "Without arms, the alias takes all the traffic.", "capabilities.arms.kept": "Its shadows and canary are kept as they are.",
       "capabilities.valuebands": "Its value bands are kept as they are.", "capabilities.plan": "Show the plan",
       "capabilities.plan.heading": "Plan",
-      "capabilities.document": "Spec document", "capabilities.apply": "Apply", "capabilities.apply.title": "Apply this plan?",
+      "capabilities.document": "Spec document", "capabilities.document.hint": "What was planned, as JSON (which YAML reads as is); once applied, download it as YAML from the capability's page.", "capabilities.apply": "Apply", "capabilities.apply.title": "Apply this plan?",
       "capabilities.apply.body": "{count} change(s) to {name}, in one transaction, recorded in the audit log under your name.",
       "capabilities.apply.done": "Applied: {name} serves within seconds.", "capabilities.stale": "The form changed since the plan: show the plan again.",
       "capabilities.impact": "Impact on logged decisions", "capabilities.impact.new": "A new capability: no decisions were logged, so nothing to replay.",
@@ -83,7 +83,7 @@ export const page = {
       "capabilities.try": "在线试用", "capabilities.try.context": "上下文（JSON 对象，可选）", "capabilities.try.send": "请求决策",
       "capabilities.try.answer": "返回结果", "capabilities.try.decision": "决策", "capabilities.try.score": "分数",
       "capabilities.try.version": "模型版本", "capabilities.try.arm": "分支", "capabilities.try.fallback": "兜底",
-      "capabilities.try.latency": "耗时", "capabilities.try.id": "决策编号", "capabilities.try.badjson": "上下文不是 JSON 对象。",
+      "capabilities.try.latency": "耗时", "capabilities.try.raw": "完整返回（JSON）", "capabilities.try.id": "决策编号", "capabilities.try.badjson": "上下文不是 JSON 对象。",
       "capabilities.try.unloaded": "此能力尚未在本网关上提供服务。",
       "capabilities.spec": "规格", "capabilities.export": "下载 YAML", "capabilities.edit": "在编排器中修改",
       "capabilities.composer.new": "编排新能力", "capabilities.composer.edit": "修改 {name}",
@@ -96,7 +96,7 @@ export const page = {
       "capabilities.arms.hint": "不设分支时，全部流量走该别名。", "capabilities.arms.kept": "其影子分支和金丝雀设置保持不变。",
       "capabilities.valuebands": "其数值区间保持不变。", "capabilities.plan": "查看变更计划",
       "capabilities.plan.heading": "变更计划",
-      "capabilities.document": "规格文档", "capabilities.apply": "应用", "capabilities.apply.title": "应用此变更计划？",
+      "capabilities.document": "规格文档", "capabilities.document.hint": "这是生成计划所用的规格，格式为 JSON（YAML 可直接读取）；应用后可在该能力页面下载 YAML。", "capabilities.apply": "应用", "capabilities.apply.title": "应用此变更计划？",
       "capabilities.apply.body": "对 {name} 的 {count} 项变更将在一个事务中完成，并以你的名义记入审计日志。",
       "capabilities.apply.done": "已应用：{name} 将在数秒内开始服务。", "capabilities.stale": "计划生成后表单已改动，请重新查看变更计划。",
       "capabilities.impact": "对已记录决策的影响", "capabilities.impact.new": "这是新能力：尚无已记录的决策，无可回放。",
@@ -327,7 +327,7 @@ async function tryPanel(name) {
         [t("capabilities.try.fallback"), show(Boolean(answer.fallback))],
         [t("capabilities.try.latency"), fmt.ms(answer.latency_ms)],
         [t("capabilities.try.id"), show(answer.decision_id)],
-      ]), h("pre", {}, JSON.stringify(answer, null, 2)));
+      ]), h("details", {}, h("summary", {}, t("capabilities.try.raw")), h("pre", {}, JSON.stringify(answer, null, 2))));
     } catch (err) { clear(out, errorBox(err)); }
   } },
   inputs.map((f) => h("div", { class: "field" }, f.label, f.input)),
@@ -385,7 +385,8 @@ async function composer(root, ctx, name) {
       h("td", {}, h("button", { type: "button", onclick: () => tr.remove() }, t("capabilities.split.remove"))));
     bands.append(tr);
   };
-  (base.decisions || []).slice().sort((a, b) => b.min_score - a.min_score).forEach(addBand);
+  // In the registered order: a reordering alone would show in the plan as a change.
+  (base.decisions || []).forEach(addBand);
   if (!base.decisions) addBand({ min_score: 0.5 });
   const fallback = h("input", { id: "c-fallback", name: "fallback", value: (base.fallback && base.fallback.decision) || "", required: true });
   const fallbackScore = h("input", { id: "c-fallback-score", name: "fallback_score", type: "number", min: "0", max: "1", step: "any", class: "narrow",
@@ -468,7 +469,8 @@ async function composer(root, ctx, name) {
         planSteps(steps),
         steps.length ? h("button", { type: "button", class: "primary", id: "apply", onclick: () => apply(spec, steps, document) }, t("capabilities.apply")) : null),
       impactPanel(impact, spec),
-      h("section", { class: "panel" }, h("h2", {}, t("capabilities.document")), h("pre", { id: "document" }, document)));
+      h("section", { class: "panel" }, h("h2", {}, t("capabilities.document")), h("p", { class: "hint" }, t("capabilities.document.hint")),
+        h("pre", { id: "document" }, document)));
   }
 
   async function apply(spec, steps, document) {
@@ -502,7 +504,7 @@ function impactPanel(impact, spec) {
         [t("capabilities.impact.decisions"), r.decisions], [t("capabilities.impact.replayed"), r.replayed],
         [t("capabilities.impact.fallbacks"), r.fallbacks],
         [t("capabilities.impact.agreement"), r.agreement === null ? "—" : fmt.percent(r.agreement)],
-        [t("capabilities.impact.shift"), r.mean_shift === null ? "—" : fmt.number(r.mean_shift, 4)],
+        [t("capabilities.impact.shift"), r.mean_shift === null ? "—" : fmt.number(Math.abs(r.mean_shift) < 5e-5 ? 0 : r.mean_shift, 4)],
         [t("capabilities.impact.psi"), r.psi === null ? "—" : fmt.number(r.psi, 3)],
       ]),
       h("h3", {}, t("capabilities.impact.flips")),
