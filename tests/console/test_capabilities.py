@@ -186,3 +186,34 @@ def test_a_caller_lists_what_serves_and_tries_it(browser, console):
     assert page.query_selector("#traffic") is None and page.query_selector("#spec") is None
     assert errors == []
     page.context.close()
+
+
+def test_a_canary_shows_where_its_ramp_stands(browser, console):
+    policy = {
+        "arms": [
+            {"name": "champion", "alias": "champion", "weight": 100},
+            {"name": "blue", "alias": "champion", "weight": 0},
+        ],
+        "shadows": [],
+        "canary": {"arm": "blue", "steps": [5, 50], "step_every": "1h", "complete": "hold"},
+    }
+    # A rolled-back ramp, as a gateway's canary controller records it when a guard trips.
+    state = {
+        "step": 1,
+        "since": "2026-03-03T10:00:00+00:00",
+        "status": "rolled_back",
+        "reason": "error rate 0.2 > 0.01",
+    }
+    console.gateway.world.store.traffic.set(
+        "churn-risk", policy, "canary-controller", "guard tripped", state=state
+    )
+    served = _api(console, "/v1/capabilities/churn-risk/traffic").json()
+    assert served["canary_state"] == state
+    page = sign_in(browser, console, "admin")
+    errors = _watch(page)
+    page.goto(f"{console.url}#/capabilities/churn-risk")
+    shown = page.wait_for_selector("#canary-state").inner_text()
+    assert "rolled back" in shown and "step 2 of 2 (50 %)" in shown and "error rate 0.2" in shown
+    assert errors == []
+    page.context.close()
+    _api(console, "/v1/capabilities/churn-risk/traffic", method="DELETE", json={"reason": "test done"})

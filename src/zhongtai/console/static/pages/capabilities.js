@@ -27,7 +27,10 @@ export const page = {
       "capabilities.origin.alias": "alias alone", "capabilities.arm": "Arm", "capabilities.serves": "Serves",
       "capabilities.weight": "Weight", "capabilities.share": "Share", "capabilities.shadows": "Shadows",
       "capabilities.sample": "Sample", "capabilities.canary": "Canary",
-      "capabilities.canary.none": "No canary ramp.", "capabilities.canary.of": "Arm {arm} ramps through {steps} % every {every}, then {complete}.",
+      "capabilities.canary.none": "No canary ramp.",
+      "capabilities.canary.ramping": "ramping", "capabilities.canary.awaiting_approval": "awaiting promotion",
+      "capabilities.canary.rolled_back": "rolled back", "capabilities.canary.promoted": "promoted",
+      "capabilities.canary.step": "step {step} of {steps} ({percent} %) since {since}", "capabilities.canary.of": "Arm {arm} ramps through {steps} % every {every}, then {complete}.",
       "capabilities.history": "Recent traffic changes", "capabilities.when": "When", "capabilities.who": "Who",
       "capabilities.what": "Change", "capabilities.reason": "Reason", "capabilities.history.none": "No change yet.",
       "capabilities.split": "Change the split", "capabilities.split.add": "Add an arm", "capabilities.split.remove": "Remove",
@@ -72,7 +75,10 @@ export const page = {
       "capabilities.origin.alias": "仅别名", "capabilities.arm": "分支", "capabilities.serves": "服务版本",
       "capabilities.weight": "权重", "capabilities.share": "占比", "capabilities.shadows": "影子分支",
       "capabilities.sample": "采样比例", "capabilities.canary": "金丝雀",
-      "capabilities.canary.none": "没有金丝雀放量。", "capabilities.canary.of": "分支 {arm} 按 {steps} % 逐级放量，每级 {every}，完成后{complete}。",
+      "capabilities.canary.none": "没有金丝雀放量。",
+      "capabilities.canary.ramping": "放量中", "capabilities.canary.awaiting_approval": "等待晋升",
+      "capabilities.canary.rolled_back": "已回滚", "capabilities.canary.promoted": "已晋升",
+      "capabilities.canary.step": "第 {step}/{steps} 级（{percent} %），自 {since} 起", "capabilities.canary.of": "分支 {arm} 按 {steps} % 逐级放量，每级 {every}，完成后{complete}。",
       "capabilities.history": "最近的流量变更", "capabilities.when": "时间", "capabilities.who": "操作人",
       "capabilities.what": "变更", "capabilities.reason": "原因", "capabilities.history.none": "尚无变更。",
       "capabilities.split": "调整分流", "capabilities.split.add": "添加分支", "capabilities.split.remove": "移除",
@@ -201,6 +207,7 @@ async function trafficPanel(ctx, name) {
       h("p", { class: "muted" }, policy.canary ? t("capabilities.canary.of", { arm: policy.canary.arm,
         steps: policy.canary.steps.map((s) => fmt.number(s)).join(" → "), every: policy.canary.step_every, complete: policy.canary.complete })
         : t("capabilities.canary.none")),
+      policy.canary && state.canary_state ? canaryState(policy.canary, state.canary_state) : null,
       ctx.can("change_traffic") ? splitForm(name, state, draw) : null,
       h("h3", {}, t("capabilities.history")),
       state.history.length ? h("table", { class: "data", id: "traffic-history" },
@@ -216,6 +223,16 @@ async function trafficPanel(ctx, name) {
     clear(panel, h("h2", {}, t("capabilities.traffic")), errorBox(err));
   }
   return panel;
+}
+
+const CANARY_TONE = { ramping: "info", awaiting_approval: "warn", rolled_back: "bad", promoted: "ok" };
+
+function canaryState(canary, at) {
+  const step = Math.min(at.step, canary.steps.length - 1);
+  return h("p", { id: "canary-state" }, badge(t(`capabilities.canary.${at.status}`), CANARY_TONE[at.status] || "neutral"), " ",
+    t("capabilities.canary.step", { step: fmt.number(step + 1), steps: fmt.number(canary.steps.length),
+      percent: fmt.number(canary.steps[step]), since: fmt.datetime(at.since) }),
+    at.reason ? h("span", { class: "muted" }, ` · ${at.reason}`) : null);
 }
 
 function serves(arm) { return arm.version ? `v${arm.version}` : arm.alias || arm.name; }
