@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.errors import ErrorCode, ZhongtaiError
@@ -187,19 +187,20 @@ def _store(request: Request) -> MetadataStore:
     return request.app.state.gateway.store
 
 
-def _utc(moment: datetime | None, name: str) -> datetime | None:
-    """A moment in UTC (one without a zone is taken as UTC); a 422 for one UTC cannot hold (year 1 east
-    of Greenwich)."""
+def _moment(value: Any) -> datetime:
+    """An ISO 8601 moment in UTC (one without a zone is taken as UTC), as the document's `date-time`
+    promises: a bare number is not one. A moment beyond what UTC can hold (year 1 east of Greenwich) is
+    clamped to the first or last one: it is before or after every record either way."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
     if moment is None:
-        return None
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2026-03-03T10:00:00Z")
     try:
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:
-        raise ZhongtaiError(
-            ErrorCode.INVALID_ARGUMENT,
-            f"query parameter '{name}' is out of range",
-            "give a moment after year 1",
-        ) from None
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def add_governance_routes(app: FastAPI, head_path: Path | None) -> None:
@@ -319,8 +320,12 @@ def _add_audit_routes(app: FastAPI, head_path: Path | None) -> None:
         kind: str | None = Query(default=None, max_length=64),
         principal: str | None = Query(default=None, max_length=200),
         object: str | None = Query(default=None, max_length=200),
-        since: Annotated[datetime | None, Query(description="Records at or after this moment.")] = None,
-        until: Annotated[datetime | None, Query(description="Records before this moment.")] = None,
+        since: Annotated[
+            datetime | None, BeforeValidator(_moment), Query(description="Records at or after this moment.")
+        ] = None,
+        until: Annotated[
+            datetime | None, BeforeValidator(_moment), Query(description="Records before this moment.")
+        ] = None,
         offset: int = Query(default=0, ge=0, le=10_000_000, description="Matching records skipped."),
         limit: int = Query(default=50, ge=1, le=10_000),
     ) -> Any:
@@ -333,8 +338,8 @@ def _add_audit_routes(app: FastAPI, head_path: Path | None) -> None:
                 principal,
                 object or None,
                 limit,
-                since=_utc(since, "since"),
-                until=_utc(until, "until"),
+                since=since,
+                until=until,
                 offset=offset,
             )
         )
