@@ -25,14 +25,16 @@ def test_the_log_verifies_filters_and_exports(browser, console):
     page.wait_for_selector("#verify.ok")
     page.wait_for_selector(".datatable tbody tr[data-key]")
     kinds = page.eval_on_selector_all(
-        ".datatable tbody tr[data-key] td:nth-child(3)", "els => els.map(e => e.innerText)"
+        ".datatable tbody tr[data-key] td:nth-child(3)",
+        "els => els.map(e => e.querySelector('[title]').title)",
     )
     assert "apply" in kinds and "key_create" in kinds
     page.select_option(".datatable select[name=kind]", "key_create")
     page.click(".datatable form.filters button[type=submit]")
     for _ in range(100):  # the page's CSP forbids the evaluated predicates of wait_for_function
         kinds = page.eval_on_selector_all(
-            ".datatable tbody tr[data-key] td:nth-child(3)", "els => els.map(e => e.innerText)"
+            ".datatable tbody tr[data-key] td:nth-child(3)",
+            "els => els.map(e => e.querySelector('[title]').title)",
         )
         if kinds and set(kinds) == {"key_create"}:
             break

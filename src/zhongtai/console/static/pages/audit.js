@@ -30,6 +30,15 @@ export const page = {
       "audit.export": "Export (ECS JSON lines)", "audit.export.after": "After record #", "audit.export.ready": "Download {name} ({size})",
       "audit.record": "Record #{seq}", "audit.hash": "Hash", "audit.prev": "Previous hash", "audit.select": "Select a record to see it whole.",
       "audit.head.none": "none exported",
+      "audit.kind.apply": "spec apply", "audit.kind.key_create": "key created",
+      "audit.kind.key_revoke": "key revoked", "audit.kind.key_rotate": "key rotated",
+      "audit.kind.submit": "submitted for review", "audit.kind.approve": "approved",
+      "audit.kind.reject": "rejected", "audit.kind.archive": "archived",
+      "audit.kind.alias_move": "alias moved", "audit.kind.rollback": "rollback",
+      "audit.kind.traffic_change": "traffic change", "audit.kind.decisions": "decisions",
+      "audit.kind.review_assign": "review assigned", "audit.kind.review_resolve": "review resolved",
+      "audit.kind.review_escalate": "review escalated", "audit.kind.flywheel_trigger": "retrain triggered",
+      "audit.kind.flywheel_step": "retrain step", "audit.kind.flywheel_approve": "challenger approved",
     },
     zh: {
       "audit.heading": "审计日志", "audit.verify": "哈希链校验", "audit.verify.again": "重新校验",
@@ -43,6 +52,13 @@ export const page = {
       "audit.export": "导出（ECS JSON Lines）", "audit.export.after": "从记录序号之后", "audit.export.ready": "下载 {name}（{size}）",
       "audit.record": "记录 #{seq}", "audit.hash": "哈希", "audit.prev": "前一条哈希", "audit.select": "选择一条记录查看完整内容。",
       "audit.head.none": "未导出",
+      "audit.kind.apply": "规格应用", "audit.kind.key_create": "创建密钥", "audit.kind.key_revoke": "吊销密钥",
+      "audit.kind.key_rotate": "轮换密钥", "audit.kind.submit": "提交评审", "audit.kind.approve": "批准",
+      "audit.kind.reject": "驳回", "audit.kind.archive": "归档", "audit.kind.alias_move": "别名变更",
+      "audit.kind.rollback": "回滚", "audit.kind.traffic_change": "流量变更", "audit.kind.decisions": "决策",
+      "audit.kind.review_assign": "分派复核", "audit.kind.review_resolve": "完成复核",
+      "audit.kind.review_escalate": "复核升级", "audit.kind.flywheel_trigger": "触发重训",
+      "audit.kind.flywheel_step": "重训步骤", "audit.kind.flywheel_approve": "批准挑战者",
     },
   },
   async render(root) {
@@ -53,14 +69,14 @@ export const page = {
       columns: [
         { key: "seq", label: t("audit.seq"), numeric: true, render: (r) => [fmt.number(r.seq), broken.has(r.seq) ? [" ", badge(t("audit.broken"), "bad")] : null] },
         { key: "at", label: t("audit.at"), render: (r) => h("span", { title: r.at }, fmt.datetime(r.at)) },
-        { key: "kind", label: t("audit.kind"), render: (r) => badge(r.kind, "info") },
+        { key: "kind", label: t("audit.kind"), render: (r) => h("span", { title: r.kind }, badge(kindName(r.kind), "info")) },
         { key: "principal", label: t("audit.principal") },
         { key: "rule", label: t("audit.rule"), render: (r) => h("code", {}, r.rule) },
         { key: "object", label: t("audit.object") },
         { key: "body", label: t("audit.body"), render: (r) => h("code", {}, typeof r.body === "string" ? r.body : JSON.stringify(r.body)) },
       ],
       filters: [
-        { key: "kind", label: t("audit.allkinds"), options: KINDS },
+        { key: "kind", label: t("audit.allkinds"), options: KINDS.map((k) => ({ value: k, label: kindName(k) })) },
         { key: "principal", label: t("audit.principal") },
         { key: "object", label: t("audit.object") },
         { key: "since", label: t("audit.since"), type: "datetime-local" },
@@ -94,6 +110,9 @@ export const page = {
   },
 };
 
+// A kind the page knows by name; one added to the log later shows as its code.
+function kindName(kind) { return KINDS.includes(kind) ? t(`audit.kind.${kind}`) : kind; }
+
 // A datetime-local value is the viewer's local time; the API takes a moment with its zone.
 function moment(value) { return value ? new Date(value).toISOString() : undefined; }
 
@@ -109,7 +128,8 @@ function drawVerify(panel, report, again) {
       [t("audit.verify.records"), report.records],
       [t("audit.verify.decisions"), report.decisions],
       [t("audit.verify.head"), report.head ? h("code", {}, `#${report.head.seq} ${String(report.head.hash || "").slice(0, 16)}…`) : t("audit.head.none")],
-      [t("audit.verify.summary"), report.summary],
+      // The server's summary is English; the verdict above says it in the reader's language.
+      report.ok ? null : [t("audit.verify.summary"), report.summary],
     ]),
     report.findings.length ? h("table", { class: "data", id: "findings" },
       h("thead", {}, h("tr", {}, [t("audit.seq"), t("audit.kind"), t("audit.problem"), t("audit.detail")].map((c) => h("th", { scope: "col" }, c)))),
@@ -124,7 +144,7 @@ function showRecord(panel, r, broken) {
   clear(panel, h("h2", {}, t("audit.record", { seq: fmt.number(r.seq) }), " ", finding ? badge(t("audit.broken"), "bad") : null),
     finding ? h("p", { class: "error" }, `${finding.problem}: ${finding.detail}`) : null,
     kv([
-      [t("audit.at"), fmt.datetime(r.at)], [t("audit.kind"), r.kind], [t("audit.principal"), r.principal],
+      [t("audit.at"), fmt.datetime(r.at)], [t("audit.kind"), `${kindName(r.kind)} (${r.kind})`], [t("audit.principal"), r.principal],
       [t("audit.rule"), r.rule], [t("audit.object"), r.object],
       [t("audit.prev"), h("code", {}, r.prev_hash)], [t("audit.hash"), h("code", {}, r.hash)],
     ]),
