@@ -63,9 +63,7 @@ def browser() -> Iterator[Any]:
 def sign_in(browser: Any, console: Console, role: str = "admin", locale: str = "en") -> Any:
     """A new browser context in `locale`, signed in with the role's key; returns the page, on the first
     page of the navigation."""
-    context = browser.new_context(
-        locale="zh-CN" if locale == "zh" else "en-GB", viewport={"width": 1400, "height": 900}
-    )
+    context = browser.new_context(locale="zh-CN" if locale == "zh" else "en-GB", viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(console.url)
     page.fill("#credential", console.keys[role])
