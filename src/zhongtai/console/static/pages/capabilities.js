@@ -146,7 +146,7 @@ async function list(root, ctx) {
   const servingCell = (row) => {
     if (!live) return "—";
     const c = live.loaded.get(row.name);
-    if (!c) return badge(t("capabilities.notloaded"), "bad");
+    if (!c) return h("span", { title: live.errors[row.name] || "" }, badge(t("capabilities.notloaded"), "bad"));
     return h("span", {}, c.traffic.filter((a) => a.arm).map((a) => badge(`${a.arm} v${a.version}`, "info")));
   };
   clear(root,
