@@ -47,6 +47,7 @@ EXPECTED = {
     "manage_keys": {"admin"},
     "read_audit": {"admin"},
     "manage_grants": {"admin"},
+    "apply_specs": {"admin"},
     "read_dataset": {"admin"},
     "whoami": set(ROLES),
 }

@@ -40,3 +40,30 @@ def test_a_403_carries_the_verdict_and_query_filters_are_sent():
     with scripted(denied) as (url, script), Client(url, "k", retry=FAST) as zt, refused:
         zt.governance.audit_records(kind="approve", object_contains="churn", limit=5)
     assert script.seen[0].path == "/v1/audit/records?kind=approve&object=churn&limit=5"
+
+
+def test_spec_documents_are_planned_and_replayed_as_reads_and_applied_once():
+    plan = (200, {}, {"steps": [], "applied": False})
+    with scripted(DROP, plan) as (url, script), Client(url, "k", retry=FAST) as zt:
+        assert zt.governance.plan_specs("capabilities: []") == {"steps": [], "applied": False}
+    assert [(s.method, s.path) for s in script.seen] == [("POST", "/v1/specs/plan")] * 2
+    assert script.seen[0].body == {"document": "capabilities: []", "source": "capability.yaml"}
+    impact = (
+        200,
+        {},
+        {"since": "2026-03-03T00:00:00+00:00", "impacts": [{"capability": "c", "status": "new"}]},
+    )
+    with scripted(impact) as (url, script), Client(url, "k", retry=FAST) as zt:
+        assert zt.governance.spec_impact("capabilities: []", days=3) == [{"capability": "c", "status": "new"}]
+    assert script.seen[0].path == "/v1/specs/impact?days=3"
+    with (
+        scripted(DROP, plan) as (url, script),
+        Client(url, "k", retry=FAST) as zt,
+        pytest.raises(ConnectionFailed),
+    ):
+        zt.governance.apply_specs("capabilities: []")
+    assert len(script.seen) == 1
+    exported = (200, {}, {"kind": "capabilities", "name": "churn", "spec": {}, "yaml": "capabilities: []\n"})
+    with scripted(exported) as (url, script), Client(url, "k", retry=FAST) as zt:
+        assert zt.governance.export_capability("churn") == "capabilities: []\n"
+    assert script.seen[0].path == "/v1/specs/capabilities/churn"

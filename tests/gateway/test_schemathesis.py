@@ -19,11 +19,12 @@ pytestmark = pytest.mark.integration
 # Bounded so the run stays well under a minute on a shared machine; the seed makes a failure reproducible.
 MAX_EXAMPLES = 5
 SEED = 20261206
-# A grants document is YAML text in a JSON string: every string is schema-valid and almost none is a policy,
-# so for these two operations an invalid document's 422 is the promise, not a rejected valid request.
+# A grants or spec document is YAML text in a JSON string: every string is schema-valid and almost none is a
+# policy or a capability, so for these operations an invalid document's 422 is the promise, not a rejected
+# valid request.
 CONFIG = """\
 [[operations]]
-include-path-regex = "^/v1/policies/"
+include-path-regex = "^/v1/(policies/|specs/(plan|apply|impact)$)"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 """
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from zhongtai.capabilities.canary import AWAITING_APPROVAL
-from zhongtai.capabilities.traffic import arm_of, checked_policy, effective_policy, serving_version, set_split
+from zhongtai.capabilities.traffic import (
+    arm_of,
+    check_servable,
+    checked_policy,
+    effective_policy,
+    serving_version,
+    set_split,
+)
 from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.govern.audit import LOCAL_ADMIN
 from zhongtai.models import aliases
@@ -37,6 +44,13 @@ def start_canary(
     policy in force's, or the defaults."""
     spec = CapabilitySpec.model_validate(store.spec("capabilities", capability))
     current = effective_policy(store, spec)
+    try:
+        check_servable(store, spec, current)
+    except ZhongtaiError as exc:
+        # The ramp keeps the arms in force: when one of them no longer serves, the request is not at fault.
+        raise ZhongtaiError(
+            ErrorCode.CONFLICT, f"the traffic in force cannot take a canary: {exc.message}", exc.hint
+        ) from None
     others = [a.model_dump() for a in current.arms if a.name != arm]
     guards = current.canary.guards.model_dump() if current.canary else {}
     body = {

@@ -63,10 +63,13 @@ def replay(
     since: datetime,
     limit: int = MAX_DECISIONS,
     on_progress: Callable[[int], None] | None = None,
+    spec: CapabilitySpec | None = None,
 ) -> ReplayReport:
     """Re-score the capability's logged answers since `since` with `candidate` (an alias, `v<number>` or
-    a number) and compare with what was answered."""
-    spec = CapabilitySpec.model_validate(store.spec("capabilities", capability))
+    a number) and compare with what was answered. With `spec` (a composed, unapplied change of the
+    capability) its model and score bands judge instead of the registered ones: the impact of the change."""
+    if spec is None:
+        spec = CapabilitySpec.model_validate(store.spec("capabilities", capability))
     task = ModelSpec.model_validate(store.spec("models", spec.model)).task
     if task not in SCORE_BAND_TASKS:
         raise ZhongtaiError(

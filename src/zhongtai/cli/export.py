@@ -1,4 +1,5 @@
-"""`zhongtai export`: a capability as a self-contained bundle (the edge); schedules as an Airflow DAG."""
+"""`zhongtai export`: a capability as a self-contained bundle (the edge); a registered spec as the YAML a
+project file holds; schedules as an Airflow DAG."""
 
 from __future__ import annotations
 
@@ -90,6 +91,27 @@ def _show(exported: ExportedBundle) -> None:
     console.print(
         f"  try: cd {escape(str(exported.path))} && python -m zhongtai_edge verify .", soft_wrap=True
     )
+
+
+@app.command("spec")
+def spec(
+    kind: str = typer.Argument(..., help="The spec kind: capabilities."),
+    name: str = typer.Argument(..., help="The registered object, e.g. a capability composed in the console."),
+    out: Path | None = typer.Option(None, "--out", help="Write the YAML to this file instead of stdout."),
+) -> None:
+    """Write a registered spec as the YAML document a project file holds (what the console's composer
+    applied), so the git repository of specs can take it: `zhongtai plan` of that file shows no change."""
+    from zhongtai.govern.policy import require_cli
+    from zhongtai.spec.documents import export_spec
+
+    store = context.store()
+    require_cli(store, "read_models", name, kind)
+    _, text = export_spec(store, kind, name)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    err_console.print(f"wrote {escape(str(out))}")
 
 
 @app.command("airflow")

@@ -178,6 +178,18 @@ def policies_call(document: str, source: str, apply: bool) -> Call:
     return Call("POST", f"/v1/policies/{'apply' if apply else 'plan'}", body, safe=not apply)
 
 
+def specs_call(document: str, source: str, verb: str, days: int = 7) -> Call:
+    """`POST /v1/specs/plan`, `/impact` or `/apply` with a spec document (YAML or JSON text)."""
+    body = {"document": document, "source": source}
+    params = {"days": days} if verb == "impact" else {}
+    return Call("POST", f"/v1/specs/{verb}", body, params=params, safe=verb != "apply")
+
+
+def export_capability_call(name: str) -> Call:
+    """`GET /v1/specs/capabilities/{name}`: its spec and the YAML document declaring it."""
+    return Call("GET", f"/v1/specs/capabilities/{_segment(name, 'name')}")
+
+
 def read_answer(response: httpx.Response) -> tuple[Any, bool]:
     """The JSON body of a successful answer and whether it was replayed; the API's error raised otherwise."""
     if response.is_success:

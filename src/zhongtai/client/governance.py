@@ -150,3 +150,25 @@ class Governance:
     def apply_policies(self, document: str, source: str = "policies.yaml") -> dict[str, Any]:
         """Apply a `policies` YAML document in one audited transaction: `{"steps", "applied"}`."""
         return self._json(calls.policies_call(document, source, apply=True))
+
+    def policies(self) -> dict[str, Any]:
+        """The policies in force: `{"policies", "document"}`, the document being the YAML to edit and apply."""
+        return self._json(Call("GET", "/v1/policies"))
+
+    def plan_specs(self, document: str, source: str = "capability.yaml") -> dict[str, Any]:
+        """What applying a spec document (capabilities) would change: `{"steps", "applied": false}`."""
+        return self._json(calls.specs_call(document, source, "plan"))
+
+    def spec_impact(
+        self, document: str, source: str = "capability.yaml", days: int = 7
+    ) -> list[dict[str, Any]]:
+        """Each capability of the document replayed over its decisions of the last `days` days."""
+        return self._items(calls.specs_call(document, source, "impact", days), "impacts")
+
+    def apply_specs(self, document: str, source: str = "capability.yaml") -> dict[str, Any]:
+        """Apply a spec document in one audited transaction: `{"steps", "applied"}`."""
+        return self._json(calls.specs_call(document, source, "apply"))
+
+    def export_capability(self, name: str) -> str:
+        """The registered capability as the YAML document a project file holds."""
+        return str(self._json(calls.export_capability_call(name))["yaml"])

@@ -51,6 +51,7 @@ from zhongtai.gateway.quality_routes import add_quality_routes
 from zhongtai.gateway.report_routes import add_report_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.gateway.review_routes import add_review_routes
+from zhongtai.gateway.specs_routes import add_spec_routes
 from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.govern.audit_head import head_file
 from zhongtai.govern.identity import Identities
@@ -282,6 +283,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_monitoring_routes(app)
     add_oneid_routes(app, settings)
     add_me_route(app)
+    add_spec_routes(app, settings)
     add_console(app)
     return app
 

@@ -11,12 +11,14 @@ blocks, so every call runs in the thread pool, away from the decide path's event
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from zhongtai.errors import ErrorCode, ZhongtaiError
@@ -132,6 +134,11 @@ class PolicyDocument(BaseModel):
     source: str = Field(default="policies.yaml", min_length=1, max_length=200)
 
 
+class PoliciesInForce(BaseModel):
+    policies: list[dict[str, Any]]
+    document: str
+
+
 class PlanStepOut(BaseModel):
     kind: str
     action: str
@@ -178,6 +185,22 @@ class Promoted(BaseModel):
 
 def _store(request: Request) -> MetadataStore:
     return request.app.state.gateway.store
+
+
+def _moment(value: Any) -> datetime:
+    """An ISO 8601 moment in UTC (one without a zone is taken as UTC), as the document's `date-time`
+    promises: a bare number is not one. A moment beyond what UTC can hold (year 1 east of Greenwich) is
+    clamped to the first or last one: it is before or after every record either way."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2026-03-03T10:00:00Z")
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def add_governance_routes(app: FastAPI, head_path: Path | None) -> None:
@@ -297,10 +320,29 @@ def _add_audit_routes(app: FastAPI, head_path: Path | None) -> None:
         kind: str | None = Query(default=None, max_length=64),
         principal: str | None = Query(default=None, max_length=200),
         object: str | None = Query(default=None, max_length=200),
+        since: Annotated[
+            datetime | None, BeforeValidator(_moment), Query(description="Records at or after this moment.")
+        ] = None,
+        until: Annotated[
+            datetime | None, BeforeValidator(_moment), Query(description="Records before this moment.")
+        ] = None,
+        offset: int = Query(default=0, ge=0, le=10_000_000, description="Matching records skipped."),
         limit: int = Query(default=50, ge=1, le=10_000),
     ) -> Any:
-        """Recent records, newest first, matching every filter given (object by substring)."""
-        found = await run_in_threadpool(_store(request).audit.records, kind, principal, object or None, limit)
+        """Recent records, newest first, matching every filter given (object by substring); `offset` and
+        `limit` page through them."""
+        found = await run_in_threadpool(
+            partial(
+                _store(request).audit.records,
+                kind,
+                principal,
+                object or None,
+                limit,
+                since=since,
+                until=until,
+                offset=offset,
+            )
+        )
         return {"records": [r.to_dict() for r in found]}
 
     @app.get(
@@ -334,6 +376,21 @@ def _add_audit_routes(app: FastAPI, head_path: Path | None) -> None:
 
 
 def _add_policy_routes(app: FastAPI) -> None:
+    @app.get(
+        "/v1/policies",
+        tags=["governance"],
+        response_model=PoliciesInForce,
+        responses=READ_ERRORS,
+        openapi_extra=SECURED,
+    )
+    async def policies_in_force(request: Request, access: Annotated[Access, allow("manage_grants")]) -> Any:
+        """The policies in force (rules, workspaces, limits), and as the `policies` document to edit and
+        plan again."""
+        from zhongtai.govern.grants import policies_document
+
+        payloads, text = await run_in_threadpool(policies_document, _store(request))
+        return {"policies": payloads, "document": text}
+
     for applying in (False, True):
         _add_policy_route(app, applying)
 

@@ -47,6 +47,8 @@ def _state(store: MetadataStore, name: str) -> dict[str, Any]:
         "capability": name,
         "origin": "live" if live else ("spec" if spec.traffic else "alias"),
         "policy": effective_policy(store, spec).model_dump(mode="json"),
+        # Where a canary ramp stands (step, since, status, reason), kept with the live split.
+        "canary_state": live.state if live and live.state else None,
         "history": [{**c, "at": c["at"].isoformat()} for c in store.traffic.history(name)],
     }
 

@@ -265,8 +265,13 @@ class AuditLog:
         object_contains: str | None = None,
         limit: int | None = 50,
         newest_first: bool = True,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
     ) -> list[AuditRecord]:
-        """Records matching every filter given (kind and principal exactly, object by substring)."""
+        """Records matching every filter given (kind and principal exactly, object by substring, time from
+        `since` up to but not including `until`), skipping the first `offset` of them: a page of the log."""
         query = sa.select(SqlAuditRecord)
         if kind:
             query = query.where(SqlAuditRecord.kind == kind)
@@ -274,9 +279,15 @@ class AuditLog:
             query = query.where(SqlAuditRecord.principal == principal)
         if object_contains:
             query = query.where(SqlAuditRecord.object.contains(object_contains, autoescape=True))
+        # The time is kept as canonical UTC text, which sorts as the moments do.
+        if since is not None:
+            query = query.where(SqlAuditRecord.at >= timestamp(since))
+        if until is not None:
+            query = query.where(SqlAuditRecord.at < timestamp(until))
         order = SqlAuditRecord.seq.desc() if newest_first else SqlAuditRecord.seq
         with self._sessions() as session:
-            return [_record(r) for r in session.scalars(query.order_by(order).limit(limit))]
+            page = query.order_by(order).offset(offset).limit(limit)
+            return [_record(r) for r in session.scalars(page)]
 
     def pages(self, after: int = 0, size: int = 1000) -> Iterator[list[AuditRecord]]:
         """Every record numbered above `after`, in order, `size` at a time."""

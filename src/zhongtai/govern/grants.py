@@ -130,3 +130,13 @@ def apply_policies(
     if not plan.empty:
         apply_plan(plan, store, principal, rule=rule)
     return plan
+
+
+def policies_document(store: MetadataStore) -> tuple[list[dict[str, Any]], str]:
+    """The policies in force, as stored, and as one `policies` document: the text to edit and apply again
+    (its plan shows no change until it is edited)."""
+    import yaml
+
+    payloads = [payload for _, payload in sorted(store.registered("policies").items())]
+    text = yaml.safe_dump({"policies": payloads}, sort_keys=False, allow_unicode=True) if payloads else ""
+    return payloads, text

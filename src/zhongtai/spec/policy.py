@@ -29,6 +29,7 @@ ACTIONS = (
     "change_traffic",
     "manage_keys",
     "manage_grants",
+    "apply_specs",
     "read_audit",
     "read_catalog",
     "read_models",
@@ -86,7 +87,8 @@ class RuleSpec(Spec):
         min_length=1,
         description="What they may do: call, read_dataset, read_features, push_features, see_pii:CLASS, "
         "see_explanation, train, submit, approve, promote, change_traffic, manage_keys, manage_grants, "
-        "read_audit, read_catalog, read_models, review (work a capability's review queue), or `*`.",
+        "apply_specs (plan and apply spec documents over the API), read_audit, read_catalog, read_models, "
+        "review (work a capability's review queue), or `*`.",
     )
     objects: list[ObjectRef] = Field(
         default=["*"],

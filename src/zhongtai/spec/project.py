@@ -137,7 +137,7 @@ def _load_file(project: Project, path: Path, rel: str) -> list[str]:
     try:
         parsed = ProjectFile.model_validate(data)
     except ValidationError as exc:
-        return [_format_error(rel, data, lines, err) for err in exc.errors()]
+        return [format_error(rel, data, lines, err) for err in exc.errors()]
     problems = []
     for kind in KINDS:
         for index, spec in enumerate(getattr(parsed, kind)):
@@ -178,7 +178,7 @@ def _path_warnings(project: Project) -> list[str]:
     return warnings
 
 
-def _format_error(rel: str, data: Any, lines: dict, err: Mapping[str, Any]) -> str:
+def format_error(rel: str, data: Any, lines: dict, err: Mapping[str, Any]) -> str:
     yaml_path: list[str | int] = []
     shown: list[str] = []
     node = data
@@ -325,7 +325,7 @@ def _check_model_references(project: Project) -> list[str]:
                 f"{origin} capabilities.{name}.decisions: model '{capability.model}' is {task}: "
                 "give at least one score band (decision and min_score)"
             )
-        elif problem := _answer_problem(capability, project.models[capability.model].task):
+        elif problem := answer_problem(capability, project.models[capability.model].task):
             problems.append(f"{project.origins[('capabilities', name)]} capabilities.{name}.{problem}")
         elif capability.input_dataset is not None:
             entity = project.models[capability.model].entity
@@ -364,7 +364,7 @@ def _check_policies(project: Project) -> list[str]:
     ]
 
 
-def _answer_problem(capability: CapabilitySpec, task: str) -> str | None:
+def answer_problem(capability: CapabilitySpec, task: str) -> str | None:
     """Score bands answer binary models, value bands regression ones; a multiclass model answers its class."""
     if capability.value_bands and task != "regression":
         return f"value_bands: model '{capability.model}' is {task}: value bands answer regression models"
