@@ -89,9 +89,14 @@ feature_views:
       FROM crm_orders o JOIN person_crosswalk x ON x.dataset = 'crm_orders' AND x.key = CAST(o.order_id AS VARCHAR)
       GROUP BY 1
     features: [{name: orders, type: int64}]
+models:
+  - name: person_churn
+    entity: person
+    label: {sql: "SELECT person_id, ts, orders > 1 AS label FROM person_orders"}
+    feature_views: [person_orders]
 capabilities:
   - name: person-churn
-    model: churn
+    model: person_churn
     input: person_id
     description: Churn risk of a OneID person
     decisions: [{decision: watch, min_score: 0.5}, {decision: none, min_score: 0.0}]
@@ -136,7 +141,9 @@ def _shop(db: Path) -> None:
 
 def _wide(drop: Path) -> None:
     header = ["visitor"] + [f"event_{i:03d}" for i in range(1, WIDE_COLUMNS)]
-    lines = [",".join(header)] + [",".join([f"v{r}"] + [str(r * i % 97) for i in range(1, WIDE_COLUMNS)]) for r in range(30)]
+    lines = [",".join(header)] + [
+        ",".join([f"v{r}"] + [str(r * i % 97) for i in range(1, WIDE_COLUMNS)]) for r in range(30)
+    ]
     (drop / "wide.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -181,7 +188,7 @@ def prepare(world: World, built: dict[str, str]) -> None:
         [
             DecisionRecord(
                 id=str(uuid.uuid4()), at=now - timedelta(minutes=i), capability="person-churn", principal="crm",
-                model_name="churn", model_version=1, decision="watch" if i % 2 else "none", score=0.3 + i / 10,
+                model_name="person_churn", model_version=1, decision="watch" if i % 2 else "none", score=0.3 + i / 10,
                 fallback=False, inputs={"person_id": who, "context": {"callback": PHONE}}, features={},
                 latency_ms=2.0,
             )
@@ -198,7 +205,10 @@ def data_world(tmp_path: Path) -> Iterator[DataWorld]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ZT_PII_KEY", TEST_PII_SECRET)
         with served_world(
-            tmp_path, f"sqlite:///{tmp_path / 'online.db'}", key=("ops", ["admin"]), prepare=lambda w: prepare(w, built)
+            tmp_path,
+            f"sqlite:///{tmp_path / 'online.db'}",
+            key=("ops", ["admin"]),
+            prepare=lambda w: prepare(w, built),
         ) as running:
             access = running.world.store.access
             keys = {"admin": running.key}
