@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -115,6 +116,11 @@ class DataWorld:
 
     @property
     def url(self) -> str:
+        """The console's address (what `sign_in` opens)."""
+        return f"{self.gateway.url}/console/"
+
+    @property
+    def api(self) -> str:
         return self.gateway.url
 
 
@@ -217,3 +223,11 @@ def data_world(tmp_path: Path) -> Iterator[DataWorld]:
             keys["caller"] = access.create_key("app", ["caller"])
             records = ["crm_customers:C0", "crm_orders:O0-0"]
             yield DataWorld(running, keys, built["person"], records)
+
+
+def watch_errors(page: Any) -> list[str]:
+    """Collect the page's console errors and uncaught exceptions from now on."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
