@@ -112,6 +112,7 @@ class DataWorld:
     gateway: RunningGateway
     keys: dict[str, str]
     person: str  # the person id of customer C0
+    second: str  # customer C1's: two orders, so the tag's first build gained them
     records: list[str]  # C0's records in every source
 
     @property
@@ -222,7 +223,7 @@ def data_world(tmp_path: Path) -> Iterator[DataWorld]:
             keys["steward"] = access.create_key("ste", ["steward"])
             keys["caller"] = access.create_key("app", ["caller"])
             records = ["crm_customers:C0", "crm_orders:O0-0"]
-            yield DataWorld(running, keys, built["person"], records)
+            yield DataWorld(running, keys, built["person"], built["second"], records)
 
 
 def watch_errors(page: Any) -> list[str]:
