@@ -51,7 +51,7 @@ def search(
     hits: list[tuple[int, str, str, dict[str, Any]]] = []
     for kind in kinds:
         for name, spec in store.registered(kind).items():
-            score = _score(needle, name, spec)
+            score = _score(needle, name, spec) if needle else 1  # everything, by name
             if score:
                 hit = {
                     "kind": KIND_NOUN[kind],
