@@ -1,6 +1,6 @@
 """A small world for the Data, Lineage and Person pages, built on the churn world: a shop's customers and
 orders (phones and names stored encrypted, as the retail project keeps them), a 300-column event table, a
-quality rule that quarantines rows, a OneID run over customers and orders, a tag built twice (so it has
+quality rule that quarantines rows, a OneID run over customers and orders, tags built twice (so they have
 history), an online feature view of persons, logged decisions about a person, the retail policy's roles.
 
 Built once per test module in a few seconds: 12 people, one OneID run, one ingest per dataset."""
@@ -57,6 +57,11 @@ datasets:
     fields:
       - {name: buyer_phone, pii: phone, storage: encrypted}
       - {name: buyer_name, pii: name, storage: encrypted}
+  - name: crm_vip
+    source: drop
+    path: vip.csv
+    owner: crm-team
+    description: Customers the CRM treats as VIPs this month
   - name: wide_events
     source: drop
     path: wide.csv
@@ -81,6 +86,12 @@ tags:
     entity: person
     description: Bought more than once
     sql: SELECT person_id FROM person_crosswalk WHERE dataset = 'crm_orders' GROUP BY 1 HAVING count(*) >= 2
+  - name: vip
+    entity: person
+    description: On the CRM's VIP list
+    sql: |
+      SELECT x.person_id FROM person_crosswalk x
+      JOIN crm_vip v ON x.dataset = 'crm_customers' AND x.key = CAST(v.customer_id AS VARCHAR)
 feature_views:
   - name: person_orders
     entity: person
@@ -155,8 +166,7 @@ def _wide(drop: Path) -> None:
 
 
 def prepare(world: World, built: dict[str, str]) -> None:
-    """Apply the specs, ingest, run OneID, build the tag twice, put a person's features online, log decisions."""
-    from tests.capabilities.world import register_model
+    """Apply the specs, ingest, run OneID, build the tags twice, put a person's features online, log decisions."""
     from zhongtai.govern.keys import load_keys
     from zhongtai.identity.run import identity_spec, run_oneid
     from zhongtai.lake.ingest import ingest
@@ -186,10 +196,13 @@ def prepare(world: World, built: dict[str, str]) -> None:
     person = next(r["person_id"] for r in crosswalk if r["record_id"] == "crm_customers:C0")
     second = next(r["person_id"] for r in crosswalk if r["record_id"] == "crm_customers:C1")
     built["person"], built["second"] = person, second
-    build_tag(world.store, world.storage, "repeat_buyer")
-    build_tag(world.store, world.storage, "repeat_buyer")
+    # The VIP list changes between two builds: C0 gains then loses the tag, C1 keeps it, C2 gains it.
+    for listed in (["C0", "C1"], ["C1", "C2"]):
+        (drop / "vip.csv").write_text("customer_id\n" + "\n".join(listed) + "\n", encoding="utf-8")
+        ingest(world.store, world.storage, "crm_vip", pii_keys=keys)
+        for tag in ("repeat_buyer", "vip"):
+            build_tag(world.store, world.storage, tag)
     world.online.write("person_orders", [(person, {"orders": 1})])
-    register_model(world.store, world.storage, world.booster)
     now = datetime.now(UTC)
     world.store.decisions.append(
         [
@@ -207,7 +220,7 @@ def prepare(world: World, built: dict[str, str]) -> None:
 @contextmanager
 def data_world(tmp_path: Path) -> Iterator[DataWorld]:
     """The world served by a real gateway, with keys: admin, analyst (masked PII), steward (clear PII),
-    caller (no catalog, no datasets)."""
+    caller and reviewer (neither reads the catalog nor datasets)."""
     built: dict[str, str] = {}
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ZT_PII_KEY", TEST_PII_SECRET)
@@ -222,6 +235,7 @@ def data_world(tmp_path: Path) -> Iterator[DataWorld]:
             keys["analyst"] = access.create_key("ana", ["analyst"])
             keys["steward"] = access.create_key("ste", ["steward"])
             keys["caller"] = access.create_key("app", ["caller"])
+            keys["reviewer"] = access.create_key("rev", ["case_reviewer"])
             records = ["crm_customers:C0", "crm_orders:O0-0"]
             yield DataWorld(running, keys, built["person"], built["second"], records)
 

@@ -73,8 +73,9 @@ def test_a_wide_table_pages_its_schema_and_previews_chosen_columns(browser, worl
     assert errors == []
 
 
-def test_a_role_without_catalog_grant_gets_no_data_page(browser, world):
-    page = sign_in(browser, world, "caller")
+@pytest.mark.parametrize("role", ["caller", "reviewer"])
+def test_a_role_without_catalog_grant_gets_no_data_page(browser, world, role):
+    page = sign_in(browser, world, role)
     assert page.locator("nav.side a[data-page=data]").count() == 0
     page.goto(f"{world.url}#/data/crm_customers")
     page.wait_for_selector("main .error")

@@ -90,8 +90,9 @@ def test_a_thousand_nodes_render_and_a_pan_redraws_only_what_is_in_view(browser,
     assert errors == []
 
 
-def test_a_role_without_catalog_grant_gets_no_lineage(browser, world):
-    page = sign_in(browser, world, "caller")
+@pytest.mark.parametrize("role", ["caller", "reviewer"])
+def test_a_role_without_catalog_grant_gets_no_lineage(browser, world, role):
+    page = sign_in(browser, world, role)
     assert page.locator("nav.side a[data-page=lineage]").count() == 0
     page.goto(f"{world.url}#/lineage")
     page.wait_for_selector("main .error")

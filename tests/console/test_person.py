@@ -52,6 +52,9 @@ def test_tags_show_their_history(browser, world):
     page.wait_for_selector("#tags")
     expect(page.locator("#tags tr[data-tag=repeat_buyer] li")).to_have_count(1)  # gained at the first build
     assert page.locator("#tags tr[data-tag=repeat_buyer] .badge.ok").count() == 1  # carried now
+    page.goto(f"{world.url}#/person/person/{world.person}")
+    expect(page.locator("#tags tr[data-tag=vip] li")).to_have_count(2)  # gained, then lost
+    assert page.locator("#tags tr[data-tag=vip] .badge.ok").count() == 0
     assert errors == []
 
 
@@ -73,8 +76,9 @@ def test_a_steward_sees_the_phone_an_analyst_a_mask(browser, world):
     assert "王伟敏" in seen["steward"] and "王伟敏" not in seen["analyst"]
 
 
-def test_a_role_without_the_grant_gets_no_person_page(browser, world):
-    page = sign_in(browser, world, "caller")
+@pytest.mark.parametrize("role", ["caller", "reviewer"])
+def test_a_role_without_the_grant_gets_no_person_page(browser, world, role):
+    page = sign_in(browser, world, role)
     assert page.locator("nav.side a[data-page=person]").count() == 0
     page.goto(f"{world.url}#/person/person/{world.person}")
     page.wait_for_selector("main .error")

@@ -10,12 +10,10 @@ from zhongtai.meta.store import MetadataStore
 from zhongtai.spec.models import EntitySpec, TagSpec
 
 
-def entity_tags(
-    store: MetadataStore, storage: LakeStorage, entity: str, key: str, readable: Any = None
-) -> dict[str, Any]:
-    """Each tag of `entity` (those `readable(tag)` allows, when given): whether the entity keyed `key`
-    carries it in the latest build, and its gained/lost events, oldest first. An entity of several join
-    keys is keyed by their values joined with `|`, as the online store keys it."""
+def entity_tags(store: MetadataStore, storage: LakeStorage, entity: str, key: str) -> dict[str, Any]:
+    """Each tag of `entity`: whether the entity keyed `key` carries it in the latest build, and its
+    gained/lost events, oldest first. An entity of several join keys is keyed by their values joined with
+    `|`, as the online store keys it (features/online/base.py)."""
     spec = EntitySpec.model_validate(store.spec("entities", entity))
     values = key.split("|") if len(spec.join_keys) > 1 else [key]
     where = " AND ".join(f"CAST({engine.quote(k)} AS VARCHAR) = $k{i}" for i, k in enumerate(spec.join_keys))
@@ -25,7 +23,7 @@ def entity_tags(
     try:
         for name, payload in sorted(store.registered("tags").items()):
             tag = TagSpec.model_validate(payload)
-            if tag.entity != entity or (readable is not None and not readable(name)):
+            if tag.entity != entity:
                 continue
             latest = store.tags.latest(name)
             carried, events = False, []

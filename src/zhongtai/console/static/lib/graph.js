@@ -5,7 +5,7 @@
 // requestAnimationFrame, so a graph of a thousand nodes pans as smoothly as one of ten.
 
 const NODE_W = 180, NODE_H = 30, GAP_X = 80, GAP_Y = 16;
-const COLORS = {
+export const COLORS = {
   source: "#7a5af8", dataset: "#2457c5", identity: "#0e9384", tag: "#0e9384", "feature view": "#b06000",
   "on-demand view": "#b06000", "feature group": "#b06000", model: "#c11574", capability: "#137333",
 };

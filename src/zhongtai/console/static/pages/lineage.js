@@ -4,12 +4,18 @@
 // other object's own chain. The graph holds only what the reader may read (GET /v1/lineage).
 
 import { api } from "../lib/api.js";
-import { drawGraph } from "../lib/graph.js";
+import { COLORS, drawGraph } from "../lib/graph.js";
 import { fmt, t } from "../lib/i18n.js";
 import { clear, h, loading } from "../lib/ui.js";
 
 const slug = (kind) => kind.replace(/ /g, "_");
 const idOf = (n) => `${slug(n.kind)}:${n.name}`;
+
+function legend(nodes) {
+  const kinds = [...new Set(nodes.map((n) => n.kind))].filter((k) => COLORS[k]);
+  return h("ul", { class: "legend", "aria-label": t("lineage.legend") }, kinds.map((k) => h("li", {},
+    h("span", { class: "swatch", style: { background: COLORS[k] }, "aria-hidden": "true" }), t(`lineage.kind.${k}`))));
+}
 
 export const page = {
   id: "lineage",
@@ -22,7 +28,7 @@ export const page = {
       "lineage.heading": "Lineage", "lineage.of": "Lineage of {name}", "lineage.all": "Whole graph",
       "lineage.counts": "{nodes} objects, {edges} links", "lineage.help": "Drag to pan, wheel to zoom, click a node to open it. Keyboard: focus the graph, arrows move between nodes, Enter opens, + and − zoom.",
       "lineage.canvas": "Lineage graph", "lineage.focused": "Focused: {kind} {name}", "lineage.root": "Object",
-      "lineage.show": "Show", "lineage.empty": "No object you may read has lineage yet.",
+      "lineage.show": "Show", "lineage.legend": "Kinds of object", "lineage.empty": "No object you may read has lineage yet.",
       "lineage.kind.source": "source", "lineage.kind.dataset": "dataset", "lineage.kind.identity": "identity",
       "lineage.kind.tag": "tag", "lineage.kind.feature view": "feature view", "lineage.kind.on-demand view": "on-demand view",
       "lineage.kind.feature group": "feature group", "lineage.kind.model": "model", "lineage.kind.capability": "capability",
@@ -31,7 +37,7 @@ export const page = {
       "lineage.heading": "数据血缘", "lineage.of": "{name} 的血缘", "lineage.all": "完整血缘图",
       "lineage.counts": "{nodes} 个对象，{edges} 条关系", "lineage.help": "拖动平移，滚轮缩放，点击节点打开。键盘：聚焦图后用方向键在节点间移动，回车打开，+ 和 − 缩放。",
       "lineage.canvas": "血缘图", "lineage.focused": "当前节点：{kind} {name}", "lineage.root": "对象",
-      "lineage.show": "查看", "lineage.empty": "你可读取的对象还没有血缘关系。",
+      "lineage.show": "查看", "lineage.legend": "对象类型", "lineage.empty": "你可读取的对象还没有血缘关系。",
       "lineage.kind.source": "数据源", "lineage.kind.dataset": "数据集", "lineage.kind.identity": "身份",
       "lineage.kind.tag": "标签", "lineage.kind.feature view": "特征视图", "lineage.kind.on-demand view": "实时特征视图",
       "lineage.kind.feature group": "特征组", "lineage.kind.model": "模型", "lineage.kind.capability": "能力",
@@ -54,7 +60,7 @@ export const page = {
       form,
       h("p", { class: "muted", id: "graph-help" }, t("lineage.help")),
       h("p", { id: "graph-counts" }, t("lineage.counts", { nodes: fmt.number(found.nodes.length), edges: fmt.number(found.edges.length) })),
-      found.nodes.length ? [canvas, live] : h("p", { class: "muted" }, t("lineage.empty")));
+      found.nodes.length ? [legend(found.nodes), canvas, live] : h("p", { class: "muted" }, t("lineage.empty")));
     if (!found.nodes.length) return;
     const nodes = found.nodes.map((n) => ({ id: idOf(n), label: n.name, kind: n.kind }));
     const edges = found.edges.map((e) => ({ from: idOf(e.from), to: idOf(e.to) }));

@@ -190,7 +190,7 @@ export const page = {
       "person.unknown": "No identity named {name} that you may read.", "person.another": "Find another person",
       "person.title": "Person {id}", "person.golden": "Golden record", "person.records": "Records", "person.sources": "Source systems",
       "person.lastseen": "Last seen", "person.sourcerecords": "Records in every source system", "person.trust": "trust {n}",
-      "person.count": "{n} records", "person.withheld": "Records {keys}: your roles do not grant reading this dataset.",
+      "person.count": "records: {n}", "person.withheld": "Records {keys}: your roles do not grant reading this dataset.",
       "person.explain": "Why linked", "person.single": "One record only: nothing was linked.",
       "person.explainwith": "Compare with {record}:", "person.why": "Why {record}?", "person.same": "same person",
       "person.apart": "different persons", "person.probability": "Match probability", "person.weight": "Match weight",
