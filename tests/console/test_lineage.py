@@ -64,6 +64,13 @@ def test_the_graph_shows_a_chain_and_a_click_opens_the_dataset(browser, world, l
     expect(page.locator("#graph-focus")).not_to_be_empty()
     stats = page.evaluate("() => document.getElementById('lineage-graph').graph.stats.frames")
     assert stats >= 1
+    # The list fallback holds the same objects, built when opened.
+    assert page.locator("#graph-list tbody tr").count() == 0
+    page.click("#graph-list summary")
+    expect(page.locator("#graph-list tbody tr")).to_have_count(len(placed))
+    assert page.locator("#graph-list tr[data-key='dataset:crm_orders'] a").get_attribute("href") == (
+        "#/data/crm_orders"
+    )
     # Click the table's box: its Data page opens.
     box = page.locator("#lineage-graph").bounding_box()
     view = page.evaluate("() => document.getElementById('lineage-graph').graph.view")

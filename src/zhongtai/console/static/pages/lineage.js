@@ -6,10 +6,38 @@
 import { api } from "../lib/api.js";
 import { COLORS, drawGraph } from "../lib/graph.js";
 import { fmt, t } from "../lib/i18n.js";
-import { clear, h, loading } from "../lib/ui.js";
+import { clear, dataTable, h, loading } from "../lib/ui.js";
 
 const slug = (kind) => kind.replace(/ /g, "_");
 const idOf = (n) => `${slug(n.kind)}:${n.name}`;
+
+// Where a node leads: a dataset to its Data page, any other object to its own chain.
+function target(n) {
+  const [kind, ...rest] = n.id.split(":");
+  return kind === "dataset" ? `#/data/${encodeURIComponent(rest.join(":"))}` : `#/lineage/${encodeURIComponent(n.id)}`;
+}
+
+// The same graph as a table, for screen readers and keyboards: built only when opened, a page at a time.
+function listing(nodes, edges) {
+  const ins = new Map(), outs = new Map();
+  for (const e of edges) { outs.set(e.from, (outs.get(e.from) || 0) + 1); ins.set(e.to, (ins.get(e.to) || 0) + 1); }
+  const details = h("details", { id: "graph-list" }, h("summary", {}, t("lineage.list")));
+  details.addEventListener("toggle", () => {
+    if (!details.open || details.querySelector(".datatable")) return;
+    details.append(dataTable({
+      columns: [
+        { label: t("lineage.name"), render: (n) => h("a", { href: target(n) }, n.label) },
+        { label: t("lineage.kind"), render: (n) => t(`lineage.kind.${n.kind}`) },
+        { label: t("lineage.upstream"), numeric: true, render: (n) => fmt.number(ins.get(n.id) || 0) },
+        { label: t("lineage.downstream"), numeric: true, render: (n) => fmt.number(outs.get(n.id) || 0) },
+      ],
+      rowKey: (n) => n.id,
+      pageSize: 50,
+      load: async ({ offset, limit }) => ({ rows: nodes.slice(offset, offset + limit), total: nodes.length }),
+    }));
+  });
+  return details;
+}
 
 function legend(nodes) {
   const kinds = [...new Set(nodes.map((n) => n.kind))].filter((k) => COLORS[k]);
@@ -28,7 +56,8 @@ export const page = {
       "lineage.heading": "Lineage", "lineage.of": "Lineage of {name}", "lineage.all": "Whole graph",
       "lineage.counts": "{nodes} objects, {edges} links", "lineage.help": "Drag to pan, wheel to zoom, click a node to open it. Keyboard: focus the graph, arrows move between nodes, Enter opens, + and − zoom.",
       "lineage.canvas": "Lineage graph", "lineage.focused": "Focused: {kind} {name}", "lineage.root": "Object",
-      "lineage.show": "Show", "lineage.legend": "Kinds of object", "lineage.empty": "No object you may read has lineage yet.",
+      "lineage.show": "Show", "lineage.legend": "Kinds of object", "lineage.list": "The objects as a list",
+      "lineage.name": "Object", "lineage.kind": "Kind", "lineage.upstream": "Inputs", "lineage.downstream": "Outputs", "lineage.empty": "No object you may read has lineage yet.",
       "lineage.kind.source": "source", "lineage.kind.dataset": "dataset", "lineage.kind.identity": "identity",
       "lineage.kind.tag": "tag", "lineage.kind.feature view": "feature view", "lineage.kind.on-demand view": "on-demand view",
       "lineage.kind.feature group": "feature group", "lineage.kind.model": "model", "lineage.kind.capability": "capability",
@@ -37,7 +66,8 @@ export const page = {
       "lineage.heading": "数据血缘", "lineage.of": "{name} 的血缘", "lineage.all": "完整血缘图",
       "lineage.counts": "{nodes} 个对象，{edges} 条关系", "lineage.help": "拖动平移，滚轮缩放，点击节点打开。键盘：聚焦图后用方向键在节点间移动，回车打开，+ 和 − 缩放。",
       "lineage.canvas": "血缘图", "lineage.focused": "当前节点：{kind} {name}", "lineage.root": "对象",
-      "lineage.show": "查看", "lineage.legend": "对象类型", "lineage.empty": "你可读取的对象还没有血缘关系。",
+      "lineage.show": "查看", "lineage.legend": "对象类型", "lineage.list": "以列表查看对象",
+      "lineage.name": "对象", "lineage.kind": "类型", "lineage.upstream": "输入", "lineage.downstream": "输出", "lineage.empty": "你可读取的对象还没有血缘关系。",
       "lineage.kind.source": "数据源", "lineage.kind.dataset": "数据集", "lineage.kind.identity": "身份",
       "lineage.kind.tag": "标签", "lineage.kind.feature view": "特征视图", "lineage.kind.on-demand view": "实时特征视图",
       "lineage.kind.feature group": "特征组", "lineage.kind.model": "模型", "lineage.kind.capability": "能力",
@@ -64,10 +94,8 @@ export const page = {
     if (!found.nodes.length) return;
     const nodes = found.nodes.map((n) => ({ id: idOf(n), label: n.name, kind: n.kind }));
     const edges = found.edges.map((e) => ({ from: idOf(e.from), to: idOf(e.to) }));
-    const open = (n) => {
-      const [kind, ...rest] = n.id.split(":");
-      ctx.navigate(kind === "dataset" ? `#/data/${encodeURIComponent(rest.join(":"))}` : `#/lineage/${encodeURIComponent(n.id)}`);
-    };
+    const open = (n) => ctx.navigate(target(n));
+    root.append(listing(nodes, edges));
     const graph = drawGraph(canvas, { nodes, edges }, {
       onOpen: open,
       focus: found.root ? idOf(found.root) : null,
