@@ -116,3 +116,12 @@ def test_tags_with_history_and_decisions_about_a_person(world):
     assert _get(world, "analyst", f"/v1/oneid/person/persons/{world.person}/decisions").status_code == 403
     listed = _get(world, "analyst", "/v1/oneid").json()["identities"]
     assert [i["name"] for i in listed] == ["person"]
+
+
+def test_golden_records_preview_opened_for_a_steward_masked_for_an_analyst(world):
+    steward = _get(world, "steward", "/v1/datasets/person_golden/preview", limit=20)
+    analyst = _get(world, "analyst", "/v1/datasets/person_golden/preview", limit=20)
+    names = {r["person_id"]: r["name"] for r in steward.json()["rows"]}
+    assert names[world.person] == "王伟敏" and "enc:" not in steward.text
+    masked = {r["person_id"]: r["name"] for r in analyst.json()["rows"]}
+    assert masked[world.person] == "王*" and "王伟敏" not in analyst.text
