@@ -23,6 +23,7 @@ from tests.capabilities.world import World
 from tests.conftest import TEST_PII_SECRET
 from tests.gateway.conftest import RunningGateway, served_world
 from tests.identity.test_oneid_resolve import people
+from zhongtai.errors import ZhongtaiError
 
 PERSONS = people(12)
 PHONE = PERSONS[0]["phone"]  # customer C0's mobile: a steward sees it, an analyst sees it masked
@@ -62,6 +63,7 @@ datasets:
     path: vip.csv
     owner: crm-team
     description: Customers the CRM treats as VIPs this month
+    checks: [{row_count_change: {max_drop: 0.4}}]
   - name: wide_events
     source: drop
     path: wide.csv
@@ -202,6 +204,10 @@ def prepare(world: World, built: dict[str, str]) -> None:
         ingest(world.store, world.storage, "crm_vip", pii_keys=keys)
         for tag in ("repeat_buyer", "vip"):
             build_tag(world.store, world.storage, tag)
+    # A list cut by half: the row count check blocks the run, so no version is made and the report says so.
+    (drop / "vip.csv").write_text("customer_id\nC5\n", encoding="utf-8")
+    with pytest.raises(ZhongtaiError, match="the new version was not made: row_count_change"):
+        ingest(world.store, world.storage, "crm_vip", pii_keys=keys)
     world.online.write("person_orders", [(person, {"orders": 1})])
     now = datetime.now(UTC)
     world.store.decisions.append(

@@ -80,3 +80,14 @@ def test_a_role_without_catalog_grant_gets_no_data_page(browser, world, role):
     page.goto(f"{world.url}#/data/crm_customers")
     page.wait_for_selector("main .error")
     assert "crm-team" not in page.content() and "13800000000" not in page.content()
+
+
+def test_a_blocked_run_is_reported_beside_the_version_it_left_current(browser, world):
+    page = sign_in(browser, world, "analyst", "zh")
+    errors = watch_errors(page)
+    page.goto(f"{world.url}#/data/crm_vip")
+    page.wait_for_selector("#blocked")
+    assert "50%" in page.inner_text("#blocked")
+    expect(page.locator("#versions tbody tr")).to_have_count(2)
+    assert errors == []
+    assert page.evaluate("window.zt.missingStrings()") == []

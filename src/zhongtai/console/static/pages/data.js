@@ -10,6 +10,7 @@ import { badge, clear, dataTable, errorBox, h, kv, loading, show } from "../lib/
 const FIRST_COLUMNS = 12; // the preview starts with these; the chooser adds or removes others
 const PREVIEW_ROWS = 20;
 const CHOOSER_SHOWN = 40; // the chooser lists this many matches of its filter, not all 300
+const MAX_CHOSEN = 100; // the most columns the preview route returns at once
 
 function hours(spec) {
   const m = /^(\d+)\s*([mhdw])$/.exec(String(spec || "").trim());
@@ -81,6 +82,8 @@ async function quality(box, name) {
         h("div", { class: "card" }, h("div", { class: "muted" }, t("data.q.quarantined")),
           h("div", { class: "figure", id: "quarantined" }, fmt.number(q.rows_quarantined))),
         h("div", { class: "card" }, h("div", { class: "muted" }, t("data.q.deduped")), h("div", { class: "figure" }, fmt.number(q.rows_deduped)))),
+      q.blocked_runs.length ? h("div", { class: "error", role: "status", id: "blocked" }, t("data.q.blockedruns", { n: fmt.number(q.blocked_runs.length) }),
+        h("ul", {}, q.blocked_runs.map((b) => h("li", {}, fmt.datetime(b.at), " — ", show(b.reason))))) : null,
       q.rules.length ? h("table", { class: "data", id: "rules" },
         h("thead", {}, h("tr", {}, [t("data.q.rule"), t("data.q.onfail"), t("data.q.checked"), t("data.q.failed"), t("data.q.result")]
           .map((l, i) => h("th", { class: i === 2 || i === 3 ? "num" : null }, l)))),
@@ -134,9 +137,12 @@ function preview(box, name) {
   function listChoices() {
     const needle = filter.value.trim().toLowerCase();
     const matches = state.all.filter((c) => c.toLowerCase().includes(needle));
-    clear(choices, matches.slice(0, CHOOSER_SHOWN).map((c) => h("label", { class: "choice" },
-      h("input", { type: "checkbox", value: c, checked: state.chosen.includes(c), onchange: (e) => {
+    const full = state.chosen.length >= MAX_CHOSEN;
+    clear(choices, full ? h("p", { class: "muted" }, t("data.p.full", { n: fmt.number(MAX_CHOSEN) })) : null,
+      matches.slice(0, CHOOSER_SHOWN).map((c) => h("label", { class: "choice" },
+      h("input", { type: "checkbox", value: c, checked: state.chosen.includes(c), disabled: full && !state.chosen.includes(c), onchange: (e) => {
         state.chosen = e.target.checked ? [...state.chosen, c] : state.chosen.filter((x) => x !== c);
+        listChoices();
         load();
       } }), c)),
     matches.length > CHOOSER_SHOWN ? h("p", { class: "muted" }, t("data.p.more", { n: fmt.number(matches.length - CHOOSER_SHOWN) })) : null);
@@ -223,7 +229,8 @@ export const page = {
       "data.v.at": "Made", "data.v.mode": "Mode", "data.v.rows": "Rows", "data.v.added": "Added", "data.v.updated": "Updated",
       "data.v.removed": "Removed", "data.v.schema": "Schema changes", "data.preview": "Preview",
       "data.p.filter": "Find a column", "data.p.more": "{n} more: narrow the filter",
-      "data.p.showing": "{shown} of {total} columns", "data.p.masked": "masked",
+      "data.p.showing": "{shown} of {total} columns", "data.p.masked": "masked", "data.p.full": "{n} columns chosen: remove one to add another.",
+      "data.q.blockedruns": "{n} later runs were blocked by dataset checks and made no version:",
       "data.f.quarantine": "quarantine", "data.f.warn": "warn", "data.f.block": "block", "data.r.pass": "pass", "data.r.info": "info",
       "data.r.warned": "warned", "data.r.quarantined": "quarantined", "data.r.blocked": "blocked",
       "data.norows": "Your roles do not grant reading this dataset's rows: quality samples and the preview are not shown.",
@@ -246,7 +253,8 @@ export const page = {
       "data.v.at": "生成时间", "data.v.mode": "方式", "data.v.rows": "行数", "data.v.added": "新增", "data.v.updated": "更新",
       "data.v.removed": "删除", "data.v.schema": "结构变更", "data.preview": "数据预览",
       "data.p.filter": "查找列", "data.p.more": "还有 {n} 列：请缩小筛选范围",
-      "data.p.showing": "显示 {shown} / {total} 列", "data.p.masked": "已脱敏",
+      "data.p.showing": "显示 {shown} / {total} 列", "data.p.masked": "已脱敏", "data.p.full": "已选择 {n} 列：请先移除一列再添加。",
+      "data.q.blockedruns": "之后有 {n} 次导入被数据集检查拦截，未生成新版本：",
       "data.f.quarantine": "隔离", "data.f.warn": "警告", "data.f.block": "拦截", "data.r.pass": "通过", "data.r.info": "提示",
       "data.r.warned": "警告", "data.r.quarantined": "已隔离", "data.r.blocked": "已拦截",
       "data.norows": "你的角色无权读取此数据集的数据行：不显示质量样例和数据预览。",
