@@ -104,3 +104,34 @@ def test_a_role_without_catalog_grant_gets_no_lineage(browser, world, role):
     page.goto(f"{world.url}#/lineage")
     page.wait_for_selector("main .error")
     assert page.locator("#lineage-graph").count() == 0
+
+
+def test_the_wheel_zooms_around_the_pointer_and_a_drag_pans(browser, world):
+    page = sign_in(browser, world, "steward")
+    errors = watch_errors(page)
+    page.goto(f"{world.url}#/lineage")
+    page.wait_for_selector("#lineage-graph")
+    box = page.locator("#lineage-graph").bounding_box()
+    read_view = "() => ({ ...document.getElementById('lineage-graph').graph.view })"
+    px, py = 300.0, 200.0
+    before = page.evaluate(read_view)
+    page.mouse.move(box["x"] + px, box["y"] + py)
+    page.mouse.wheel(0, -400)
+    after = page.evaluate(read_view)
+    for _ in range(40):  # the wheel event is dispatched, not awaited
+        if after["k"] != before["k"]:
+            break
+        page.wait_for_timeout(50)
+        after = page.evaluate(read_view)
+    assert after["k"] > before["k"]
+    # The world point under the pointer stays under it.
+    world_before = ((px - before["x"]) / before["k"], (py - before["y"]) / before["k"])
+    world_after = ((px - after["x"]) / after["k"], (py - after["y"]) / after["k"])
+    assert world_before == pytest.approx(world_after)
+    page.mouse.down()
+    page.mouse.move(box["x"] + px - 120, box["y"] + py + 40)
+    page.mouse.up()
+    dragged = page.evaluate(read_view)
+    assert dragged["x"] == pytest.approx(after["x"] - 120) and dragged["y"] == pytest.approx(after["y"] + 40)
+    assert "#/lineage" in page.url and "/data/" not in page.url  # a drag is not a click
+    assert errors == []
