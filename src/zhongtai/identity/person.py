@@ -8,14 +8,15 @@ and every PII class the reader may not see masked (govern/masking.py).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.compute as pc
+import pyarrow as pa
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.identity.config import OneIDConfig
-from zhongtai.identity.run import current_run, read_output
+from zhongtai.identity.run import current_run
 from zhongtai.lake import engine
 
 if TYPE_CHECKING:
@@ -27,12 +28,29 @@ if TYPE_CHECKING:
 MAX_RECORDS = 500  # a person of more records is a resolution gone wrong; show the first, say how many
 
 
+def _crosswalk(
+    store: MetadataStore, storage: LakeStorage, config: OneIDConfig, column: str, value: str
+) -> pa.Table:
+    """The current run's crosswalk rows whose `column` is `value`, filtered by DuckDB as it reads the
+    Parquet file (row groups whose statistics rule the value out are skipped), never loaded whole."""
+    location = current_run(store, config.name).location
+    con = engine.connect(storage)
+    try:
+        sql = (
+            "SELECT person_id, record_id, dataset, key FROM "
+            f"{engine.scan(storage, [posixpath.join(location, 'crosswalk.parquet')])} "
+            f"WHERE {engine.quote(column)} = $value"
+        )
+        return con.sql(sql, params={"value": value}).to_arrow_table()
+    finally:
+        con.close()
+
+
 def person_of(
     store: MetadataStore, storage: LakeStorage, config: OneIDConfig, record_id: str
 ) -> dict[str, Any]:
     """The person a source record (`<dataset>:<key>`) resolved into in the current run."""
-    crosswalk = read_output(storage, current_run(store, config.name).location, "crosswalk")
-    found = crosswalk.filter(pc.equal(crosswalk["record_id"], record_id))
+    found = _crosswalk(store, storage, config, "record_id", record_id)
     if found.num_rows == 0:
         raise ZhongtaiError(
             "not_found",
@@ -46,8 +64,7 @@ def person_keys(
     store: MetadataStore, storage: LakeStorage, config: OneIDConfig, person_id: str
 ) -> dict[str, list[str]]:
     """The person's keys in each source dataset, from the current run's crosswalk."""
-    crosswalk = read_output(storage, current_run(store, config.name).location, "crosswalk")
-    members = crosswalk.filter(pc.equal(crosswalk["person_id"], person_id))
+    members = _crosswalk(store, storage, config, "person_id", person_id)
     if members.num_rows == 0:
         raise ZhongtaiError(
             "not_found",
