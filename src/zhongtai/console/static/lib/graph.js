@@ -6,7 +6,7 @@
 
 const NODE_W = 180, NODE_H = 30, GAP_X = 80, GAP_Y = 16;
 export const COLORS = {
-  source: "#7a5af8", dataset: "#2457c5", identity: "#0e9384", tag: "#0e9384", "feature view": "#b06000",
+  source: "#7a5af8", dataset: "#2457c5", identity: "#0e9384", tag: "#0086c9", "feature view": "#b06000",
   "on-demand view": "#b06000", "feature group": "#b06000", model: "#c11574", capability: "#137333",
 };
 
@@ -132,6 +132,14 @@ export function drawGraph(canvas, graph, { onOpen, onFocus, focus } = {}) {
     view.y = h / 2 - (n.y + NODE_H / 2) * view.k;
     redraw();
   }
+  // The whole graph in view when it is small; a large one starts at its top left, readable.
+  function fitView() {
+    const { w, h } = size();
+    const width = Math.max(...placed.map((n) => n.x)) + NODE_W + 40, height = Math.max(...placed.map((n) => n.y)) + NODE_H + 40;
+    view.k = Math.min(1, Math.max(0.4, Math.min(w / width, h / height)));
+    view.x = 20; view.y = 20;
+    redraw();
+  }
   function at(px, py) {
     const x = (px - view.x) / view.k, y = (py - view.y) / view.k;
     return placed.find((n) => x >= n.x && x <= n.x + NODE_W && y >= n.y && y <= n.y + NODE_H) || null;
@@ -181,6 +189,6 @@ export function drawGraph(canvas, graph, { onOpen, onFocus, focus } = {}) {
   });
   new ResizeObserver(() => redraw()).observe(canvas);
 
-  if (focused) center(focused); else redraw();
+  if (focused) center(focused); else fitView();
   return { redraw, panBy, zoomAt, setFocus: (id) => setFocus(byId.get(id)), stats, view, nodes: placed };
 }
