@@ -133,3 +133,20 @@ def test_the_wheel_zooms_around_the_pointer_and_a_drag_pans(browser, world):
     assert dragged["x"] == pytest.approx(after["x"] - 120) and dragged["y"] == pytest.approx(after["y"] + 40)
     assert "#/lineage" in page.url and "/data/" not in page.url  # a drag is not a click
     assert errors == []
+
+
+CYCLE = """async () => {
+  const { layout } = await import("/console/lib/graph.js");
+  const nodes = ["a", "b", "c", "d", "e"].map((id) => ({ id, label: id, kind: "dataset" }));
+  const edges = [["d", "a"], ["a", "b"], ["b", "c"], ["c", "a"], ["d", "e"], ["e", "b"], ["x", "a"]]
+    .map(([from, to]) => ({ from, to }));
+  return Object.fromEntries(layout(nodes, edges).map((n) => [n.id, n.layer]));
+}"""
+
+
+def test_the_layout_places_a_cycle_past_the_deepest_node_and_ignores_unknown_ends(browser, world):
+    page = sign_in(browser, world, "admin")
+    layers = page.evaluate(CYCLE)
+    # d starts; e follows d; a, b and c sit on a cycle, so they go one layer past the deepest placed node.
+    assert layers["d"] == 0 and layers["e"] == 1
+    assert layers["a"] >= 2 and layers["b"] >= 2 and layers["c"] >= 2
