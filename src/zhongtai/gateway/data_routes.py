@@ -48,7 +48,7 @@ def add_data_routes(app: FastAPI, settings: Settings) -> None:
         """A page of the dataset's fields in column order (type, PII class, storage, description)."""
         from zhongtai.catalog.datasets import FieldQuery, field_page
 
-        return field_page(store(request), name, FieldQuery(q, pii, offset, limit))
+        return field_page(store(request), name, FieldQuery(text=q, pii_only=pii, offset=offset, limit=limit))
 
     @app.get("/v1/datasets/{name}/versions", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
     def dataset_versions(

@@ -75,17 +75,26 @@ export function drawGraph(canvas, graph, { onOpen, onFocus, focus } = {}) {
     // The world rectangle in view: whatever lies outside it is never drawn.
     const x0 = -view.x / view.k, y0 = -view.y / view.k, x1 = x0 + w / view.k, y1 = y0 + h / view.k;
     const inView = (n) => n.x + NODE_W >= x0 && n.x <= x1 && n.y + NODE_H >= y0 && n.y <= y1;
-    ctx.lineWidth = 1 / view.k;
-    ctx.strokeStyle = "#98a2b3";
-    ctx.beginPath();
-    for (const [a, b] of links) {
-      const ax = a.x + NODE_W, ay = a.y + NODE_H / 2, bx = b.x, by = b.y + NODE_H / 2;
-      if (Math.max(ax, bx) < x0 || Math.min(ax, bx) > x1 || Math.max(ay, by) < y0 || Math.min(ay, by) > y1) continue;
-      const mid = (ax + bx) / 2;
-      ctx.moveTo(ax, ay);
-      ctx.bezierCurveTo(mid, ay, mid, by, bx, by);
-    }
-    ctx.stroke();
+    // The focused node's links over the others, in the accent colour: where it comes from, where it goes.
+    const marked = focused || byId.get(focus);
+    const touches = ([a, b]) => a === marked || b === marked;
+    const strokeLinks = (keep, color, width) => {
+      ctx.lineWidth = width / view.k;
+      ctx.strokeStyle = color;
+      ctx.beginPath();
+      for (const link of links) {
+        const [a, b] = link;
+        const ax = a.x + NODE_W, ay = a.y + NODE_H / 2, bx = b.x, by = b.y + NODE_H / 2;
+        if (Math.max(ax, bx) < x0 || Math.min(ax, bx) > x1 || Math.max(ay, by) < y0 || Math.min(ay, by) > y1) continue;
+        if (!keep(link)) continue;
+        const mid = (ax + bx) / 2;
+        ctx.moveTo(ax, ay);
+        ctx.bezierCurveTo(mid, ay, mid, by, bx, by);
+      }
+      ctx.stroke();
+    };
+    strokeLinks((link) => !marked || !touches(link), "#98a2b3", 1);
+    if (marked) strokeLinks(touches, "#2457c5", 2);
     let drawn = 0;
     const detailed = view.k > 0.35; // far out, labels are unreadable: boxes only
     ctx.font = "12px system-ui, sans-serif";
