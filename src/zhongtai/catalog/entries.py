@@ -41,18 +41,29 @@ class Entry:
         }
 
 
-def search(store: MetadataStore, text: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Objects whose name, description, owner or fields mention `text` (case-insensitive), best first."""
+def search(
+    store: MetadataStore, text: str, limit: int | None = 20, kinds: tuple[str, ...] = SEARCHED_KINDS
+) -> list[dict[str, Any]]:
+    """Objects of `kinds` whose name, description, owner or fields mention `text` (case-insensitive), best
+    first; an empty `text` matches every object, by name. `limit=None` returns every hit (a caller that
+    filters them by permission pages after filtering)."""
     needle = text.strip().lower()
     hits: list[tuple[int, str, str, dict[str, Any]]] = []
-    for kind in SEARCHED_KINDS:
+    for kind in kinds:
         for name, spec in store.registered(kind).items():
-            score = _score(needle, name, spec)
+            score = _score(needle, name, spec) if needle else 1  # everything, by name
             if score:
-                hit = {"kind": KIND_NOUN[kind], "name": name, "description": spec.get("description", "")}
+                hit = {
+                    "kind": KIND_NOUN[kind],
+                    "name": name,
+                    "description": spec.get("description", ""),
+                    "owner": spec.get("owner"),
+                }
+                if "entity" in spec:  # what a view or model describes: the person page finds its views by it
+                    hit["entity"] = spec["entity"]
                 hits.append((score, kind, name, hit))
     hits.sort(key=lambda h: (-h[0], h[1], h[2]))
-    return [h[3] for h in hits[:limit]]
+    return [h[3] for h in (hits if limit is None else hits[:limit])]
 
 
 def _score(needle: str, name: str, spec: dict[str, Any]) -> int:

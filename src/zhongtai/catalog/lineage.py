@@ -9,6 +9,7 @@ other. A capability that writes back points at its source.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,3 +245,24 @@ def _expression_views(spec: dict[str, Any]) -> list[str]:
 
 def _edge_dict(edge: Edge) -> dict[str, Any]:
     return {"from": edge.upstream.to_dict(), "to": edge.downstream.to_dict(), "relation": edge.relation}
+
+
+def graph_view(
+    graph: LineageGraph, readable: Callable[[Node], bool], root: str | None = None
+) -> dict[str, Any]:
+    """The graph as nodes and edges for drawing: every node `readable` allows (with a root: only those
+    upstream and downstream of it), and the edges between two shown nodes. A node the reader may not read
+    is left out with its edges, so the drawing never names it."""
+    if root is None:
+        shown = {n for n in graph.nodes if readable(n)}
+        edges = [e for e in graph.edges if e.upstream in shown and e.downstream in shown]
+    else:
+        start = graph.find(root)
+        walked = graph.walk(start, "up") + graph.walk(start, "down")
+        shown = {n for e in walked for n in (e.upstream, e.downstream) if readable(n)} | {start}
+        edges = [e for e in dict.fromkeys(walked) if e.upstream in shown and e.downstream in shown]
+    return {
+        "root": graph.find(root).to_dict() if root is not None else None,
+        "nodes": [n.to_dict() for n in sorted(shown)],
+        "edges": [_edge_dict(e) for e in edges],
+    }

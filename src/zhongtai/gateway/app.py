@@ -33,6 +33,7 @@ from zhongtai.features.push import MAX_ITEMS, FeaturePush
 from zhongtai.gateway.authz import EXPLAIN, Access, allow
 from zhongtai.gateway.catalog_routes import add_catalog_routes
 from zhongtai.gateway.console_files import add_console
+from zhongtai.gateway.data_routes import add_data_routes
 from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
 from zhongtai.gateway.decisions_routes import add_decision_routes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
@@ -46,6 +47,7 @@ from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.monitoring_routes import add_monitoring_routes
 from zhongtai.gateway.oneid_routes import add_oneid_routes
 from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
+from zhongtai.gateway.person_routes import add_person_routes
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.quality_routes import add_quality_routes
 from zhongtai.gateway.report_routes import add_report_routes
@@ -269,6 +271,7 @@ def create_app(settings: Settings) -> FastAPI:
     _add_routes(app)
     add_batch_route(app, lambda: app.state.gateway)
     add_catalog_routes(app, settings)
+    add_data_routes(app, settings)
     add_feature_routes(app, json_object)
     add_push_routes(app, json_object)
     add_metrics_route(app)
@@ -282,6 +285,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_decision_routes(app)
     add_monitoring_routes(app)
     add_oneid_routes(app, settings)
+    add_person_routes(app, settings)
     add_me_route(app)
     add_spec_routes(app, settings)
     add_console(app)

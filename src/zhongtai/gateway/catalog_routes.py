@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 
+from zhongtai.errors import ZhongtaiError
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.openapi import SECURED, errors
 
@@ -26,6 +27,10 @@ _ERRORS = errors(401, 403, 404, 422, 429)
 # A name several kinds share is a 409 listing them (catalog/lineage.py).
 _NAME_ERRORS = errors(401, 403, 404, 409, 422, 429)
 MAX_PREVIEW_ROWS = 1_000
+MAX_SEARCHED = 200
+MAX_PREVIEW_COLUMNS = 100
+# The kinds a search may be narrowed to, as their nouns with `_` for a space (catalog/entries.py).
+_KIND_PATTERN = "^(source|dataset|entity|feature_view|on-demand_view|feature_group|model|capability)$"
 
 
 def add_catalog_routes(app: FastAPI, settings: Settings) -> None:
@@ -38,15 +43,27 @@ def add_catalog_routes(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/v1/catalog/search", tags=["catalog"], responses=_ERRORS, openapi_extra=SECURED)
     def catalog_search(
-        request: Request, q: str, access: Annotated[Access, allow("read_catalog")]
+        request: Request,
+        access: Annotated[Access, allow("read_catalog")],
+        q: Annotated[
+            str, Query(max_length=200, description="Words to look for; empty lists every object")
+        ] = "",
+        kind: Annotated[
+            str | None, Query(pattern=_KIND_PATTERN, description="Only objects of this kind (e.g. dataset)")
+        ] = None,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_SEARCHED)] = 20,
     ) -> dict[str, Any]:
-        """Objects whose names, descriptions, owners or fields mention `q`, among those the caller may read."""
-        from zhongtai.catalog.entries import search
+        """Objects whose names, descriptions, owners or fields mention `q`, among those the caller may read,
+        best first, a page at a time (`total` counts the readable hits)."""
+        from zhongtai.catalog.entries import SEARCHED_KINDS, search
         from zhongtai.meta.store import KIND_NOUN
 
         kind_of = {noun: kind for kind, noun in KIND_NOUN.items()}
-        found = search(store(request), q)
-        return {"query": q, "results": [h for h in found if access.allows(h["name"], kind_of.get(h["kind"]))]}
+        kinds = SEARCHED_KINDS if kind is None else (kind_of[kind.replace("_", " ")],)
+        found = search(store(request), q, None, kinds)
+        readable = [h for h in found if access.allows(h["name"], kind_of.get(h["kind"]))]
+        return {"query": q, "total": len(readable), "results": readable[offset : offset + limit]}
 
     @app.get("/v1/catalog/{name}", tags=["catalog"], responses=_NAME_ERRORS, openapi_extra=SECURED)
     def catalog_show(
@@ -118,24 +135,57 @@ def _add_dataset_routes(app: FastAPI, settings: Settings) -> None:
         access: Annotated[Access, allow("read_dataset", "name")],
         limit: Annotated[int, Query(ge=1, le=MAX_PREVIEW_ROWS)] = 10,
         version: Annotated[int | None, Query(ge=1)] = None,
+        columns: Annotated[
+            list[str] | None,
+            Query(max_length=MAX_PREVIEW_COLUMNS, description="Only these columns (default: every column)"),
+        ] = None,
     ) -> dict[str, Any]:
         """The first rows of a dataset version (default: current) as the caller may see them: a field stored
         encrypted shown from its copy, decrypted, tokens as the lake holds them, and clear values of a PII
-        class the caller may not see masked."""
+        class the caller may not see masked. `columns` keeps a wide table's answer to the columns asked;
+        `columns` in the answer lists every column of the version."""
         from zhongtai.govern.clear_copies import open_table
         from zhongtai.govern.keys import load_keys
         from zhongtai.govern.masking import disclosure, field_classes, mask_table
         from zhongtai.lake.reader import read_table, resolve_version
 
         registry = store(request)
-        registry.dataset_spec(name)  # not_found before any read
+        spec, _ = registry.dataset_spec(name)  # not_found before any read
         found = resolve_version(registry, name, version)
         classes = field_classes(registry.fields(name))
         seen = disclosure(access.engine, access.principal, name, "datasets")
         table = read_table(registry, lake, name, found.version, limit)
-        table = mask_table(open_table(table, partial(load_keys, settings.home)), classes, seen)
+        keys = partial(load_keys, settings.home)
+        table = open_table(table, keys)
+        if "identity" in spec:  # golden records keep names and addresses sealed (identity/inputs.py)
+            from zhongtai.identity.inputs import open_sealed
+
+            table = open_sealed(table, keys)
+        every = table.column_names
+        if columns:
+            table = table.select(_known_columns(columns, every, name))
+        table = mask_table(table, classes, seen)
         masked = sorted(f for f, pii in classes.items() if f in table.column_names and not seen.sees(pii))
-        return {"dataset": name, "version": found.version, "masked": masked, "rows": table.to_pylist()}
+        return {
+            "dataset": name,
+            "version": found.version,
+            "columns": every,
+            "masked": masked,
+            "rows": table.to_pylist(),
+        }
+
+
+def _known_columns(asked: list[str], every: list[str], dataset: str) -> list[str]:
+    """The asked columns in the version's order; invalid_argument naming the first unknown one."""
+    unknown = [c for c in asked if c not in every]
+    if unknown:
+        raise ZhongtaiError(
+            "invalid_argument",
+            f"dataset '{dataset}' has no column '{unknown[0]}'",
+            f"GET /v1/datasets/{dataset}/fields lists its columns",
+        )
+    wanted = set(asked)
+    return [c for c in every if c in wanted]
 
 
 def _json_lines(

@@ -189,6 +189,26 @@ class DecisionRecords:
                 query = query.where(SqlDecision.capability == capability)
             return [_decision(r) for r in session.scalars(query)]
 
+    def about(self, asked: dict[str, tuple[str, list[str]]], limit: int = 20) -> list[DecisionRecord]:
+        """The newest answers (shadows left out) of the capabilities in `asked`, each called with one of its
+        keys in its input field (`{capability: (field, keys)}`). The key is read from the JSON inputs in
+        SQL, so the log is filtered where it lives, never loaded."""
+        about = [
+            sa.and_(SqlDecision.capability == capability, SqlDecision.inputs[field].as_string().in_(keys))
+            for capability, (field, keys) in asked.items()
+            if keys
+        ]
+        if not about:
+            return []
+        query = (
+            sa.select(SqlDecision)
+            .where(sa.or_(*about), SqlDecision.shadow_of.is_(None))
+            .order_by(SqlDecision.at.desc())
+            .limit(limit)
+        )
+        with self._sessions() as session:
+            return [_decision(r) for r in session.scalars(query)]
+
     def by_ids(self, ids: list[str]) -> list[DecisionRecord]:
         """The logged decisions among `ids` (those not logged are simply absent)."""
         if not ids:
