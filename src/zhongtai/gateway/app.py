@@ -50,6 +50,7 @@ from zhongtai.gateway.quality_routes import add_quality_routes
 from zhongtai.gateway.report_routes import add_report_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.gateway.review_routes import add_review_routes
+from zhongtai.gateway.runs_routes import add_run_routes
 from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.govern.audit_head import head_file
 from zhongtai.govern.identity import Identities
@@ -271,6 +272,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_report_routes(app)
     add_review_routes(app)
     add_model_routes(app)
+    add_run_routes(app)
     add_traffic_routes(app)
     add_integration_routes(app)
     add_governance_routes(app, head_file(settings.metadata_url, settings.home))
