@@ -21,7 +21,8 @@ from zhongtai.spec.policy import PolicySpec
 POLICY = {
     "name": "console_roles",
     "rules": [
-        {"name": "modelers", "principals": ["role:modeler"], "actions": ["read_models", "submit"]},
+        # Modelers may approve a colleague's version, never their own: four eyes is the registry's rule.
+        {"name": "modelers", "principals": ["role:modeler"], "actions": ["read_models", "submit", "approve"]},
         {
             "name": "reviewers",
             "principals": ["role:reviewer"],
@@ -151,3 +152,11 @@ def role_keys(running: RunningGateway) -> dict[str, str]:
     for role in ("modeler", "reviewer", "steward", "auditor", "caller"):
         keys[role] = access.create_key(f"console-{role}", [role])
     return keys
+
+
+def watch_errors(page: Any) -> list[str]:
+    """The page's console errors and uncaught exceptions, collected from now on."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
