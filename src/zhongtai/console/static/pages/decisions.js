@@ -38,6 +38,8 @@ export const page = {
       "decisions.matches": "The row matches the digest recorded when it was logged.",
       "decisions.differs": "The row does NOT match the digest recorded when it was logged.",
       "decisions.openreview": "Open in the review queue", "decisions.id": "Decision id", "decisions.yes": "fallback",
+      "decisions.status.open": "open", "decisions.status.assigned": "assigned", "decisions.status.escalated": "escalated",
+      "decisions.status.done": "done",
     },
     zh: {
       "decisions.heading": "决策日志", "decisions.at": "时间", "decisions.capability": "能力",
@@ -58,6 +60,8 @@ export const page = {
       "decisions.matches": "该行与写入时记录的摘要一致。",
       "decisions.differs": "该行与写入时记录的摘要不一致！",
       "decisions.openreview": "在审核队列中打开", "decisions.id": "决策 ID", "decisions.yes": "兜底",
+      "decisions.status.open": "待处理", "decisions.status.assigned": "已认领", "decisions.status.escalated": "已升级",
+      "decisions.status.done": "已完成",
     },
   },
   async render(root, ctx) {
@@ -122,7 +126,7 @@ function log(root, ctx) {
       table.reload();
     }, REFRESH_MS) : null;
   } });
-  clear(root, h("div", { class: "row" }, h("h1", {}, t("decisions.heading")),
+  clear(root, h("div", { class: "row page-head" }, h("h1", {}, t("decisions.heading")),
     h("label", { class: "check" }, auto, t("decisions.auto"))), table);
 }
 
@@ -166,7 +170,7 @@ function feedbackTable(feedback) {
 function reviewBox(ctx, review) {
   if (!review) return h("p", { class: "muted" }, t("decisions.noreview"));
   return h("div", { class: "panel", id: "trace-review" },
-    h("p", {}, t("decisions.reviewstate", { status: review.status, queue: review.queue }),
+    h("p", {}, t("decisions.reviewstate", { status: t(`decisions.status.${review.status}`), queue: review.queue }),
       review.verdict ? [" · ", h("strong", {}, review.value ? `${review.verdict} → ${review.value}` : review.verdict),
         h("span", { class: "muted" }, ` · ${review.resolved_by} · ${fmt.datetime(review.resolved_at)}`)] : null),
     ctx.can("review") ? h("a", { href: `#/review/${encodeURIComponent(review.decision_id)}` }, t("decisions.openreview")) : null);

@@ -203,7 +203,7 @@ export const page = {
     document.addEventListener("keydown", onKey);
 
     clear(root,
-      h("div", { class: "row" }, h("h1", {}, t("review.heading")),
+      h("div", { class: "row page-head" }, h("h1", {}, t("review.heading")),
         h("button", { type: "button", class: "keyhint", "aria-controls": "review-help", onclick: () => { help.hidden = !help.hidden; } }, `? ${t("review.keys")}`)),
       help,
       h("div", { class: "review-layout" }, table, detail));
