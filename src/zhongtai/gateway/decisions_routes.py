@@ -17,9 +17,9 @@ from fastapi import FastAPI, Query, Request
 
 from zhongtai.capabilities.decision_trace import decision_trace
 from zhongtai.capabilities.decision_view import KIND, decision_view
-from zhongtai.errors import ErrorCode, ZhongtaiError
+from zhongtai.errors import ZhongtaiError
 from zhongtai.gateway.authz import Access, allow
-from zhongtai.gateway.models_routes import MOMENT
+from zhongtai.gateway.models_routes import MOMENT, MOMENT_TEXT
 from zhongtai.gateway.openapi import SECURED, errors
 from zhongtai.meta.access import DecisionFilter
 from zhongtai.meta.records import DecisionRecord
@@ -27,8 +27,9 @@ from zhongtai.meta.records import DecisionRecord
 _ERRORS = errors(401, 403, 404, 422, 429)
 MAX_LISTED = 200
 NAME = r"^[A-Za-z0-9_.:-]{1,128}$"
-# The `next` of a page: the time of its last decision as ISO 8601 with offset, a comma, and its id.
-CURSOR = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,15}(Z|[+-][0-9]{2}:[0-9]{2}),[A-Za-z0-9_-]{1,36}$"
+# The `next` of a page: the time of its last decision (a moment as MOMENT admits, so it parses), a comma,
+# and its id.
+CURSOR = f"^{MOMENT_TEXT},[A-Za-z0-9_-]{{1,36}}$"
 
 
 def cursor_of(record: DecisionRecord) -> str:
@@ -37,14 +38,9 @@ def cursor_of(record: DecisionRecord) -> str:
 
 
 def parse_cursor(cursor: str) -> tuple[datetime, str]:
-    """(time, id) of a cursor the pattern admitted; a 422 for a time that does not parse."""
+    """(time, id) of a cursor CURSOR admitted (its time parses: the pattern holds only real moments)."""
     moment, _, last_id = cursor.partition(",")
-    try:
-        return datetime.fromisoformat(moment), last_id
-    except ValueError:
-        raise ZhongtaiError(
-            ErrorCode.INVALID_ARGUMENT, "`before` is not a cursor", "pass the `next` of the page before"
-        ) from None
+    return datetime.fromisoformat(moment), last_id
 
 
 def _one(request: Request, access: Access, decision_id: str) -> DecisionRecord:

@@ -8,12 +8,11 @@ store blocks, so they run in the thread pool.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
+from pydantic import Field, StringConstraints
 
-from zhongtai.errors import ErrorCode, ZhongtaiError
 from zhongtai.gateway.authz import Access, allow
 from zhongtai.gateway.models_routes import VERSION
 from zhongtai.gateway.openapi import SECURED, errors
@@ -24,6 +23,9 @@ from zhongtai.models.runs import compared, get_run, runs_page, version_as_run
 READ_ERRORS = errors(401, 403, 404, 422, 429)
 # A run id or an unambiguous prefix of one (ids are 32 hex characters).
 RUN_ID = r"^[0-9a-f]{4,32}$"
+RunRef = Annotated[str, StringConstraints(pattern=RUN_ID)]
+# Versions are numbered from 1, within the store's integers.
+VersionNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 MAX_COMPARED = 10
 
 
@@ -57,12 +59,11 @@ def add_run_routes(app: FastAPI) -> None:
     def compare_runs(
         request: Request,
         access: Annotated[Access, allow("read_models")],
-        run: Annotated[list[str], Query(min_length=2, max_length=MAX_COMPARED)],
+        run: Annotated[list[RunRef], Query(min_length=2, max_length=MAX_COMPARED)],
     ) -> dict[str, Any]:
         """Two or more runs side by side: one row per field, `differs` where their values are not all equal."""
         store = request.app.state.gateway.store
-        references = [_run_id(reference) for reference in run]  # every one checked before any is read
-        runs = [get_run(store, reference) for reference in references]
+        runs = [get_run(store, reference) for reference in run]
         for found in runs:
             access.require(found["model"])
         return _compare_body(runs)
@@ -83,13 +84,10 @@ def add_run_routes(app: FastAPI) -> None:
         request: Request,
         access: Annotated[Access, allow("read_models", "name")],
         name: str,
-        version: Annotated[list[int], Query(min_length=2, max_length=MAX_COMPARED)],
+        version: Annotated[list[VersionNumber], Query(min_length=2, max_length=MAX_COMPARED)],
     ) -> dict[str, Any]:
         """Two or more versions of a model side by side (each through the run that registered it, if any)."""
         store = request.app.state.gateway.store
-        for number in version:
-            if not 1 <= number <= 2**31 - 1:
-                raise ZhongtaiError(ErrorCode.INVALID_ARGUMENT, "versions are numbered from 1", None)
         return _compare_body([version_as_run(store, name, number) for number in version])
 
     @app.get(
@@ -108,14 +106,3 @@ def add_run_routes(app: FastAPI) -> None:
         store = request.app.state.gateway.store
         found = registry.get_version(store, name, version)
         return {"model": found.model, "version": found.version, "card": card_of_version(store, found)}
-
-
-def _run_id(reference: str) -> str:
-    """The reference when it can name a run; a 422 before the store is asked otherwise."""
-    if not re.match(RUN_ID, reference):
-        raise ZhongtaiError(
-            ErrorCode.INVALID_ARGUMENT,
-            "a run is named by its id or an id prefix of 4 to 32 hex characters",
-            "GET /v1/runs lists them",
-        )
-    return reference
