@@ -36,6 +36,15 @@ POLICY = {
             "actions": ["read_audit"],
             "objects": ["churn-risk"],
         },
+        # Everything but one capability: an allow on all and a deny on it.
+        {"name": "wide_auditors", "principals": ["role:wide_auditor"], "actions": ["read_audit"]},
+        {
+            "name": "not_the_challenger",
+            "principals": ["role:wide_auditor"],
+            "actions": ["read_audit"],
+            "objects": ["churn-challenger"],
+            "effect": "deny",
+        },
     ],
 }
 # The newest decision's time; the log runs back from it, several decisions sharing each instant so that
@@ -149,7 +158,7 @@ def role_keys(running: RunningGateway) -> dict[str, str]:
     """A key per role, named after the role (the admin's is the world's own)."""
     access = running.world.store.access
     keys = {"admin": running.key}
-    for role in ("modeler", "reviewer", "steward", "auditor", "caller"):
+    for role in ("modeler", "reviewer", "steward", "auditor", "wide_auditor", "caller"):
         keys[role] = access.create_key(f"console-{role}", [role])
     return keys
 

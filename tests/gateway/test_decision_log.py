@@ -107,6 +107,12 @@ def test_a_reader_of_one_capability_pages_only_it_and_sees_no_phone(served):
     assert PHONE in admin[0]["inputs"]["note"] and "explanation" in admin[0]
 
 
+def test_a_denied_capability_stays_out_of_a_readers_pages(served):
+    page = _get(served, "wide_auditor", "/v1/decisions", limit=200).json()
+    assert len(page["decisions"]) == 200 and page["next"]
+    assert {d["capability"] for d in page["decisions"]} == {"churn-risk"}
+
+
 def test_a_bad_cursor_is_a_422_naming_the_parameter(served):
     bad = _get(served, "admin", "/v1/decisions", before="yesterday,abc")
     assert bad.status_code == 422 and "before" in bad.text

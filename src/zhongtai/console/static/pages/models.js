@@ -60,7 +60,9 @@ export const page = {
       "models.status.registered": "registered", "models.status.pending_review": "pending review",
       "models.status.approved": "approved", "models.status.rejected": "rejected", "models.status.archived": "archived",
       "models.status.finished": "finished", "models.status.running": "running", "models.status.failed": "failed",
-      "models.status.died": "died",
+      "models.status.died": "died", "models.move.set": "set", "models.move.remove": "removed",
+      "models.move.rollback": "rolled back", "models.step.submit": "submitted", "models.step.approve": "approved",
+      "models.step.reject": "rejected", "models.step.archive": "archived",
     },
     zh: {
       "models.heading": "模型", "models.models": "已注册的模型", "models.model": "模型",
@@ -100,7 +102,9 @@ export const page = {
       "models.status.registered": "已注册", "models.status.pending_review": "待审核",
       "models.status.approved": "已批准", "models.status.rejected": "已驳回", "models.status.archived": "已归档",
       "models.status.finished": "已完成", "models.status.running": "运行中", "models.status.failed": "失败",
-      "models.status.died": "已中断",
+      "models.status.died": "已中断", "models.move.set": "设置", "models.move.remove": "移除",
+      "models.move.rollback": "回滚", "models.step.submit": "提交审核", "models.step.approve": "批准",
+      "models.step.reject": "驳回", "models.step.archive": "归档",
     },
   },
   async render(root, ctx) {
@@ -377,7 +381,7 @@ function historyTable(moves) {
     h("thead", {}, h("tr", {}, [t("models.when"), t("models.alias"), t("models.action"), t("models.from"), t("models.to"),
       t("models.principal"), t("models.why")].map((label) => h("th", { scope: "col" }, label)))),
     h("tbody", {}, [...moves].reverse().map((m) => h("tr", {},
-      h("td", {}, fmt.datetime(m.at)), h("td", {}, badge(m.alias, "info")), h("td", {}, m.action),
+      h("td", {}, fmt.datetime(m.at)), h("td", {}, badge(m.alias, "info")), h("td", {}, t(`models.move.${m.action}`)),
       h("td", {}, m.from_version ? v(m.from_version) : t("models.unset")),
       h("td", {}, m.to_version ? v(m.to_version) : t("models.unset")),
       h("td", {}, m.principal), h("td", {}, show(m.reason))))))));
@@ -419,7 +423,7 @@ async function versionView(root, ctx, name, number) {
     : h("p", { class: "muted" }, t("models.noactions", { status: t(`models.status.${found.status}`) }));
   const reviews = found.reviews.length
     ? h("ol", { class: "timeline", id: "reviews" }, found.reviews.map((r) => h("li", {},
-        h("strong", {}, r.principal), " · ", r.action, " · ", statusBadge(r.from_status), " → ", statusBadge(r.to_status),
+        h("strong", {}, r.principal), " · ", t(`models.step.${r.action}`), " · ", statusBadge(r.from_status), " → ", statusBadge(r.to_status),
         h("span", { class: "muted" }, ` · ${fmt.datetime(r.at)}`), r.comment ? h("div", {}, r.comment) : null)))
     : h("p", { class: "muted" }, t("models.noreviews"));
   clear(root,

@@ -36,6 +36,7 @@ export const page = {
       "review.help": "j / k: next / previous item · Enter: open it · a: accept · c: correct (type the class, then Enter) · ?: this help · Esc: leave a field",
       "review.id": "Decision id", "review.status.open": "open", "review.status.assigned": "assigned",
       "review.status.escalated": "escalated", "review.status.done": "done", "review.trace": "Full trace",
+      "review.verdict.accept": "accepted", "review.verdict.correct": "corrected",
     },
     zh: {
       "review.heading": "人工审核队列", "review.capability": "能力", "review.queue": "队列",
@@ -54,6 +55,7 @@ export const page = {
       "review.help": "j / k：下一条 / 上一条 · 回车：打开 · a：认可 · c：纠正（输入类别后回车） · ?：显示本帮助 · Esc：离开输入框",
       "review.id": "决策 ID", "review.status.open": "待处理", "review.status.assigned": "已认领",
       "review.status.escalated": "已升级", "review.status.done": "已完成", "review.trace": "完整链路",
+      "review.verdict.accept": "认可", "review.verdict.correct": "纠正",
     },
   },
   async render(root, ctx) {
@@ -158,7 +160,7 @@ export const page = {
           [t("review.assignee"), item.assignee], [t("review.deadline"), `${fmt.datetime(item.deadline)} (${fmt.relative(item.deadline)})`],
           [t("review.created"), fmt.datetime(item.created_at)],
           item.status === "done" ? [t("review.status"), t("review.resolved", { who: item.resolved_by, when: fmt.datetime(item.resolved_at),
-            verdict: item.value ? `${item.verdict} → ${item.value}` : item.verdict })] : null,
+            verdict: item.value ? `${t(`review.verdict.${item.verdict}`)} → ${item.value}` : t(`review.verdict.${item.verdict}`) })] : null,
         ]),
         d ? [
           kv([
