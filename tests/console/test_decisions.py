@@ -4,13 +4,15 @@ for the reader; a role without read_audit sees neither the page nor the log."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from tests.console.conftest import Console, sign_in
-from tests.console.models_world import PHONE, models_world, role_keys, watch_errors
+from tests.console.models_world import NEWEST, PHONE, decisions, models_world, role_keys, watch_errors
 
 pytestmark = pytest.mark.e2e
 
@@ -93,6 +95,10 @@ def test_a_reviewed_decisions_trace_shows_its_verdict(browser, console):
     page.goto(f"{console.url}#/decisions")
     _keys(page)
     page.check("#auto-refresh")
+    (fresh,) = decisions(1)
+    fresh = dataclasses.replace(fresh, at=NEWEST + timedelta(minutes=5), capability="churn-risk")
+    console.gateway.world.store.decisions.append([fresh])
+    page.wait_for_selector(f"#decision-table tbody tr:first-child[data-key='{fresh.id}']", timeout=15_000)
     assert page.evaluate("window.zt.missingStrings()") == []
     assert errors == []
     page.context.close()
