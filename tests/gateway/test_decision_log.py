@@ -74,6 +74,11 @@ def test_filters_are_applied_in_the_query(served):
         limit=200,
     ).json()["decisions"]
     assert len(window) == 2 * TIES  # the two seconds before NEWEST, TIES decisions each
+    routed = _get(served, "admin", "/v1/decisions", routed="true", limit=50).json()
+    assert len(routed["decisions"]) == 5 and routed["next"] is None
+    assert all(d["output"]["route"] == "human_review" for d in routed["decisions"])
+    answered = _get(served, "admin", "/v1/decisions", routed="false", limit=200).json()["decisions"]
+    assert len(answered) == 200 and all(d["output"] is None for d in answered)
     outcome = _get(served, "admin", "/v1/decisions", decision="retain_offer", limit=50).json()["decisions"]
     assert outcome and {d["decision"] for d in outcome} == {"retain_offer"}
 

@@ -83,6 +83,7 @@ def add_decision_routes(app: FastAPI) -> None:
         model_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
         decision: Annotated[str | None, Query(min_length=1, max_length=64, description="The outcome")] = None,
         fallback: Annotated[bool | None, Query(description="Only fallbacks (true) or model answers")] = None,
+        routed: Annotated[bool | None, Query(description="Only those routed to review (true) or not")] = None,
         since: Annotated[str | None, Query(pattern=MOMENT, description="From this moment on")] = None,
         until: Annotated[str | None, Query(pattern=MOMENT, description="Before this moment")] = None,
         before: Annotated[
@@ -101,7 +102,7 @@ def add_decision_routes(app: FastAPI) -> None:
             readable = None  # everything, capabilities removed since included
         where = DecisionFilter(
             capabilities=readable, capability=capability, arm=arm, model_name=model,
-            model_version=model_version, decision=decision, fallback=fallback,
+            model_version=model_version, decision=decision, fallback=fallback, routed=routed,
             since=datetime.fromisoformat(since) if since else None,
             until=datetime.fromisoformat(until) if until else None,
             before=parse_cursor(before) if before else None,

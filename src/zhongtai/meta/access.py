@@ -177,6 +177,7 @@ class DecisionFilter:
     model_version: int | None = None
     decision: str | None = None
     fallback: bool | None = None
+    routed: bool | None = None  # routed to a person's review (it has a review item) or answered alone
     since: datetime | None = None
     until: datetime | None = None
     before: tuple[datetime, str] | None = None
@@ -233,6 +234,10 @@ class DecisionRecords:
         ):  # fmt: skip
             if value is not None:
                 conditions.append(column == value)
+        if where.routed is not None:
+            # One primary-key probe per row the scan meets: the review items are keyed by decision id.
+            routed = sa.exists().where(SqlReviewItem.decision_id == d.id)
+            conditions.append(routed if where.routed else ~routed)
         if where.since is not None:
             conditions.append(d.at >= _utc(where.since))
         if where.until is not None:

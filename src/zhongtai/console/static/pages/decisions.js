@@ -39,7 +39,8 @@ export const page = {
       "decisions.differs": "The row does NOT match the digest recorded when it was logged.",
       "decisions.openreview": "Open in the review queue", "decisions.id": "Decision id", "decisions.yes": "fallback",
       "decisions.status.open": "open", "decisions.status.assigned": "assigned", "decisions.status.escalated": "escalated",
-      "decisions.status.done": "done",
+      "decisions.status.done": "done", "decisions.route": "Route", "decisions.routed": "Routed to review",
+      "decisions.notrouted": "Answered automatically",
     },
     zh: {
       "decisions.heading": "决策日志", "decisions.at": "时间", "decisions.capability": "能力",
@@ -61,7 +62,8 @@ export const page = {
       "decisions.differs": "该行与写入时记录的摘要不一致！",
       "decisions.openreview": "在审核队列中打开", "decisions.id": "决策 ID", "decisions.yes": "兜底",
       "decisions.status.open": "待处理", "decisions.status.assigned": "已认领", "decisions.status.escalated": "已升级",
-      "decisions.status.done": "已完成",
+      "decisions.status.done": "已完成", "decisions.route": "处理方式", "decisions.routed": "转人工审核",
+      "decisions.notrouted": "自动决策",
     },
   },
   async render(root, ctx) {
@@ -92,6 +94,8 @@ function log(root, ctx) {
       { key: "decision", label: t("decisions.decision") },
       { key: "fallback", label: t("decisions.any"), options: [{ value: "true", label: t("decisions.onlyfallback") },
         { value: "false", label: t("decisions.nofallback") }] },
+      { key: "routed", label: t("decisions.route"), options: [{ value: "true", label: t("decisions.routed") },
+        { value: "false", label: t("decisions.notrouted") }] },
       { key: "since", label: t("decisions.since"), type: "datetime-local" },
       { key: "until", label: t("decisions.until"), type: "datetime-local" },
     ],
