@@ -122,6 +122,12 @@ function log(root, ctx) {
     onRow: (d) => ctx.navigate(`#/decisions/${encodeURIComponent(d.id)}`),
   });
   table.id = "decision-table";
+  // A datetime field shows no placeholder: name the two bounds beside them.
+  for (const [name, label] of [["since", "decisions.since"], ["until", "decisions.until"]]) {
+    const input = table.querySelector(`input[name=${name}]`);
+    input.before(h("label", { class: "muted", for: `decisions-${name}` }, t(label)));
+    input.id = `decisions-${name}`;
+  }
   let timer = null;
   const auto = h("input", { type: "checkbox", id: "auto-refresh", onchange: () => {
     clearInterval(timer);
