@@ -4,8 +4,8 @@
 What a decision shows is masked for the reader, not for the caller who made it: text in its inputs and
 output (already scrubbed of recognized PII when written, docs/pii.md) and its feature values are masked span
 by span for every PII class the reader may not `see_pii` on the capability (govern/masking.py). Its
-explanation — the feature values the model was given — is rendered only for a reader the policy lets
-`see_explanation` on the capability; for anyone else the key is absent, not emptied.
+explanation — the feature values the model was given, and a process node's reasons — is rendered only for a
+reader the policy lets `see_explanation` on the capability; for anyone else the key is absent, not emptied.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ def decision_view(record: DecisionRecord, engine: PolicyEngine, principal: Princ
         "inputs": mask_json(record.inputs, seen),
         "output": mask_json(record.output, seen),
     }
+    if record.fallback_reason is not None:
+        body["fallback_reason"] = record.fallback_reason
     if engine.check(principal, "see_explanation", record.capability, KIND).allowed:
         body["explanation"] = {"features": mask_json(record.features, seen)}
+    elif isinstance(node := (body["output"] or {}).get("node"), dict) and "reasons" in node:
+        # A node's reasons name the factors and their contributions: the explanation by other words.
+        body["output"] = {**body["output"], "node": {k: v for k, v in node.items() if k != "reasons"}}
     return body

@@ -105,7 +105,7 @@ def item_detail(
     store: MetadataStore, decision_id: str, engine: PolicyEngine, principal: Principal
 ) -> dict[str, Any]:
     """An item with its decision as `principal` may see it (capabilities/decision_view.py: masked by
-    `see_pii`, the feature values only with `see_explanation`, and then the node's reasons too)."""
+    `see_pii`, the feature values and a node's reasons only with `see_explanation`)."""
     from zhongtai.capabilities.decision_view import decision_view
 
     item = store.review.get(decision_id)
@@ -114,12 +114,7 @@ def item_detail(
     (decision,) = store.decisions.by_ids([decision_id]) or (None,)
     body = item.to_dict()
     body["overdue"] = item.overdue(now())
-    view = decision_view(decision, engine, principal) if decision is not None else None
-    node = (view or {}).get("output", {}) or {}
-    if view is not None and "explanation" not in view and isinstance(node.get("node"), dict):
-        # A node's reasons name the factors and their contributions: the explanation by other words.
-        view["output"] = {**node, "node": {k: v for k, v in node["node"].items() if k != "reasons"}}
-    body["decision"] = view
+    body["decision"] = decision_view(decision, engine, principal) if decision is not None else None
     return body
 
 

@@ -53,6 +53,7 @@ from zhongtai.gateway.quality_routes import add_quality_routes
 from zhongtai.gateway.report_routes import add_report_routes
 from zhongtai.gateway.request_body import BodyLimits, json_object
 from zhongtai.gateway.review_routes import add_review_routes
+from zhongtai.gateway.runs_routes import add_run_routes
 from zhongtai.gateway.specs_routes import add_spec_routes
 from zhongtai.gateway.traffic_routes import add_traffic_routes
 from zhongtai.govern.audit_head import head_file
@@ -279,6 +280,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_report_routes(app)
     add_review_routes(app)
     add_model_routes(app)
+    add_run_routes(app)
     add_traffic_routes(app)
     add_integration_routes(app)
     add_governance_routes(app, head_file(settings.metadata_url, settings.home))

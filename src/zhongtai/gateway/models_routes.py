@@ -53,9 +53,11 @@ _MONTH_DAY = (
     r"((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"
 )
 _TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"
+MOMENT_TEXT = f"({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29){_TIME}"
+MOMENT = f"^{MOMENT_TEXT}$"
 AT = Query(
     default=None,
-    pattern=f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29){_TIME}$",
+    pattern=MOMENT,
     description="A moment such as 2026-12-01T10:00 or 2026-12-01T10:00:00+08:00 (no offset means UTC)",
 )
 READ_ERRORS = errors(401, 403, 404, 422, 429)

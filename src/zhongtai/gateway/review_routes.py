@@ -138,6 +138,7 @@ def add_review_routes(app: FastAPI) -> None:
         assignee: str | None = None,
         mine: Annotated[bool, Query(description="Only the caller's items.")] = False,
         overdue: Annotated[bool, Query(description="Only pending items past their deadline.")] = False,
+        pending: Annotated[bool, Query(description="Only items not resolved yet.")] = False,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> ReviewPage:
@@ -152,7 +153,7 @@ def add_review_routes(app: FastAPI) -> None:
         where = ReviewFilter(
             capability=capability, queue=queue, status=status,
             assignee=access.principal.name if mine else assignee,
-            overdue_at=now() if overdue else None, capabilities=allowed,
+            overdue_at=now() if overdue else None, capabilities=allowed, pending=pending,
         )  # fmt: skip
         items, total = await run_in_threadpool(store.review.page, where, offset, limit)
         return ReviewPage(items=[_body(i) for i in items], total=total, offset=offset, limit=limit)

@@ -6,16 +6,26 @@ import dataclasses
 import hashlib
 import secrets
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhongtai.errors import ZhongtaiError
-from zhongtai.govern.audit import LOCAL_ADMIN, AuditEntry, AuditKind, decisions_entry, record
+from zhongtai.govern.audit import (
+    COLUMNS,
+    LOCAL_ADMIN,
+    AuditEntry,
+    AuditKind,
+    AuditRecord,
+    decisions_entry,
+    record,
+    timestamp,
+)
 from zhongtai.meta.records import ActiveKey, ApiKey, DecisionRecord
 from zhongtai.meta.review import new_items, with_deadlines
-from zhongtai.meta.tables import SqlApiKey, SqlDecision, SqlReviewItem
+from zhongtai.meta.tables import SqlApiKey, SqlAuditRecord, SqlDecision, SqlReviewItem
 from zhongtai.meta.time import aware, now
 
 KEY_PREFIX = "zt_"
@@ -151,6 +161,28 @@ class AccessRecords:
             return found
 
 
+@dataclass(frozen=True)
+class DecisionFilter:
+    """Which decisions a page of the log holds; every field given narrows it (None: not filtered).
+
+    `before` is the keyset cursor, the (time, id) of the last decision of the page before: a page starts
+    strictly after it in the log's order (newest first, id breaking ties), so paging costs one index range
+    scan however deep it goes, and a decision logged meanwhile never shifts a page.
+    """
+
+    capabilities: tuple[str, ...] | None = None  # the capabilities the reader may read
+    capability: str | None = None
+    arm: str | None = None
+    model_name: str | None = None
+    model_version: int | None = None
+    decision: str | None = None
+    fallback: bool | None = None
+    routed: bool | None = None  # routed to a person's review (it has a review item) or answered alone
+    since: datetime | None = None
+    until: datetime | None = None
+    before: tuple[datetime, str] | None = None
+
+
 class DecisionRecords:
     def __init__(self, sessions: sessionmaker) -> None:
         self._sessions = sessions
@@ -209,6 +241,55 @@ class DecisionRecords:
         with self._sessions() as session:
             return [_decision(r) for r in session.scalars(query)]
 
+    def page(self, where: DecisionFilter, limit: int = 50) -> list[DecisionRecord]:
+        """Up to `limit` decisions matching `where`, newest first (ids break ties, descending), read through
+        the (capability, at, id) or (at, id) index."""
+        d = SqlDecision
+        conditions: list[sa.ColumnElement[bool]] = []
+        if where.capabilities is not None:
+            conditions.append(d.capability.in_(where.capabilities))
+        for column, value in (
+            (d.capability, where.capability), (d.arm, where.arm), (d.model_name, where.model_name),
+            (d.model_version, where.model_version), (d.decision, where.decision), (d.fallback, where.fallback),
+        ):  # fmt: skip
+            if value is not None:
+                conditions.append(column == value)
+        if where.routed is not None:
+            # One primary-key probe per row the scan meets: the review items are keyed by decision id.
+            routed = sa.exists().where(SqlReviewItem.decision_id == d.id)
+            conditions.append(routed if where.routed else ~routed)
+        if where.since is not None:
+            conditions.append(d.at >= _utc(where.since))
+        if where.until is not None:
+            conditions.append(d.at < _utc(where.until))
+        if where.before is not None:
+            at, last_id = _utc(where.before[0]), where.before[1]
+            # The leading `at <=` lets the database range-scan the index; the OR settles the ties.
+            conditions += [d.at <= at, sa.or_(d.at < at, d.id < last_id)]
+        query = sa.select(d).where(*conditions).order_by(d.at.desc(), d.id.desc()).limit(limit)
+        with self._sessions() as session:
+            return [_decision(r) for r in session.scalars(query)]
+
+    def audit_record(self, decision: DecisionRecord) -> AuditRecord | None:
+        """The audit record of the batch that logged `decision` (its id and digest are in the body).
+
+        The audit log has no index but its sequence, so the search is bounded: a batch is recorded after its
+        decisions were made, so only `decisions` records from the decision's time on are read, oldest first.
+        """
+        query = (
+            sa.select(SqlAuditRecord)
+            .where(
+                SqlAuditRecord.kind == str(AuditKind.DECISIONS),
+                SqlAuditRecord.at >= timestamp(decision.at),
+                SqlAuditRecord.body.contains(f'"{decision.id}"', autoescape=True),
+            )
+            .order_by(SqlAuditRecord.seq)
+            .limit(1)
+        )
+        with self._sessions() as session:
+            row = session.scalar(query)
+            return None if row is None else AuditRecord(**{name: getattr(row, name) for name in COLUMNS})
+
     def by_ids(self, ids: list[str]) -> list[DecisionRecord]:
         """The logged decisions among `ids` (those not logged are simply absent)."""
         if not ids:
@@ -242,6 +323,11 @@ class DecisionRecords:
             if until:
                 query = query.where(SqlDecision.at < until)
             return int(session.scalar(query) or 0)
+
+
+def _utc(moment: datetime) -> datetime:
+    # The log keeps UTC (see `append`); a bound compared in another zone would skew on SQLite's text times.
+    return aware(moment).astimezone(UTC)
 
 
 def _decision(row: SqlDecision) -> DecisionRecord:

@@ -86,6 +86,7 @@ class ReviewFilter:
     assignee: str | None = None
     overdue_at: datetime | None = None
     capabilities: tuple[str, ...] | None = None  # the capabilities the reader may review
+    pending: bool = False  # only items not resolved yet (open, assigned or escalated)
 
 
 def review_queue(decision: DecisionRecord) -> str | None:
@@ -181,6 +182,8 @@ class ReviewRecords:
                 query = query.where(column == str(wanted))
         if where.capabilities is not None:
             query = query.where(SqlReviewItem.capability.in_(where.capabilities))
+        if where.pending:
+            query = query.where(SqlReviewItem.status.in_([str(s) for s in PENDING]))
         if where.overdue_at is not None:
             query = query.where(
                 SqlReviewItem.deadline < where.overdue_at, SqlReviewItem.status.in_([str(s) for s in PENDING])

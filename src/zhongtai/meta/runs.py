@@ -8,6 +8,7 @@ its finished run nor a finished run naming a version that is not there.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -102,6 +103,22 @@ class RunRecords:
             if model is not None:
                 query = query.where(SqlRun.model_name == model)
             return [_run(row) for row in session.scalars(query)]
+
+    def page(
+        self, models: tuple[str, ...] | None, offset: int = 0, limit: int = 50
+    ) -> tuple[builtins.list[Run], int]:
+        """One page of runs newest first, of the models named (None: of all), and how many there are."""
+        where = [] if models is None else [SqlRun.model_name.in_(models)]
+        with self._sessions() as session:
+            total = session.scalar(sa.select(sa.func.count()).select_from(SqlRun).where(*where)) or 0
+            query = (
+                sa.select(SqlRun)
+                .where(*where)
+                .order_by(SqlRun.started_at.desc(), SqlRun.id)
+                .offset(offset)
+                .limit(limit)
+            )
+            return [_run(row) for row in session.scalars(query)], int(total)
 
     def of_version(self, model: str, version: int) -> Run | None:
         """The finished run that registered a version (None for versions registered without a run)."""

@@ -294,6 +294,11 @@ class SqlDecision(Base):
     arm: Mapped[str | None] = mapped_column(String(63))  # the traffic arm (or shadow) that answered
     shadow_of: Mapped[str | None] = mapped_column(String(36), index=True)  # the answer a shadow scored beside
     fallback_reason: Mapped[str | None] = mapped_column(String(63))  # why a fallback answered
+    # The log is read newest first a page at a time, of all or of one capability (keyset on at, id).
+    __table_args__ = (
+        Index("ix_decisions_at_id", "at", "id"),
+        Index("ix_decisions_capability_at_id", "capability", "at", "id"),
+    )
 
 
 class SqlFeedback(Base):

@@ -423,6 +423,11 @@ def card_of(store: MetadataStore, reference: str) -> tuple[ModelVersion, dict[st
         found = registry.resolve(store, reference)
     else:
         found = registry.get_version(store, reference)
+    return found, card_of_version(store, found)
+
+
+def card_of_version(store: MetadataStore, found: ModelVersion) -> dict[str, Any]:
+    """The card the training run that registered `found` wrote; not_found when it was registered without."""
     run = store.training_runs.of_version(found.model, found.version)
     if run is None or run.card is None:
         raise ZhongtaiError(
@@ -430,4 +435,4 @@ def card_of(store: MetadataStore, reference: str) -> tuple[ModelVersion, dict[st
             f"{found.model} v{found.version} has no model card (it was registered without a training run)",
             f"train it again: zhongtai train {found.model}",
         )
-    return found, run.card
+    return run.card

@@ -40,11 +40,19 @@ def get_version(store: MetadataStore, model: str, version: int | None = None) ->
 
 
 def show(store: MetadataStore, model: str, version: int | None = None) -> dict[str, Any]:
-    """A version with its metrics, aliases and review steps, plus where every alias of the model points."""
+    """A version with its metrics, aliases and review steps, where every alias of the model points, and the
+    run that registered it (whose card `models card` shows)."""
     found = get_version(store, model, version)
     aliases = {alias: v.version for v in store.models.versions(model) for alias in v.aliases}
     reviews = [r.to_dict() for r in store.models.reviews(model, found.version)]
-    return {**found.to_dict(), "model_aliases": dict(sorted(aliases.items())), "reviews": reviews}
+    run = store.training_runs.of_version(model, found.version)
+    return {
+        **found.to_dict(),
+        "model_aliases": dict(sorted(aliases.items())),
+        "reviews": reviews,
+        "run": None if run is None else run.id,  # the training run that registered it, if any
+        "has_card": run is not None and run.card is not None,
+    }
 
 
 def check_alias(alias: str) -> str:

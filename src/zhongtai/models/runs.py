@@ -87,28 +87,61 @@ def get_run(store: MetadataStore, reference: str) -> dict[str, Any]:
     return view(store.training_runs.get(reference))
 
 
-def comparison(runs: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-    """Side-by-side rows (label, one value per run): who and what, params, metrics, data, code."""
-    rows: list[tuple[str, list[str]]] = []
+def runs_page(
+    store: MetadataStore, models: tuple[str, ...] | None, offset: int = 0, limit: int = 50
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of runs newest first (of the models named; None: of all) and how many there are."""
+    found, total = store.training_runs.page(models, offset, limit)
+    return [view(r) for r in found], total
 
-    def add(label: str, values: list[Any]) -> None:
-        rows.append((label, ["-" if v is None else _shown(v) for v in values]))
+
+def version_as_run(store: MetadataStore, model: str, version: int) -> dict[str, Any]:
+    """A registered version in a run's shape, for comparing versions side by side: the run that registered
+    it when there is one, else what the version itself records (params, metrics, training set, code)."""
+    run = store.training_runs.of_version(model, version)
+    if run is not None:
+        return view(run)
+    found = store.models.get(model, version)
+    return {
+        "id": None, "short_id": None, "model": found.model, "status": str(found.status), "principal": None,
+        "started_at": found.created_at.isoformat(), "duration_s": None, "peak_memory_kb": None,
+        "version": found.version, "params": dict(found.params), "metrics": dict(found.metrics),
+        "candidates": [], "training_set_id": found.training_set_id, "datasets": {},
+        "code_version": found.code_version, "error_code": None,
+    }  # fmt: skip
+
+
+def compared(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Side-by-side rows, each {section, label, values (one per run, as recorded), differs}: who and what,
+    params, metrics, data, code. The console shows them; the CLI prints them through `comparison`."""
+    rows: list[dict[str, Any]] = []
+
+    def add(section: str, label: str, values: list[Any]) -> None:
+        differs = len({_shown(v) for v in values}) > 1
+        rows.append({"section": section, "label": label, "values": values, "differs": differs})
 
     for key in ("model", "status", "principal", "started_at", "duration_s", "peak_memory_kb", "version"):
-        add(key, [r.get(key) for r in runs])
-    add("algorithm", [r["metrics"].get("algorithm") for r in runs])
+        add("run", key, [r.get(key) for r in runs])
+    add("metric", "algorithm", [r["metrics"].get("algorithm") for r in runs])
     for key in _union(r["params"] for r in runs):
-        add(f"param {key}", [r["params"].get(key) for r in runs])
+        add("param", f"param {key}", [r["params"].get(key) for r in runs])
     for side, label in (("validation", "model"), ("logistic_baseline", "logistic"), ("baseline", "constant")):
         for key in ("auc", "log_loss", "brier", "average_precision"):
-            add(f"{label} {key}", [r["metrics"].get(side, {}).get(key) for r in runs])
-    add("candidates", [len(r["candidates"]) or None for r in runs])
-    add("training set", [r.get("training_set_id") for r in runs])
+            add("metric", f"{label} {key}", [_metric(r["metrics"].get(side), key) for r in runs])
+    add("run", "candidates", [len(r["candidates"]) or None for r in runs])
+    add("data", "training set", [r.get("training_set_id") for r in runs])
     for key in _union(r["datasets"] for r in runs):
-        add(f"dataset {key}", [r["datasets"].get(key) for r in runs])
-    add("code version", [r.get("code_version") for r in runs])
-    add("error", [r.get("error_code") for r in runs])
+        add("data", f"dataset {key}", [r["datasets"].get(key) for r in runs])
+    add("code", "code version", [r.get("code_version") for r in runs])
+    add("run", "error", [r.get("error_code") for r in runs])
     return rows
+
+
+def comparison(runs: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """Side-by-side rows (label, one value per run) as text: who and what, params, metrics, data, code."""
+    return [
+        (row["label"], ["-" if v is None else _shown(v) for v in row["values"]]) for row in compared(runs)
+    ]
 
 
 def differing(rows: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
@@ -118,6 +151,11 @@ def differing(rows: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
 
 def _union(mappings: Any) -> list[str]:
     return sorted({key for mapping in mappings for key in mapping})
+
+
+def _metric(side: Any, key: str) -> Any:
+    # A version registered without a run may keep its metrics flat, not per side.
+    return side.get(key) if isinstance(side, dict) else None
 
 
 def _shown(value: Any) -> str:
