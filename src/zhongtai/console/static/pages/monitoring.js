@@ -202,7 +202,7 @@ function alertsSection(capability, ctx) {
 
 export const page = {
   id: "monitoring",
-  order: 20,
+  order: 55,
   icon: "∿",
   title: { en: "Monitoring", zh: "监控" },
   needs: ["read_models"],
