@@ -89,3 +89,17 @@ def test_project_with_a_server_password_needs_the_variable(tmp_path: Path) -> No
     assert project.sources["crm"].url == crm
     with pytest.raises(ZhongtaiError, match="environment variable ZT_RETAIL_CRM_PASSWORD is not set"):
         load_project(tmp_path, environ={})
+
+
+def test_the_project_schedules_ingests_drift_retraining_and_escalation(tmp_path: Path) -> None:
+    # Checked like every spec (each target declared as the kind its job works on): drift, the retrain
+    # policies and the review queue's escalation run by themselves once a scheduler is on.
+    write_project(tmp_path, "sqlite:////tmp/crm.db", "sqlite:////tmp/erp.db", "test")
+    jobs = load_project(tmp_path).schedules
+    assert {jobs[n].job for n in ("churn_drift", "retrain_policies", "review_escalation")} == {
+        "drift",
+        "flywheel",
+        "review_escalate",
+    }
+    assert jobs["churn_drift"].target == "churn-risk" and jobs["churn_scores"].write_back
+    assert {j.target for j in jobs.values() if j.job == "ingest"} >= {"crm_customers", "erp_orders"}

@@ -119,6 +119,7 @@ def write_project(folder: Path, crm_url: str, erp_url: str, header: str) -> list
             if dataset["name"] in STREAMS:
                 dataset["stream"] = STREAMS[dataset["name"]]
     documents["windows.yaml"] = {"feature_views": window_views()}
+    documents["schedules.yaml"] = {"schedules": schedules()}
     for name, document in documents.items():
         body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
         (folder / name).write_text(f"# {header}\n{body}", encoding="utf-8")
@@ -306,6 +307,36 @@ def _intelligence_documents() -> dict[str, dict[str, Any]]:
         "capabilities.yaml": {"capabilities": [capability, intent_capability()]},
         "policies.yaml": {"policies": [policy_document()]},
     }
+
+
+def schedules() -> list[dict[str, Any]]:
+    """What runs by itself once `zhongtai serve --scheduler --project DIR` or `zhongtai scheduler run` is on
+    (docs/scheduler.md): the systems' tables ingested nightly, churn's drift checked daily, the retrain
+    policies every hour, overdue review items escalated every quarter hour, churn scores written back to the
+    CRM weekly."""
+    ingests = [
+        {"name": f"nightly_{name}", "job": "ingest", "target": name, "cron": f"{10 + 5 * i} 1 * * *"}
+        for i, (_, name, _) in enumerate(SQL_DATASETS)
+    ]
+    return [
+        *ingests,
+        {
+            "name": "churn_drift",
+            "job": "drift",
+            "target": "churn-risk",
+            "every": "1d",
+            "args": ["--window", "1d"],
+        },
+        {"name": "retrain_policies", "job": "flywheel", "every": "1h"},
+        {"name": "review_escalation", "job": "review_escalate", "every": "15m"},
+        {
+            "name": "churn_scores",
+            "job": "score",
+            "target": "churn-risk",
+            "cron": "30 3 * * 1",
+            "write_back": True,
+        },
+    ]
 
 
 def policy_document() -> dict[str, Any]:
