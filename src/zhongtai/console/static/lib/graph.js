@@ -141,11 +141,14 @@ export function drawGraph(canvas, graph, { onOpen, onFocus, focus } = {}) {
     view.y = h / 2 - (n.y + NODE_H / 2) * view.k;
     redraw();
   }
-  // The whole graph in view when it is small; a large one starts at its top left, readable.
-  function fitView() {
+  function extent() {
     const { w, h } = size();
     const width = Math.max(...placed.map((n) => n.x)) + NODE_W + 40, height = Math.max(...placed.map((n) => n.y)) + NODE_H + 40;
-    view.k = Math.min(1, Math.max(0.4, Math.min(w / width, h / height)));
+    return Math.min(w / width, h / height);
+  }
+  // The whole graph in view when it is small; a large one starts at its top left, readable.
+  function fitView() {
+    view.k = Math.min(1, Math.max(0.4, extent()));
     view.x = 20; view.y = 20;
     redraw();
   }
@@ -198,6 +201,8 @@ export function drawGraph(canvas, graph, { onOpen, onFocus, focus } = {}) {
   });
   new ResizeObserver(() => redraw()).observe(canvas);
 
-  if (focused) center(focused); else fitView();
+  // A chain that fits readably is shown whole (the focused object highlighted in it); a larger one opens on
+  // the focused object.
+  if (focused && extent() < 0.4) center(focused); else fitView();
   return { redraw, panBy, zoomAt, setFocus: (id) => setFocus(byId.get(id)), stats, view, nodes: placed };
 }

@@ -60,9 +60,13 @@ export function kv(pairs) {
   ]));
 }
 
-export function show(value) {
+// Columns whose numbers are identifiers (customer_id 101450, order_no, member number): shown as typed, since
+// a thousands separator would make them look like amounts.
+const IDENTIFIER = /(^id$|_id$|_no$|^key$|_key$|_code$|number$)/i;
+
+export function show(value, column) {
   if (value === null || value === undefined || value === "") return "—";
-  if (typeof value === "number") return fmt.number(value);
+  if (typeof value === "number") return column && IDENTIFIER.test(column) ? String(value) : fmt.number(value);
   if (typeof value === "boolean") return value ? t("ui.yes") : t("ui.no");
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
@@ -126,7 +130,7 @@ export function dataTable({ columns, load, pageSize = 50, filters = [], onRow, r
     const rows = page.rows || [];
     clear(body, rows.length ? rows.map((row) => {
       const tr = h("tr", { dataset: rowKey ? { key: String(rowKey(row)) } : {} },
-        columns.map((c) => h("td", { class: c.numeric ? "num" : null }, c.render ? c.render(row) : show(row[c.key]))));
+        columns.map((c) => h("td", { class: c.numeric ? "num" : null }, c.render ? c.render(row) : show(row[c.key], c.key))));
       if (onRow) { tr.classList.add("link"); tr.tabIndex = 0; tr.addEventListener("click", () => onRow(row));
         tr.addEventListener("keydown", (e) => { if (e.key === "Enter") onRow(row); }); }
       return tr;

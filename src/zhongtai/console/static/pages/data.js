@@ -12,8 +12,15 @@ const PREVIEW_ROWS = 20;
 const CHOOSER_SHOWN = 40; // the chooser lists this many matches of its filter, not all 300
 const MAX_CHOSEN = 100; // the most columns the preview route returns at once
 
+// As the Overview judges it (monitor/overview.py): a duration or one of these words is a promise, and a
+// dataset is stale once half a period later than promised (its refresh job runs on its own schedule).
+const WORDS = { hourly: 1, daily: 24, weekly: 168, monthly: 720 };
+const SLACK = 1.5;
+
 function hours(spec) {
-  const m = /^(\d+)\s*([mhdw])$/.exec(String(spec || "").trim());
+  const text = String(spec || "").trim().toLowerCase();
+  if (text in WORDS) return WORDS[text];
+  const m = /^(\d+)\s*([mhdw])$/.exec(text);
   if (!m) return null;
   return Number(m[1]) * { m: 1 / 60, h: 1, d: 24, w: 168 }[m[2]];
 }
@@ -23,7 +30,7 @@ function freshness(entry) {
   if (!entry.last_refresh) return badge(t("data.fresh.never"), "warn");
   if (promised === null) return badge(t("data.fresh.nopromise"), "neutral");
   const age = (Date.now() - new Date(entry.last_refresh).getTime()) / 3600000;
-  return age <= promised ? badge(t("data.fresh.ok"), "ok") : badge(t("data.fresh.stale"), "bad");
+  return age <= promised * SLACK ? badge(t("data.fresh.ok"), "ok") : badge(t("data.fresh.stale"), "bad");
 }
 
 function search(root, ctx) {
@@ -95,7 +102,7 @@ async function quality(box, name) {
       samples.length ? [h("h3", {}, t("data.q.samples")),
         h("div", { class: "scroll wide" }, h("table", { class: "data", id: "quarantine" },
           h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, c)))),
-          h("tbody", {}, samples.map((row) => h("tr", {}, cols.map((c) => h("td", {}, show(row[c]))))))))] : null);
+          h("tbody", {}, samples.map((row) => h("tr", {}, cols.map((c) => h("td", {}, show(row[c], c))))))))] : null);
   } catch (err) {
     clear(box, errorBox(err));
   }
@@ -160,7 +167,7 @@ function preview(box, name) {
       clear(tableBox, h("table", { class: "data", id: "preview" },
         h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, c,
           p.masked.includes(c) ? [" ", badge(t("data.p.masked"), "warn")] : null)))),
-        h("tbody", {}, p.rows.length ? p.rows.map((row) => h("tr", {}, cols.map((c) => h("td", {}, show(row[c])))))
+        h("tbody", {}, p.rows.length ? p.rows.map((row) => h("tr", {}, cols.map((c) => h("td", {}, show(row[c], c)))))
           : h("tr", {}, h("td", { colspan: cols.length || 1, class: "muted" }, t("ui.empty"))))));
     } catch (err) {
       clear(tableBox, errorBox(err));

@@ -14,7 +14,7 @@ function rowsTable(rows, id) {
   const cols = rows.length ? Object.keys(rows[0]) : [];
   return h("div", { class: "scroll wide" }, h("table", { class: "data", id },
     h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, cols.map((c) => h("td", {}, show(r[c]))))))));
+    h("tbody", {}, rows.map((r) => h("tr", {}, cols.map((c) => h("td", {}, show(r[c], c))))))));
 }
 
 async function section(box, work) {
