@@ -136,7 +136,8 @@ export function dataTable({ columns, load, pageSize = 50, filters = [], onRow, r
       return tr;
     }) : h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, t("ui.empty"))));
     const from = rows.length ? state.offset + 1 : 0, to = state.offset + rows.length;
-    status.textContent = page.total === undefined || page.total === null
+    status.textContent = !rows.length && state.offset === 0 ? ""
+      : page.total === undefined || page.total === null
       ? t("ui.rowsopen", { from: fmt.number(from), to: fmt.number(to) })
       : t("ui.rows", { from: fmt.number(from), to: fmt.number(to), total: fmt.number(page.total) });
     prev.disabled = state.offset === 0;

@@ -146,7 +146,7 @@ function flywheelSection(capability) {
       const data = await api("/v1/flywheel/runs", { query: { capability, offset, limit: RUNS_PAGE } });
       clear(list, data.runs.length ? data.runs.map(runView) : h("p", { class: "muted" }, t("monitoring.runs.none")));
       const shown = data.runs.length;
-      status.textContent = t("ui.rows", { from: fmt.number(shown ? offset + 1 : 0), to: fmt.number(offset + shown), total: fmt.number(data.total) });
+      status.textContent = data.total ? t("ui.rows", { from: fmt.number(shown ? offset + 1 : 0), to: fmt.number(offset + shown), total: fmt.number(data.total) }) : "";
       prev.disabled = offset === 0;
       next.disabled = offset + shown >= data.total;
     } catch (err) {
