@@ -160,7 +160,7 @@ async function list(root, ctx) {
         const tr = h("tr", { class: "link", tabindex: "0", dataset: { key: row.name }, onclick: open },
           h("td", {}, h("a", { href: `#/capabilities/${encodeURIComponent(row.name)}` }, row.name)),
           h("td", {}, show(row.model)), h("td", {}, show(row.alias)),
-          h("td", {}, bandsText(row)), h("td", {}, servingCell(row)), h("td", {}, show(row.description)));
+          h("td", {}, bandsText(row)), h("td", {}, servingCell(row)), h("td", { class: "wrap" }, show(row.description)));
         tr.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
         return tr;
       })))
