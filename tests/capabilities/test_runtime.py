@@ -224,7 +224,7 @@ def test_decide_async_and_unexplained_answer_as_decide(world):
         decided = runtime.decide(body)
         awaited = asyncio.run(runtime.decide_async(body))
         assert awaited == dataclasses.replace(decided, decision_id=awaited.decision_id)
-        unexplained = runtime.decide_unexplained(body)  # what a shadow is scored with: a plain predict
+        unexplained = runtime.decide(body, explain=False)  # what a shadow is scored with: a plain predict
         assert (unexplained.decision, unexplained.features) == (decided.decision, decided.features)
         assert unexplained.score == pytest.approx(decided.score, abs=1e-12)
         assert unexplained.factors == [] and decided.factors

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from zhongtai.capabilities.canary import ERROR, FALLBACK, OK, ArmWindow, CanaryState, ramped
-from zhongtai.capabilities.runtime import Decision, Runtime, build_runtime, serving_target
+from zhongtai.capabilities.runtime import CapabilityRuntime, Decision, Runtime, build_runtime, serving_target
 from zhongtai.capabilities.traffic import effective_policy
 from zhongtai.edge.arms import ArmChooser, sticky_key  # one choice: a bundle picks the gateway's arm
 from zhongtai.errors import ErrorCode, ZhongtaiError
@@ -44,7 +44,7 @@ ONLINE_UNAVAILABLE = "online_unavailable"
 class AsyncRuntime(Protocol):
     """A runtime whose decide can await its online reads (CapabilityRuntime): the ability is a method."""
 
-    async def decide_async(self, inputs: Mapping[str, Any]) -> Decision: ...
+    async def decide_async(self, inputs: Mapping[str, Any], explain: bool = True) -> Decision: ...
 
 
 class ArmedRuntime:
@@ -91,15 +91,16 @@ class ArmedRuntime:
             decision = self._failed(arm.name, exc)
         return self._recorded(arm.name, decision, started)
 
-    async def decide_async(self, inputs: Mapping[str, Any]) -> Decision:
+    async def decide_async(self, inputs: Mapping[str, Any], explain: bool = True) -> Decision:
         """`decide` for the event loop: an arm whose runtime reads asynchronously (`decide_async`) is awaited
         on the loop; any other task's runtime (forecast, recommendation, text: more CPU than I/O) decides in
-        a worker thread. Either way the loop never waits on the online store."""
+        a worker thread. Either way the loop never waits on the online store. Without `explain` a tabular
+        arm skips the contributions (the caller may not see the factors)."""
         chosen = self._chooser.choose(sticky_key(inputs, self.input))
         arm = self.arms[chosen][0]
         started = time.perf_counter()
         try:
-            decided = await self._decide_async[chosen](inputs)
+            decided = await self._decide_async[chosen](inputs, explain)
             decision = dataclasses.replace(decided, arm=arm.name)
         except Exception as exc:
             decision = self._failed(arm.name, exc)
@@ -161,27 +162,21 @@ class ArmedRuntime:
         ]
 
 
-@runtime_checkable
-class UnexplainedRuntime(Protocol):
-    """A runtime that can decide without contributions (CapabilityRuntime): how a shadow is scored."""
-
-    def decide_unexplained(self, inputs: Mapping[str, Any]) -> Decision: ...
-
-
 def _unexplained(runtime: Runtime, inputs: Mapping[str, Any]) -> Decision:
     """A shadow's decision: without factors where the runtime can skip them (the log keeps none)."""
-    if isinstance(runtime, UnexplainedRuntime):
-        return runtime.decide_unexplained(inputs)
+    if isinstance(runtime, CapabilityRuntime):
+        return runtime.decide(inputs, explain=False)
     return runtime.decide(inputs)
 
 
-def _awaitable(runtime: Runtime) -> Callable[[Mapping[str, Any]], Awaitable[Decision]]:
-    """The runtime's decide for the event loop: its own `decide_async`, else `decide` in a worker thread."""
+def _awaitable(runtime: Runtime) -> Callable[[Mapping[str, Any], bool], Awaitable[Decision]]:
+    """The runtime's decide for the event loop: its own `decide_async`, else `decide` in a worker thread
+    (those tasks' answers carry no contributions to skip)."""
     if isinstance(runtime, AsyncRuntime):
         return runtime.decide_async
     decide = runtime.decide
 
-    async def in_thread(inputs: Mapping[str, Any]) -> Decision:
+    async def in_thread(inputs: Mapping[str, Any], explain: bool = True) -> Decision:
         return await asyncio.to_thread(decide, inputs)
 
     return in_thread

@@ -401,18 +401,19 @@ class CapabilityRuntime:
         """The online store key for the request; invalid_argument names the input field when it is wrong."""
         return checked_entity_key(inputs.get(self.input), self.input, self.input_keys, self.input_key_types)
 
-    def decide(self, inputs: Mapping[str, Any]) -> Decision:
-        """Answer one request: online read -> on-demand features -> predict with contributions -> rules ->
-        top factors."""
+    def decide(self, inputs: Mapping[str, Any], explain: bool = True) -> Decision:
+        """Answer one request: online read -> on-demand features -> predict (with contributions when
+        `explain`) -> rules -> top factors. Without `explain` the answer has no factors and costs a plain
+        predict: how a shadow is scored (the log keeps no factors) and a caller not allowed to see them."""
         key = self.entity_key(inputs)
         if self._lookup is not None:
             entity = self._entity_of(self._online.read(key, self._lookup))
             if entity is None:
                 return self._fallback()
             key = entity
-        return self._decided(inputs, self._online.read(key, self.views))
+        return self._decided(inputs, self._online.read(key, self.views), explain)
 
-    async def decide_async(self, inputs: Mapping[str, Any]) -> Decision:
+    async def decide_async(self, inputs: Mapping[str, Any], explain: bool = True) -> Decision:
         """`decide` for the event loop: the online reads are awaited (`read_async`), the rest is the same."""
         key = self.entity_key(inputs)
         if self._lookup is not None:
@@ -421,18 +422,7 @@ class CapabilityRuntime:
                 return self._fallback()
             key = entity
         found = await self._online.read_async(key, self.views) if self.views else {}
-        return self._decided(inputs, found)
-
-    def decide_unexplained(self, inputs: Mapping[str, Any]) -> Decision:
-        """`decide` without contributions (no factors): what a shadow is scored with, as the decision log
-        keeps no factors and a plain predict costs a fraction of one with contributions."""
-        key = self.entity_key(inputs)
-        if self._lookup is not None:
-            entity = self._entity_of(self._online.read(key, self._lookup))
-            if entity is None:
-                return self._fallback()
-            key = entity
-        return self._decided(inputs, self._online.read(key, self.views), explain=False)
+        return self._decided(inputs, found, explain)
 
     def _entity_of(self, found: Mapping[str, Mapping[str, Any] | None]) -> str | None:
         """The entity key OneID's lookup maps the input to; None for a key it has not seen (or not yet

@@ -227,7 +227,7 @@ def _add_routes(app: FastAPI) -> None:
         explained = access.may(EXPLAIN, name)
 
         async def work() -> tuple[dict[str, Any], list[DecisionRecord]]:
-            decision = await runtime.decide_async(inputs)
+            decision = await runtime.decide_async(inputs, explained)
             latency_ms = (time.perf_counter() - started) * 1000
             answer = {**decision.to_dict(explained), "latency_ms": round(latency_ms, 3)}
             return answer, [decision.to_record(principal.name, inputs, latency_ms)]
