@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tests.models.conftest import register_model_spec
+from zhongtai.catalog.freshness import is_stale, promised_hours
 from zhongtai.meta.drift import DriftReport
 from zhongtai.meta.flywheel import FlywheelRecords, FlywheelRun
 from zhongtai.meta.records import Change, DecisionRecord
@@ -19,7 +20,7 @@ from zhongtai.monitor.alert_formats import Alert
 from zhongtai.monitor.alert_rules import canary_alert
 from zhongtai.monitor.alerts import AlertCenter
 from zhongtai.monitor.history import alerts_page, drift_history, flywheel_runs
-from zhongtai.monitor.overview import overview, promised_hours
+from zhongtai.monitor.overview import overview
 
 pytestmark = pytest.mark.integration
 
@@ -136,3 +137,9 @@ def test_a_canary_its_guard_rolled_back_needs_attention(store):
     assert overview(store, now() - timedelta(hours=1), only("b")).attention["canaries"] == []
     a = overview(store, now() - timedelta(hours=1), everything).capabilities[0]
     assert a.canary is not None and a.canary["status"] == "rolled_back"
+
+
+def test_stale_means_later_than_the_promise_allows():
+    # One judgment for the Overview's list and the catalog's dataset entry: half a period of slack.
+    assert is_stale(24.0, 30.0) is False and is_stale(24.0, 37.0) is True
+    assert is_stale(24.0, None) is True and is_stale(None, 1000.0) is None

@@ -7,7 +7,9 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from zhongtai.catalog.freshness import age_hours, is_stale, promised_hours
 from zhongtai.meta.store import KIND_NOUN, MetadataStore
+from zhongtai.meta.time import now
 
 SEARCHED_KINDS = (
     "sources",
@@ -87,6 +89,7 @@ def dataset_entry(store: MetadataStore, name: str) -> Entry:
     spec, source = store.dataset_spec(name)
     versions = store.versions(name)
     current = versions[-1] if versions else None
+    promised = promised_hours(spec.get("update_frequency"))
     details: dict[str, Any] = {
         "source": spec.get("source"),
         "source_type": source["type"] if source else None,
@@ -97,6 +100,9 @@ def dataset_entry(store: MetadataStore, name: str) -> Entry:
         else None,
         "location": _location(spec, current),
         "update_frequency": spec.get("update_frequency"),
+        "promised_refresh_hours": promised,
+        # None: no promise; else whether the last snapshot is later than the promise allows
+        "stale": is_stale(promised, age_hours(current.created_at if current else None, now())),
         "observed_refresh_hours": _observed_hours(versions),
         "last_refresh": current.created_at.isoformat() if current else None,
         "version": current.version if current else None,

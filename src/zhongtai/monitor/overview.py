@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from zhongtai.catalog.freshness import age_hours, is_stale, promised_hours
 from zhongtai.errors import ZhongtaiError
 from zhongtai.flywheel.quality import MEASURES, _threshold, measure
 from zhongtai.flywheel.retrain_policy import read_policy
@@ -28,15 +29,10 @@ from zhongtai.meta.records import ModelStatus
 from zhongtai.meta.review import ReviewFilter
 from zhongtai.meta.store import MetadataStore
 from zhongtai.meta.time import now
-from zhongtai.spec.base import duration_seconds
 from zhongtai.spec.models import CapabilitySpec
 
 Can = Callable[[str, str, str], bool]  # (action, object, kind) -> allowed
 LATENCY = (("p50_ms", 0.50), ("p99_ms", 0.99))
-# Words a dataset spec's `update_frequency` may promise, besides a duration such as 6h.
-FREQUENCY_HOURS = {"hourly": 1.0, "daily": 24.0, "weekly": 168.0, "monthly": 720.0}
-# A refresh job runs on its own schedule: a dataset is stale once half a period later than promised.
-SLACK = 1.5
 ATTENTION_LIMIT = 10  # items listed per kind; the counts cover them all
 
 
@@ -223,19 +219,6 @@ def alert_body(row: Any) -> dict[str, Any]:
     return body
 
 
-def promised_hours(frequency: Any) -> float | None:
-    """The refresh a dataset spec promises, in hours (None: no promise, or one not in hours' terms)."""
-    if not isinstance(frequency, str):
-        return None
-    text = frequency.strip().lower()
-    if text in FREQUENCY_HOURS:
-        return FREQUENCY_HOURS[text]
-    try:
-        return duration_seconds(text) / 3600
-    except ValueError:
-        return None
-
-
 def stale_datasets(store: MetadataStore, can: Can) -> list[dict[str, Any]]:
     """Datasets whose last snapshot is older than their promised refresh allows (or that promise one and
     have none), most overdue first."""
@@ -247,8 +230,8 @@ def stale_datasets(store: MetadataStore, can: Can) -> list[dict[str, Any]]:
         if promised is None or not can("read_catalog", summary.name, "datasets"):
             continue
         refreshed = summary.refreshed_at
-        age = (at - refreshed) / timedelta(hours=1) if refreshed is not None else None
-        if age is None or age > promised * SLACK:
+        age = age_hours(refreshed, at)
+        if is_stale(promised, age):
             found.append({"dataset": summary.name, "promised_hours": promised, "age_hours": age,
                           "refreshed_at": refreshed.isoformat() if refreshed else None})  # fmt: skip
     found.sort(key=_overdue, reverse=True)

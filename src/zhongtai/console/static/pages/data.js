@@ -12,25 +12,11 @@ const PREVIEW_ROWS = 20;
 const CHOOSER_SHOWN = 40; // the chooser lists this many matches of its filter, not all 300
 const MAX_CHOSEN = 100; // the most columns the preview route returns at once
 
-// As the Overview judges it (monitor/overview.py): a duration or one of these words is a promise, and a
-// dataset is stale once half a period later than promised (its refresh job runs on its own schedule).
-const WORDS = { hourly: 1, daily: 24, weekly: 168, monthly: 720 };
-const SLACK = 1.5;
-
-function hours(spec) {
-  const text = String(spec || "").trim().toLowerCase();
-  if (text in WORDS) return WORDS[text];
-  const m = /^(\d+)\s*([mhdw])$/.exec(text);
-  if (!m) return null;
-  return Number(m[1]) * { m: 1 / 60, h: 1, d: 24, w: 168 }[m[2]];
-}
-
+// The judgment is the API's (catalog/freshness.py, the same the Overview's stale list makes).
 function freshness(entry) {
-  const promised = hours(entry.update_frequency);
   if (!entry.last_refresh) return badge(t("data.fresh.never"), "warn");
-  if (promised === null) return badge(t("data.fresh.nopromise"), "neutral");
-  const age = (Date.now() - new Date(entry.last_refresh).getTime()) / 3600000;
-  return age <= promised * SLACK ? badge(t("data.fresh.ok"), "ok") : badge(t("data.fresh.stale"), "bad");
+  if (entry.stale === null || entry.stale === undefined) return badge(t("data.fresh.nopromise"), "neutral");
+  return entry.stale ? badge(t("data.fresh.stale"), "bad") : badge(t("data.fresh.ok"), "ok");
 }
 
 function search(root, ctx) {
