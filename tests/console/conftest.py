@@ -73,3 +73,11 @@ def sign_in(browser: Any, console: Console, role: str = "admin", locale: str = "
     page.click("form.login button[type=submit]")
     page.wait_for_selector("nav.side")
     return page
+
+
+def watch_errors(page: Any) -> list[str]:
+    """The page's console errors and uncaught exceptions, collected from now on."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors

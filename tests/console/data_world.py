@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -244,11 +243,3 @@ def data_world(tmp_path: Path) -> Iterator[DataWorld]:
             keys["reviewer"] = access.create_key("rev", ["case_reviewer"])
             records = ["crm_customers:C0", "crm_orders:O0-0"]
             yield DataWorld(running, keys, built["person"], built["second"], records)
-
-
-def watch_errors(page: Any) -> list[str]:
-    """Collect the page's console errors and uncaught exceptions from now on."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors

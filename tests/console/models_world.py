@@ -161,11 +161,3 @@ def role_keys(running: RunningGateway) -> dict[str, str]:
     for role in ("modeler", "reviewer", "steward", "auditor", "wide_auditor", "caller"):
         keys[role] = access.create_key(f"console-{role}", [role])
     return keys
-
-
-def watch_errors(page: Any) -> list[str]:
-    """The page's console errors and uncaught exceptions, collected from now on."""
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors

@@ -8,14 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.console.conftest import sign_in
-
-
-def _watch(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
+from tests.console.conftest import sign_in, watch_errors
 
 
 def _keys(console) -> dict[str, Any]:
@@ -26,7 +19,7 @@ def _keys(console) -> dict[str, Any]:
 
 def test_a_key_is_created_rotated_and_revoked_through_the_page(browser, console):
     page = sign_in(browser, console, "admin")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.click("nav.side a[data-page=admin]")
     page.wait_for_selector("#keys tr[data-key=ops]")
     page.fill("#key-name", "made-in-console")
@@ -79,7 +72,7 @@ READERS = """
 
 def test_grants_are_planned_applied_and_a_lockout_is_refused(browser, console):
     page = sign_in(browser, console, "admin")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.goto(f"{console.url}#/admin/grants")
     page.wait_for_selector("#rules tr[data-rule='test_roles.callers']")
     document = page.input_value("#policies-document")
@@ -103,7 +96,7 @@ def test_grants_are_planned_applied_and_a_lockout_is_refused(browser, console):
 
 def test_in_chinese_every_string_is_translated(browser, console):
     page = sign_in(browser, console, "admin", "zh")
-    errors = _watch(page)
+    errors = watch_errors(page)
     for tab, selector in (("keys", "#keys"), ("grants", "#rules"), ("workspaces", "#admin-workspaces")):
         page.goto(f"{console.url}#/admin/{tab}")
         page.wait_for_selector(selector)

@@ -4,23 +4,14 @@ console error, and not offered to a role without read_audit."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
-from tests.console.conftest import sign_in
-
-
-def _watch(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
+from tests.console.conftest import sign_in, watch_errors
 
 
 def test_the_log_verifies_filters_and_exports(browser, console):
     page = sign_in(browser, console, "admin")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.click("nav.side a[data-page=audit]")
     page.wait_for_selector("#verify.ok")
     page.wait_for_selector(".datatable tbody tr[data-key]")
@@ -57,7 +48,7 @@ def test_the_log_verifies_filters_and_exports(browser, console):
 
 def test_in_chinese_every_string_is_translated(browser, console):
     page = sign_in(browser, console, "admin", "zh")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.goto(f"{console.url}#/audit")
     page.wait_for_selector("#verify.ok")
     page.wait_for_selector(".datatable tbody tr[data-key]")
@@ -85,7 +76,7 @@ def test_an_edited_record_shows_as_broken(browser, console):
         connection.execute(sa.text("UPDATE audit_log SET principal = 'mallory' WHERE seq = 1"))
     engine.dispose()
     page = sign_in(browser, console, "admin")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.goto(f"{console.url}#/audit")
     page.wait_for_selector("#verify.bad")
     assert page.query_selector("#findings tr[data-seq='1']") is not None

@@ -9,15 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.console.conftest import sign_in
-
-
-def _watch(page: Any) -> list[str]:
-    """Every console error and uncaught exception of the page, as they happen."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
+from tests.console.conftest import sign_in, watch_errors
 
 
 def _api(console, path: str, role: str = "admin", **kwargs: Any) -> httpx.Response:
@@ -29,7 +21,7 @@ def _api(console, path: str, role: str = "admin", **kwargs: Any) -> httpx.Respon
 
 def test_a_split_changed_in_the_page_is_what_the_api_serves(browser, console):
     page = sign_in(browser, console, "admin")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.click("nav.side a[data-page=capabilities]")
     page.wait_for_selector("#capability-list tr[data-key=churn-risk]")
     page.click("#capability-list tr[data-key=churn-risk] a")
@@ -62,7 +54,7 @@ def test_a_split_changed_in_the_page_is_what_the_api_serves(browser, console):
 
 def test_the_try_it_form_answers_from_the_openapi_schema(browser, console):
     page = sign_in(browser, console, "admin")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.goto(f"{console.url}#/capabilities/churn-risk")
     page.wait_for_selector("#try-customer_id")
     page.fill("#try-customer_id", "1000")
@@ -79,7 +71,7 @@ def test_the_try_it_form_answers_from_the_openapi_schema(browser, console):
 
 def test_a_capability_composed_in_the_form_answers_over_rest(browser, console):
     page = sign_in(browser, console, "admin")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.goto(f"{console.url}#/capabilities")
     page.click("#compose")
     page.wait_for_selector("#composer")
@@ -127,7 +119,7 @@ def test_editing_shows_the_diff_and_the_replayed_impact(browser, console):
     for key in ("1002", "1003", "1004", "1005"):
         _api(console, "/v1/capabilities/churn-risk/decide", method="POST", json={"customer_id": key})
     page = sign_in(browser, console, "admin", "zh")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.goto(f"{console.url}#/capabilities/churn-risk/edit")
     page.wait_for_selector("#composer #bands tr.band-row")
     rows = page.locator("#bands tr.band-row")
@@ -152,7 +144,7 @@ def test_a_modeler_reads_and_splits_but_cannot_compose_and_a_steward_sees_no_pag
     if "modeler" not in console.keys:
         console.keys["modeler"] = console.gateway.world.store.access.create_key("console-modeler", ["models"])
     page = sign_in(browser, console, "modeler", "zh")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.click("nav.side a[data-page=capabilities]")
     page.wait_for_selector("#capability-list tr[data-key=churn-risk]")
     assert page.query_selector("#compose") is None
@@ -178,7 +170,7 @@ def test_a_modeler_reads_and_splits_but_cannot_compose_and_a_steward_sees_no_pag
 
 def test_a_caller_lists_what_serves_and_tries_it(browser, console):
     page = sign_in(browser, console, "caller")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.click("nav.side a[data-page=capabilities]")
     page.wait_for_selector("#capability-list tr[data-key=churn-risk]")
     page.click("#capability-list tr[data-key=churn-risk] a")
@@ -210,7 +202,7 @@ def test_a_canary_shows_where_its_ramp_stands(browser, console):
     served = _api(console, "/v1/capabilities/churn-risk/traffic").json()
     assert served["canary_state"] == state
     page = sign_in(browser, console, "admin")
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.goto(f"{console.url}#/capabilities/churn-risk")
     shown = page.wait_for_selector("#canary-state").inner_text()
     assert "rolled back" in shown and "step 2 of 2 (50 %)" in shown and "error rate 0.2" in shown

@@ -11,8 +11,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.console.conftest import Console, sign_in
-from tests.console.models_world import NEWEST, PHONE, decisions, models_world, role_keys, watch_errors
+from tests.console.conftest import Console, sign_in, watch_errors
+from tests.console.models_world import NEWEST, PHONE, decisions, models_world, role_keys
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.console.conftest import sign_in
-from tests.console.data_world import DataWorld, data_world, watch_errors
+from tests.console.conftest import sign_in, watch_errors
+from tests.console.data_world import DataWorld, data_world
 
 pytestmark = pytest.mark.e2e
 

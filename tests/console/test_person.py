@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import sign_in
-from tests.console.data_world import MASKED_PHONE, PHONE, DataWorld, data_world, watch_errors
+from tests.console.conftest import sign_in, watch_errors
+from tests.console.data_world import MASKED_PHONE, PHONE, DataWorld, data_world
 
 pytestmark = pytest.mark.e2e
 

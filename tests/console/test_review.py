@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.console.conftest import Console, sign_in
-from tests.console.models_world import PHONE, models_world, role_keys, watch_errors
+from tests.console.conftest import Console, sign_in, watch_errors
+from tests.console.models_world import PHONE, models_world, role_keys
 
 pytestmark = pytest.mark.e2e
 
