@@ -123,7 +123,9 @@ app.add_typer(alerts.app, name="alerts", help="Alerts from canaries and drift ch
 app.add_typer(report.app, name="report", help="Reports for sponsors: ROI of capabilities and reuse.")
 app.add_typer(monitor.app, name="monitor", help="Monitoring: drift of features and scores against training.")
 app.add_typer(
-    export.app, name="export", help="Export a capability as an edge bundle that decides in process."
+    export.app,
+    name="export",
+    help="Export a capability: an edge bundle that decides in process, or its spec as YAML.",
 )
 app.add_typer(decisions.app, name="decisions", help="The decision log, masked for the reader.")
 app.add_typer(pii.app, name="pii", help="Field encryption keys: rotate, re-encrypt the lake, retire.")
