@@ -56,6 +56,7 @@ class DecisionSink(Protocol):
 # `decisions.<pid>.jsonl`, and the `.replaying` file a replay moves it to.
 _SPILL_FILE = re.compile(r"decisions(?:\.(\d+))?\.(?:jsonl|replaying)")
 _SPILL_BATCH = 500  # records per append of the spill thread
+_LINGER_POLL_S = 0.025  # how often a lingering writer looks at the queue again
 
 
 def spill_path(home: Path, pid: int | None = None) -> Path:
@@ -92,6 +93,7 @@ class DecisionLog:
         maxsize: int = 50_000,
         batch_size: int = 500,
         interval_s: float = 0.2,
+        linger_s: float = 0.1,
     ) -> None:
         self._sink = sink
         self._spill = spill
@@ -99,6 +101,7 @@ class DecisionLog:
         self._queue: queue.Queue[DecisionRecord] = queue.Queue(maxsize=maxsize)
         self._batch_size = batch_size
         self._interval_s = interval_s
+        self._linger_s = linger_s
         self._rejected = spill.with_name("decisions.rejected.jsonl")  # one for every process: for a person
         self._spill_lock = threading.Lock()
         self._replay_lock = threading.Lock()
@@ -208,16 +211,26 @@ class DecisionLog:
                 self._replay()
 
     def _take(self, wait_s: float) -> list[DecisionRecord]:
-        """Up to one batch: wait briefly for the first record, then take what is already there."""
+        """Up to one batch: wait briefly for the first record, then gather for up to the linger (none when
+        draining, `wait_s` 0).
+
+        A batch costs mostly the same however many records it holds (a commit, the audit record, the audit
+        head's fsync), and the writer shares the GIL with the request path: taking only what was already
+        queued wrote batches of a handful at a time and cost the gateway nearly half its throughput (768
+        against 1,430 decisions/s under wrk, one worker, two cores). The linger polls a few times (never a
+        wake-up per record) and stops at once when the log is closed."""
         try:
             batch = [self._queue.get(timeout=wait_s)] if wait_s > 0 else [self._queue.get_nowait()]
         except queue.Empty:
             return []
+        deadline = time.monotonic() + (self._linger_s if wait_s > 0 else 0.0)
         while len(batch) < self._batch_size:
             try:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
-                break
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stop.wait(min(left, _LINGER_POLL_S)):
+                    break
         return batch
 
     def _write(self, batch: list[DecisionRecord]) -> bool:

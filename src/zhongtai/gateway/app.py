@@ -36,6 +36,7 @@ from zhongtai.gateway.console_files import add_console
 from zhongtai.gateway.data_routes import add_data_routes
 from zhongtai.gateway.decide_routes import add_batch_route, answer_once, check_context
 from zhongtai.gateway.decisions_routes import add_decision_routes
+from zhongtai.gateway.direct_routes import DirectRoutes
 from zhongtai.gateway.error_responses import add_error_handlers, error_response
 from zhongtai.gateway.features_routes import add_feature_routes
 from zhongtai.gateway.governance_routes import add_governance_routes
@@ -46,7 +47,7 @@ from zhongtai.gateway.metrics_routes import add_metrics_route
 from zhongtai.gateway.models_routes import add_model_routes
 from zhongtai.gateway.monitoring_routes import add_monitoring_routes
 from zhongtai.gateway.oneid_routes import add_oneid_routes
-from zhongtai.gateway.openapi import SECURED, decide_body, document, errors
+from zhongtai.gateway.openapi import DECIDE_PATH, SECURED, decide_body, document, errors
 from zhongtai.gateway.person_routes import add_person_routes
 from zhongtai.gateway.push_routes import add_push_routes
 from zhongtai.gateway.quality_routes import add_quality_routes
@@ -209,7 +210,7 @@ def _add_routes(app: FastAPI) -> None:
     # async on purpose: the predict is a few tens of microseconds of CPU, cheaper inline than a thread hop,
     # and the online read is awaited (Redis's asyncio client, SQLite's reader threads): the loop never waits.
     @app.post(
-        "/v1/capabilities/{name}/decide",
+        DECIDE_PATH,
         tags=["capabilities"],
         responses=errors(400, 401, 403, 404, 409, 413, 422, 429),
         openapi_extra={**SECURED, "requestBody": decide_body()},
@@ -291,6 +292,8 @@ def create_app(settings: Settings) -> FastAPI:
     add_me_route(app)
     add_spec_routes(app, settings)
     add_console(app)
+    # The single decide skips the generic middleware, router and solver (gateway/direct_routes.py).
+    app.add_middleware(DirectRoutes, owner=app, paths=[("POST", DECIDE_PATH)])
     return app
 
 

@@ -92,12 +92,15 @@ class DecisionObserver:
         self._views: dict[tuple[str, int | None], Mapping[str, str]] = {}
         self._outcomes: dict[str, set[str]] = {}
         self._answers: dict[str, tuple[str, float | None]] = {}
+        # A labelled series per (metric, labels), found once: `labels()` validates and locks on every call,
+        # some 3 µs each, six calls a decision. No series is ever removed, so a kept child stays the metric's.
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
 
     def declare(self, capability: str, arms: Iterable[str]) -> None:
         """Start each arm's latency histogram at zero, so a scrape (and a dashboard's rate over it) sees
         every serving capability from the start, not a series missing until its first decision."""
         for arm in arms:
-            self._metrics.latency.labels(capability, arm)
+            self._child("latency", capability, arm)
 
     def observe(self, record: DecisionRecord) -> None:
         """Count one decision (an answer or a shadow)."""
@@ -105,14 +108,14 @@ class DecisionObserver:
         if record.shadow_of is not None:
             self._shadow(record, arm)
             return
-        m = self._metrics
-        m.latency.labels(record.capability, arm).observe(record.latency_ms / 1000.0)
-        m.decisions.labels(record.capability, arm, self._outcome(record)).inc()
+        child = self._child
+        child("latency", record.capability, arm).observe(record.latency_ms / 1000.0)
+        child("decisions", record.capability, arm, self._outcome(record)).inc()
         if record.fallback:
             reason = record.fallback_reason or "unspecified"
-            m.fallbacks.labels(record.capability, arm, reason).inc()
+            child("fallbacks", record.capability, arm, reason).inc()
             if reason in ERROR_REASONS:
-                m.errors.labels(record.capability, arm, reason).inc()
+                child("errors", record.capability, arm, reason).inc()
         if record.features:
             self._count_features(record)
         self._remember(record)
@@ -135,11 +138,18 @@ class DecisionObserver:
             counts[0] += 1
             if value is None or (isinstance(value, float) and value != value):
                 counts[1] += 1
-        m = self._metrics
         for view, (asked, missing) in totals.items():
-            m.feature_values.labels(record.capability, view).inc(asked)
+            self._child("feature_values", record.capability, view).inc(asked)
             if missing:
-                m.feature_missing.labels(record.capability, view).inc(missing)
+                self._child("feature_missing", record.capability, view).inc(missing)
+
+    def _child(self, metric: str, *labels: str) -> Any:
+        """The series of `metric` (a field of decision_metrics()) with these label values."""
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = getattr(self._metrics, metric).labels(*labels)
+        return found
 
     def _feature_views(self, record: DecisionRecord) -> Mapping[str, str]:
         key = (record.capability, record.model_version)
@@ -159,16 +169,15 @@ class DecisionObserver:
         answers[record.id] = (record.decision, record.score)
 
     def _shadow(self, record: DecisionRecord, arm: str) -> None:
-        m = self._metrics
-        m.shadows.labels(record.capability, arm).inc()
+        self._child("shadows", record.capability, arm).inc()
         answered = self._answers.get(record.shadow_of or "")
         if answered is None:
             return
         decision, score = answered
         if record.decision != decision:
-            m.disagreements.labels(record.capability, arm).inc()
+            self._child("disagreements", record.capability, arm).inc()
         if score is not None and record.score is not None:
-            m.score_delta.labels(record.capability, arm).observe(abs(record.score - score))
+            self._child("score_delta", record.capability, arm).observe(abs(record.score - score))
 
 
 class MeteredDecisionLog(DecisionLog):
