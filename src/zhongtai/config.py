@@ -36,7 +36,10 @@ ENV_VARS = {
     "max_batch_inputs": "ZT_MAX_BATCH_INPUTS",
     "idempotency_ttl_seconds": "ZT_IDEMPOTENCY_TTL",
     "audit_webhook": "ZT_AUDIT_WEBHOOK",
+    "decision_writer": "ZT_DECISION_WRITER",
 }
+# Where a gateway writes its decision log: a process beside it (the default) or a thread of its own.
+DECISION_WRITERS = ("process", "thread")
 # Generous for a decision or a push of a few hundred rows, small enough that a hostile body costs little.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_JSON_DEPTH = 32
@@ -78,6 +81,8 @@ class Settings:
     idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS
     # Where the audit log's head is also posted after every append (docs/audit.md); "" for nowhere.
     audit_webhook: str = ""
+    # Who writes a gateway's decision log (capabilities/decision_writer.py): a process beside it, or a thread.
+    decision_writer: str = "process"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -111,6 +116,7 @@ class Settings:
                 env, "idempotency_ttl_seconds", DEFAULT_IDEMPOTENCY_TTL_SECONDS
             ),
             audit_webhook=(env.get("ZT_AUDIT_WEBHOOK") or "").strip(),
+            decision_writer=_choice(env, "decision_writer", DECISION_WRITERS),
         )
 
     def describe(self) -> dict[str, str]:
@@ -119,6 +125,21 @@ class Settings:
 
 
 Number = TypeVar("Number", int, float)
+
+
+def _choice(env: Mapping[str, str], field: str, choices: tuple[str, ...]) -> str:
+    """A setting that is one of `choices` (the first is the default)."""
+    name = ENV_VARS[field]
+    text = (env.get(name) or "").strip().lower()
+    if not text:
+        return choices[0]
+    if text not in choices:
+        raise ZhongtaiError(
+            "invalid_config",
+            f"{name} must be one of {', '.join(choices)}, got {text!r}",
+            f"unset {name} for the default ({choices[0]})",
+        )
+    return text
 
 
 def _positive(env: Mapping[str, str], field: str, default: Number) -> Number:

@@ -79,6 +79,7 @@ class ArmedRuntime:
         self.loaded_at = max(r.loaded_at for _, r in [*arms, *shadows])
         self._chooser = ArmChooser(self.name, [arm.weight for arm, _ in arms])
         self._decide_async = [_awaitable(runtime) for _, runtime in arms]
+        self._shadow_async = [_awaitable(runtime) for _, runtime in shadows]
 
     def decide(self, inputs: Mapping[str, Any]) -> Decision:
         """Answer through the arm the entity key falls in; the decision names the arm. A model that fails
@@ -146,6 +147,20 @@ class ArmedRuntime:
                 continue
             try:
                 decision = _unexplained(runtime, inputs)
+            except Exception:
+                continue
+            scored.append(dataclasses.replace(decision, decision_id=str(uuid.uuid4()), arm=spec.name))
+        return scored
+
+    async def shadow_async(self, inputs: Mapping[str, Any]) -> list[Decision]:
+        """`shadow` for the event loop: each shadow's runtime decides as an arm's does in `decide_async`
+        (online reads awaited, other tasks in a worker thread), without contributions."""
+        scored = []
+        for (spec, _), decide in zip(self.shadows, self._shadow_async, strict=True):
+            if spec.sample < 1 and random.random() >= spec.sample:
+                continue
+            try:
+                decision = await decide(inputs, False)
             except Exception:
                 continue
             scored.append(dataclasses.replace(decision, decision_id=str(uuid.uuid4()), arm=spec.name))

@@ -46,6 +46,16 @@ from zhongtai.meta.records import DecisionRecord
 log = logging.getLogger(__name__)
 
 
+class DecisionHandOff(Protocol):
+    """Where the request path hands a decision: a `DecisionLog`, or the writer process's `DecisionWriter`."""
+
+    def submit(self, record: DecisionRecord) -> None: ...
+
+    def pending(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class DecisionSink(Protocol):
     """Where batches go: `MetadataStore.decisions` in production."""
 
@@ -64,7 +74,8 @@ def spill_path(home: Path, pid: int | None = None) -> Path:
     return home / "spill" / f"decisions.{os.getpid() if pid is None else pid}.jsonl"
 
 
-def _to_json(record: DecisionRecord) -> str:
+def to_json(record: DecisionRecord) -> str:
+    """One record as a line of a spill file (and of the writer process's pipe)."""
     body = dict(record.__dict__)
     body["at"] = record.at.isoformat()
     return json.dumps(body, ensure_ascii=False, default=str)
@@ -77,7 +88,8 @@ def scrubbed(record: DecisionRecord) -> DecisionRecord:
     )
 
 
-def _from_json(line: str) -> DecisionRecord:
+def from_json(line: str) -> DecisionRecord:
+    """The record a `to_json` line holds."""
     body: dict[str, Any] = json.loads(line)
     body["at"] = datetime.fromisoformat(body["at"])
     return DecisionRecord(**body)
@@ -291,7 +303,7 @@ class DecisionLog:
 
     def _write_spill(self, records: list[DecisionRecord]) -> None:
         lines = "".join(
-            _to_json(scrubbed(r)) + "\n" for r in records
+            to_json(scrubbed(r)) + "\n" for r in records
         )  # idempotent: a batch that failed is scrubbed twice
         with self._spill_lock:
             self._spill.parent.mkdir(parents=True, exist_ok=True)
@@ -319,7 +331,7 @@ class DecisionLog:
         with self._replaying.open(encoding="utf8") as lines:
             for line in lines:
                 if line.strip():
-                    yield _from_json(line)
+                    yield from_json(line)
 
     def _replay_batch(self, batch: list[DecisionRecord]) -> bool:
         batch = [scrubbed(r) for r in batch]  # a spill file an older version wrote may hold PII
@@ -347,7 +359,7 @@ class DecisionLog:
     def _reject(self, record: DecisionRecord, exc: Exception) -> None:
         log.error("decision log: decision %s refused by the store (%s)", record.id, _short(exc))
         with open_private_append(self._rejected) as out:
-            out.write(_to_json(record) + "\n")
+            out.write(to_json(record) + "\n")
 
 
 @contextlib.contextmanager

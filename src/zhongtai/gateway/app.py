@@ -22,7 +22,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from zhongtai.capabilities.canary import CanaryController
-from zhongtai.capabilities.decision_log import DecisionLog, spill_path
+from zhongtai.capabilities.decision_log import DecisionHandOff, DecisionLog, spill_path
+from zhongtai.capabilities.decision_writer import DecisionWriter
 from zhongtai.capabilities.keys import ApiKeys
 from zhongtai.capabilities.serving import Capabilities, RegistryWatcher
 from zhongtai.capabilities.shadow import ShadowScorer
@@ -81,7 +82,7 @@ class Gateway:
     identities: Identities
     policy: LivePolicy
     limits: Limits
-    decisions: DecisionLog
+    decisions: MeteredDecisionLog
     push: FeaturePush
     watcher: RegistryWatcher
     shadows: ShadowScorer
@@ -97,16 +98,20 @@ class Gateway:
         online = open_online_store(settings.online_url)
         capabilities = Capabilities.load_all(store, LakeStorage(settings.lake_url), online)
         watcher = RegistryWatcher(capabilities, store.serving_signal, settings.serving_poll_seconds).start()
-        decisions = MeteredDecisionLog(store.decisions, spill_path(settings.home))
-        decisions.observer = DecisionObserver(lambda name: feature_views(capabilities, name))
+        observer = DecisionObserver(lambda name: feature_views(capabilities, name))
         for runtime in capabilities.runtimes():
-            decisions.observer.declare(runtime.name, [arm.name for arm, _ in runtime.arms])
-        decisions.start()
+            observer.declare(runtime.name, [arm.name for arm, _ in runtime.arms])
+        writer: DecisionHandOff = (
+            DecisionWriter(settings).start()
+            if settings.decision_writer == "process"
+            else DecisionLog(store.decisions, spill_path(settings.home)).start()
+        )
+        decisions = MeteredDecisionLog(writer, observer)
         # A push carries at most one row or event per KiB of the body limit: a count the OpenAPI document can
         # state, and one a body within the limit can reach.
         max_items = max(1, min(MAX_ITEMS, settings.max_body_bytes // 1024))
         push = FeaturePush(store, online, settings.bus_url, max_items=max_items)
-        shadows = ShadowScorer(decisions).start()
+        shadows = ShadowScorer(decisions)
         canaries = CanaryController(capabilities, store, alerts=AlertCenter.from_environment(store)).start()
         policy = LivePolicy(lambda: load_engine(store), store.serving_signal, settings.serving_poll_seconds)
         limits = Limits(
@@ -139,7 +144,6 @@ class Gateway:
         self.canaries.close()
         self.watcher.close()
         self.policy.close()
-        self.shadows.close()
         self.decisions.close()
         self.push.close()
         self.online.close()
@@ -252,6 +256,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.gateway = None
+            await gateway.shadows.aclose()  # before the stores they read and the log they write close
             await gateway.idempotency.aclose()
             await gateway.online.aclose()
             gateway.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from zhongtai.capabilities.decision_log import DecisionLog
+from zhongtai.capabilities.decision_log import DecisionHandOff
 from zhongtai.meta.records import DecisionRecord
 
 # Decisions take well under a millisecond to tens of milliseconds; a text model a few hundred.
@@ -180,16 +180,26 @@ class DecisionObserver:
             self._child("score_delta", record.capability, arm).observe(abs(record.score - score))
 
 
-class MeteredDecisionLog(DecisionLog):
-    """The decision log, counting every decision in the metrics as it is handed over."""
+class MeteredDecisionLog:
+    """A decision log (in this process or the writer process), counting every decision in the metrics as it
+    is handed over: the metrics are the serving process's, the writing may be another's."""
 
-    observer: DecisionObserver | None = None
+    def __init__(self, log: DecisionHandOff, observer: DecisionObserver) -> None:
+        self.log = log
+        self.observer = observer
 
     def submit(self, record: DecisionRecord) -> None:
         """Count the decision, then hand it to the log."""
-        if self.observer is not None:
-            self.observer.observe(record)
-        super().submit(record)
+        self.observer.observe(record)
+        self.log.submit(record)
+
+    def pending(self) -> int:
+        """Decisions handed over and not yet written (or sent to the writer)."""
+        return self.log.pending()
+
+    def close(self) -> None:
+        """Close the log: everything handed over is written or spilled."""
+        self.log.close()
 
 
 def prepare_multiprocess(home: Path, port: int) -> Path:

@@ -84,7 +84,7 @@ class PlatformCollector:
         )
         yield CounterMetricFamily(
             "zt_shadow_dropped",
-            "Shadow work dropped because the shadow worker was behind",
+            "Shadow work dropped because the shadow scorer was behind",
             value=state.shadows_dropped(),
         )
         weights = GaugeMetricFamily(
