@@ -124,6 +124,10 @@ class Servers:
             time.sleep(0.5)
         raise SystemExit(f"{name} did not answer {health} within 180 s: {self.tail(name)}")
 
+    def session(self, name: str) -> int:
+        """The session of a running server (its process id: each is started in a new session)."""
+        return self.running[name].pid
+
     def tail(self, name: str, lines: int = 5) -> str:
         """The last lines of a server's output, for an error message."""
         path = self.folder / f"{name}.log"
@@ -174,8 +178,24 @@ class Load:
     folder: Path
 
 
-def run_wrk(load: Load, url: str, bodies: list[str], headers: dict[str, str]) -> WrkResult:
-    """A warm-up, then the measured wrk run with `--latency`, on the same Lua script."""
+def session_cpu_seconds(session: int) -> float:
+    """CPU seconds (user + system) the live processes of a session have used: a server started by `Servers`
+    with its workers and their helper processes (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:  # after the name: state, ppid, pgrp, session, ..., utime, stime
+                total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def run_wrk(
+    load: Load, url: str, bodies: list[str], headers: dict[str, str], session: int
+) -> tuple[WrkResult, float]:
+    """A warm-up, then the measured wrk run with `--latency`, on the same Lua script; also how many cores the
+    server's processes (session `session`) kept busy during the measured run."""
     script = load.folder / f"wrk-{free_port()}.lua"
     base, path = url.split("/", 3)[:3], "/" + url.split("/", 3)[3]
     script.write_text(wrk_script(path, bodies, headers))
@@ -196,7 +216,10 @@ def run_wrk(load: Load, url: str, bodies: list[str], headers: dict[str, str]) ->
 
     if load.warmup:
         wrk(load.warmup)
-    return parse_wrk(wrk(load.seconds))
+    before, started = session_cpu_seconds(session), time.perf_counter()
+    figures = parse_wrk(wrk(load.seconds))
+    cores = (session_cpu_seconds(session) - before) / (time.perf_counter() - started)
+    return figures, cores
 
 
 def run_rate(
@@ -504,16 +527,22 @@ def measure(
             raise SystemExit(f"{label} answered {answer.status_code} unlike the in-process runtime")
         return url
 
-    def record(prefix: str, figures: WrkResult) -> None:
+    def record(prefix: str, measured: tuple[WrkResult, float]) -> None:
+        figures, cores = measured
         result.update(
             {
                 f"{prefix}_rps": round(figures.rps, 1),
                 f"{prefix}_p50_ms": round(figures.p(50), 2),
                 f"{prefix}_p99_ms": round(figures.p(99), 2),
                 f"{prefix}_wrk_errors": figures.errors,
+                f"{prefix}_server_cores": round(cores, 2),
+                f"{prefix}_rps_per_core": round(figures.rps / cores, 1) if cores > 0 else None,
             }
         )
-        _say(f"{prefix}: {figures.rps:,.0f} requests/s, p99 {figures.p(99):.2f} ms, {figures.errors} errors")
+        _say(
+            f"{prefix}: {figures.rps:,.0f} requests/s, p99 {figures.p(99):.2f} ms, {figures.errors} errors; "
+            f"the server kept {cores:.2f} cores busy"
+        )
 
     def at_rate(prefix: str, url: str, bodies: list[str], headers: dict[str, str]) -> None:
         # Zhongtai's run is its target, so it always runs; a peer that cannot carry the rate is not queued
@@ -542,7 +571,7 @@ def measure(
 
     # Zhongtai: one worker, the fixed rate, the shadow, two workers.
     url = zhongtai("zhongtai", 1)
-    record("zt", run_wrk(load, url, zt_bodies, auth))
+    record("zt", run_wrk(load, url, zt_bodies, auth, servers.session("zhongtai")))
     at_rate("zt", url, zt_bodies, auth)
     result["zt_errors"] = result.get(f"zt_errors_at_{args.rate:.0f}")
     result["zt_p99_ms_at_300"] = result.get(f"zt_p99_ms_at_{args.rate:.0f}")
@@ -550,12 +579,12 @@ def measure(
     result["shadow_version"] = add_shadow(demo)
     before = shadow_rows(demo)
     url = zhongtai("zhongtai-shadow", 1)
-    record("zt_shadow", run_wrk(load, url, zt_bodies, auth))
+    record("zt_shadow", run_wrk(load, url, zt_bodies, auth, servers.session("zhongtai-shadow")))
     servers.stop("zhongtai-shadow")
     result["zt_shadow_logged"] = shadow_rows(demo) - before
     drop_shadow(demo)
     url = zhongtai("zhongtai-2workers", 2)
-    record("zt_2workers", run_wrk(load, url, zt_bodies, auth))
+    record("zt_2workers", run_wrk(load, url, zt_bodies, auth, servers.session("zhongtai-2workers")))
     servers.stop("zhongtai-2workers")
 
     # The bare-model peers, on the same model text and feature vectors.
@@ -571,7 +600,7 @@ def measure(
     servers.start("bentoml", argv, peer_env, f"http://127.0.0.1:{port}/readyz", cwd=PEERS)
     url = f"http://127.0.0.1:{port}/predict"
     _same_score("bentoml", httpx.post(url, content=bento_bodies[0], headers=JSON).json()[0], demo.scores[0])
-    record("bento", run_wrk(load, url, bento_bodies, {}))
+    record("bento", run_wrk(load, url, bento_bodies, {}, servers.session("bentoml")))
     at_rate("bento", url, bento_bodies, {})
     servers.stop("bentoml")
 
@@ -594,7 +623,7 @@ def measure(
     mlflow_bodies = [json.dumps({"dataframe_split": {"columns": columns, "data": [v]}}) for v in demo.vectors]
     first = httpx.post(mlflow_url, content=mlflow_bodies[0], headers=JSON)
     _same_score("mlflow", _mlflow_score(first.json()), demo.scores[0])
-    record("mlflow", run_wrk(load, mlflow_url, mlflow_bodies, {}))
+    record("mlflow", run_wrk(load, mlflow_url, mlflow_bodies, {}, servers.session("mlflow")))
     at_rate("mlflow", mlflow_url, mlflow_bodies, {})
 
     # The assembled stack: Feast's feature server, then MLflow serve, for each request.
@@ -709,13 +738,15 @@ def table(result: dict[str, Any], rate: str) -> None:
 
     print(
         f"{'server':46}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{f'p99@{rate}/s':>12}{'errors':>8}"
+        f"{'cores':>7}{'req/core-s':>12}"
     )
     for label, prefix in rows:
         errors = result.get(f"{prefix}_wrk_errors", result.get(f"{prefix}_errors"))
         print(
             f"{label:46}{cell(prefix + '_rps'):>10}{cell(prefix + '_p50_ms'):>9}{cell(prefix + '_p99_ms'):>9}"
             f"{'-' if errors is None else errors:>8}{cell(f'{prefix}_p99_ms_at_{rate}'):>12}"
-            f"{cell(f'{prefix}_errors_at_{rate}'):>8}"
+            f"{cell(f'{prefix}_errors_at_{rate}'):>8}{cell(prefix + '_server_cores'):>7}"
+            f"{cell(prefix + '_rps_per_core'):>12}"
         )
     print(
         f"load: {result['load_generator']}; {os.cpu_count()} cores shared by the servers and the "
