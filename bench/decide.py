@@ -124,8 +124,8 @@ class Servers:
             time.sleep(0.5)
         raise SystemExit(f"{name} did not answer {health} within 180 s: {self.tail(name)}")
 
-    def session(self, name: str) -> int:
-        """The session of a running server (its process id: each is started in a new session)."""
+    def pid(self, name: str) -> int:
+        """The process id of a running server."""
         return self.running[name].pid
 
     def tail(self, name: str, lines: int = 5) -> str:
@@ -178,24 +178,34 @@ class Load:
     folder: Path
 
 
-def session_cpu_seconds(session: int) -> float:
-    """CPU seconds (user + system) the live processes of a session have used: a server started by `Servers`
-    with its workers and their helper processes (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) a live process and all its live descendants have used: a server started by
+    `Servers` with its workers and their helper processes, whatever session they put themselves in (/proc)."""
+    parents: dict[int, int] = {}
+    used: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == session:  # after the name: state, ppid, pgrp, session, ..., utime, stime
-                total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        with contextlib.suppress(OSError, ValueError):
+            fields = (
+                stat.read_text().rsplit(")", 1)[1].split()
+            )  # after the name: state, ppid, ..., utime, stime
+            pid = int(stat.parent.name)
+            parents[pid], used[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += used.get(pid, 0)
+        pending.extend(children.get(pid, ()))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(
-    load: Load, url: str, bodies: list[str], headers: dict[str, str], session: int
+    load: Load, url: str, bodies: list[str], headers: dict[str, str], server: int
 ) -> tuple[WrkResult, float]:
     """A warm-up, then the measured wrk run with `--latency`, on the same Lua script; also how many cores the
-    server's processes (session `session`) kept busy during the measured run."""
+    server's processes (process `server` and its descendants) kept busy during the measured run."""
     script = load.folder / f"wrk-{free_port()}.lua"
     base, path = url.split("/", 3)[:3], "/" + url.split("/", 3)[3]
     script.write_text(wrk_script(path, bodies, headers))
@@ -216,9 +226,9 @@ def run_wrk(
 
     if load.warmup:
         wrk(load.warmup)
-    before, started = session_cpu_seconds(session), time.perf_counter()
+    before, started = tree_cpu_seconds(server), time.perf_counter()
     figures = parse_wrk(wrk(load.seconds))
-    cores = (session_cpu_seconds(session) - before) / (time.perf_counter() - started)
+    cores = (tree_cpu_seconds(server) - before) / (time.perf_counter() - started)
     return figures, cores
 
 
@@ -571,7 +581,7 @@ def measure(
 
     # Zhongtai: one worker, the fixed rate, the shadow, two workers.
     url = zhongtai("zhongtai", 1)
-    record("zt", run_wrk(load, url, zt_bodies, auth, servers.session("zhongtai")))
+    record("zt", run_wrk(load, url, zt_bodies, auth, servers.pid("zhongtai")))
     at_rate("zt", url, zt_bodies, auth)
     result["zt_errors"] = result.get(f"zt_errors_at_{args.rate:.0f}")
     result["zt_p99_ms_at_300"] = result.get(f"zt_p99_ms_at_{args.rate:.0f}")
@@ -579,12 +589,12 @@ def measure(
     result["shadow_version"] = add_shadow(demo)
     before = shadow_rows(demo)
     url = zhongtai("zhongtai-shadow", 1)
-    record("zt_shadow", run_wrk(load, url, zt_bodies, auth, servers.session("zhongtai-shadow")))
+    record("zt_shadow", run_wrk(load, url, zt_bodies, auth, servers.pid("zhongtai-shadow")))
     servers.stop("zhongtai-shadow")
     result["zt_shadow_logged"] = shadow_rows(demo) - before
     drop_shadow(demo)
     url = zhongtai("zhongtai-2workers", 2)
-    record("zt_2workers", run_wrk(load, url, zt_bodies, auth, servers.session("zhongtai-2workers")))
+    record("zt_2workers", run_wrk(load, url, zt_bodies, auth, servers.pid("zhongtai-2workers")))
     servers.stop("zhongtai-2workers")
 
     # The bare-model peers, on the same model text and feature vectors.
@@ -600,7 +610,7 @@ def measure(
     servers.start("bentoml", argv, peer_env, f"http://127.0.0.1:{port}/readyz", cwd=PEERS)
     url = f"http://127.0.0.1:{port}/predict"
     _same_score("bentoml", httpx.post(url, content=bento_bodies[0], headers=JSON).json()[0], demo.scores[0])
-    record("bento", run_wrk(load, url, bento_bodies, {}, servers.session("bentoml")))
+    record("bento", run_wrk(load, url, bento_bodies, {}, servers.pid("bentoml")))
     at_rate("bento", url, bento_bodies, {})
     servers.stop("bentoml")
 
@@ -623,7 +633,7 @@ def measure(
     mlflow_bodies = [json.dumps({"dataframe_split": {"columns": columns, "data": [v]}}) for v in demo.vectors]
     first = httpx.post(mlflow_url, content=mlflow_bodies[0], headers=JSON)
     _same_score("mlflow", _mlflow_score(first.json()), demo.scores[0])
-    record("mlflow", run_wrk(load, mlflow_url, mlflow_bodies, {}, servers.session("mlflow")))
+    record("mlflow", run_wrk(load, mlflow_url, mlflow_bodies, {}, servers.pid("mlflow")))
     at_rate("mlflow", mlflow_url, mlflow_bodies, {})
 
     # The assembled stack: Feast's feature server, then MLflow serve, for each request.
