@@ -123,12 +123,19 @@ class DecisionWriter:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
-            self._send()
-        self._send()
+            self._send_or_keep()
+        self._send_or_keep()
 
-    def _send(self) -> None:
+    def _send_or_keep(self) -> None:
         # Swapped, not copied: a submit racing the swap appends to one list or the other, never to neither.
         records, self._buffer = self._buffer, []
+        try:
+            self._send(records)
+        except Exception:  # not the pipe's failure (that fails over): keep them for the next turn
+            log.exception("decision log: could not hand %d decisions to the writer; retrying", len(records))
+            self._buffer[:0] = records
+
+    def _send(self, records: list[DecisionRecord]) -> None:
         if self._fallback is None and self._process is not None and not self._process.is_alive():
             self._fail_over(f"the writer process exited with code {self._process.exitcode}")
         if not records:
