@@ -41,6 +41,8 @@ def register(app: typer.Typer) -> None:
 
         Body limits: ZT_MAX_BODY_BYTES (1 MiB; 413), ZT_MAX_JSON_DEPTH (32), ZT_MAX_STRING_CHARS (65536).
 
+        Decisions are logged by a writer process beside each worker (ZT_DECISION_WRITER=thread: a thread).
+
         API docs at /docs (no internet needed), the OpenAPI document at /openapi.json.
         """
         from zhongtai.gateway.server import serve as run
