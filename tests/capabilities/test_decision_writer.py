@@ -13,6 +13,7 @@ import pytest
 from tests.capabilities.test_decision_log import _record, _wait_for
 from zhongtai.capabilities.decision_writer import DecisionWriter
 from zhongtai.config import Settings
+from zhongtai.errors import ZhongtaiError
 from zhongtai.govern.audit_verify import verify
 from zhongtai.meta.store import MetadataStore
 
@@ -109,3 +110,14 @@ def _exited(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
+
+
+@pytest.mark.unit
+def test_the_writer_is_chosen_by_zt_decision_writer():
+    assert Settings.from_env({"ZT_HOME": "/tmp/zt"}).decision_writer == "process"
+    assert (
+        Settings.from_env({"ZT_HOME": "/tmp/zt", "ZT_DECISION_WRITER": " Thread "}).decision_writer
+        == "thread"
+    )
+    with pytest.raises(ZhongtaiError, match="ZT_DECISION_WRITER must be one of process, thread, got 'disk'"):
+        Settings.from_env({"ZT_HOME": "/tmp/zt", "ZT_DECISION_WRITER": "disk"})

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 
@@ -145,9 +146,11 @@ def test_decisions_reach_the_decision_log(gateway, client):
     assert record.latency_ms > 0
 
 
-def test_shutdown_flushes_the_decision_log(gateway):
+@pytest.mark.parametrize("writer", ["process", "thread"])
+def test_shutdown_flushes_the_decision_log(gateway, writer):
     # A second gateway on the same stores: every decision it answered is stored once it has stopped.
-    second = start_gateway(gateway.world.settings, gateway.world, gateway.key)
+    settings = dataclasses.replace(gateway.world.settings, decision_writer=writer)
+    second = start_gateway(settings, gateway.world, gateway.key)
     headers = {"Authorization": f"Bearer {gateway.key}"}
     with httpx.Client(base_url=second.url, headers=headers) as client:
         ids = [client.post(DECIDE, json={"customer_id": k}).json()["decision_id"] for k in KNOWN_IDS[20:30]]
