@@ -58,12 +58,18 @@ def test_records_reach_the_store_while_the_gateway_runs(settings, store):
         writer.close()
 
 
-def test_an_interrupt_of_the_process_group_does_not_stop_the_writer_early(settings, store):
+def _writing(settings: Settings, store: MetadataStore) -> tuple[DecisionWriter, int]:
+    """A started writer that has written one record (so it is past its start), and its process id."""
     writer = DecisionWriter(settings).start()
     writer.submit(_record(0))
     _wait_for(lambda: store.decisions.count("churn-risk") == 1, timeout_s=30)
     pid = writer.writer_pid
     assert pid is not None
+    return writer, pid
+
+
+def test_an_interrupt_of_the_process_group_does_not_stop_the_writer_early(settings, store):
+    writer, pid = _writing(settings, store)
     os.kill(pid, signal.SIGINT)
     os.kill(pid, signal.SIGTERM)
     time.sleep(0.3)
@@ -88,11 +94,7 @@ def test_a_stop_signal_while_the_writer_is_still_starting_is_ignored_too(setting
 
 
 def test_a_writer_that_dies_is_replaced_by_writing_in_process(settings, store, caplog):
-    writer = DecisionWriter(settings).start()
-    writer.submit(_record(0))
-    _wait_for(lambda: store.decisions.count("churn-risk") == 1, timeout_s=30)
-    pid = writer.writer_pid
-    assert pid is not None
+    writer, pid = _writing(settings, store)
     os.kill(pid, signal.SIGKILL)
     with caplog.at_level(logging.WARNING, logger="zhongtai.capabilities.decision_writer"):
         _wait_for(lambda: writer.writer_pid is None or _exited(pid), timeout_s=10)
