@@ -114,6 +114,23 @@ def _exited(pid: int) -> bool:
     return False
 
 
+def test_a_writer_process_that_cannot_start_leaves_the_writing_to_this_process(
+    settings, store, caplog, monkeypatch
+):
+    def refused(self) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr("multiprocessing.process.BaseProcess.start", refused)
+    with caplog.at_level(logging.WARNING, logger="zhongtai.capabilities.decision_writer"):
+        writer = DecisionWriter(settings).start()
+    assert writer.writer_pid is None
+    for i in range(50):
+        writer.submit(_record(i))
+    writer.close()
+    assert store.decisions.count("churn-risk") == 50
+    assert "could not start (OSError)" in caplog.text
+
+
 @pytest.mark.unit
 def test_the_writer_is_chosen_by_zt_decision_writer():
     assert Settings.from_env({"ZT_HOME": "/tmp/zt"}).decision_writer == "process"

@@ -17,7 +17,8 @@ So by default (ZT_DECISION_WRITER=process) every gateway process starts a writer
   closes the pipe too.
 - `close` sends what is left, closes the pipe and waits for the writer to write or spill all it holds.
 - A writer that dies (killed, out of memory) is noticed by the sender (the pipe breaks, or the process has
-  exited): a warning is logged and from then on this process writes through an in-process `DecisionLog`.
+  exited), one that cannot start at once: a warning is logged and from then on this process writes through
+  an in-process `DecisionLog`.
   What the dead writer had received and not yet written is lost with it, as a killed gateway loses what its
   queue held; a spill file it left is adopted by the next log to start, as any dead process's.
 
@@ -74,13 +75,18 @@ class DecisionWriter:
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
         try:
             self._process.start()
+        except OSError as exc:  # no process to be had here (limits, a sandbox): the gateway still serves
+            self._process = None
+            sending.close()
+            self._fail_over(f"the writer process could not start ({type(exc).__name__})")
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        receiving.close()  # the writer's end lives in the writer: its EOF is this end closing
-        self._pipe = sending
-        # A process that exits without close() joins its children first: the writer must see its pipe end
-        # before that join, or both wait for ever.
-        Finalize(self, sending.close, exitpriority=10)
+            receiving.close()  # the writer's end lives in the writer: its EOF is this end closing
+        if self._process is not None:
+            self._pipe = sending
+            # A process that exits without close() joins its children first: the writer must see its pipe
+            # end before that join, or both wait for ever.
+            Finalize(self, sending.close, exitpriority=10)
         self._sender = threading.Thread(target=self._run, name="zt-decision-sender", daemon=True)
         self._sender.start()
         return self
