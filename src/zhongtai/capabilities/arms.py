@@ -10,6 +10,7 @@ one hash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -143,13 +144,9 @@ class ArmedRuntime:
         fails is skipped, never raised: the answer has already gone."""
         scored = []
         for spec, runtime in self.shadows:
-            if spec.sample < 1 and random.random() >= spec.sample:
-                continue
-            try:
-                decision = _unexplained(runtime, inputs)
-            except Exception:
-                continue
-            scored.append(dataclasses.replace(decision, decision_id=str(uuid.uuid4()), arm=spec.name))
+            if _drawn(spec):
+                with contextlib.suppress(Exception):
+                    scored.append(_as_shadow(_unexplained(runtime, inputs), spec))
         return scored
 
     async def shadow_async(self, inputs: Mapping[str, Any]) -> list[Decision]:
@@ -157,13 +154,9 @@ class ArmedRuntime:
         (online reads awaited, other tasks in a worker thread), without contributions."""
         scored = []
         for (spec, _), decide in zip(self.shadows, self._shadow_async, strict=True):
-            if spec.sample < 1 and random.random() >= spec.sample:
-                continue
-            try:
-                decision = await decide(inputs, False)
-            except Exception:
-                continue
-            scored.append(dataclasses.replace(decision, decision_id=str(uuid.uuid4()), arm=spec.name))
+            if _drawn(spec):
+                with contextlib.suppress(Exception):
+                    scored.append(_as_shadow(await decide(inputs, False), spec))
         return scored
 
     def describe(self) -> list[dict[str, Any]]:
@@ -175,6 +168,16 @@ class ArmedRuntime:
             {"shadow": s.name, "serves": s.serves, "version": r.model_version, "sample": s.sample}
             for s, r in self.shadows
         ]
+
+
+def _drawn(spec: ShadowSpec) -> bool:
+    """Whether a shadow scores this request: every one, or its `sample` share of them."""
+    return spec.sample >= 1 or random.random() < spec.sample
+
+
+def _as_shadow(decision: Decision, spec: ShadowSpec) -> Decision:
+    """A shadow's decision as logged: an id of its own and the shadow's name for its arm."""
+    return dataclasses.replace(decision, decision_id=str(uuid.uuid4()), arm=spec.name)
 
 
 def _unexplained(runtime: Runtime, inputs: Mapping[str, Any]) -> Decision:

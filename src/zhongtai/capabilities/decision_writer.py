@@ -18,9 +18,8 @@ So by default (ZT_DECISION_WRITER=process) every gateway process starts a writer
 - `close` sends what is left, closes the pipe and waits for the writer to write or spill all it holds.
 - A writer that dies (killed, out of memory) is noticed by the sender (the pipe breaks, or the process has
   exited), one that cannot start at once: a warning is logged and from then on this process writes through
-  an in-process `DecisionLog`.
-  What the dead writer had received and not yet written is lost with it, as a killed gateway loses what its
-  queue held; a spill file it left is adopted by the next log to start, as any dead process's.
+  an in-process `DecisionLog`. What the dead writer had received and not yet written is lost with it, as a
+  killed gateway loses what its queue held; a spill file it left is adopted by the next log to start.
 
 ZT_DECISION_WRITER=thread keeps the writer as a thread of the gateway's process (no extra process).
 """

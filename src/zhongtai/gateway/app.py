@@ -212,7 +212,8 @@ def _add_routes(app: FastAPI) -> None:
         )
 
     # async on purpose: the predict is a few tens of microseconds of CPU, cheaper inline than a thread hop,
-    # and the online read is awaited (Redis's asyncio client, SQLite's reader threads): the loop never waits.
+    # and the online read is awaited (Redis's asyncio client; SQLite's local read runs on the loop). It is a
+    # direct route (gateway/direct_routes.py): the same guard and endpoint, without FastAPI's generic layers.
     @app.post(
         DECIDE_PATH,
         tags=["capabilities"],
